@@ -1,0 +1,65 @@
+"""The ``register-agent`` command: one sub-command per job an installer or developer runs.
+
+Each sub-command imports what it needs only when it runs, so ``register-agent --help``
+and the light commands start fast on a Raspberry Pi.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from register_agent import __version__
+from register_agent.errors import RegisterAgentError
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    from register_agent.config import load_config  # noqa: PLC0415 (lazy: start-up cost)
+
+    config = load_config(args.config)
+    key = "set" if config.api.api_key else "not set"
+    print(f"config ok: Register API {config.api.version} at {config.api.base_url}, API key {key}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="register-agent",
+        description="Connects this till to the Piggy / Leat loyalty platform.",
+    )
+    parser.add_argument("--version", action="version", version=f"register-agent {__version__}")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config file (default /etc/register-agent/config.toml)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    config_check = commands.add_parser(
+        "config-check", help="read the configuration and say whether it is valid"
+    )
+    config_check.set_defaults(handler=_config_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    handler: Command = args.handler
+    try:
+        return handler(args)
+    except RegisterAgentError as exc:
+        print(f"register-agent: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
