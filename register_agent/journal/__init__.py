@@ -1,0 +1,174 @@
+"""The journal: the till's durable memory of sales, outbox operations and print jobs.
+
+One SQLite file in the state directory (WAL, ``synchronous=FULL``), written only by the
+writer thread of ``writer.py``. A sale, its operations and its print job are committed in
+one transaction before the POS gets its answer; operations then move between the states
+of ``records.TRANSITIONS`` by compare-and-set, so a bug can never skip a step.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from register_agent.errors import JournalError
+from register_agent.journal import queries
+from register_agent.journal.records import (
+    TRANSITIONS,
+    NewOperation,
+    Operation,
+    OperationState,
+    OutboxSummary,
+    PrintJob,
+    PrintJobState,
+    SaleRecord,
+)
+from register_agent.journal.schema import migrate
+from register_agent.journal.writer import JournalWriter, exit_process, open_connection
+
+__all__ = [
+    "TRANSITIONS",
+    "Journal",
+    "NewOperation",
+    "Operation",
+    "OperationState",
+    "OutboxSummary",
+    "PrintJob",
+    "PrintJobState",
+    "SaleRecord",
+]
+
+
+class Journal:
+    """The agent's journal; every method runs one committed transaction on the writer."""
+
+    def __init__(self, writer: JournalWriter) -> None:
+        self._writer = writer
+
+    @classmethod
+    def open(
+        cls, path: Path, *, on_fatal: Callable[[BaseException], None] = exit_process
+    ) -> Journal:
+        """Open (creating or upgrading) the journal at ``path``; refuse an unsafe file."""
+        connection = open_connection(path)
+        try:
+            migrate(connection)
+        finally:
+            connection.close()
+        return cls(JournalWriter(path, on_fatal=on_fatal))
+
+    def close(self) -> None:
+        self._writer.close()
+
+    async def record_sale(
+        self,
+        sale: SaleRecord,
+        operations: Sequence[NewOperation],
+        *,
+        print_receipt: bool,
+    ) -> tuple[SaleRecord, bool]:
+        """Write a sale with its operations and print job; or return the one already there.
+
+        Returns the sale as stored and whether this call created it. The caller compares
+        ``request_digest`` to tell a repeat from a conflicting sale with the same id.
+        """
+
+        def transaction(db: sqlite3.Connection) -> tuple[SaleRecord, bool]:
+            existing = queries.sale(db, sale.sale_id)
+            if existing is not None:
+                return existing, False
+            queries.insert_sale(db, sale)
+            for operation in operations:
+                queries.insert_operation(db, sale.sale_id, operation, sale.created_at)
+            if print_receipt:
+                queries.insert_print_job(db, sale.sale_id, 0, sale.created_at)
+            return sale, True
+
+        return await self._writer.run_async(transaction)
+
+    async def add_operations(
+        self, sale_id: str | None, operations: Sequence[NewOperation], now: float
+    ) -> None:
+        """Queue further operations (a refund, a reversal) behind what is already there."""
+
+        def transaction(db: sqlite3.Connection) -> None:
+            for operation in operations:
+                queries.insert_operation(db, sale_id, operation, now)
+
+        await self._writer.run_async(transaction)
+
+    async def sale(self, sale_id: str) -> SaleRecord | None:
+        return await self._writer.run_async(lambda db: queries.sale(db, sale_id))
+
+    async def set_sale_state(self, sale_id: str, state: str) -> None:
+        await self._writer.run_async(lambda db: queries.set_sale_state(db, sale_id, state))
+
+    async def operation(self, operation_id: str) -> Operation | None:
+        return await self._writer.run_async(lambda db: queries.operation(db, operation_id))
+
+    async def operations_of_sale(self, sale_id: str) -> list[Operation]:
+        return await self._writer.run_async(lambda db: queries.operations_of_sale(db, sale_id))
+
+    async def operations_in(self, state: OperationState) -> list[Operation]:
+        return await self._writer.run_async(lambda db: queries.operations_in(db, state))
+
+    async def due_operations(self, now: float, limit: int) -> list[Operation]:
+        """Operations to work on now, oldest first, at most one per customer (FIFO)."""
+        return await self._writer.run_async(lambda db: queries.due_operations(db, now, limit))
+
+    async def move(
+        self,
+        operation_id: str,
+        expected: OperationState,
+        target: OperationState,
+        *,
+        now: float,
+        **changes: Any,
+    ) -> Operation:
+        """Move an operation from ``expected`` to ``target`` (compare-and-set).
+
+        ``changes`` may set ``next_attempt_at``, ``last_error``, ``server_ref``, ``result``
+        and ``payload``; moving to ``in_flight`` counts an attempt. Raises JournalError if
+        the move is not allowed or the operation is no longer in ``expected``.
+        """
+        if target not in TRANSITIONS[expected]:
+            raise JournalError(f"operation {operation_id}: {expected} -> {target} is not allowed")
+
+        def transaction(db: sqlite3.Connection) -> Operation:
+            return queries.move(
+                db, operation_id, expected=expected, target=target, now=now, changes=changes
+            )
+
+        return await self._writer.run_async(transaction)
+
+    async def recover_after_restart(self, now: float) -> int:
+        """At start: every ``in_flight`` operation may have applied, so it becomes ``unknown``."""
+        return await self._writer.run_async(lambda db: queries.recover_in_flight(db, now))
+
+    async def outbox_summary(self, now: float) -> OutboxSummary:
+        return await self._writer.run_async(lambda db: queries.outbox_summary(db, now))
+
+    async def print_jobs_due(self, now: float, freshness_s: float) -> list[PrintJob]:
+        """Pending print jobs, oldest first; the stale ones are held for a reprint instead."""
+        return await self._writer.run_async(lambda db: queries.print_jobs_due(db, now, freshness_s))
+
+    async def add_reprint(self, sale_id: str, now: float) -> PrintJob:
+        """A new copy of the sale's receipt (marked COPY when printed)."""
+        return await self._writer.run_async(lambda db: queries.add_reprint(db, sale_id, now))
+
+    async def print_job_done(self, job_id: int, now: float) -> None:
+        await self._writer.run_async(lambda db: queries.print_job_done(db, job_id, now))
+
+    async def print_job_failed(self, job_id: int, error: str) -> None:
+        await self._writer.run_async(lambda db: queries.print_job_failed(db, job_id, error))
+
+    async def purge_finished(self, before: float) -> int:
+        """Remove sales older than ``before`` whose operations and receipts are all finished."""
+        return await self._writer.run_async(lambda db: queries.purge_finished(db, before))
+
+    async def integrity_check(self) -> str:
+        return await self._writer.run_async(
+            lambda db: str(db.execute("PRAGMA integrity_check").fetchone()[0])
+        )

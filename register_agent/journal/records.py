@@ -1,0 +1,164 @@
+"""The journal's rows as the till sees them: sales, outbox operations and print jobs."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+def dumps(value: Any) -> str:
+    """JSON for the journal's text columns: compact and stable (sorted keys)."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+class OperationState(StrEnum):
+    """Where an operation stands; design.md "Exactly once" is the authority on moves."""
+
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    UNKNOWN = "unknown"
+    DONE = "done"
+    REVIEW = "review"
+    DEAD = "dead"
+
+
+#: every move an operation may make; anything else is a bug and is refused
+TRANSITIONS: dict[OperationState, frozenset[OperationState]] = {
+    OperationState.PENDING: frozenset({OperationState.IN_FLIGHT, OperationState.DEAD}),
+    OperationState.IN_FLIGHT: frozenset(
+        {
+            OperationState.PENDING,  # definitely not applied
+            OperationState.UNKNOWN,  # may have applied
+            OperationState.DONE,
+            OperationState.DEAD,
+        }
+    ),
+    OperationState.UNKNOWN: frozenset(
+        {OperationState.DONE, OperationState.PENDING, OperationState.REVIEW, OperationState.DEAD}
+    ),
+    # a person decides (register-agent review): applied after all, or send again
+    OperationState.REVIEW: frozenset({OperationState.DONE, OperationState.PENDING}),
+    OperationState.DONE: frozenset(),
+    OperationState.DEAD: frozenset(),
+}
+
+#: states that keep later operations of the same customer waiting
+ACTIVE_STATES = (OperationState.PENDING, OperationState.IN_FLIGHT, OperationState.UNKNOWN)
+
+
+class PrintJobState(StrEnum):
+    PENDING = "pending"
+    PRINTED = "printed"
+    HELD = "held"  # too old to print by itself: waits for an explicit reprint
+
+
+@dataclass(frozen=True)
+class SaleRecord:
+    sale_id: str
+    request_digest: str
+    amount_cents: int
+    currency: str
+    customer_key: str | None
+    answer: dict[str, Any]
+    state: str
+    created_at: float
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> SaleRecord:
+        return cls(
+            sale_id=row["sale_id"],
+            request_digest=row["request_digest"],
+            amount_cents=row["amount_cents"],
+            currency=row["currency"],
+            customer_key=row["customer_key"],
+            answer=json.loads(row["answer"]),
+            state=row["state"],
+            created_at=row["created_at"],
+        )
+
+
+@dataclass(frozen=True)
+class NewOperation:
+    """An operation as the till asks for it; the id is made by the agent before any attempt."""
+
+    id: str
+    kind: str
+    customer_key: str | None
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Operation:
+    seq: int
+    id: str
+    sale_id: str | None
+    kind: str
+    customer_key: str | None
+    payload: dict[str, Any]
+    state: OperationState
+    attempts: int
+    next_attempt_at: float
+    last_error: str | None
+    server_ref: str | None
+    result: dict[str, Any] | None
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Operation:
+        return cls(
+            seq=row["seq"],
+            id=row["id"],
+            sale_id=row["sale_id"],
+            kind=row["kind"],
+            customer_key=row["customer_key"],
+            payload=json.loads(row["payload"]),
+            state=OperationState(row["state"]),
+            attempts=row["attempts"],
+            next_attempt_at=row["next_attempt_at"],
+            last_error=row["last_error"],
+            server_ref=row["server_ref"],
+            result=json.loads(row["result"]) if row["result"] else None,
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    id: int
+    sale_id: str
+    copy: int
+    state: PrintJobState
+    attempts: int
+    last_error: str | None
+    created_at: float
+    printed_at: float | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> PrintJob:
+        return cls(
+            id=row["id"],
+            sale_id=row["sale_id"],
+            copy=row["copy"],
+            state=PrintJobState(row["state"]),
+            attempts=row["attempts"],
+            last_error=row["last_error"],
+            created_at=row["created_at"],
+            printed_at=row["printed_at"],
+        )
+
+
+@dataclass(frozen=True)
+class OutboxSummary:
+    """What ``status`` shows of the outbox, and what the store-and-forward caps watch."""
+
+    pending: int
+    in_flight: int
+    unknown: int
+    review: int
+    dead: int
+    oldest_pending_age_s: float | None

@@ -1,0 +1,102 @@
+"""The journal's schema and its migrations, applied in order, each in its own transaction.
+
+``PRAGMA user_version`` counts the migrations applied. A migration is only ever added,
+never edited once released: an existing till's journal is upgraded by the ones it lacks.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from register_agent.errors import JournalError
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: sales, the outbox's operations, and print jobs
+    """
+    CREATE TABLE sales (
+        sale_id        TEXT PRIMARY KEY,          -- the POS software's own sale id
+        request_digest TEXT NOT NULL,             -- same id with another body is a conflict
+        amount_cents   INTEGER NOT NULL,
+        currency       TEXT NOT NULL,
+        customer_key   TEXT,                      -- NULL: sold without a customer
+        answer         TEXT NOT NULL,             -- JSON answer given to the POS
+        state          TEXT NOT NULL DEFAULT 'paid'
+                       CHECK (state IN ('paid', 'refunded', 'voided')),
+        created_at     REAL NOT NULL
+    );
+    CREATE INDEX sales_created ON sales (created_at);
+
+    CREATE TABLE operations (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,  -- delivery order
+        id              TEXT NOT NULL UNIQUE,   -- made by the agent, reused on every attempt
+        sale_id         TEXT REFERENCES sales (sale_id),
+        kind            TEXT NOT NULL,
+        customer_key    TEXT,                   -- operations of one customer go in order
+        payload         TEXT NOT NULL,          -- JSON: what to send
+        state           TEXT NOT NULL
+                        CHECK (state IN ('pending', 'in_flight', 'unknown',
+                                         'done', 'review', 'dead')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        last_error      TEXT,
+        server_ref      TEXT,                   -- the server's id of what was created
+        result          TEXT,                   -- JSON: the server's answer, once done
+        created_at      REAL NOT NULL,
+        updated_at      REAL NOT NULL
+    );
+    CREATE INDEX operations_due ON operations (state, next_attempt_at);
+    CREATE INDEX operations_customer ON operations (customer_key, seq);
+    CREATE INDEX operations_sale ON operations (sale_id);
+
+    CREATE TABLE print_jobs (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        sale_id     TEXT NOT NULL REFERENCES sales (sale_id),
+        copy        INTEGER NOT NULL,           -- 0: the original; 1, 2, ...: marked COPY
+        state       TEXT NOT NULL CHECK (state IN ('pending', 'printed', 'held')),
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        last_error  TEXT,
+        created_at  REAL NOT NULL,
+        printed_at  REAL,
+        UNIQUE (sale_id, copy)
+    );
+    CREATE INDEX print_jobs_state ON print_jobs (state, id);
+    """,
+)
+
+
+def migrate(connection: sqlite3.Connection) -> int:
+    """Apply the migrations this file lacks; return the schema version now in force."""
+    version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+    if version > len(MIGRATIONS):
+        raise JournalError(
+            f"the journal has schema version {version}, newer than this agent knows "
+            f"({len(MIGRATIONS)}); install the newer register-agent again or restore a backup"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        _apply(connection, number, script)
+    return len(MIGRATIONS)
+
+
+def _apply(connection: sqlite3.Connection, number: int, script: str) -> None:
+    # executescript() would COMMIT first; run the statements one by one inside our own
+    # transaction so a failed migration leaves the file exactly as it was.
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _statements(script):
+            connection.execute(statement)
+        connection.execute(f"PRAGMA user_version = {number}")
+        connection.execute("COMMIT")
+    except sqlite3.Error as exc:
+        connection.execute("ROLLBACK")
+        raise JournalError(f"journal migration {number} failed: {exc}") from exc
+
+
+def _statements(script: str) -> list[str]:
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    return [statement for statement in statements if statement]

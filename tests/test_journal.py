@@ -1,0 +1,272 @@
+"""The journal on a real SQLite file: durability, exactly-once moves, order, print jobs."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from register_agent.errors import JournalError
+from register_agent.journal import (
+    Journal,
+    NewOperation,
+    OperationState,
+    PrintJobState,
+    SaleRecord,
+)
+from register_agent.journal.writer import open_connection
+
+NOW = 1_800_000_000.0
+
+
+def sale(sale_id: str = "4711", *, customer: str | None = "card:A1B2C3D4") -> SaleRecord:
+    return SaleRecord(
+        sale_id=sale_id,
+        request_digest=f"digest-{sale_id}",
+        amount_cents=1250,
+        currency="EUR",
+        customer_key=customer,
+        answer={"loyalty": {"lines": ["points will be added"]}},
+        state="paid",
+        created_at=NOW,
+    )
+
+
+def credit(op_id: str, customer: str | None = "card:A1B2C3D4") -> NewOperation:
+    return NewOperation(
+        id=op_id, kind="credit_reception", customer_key=customer, payload={"cents": 1250}
+    )
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    opened = Journal.open(tmp_path / "journal.sqlite3")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_the_file_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "journal.sqlite3"
+    Journal.open(path).close()
+    with sqlite3.connect(path) as other:
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert other.execute("PRAGMA user_version").fetchone()[0] == 1
+    connection = open_connection(path)
+    assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2
+    connection.close()
+
+
+async def test_a_journal_that_cannot_do_wal_is_refused() -> None:
+    with pytest.raises(JournalError, match="refused WAL mode"):
+        open_connection(Path(":memory:"))
+
+
+async def test_an_unwritable_state_directory_says_what_to_do(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("", encoding="utf-8")
+    with pytest.raises(JournalError, match="writable by the service user"):
+        Journal.open(blocker / "journal.sqlite3")
+
+
+async def test_a_sale_its_operation_and_print_job_are_written_together(
+    journal: Journal,
+) -> None:
+    stored, created = await journal.record_sale(sale(), [credit("op-1")], print_receipt=True)
+    assert created
+    assert stored.sale_id == "4711"
+    operations = await journal.operations_of_sale("4711")
+    assert [(op.id, op.state, op.attempts) for op in operations] == [
+        ("op-1", OperationState.PENDING, 0)
+    ]
+    jobs = await journal.print_jobs_due(NOW, freshness_s=600)
+    assert [(job.sale_id, job.copy) for job in jobs] == [("4711", 0)]
+
+
+async def test_the_same_sale_twice_creates_nothing_new(journal: Journal) -> None:
+    await journal.record_sale(sale(), [credit("op-1")], print_receipt=True)
+    again, created = await journal.record_sale(sale(), [credit("op-2")], print_receipt=True)
+    assert not created
+    assert again.request_digest == "digest-4711"
+    assert [op.id for op in await journal.operations_of_sale("4711")] == ["op-1"]
+    assert len(await journal.print_jobs_due(NOW, freshness_s=600)) == 1
+
+
+async def test_a_failing_transaction_leaves_nothing_behind(journal: Journal) -> None:
+    await journal.record_sale(sale("1"), [credit("op-1")], print_receipt=False)
+    with pytest.raises(JournalError, match="refused"):
+        # the operation id is taken: the whole sale, not just the operation, is refused
+        await journal.record_sale(sale("2"), [credit("op-1")], print_receipt=True)
+    assert await journal.sale("2") is None
+    assert await journal.print_jobs_due(NOW, freshness_s=600) == []
+
+
+async def test_moves_follow_the_state_table(journal: Journal) -> None:
+    await journal.record_sale(sale(), [credit("op-1")], print_receipt=False)
+    sent = await journal.move("op-1", OperationState.PENDING, OperationState.IN_FLIGHT, now=NOW)
+    assert (sent.state, sent.attempts) == (OperationState.IN_FLIGHT, 1)
+    with pytest.raises(JournalError, match="not allowed"):
+        await journal.move("op-1", OperationState.IN_FLIGHT, OperationState.REVIEW, now=NOW)
+    with pytest.raises(JournalError, match="is not pending any more"):
+        await journal.move("op-1", OperationState.PENDING, OperationState.IN_FLIGHT, now=NOW)
+    done = await journal.move(
+        "op-1",
+        OperationState.IN_FLIGHT,
+        OperationState.DONE,
+        now=NOW + 1,
+        server_ref="a6c1f0d2",
+        result={"credits": 12},
+    )
+    assert (done.state, done.server_ref, done.result) == (
+        OperationState.DONE,
+        "a6c1f0d2",
+        {"credits": 12},
+    )
+    with pytest.raises(JournalError, match="not allowed"):
+        await journal.move("op-1", OperationState.DONE, OperationState.PENDING, now=NOW)
+
+
+async def test_in_flight_operations_become_unknown_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    first = Journal.open(path)
+    await first.record_sale(sale(), [credit("op-1"), credit("op-2")], print_receipt=False)
+    await first.move("op-1", OperationState.PENDING, OperationState.IN_FLIGHT, now=NOW)
+    first.close()
+    second = Journal.open(path)
+    assert await second.recover_after_restart(NOW + 5) == 1
+    states = {op.id: op.state for op in await second.operations_of_sale("4711")}
+    assert states == {"op-1": OperationState.UNKNOWN, "op-2": OperationState.PENDING}
+    second.close()
+
+
+async def test_one_customer_in_order_customers_do_not_wait_for_each_other(
+    journal: Journal,
+) -> None:
+    await journal.record_sale(sale("1"), [credit("a1", "card:A")], print_receipt=False)
+    await journal.record_sale(sale("2"), [credit("a2", "card:A")], print_receipt=False)
+    await journal.record_sale(sale("3"), [credit("b1", "card:B")], print_receipt=False)
+    await journal.record_sale(sale("4"), [credit("s1", None)], print_receipt=False)
+    await journal.record_sale(sale("5"), [credit("s2", None)], print_receipt=False)
+    due = [op.id for op in await journal.due_operations(NOW, limit=10)]
+    assert due == ["a1", "b1", "s1", "s2"]
+    await journal.move("a1", OperationState.PENDING, OperationState.IN_FLIGHT, now=NOW)
+    assert "a2" not in [op.id for op in await journal.due_operations(NOW, limit=10)]
+    await journal.move("a1", OperationState.IN_FLIGHT, OperationState.DONE, now=NOW)
+    assert [op.id for op in await journal.due_operations(NOW, limit=10)] == ["a2", "b1", "s1", "s2"]
+
+
+async def test_a_parked_operation_holds_nobody_up_and_backoff_is_respected(
+    journal: Journal,
+) -> None:
+    await journal.record_sale(sale("1"), [credit("a1", "card:A")], print_receipt=False)
+    await journal.record_sale(sale("2"), [credit("a2", "card:A")], print_receipt=False)
+    await journal.move("a1", OperationState.PENDING, OperationState.IN_FLIGHT, now=NOW)
+    await journal.move("a1", OperationState.IN_FLIGHT, OperationState.UNKNOWN, now=NOW)
+    await journal.move("a1", OperationState.UNKNOWN, OperationState.REVIEW, now=NOW)
+    await journal.move("a2", OperationState.PENDING, OperationState.IN_FLIGHT, now=NOW)
+    await journal.move(
+        "a2", OperationState.IN_FLIGHT, OperationState.PENDING, now=NOW, next_attempt_at=NOW + 30
+    )
+    assert await journal.due_operations(NOW + 29, limit=10) == []
+    assert [op.id for op in await journal.due_operations(NOW + 30, limit=10)] == ["a2"]
+    summary = await journal.outbox_summary(NOW + 60)
+    assert (summary.pending, summary.review, summary.oldest_pending_age_s) == (1, 1, 60.0)
+
+
+async def test_stale_receipts_are_held_and_reprints_are_copies(journal: Journal) -> None:
+    await journal.record_sale(sale("old"), [], print_receipt=True)
+    fresh = sale("new")
+    fresh = SaleRecord(**{**fresh.__dict__, "created_at": NOW + 900})
+    await journal.record_sale(fresh, [], print_receipt=True)
+    due = await journal.print_jobs_due(NOW + 1000, freshness_s=600)
+    assert [job.sale_id for job in due] == ["new"]
+    reprint = await journal.add_reprint("old", NOW + 1000)
+    assert (reprint.copy, reprint.state) == (1, PrintJobState.PENDING)
+    await journal.print_job_done(reprint.id, NOW + 1001)
+    second = await journal.add_reprint("old", NOW + 1002)
+    assert second.copy == 2
+    with pytest.raises(JournalError, match="not in the journal"):
+        await journal.add_reprint("never-sold", NOW)
+
+
+async def test_retention_removes_only_finished_sales(journal: Journal) -> None:
+    await journal.record_sale(sale("finished"), [credit("f1")], print_receipt=False)
+    await journal.move("f1", OperationState.PENDING, OperationState.IN_FLIGHT, now=NOW)
+    await journal.move("f1", OperationState.IN_FLIGHT, OperationState.DONE, now=NOW)
+    await journal.record_sale(sale("waiting"), [credit("w1")], print_receipt=False)
+    assert await journal.purge_finished(before=NOW + 1) == 1
+    assert await journal.sale("finished") is None
+    assert await journal.operation("f1") is None
+    assert await journal.sale("waiting") is not None
+    assert await journal.integrity_check() == "ok"
+
+
+async def test_a_full_disk_during_a_write_ends_the_process(tmp_path: Path) -> None:
+    fatal: list[BaseException] = []
+    journal = Journal.open(tmp_path / "journal.sqlite3", on_fatal=fatal.append)
+    await journal.record_sale(sale("1"), [], print_receipt=False)
+
+    def fill_the_disk(db: sqlite3.Connection) -> None:
+        # a real SQLITE_FULL: the file may not grow past the pages it has
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        db.execute(f"PRAGMA max_page_count = {pages}")
+        db.execute("CREATE TABLE ballast (b BLOB)")
+        db.execute("INSERT INTO ballast VALUES (zeroblob(1000000))")
+
+    with pytest.raises(JournalError, match="write failed"):
+        await journal._writer.run_async(fill_the_disk)
+    assert len(fatal) == 1
+    assert isinstance(fatal[0], sqlite3.OperationalError)
+    journal.close()
+
+
+async def test_a_newer_journal_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(JournalError, match="newer than this agent knows"):
+        Journal.open(path)
+
+
+def test_an_acknowledged_sale_survives_kill_9(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    script = textwrap.dedent(
+        f"""
+        import asyncio, os, signal, sys
+        from pathlib import Path
+        from register_agent.journal import Journal, NewOperation, SaleRecord
+        async def main():
+            journal = Journal.open(Path({str(path)!r}))
+            for number in range(20):
+                record = SaleRecord(str(number), "d", 100, "EUR", None, {{}}, "paid", 1.0)
+                op = NewOperation(f"op-{{number}}", "staged", None, {{}})
+                await journal.record_sale(record, [op], print_receipt=True)
+                print(number, flush=True)  # the POS's acknowledgement
+            os.kill(os.getpid(), signal.SIGKILL)
+        asyncio.run(main())
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == -9
+    acknowledged = done.stdout.split()
+    assert len(acknowledged) == 20
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        stored = {row[0] for row in db.execute("SELECT sale_id FROM sales")}
+        operations = db.execute("SELECT COUNT(*) FROM operations").fetchone()[0]
+    assert stored == set(acknowledged)
+    assert operations == 20
