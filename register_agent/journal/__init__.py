@@ -130,7 +130,7 @@ class Journal:
         """Move an operation from ``expected`` to ``target`` (compare-and-set).
 
         ``changes`` may set ``next_attempt_at``, ``last_error``, ``server_ref``, ``result``
-        and ``payload``; moving to ``in_flight`` counts an attempt. Raises JournalError if
+        and ``payload``; moving into ``in_flight`` counts an attempt. Raises JournalError if
         the move is not allowed or the operation is no longer in ``expected``.
         """
         if target not in TRANSITIONS[expected]:

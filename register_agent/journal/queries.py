@@ -116,7 +116,8 @@ def move(
         raise JournalError(f"operation {operation_id}: cannot change {sorted(unknown)}")
     columns = {key: _column_value(key, value) for key, value in changes.items()}
     assignments = "".join(f", {key} = :{key}" for key in columns)
-    attempt = ", attempts = attempts + 1" if target is OperationState.IN_FLIGHT else ""
+    sending = target is OperationState.IN_FLIGHT and expected is not OperationState.IN_FLIGHT
+    attempt = ", attempts = attempts + 1" if sending else ""
     cursor = db.execute(
         f"UPDATE operations SET state = :target, updated_at = :now{attempt}{assignments}"  # noqa: S608 (column names come from _CHANGEABLE)
         " WHERE id = :id AND state = :expected",

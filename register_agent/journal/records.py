@@ -30,6 +30,7 @@ TRANSITIONS: dict[OperationState, frozenset[OperationState]] = {
     OperationState.PENDING: frozenset({OperationState.IN_FLIGHT, OperationState.DEAD}),
     OperationState.IN_FLIGHT: frozenset(
         {
+            OperationState.IN_FLIGHT,  # a step's result saved (a POS transaction's uuid)
             OperationState.PENDING,  # definitely not applied
             OperationState.UNKNOWN,  # may have applied
             OperationState.DONE,
@@ -37,7 +38,13 @@ TRANSITIONS: dict[OperationState, frozenset[OperationState]] = {
         }
     ),
     OperationState.UNKNOWN: frozenset(
-        {OperationState.DONE, OperationState.PENDING, OperationState.REVIEW, OperationState.DEAD}
+        {
+            OperationState.UNKNOWN,  # reconciliation could not tell yet: look again later
+            OperationState.DONE,
+            OperationState.PENDING,
+            OperationState.REVIEW,
+            OperationState.DEAD,
+        }
     ),
     # a person decides (register-agent review): applied after all, or send again
     OperationState.REVIEW: frozenset({OperationState.DONE, OperationState.PENDING}),
