@@ -17,11 +17,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
-
-from register_agent.config import NetworkPrinterConfig, VirtualPrinterConfig
-from register_agent.devices import PrinterStatus
-from register_agent.receipts import ReceiptLayout
 
 log = logging.getLogger(__name__)
 
@@ -86,15 +81,42 @@ class _Handler(socketserver.BaseRequestHandler):
         self.server.owner._serve(self.request)
 
 
+class _ControlHandler(socketserver.StreamRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        for line in self.rfile:
+            reply = self.server.owner.control(line.decode("ascii", "replace"))
+            self.wfile.write(reply.encode("ascii") + b"\n")
+
+
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], owner: VirtualPrinter) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        owner: VirtualPrinter,
+        handler: type[socketserver.BaseRequestHandler] = _Handler,
+    ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.owner = owner
-        super().__init__(address, _Handler)
+        super().__init__(address, handler)
+
+    def serve_in_thread(self, name: str) -> None:
+        thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() waits up to one poll interval
+            name=name,
+            daemon=True,
+        )
+        thread.start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
 
 
 class VirtualPrinter:
@@ -108,6 +130,7 @@ class VirtualPrinter:
         self._paper_left: int | None = None
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
+        self._control: _Server | None = None
         self.status_queries = 0
 
     # --- life -----------------------------------------------------------------------------
@@ -115,22 +138,18 @@ class VirtualPrinter:
     def start(self) -> VirtualPrinter:
         """Listen on loopback; ``port`` 0 picks a free port (see ``address``)."""
         self._server = _Server(self._address, self)
-        thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # stop() waits up to one poll interval
-            name="virtual-printer",
-            daemon=True,
-        )
-        thread.start()
+        self._server.serve_in_thread("virtual-printer")
         log.info("virtual printer listening on %s:%d", *self.address)
         return self
 
     def stop(self) -> None:
         """Stop listening and drop every open connection."""
+        if self._control is not None:
+            self._control.stop()
+            self._control = None
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
         self._server = None
         with self._lock:
             for connection in list(self._connections):
@@ -195,6 +214,34 @@ class VirtualPrinter:
         """Forget every job (between demo runs or test steps)."""
         with self._lock:
             self._jobs.clear()
+
+    def start_control(self, port: int = 0) -> int:
+        """Take line commands (see ``control``) on a loopback ``port``; the port used."""
+        self._control = _Server((self._address[0], port), self, _ControlHandler)
+        self._control.serve_in_thread("virtual-printer-control")
+        return int(self._control.server_address[1])
+
+    def control(self, command: str) -> str:
+        """One command of the control port: ``state [NAME]``, ``jobs``, ``clear``.
+
+        For the demo: ``echo 'state paper_out' | nc 127.0.0.1 PORT``.
+        """
+        match command.split():
+            case ["state"]:
+                pass
+            case ["state", name] if name in set(VirtualState):
+                self.state = VirtualState(name)
+            case ["jobs"]:
+                jobs = self.jobs()
+                done = sum(job.complete for job in jobs)
+                held = sum(len(job.held) for job in jobs)
+                return f"jobs {len(jobs)} printed {done} held_bytes {held}"
+            case ["clear"]:
+                self.clear()
+            case _:
+                names = "|".join(VirtualState)
+                return f"error: commands are 'state [{names}]', 'jobs', 'clear'"
+        return f"state {self.state}"
 
     # --- the printer's side ---------------------------------------------------------------
 
@@ -273,31 +320,3 @@ def _close_quietly(connection: socket.socket) -> None:
     with contextlib.suppress(OSError):
         connection.shutdown(socket.SHUT_RDWR)
     connection.close()
-
-
-class VirtualNetworkPrinter:
-    """``kind = "virtual"``: the real ESC/POS network driver talking to a VirtualPrinter
-    that lives as long as this object."""
-
-    def __init__(self, config: VirtualPrinterConfig, **driver_options: Any) -> None:
-        from drivers.escpos_printer import EscposPrinter  # noqa: PLC0415 (escpos is heavy)
-
-        self.device = VirtualPrinter(config.host, config.port).start()
-        host, port = self.device.address
-        network = NetworkPrinterConfig(
-            **config.model_dump(exclude={"kind", "host", "port"}),
-            kind="network",
-            host=host,
-            port=port,
-        )
-        self._driver = EscposPrinter(network, **driver_options)
-
-    async def status(self) -> PrinterStatus:
-        return await self._driver.status()
-
-    async def print(self, receipt: ReceiptLayout) -> None:
-        await self._driver.print(receipt)
-
-    async def close(self) -> None:
-        await self._driver.close()
-        self.device.stop()

@@ -137,6 +137,8 @@ class VirtualPrinterConfig(_PrinterCommon):
     #: 0 picks a free port
     port: int = Field(default=0, ge=0, le=65535)
     timeout_s: float = Field(default=2.0, gt=0, le=30)
+    #: a loopback port taking line commands (``state paper_out``) for the demo; None: none
+    control_port: int | None = Field(default=None, ge=0, le=65535)
 
 
 PrinterConfig = Annotated[

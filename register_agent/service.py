@@ -26,7 +26,7 @@ def _escpos_printer(config: Any, **options: Any) -> Printer:
 
 
 def _virtual_printer(config: Any, **options: Any) -> Printer:
-    from drivers.virtual_printer import VirtualNetworkPrinter  # noqa: PLC0415
+    from drivers.escpos_printer import VirtualNetworkPrinter  # noqa: PLC0415
 
     return VirtualNetworkPrinter(config, **options)
 

@@ -90,3 +90,10 @@ def test_a_missing_or_malformed_reply_is_no_reading() -> None:
     assert parse_status({1: 0x16, 2: 0x12, 3: 0x12, 4: 0x00}).state is PrinterState.NO_REPLY
     autocutter_error = {1: 0x16, 2: 0x12, 3: 0x1A, 4: 0x12}
     assert parse_status(autocutter_error).state is PrinterState.OFFLINE
+
+
+def test_text_is_sent_in_the_one_code_page_and_what_it_lacks_becomes_a_question_mark() -> None:
+    receipt = layout_receipt(Receipt(notes=("Łódź à € ß",)), ReceiptConfig(), 42)
+    data = render(receipt, config())
+    assert data.count(b"\x1bt") == 1  # chosen once, never switched mid-text
+    assert b"?\xa2d? \x85 \xd5 \xe1\n" in data  # CP858: ó=A2 à=85 €=D5 ß=E1

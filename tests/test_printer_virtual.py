@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from drivers.escpos_printer import EscposPrinter
+from drivers.escpos_printer import EscposPrinter, VirtualNetworkPrinter
 from drivers.virtual_printer import (
     STATUS_ANSWERS,
-    VirtualNetworkPrinter,
     VirtualPrinter,
     VirtualState,
     _split_queries,
@@ -162,3 +161,24 @@ def test_the_file_kind_writes_the_job_to_the_file(tmp_path: Path) -> None:
     data = target.read_bytes()
     assert data.startswith(b"\x1b@")
     assert "Café € 1".encode("cp858") in data
+
+
+def test_the_control_port_switches_the_state_and_counts_jobs() -> None:
+    with VirtualPrinter() as device:
+        port = device.start_control()
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as control:
+            lines = control.makefile("rw", encoding="ascii", newline="\n")
+
+            def ask(command: str) -> str:
+                lines.write(command + "\n")
+                lines.flush()
+                return lines.readline().strip()
+
+            assert ask("state paper_out") == "state paper_out"
+            assert device.state is VirtualState.PAPER_OUT
+            send(device, b"held slip")
+            assert device.wait_until(lambda p: p.jobs()[-1].closed, timeout=2)
+            assert ask("jobs") == "jobs 1 printed 0 held_bytes 9"
+            assert ask("state ok") == "state ok"
+            assert ask("jobs") == "jobs 1 printed 1 held_bytes 0"
+            assert ask("state molten").startswith("error: commands are")
