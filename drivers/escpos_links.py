@@ -8,6 +8,7 @@ silence.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from typing import Any, Protocol
 
@@ -91,13 +92,16 @@ def open_link(config: TransportConfig) -> Link:
     printer = factory(config)
     try:
         printer.open()
-    except (DeviceNotFoundError, OSError) as exc:
+        _limit_writes(printer, config)
+    # RuntimeError: escpos' way of saying pyserial or pyusb is not installed
+    except (DeviceNotFoundError, OSError, RuntimeError) as exc:
+        with contextlib.suppress(OSError, RuntimeError):
+            printer.close()
         raise PrinterError(
             f"printer {where(config)} cannot be reached ({first_line(exc)}); "
             "check that it is switched on and connected",
             device="printer",
         ) from exc
-    _limit_writes(printer, config)
     link: Link = link_class(printer)
     return link
 
@@ -131,6 +135,13 @@ def _usb(config: TransportConfig) -> Any:
     from escpos.printer import Usb  # noqa: PLC0415
 
     assert isinstance(config, UsbPrinterConfig)
+    if not Usb.is_usable():
+        # checked before building one: escpos' Usb raises from __del__ without pyusb
+        raise PrinterError(
+            f"printer {where(config)} cannot be reached: USB printers need pyusb; "
+            "install it with pip install 'register-agent[usb]'",
+            device="printer",
+        )
     return Usb(
         config.vendor_id,
         config.product_id,

@@ -4,7 +4,8 @@ A receipt layout becomes bytes in ``drivers.escpos_render`` and travels over a l
 ``drivers.escpos_links``; this module asks ``DLE EOT 1..4`` itself with a read deadline (a
 silent printer gives ``NO_REPLY``, never a made-up "paper ok"), refuses a job the printer
 cannot print, and sends it in one write. Every blocking call runs in a worker thread with a
-short timeout, so the event loop and the cashier never wait on a dead printer."""
+short timeout, so the event loop and the cashier never wait on a dead printer.
+"""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ class EscposPrinter:
 
     def __init__(self, config: TransportConfig, *, cache_dir: Path | None = None) -> None:
         self.config = config
-        self._cache_dir = cache_dir
+        prepare_escpos(cache_dir)  # before anything imports escpos
         # one job or status check at a time: serial and USB devices have a single owner
         self._lock = threading.Lock()
         self._closed = False
@@ -117,7 +118,6 @@ class EscposPrinter:
     def _print_blocking(self, receipt: ReceiptLayout) -> None:
         from drivers.escpos_render import render  # noqa: PLC0415 (imports escpos)
 
-        prepare_escpos(self._cache_dir)
         data = render(receipt, self.config)
         with self._lock:
             self._check_open()
@@ -158,7 +158,6 @@ class EscposPrinter:
     def _check_open(self) -> None:
         if self._closed:
             raise PrinterError("the printer driver was closed", device="printer")
-        prepare_escpos(self._cache_dir)
 
 
 def _close_link(link: Link) -> None:

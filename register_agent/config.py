@@ -111,12 +111,15 @@ class SerialPrinterConfig(_PrinterCommon):
 
 
 class UsbPrinterConfig(_PrinterCommon):
-    """``kind = "usb"``: a USB printer claimed through libusb (vendor and product id)."""
+    """``kind = "usb"``: a USB printer claimed through libusb (vendor and product id).
+
+    No ``interface`` key: python-escpos 3.1 always claims interface 0 and offers no way to
+    choose another; the endpoints pick the data pipes.
+    """
 
     kind: Literal["usb"]
     vendor_id: int = Field(ge=0, le=0xFFFF)
     product_id: int = Field(ge=0, le=0xFFFF)
-    interface: int = Field(default=0, ge=0)
     in_endpoint: int = Field(default=0x82, ge=0, le=0xFF)
     out_endpoint: int = Field(default=0x01, ge=0, le=0xFF)
     timeout_s: float = Field(default=2.0, gt=0, le=30)

@@ -25,9 +25,11 @@ from register_agent.config import (
     FilePrinterConfig,
     ReceiptConfig,
     SerialPrinterConfig,
+    UsbPrinterConfig,
     VirtualPrinterConfig,
 )
 from register_agent.devices import PrinterState
+from register_agent.errors import PrinterError
 from register_agent.receipts import Receipt, layout_receipt
 
 RECEIPT = layout_receipt(Receipt(notes=("Café € 1",)), ReceiptConfig(), 32)
@@ -182,3 +184,13 @@ def test_the_control_port_switches_the_state_and_counts_jobs() -> None:
             assert ask("state ok") == "state ok"
             assert ask("jobs") == "jobs 1 printed 1 held_bytes 0"
             assert ask("state molten").startswith("error: commands are")
+
+
+def test_a_usb_printer_that_is_not_there_is_reported(tmp_path: Path) -> None:
+    config = UsbPrinterConfig(kind="usb", vendor_id=0x04B8, product_id=0xFFFE)
+    driver = EscposPrinter(config, cache_dir=tmp_path)
+    status = asyncio.run(driver.status())
+    assert status.state is PrinterState.NO_REPLY
+    assert "USB 04b8:fffe cannot be reached" in status.detail
+    with pytest.raises(PrinterError, match="cannot be reached"):
+        asyncio.run(driver.print(RECEIPT))
