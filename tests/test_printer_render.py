@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +101,37 @@ def test_text_is_sent_in_the_one_code_page_and_what_it_lacks_becomes_a_question_
     data = render(receipt, config())
     assert data.count(b"\x1bt") == 1  # chosen once, never switched mid-text
     assert b"?\xa2d? \x85 \xd5 \xe1\n" in data  # CP858: ó=A2 à=85 €=D5 ß=E1
+
+
+def test_the_capabilities_cache_goes_where_the_driver_is_told(tmp_path: Path) -> None:
+    # A fresh interpreter: escpos reads the variable once, when it is first imported.
+    script = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from drivers.escpos_printer import EscposPrinter\n"
+        "from register_agent.config import FilePrinterConfig\n"
+        "from register_agent.receipts import ReceiptLayout\n"
+        "config = FilePrinterConfig(kind='file', path=Path(sys.argv[1]) / 'out.bin')\n"
+        "printer = EscposPrinter(config, cache_dir=Path(sys.argv[1]) / 'cache')\n"
+        "asyncio.run(printer.print(ReceiptLayout(width=32)))\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "ESCPOS_CAPABILITIES_PICKLE_DIR"}
+    environment["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], env=environment, check=True, timeout=30
+    )
+    assert list((tmp_path / "cache").glob("*.capabilities.pickle"))
+    assert (tmp_path / "out.bin").read_bytes().startswith(b"\x1b@")
+
+
+def test_a_long_token_url_still_fits_58_mm_paper_with_its_quiet_zone() -> None:
+    import qrcode  # noqa: PLC0415 (only this test measures symbols)
+
+    url = "https://loyalty.piggy.eu/t/" + "x" * 400
+    layout58 = layout_receipt(Receipt(qr_url=url), ReceiptConfig(), 32)
+    size = qr_module_size(render(layout58, config(paper_width_mm=58)))
+    symbol = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M)
+    symbol.add_data(url)
+    symbol.make(fit=True)
+    assert 3 <= size < 6  # smaller than the preferred 6 dots, still well printable
+    assert (symbol.modules_count + 8) * size <= 384
