@@ -15,7 +15,7 @@ import os
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -283,11 +283,30 @@ def describe_validation_error(exc: ValidationError, source: Path) -> str:
 def _did_you_mean(loc: tuple[int | str, ...]) -> str:
     """A hint for a misspelt key, from the names that section does know."""
     model: type[BaseModel] = AgentConfig
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
-        annotation = field.annotation if field else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+    parts = [str(part) for part in loc[:-1]]
+    while parts:
+        field = model.model_fields.get(parts.pop(0))
+        # a section chosen by its kind (``[printer] kind = "network"``): the tag is in loc
+        members = {_kind_of(m): m for m in _models_in(field.annotation if field else None)}
+        if len(members) == 1 and None in members:
+            model = members[None]
+        elif parts and parts[0] in members:
+            model = members[parts.pop(0)]
+        else:
             return ""
-        model = annotation
     close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
     return f"; did you mean '{close[0]}'?" if close else "; see config/register-agent.example.toml"
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation names, through Optional, unions and Annotated."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models_in(arg)]
+
+
+def _kind_of(model: type[BaseModel]) -> str | None:
+    """The ``kind`` tag of a section model, None for a plain section."""
+    field = model.model_fields.get("kind")
+    tags = get_args(field.annotation) if field else ()
+    return str(tags[0]) if len(tags) == 1 else None
