@@ -20,7 +20,7 @@ PrinterFactory = Callable[..., Printer]
 
 
 def _escpos_printer(config: Any, **options: Any) -> Printer:
-    from drivers.escpos_printer import EscposPrinter  # noqa: PLC0415 (lazy: escpos is heavy)
+    from drivers.escpos_printer import EscposPrinter  # noqa: PLC0415 (lazy: only tills with this kind load it)
 
     return EscposPrinter(config, **options)
 
