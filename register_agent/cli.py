@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from register_agent import __version__
-from register_agent.errors import RegisterAgentError
+from register_agent.errors import ConfigError, RegisterAgentError
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -24,6 +24,32 @@ def _config_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     key = "set" if config.api.api_key else "not set"
     print(f"config ok: Register API {config.api.version} at {config.api.base_url}, API key {key}")
+    return 0
+
+
+def _print_test(args: argparse.Namespace) -> int:
+    """Print (or preview) the test receipt; 0 when it printed, 1 when the printer refused."""
+    import asyncio  # noqa: PLC0415 (lazy: start-up cost)
+
+    from register_agent.config import load_config  # noqa: PLC0415
+    from register_agent.receipts import layout_receipt, print_test_receipt  # noqa: PLC0415
+    from register_agent.service import print_test, write_receipt_preview  # noqa: PLC0415
+
+    config = load_config(args.config)
+    width = config.printer.line_width if config.printer else 42
+    receipt = print_test_receipt(config.receipt, f"{config.api.loyalty_token_base_url}/test")
+    layout = layout_receipt(receipt, config.receipt, width)
+    if args.preview:
+        write_receipt_preview(layout, args.preview)
+        print(f"preview written to {args.preview} ({width} characters a line)")
+        return 0
+    if config.printer is None:
+        raise ConfigError("no [printer] section in the config; add one (see the example file)")
+    before, after = asyncio.run(print_test(config.printer, layout))
+    print(f"printer {config.printer.kind}: {before.state}; {before.message}")
+    if after is None:
+        return 1
+    print(f"test receipt printed; printer now {after.state}: {after.message}")
     return 0
 
 
@@ -46,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
         "config-check", help="read the configuration and say whether it is valid"
     )
     config_check.set_defaults(handler=_config_check)
+
+    print_test = commands.add_parser(
+        "print-test",
+        help="print a test receipt on the configured printer and report its status",
+    )
+    print_test.add_argument(
+        "--preview", type=Path, metavar="FILE.png", help="write the receipt as a PNG instead"
+    )
+    print_test.set_defaults(handler=_print_test)
     return parser
 
 

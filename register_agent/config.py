@@ -15,7 +15,7 @@ import os
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -61,6 +61,107 @@ class ApiConfig(Section):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an http:// or https:// URL, e.g. https://api.piggy.eu")
         return value.rstrip("/")
+
+
+# --- printer and receipt (issue 3) -------------------------------------------------------
+
+
+class _PrinterCommon(Section):
+    """Keys every ``[printer]`` kind shares: the model, the paper and the patience."""
+
+    #: python-escpos capabilities profile of the printer model (features, code pages, dots)
+    profile: str = "TM-T20II"
+    paper_width_mm: Literal[58, 80] = 80
+    #: characters per line; None: 32 on 58 mm, 42 on 80 mm (fits every 80 mm printer)
+    columns: int | None = Field(default=None, ge=16, le=64)
+    #: the one code page text is sent in; it must hold the euro sign (CP858, CP1252, ...)
+    code_page: Literal["CP858", "CP1252", "ISO_8859-15"] = "CP858"
+    status_timeout_s: float = Field(default=1.0, gt=0, le=10)
+    #: where python-escpos caches its parsed capabilities; None: $CACHE_DIRECTORY or XDG
+    capabilities_cache_dir: Path | None = None
+
+    @property
+    def line_width(self) -> int:
+        """Characters per line of this printer's paper."""
+        if self.columns is not None:
+            return self.columns
+        return 32 if self.paper_width_mm == 58 else 42
+
+
+class NetworkPrinterConfig(_PrinterCommon):
+    """``kind = "network"``: raw TCP (port 9100), the usual Ethernet receipt printer."""
+
+    kind: Literal["network"]
+    host: str = Field(min_length=1)
+    port: int = Field(default=9100, ge=1, le=65535)
+    timeout_s: float = Field(default=2.0, gt=0, le=30)
+
+
+class SerialPrinterConfig(_PrinterCommon):
+    """``kind = "serial"``: an RS-232 or USB-serial printer."""
+
+    kind: Literal["serial"]
+    port: str = Field(min_length=1)
+    baudrate: int = Field(default=38400, gt=0)
+    bytesize: Literal[7, 8] = 8
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+    flow_control: Literal["none", "rtscts", "xonxoff"] = "rtscts"
+    timeout_s: float = Field(default=2.0, gt=0, le=30)
+
+
+class UsbPrinterConfig(_PrinterCommon):
+    """``kind = "usb"``: a USB printer claimed through libusb (vendor and product id).
+
+    No ``interface`` key: python-escpos 3.1 always claims interface 0 and offers no way to
+    choose another; the endpoints pick the data pipes.
+    """
+
+    kind: Literal["usb"]
+    vendor_id: int = Field(ge=0, le=0xFFFF)
+    product_id: int = Field(ge=0, le=0xFFFF)
+    in_endpoint: int = Field(default=0x82, ge=0, le=0xFF)
+    out_endpoint: int = Field(default=0x01, ge=0, le=0xFF)
+    timeout_s: float = Field(default=2.0, gt=0, le=30)
+
+
+class FilePrinterConfig(_PrinterCommon):
+    """``kind = "file"``: each job written to a file or device node (``/dev/usb/lp0``)."""
+
+    kind: Literal["file"]
+    path: Path
+
+
+class VirtualPrinterConfig(_PrinterCommon):
+    """``kind = "virtual"``: the built-in loopback TCP printer of the demo and the tests."""
+
+    kind: Literal["virtual"]
+    host: Literal["127.0.0.1", "::1", "localhost"] = "127.0.0.1"
+    #: 0 picks a free port
+    port: int = Field(default=0, ge=0, le=65535)
+    timeout_s: float = Field(default=2.0, gt=0, le=30)
+    #: a loopback port taking line commands (``state paper_out``) for the demo; None: none
+    control_port: int | None = Field(default=None, ge=0, le=65535)
+
+
+PrinterConfig = Annotated[
+    NetworkPrinterConfig
+    | SerialPrinterConfig
+    | UsbPrinterConfig
+    | FilePrinterConfig
+    | VirtualPrinterConfig,
+    Field(discriminator="kind"),
+]
+
+
+class ReceiptConfig(Section):
+    """``[receipt]``: what the agent's own receipts say, and in which language."""
+
+    language: Literal["en", "nl"] = "en"
+    #: the shop's name first (printed large), then address lines
+    header: tuple[str, ...] = ()
+    footer: tuple[str, ...] = ()
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
 
 
 _toml_path: ContextVar[Path | None] = ContextVar("register_agent_config_path", default=None)
@@ -121,6 +222,9 @@ class AgentConfig(BaseSettings):
     )
 
     api: ApiConfig = ApiConfig()
+    #: no [printer] section: the agent prints nothing (the POS prints the loyalty block)
+    printer: PrinterConfig | None = None
+    receipt: ReceiptConfig = ReceiptConfig()
 
     @classmethod
     def settings_customise_sources(
@@ -179,11 +283,30 @@ def describe_validation_error(exc: ValidationError, source: Path) -> str:
 def _did_you_mean(loc: tuple[int | str, ...]) -> str:
     """A hint for a misspelt key, from the names that section does know."""
     model: type[BaseModel] = AgentConfig
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
-        annotation = field.annotation if field else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+    parts = [str(part) for part in loc[:-1]]
+    while parts:
+        field = model.model_fields.get(parts.pop(0))
+        # a section chosen by its kind (``[printer] kind = "network"``): the tag is in loc
+        members = {_kind_of(m): m for m in _models_in(field.annotation if field else None)}
+        if len(members) == 1 and None in members:
+            model = members[None]
+        elif parts and parts[0] in members:
+            model = members[parts.pop(0)]
+        else:
             return ""
-        model = annotation
     close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
     return f"; did you mean '{close[0]}'?" if close else "; see config/register-agent.example.toml"
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation names, through Optional, unions and Annotated."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models_in(arg)]
+
+
+def _kind_of(model: type[BaseModel]) -> str | None:
+    """The ``kind`` tag of a section model, None for a plain section."""
+    field = model.model_fields.get("kind")
+    tags = get_args(field.annotation) if field else ()
+    return str(tags[0]) if len(tags) == 1 else None

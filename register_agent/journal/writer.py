@@ -81,8 +81,8 @@ class JournalWriter:
         except sqlite3.Error as exc:
             _rollback(connection)
             if _is_fatal(exc):
+                self._on_fatal(exc)  # first: nobody may act on this failure before it
                 result.set_exception(JournalError(f"journal write failed: {exc}"))
-                self._on_fatal(exc)
                 return
             result.set_exception(JournalError(f"journal write refused: {exc}"))
         except BaseException as exc:  # noqa: BLE001 (a bug in the transaction: rolled back, handed to the caller)

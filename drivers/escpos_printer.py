@@ -1,0 +1,195 @@
+"""The ESC/POS receipt printer driver (python-escpos): network, serial, USB and file printers.
+
+A receipt layout becomes bytes in ``drivers.escpos_render`` and travels over a link from
+``drivers.escpos_links``; this module asks ``DLE EOT 1..4`` itself with a read deadline (a
+silent printer gives ``NO_REPLY``, never a made-up "paper ok"), refuses a job the printer
+cannot print, and sends it in one write. Every blocking call runs in a worker thread with a
+short timeout, so the event loop and the cashier never wait on a dead printer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from drivers.escpos_links import Link, TransportConfig, first_line, open_link, where
+from drivers.virtual_printer import VirtualPrinter
+from register_agent.config import FilePrinterConfig, NetworkPrinterConfig, VirtualPrinterConfig
+from register_agent.devices import PrinterState, PrinterStatus
+from register_agent.errors import PrinterError
+from register_agent.receipts import ReceiptLayout
+
+log = logging.getLogger(__name__)
+
+_DLE_EOT = b"\x10\x04"
+
+
+def prepare_escpos(cache_dir: Path | None) -> None:
+    """Point python-escpos' capabilities cache at ``cache_dir`` before its first import.
+
+    Without it every start parses the YAML database again (~150 ms) into a new temp dir.
+    """
+    if cache_dir is None or "escpos.capabilities" in sys.modules:
+        return
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        log.warning("printer: cache %s unusable (%s); escpos will use a temp dir", cache_dir, exc)
+        return
+    os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(cache_dir)
+
+
+# --- status ---------------------------------------------------------------------------------
+
+
+def parse_status(replies: dict[int, int]) -> PrinterStatus:
+    """The state from the answers to DLE EOT 1..4 (Epson bit layout, fixed bits 1 and 4 set).
+
+    A missing or malformed answer means NO_REPLY: a reading without a reply is no reading.
+    """
+    for query in (1, 2, 3, 4):
+        byte = replies.get(query)
+        if byte is None:
+            return PrinterStatus(PrinterState.NO_REPLY, f"no answer to DLE EOT {query}")
+        if byte & 0x93 != 0x12:
+            return PrinterStatus(PrinterState.NO_REPLY, f"not a status byte: 0x{byte:02X}")
+    return _state_of(*(replies[n] for n in (1, 2, 3, 4)))
+
+
+def _state_of(printer: int, cause: int, error: int, paper: int) -> PrinterStatus:
+    """The most urgent thing the four status bytes say (what the cashier must fix first)."""
+    if cause & 0x04:
+        state = PrinterState.COVER_OPEN
+    elif paper & 0x60 or cause & 0x20:
+        state = PrinterState.PAPER_OUT
+    elif printer & 0x08 or error & 0x6C:
+        detail = f"error status 0x{error:02X}" if error & 0x6C else ""
+        return PrinterStatus(PrinterState.OFFLINE, detail)
+    elif paper & 0x0C:
+        state = PrinterState.PAPER_NEAR_END
+    else:
+        state = PrinterState.ONLINE
+    return PrinterStatus(state)
+
+
+# --- the driver -----------------------------------------------------------------------------
+
+
+class EscposPrinter:
+    """The ``Printer`` of network, serial, USB and file ESC/POS printers."""
+
+    def __init__(self, config: TransportConfig, *, cache_dir: Path | None = None) -> None:
+        self.config = config
+        prepare_escpos(cache_dir)  # before anything imports escpos
+        # one job or status check at a time: serial and USB devices have a single owner
+        self._lock = threading.Lock()
+        self._closed = False
+
+    async def status(self) -> PrinterStatus:
+        return await asyncio.to_thread(self._status_blocking)
+
+    async def print(self, receipt: ReceiptLayout) -> None:
+        await asyncio.to_thread(self._print_blocking, receipt)
+
+    async def close(self) -> None:
+        # Links live for one job only, so nothing stays open between calls.
+        self._closed = True
+
+    # --- blocking work, in a worker thread --------------------------------------------------
+
+    def _status_blocking(self) -> PrinterStatus:
+        with self._lock:
+            self._check_open()
+            try:
+                link = open_link(self.config)
+            except PrinterError as exc:
+                return PrinterStatus(PrinterState.NO_REPLY, str(exc))
+            try:
+                return self._read_status(link)
+            finally:
+                _close_link(link)
+
+    def _print_blocking(self, receipt: ReceiptLayout) -> None:
+        from drivers.escpos_render import render  # noqa: PLC0415 (imports escpos)
+
+        data = render(receipt, self.config)
+        with self._lock:
+            self._check_open()
+            link = open_link(self.config)
+            try:
+                status = self._read_status(link)
+                if not status.can_print:
+                    raise PrinterError(status.message, device="printer")
+                link.send(data)
+            except OSError as exc:
+                raise PrinterError(
+                    f"printer {where(self.config)} stopped answering while printing "
+                    f"({first_line(exc)}); the receipt may be incomplete: reprint it",
+                    device="printer",
+                ) from exc
+            finally:
+                _close_link(link)
+        log.info("printer: receipt of %d bytes sent (%s)", len(data), status.state)
+
+    def _read_status(self, link: Link) -> PrinterStatus:
+        """Ask DLE EOT 1..4 within ``status_timeout_s`` in total."""
+        if isinstance(self.config, FilePrinterConfig):
+            # A file or device node cannot answer; writing to it is all it can do.
+            return PrinterStatus(PrinterState.ONLINE, "a file target reports no status")
+        deadline = time.monotonic() + self.config.status_timeout_s
+        replies: dict[int, int] = {}
+        try:
+            for query in (1, 2, 3, 4):
+                left = deadline - time.monotonic()
+                answer = link.ask(_DLE_EOT + bytes([query]), left) if left > 0 else b""
+                if not answer:
+                    break
+                replies[query] = answer[0]
+        except OSError as exc:
+            return PrinterStatus(PrinterState.NO_REPLY, first_line(exc))
+        return parse_status(replies)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise PrinterError("the printer driver was closed", device="printer")
+
+
+def _close_link(link: Link) -> None:
+    try:
+        link.close()
+    except OSError as exc:
+        log.debug("printer: closing the link failed: %s", exc)
+
+
+class VirtualNetworkPrinter:
+    """``kind = "virtual"``: this driver over the network to a VirtualPrinter on loopback
+    that lives as long as this object (the demo's printer)."""
+
+    def __init__(self, config: VirtualPrinterConfig, **driver_options: Any) -> None:
+        self.device = VirtualPrinter(config.host, config.port).start()
+        if config.control_port is not None:
+            self.device.start_control(config.control_port)
+        host, port = self.device.address
+        network = NetworkPrinterConfig(
+            **config.model_dump(exclude={"kind", "host", "port", "control_port"}),
+            kind="network",
+            host=host,
+            port=port,
+        )
+        self._driver = EscposPrinter(network, **driver_options)
+
+    async def status(self) -> PrinterStatus:
+        return await self._driver.status()
+
+    async def print(self, receipt: ReceiptLayout) -> None:
+        await self._driver.print(receipt)
+
+    async def close(self) -> None:
+        await self._driver.close()
+        self.device.stop()

@@ -1,0 +1,322 @@
+"""A virtual network receipt printer on loopback: the printer of the demo and the tests.
+
+It listens like a port-9100 printer, records every job's bytes (one job = one connection,
+as python-escpos' Network sends them), answers ``DLE EOT n`` status queries from a state the
+test or the demo switches, and behaves like a real printer when the paper runs out: what it
+receives then is held in its buffer and printed when the state returns to ok.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+log = logging.getLogger(__name__)
+
+DLE_EOT = b"\x10\x04"
+
+
+class VirtualState(StrEnum):
+    """The state the virtual printer reports (and prints in)."""
+
+    OK = "ok"
+    PAPER_NEAR_END = "paper_near_end"
+    PAPER_OUT = "paper_out"
+    COVER_OPEN = "cover_open"
+    OFFLINE = "offline"
+    #: never answers a status query and prints nothing (a hung printer, a wrong device)
+    SILENT = "silent"
+
+
+#: the answers of an Epson TM printer to DLE EOT 1, 2, 3, 4 in each state (as measured)
+STATUS_ANSWERS: dict[VirtualState, bytes] = {
+    VirtualState.OK: bytes.fromhex("16121212"),
+    VirtualState.PAPER_NEAR_END: bytes.fromhex("1612121e"),
+    VirtualState.PAPER_OUT: bytes.fromhex("1e321272"),
+    VirtualState.COVER_OPEN: bytes.fromhex("1e161212"),
+    VirtualState.OFFLINE: bytes.fromhex("1e121212"),
+}
+
+_PRINTING_STATES = (VirtualState.OK, VirtualState.PAPER_NEAR_END)
+
+
+@dataclass
+class _Job:
+    received: bytearray
+    printed_upto: int = 0
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    """A snapshot of one job: every byte received (status queries left out), and how much of
+    it has come out of the printer."""
+
+    data: bytes
+    printed: bytes
+    closed: bool
+
+    @property
+    def complete(self) -> bool:
+        """The connection ended and every byte of it is printed."""
+        return self.closed and self.printed == self.data
+
+    @property
+    def held(self) -> bytes:
+        """Bytes received but not printed yet (paper out, cover open, offline)."""
+        return self.data[len(self.printed) :]
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        self.server.owner._serve(self.request)
+
+
+class _ControlHandler(socketserver.StreamRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        for line in self.rfile:
+            reply = self.server.owner.control(line.decode("ascii", "replace"))
+            self.wfile.write(reply.encode("ascii") + b"\n")
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        owner: VirtualPrinter,
+        handler: type[socketserver.BaseRequestHandler] = _Handler,
+    ) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.owner = owner
+        super().__init__(address, handler)
+
+    def serve_in_thread(self, name: str) -> None:
+        thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() waits up to one poll interval
+            name=name,
+            daemon=True,
+        )
+        thread.start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class VirtualPrinter:
+    """The printer; ``start()`` it (or use ``with``), switch ``state``, read ``jobs()``."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._address = (host, port)
+        self._lock = threading.Condition()
+        self._state = VirtualState.OK
+        self._jobs: list[_Job] = []
+        self._paper_left: int | None = None
+        self._connections: set[socket.socket] = set()
+        self._server: _Server | None = None
+        self._control: _Server | None = None
+        self.status_queries = 0
+
+    # --- life -----------------------------------------------------------------------------
+
+    def start(self) -> VirtualPrinter:
+        """Listen on loopback; ``port`` 0 picks a free port (see ``address``)."""
+        self._server = _Server(self._address, self)
+        self._server.serve_in_thread("virtual-printer")
+        log.info("virtual printer listening on %s:%d", *self.address)
+        return self
+
+    def stop(self) -> None:
+        """Stop listening and drop every open connection."""
+        if self._control is not None:
+            self._control.stop()
+            self._control = None
+        if self._server is None:
+            return
+        self._server.stop()
+        self._server = None
+        with self._lock:
+            for connection in list(self._connections):
+                _close_quietly(connection)
+
+    def __enter__(self) -> VirtualPrinter:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) the printer listens on."""
+        if self._server is None:
+            raise RuntimeError("the virtual printer is not started")
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    # --- the control surface --------------------------------------------------------------
+
+    @property
+    def state(self) -> VirtualState:
+        """What the printer reports; setting a printing state prints what was held."""
+        return self._state
+
+    @state.setter
+    def state(self, state: VirtualState) -> None:
+        with self._lock:
+            if state in _PRINTING_STATES:
+                self._paper_left = None  # a new roll
+            self._state = state
+            self._advance()
+
+    def run_out_of_paper_after(self, byte_count: int) -> None:
+        """The roll ends after ``byte_count`` more printed bytes: the state becomes paper out."""
+        with self._lock:
+            self._paper_left = byte_count
+
+    def jobs(self) -> list[PrintJob]:
+        """Every job received so far, oldest first (connections that only asked status are
+        not jobs)."""
+        with self._lock:
+            return [_snapshot(job) for job in self._jobs if job.received]
+
+    def printed(self) -> list[bytes]:
+        """The bytes of every job that came out of the printer completely."""
+        return [job.data for job in self.jobs() if job.complete]
+
+    def wait_until(self, condition: Callable[[VirtualPrinter], bool], timeout: float) -> bool:
+        """Wait up to ``timeout`` s for ``condition(self)``; whether it became true."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not condition(self):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(left)
+            return True
+
+    def clear(self) -> None:
+        """Forget every job (between demo runs or test steps)."""
+        with self._lock:
+            self._jobs.clear()
+
+    def start_control(self, port: int = 0) -> int:
+        """Take line commands (see ``control``) on a loopback ``port``; the port used."""
+        self._control = _Server((self._address[0], port), self, _ControlHandler)
+        self._control.serve_in_thread("virtual-printer-control")
+        return int(self._control.server_address[1])
+
+    def control(self, command: str) -> str:
+        """One command of the control port: ``state [NAME]``, ``jobs``, ``clear``.
+
+        For the demo: ``echo 'state paper_out' | nc 127.0.0.1 PORT``.
+        """
+        match command.split():
+            case ["state"]:
+                pass
+            case ["state", name] if name in set(VirtualState):
+                self.state = VirtualState(name)
+            case ["jobs"]:
+                jobs = self.jobs()
+                done = sum(job.complete for job in jobs)
+                held = sum(len(job.held) for job in jobs)
+                return f"jobs {len(jobs)} printed {done} held_bytes {held}"
+            case ["clear"]:
+                self.clear()
+            case _:
+                names = "|".join(VirtualState)
+                return f"error: commands are 'state [{names}]', 'jobs', 'clear'"
+        return f"state {self.state}"
+
+    # --- the printer's side ---------------------------------------------------------------
+
+    def _serve(self, connection: socket.socket) -> None:
+        job = _Job(bytearray())
+        carry = b""
+        with self._lock:
+            self._connections.add(connection)
+            self._jobs.append(job)
+        try:
+            while chunk := connection.recv(4096):
+                payload, carry, queries = _split_queries(carry + chunk)
+                self._receive(job, payload)
+                for query in queries:
+                    self._answer(connection, query)
+        except OSError:
+            pass  # the client reset the connection: the job ends with what arrived
+        finally:
+            with self._lock:
+                job.received += carry
+                job.closed = True
+                self._connections.discard(connection)
+                self._advance()
+
+    def _receive(self, job: _Job, payload: bytes) -> None:
+        with self._lock:
+            job.received += payload
+            self._advance()
+
+    def _answer(self, connection: socket.socket, query: int) -> None:
+        with self._lock:
+            self.status_queries += 1
+            answers = STATUS_ANSWERS.get(self._state)
+        if answers is not None and 1 <= query <= len(answers):
+            connection.sendall(answers[query - 1 : query])
+
+    def _advance(self) -> None:
+        """Print what the state allows, in order (the caller holds the lock)."""
+        for job in self._jobs:
+            if self._state not in _PRINTING_STATES:
+                break
+            waiting = len(job.received) - job.printed_upto
+            if self._paper_left is not None and waiting > self._paper_left:
+                job.printed_upto += self._paper_left
+                self._paper_left = 0
+                self._state = VirtualState.PAPER_OUT
+                break
+            job.printed_upto += waiting
+            if self._paper_left is not None:
+                self._paper_left -= waiting
+        self._lock.notify_all()
+
+
+def _split_queries(data: bytes) -> tuple[bytes, bytes, list[int]]:
+    """(job bytes, an incomplete query to carry into the next read, the queries ``n``)."""
+    payload = bytearray()
+    queries: list[int] = []
+    start = 0
+    while (found := data.find(DLE_EOT, start)) != -1 and found + 2 < len(data):
+        payload += data[start:found]
+        queries.append(data[found + 2])
+        start = found + 3
+    rest = data[start:]
+    for tail in (DLE_EOT, DLE_EOT[:1]):
+        if rest.endswith(tail):
+            return bytes(payload + rest[: -len(tail)]), tail, queries
+    return bytes(payload + rest), b"", queries
+
+
+def _snapshot(job: _Job) -> PrintJob:
+    data = bytes(job.received)
+    return PrintJob(data=data, printed=data[: job.printed_upto], closed=job.closed)
+
+
+def _close_quietly(connection: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        connection.shutdown(socket.SHUT_RDWR)
+    connection.close()
