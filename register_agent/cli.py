@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from register_agent import __version__
+from register_agent import __version__, scan_commands
 from register_agent.errors import RegisterAgentError
 
 Command = Callable[[argparse.Namespace], int]
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         "config-check", help="read the configuration and say whether it is valid"
     )
     config_check.set_defaults(handler=_config_check)
+    scan_commands.add_commands(commands)
     return parser
 
 

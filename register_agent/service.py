@@ -13,8 +13,8 @@ from typing import Any
 
 from drivers.keyboard_reader import KeyboardReader
 from drivers.serial_reader import SerialReader
-from drivers.virtual_reader import VirtualReader
-from register_agent.config import ReaderConfig
+from drivers.virtual_reader import VirtualReader, inject
+from register_agent.config import ReaderConfig, VirtualReaderConfig
 from register_agent.devices import RawScan, Reader
 from register_agent.errors import ReaderError
 from register_agent.scans import Outcome, Rejection, ScanPipeline, mask
@@ -34,6 +34,11 @@ ScanHandler = Callable[[RawScan, Outcome], Awaitable[None]]
 
 def make_reader(config: ReaderConfig) -> Reader:
     return READER_DRIVERS[config.kind](config)
+
+
+def inject_scan(config: VirtualReaderConfig, data: bytes) -> None:
+    """``register-agent scan``: hand bytes to the running agent's virtual reader."""
+    inject(config.socket_path, data)
 
 
 async def run_readers(
