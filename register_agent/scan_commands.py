@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import sys
 from typing import TYPE_CHECKING
 
 from register_agent.errors import ConfigError
 
 if TYPE_CHECKING:  # imported when a command runs: `register-agent --help` stays fast
+    from collections.abc import Sequence
+
     from register_agent.config import AgentConfig, VirtualReaderConfig
-    from register_agent.devices import RawScan
+    from register_agent.devices import RawScan, Reader
     from register_agent.scans import Outcome
 
 
@@ -62,6 +65,8 @@ def scan_test_command(args: argparse.Namespace) -> int:
     from register_agent.config import load_config  # noqa: PLC0415
 
     config = load_config(args.config)
+    if not args.verbose:  # the table below already says what the rejection log lines say
+        logging.getLogger("register_agent.service").setLevel(logging.WARNING)
     if not config.readers:
         raise ConfigError("no readers configured; add a [[readers]] section (see the example)")
     with contextlib.suppress(KeyboardInterrupt):
@@ -89,8 +94,10 @@ async def _scan_test(config: AgentConfig, count: int, seconds: float | None) -> 
     readers = [make_reader(reader) for reader in config.readers]
     print("scan now; Ctrl-C ends. Readers: " + ", ".join(r.name for r in readers), flush=True)
     task = asyncio.create_task(run_readers(readers, pipeline, show))
+    announcer = asyncio.create_task(_announce_ready(readers))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(enough.wait(), seconds)
+    announcer.cancel()
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
@@ -100,6 +107,18 @@ async def _scan_test(config: AgentConfig, count: int, seconds: float | None) -> 
         status = reader.status()
         if status.state != "ok" and status.detail != "closed":
             print(f"reader {status.name}: {status.state}, {status.detail}", file=sys.stderr)
+
+
+async def _announce_ready(readers: Sequence[Reader]) -> None:
+    """Say when each reader is open: scans sent before that are not read."""
+    import asyncio  # noqa: PLC0415
+
+    waiting = list(readers)
+    while waiting:
+        for reader in [r for r in waiting if r.status().state == "ok"]:
+            print(f"{reader.name}: ready", flush=True)
+            waiting.remove(reader)
+        await asyncio.sleep(0.05)
 
 
 def describe(outcome: Outcome) -> str:
