@@ -99,11 +99,23 @@ class VirtualReader:
         return self._serial.status()
 
     async def open(self) -> None:
-        _private_directory(self._socket_path.parent)
-        self.port.plug()
-        self._socket_path.unlink(missing_ok=True)
-        self._server = await asyncio.start_unix_server(self._inject, path=self._socket_path)
-        await self._serial.open()
+        try:
+            _private_directory(self._socket_path.parent)
+            self.port.plug()
+            self._socket_path.unlink(missing_ok=True)
+            self._server = await asyncio.start_unix_server(self._inject, path=self._socket_path)
+        except OSError as exc:
+            await self._teardown()
+            raise ReaderError(
+                f"virtual reader {self.name}: cannot listen at {self._socket_path}: {exc}; "
+                "set inject_socket to a path in a directory the agent may write",
+                device=self.name,
+            ) from exc
+        try:
+            await self._serial.open()
+        except ReaderError:
+            await self._teardown()
+            raise
         log.info("virtual reader %s: scan with `register-agent scan VALUE`", self.name)
 
     def __aiter__(self) -> AsyncIterator[RawScan]:
@@ -111,11 +123,14 @@ class VirtualReader:
 
     async def close(self) -> None:
         await self._serial.close()
+        await self._teardown()
+
+    async def _teardown(self) -> None:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-        self._socket_path.unlink(missing_ok=True)
+            self._socket_path.unlink(missing_ok=True)
         self.port.unplug()
 
     async def write(self, data: bytes) -> None:

@@ -17,7 +17,7 @@ from drivers.virtual_reader import VirtualReader, inject
 from register_agent.config import ReaderConfig, VirtualReaderConfig
 from register_agent.devices import RawScan, Reader
 from register_agent.errors import ReaderError
-from register_agent.scans import Outcome, Rejection, ScanPipeline, mask
+from register_agent.scans import Outcome, Reason, Rejection, ScanPipeline, mask
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,10 @@ READER_DRIVERS: dict[str, Callable[[Any], Reader]] = {
     "keyboard": KeyboardReader,
     "virtual": VirtualReader,
 }
+
+#: Unreadable scans in a row before the line settings are suspected.
+GARBLED_STREAK = 3
+_GARBLED = frozenset({Reason.INVALID_UTF8, Reason.CONTROL_CHARACTERS})
 
 #: What happens to each outcome: the till takes scans, ``scan-test`` prints everything.
 ScanHandler = Callable[[RawScan, Outcome], Awaitable[None]]
@@ -60,9 +64,11 @@ async def run_reader(
     """Open (retrying: a reader may be plugged in after boot), read, and always close."""
     try:
         await _open(reader, max_retry_s)
+        garbled = 0
         async for raw in reader:
             outcome = pipeline.process(raw)
             _log(outcome)
+            garbled = _watch_line(reader.name, outcome, garbled)
             try:
                 await handle(raw, outcome)
             except Exception:  # a consumer's bug must not stop the reader
@@ -88,6 +94,21 @@ async def _open(reader: Reader, max_retry_s: float) -> None:
         if reported:
             log.warning("reader %s: opened, reading", reader.name)
         return
+
+
+def _watch_line(reader: str, outcome: Outcome, garbled: int) -> int:
+    """Count unreadable scans in a row; a streak means wrong line settings, which no test
+    on a pseudo-terminal can catch (it ignores baud rate and parity)."""
+    if not (isinstance(outcome, Rejection) and outcome.reason in _GARBLED):
+        return 0
+    if garbled + 1 == GARBLED_STREAK:
+        log.warning(
+            "reader %s: %d unreadable scans in a row; for a serial reader, check baudrate, "
+            "parity, bytesize and stopbits against the reader's manual",
+            reader,
+            GARBLED_STREAK,
+        )
+    return garbled + 1
 
 
 def _log(outcome: Outcome) -> None:

@@ -213,3 +213,21 @@ def test_open_errors_name_the_port_the_cause_and_the_fix() -> None:
                 await first.close()
 
     run(scenario())
+
+
+def test_a_garbled_line_suggests_checking_the_line_settings(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> None:
+        with pty_pair() as (master, path):
+            async with ReaderBench([SerialReader(serial_config("front", path))]) as bench:
+                await bench.ready()
+                # what 115200 baud looks like to a port set to 9600: bytes, not text
+                for noise in (b"\xf8\x80\xfe\x00x", b"\x80\x80\xf0\xff", b"\xe0\x1c\x86\x00"):
+                    os.write(master, noise + b"\r")
+                await bench.take(3)
+
+    run(scenario())
+    hints = [r.getMessage() for r in caplog.records if "check baudrate" in r.getMessage()]
+    assert len(hints) == 1
+    assert hints[0].startswith("reader front: 3 unreadable scans in a row")
