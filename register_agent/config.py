@@ -94,6 +94,7 @@ class ScansConfig(Section):
     prefix: str = ""
     suffix: str = ""
     debounce_s: float = Field(default=2.0, ge=0, le=60)
+    debounce_plain_scans: bool = False
     normalise_nfc_uids: bool = True
     nfc_uid_bytes: list[int] = Field(default=[4, 7, 10], max_length=8)
     loyalty_patterns: list[str] = [

@@ -241,6 +241,7 @@ class ScanPipeline:
     ) -> None:
         self.rules = ScanRules.from_config(scans, readers)
         self._debouncer = Debouncer(scans.debounce_s, clock)
+        self._debounce_plain = scans.debounce_plain_scans
         self.accepted = 0
         self.repeats = 0
         self.rejected: Counter[Reason] = Counter()
@@ -251,8 +252,11 @@ class ScanPipeline:
             self.rejected[parsed] += 1
             tail = safe_tail(raw.data[-16:].decode("utf-8", "replace"))
             return Rejection(parsed, raw.reader, raw.at, tail)
-        if self._debouncer.is_repeat(parsed):
+        kind = classify(parsed, self.rules)
+        # Two identical products scanned in quick succession are two products: only cards
+        # (which NFC readers report again and again while held) are debounced by default.
+        if (kind == "loyalty" or self._debounce_plain) and self._debouncer.is_repeat(parsed):
             self.repeats += 1
             return Repeat(parsed, raw.reader, raw.at)
         self.accepted += 1
-        return Scan(parsed, raw.reader, raw.at, classify(parsed, self.rules))
+        return Scan(parsed, raw.reader, raw.at, kind)

@@ -120,26 +120,32 @@ def test_debounce_window_slides_with_each_sighting() -> None:
 
 
 def test_pipeline_outcomes_and_counts() -> None:
-    now = [0.0]
-    pipeline = ScanPipeline(ScansConfig(), clock=lambda: now[0])
-    first = pipeline.process(raw(b"4006381333931"))
-    again = pipeline.process(raw(b"4006381333931", reader="back"))
+    pipeline = ScanPipeline(ScansConfig(), clock=lambda: 0.0)
+    card = pipeline.process(raw(b"PIGGY-0001"))
+    again = pipeline.process(raw(b"PIGGY-0001", reader="back"))
+    product = pipeline.process(raw(b"4006381333931"))
+    same_product = pipeline.process(raw(b"4006381333931"))  # two of the same: two products
     bad = pipeline.process(raw(b"SECRET\x1b[0m"))
-    assert isinstance(first, Scan)
-    assert (first.value, first.kind, first.reader, first.at) == (
-        "4006381333931",
-        "plain",
-        "front",
-        AT,
-    )
+    assert isinstance(card, Scan)
+    assert (card.value, card.kind, card.reader, card.at) == ("PIGGY-0001", "loyalty", "front", AT)
     assert isinstance(again, Repeat)
+    assert again.reader == "back"
+    assert isinstance(product, Scan)
+    assert isinstance(same_product, Scan)
+    assert same_product.kind == "plain"
     assert isinstance(bad, Rejection)
     assert (bad.reason, bad.tail) == (Reason.ESCAPE_SEQUENCE, "T[0m")
     assert (pipeline.accepted, pipeline.repeats, dict(pipeline.rejected)) == (
-        1,
+        3,
         1,
         {Reason.ESCAPE_SEQUENCE: 1},
     )
+
+
+def test_plain_scans_can_be_debounced_too() -> None:
+    pipeline = ScanPipeline(ScansConfig(debounce_plain_scans=True), clock=lambda: 0.0)
+    assert isinstance(pipeline.process(raw(b"4006381333931")), Scan)
+    assert isinstance(pipeline.process(raw(b"4006381333931")), Repeat)
 
 
 def test_card_values_never_show_in_full() -> None:
