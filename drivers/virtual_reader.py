@@ -101,8 +101,8 @@ class VirtualReader:
     async def open(self) -> None:
         try:
             _private_directory(self._socket_path.parent)
+            _claim(self._socket_path)
             self.port.plug()
-            self._socket_path.unlink(missing_ok=True)
             self._server = await asyncio.start_unix_server(self._inject, path=self._socket_path)
         except OSError as exc:
             await self._teardown()
@@ -157,6 +157,20 @@ async def _read_to_end(reader: asyncio.StreamReader) -> bytes:
         if len(data) >= MAX_INJECTION_BYTES:
             break
     return bytes(data)
+
+
+def _claim(socket_path: Path) -> None:
+    """Remove a stale socket; refuse one a running agent still answers on."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(socket_path))
+        except OSError:
+            socket_path.unlink(missing_ok=True)  # nobody home: left over from a crash
+            return
+    raise ReaderError(
+        f"another agent already runs the virtual reader at {socket_path}; "
+        "stop it, or give this one another inject_socket"
+    )
 
 
 def _private_directory(path: Path) -> None:

@@ -148,3 +148,23 @@ def test_scan_test_shows_raw_verdict_and_reason(short_dir: Path) -> None:
     assert "\x1b" not in output
     assert "\x00" not in output
     assert "/dev/ttyNOPE9" in errors  # the missing reader is reported, the other one worked
+
+
+def test_a_second_agent_cannot_take_over_a_running_virtual_reader(short_dir: Path) -> None:
+    config = VirtualReaderConfig(kind="virtual", name="demo", inject_socket=short_dir / "d.sock")
+
+    async def scenario() -> None:
+        first = VirtualReader(config)
+        await first.open()
+        try:
+            with pytest.raises(ReaderError, match="another agent already runs"):
+                await VirtualReader(config).open()
+            await asyncio.to_thread(inject, config.socket_path, b"STILL-MINE\r")  # still served
+        finally:
+            await first.close()
+        (short_dir / "d.sock").touch()  # a stale file left by a crash is simply replaced
+        second = VirtualReader(config)
+        await second.open()
+        await second.close()
+
+    run(scenario())
