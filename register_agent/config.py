@@ -17,7 +17,7 @@ import tempfile
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -331,12 +331,36 @@ def describe_validation_error(exc: ValidationError, source: Path) -> str:
 
 def _did_you_mean(loc: tuple[int | str, ...]) -> str:
     """A hint for a misspelt key, from the names that section does know."""
-    model: type[BaseModel] = AgentConfig
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
-        annotation = field.annotation if field else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return ""
-        model = annotation
+    model = _model_at(loc[:-1])
+    if model is None:
+        return ""
     close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
     return f"; did you mean '{close[0]}'?" if close else "; see config/register-agent.example.toml"
+
+
+def _model_at(path: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The section model at ``path``, through lists (``readers.0``) and ``kind`` unions."""
+    models: list[type[BaseModel]] = [AgentConfig]
+    for part in path:
+        if isinstance(part, int):
+            continue
+        if len(models) > 1:  # a discriminated union: the error names the member's tag
+            models = [model for model in models if _kind_of(model) == part]
+        else:
+            field = models[0].model_fields.get(part)
+            models = _models_in(field.annotation) if field else []
+        if not models:
+            return None
+    return models[0] if len(models) == 1 else None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models_in(arg)]
+
+
+def _kind_of(model: type[BaseModel]) -> object:
+    field = model.model_fields.get("kind")
+    tags = get_args(field.annotation) if field else ()
+    return tags[0] if len(tags) == 1 else None

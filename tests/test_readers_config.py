@@ -70,7 +70,7 @@ def test_the_documented_reader_examples_are_valid(tmp_path: Path) -> None:
         ("stopbits = 3", "readers.0.serial.stopbits: Value error, must be 1, 1.5 or 2"),
         ('terminator = "crlf"', "readers.0.serial.terminator: Input should be 'auto' or 'none'"),
         ("inter_char_timeout_s = 0", "readers.0.serial.inter_char_timeout_s: Input should be"),
-        ("baudrat = 9600", "readers.0.serial.baudrat: unknown key"),
+        ("baudrat = 9600", "readers.0.serial.baudrat: unknown key; did you mean 'baudrate'?"),
     ],
 )
 def test_wrong_serial_settings_stop_start_up(tmp_path: Path, setting: str, message: str) -> None:
@@ -102,6 +102,7 @@ def test_reader_kind_and_name_are_checked(tmp_path: Path) -> None:
         ("plain_gtin_lengths = [11]", "scans.plain_gtin_lengths.0: Input should be 8, 12"),
         ("nfc_uid_bytes = [0]", "UID sizes are bytes between 1 and 32"),
         ("debounce_s = -1", "scans.debounce_s: Input should be greater than or equal to 0"),
+        ("debounce = 2", "scans.debounce: unknown key; did you mean 'debounce_s'?"),
     ],
 )
 def test_wrong_scan_settings_stop_start_up(tmp_path: Path, setting: str, message: str) -> None:
