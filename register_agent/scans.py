@@ -131,8 +131,15 @@ class ScanRules:
 
 
 def _uid_pattern(sizes: Sequence[int]) -> re.Pattern[str] | None:
-    """Hex UIDs of the given byte counts, bare or with ``:``/``-``/space between bytes."""
-    shapes = [f"[0-9A-Fa-f]{{2}}(?:[:\\- ]?[0-9A-Fa-f]{{2}}){{{n - 1}}}" for n in sizes]
+    """Hex UIDs of the given byte counts: bare, or one separator between every two bytes.
+
+    Only that strict shape: a card code such as ``1234-5678`` keeps its dash.
+    """
+    shapes = [
+        f"[0-9A-Fa-f]{{2}}(?:{re.escape(separator)}[0-9A-Fa-f]{{2}}){{{n - 1}}}"
+        for n in sizes
+        for separator in ("", ":", "-", " ")
+    ]
     return re.compile("|".join(shapes)) if shapes else None
 
 

@@ -70,6 +70,19 @@ def test_one_nfc_card_read_any_way_is_one_value(spelling: str) -> None:
     assert parse(spelling.encode(), RULES) == "04A23B1C5D6E80"
 
 
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("1234-5678", "1234-5678"),
+        ("abcd-ef01", "abcd-ef01"),
+        ("04:a2-3b:1c", Reason.NOT_ALLOWED),  # mixed separators: no UID, and ":" not allowed
+        ("04a2 3b1c", Reason.NOT_ALLOWED),
+    ],
+)
+def test_only_the_strict_uid_shape_is_rewritten(code: str, expected: str | Reason) -> None:
+    assert parse(code.encode(), RULES) == expected
+
+
 def test_uid_normalisation_can_be_switched_off() -> None:
     rules = ScanRules.from_config(ScansConfig(normalise_nfc_uids=False))
     assert parse(b"04a23b1c", rules) == "04a23b1c"
