@@ -179,10 +179,12 @@ class KeyboardReaderConfig(_ReaderBase):
 
 
 def default_runtime_dir() -> Path:
-    """Where virtual devices put their sockets: ``$XDG_RUNTIME_DIR/register-agent``."""
-    base = os.environ.get("RUNTIME_DIRECTORY") or os.environ.get("XDG_RUNTIME_DIR")
-    if base:
-        return Path(base.split(":")[0]) / "register-agent"
+    """Where virtual devices put their sockets: systemd's ``RuntimeDirectory=`` when the
+    service has one, else ``$XDG_RUNTIME_DIR/register-agent``."""
+    if os.environ.get("RUNTIME_DIRECTORY"):
+        return Path(os.environ["RUNTIME_DIRECTORY"].split(":")[0])
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return Path(os.environ["XDG_RUNTIME_DIR"]) / "register-agent"
     # A per-user name; the virtual reader refuses a directory it does not own.
     return Path(tempfile.gettempdir()) / f"register-agent-{os.getuid()}"
 

@@ -116,3 +116,5 @@ def test_the_virtual_socket_defaults_to_the_runtime_directory(
     monkeypatch.delenv("RUNTIME_DIRECTORY", raising=False)
     reader = VirtualReaderConfig(kind="virtual", name="demo")
     assert reader.socket_path == Path("/run/user/1000/register-agent/demo.sock")
+    monkeypatch.setenv("RUNTIME_DIRECTORY", "/run/register-agent")  # under systemd
+    assert reader.socket_path == Path("/run/register-agent/demo.sock")
