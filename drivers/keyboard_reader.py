@@ -161,7 +161,11 @@ def _open_device(config: KeyboardReaderConfig) -> Any:
     device = evdev.InputDevice(str(config.device))
     if config.grab:
         # Grabbed, the scanner's keystrokes reach only us, never the POS window in focus.
-        device.grab()
+        try:
+            device.grab()
+        except OSError:
+            device.close()  # EBUSY: somebody else grabbed it; do not leak the descriptor
+            raise
     return device
 
 
