@@ -3,6 +3,10 @@
 Blocking reads run on one thread per reader, never on the event loop. An unplugged
 reader is reported once, reopened with capped backoff when its path returns, and
 nothing else in the agent notices.
+
+Plain pyserial rather than pyserial-asyncio-fast: a scan every few seconds needs no
+asyncio transport, and one less dependency is one less thing to break on a till. Reads
+take what the port holds at once (not one syscall per byte like ``read_until``).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import tty
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -61,8 +61,10 @@ class ReaderBench:
         *,
         clock: Callable[[], float] | None = None,
         reader_configs: Sequence[Any] = (),
+        then: Callable[[RawScan], Awaitable[None]] | None = None,
     ) -> None:
         self.readers = readers
+        self._then = then
         kwargs = {"clock": clock} if clock else {}
         self.pipeline = ScanPipeline(scans or ScansConfig(), reader_configs, **kwargs)
         self.outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
@@ -72,6 +74,8 @@ class ReaderBench:
     async def _collect(self, raw: RawScan, outcome: Outcome) -> None:
         self.raw.append(raw)
         await self.outcomes.put(outcome)
+        if self._then is not None:
+            await self._then(raw)
 
     async def __aenter__(self) -> ReaderBench:
         self._task = asyncio.create_task(
