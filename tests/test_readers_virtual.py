@@ -168,3 +168,35 @@ def test_a_second_agent_cannot_take_over_a_running_virtual_reader(short_dir: Pat
         await second.close()
 
     run(scenario())
+
+
+def test_scan_test_on_a_virtual_reader_sees_what_scan_sends(short_dir: Path) -> None:
+    config_path = virtual_config(short_dir)
+    process = subprocess.Popen(
+        command(config_path, "scan-test", "--count", "2", "--seconds", "10"),
+        env=agent_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("scan now")
+        assert process.stdout.readline().strip() == "demo: ready"
+        for value in ("04:a2:3b:1c", "4006381333931"):
+            sent = subprocess.run(
+                command(config_path, "scan", value),
+                env=agent_env(),
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )
+            assert sent.returncode == 0, sent.stderr
+        output, errors = process.communicate(timeout=10)
+    finally:
+        process.kill()
+    assert process.returncode == 0, errors
+    rows = output.splitlines()
+    assert rows[0].split() == ["demo", "04:a2:3b:1c", "accepted", "loyalty:", "04A23B1C"]
+    assert rows[1].split() == ["demo", "4006381333931", "accepted", "plain:", "4006381333931"]
+    assert not (short_dir / "demo.sock").exists()  # cleaned up on the way out
