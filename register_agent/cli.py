@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from register_agent import __version__
+from register_agent import __version__, scan_commands
 from register_agent.errors import ConfigError, RegisterAgentError
 
 Command = Callable[[argparse.Namespace], int]
@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--preview", type=Path, metavar="FILE.png", help="write the receipt as a PNG instead"
     )
     print_test.set_defaults(handler=_print_test)
+    scan_commands.add_commands(commands)
     return parser
 
 

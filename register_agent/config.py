@@ -12,13 +12,23 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
+import tempfile
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -154,6 +164,140 @@ PrinterConfig = Annotated[
 ]
 
 
+# --- scans and readers (issue 3) ---------------------------------------------------------
+
+
+def _compiles(pattern: str, what: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{what} {pattern!r} is not a valid regular expression: {exc}") from None
+    return pattern
+
+
+class ScansConfig(Section):
+    """``[scans]``: what a scanned value must look like, and what counts as a loyalty card."""
+
+    min_length: int = Field(default=4, ge=1, le=256)
+    max_length: int = Field(default=64, ge=1, le=256)
+    # The body of a regex character class; control characters never pass whatever it says.
+    allowed_characters: str = "A-Za-z0-9_-"
+    prefix: str = ""
+    suffix: str = ""
+    debounce_s: float = Field(default=2.0, ge=0, le=60)
+    debounce_plain_scans: bool = False
+    normalise_nfc_uids: bool = True
+    nfc_uid_bytes: list[int] = Field(default=[4, 7, 10], max_length=8)
+    loyalty_patterns: list[str] = [
+        "[0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20}",
+        "[A-Za-z0-9_-]{6,64}",
+    ]
+    plain_gtin_lengths: list[Literal[8, 12, 13, 14]] = [12, 13]
+
+    @field_validator("allowed_characters")
+    @classmethod
+    def _character_class(cls, value: str) -> str:
+        if not value or "]" in value.replace("\\]", ""):
+            raise ValueError("must be the inside of a character class, e.g. 'A-Za-z0-9_-'")
+        _compiles(f"[{value}]", "character class")
+        return value
+
+    @field_validator("loyalty_patterns")
+    @classmethod
+    def _patterns(cls, patterns: list[str]) -> list[str]:
+        return [_compiles(pattern, "pattern") for pattern in patterns]
+
+    @field_validator("nfc_uid_bytes")
+    @classmethod
+    def _uid_sizes(cls, sizes: list[int]) -> list[int]:
+        if any(not 1 <= size <= 32 for size in sizes):
+            raise ValueError("UID sizes are bytes between 1 and 32 (MIFARE: 4, 7 or 10)")
+        return sizes
+
+    @model_validator(mode="after")
+    def _lengths(self) -> ScansConfig:
+        if self.min_length > self.max_length:
+            raise ValueError("min_length must not be greater than max_length")
+        return self
+
+
+class _ReaderBase(Section):
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    # Stripped from this reader's scans when present; unset means [scans] prefix / suffix.
+    prefix: str | None = None
+    suffix: str | None = None
+
+
+#: Rates real scanners offer; anything else is a typo that a pty would silently accept.
+STANDARD_BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800)
+
+
+class SerialReaderConfig(_ReaderBase):
+    """``[[readers]] kind = "serial"``: a barcode or NFC reader on a serial / USB-CDC port."""
+
+    kind: Literal["serial"]
+    port: str = Field(min_length=1)
+    baudrate: int = 9600
+    parity: Literal["none", "even", "odd", "mark", "space"] = "none"
+    bytesize: Literal[5, 6, 7, 8] = 8
+    stopbits: float = 1
+    terminator: Literal["auto", "none"] = "auto"
+    inter_char_timeout_s: float = Field(default=0.2, gt=0, le=5)
+    exclusive: bool = True
+
+    @field_validator("baudrate")
+    @classmethod
+    def _standard_rate(cls, value: int) -> int:
+        if value not in STANDARD_BAUD_RATES:
+            rates = ", ".join(str(rate) for rate in STANDARD_BAUD_RATES)
+            raise ValueError(f"{value} is not a standard baud rate; use one of {rates}")
+        return value
+
+    @field_validator("stopbits")
+    @classmethod
+    def _stopbits(cls, value: float) -> float:
+        if value not in (1, 1.5, 2):
+            raise ValueError("must be 1, 1.5 or 2")
+        return value
+
+
+class KeyboardReaderConfig(_ReaderBase):
+    """``[[readers]] kind = "keyboard"``: a keyboard-wedge (HID) scanner read through evdev."""
+
+    kind: Literal["keyboard"]
+    device: Path
+    grab: bool = True
+
+
+def default_runtime_dir() -> Path:
+    """Where virtual devices put their sockets: systemd's ``RuntimeDirectory=`` when the
+    service has one, else ``$XDG_RUNTIME_DIR/register-agent``."""
+    if os.environ.get("RUNTIME_DIRECTORY"):
+        return Path(os.environ["RUNTIME_DIRECTORY"].split(":")[0])
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return Path(os.environ["XDG_RUNTIME_DIR"]) / "register-agent"
+    # A per-user name; the virtual reader refuses a directory it does not own.
+    return Path(tempfile.gettempdir()) / f"register-agent-{os.getuid()}"
+
+
+class VirtualReaderConfig(_ReaderBase):
+    """``[[readers]] kind = "virtual"``: a pseudo-terminal reader for the demo and tests."""
+
+    kind: Literal["virtual"]
+    # Unix socket that `register-agent scan VALUE` writes to; the pty link is beside it.
+    inject_socket: Path | None = None
+
+    @property
+    def socket_path(self) -> Path:
+        return self.inject_socket or default_runtime_dir() / f"{self.name}.sock"
+
+
+ReaderConfig = Annotated[
+    SerialReaderConfig | KeyboardReaderConfig | VirtualReaderConfig,
+    Field(discriminator="kind"),
+]
+
+
 class ReceiptConfig(Section):
     """``[receipt]``: what the agent's own receipts say, and in which language."""
 
@@ -225,6 +369,17 @@ class AgentConfig(BaseSettings):
     #: no [printer] section: the agent prints nothing (the POS prints the loyalty block)
     printer: PrinterConfig | None = None
     receipt: ReceiptConfig = ReceiptConfig()
+    scans: ScansConfig = ScansConfig()
+    readers: list[ReaderConfig] = []
+
+    @field_validator("readers")
+    @classmethod
+    def _unique_reader_names(cls, readers: list[ReaderConfig]) -> list[ReaderConfig]:
+        names = [reader.name for reader in readers]
+        doubles = sorted({name for name in names if names.count(name) > 1})
+        if doubles:
+            raise ValueError(f"reader names must be unique; {', '.join(doubles)} used twice")
+        return readers
 
     @classmethod
     def settings_customise_sources(
@@ -282,31 +437,36 @@ def describe_validation_error(exc: ValidationError, source: Path) -> str:
 
 def _did_you_mean(loc: tuple[int | str, ...]) -> str:
     """A hint for a misspelt key, from the names that section does know."""
-    model: type[BaseModel] = AgentConfig
-    parts = [str(part) for part in loc[:-1]]
-    while parts:
-        field = model.model_fields.get(parts.pop(0))
-        # a section chosen by its kind (``[printer] kind = "network"``): the tag is in loc
-        members = {_kind_of(m): m for m in _models_in(field.annotation if field else None)}
-        if len(members) == 1 and None in members:
-            model = members[None]
-        elif parts and parts[0] in members:
-            model = members[parts.pop(0)]
-        else:
-            return ""
+    model = _model_at(loc[:-1])
+    if model is None:
+        return ""
     close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
     return f"; did you mean '{close[0]}'?" if close else "; see config/register-agent.example.toml"
 
 
+def _model_at(path: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The section model at ``path``, through lists (``readers.0``) and ``kind`` unions."""
+    models: list[type[BaseModel]] = [AgentConfig]
+    for part in path:
+        if isinstance(part, int):
+            continue
+        if len(models) > 1:  # a discriminated union: the error names the member's tag
+            models = [model for model in models if _kind_of(model) == part]
+        else:
+            field = models[0].model_fields.get(part)
+            models = _models_in(field.annotation) if field else []
+        if not models:
+            return None
+    return models[0] if len(models) == 1 else None
+
+
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    """The models an annotation names, through Optional, unions and Annotated."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
     return [model for arg in get_args(annotation) for model in _models_in(arg)]
 
 
-def _kind_of(model: type[BaseModel]) -> str | None:
-    """The ``kind`` tag of a section model, None for a plain section."""
+def _kind_of(model: type[BaseModel]) -> object:
     field = model.model_fields.get("kind")
     tags = get_args(field.annotation) if field else ()
-    return str(tags[0]) if len(tags) == 1 else None
+    return tags[0] if len(tags) == 1 else None

@@ -1,17 +1,72 @@
-"""The device protocols the core works with; drivers in ``drivers/`` implement them.
+"""The small protocols the core defines for hardware, and the status every device reports.
 
-The service picks a driver by the ``kind`` of its config section; the core only sees these
-protocols and the statuses they report.
+Drivers in ``drivers/`` implement these; the core only ever sees these types (design.md,
+"Where the code lives"). Readers come first, printers after.
 """
 
 from __future__ import annotations
 
-# --- printers (issue 3) ---------------------------------------------------------------------
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol
 
 from register_agent.receipts import ReceiptLayout
+
+DeviceState = Literal["ok", "degraded", "down"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    """A device's health for ``register-agent status``; ``detail``: what is wrong, and the fix."""
+
+    name: str
+    state: DeviceState
+    detail: str = ""
+
+
+# --- readers ---------------------------------------------------------------------------
+
+#: Drivers cut a frame at this many bytes: anything longer is no identifier, and a reader
+#: spewing garbage must not grow a buffer without end. The scan pipeline rejects it.
+MAX_RAW_SCAN_BYTES = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RawScan:
+    """One frame exactly as a reader delivered it (terminator removed), not yet trusted.
+
+    ``data`` is left out of the repr: it may be a customer's card value or hostile bytes.
+    """
+
+    data: bytes = field(repr=False)
+    reader: str
+    at: datetime
+
+
+class Reader(Protocol):
+    """A card reader: open it, iterate its raw scans, close it.
+
+    Iteration survives unplugging: the driver reports the loss once, reopens with backoff
+    and carries on, so the iterator only ends after ``close()``.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    async def open(self) -> None:
+        """Open the device; raise ``ReaderError`` with the path, the cause and the fix."""
+
+    def __aiter__(self) -> AsyncIterator[RawScan]: ...
+
+    async def close(self) -> None:
+        """Stop reading and release the device; safe to call twice."""
+
+    def status(self) -> DeviceStatus: ...
+
+
+# --- printers --------------------------------------------------------------------------
 
 
 class PrinterState(StrEnum):

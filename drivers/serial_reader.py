@@ -1,0 +1,191 @@
+"""Serial barcode and NFC readers (USB-CDC, FTDI, RS-232) through pyserial.
+
+Blocking reads run on one thread per reader, never on the event loop. An unplugged
+reader is reported once, reopened with capped backoff when its path returns, and
+nothing else in the agent notices.
+
+Plain pyserial rather than pyserial-asyncio-fast: a scan every few seconds needs no
+asyncio transport, and one less dependency is one less thing to break on a till. Reads
+take what the port holds at once (not one syscall per byte like ``read_until``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import serial
+
+from drivers.line_framer import LineFramer
+from register_agent.config import SerialReaderConfig
+from register_agent.devices import DeviceStatus, RawScan
+from register_agent.errors import ReaderError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_PARITY = {
+    "none": serial.PARITY_NONE,
+    "even": serial.PARITY_EVEN,
+    "odd": serial.PARITY_ODD,
+    "mark": serial.PARITY_MARK,
+    "space": serial.PARITY_SPACE,
+}
+_FIXES = {
+    errno.ENOENT: "plug the reader in, or correct its port in the config",
+    errno.EACCES: "give the agent's user access to the port (e.g. the dialout group)",
+    errno.EBUSY: "another program holds the port; stop it (ModemManager, a terminal)",
+    errno.EAGAIN: "another program holds the port; stop it (ModemManager, a terminal)",
+}
+
+
+def describe(exc: BaseException) -> str:
+    """The cause of a serial failure with its fix, for the log and ``status``."""
+    code = getattr(exc, "errno", None)
+    fix = _FIXES.get(code) if isinstance(code, int) else None
+    return f"{exc}; {fix or 'check the cable and the port settings'}"
+
+
+class SerialReader:
+    """One serial reader; iterate it for ``RawScan`` frames until ``close()``."""
+
+    def __init__(
+        self,
+        config: SerialReaderConfig,
+        *,
+        first_retry_s: float = 0.2,
+        max_retry_s: float = 5.0,
+    ) -> None:
+        self._config = config
+        self._first_retry_s = first_retry_s
+        self._max_retry_s = max_retry_s
+        self._port: serial.Serial | None = None
+        self._closed = asyncio.Event()
+        self._status = DeviceStatus(config.name, "down", "not opened yet")
+        # One thread per reader: a stuck port never starves another reader's reads.
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"reader-{config.name}")
+
+    @property
+    def name(self) -> str:
+        return self._config.name
+
+    def status(self) -> DeviceStatus:
+        return self._status
+
+    async def open(self) -> None:
+        try:
+            await self._run(self._open_port)
+        except (serial.SerialException, OSError) as exc:
+            self._status = DeviceStatus(self.name, "down", f"{self._config.port}: {describe(exc)}")
+            raise ReaderError(
+                f"reader {self.name}: cannot open {self._config.port}: {describe(exc)}",
+                device=self.name,
+            ) from exc
+        self._status = DeviceStatus(self.name, "ok")
+
+    async def __aiter__(self) -> AsyncIterator[RawScan]:
+        framer = LineFramer(
+            terminated=self._config.terminator == "auto", gap_s=self._config.inter_char_timeout_s
+        )
+        while not self._closed.is_set():
+            try:
+                chunk = await self._run(self._read_chunk)
+            except (serial.SerialException, OSError) as exc:
+                if self._closed.is_set():
+                    break
+                await self._reconnect(exc)
+                continue
+            for frame in framer.feed(chunk, time.monotonic()):
+                yield RawScan(frame, self.name, datetime.now(UTC))
+
+    async def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        port = self._port
+        if port is not None and port.is_open:
+            port.cancel_read()  # wakes a read blocked in the reader's thread at once
+        await self._run(self._close_port)
+        self._thread.shutdown(wait=False)
+        self._status = DeviceStatus(self.name, "down", "closed")
+
+    async def _reconnect(self, cause: BaseException) -> None:
+        """Report the loss once, then reopen with capped backoff until the path is back."""
+        detail = f"{self._config.port} disconnected: {describe(cause)}; reopening automatically"
+        log.warning("reader %s: %s", self.name, detail)
+        self._status = DeviceStatus(self.name, "down", detail)
+        await self._run(self._close_port)
+        delay = self._first_retry_s
+        while not await self._sleep(delay):
+            try:
+                await self._run(self._open_port)
+            except (serial.SerialException, OSError) as exc:
+                log.debug("reader %s: still away (%s)", self.name, exc)
+                delay = min(delay * 2, self._max_retry_s)
+                continue
+            log.warning("reader %s: %s is back, reading again", self.name, self._config.port)
+            self._status = DeviceStatus(self.name, "ok")
+            return
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Wait ``seconds``; True when the reader was closed meanwhile."""
+        try:
+            await asyncio.wait_for(self._closed.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _run(self, call: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, call)
+
+    # --- on the reader's thread ---
+
+    def _open_port(self) -> None:
+        config = self._config
+        port = serial.serial_for_url(
+            config.port,
+            baudrate=config.baudrate,
+            parity=_PARITY[config.parity],
+            bytesize=config.bytesize,
+            stopbits=config.stopbits,
+            # Short reads keep the framer's quiet-gap clock ticking.
+            timeout=min(config.inter_char_timeout_s / 2, 0.25),
+            exclusive=config.exclusive,
+        )
+        _assert_dtr(port, self.name)
+        self._port = port
+
+    def _read_chunk(self) -> bytes:
+        port = self._port
+        if port is None or not port.is_open:
+            raise serial.SerialException("port not open")
+        data = bytes(port.read(1))
+        waiting: int = port.in_waiting if data else 0
+        return data + bytes(port.read(waiting)) if waiting else data
+
+    def _close_port(self) -> None:
+        port, self._port = self._port, None
+        if port is not None:
+            try:
+                port.close()
+            except (serial.SerialException, OSError) as exc:
+                log.debug("reader %s: closing: %s", self.name, exc)
+
+
+def _assert_dtr(port: serial.Serial, name: str) -> None:
+    """Raise DTR: some CDC scanners stay silent until the host says it is ready.
+
+    A pseudo-terminal (the virtual reader) has no modem lines: ioctl gives ENOTTY/EINVAL.
+    """
+    try:
+        port.dtr = True
+    except (OSError, serial.SerialException) as exc:
+        if getattr(exc, "errno", None) not in (errno.ENOTTY, errno.EINVAL, None):
+            raise
+        log.debug("reader %s: no modem lines on this port (%s)", name, exc)
