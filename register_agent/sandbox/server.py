@@ -258,6 +258,9 @@ def start_sandbox(
 ) -> SandboxHandle:
     """Start a sandbox in a background thread; ``port=0`` picks a free port."""
     server = SandboxServer((host, port), Store(load_seed(seed_path)))
-    thread = threading.Thread(target=server.serve_forever, name="sandbox", daemon=True)
+    # a short poll interval so stop() returns in ~50 ms (tests start and stop sandboxes)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="sandbox", daemon=True
+    )
     thread.start()
     return SandboxHandle(server, thread)
