@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from register_agent.errors import ConfigError
-from register_agent.sandbox import default_seed_path, load_seed
+from register_agent.sandbox import default_seed_path, load_seed, start_sandbox
 
 
 def test_default_seed_has_what_the_tests_and_demo_rely_on() -> None:
@@ -52,3 +52,13 @@ def test_broken_seed_names_the_entry(tmp_path: Path, old: str, new: str, message
 def test_missing_seed_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot be read"):
         load_seed(tmp_path / "absent.toml")
+
+
+def test_a_busy_port_is_a_clear_error() -> None:
+    first = start_sandbox()
+    try:
+        port = int(first.url.rsplit(":", 1)[1])
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
+            start_sandbox(port=port)
+    finally:
+        first.stop()

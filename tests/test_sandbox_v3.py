@@ -337,3 +337,29 @@ def test_multipart_body_is_accepted(v3: httpx.Client) -> None:
         v3.post("/credit-receptions", files={"contact_uuid": (None, JAN), "credits": (None, "4")})
     )
     assert reception["credits"] == 4
+
+
+def test_shop_uuid_is_optional_everywhere_but_must_be_the_registers(v3: httpx.Client) -> None:
+    assert data(v3.get(f"/contacts/{JAN}", params={"shop_uuid": SHOP}))["uuid"] == JAN
+    error(v3.get(f"/contacts/{JAN}", params={"shop_uuid": MARIE}), 1008)
+    assert (
+        v3.get("/contact-identifiers/find", params={"contact_identifier_value": "A1B2C3D4"}).json()[
+            "meta"
+        ]
+        == []
+    )
+
+
+def test_out_of_range_numbers_are_1003(v3: httpx.Client) -> None:
+    body = {"contact_uuid": JAN, "unit_value": "1e999999", "credits": 2**40}
+    errors = error(v3.post("/credit-receptions", json=body), 1003)["errors"]
+    assert set(errors) == {"unit_value", "credits"}
+    huge = error(
+        v3.post(
+            "/credit-receptions",
+            content=b'{"contact_uuid": "x", "unit_value": 1e999999}',
+            headers={"Content-Type": "application/json"},
+        ),
+        1003,
+    )
+    assert set(huge["errors"]) == {"unit_value"}

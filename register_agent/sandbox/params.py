@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 from urllib.parse import parse_qsl
@@ -20,6 +20,9 @@ Params = dict[str, Any]
 _INTEGER = re.compile(r"-?\d+")
 _DECIMAL = re.compile(r"-?\d+(\.\d+)?")
 _BRACKETS = re.compile(r"\[([^\]]*)\]")
+# Bounds like a database column's: a 32-bit integer, an amount below a billion
+MAX_INTEGER = 2**31 - 1
+MAX_AMOUNT = Decimal(10**9)
 
 
 class ApiError(Exception):
@@ -96,6 +99,14 @@ def present(params: Params) -> Params:
     return {k: v for k, v in params.items() if v is not None and v != ""}
 
 
+def _is_number(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, Decimal | int) or (
+        isinstance(value, str) and _DECIMAL.fullmatch(value) is not None
+    )
+
+
 class Fields:
     """Checks one call's input; collects every field error, then :meth:`done` raises a 1003."""
 
@@ -152,6 +163,9 @@ class Fields:
         if minimum is not None and number < minimum:
             self.fail(name, f"The {name.replace('_', ' ')} must be at least {minimum}.")
             return None
+        if abs(number) > MAX_INTEGER:
+            self.fail(name, f"The {name.replace('_', ' ')} may not be greater than {MAX_INTEGER}.")
+            return None
         return number
 
     def decimal(self, name: str, *, required: bool = False) -> Decimal | None:
@@ -160,15 +174,14 @@ class Fields:
         value = self.params.get(name)
         if value is None:
             return None
-        if isinstance(value, Decimal | int) and not isinstance(value, bool):
-            return Decimal(value)
-        if isinstance(value, str) and _DECIMAL.fullmatch(value):
-            try:
-                return Decimal(value)
-            except InvalidOperation:  # pragma: no cover - the pattern already excludes it
-                pass
-        self.fail(name, f"The {name.replace('_', ' ')} must be a number.")
-        return None
+        number = Decimal(value) if _is_number(value) else None
+        if number is None or not number.is_finite():
+            self.fail(name, f"The {name.replace('_', ' ')} must be a number.")
+            return None
+        if abs(number) >= MAX_AMOUNT:
+            self.fail(name, f"The {name.replace('_', ' ')} may not be greater than {MAX_AMOUNT}.")
+            return None
+        return number
 
     def not_both(self, first: str, second: str) -> None:
         if first in self.params and second in self.params:

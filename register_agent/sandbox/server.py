@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from register_agent.errors import ConfigError
 from register_agent.sandbox import control, v1, v3
 from register_agent.sandbox.faults import Fault, Faults
 from register_agent.sandbox.params import ApiError, Params, parse_form
@@ -26,6 +27,7 @@ from register_agent.sandbox.wire import dump, read_body
 
 log = logging.getLogger(__name__)
 TABLES = [v1.ROUTES, v3.ROUTES]
+MAX_BODY = 1_000_000
 _MAINTENANCE_PAGE = b"<!doctype html><title>Maintenance</title><h1>Be right back.</h1>\n"
 
 
@@ -117,7 +119,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path, _, query = self.path.partition("?")
-        body = self._body()
+        try:
+            body = self._body()
+        except ValueError as exc:  # unreadable framing: answer and hang up
+            self.close_connection = True
+            self.send(413, dump({"message": str(exc)}))
+            return
         if path == "/_sandbox" or path.startswith("/_sandbox/"):
             self._control(path, body)
         else:
@@ -144,6 +151,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.rfile.readline()
             return b"".join(chunks)
         length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            raise ValueError(f"a body of {length} bytes is more than a Register API call sends")
         return self.rfile.read(length) if length > 0 else b""
 
     def _control(self, path: str, body: bytes) -> None:
@@ -257,7 +266,13 @@ def start_sandbox(
     seed_path: Path | None = None, host: str = "127.0.0.1", port: int = 0
 ) -> SandboxHandle:
     """Start a sandbox in a background thread; ``port=0`` picks a free port."""
-    server = SandboxServer((host, port), Store(load_seed(seed_path)))
+    store = Store(load_seed(seed_path))
+    try:
+        server = SandboxServer((host, port), store)
+    except OSError as exc:
+        raise ConfigError(
+            f"sandbox: cannot listen on {host}:{port} ({exc.strerror}); choose another --port"
+        ) from exc
     # a short poll interval so stop() returns in ~50 ms (tests start and stop sandboxes)
     thread = threading.Thread(
         target=server.serve_forever, args=(0.05,), name="sandbox", daemon=True

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from register_agent.sandbox.params import ApiError, Fields, invalid, present
+from register_agent.sandbox.seed import Register
 from register_agent.sandbox.state import Account, Store, Transaction, credits_for
 
 TOKEN_FIELDS = ("version", "shop_uuid", "unique_id", "timestamp", "unit_name", "unit_value",
@@ -33,8 +34,18 @@ def token_hash(params: Mapping[str, Any], secret: str) -> str:
     return hashlib.sha1(token_string(params, secret).encode(), usedforsecurity=False).hexdigest()
 
 
-def claim(store: Store, params: Mapping[str, Any], account: Account, api: str) -> Transaction:
-    """Verify a token and credit ``account`` once; a second claim of its ``unique_id`` is 1034."""
+def claim(
+    store: Store,
+    params: Mapping[str, Any],
+    account: Account,
+    api: str,
+    register: Register | None = None,
+) -> Transaction:
+    """Verify a token and credit ``account`` once; a second claim of its ``unique_id`` is 1034.
+
+    ``register`` is the till that claimed it; a customer's claim in the portal has none and
+    is booked on the token shop's first register.
+    """
     f = Fields(dict(params), [*TOKEN_FIELDS, "shop_id", "hash", "contact_uuid"])
     version = f.text("version", required=True)
     unique_id = f.text("unique_id", required=True)
@@ -62,7 +73,7 @@ def claim(store: Store, params: Mapping[str, Any], account: Account, api: str) -
         raise invalid("hash", "The hash does not match the token.")
     if (shop.uuid, unique_id or "") in store.claimed_tokens:
         raise ApiError(1034, "This loyalty token is already redeemed.")
-    register = next(r for r in store.seed.registers if r.shop_id == shop.id)
+    register = register or next(r for r in store.seed.registers if r.shop_id == shop.id)
     if credits is None:
         credits = credits_for(shop, unit_value or 0)
     txn = store.credit(register, api, credits, account=account, amount=unit_value,

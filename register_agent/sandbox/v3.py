@@ -9,15 +9,14 @@ from register_agent.sandbox.params import ApiError, Fields, invalid
 from register_agent.sandbox.routes import Call, Reply, RouteTable
 from register_agent.sandbox.state import credits_for
 from register_agent.sandbox.v3_common import (
-    SHOP,
     UNIT,
     UUID,
+    V3Fields,
     card_of,
     contact,
     get_contact_body,
     identifier,
     identifier_body,
-    own_shop,
     reward_type,
     transaction_body,
 )
@@ -27,7 +26,7 @@ ROUTES = RouteTable("v3", "/api/v3/register")
 
 @ROUTES.add("GET", "")
 def register_info(call: Call) -> Reply:
-    Fields(call.params, ()).done()
+    V3Fields(call).done()
     shop = call.shop
     return Reply({
         "id": call.register.id, "name": call.register.name,
@@ -38,7 +37,7 @@ def register_info(call: Call) -> Reply:
 
 @ROUTES.add("GET", "/loyalty-program")
 def loyalty_program(call: Call) -> Reply:
-    Fields(call.params, ()).done()
+    V3Fields(call).done()
     program = call.store.seed.loyalty_program
     return Reply({
         "id": program.id, "name": program.name, "max_amount": program.max_amount,
@@ -49,21 +48,22 @@ def loyalty_program(call: Call) -> Reply:
 
 @ROUTES.add("GET", "/units")
 def units(call: Call) -> Reply:
-    Fields(call.params, ()).done()
+    V3Fields(call).done()
     return Reply([{k: UNIT[k] for k in ("name", "label", "prefix", "is_default")}])
 
 
 @ROUTES.add("GET", "/contact-identifiers/find")
 def find_identifier(call: Call) -> Reply:
-    f = Fields(call.params, ["contact_identifier_value"])
+    f = V3Fields(call, ["contact_identifier_value"])
     value = f.text("contact_identifier_value", required=True)
     f.done()
-    return Reply(identifier_body(call, identifier(call, value or "")))
+    # meta [] (a PHP empty array) as in the documented example: clients must take both
+    return Reply(identifier_body(call, identifier(call, value or "")), meta=[])
 
 
 @ROUTES.add("GET", "/contacts/find-one-by")
 def find_contact(call: Call) -> Reply:
-    f = Fields(call.params, ["email"])
+    f = V3Fields(call, ["email"])
     email = f.text("email", required=True)
     f.done()
     account = call.store.account_by_email(email or "")
@@ -74,19 +74,19 @@ def find_contact(call: Call) -> Reply:
 
 @ROUTES.add("GET", f"/contacts/{UUID}")
 def get_contact(call: Call) -> Reply:
-    Fields(call.params, ()).done()
+    V3Fields(call).done()
     return get_contact_body(contact(call, call.args[0]))
 
 
 @ROUTES.add("GET", f"/contacts/{UUID}/credit-balance")
 def credit_balance(call: Call) -> Reply:
-    Fields(call.params, ()).done()
+    V3Fields(call).done()
     return Reply({"balance": contact(call, call.args[0]).balance})
 
 
 @ROUTES.add("GET", f"/contacts/{UUID}/loyalty-transactions")
 def loyalty_transactions(call: Call) -> Reply:
-    f = Fields(call.params, ["page", "limit", "type", SHOP])
+    f = V3Fields(call, ["page", "limit", "type"])
     page = f.integer("page", minimum=1) or 1
     limit = f.integer("limit", minimum=1) or 10
     kind = f.text("type")
@@ -95,7 +95,6 @@ def loyalty_transactions(call: Call) -> Reply:
     if limit > 100:
         f.fail("limit", "The limit may not be greater than 100.")
     f.done()
-    own_shop(call, f)
     account = contact(call, call.args[0])
     found = [t for t in reversed(call.store.transactions) if t.account is account]
     if kind is not None:
@@ -112,9 +111,9 @@ def loyalty_transactions(call: Call) -> Reply:
 @ROUTES.add("POST", "/credit-receptions")
 def create_credit_reception(call: Call) -> Reply:
     attributes = call.store.seed.loyalty_transaction_attributes
-    f = Fields(call.params, ["contact_uuid", "unit_value", "credits", "unit_name",
-                             "contact_identifier_value", "pos_transaction_uuid",
-                             "pos_transaction_id", SHOP, *attributes])  # fmt: skip
+    f = V3Fields(call, ["contact_uuid", "unit_value", "credits", "unit_name",
+                        "contact_identifier_value", "pos_transaction_uuid",
+                        "pos_transaction_id", *attributes])  # fmt: skip
     contact_uuid = f.text("contact_uuid", required=True)
     amount = f.decimal("unit_value")
     credits = f.integer("credits")
@@ -125,7 +124,6 @@ def create_credit_reception(call: Call) -> Reply:
     pos_uuid = f.text("pos_transaction_uuid") or f.text("pos_transaction_id")
     extra = {name: f.text(name) for name in attributes if f.has(name)}
     f.done()
-    own_shop(call, f)
     account = contact(call, contact_uuid)
     card = card_of(call, account, value)
     if unit_name is not None and unit_name != UNIT["name"]:
@@ -151,13 +149,12 @@ def create_credit_reception(call: Call) -> Reply:
 
 @ROUTES.add("GET", "/credit-receptions/calculate")
 def calculate(call: Call) -> Reply:
-    f = Fields(call.params, ["unit_value", "unit_name", "contact_uuid", SHOP, "account_uuid"])
+    f = V3Fields(call, ["unit_value", "unit_name", "contact_uuid", "account_uuid"])
     amount = f.decimal("unit_value", required=True)
     unit_name = f.text("unit_name")
     contact_uuid = f.text("contact_uuid")
     f.text("account_uuid")
     f.done()
-    own_shop(call, f)
     if contact_uuid is not None:
         contact(call, contact_uuid)
     if unit_name is not None and unit_name != UNIT["name"]:
@@ -176,9 +173,7 @@ def reverse_reward_reception(call: Call) -> Reply:
 
 
 def reverse(call: Call, kind: str, not_found: ApiError) -> Reply:
-    f = Fields(call.params, [SHOP])
-    f.done()
-    own_shop(call, f)
+    V3Fields(call).done()
     original = call.store.transaction(uuid=call.args[0])
     if original is None or original.type != kind:
         raise not_found
@@ -190,26 +185,24 @@ def reverse(call: Call, kind: str, not_found: ApiError) -> Reply:
 
 @ROUTES.add("POST", "/pos-transactions")
 def create_pos_transaction(call: Call) -> Reply:
-    f = Fields(call.params, ["amount_in_cents", "transaction_id", "terminal_id", SHOP])
+    f = V3Fields(call, ["amount_in_cents", "transaction_id", "terminal_id"])
     cents = f.integer("amount_in_cents", required=True)
     transaction_id = f.text("transaction_id")
     terminal_id = f.text("terminal_id")
     f.done()
-    own_shop(call, f)
     call.pause()
     pos = call.store.new_pos_transaction(call.register, cents or 0, transaction_id, terminal_id)
     body = {"uuid": pos.uuid, "transaction_id": transaction_id, "terminal_id": terminal_id,
             "created_at": pos.created_at, "amount_in_cents": pos.amount_in_cents}  # fmt: skip
     call.store.record("pos_transaction", call.register, "v3", **body)
-    return Reply(body)
+    return Reply(body, meta=[])  # as documented: an empty PHP array
 
 
 @ROUTES.add("GET", "/rewards")
 def list_rewards(call: Call) -> Reply:
-    f = Fields(call.params, ["contact_uuid", SHOP])
+    f = V3Fields(call, ["contact_uuid"])
     contact_uuid = f.text("contact_uuid", required=True)  # decision 9.8
     f.done()
-    own_shop(call, f)
     contact(call, contact_uuid)
     items = []
     for stock in call.store.stock.values():
@@ -228,12 +221,11 @@ def list_rewards(call: Call) -> Reply:
 
 @ROUTES.add("POST", "/reward-receptions")
 def claim_reward(call: Call) -> Reply:
-    f = Fields(call.params, ["contact_uuid", "reward_uuid", "contact_identifier_value", SHOP])
+    f = V3Fields(call, ["contact_uuid", "reward_uuid", "contact_identifier_value"])
     contact_uuid = f.text("contact_uuid", required=True)
     reward_uuid = f.text("reward_uuid", required=True)
     value = f.text("contact_identifier_value")
     f.done()
-    own_shop(call, f)
     account = contact(call, contact_uuid)
     card = card_of(call, account, value)
     stock = call.store.reward(uuid=reward_uuid)
@@ -252,5 +244,5 @@ def claim_loyalty_token(call: Call) -> Reply:
     f.done()
     account = contact(call, contact_uuid)
     call.pause()
-    txn = tokens.claim(call.store, call.params, account, "v3")
+    txn = tokens.claim(call.store, call.params, account, "v3", call.register)
     return Reply(transaction_body(call, txn))

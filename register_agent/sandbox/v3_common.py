@@ -4,6 +4,7 @@ the errors v3 gives for a missing contact (55031) or identifier (60003 / 60004).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from register_agent.sandbox.params import ApiError, Fields, invalid
@@ -89,10 +90,19 @@ def identifier(call: Call, value: str) -> Card:
     return card
 
 
-def own_shop(call: Call, f: Fields) -> None:
-    shop_uuid = f.text(SHOP)
-    if shop_uuid is not None and shop_uuid != call.shop.uuid:
-        raise ApiError(1008, "Shop not found.")
+class V3Fields(Fields):
+    """v3 input: every call also takes an optional ``shop_uuid`` (decision 9.9), which must
+    name the register's own shop (else 1008)."""
+
+    def __init__(self, call: Call, accepted: Iterable[str] = ()) -> None:
+        super().__init__(call.params, [*accepted, SHOP])
+        self.call = call
+
+    def done(self) -> None:
+        shop_uuid = self.text(SHOP)
+        super().done()
+        if shop_uuid is not None and shop_uuid != self.call.shop.uuid:
+            raise ApiError(1008, "Shop not found.")
 
 
 def card_of(call: Call, account: Account, value: str | None) -> Card | None:
