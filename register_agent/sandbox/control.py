@@ -31,7 +31,7 @@ def _help(server: SandboxServer, body: bytes) -> Answer:
 
 def _ledger(server: SandboxServer, body: bytes) -> Answer:
     with server.store.lock:
-        rows = list(server.store.ledger)
+        rows = list(server.store.ledger.rows)
     return 200, dump({"data": rows, "meta": {"total": len(rows)}}), JSON
 
 
@@ -97,7 +97,7 @@ def claim(store: Store, spec: Any) -> dict[str, Any]:
         staged = _STAGED_PATH.fullmatch(parts.path)
         if staged:
             txn = store.claim_staged(staged.group(1), account)
-            store.record_transaction("staged_claim", txn, hash=staged.group(1))
+            store.ledger.transaction("staged_claim", txn, hash=staged.group(1))
         elif parts.path.rstrip("/").endswith("/l"):
             txn = tokens.claim(store, dict(parse_qsl(parts.query)), account, "portal")
         else:

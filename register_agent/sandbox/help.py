@@ -10,6 +10,8 @@ API (every seeded key works on both; Authorization: Bearer <key>)
   v1  /api/v1/register                               GET  register info
       /api/v1/register/members/find-one-by?email=    GET  member + credit_balance
       /api/v1/register/members/{id}                  GET  member + credit_balance
+      /api/v1/register/members                       POST email (55017 exists)
+      /api/v1/register/link-loyalty-card             POST member_id, loyalty_card_id (55016)
       /api/v1/register/loyalty-cards/find-one-by?hash=  GET
       /api/v1/register/credit-receptions             POST loyalty_card_id|member_id,
                                                           purchase_amount|credits
@@ -23,7 +25,10 @@ API (every seeded key works on both; Authorization: Bearer <key>)
       /contacts/{uuid}, /contacts/{uuid}/credit-balance,
       /contacts/{uuid}/loyalty-transactions?page=&limit=&type=,
       /credit-receptions/calculate?unit_value=, /rewards?contact_uuid=
-      POST /credit-receptions, /pos-transactions, /reward-receptions, /loyalty-tokens
+      POST /credit-receptions, /pos-transactions, /reward-receptions, /loyalty-tokens,
+           /contacts (60005), /contacts/anonymous = /contact/anonymous (9.7),
+           /contact-identifiers (60006)
+      PUT  /contact-identifiers/link (60014), /contact-identifiers/unlink (60011)
       GET or POST /credit-receptions/{uuid}/reverse, /reward-receptions/{uuid}/reverse
 
 Control (loopback only, no key; faults never apply here)

@@ -50,7 +50,7 @@ class Member(_Entry):
 
     id: int
     uuid: str
-    email: str
+    email: str | None  # None only for anonymous contacts made through the API
     credits: int = 0
 
 
@@ -163,7 +163,7 @@ def _reference_problems(seed: Seed) -> Iterable[str]:
     yield from _duplicates("registers", "api_key", [r.api_key for r in seed.registers])
     yield from _duplicates("members", "id", [m.id for m in seed.members])
     yield from _duplicates("members", "uuid", [m.uuid for m in seed.members])
-    yield from _duplicates("members", "email", [m.email.lower() for m in seed.members])
+    yield from _duplicates("members", "email", [(m.email or "").lower() for m in seed.members])
     yield from _duplicates("cards", "hash", [c.hash for c in seed.cards])
     yield from _duplicates("cards", "id", [c.id for c in seed.cards])
     yield from _duplicates("rewards", "id", [r.id for r in seed.rewards])

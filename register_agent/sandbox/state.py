@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from register_agent.sandbox.ledger import Ledger
 from register_agent.sandbox.params import ApiError
 from register_agent.sandbox.seed import Card, Member, Register, Reward, Seed, Shop
 
@@ -114,7 +115,10 @@ class Store:
         self.pos_transactions: dict[str, PosTransaction] = {}
         self.claimed_tokens: set[tuple[str, str]] = set()
         self.in_progress: set[int] = set()
-        self.ledger: list[dict[str, Any]] = []
+        self.cards = {c.id: c for c in seed.cards}  # linking replaces a card's entry
+        self._next_member_id = max((m.id for m in seed.members), default=7000)
+        self._next_card_id = max((c.id for c in seed.cards), default=55000)
+        self.ledger = Ledger()
 
     # ----- look-ups (None when absent: the caller picks the API's error code)
 
@@ -129,10 +133,12 @@ class Store:
 
     def account_by_email(self, email: str) -> Account | None:
         wanted = email.strip().lower()
-        return next((a for a in self.accounts.values() if a.member.email.lower() == wanted), None)
+        return next(
+            (a for a in self.accounts.values() if (a.member.email or "").lower() == wanted), None
+        )
 
     def card(self, *, id: int | None = None, hash: str | None = None) -> Card | None:
-        return next((c for c in self.seed.cards if c.id == id or c.hash == hash), None)
+        return next((c for c in self.cards.values() if c.id == id or c.hash == hash), None)
 
     def card_holder(self, card: Card) -> Account | None:
         return None if card.member_id is None else self.accounts.get(card.member_id)
@@ -242,33 +248,21 @@ class Store:
         )
         return staged.claimed
 
-    def record(self, kind: str, register: Register | None, api: str, **fields: Any) -> None:
-        """Append one ledger row (JSON-ready: decimals as strings, no API keys)."""
-        row: dict[str, Any] = {"seq": len(self.ledger) + 1, "at": now(), "api": api, "kind": kind}
-        if register is not None:
-            row["register"] = {"id": register.id, "identifier": register.identifier}
-            row["shop_id"] = register.shop_id
-        row.update({k: str(v) if isinstance(v, Decimal) else v for k, v in fields.items()})
-        self.ledger.append(row)
+    def add_member(self, email: str | None) -> Account:
+        """A new member / contact (``email`` None: an anonymous contact), balance 0."""
+        self._next_member_id += 1
+        member = Member(id=self._next_member_id, uuid=self.new_uuid(), email=email, credits=0)
+        self.accounts[member.id] = account = Account(member, 0)
+        return account
 
-    def record_transaction(self, kind: str, txn: Transaction, **extra: Any) -> None:
-        member = txn.account.member if txn.account else None
-        self.record(
-            kind,
-            txn.register,
-            txn.api,
-            id=txn.id,
-            uuid=txn.uuid,
-            member={"id": member.id, "uuid": member.uuid, "email": member.email}
-            if member
-            else None,
-            card=txn.card.hash if txn.card else None,
-            credits=txn.credits,
-            balance_after=txn.balance_after if member else None,
-            amount=txn.amount,
-            pos_transaction=txn.pos_transaction,
-            attributes=dict(txn.attributes),
-            reward={"id": txn.reward.id, "uuid": txn.reward.uuid} if txn.reward else None,
-            reverses=txn.reverses.uuid if txn.reverses else None,
-            **extra,
-        )
+    def add_card(self, hash: str, name: str | None, holder: Account | None) -> Card:
+        self._next_card_id += 1
+        card = Card(id=self._next_card_id, hash=hash, name=name or hash, member_id=None)
+        self.cards[card.id] = card
+        return self.link(card, holder)
+
+    def link(self, card: Card, holder: Account | None) -> Card:
+        """Link ``card`` to ``holder`` (None: unlink); returns the card as it is now."""
+        member_id = holder.member.id if holder else None
+        self.cards[card.id] = linked = card.model_copy(update={"member_id": member_id})
+        return linked

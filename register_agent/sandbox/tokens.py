@@ -79,7 +79,7 @@ def claim(
     txn = store.credit(register, api, credits, account=account, amount=unit_value,
                        unit_name=unit_name)  # fmt: skip
     store.claimed_tokens.add((shop.uuid, unique_id or ""))
-    store.record_transaction("token_claim", txn, unique_id=unique_id, token_shop_uuid=shop.uuid)
+    store.ledger.transaction("token_claim", txn, unique_id=unique_id, token_shop_uuid=shop.uuid)
     return txn
 
 

@@ -159,7 +159,7 @@ def create_credit_reception(call: Call) -> Reply:
         txn = call.store.credit(
             call.register, "v1", credits, account=account, card=card, amount=amount
         )
-    call.store.record_transaction("credit_reception", txn)
+    call.store.ledger.transaction("credit_reception", txn)
     return Reply(reception_body(txn))
 
 
@@ -188,7 +188,7 @@ def create_staged(call: Call) -> Reply:
     call.pause()
     staged = call.store.stage(call.register, credits, amount)
     body = staged_body(call, staged)
-    call.store.record(
+    call.store.ledger.record(
         "staged_credit_reception", call.register, "v1",
         id=staged.id, hash=staged.hash, url=body["url"], credits=credits, amount=amount,
     )  # fmt: skip
@@ -239,7 +239,7 @@ def claim_reward(call: Call) -> Reply:
     account, card = customer(call, card_id, member_id)
     call.pause()
     txn = call.store.claim_reward(call.register, "v1", account, stock, card=card)
-    call.store.record_transaction("reward_reception", txn)
+    call.store.ledger.transaction("reward_reception", txn)
     reward = stock.reward
     return Reply({
         "id": txn.id,

@@ -143,7 +143,7 @@ def create_credit_reception(call: Call) -> Reply:
         )  # fmt: skip
         if pos is not None:
             pos.linked = txn
-    call.store.record_transaction("credit_reception", txn)
+    call.store.ledger.transaction("credit_reception", txn)
     return Reply(transaction_body(call, txn))
 
 
@@ -179,7 +179,7 @@ def reverse(call: Call, kind: str, not_found: ApiError) -> Reply:
         raise not_found
     call.pause()
     txn = call.store.reverse(call.register, "v3", original)
-    call.store.record_transaction(f"reverse_{kind}", txn)
+    call.store.ledger.transaction(f"reverse_{kind}", txn)
     return Reply(transaction_body(call, txn))
 
 
@@ -194,7 +194,7 @@ def create_pos_transaction(call: Call) -> Reply:
     pos = call.store.new_pos_transaction(call.register, cents or 0, transaction_id, terminal_id)
     body = {"uuid": pos.uuid, "transaction_id": transaction_id, "terminal_id": terminal_id,
             "created_at": pos.created_at, "amount_in_cents": pos.amount_in_cents}  # fmt: skip
-    call.store.record("pos_transaction", call.register, "v3", **body)
+    call.store.ledger.record("pos_transaction", call.register, "v3", **body)
     return Reply(body, meta=[])  # as documented: an empty PHP array
 
 
@@ -233,7 +233,7 @@ def claim_reward(call: Call) -> Reply:
         raise ApiError(6003, "Reward not found.")
     call.pause()
     txn = call.store.claim_reward(call.register, "v3", account, stock, card=card)
-    call.store.record_transaction("reward_reception", txn)
+    call.store.ledger.transaction("reward_reception", txn)
     return Reply(transaction_body(call, txn))
 
 
