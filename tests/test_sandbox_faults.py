@@ -189,11 +189,14 @@ def test_control_routes_help_and_unknown(sandbox: Sandbox) -> None:
     assert httpx.get(f"{sandbox.url}/_sandbox/nope", timeout=5).status_code == 404
 
 
-def test_reset_restores_the_seed(v3: httpx.Client, sandbox_clean: Sandbox) -> None:
-    data(credit(v3, 50))
+def test_reset_restores_the_seed_but_never_reuses_a_uuid(
+    v3: httpx.Client, sandbox_clean: Sandbox
+) -> None:
+    before = data(credit(v3, 50))["uuid"]
     sandbox_clean.reset()
     assert balance(v3) == 150
     assert sandbox_clean.ledger() == []
+    assert data(credit(v3, 50))["uuid"] != before
 
 
 def test_stop_does_not_wait_for_held_requests() -> None:

@@ -100,14 +100,18 @@ class Store:
     def __init__(self, seed: Seed) -> None:
         self.seed = seed
         self.lock = threading.RLock()
+        # Ids, uuids and hashes are never handed out twice, not even across resets (Piggy
+        # never reuses one; a client's journal may outlive a reset). Seeded: reproducible.
+        self._rng = random.Random(2021)  # noqa: S311 (a sandbox has no secrets to keep)
+        self._next_id = 990_400
+        self._next_staged_id = 30_200
+        self._next_member_id = max((m.id for m in seed.members), default=7000)
+        self._next_card_id = max((c.id for c in seed.cards), default=55000)
         self.reset()
 
     def reset(self) -> None:
+        """Balances, stock, cards and records back to the seed; faults are the server's."""
         seed = self.seed
-        # deterministic uuids and hashes after every reset: a sandbox has no secrets to keep
-        self._rng = random.Random(2021)  # noqa: S311
-        self._next_id = 990_400
-        self._next_staged_id = 30_200
         self.accounts = {m.id: Account(m, m.credits) for m in seed.members}
         self.stock = {r.id: Stock(r, r.stock) for r in seed.rewards}
         self.transactions: list[Transaction] = []
@@ -116,8 +120,6 @@ class Store:
         self.claimed_tokens: set[tuple[str, str]] = set()
         self.in_progress: set[int] = set()
         self.cards = {c.id: c for c in seed.cards}  # linking replaces a card's entry
-        self._next_member_id = max((m.id for m in seed.members), default=7000)
-        self._next_card_id = max((c.id for c in seed.cards), default=55000)
         self.ledger = Ledger()
 
     # ----- look-ups (None when absent: the caller picks the API's error code)
