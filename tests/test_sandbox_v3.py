@@ -363,3 +363,13 @@ def test_out_of_range_numbers_are_1003(v3: httpx.Client) -> None:
         1003,
     )
     assert set(huge["errors"]) == {"unit_value"}
+
+
+def test_receipt_qr_landing_pages(v3: httpx.Client, sandbox_clean: Sandbox) -> None:
+    token = mint("T001-4720", unit_name="purchase_amount", unit_value="7")
+    url = f"{sandbox_clean.url}/l?{httpx.QueryParams(token)}"
+    assert "Points waiting" in httpx.get(url, timeout=5).text
+    assert sandbox_clean.claim(url, MARIE).status_code == 200
+    assert "already collected" in httpx.get(url, timeout=5).text
+    assert httpx.get(url.replace("unit_value=7", "unit_value=8"), timeout=5).status_code == 404
+    assert httpx.get(f"{sandbox_clean.url}/s/NoSuchHa", timeout=5).status_code == 404

@@ -4,6 +4,8 @@ faults, reset, and a customer claiming a receipt's QR code. Faults never touch t
 
 from __future__ import annotations
 
+import hmac
+import html
 import json
 import re
 from collections.abc import Callable
@@ -78,6 +80,33 @@ def handle(server: SandboxServer, method: str, path: str, body: bytes) -> Answer
         return 400, dump({"status_code": 400, "code": 1003, "message": str(exc)}), JSON
     except ApiError as exc:
         return exc.status, dump(exc.body()), JSON
+
+
+def landing(server: SandboxServer, path: str, query: str) -> Answer:
+    """What a phone shows after scanning a receipt's QR code: the customer portal's page
+    for a staged reception (``/s/HASH``) or a loyalty token (``/l?...``). Claiming is
+    ``POST /_sandbox/claim`` (the sandbox has no customer log-in)."""
+    with server.store.lock:
+        status, text = _landing_text(server.store, path, query)
+    page = f"<!doctype html><title>Sandbox</title><p>{html.escape(text)}</p>\n"
+    return status, page.encode(), "text/html; charset=utf-8"
+
+
+def _landing_text(store: Store, path: str, query: str) -> tuple[int, str]:
+    staged = _STAGED_PATH.fullmatch(path)
+    if staged:
+        found = next((s for s in store.staged if s.hash == staged.group(1)), None)
+        if found is None:
+            return 404, "No such staged credit reception."
+        collected = " (already collected)" if found.claimed else ""
+        return 200, f"{found.credits} credits waiting{collected}."
+    params = dict(parse_qsl(query))
+    expected = tokens.token_hash(params, store.seed.loyalty_token_secret)
+    if not hmac.compare_digest(expected, params.get("hash", "").lower()):
+        return 404, "This loyalty token is not valid."
+    if (params.get("shop_uuid", ""), params.get("unique_id", "")) in store.claimed_tokens:
+        return 200, "These points were already collected."
+    return 200, "Points waiting: scan this code in the loyalty app to collect them."
 
 
 def _json(body: bytes) -> Any:

@@ -46,6 +46,7 @@ Control (loopback only, no key; faults never apply here)
   POST /_sandbox/reset     state and faults back to the seed
   POST /_sandbox/claim     {"url": staged or loyalty-token URL, "member": id|uuid|email}
                            plays a customer scanning a receipt's QR code
+  GET  /s/{hash}, /l?...   what a phone shows after scanning such a QR code (no claim)
 
 Decisions (register-api.md section 9 and the sandbox's own)
   - Bodies: application/x-www-form-urlencoded (PHP bracket keys), multipart/form-data or

@@ -127,6 +127,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return
         if path == "/_sandbox" or path.startswith("/_sandbox/"):
             self._control(path, body)
+        elif self.command == "GET" and (path.startswith("/s/") or path == "/l"):
+            self.send(*control.landing(self.server, path, query))
         else:
             self._api(path, query, body)
 
