@@ -43,3 +43,15 @@ def test_sandbox_command_answers_curl_with_the_seeded_key() -> None:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=5)
+
+
+def test_a_broken_seed_stops_the_command_with_the_entry_named(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.toml"
+    seed.write_text('loyalty_token_secret = "s"\n[[shops]]\nid = 1\n', encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "register_agent", "sandbox", "--port", "0", "--seed", str(seed)],
+        capture_output=True, text=True, timeout=20, check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "shops[0].uuid: Field required" in result.stderr

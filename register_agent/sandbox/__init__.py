@@ -37,12 +37,22 @@ def banner(url: str, seed: Seed) -> str:
     )
 
 
+def _exposed(host: str) -> bool:
+    return not (host.startswith("127.") or host in ("localhost", "::1"))
+
+
 def serve_forever(host: str, port: int, seed_path: Path | None) -> int:
     """Run until Ctrl-C or SIGTERM; the CLI's ``sandbox`` command."""
     handle = start_sandbox(seed_path, host, port)
     done = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
     print(banner(handle.url, handle.store.seed), flush=True)
+    if _exposed(host):
+        print(
+            f"warning: listening on {host}: other machines can reach the sandbox API with the "
+            "keys above (the /_sandbox/ control routes still answer loopback only)",
+            flush=True,
+        )
     try:
         done.wait()
     except KeyboardInterrupt:
