@@ -32,7 +32,7 @@ def balance(v3: httpx.Client) -> int:
 def test_missing_or_unknown_key_is_401(
     sandbox: Sandbox, version: str, headers: dict[str, str]
 ) -> None:
-    response = httpx.get(f"{sandbox.url}/api/{version}/register", headers=headers, timeout=5)
+    response = sandbox.http.get(f"{sandbox.url}/api/{version}/register", headers=headers, timeout=5)
     assert response.status_code == 401
     assert response.json() == {"status_code": 401, "code": 401, "message": "Unauthenticated."}
 
@@ -40,8 +40,8 @@ def test_missing_or_unknown_key_is_401(
 def test_every_key_works_on_both_versions(sandbox: Sandbox) -> None:
     for key in (sandbox.v1_key, sandbox.v3_key):
         for version in ("v1", "v3"):
-            response = httpx.get(f"{sandbox.url}/api/{version}/register",
-                                 headers={"Authorization": f"Bearer {key}"}, timeout=5)  # fmt: skip
+            url = f"{sandbox.url}/api/{version}/register"
+            response = sandbox.http.get(url, headers={"Authorization": f"Bearer {key}"})
             assert response.status_code == 200
 
 
@@ -165,7 +165,9 @@ def test_faults_never_touch_the_control_routes(v3: httpx.Client, sandbox_clean: 
     sandbox_clean.set_fault(mode="error_503")
     assert sandbox_clean.ledger() == []
     assert v3.get("").status_code == 503
-    listed = httpx.get(f"{sandbox_clean.url}/_sandbox/faults", timeout=5).json()["data"]
+    listed = sandbox_clean.http.get(f"{sandbox_clean.url}/_sandbox/faults", timeout=5).json()[
+        "data"
+    ]
     assert [f["mode"] for f in listed] == ["error_503"]
 
 
@@ -177,16 +179,16 @@ def test_bad_fault_specs_are_refused(sandbox: Sandbox) -> None:
         {"mode": "error_503", "paths": ["("]},
     ]
     for spec in specs:
-        response = httpx.post(f"{sandbox.url}/_sandbox/faults", json=spec, timeout=5)
+        response = sandbox.http.post(f"{sandbox.url}/_sandbox/faults", json=spec, timeout=5)
         assert response.status_code == 400, spec
         assert response.json()["code"] == 1003
 
 
 def test_control_routes_help_and_unknown(sandbox: Sandbox) -> None:
-    help_text = httpx.get(f"{sandbox.url}/_sandbox/", timeout=5).text
+    help_text = sandbox.http.get(f"{sandbox.url}/_sandbox/", timeout=5).text
     assert "drop_after_commit" in help_text
     assert "Decisions" in help_text
-    assert httpx.get(f"{sandbox.url}/_sandbox/nope", timeout=5).status_code == 404
+    assert sandbox.http.get(f"{sandbox.url}/_sandbox/nope", timeout=5).status_code == 404
 
 
 def test_reset_restores_the_seed_but_never_reuses_a_uuid(

@@ -368,8 +368,11 @@ def test_out_of_range_numbers_are_1003(v3: httpx.Client) -> None:
 def test_receipt_qr_landing_pages(v3: httpx.Client, sandbox_clean: Sandbox) -> None:
     token = mint("T001-4720", unit_name="purchase_amount", unit_value="7")
     url = f"{sandbox_clean.url}/l?{httpx.QueryParams(token)}"
-    assert "Points waiting" in httpx.get(url, timeout=5).text
+    assert "Points waiting" in sandbox_clean.http.get(url, timeout=5).text
     assert sandbox_clean.claim(url, MARIE).status_code == 200
-    assert "already collected" in httpx.get(url, timeout=5).text
-    assert httpx.get(url.replace("unit_value=7", "unit_value=8"), timeout=5).status_code == 404
-    assert httpx.get(f"{sandbox_clean.url}/s/NoSuchHa", timeout=5).status_code == 404
+    assert "already collected" in sandbox_clean.http.get(url, timeout=5).text
+    assert (
+        sandbox_clean.http.get(url.replace("unit_value=7", "unit_value=8"), timeout=5).status_code
+        == 404
+    )
+    assert sandbox_clean.http.get(f"{sandbox_clean.url}/s/NoSuchHa", timeout=5).status_code == 404
