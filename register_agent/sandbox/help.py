@@ -33,7 +33,15 @@ API (every seeded key works on both; Authorization: Bearer <key>)
 
 Control (loopback only, no key; faults never apply here)
   GET  /_sandbox/          this text
-  GET  /_sandbox/ledger    every reception, claim, reverse and POS transaction, in order
+  GET  /_sandbox/ledger    every reception, claim, reverse, POS transaction and enrolment,
+                           in order: {seq, at, api, kind, register, shop_id, id, uuid,
+                           member, card, credits, balance_after, amount (v1 purchase_amount
+                           or v3 unit_value, a decimal string), pos_transaction, attributes,
+                           reward, reverses}; kinds: credit_reception, reward_reception,
+                           staged_credit_reception, staged_claim, token_claim,
+                           reverse_credit_reception, reverse_reward_reception,
+                           pos_transaction, member_created, card_linked, contact_created,
+                           identifier_created, identifier_linked, identifier_unlinked
   GET  /_sandbox/faults    the active faults
   POST /_sandbox/faults    {"mode": M, "rate": 0..1, "count": N, "seed": S,
                             "paths": [prefix or regex], "methods": ["POST"],
@@ -78,4 +86,6 @@ Decisions (register-api.md section 9 and the sandbox's own)
     unit_name/unit_value, over the values exactly as sent; a wrong hash is 1003, a second
     claim of the same unique_id 1034; version v1 needs credits (60018), v2 units (60019).
   - Staged receptions are claimed once (1034 after that); unknown hash 1041.
+  - Integers above 2147483647 and amounts of a billion or more are 1003.
+  - Ids, uuids and hashes are never handed out twice, not even across a reset.
 """
