@@ -117,7 +117,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
-    def do_GET(self) -> None:
+    def _serve(self) -> None:
+        """Every method: control routes, QR landing pages, else the Register API."""
         path, _, query = self.path.partition("?")
         try:
             body = self._body()
@@ -132,7 +133,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         else:
             self._api(path, query, body)
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
     def send(self, status: int, body: bytes, content_type: str = "application/json",
              headers: tuple[tuple[str, str], ...] = ()) -> None:  # fmt: skip
