@@ -103,6 +103,15 @@ def test_drop_after_commit_applies_then_hangs_up(v3: httpx.Client, sandbox_clean
     assert balance(v3) == 159  # the same keep-alive client carries on
 
 
+def test_error_500_after_commit_applies_and_says_it_failed(
+    v3: httpx.Client, sandbox_clean: Sandbox
+) -> None:
+    sandbox_clean.set_fault(mode="error_500_after_commit", count=1)
+    assert credit(v3, 4).status_code == 500
+    assert [r["credits"] for r in sandbox_clean.ledger()] == [4]
+    assert balance(v3) == 154
+
+
 def test_timeout_holds_the_request_past_the_client_and_applies_nothing(
     v3: httpx.Client, sandbox_clean: Sandbox
 ) -> None:

@@ -22,6 +22,7 @@ MODES = (
     "latency",  # answer after latency_ms (for credit receptions: while the customer is locked)
     "timeout",  # hold the request hold_s seconds, then close it unanswered and unapplied
     "drop_after_commit",  # apply the change, then close the connection with no response
+    "error_500_after_commit",  # apply the change, then answer 500 as if it had failed
 )
 _KEYS = {"mode", "rate", "count", "seed", "paths", "methods", "retry_after", "latency_ms", "hold_s"}
 

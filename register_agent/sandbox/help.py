@@ -49,7 +49,8 @@ Control (loopback only, no key; faults never apply here)
        modes: error_503 (HTML body), error_429 (Retry-After), error_500,
               in_progress_60001, latency, timeout (held hold_s, default 30, then closed
               unanswered and NOT applied), drop_after_commit (applied, then the connection
-              is closed without a response), off (clears every fault)
+              is closed without a response), error_500_after_commit (applied, then a
+              500), off (clears every fault)
        Several faults may be active; a request meets the first that matches and fires.
   POST /_sandbox/reset     state and faults back to the seed
   POST /_sandbox/claim     {"url": staged or loyalty-token URL, "member": id|uuid|email}

@@ -183,6 +183,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if fault is not None and fault.mode == "drop_after_commit":
             self._drop()  # committed above; the client never hears of it
             return
+        if fault is not None and fault.mode == "error_500_after_commit":
+            status, payload = 500, {"message": "Server Error"}  # committed all the same
         self.send(status, dump(payload))
 
     def _short_circuit(self, fault: Fault) -> bool:
