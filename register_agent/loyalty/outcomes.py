@@ -252,7 +252,7 @@ def _rejection(call: Call, response: httpx.Response) -> LoyaltyApiError:
             status=status,
             code=code,
         )
-    if status == 404 and code is None:
+    if status == 404:
         # decision: an unknown route is final for this request (dead in the outbox); it
         # means a wrong api.base_url or api.version, or a path that register-api.md
         # section 9.1 got wrong: a one-line fix in loyalty/v1.py or loyalty/v3.py
@@ -260,6 +260,7 @@ def _rejection(call: Call, response: httpx.Response) -> LoyaltyApiError:
             f"{call}: the Register API has no such route (HTTP 404); check api.base_url "
             "and api.version",
             status=status,
+            code=code,
         )
     if 300 <= status < 400:
         return RequestRejected(
