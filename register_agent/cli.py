@@ -27,6 +27,22 @@ def _config_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sandbox(args: argparse.Namespace) -> int:
+    from register_agent.sandbox import serve_forever  # noqa: PLC0415 (lazy: start-up cost)
+
+    return serve_forever(args.host, args.port, args.seed)
+
+
+def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sandbox = commands.add_parser(
+        "sandbox", help="run the sandbox Register API (v1 and v3) on this machine"
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=8720, help="port (default 8720, 0 = free)")
+    sandbox.add_argument("--seed", type=Path, default=None, help="seed TOML (default: built-in)")
+    sandbox.set_defaults(handler=_sandbox)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="register-agent",
@@ -46,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         "config-check", help="read the configuration and say whether it is valid"
     )
     config_check.set_defaults(handler=_config_check)
+    _add_sandbox(commands)
     return parser
 
 

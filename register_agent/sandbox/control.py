@@ -1,0 +1,129 @@
+"""The sandbox's control routes under ``/_sandbox/`` (loopback only, no key): help, ledger,
+faults, reset, and a customer claiming a receipt's QR code. Faults never touch them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from register_agent.sandbox import tokens
+from register_agent.sandbox.faults import FaultSpecError
+from register_agent.sandbox.help import HELP_TEXT
+from register_agent.sandbox.params import ApiError
+from register_agent.sandbox.state import Account, Store, Transaction
+from register_agent.sandbox.wire import dump
+
+if TYPE_CHECKING:
+    from register_agent.sandbox.server import SandboxServer
+
+Answer = tuple[int, bytes, str]
+JSON = "application/json"
+_STAGED_PATH = re.compile(r".*/s/([A-Za-z0-9]+)/?")
+
+
+def _help(server: SandboxServer, body: bytes) -> Answer:
+    return 200, HELP_TEXT.encode(), "text/plain; charset=utf-8"
+
+
+def _ledger(server: SandboxServer, body: bytes) -> Answer:
+    with server.store.lock:
+        rows = list(server.store.ledger)
+    return 200, dump({"data": rows, "meta": {"total": len(rows)}}), JSON
+
+
+def _faults(server: SandboxServer, body: bytes) -> Answer:
+    return 200, dump({"data": server.faults.describe(), "meta": {}}), JSON
+
+
+def _set_fault(server: SandboxServer, body: bytes) -> Answer:
+    active = server.faults.configure(_json(body))
+    return 200, dump({"data": active, "meta": {}}), JSON
+
+
+def _reset(server: SandboxServer, body: bytes) -> Answer:
+    server.faults.clear()
+    with server.store.lock:
+        server.store.reset()
+    return 200, dump({"data": {"reset": True}, "meta": {}}), JSON
+
+
+def _claim(server: SandboxServer, body: bytes) -> Answer:
+    return 200, dump({"data": claim(server.store, _json(body)), "meta": {}}), JSON
+
+
+ROUTES: dict[tuple[str, str], Callable[[SandboxServer, bytes], Answer]] = {
+    ("GET", "/_sandbox"): _help,
+    ("GET", "/_sandbox/help"): _help,
+    ("GET", "/_sandbox/ledger"): _ledger,
+    ("GET", "/_sandbox/faults"): _faults,
+    ("POST", "/_sandbox/faults"): _set_fault,
+    ("POST", "/_sandbox/reset"): _reset,
+    ("POST", "/_sandbox/claim"): _claim,
+}
+
+
+def handle(server: SandboxServer, method: str, path: str, body: bytes) -> Answer:
+    """Answer one control request: (status, body, content type)."""
+    route = ROUTES.get((method, path.rstrip("/")))
+    if route is None:
+        message = "No such control route; see GET /_sandbox/"
+        return 404, dump({"status_code": 404, "code": 404, "message": message}), JSON
+    try:
+        return route(server, body)
+    except FaultSpecError as exc:
+        return 400, dump({"status_code": 400, "code": 1003, "message": str(exc)}), JSON
+    except ApiError as exc:
+        return exc.status, dump(exc.body()), JSON
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body or b"{}")
+    except ValueError as exc:
+        raise ApiError(1003, "Invalid input: the body must be JSON.") from exc
+
+
+def claim(store: Store, spec: Any) -> dict[str, Any]:
+    """A customer scans a receipt's QR code: a staged reception URL or a loyalty-token URL."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("url"), str) or "member" not in spec:
+        raise ApiError(1003, 'Invalid input: send {"url": "...", "member": id, uuid or email}.')
+    parts = urlsplit(spec["url"])
+    with store.lock:
+        account = _member(store, spec["member"])
+        staged = _STAGED_PATH.fullmatch(parts.path)
+        if staged:
+            txn = store.claim_staged(staged.group(1), account)
+            store.record_transaction("staged_claim", txn, hash=staged.group(1))
+        elif parts.path.rstrip("/").endswith("/l"):
+            txn = tokens.claim(store, dict(parse_qsl(parts.query)), account, "portal")
+        else:
+            raise ApiError(1003, "Invalid input.", errors={
+                "url": ["Not a staged credit reception (/s/HASH) or loyalty token (/l?...) URL."]
+            })  # fmt: skip
+        return _claimed(txn)
+
+
+def _member(store: Store, ref: object) -> Account:
+    account = None
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        account = store.account(id=int(ref))
+    elif isinstance(ref, str):
+        account = store.account(uuid=ref) or store.account_by_email(ref)
+    if account is None:
+        raise ApiError(55012, "Member not found.")
+    return account
+
+
+def _claimed(txn: Transaction) -> dict[str, Any]:
+    member = txn.account.member if txn.account else None
+    return {
+        "id": txn.id,
+        "uuid": txn.uuid,
+        "credits": txn.credits,
+        "balance": txn.balance_after,
+        "member": {"id": member.id, "uuid": member.uuid, "email": member.email} if member else None,
+    }

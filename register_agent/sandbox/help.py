@@ -1,0 +1,75 @@
+"""The text ``GET /_sandbox/`` answers: the routes and the decisions the sandbox takes
+where Piggy's documentation is silent (register-api.md section 9, and the sandbox's own).
+"""
+
+HELP_TEXT = """\
+register-agent sandbox: a strict simulator of Piggy's Register API v1 and v3
+============================================================================
+
+API (every seeded key works on both; Authorization: Bearer <key>)
+  v1  /api/v1/register                               GET  register info
+      /api/v1/register/members/find-one-by?email=    GET  member + credit_balance
+      /api/v1/register/members/{id}                  GET  member + credit_balance
+      /api/v1/register/loyalty-cards/find-one-by?hash=  GET
+      /api/v1/register/credit-receptions             POST loyalty_card_id|member_id,
+                                                          purchase_amount|credits
+      /api/v1/register/credit-receptions/{id}        GET
+      /api/v1/register/staged-credit-receptions      POST purchase_amount|credits
+      /api/v1/register/staged-credit-receptions/{id} GET
+      /api/v1/register/rewards[?loyalty_card_id=|member_id=]  GET
+      /api/v1/register/rewards/{physical|digital|external}/reward-reception  POST
+  v3  /api/v3/register  GET /, /loyalty-program, /units,
+      /contact-identifiers/find?contact_identifier_value=, /contacts/find-one-by?email=,
+      /contacts/{uuid}, /contacts/{uuid}/credit-balance,
+      /contacts/{uuid}/loyalty-transactions?page=&limit=&type=,
+      /credit-receptions/calculate?unit_value=, /rewards?contact_uuid=
+      POST /credit-receptions, /pos-transactions, /reward-receptions, /loyalty-tokens
+      GET or POST /credit-receptions/{uuid}/reverse, /reward-receptions/{uuid}/reverse
+
+Control (loopback only, no key; faults never apply here)
+  GET  /_sandbox/          this text
+  GET  /_sandbox/ledger    every reception, claim, reverse and POS transaction, in order
+  GET  /_sandbox/faults    the active faults
+  POST /_sandbox/faults    {"mode": M, "rate": 0..1, "count": N, "seed": S,
+                            "paths": [prefix or regex], "methods": ["POST"],
+                            "retry_after": s, "latency_ms": ms, "hold_s": s}
+       modes: error_503 (HTML body), error_429 (Retry-After), error_500,
+              in_progress_60001, latency, timeout (held hold_s, default 30, then closed
+              unanswered and NOT applied), drop_after_commit (applied, then the connection
+              is closed without a response), off (clears every fault)
+       Several faults may be active; a request meets the first that matches and fires.
+  POST /_sandbox/reset     state and faults back to the seed
+  POST /_sandbox/claim     {"url": staged or loyalty-token URL, "member": id|uuid|email}
+                           plays a customer scanning a receipt's QR code
+
+Decisions (register-api.md section 9 and the sandbox's own)
+  - Bodies: application/x-www-form-urlencoded (PHP bracket keys), multipart/form-data or
+    JSON; GET parameters in the query string. Empty strings and nulls count as absent.
+  - Strict: only documented fields are accepted; any other is 1003 with a field error,
+    except loyalty-transaction attributes that exist in the account on v3 credit
+    receptions (the seed's loyalty_transaction_attributes, e.g. agent_operation_id).
+  - Both loyalty_card_id and member_id, or both pos_transaction_uuid and
+    pos_transaction_id, in one call: 1003. v1 credits and purchase_amount must be >= 0.
+  - Errors: 400 {status_code, code, message[, errors]}; a missing or unknown key 401 with
+    that shape and code 401; unknown route 404 (code 404); wrong method 405 (code 405).
+    error_429 and error_500 answer Laravel's {"message": ...}; error_503 answers HTML.
+  - v1 credit receptions carry credit_balance {balance} next to member (9.3); so do v1
+    reward receptions. v1 staged receptions answer url = {sandbox base}/s/{hash} (9.4).
+  - Credits = floor(amount x shop credits_per_unit) unless credits is sent.
+  - v1 cards: unknown 55007, not ACTIVE 1010, no member 1013; member 55012.
+    v3 identifiers: unknown 60003, not ACTIVE 60004, unlinked 60011, another contact's
+    1003; contact 55031; unit other than purchase_amount 60007; shop_uuid of another
+    shop 1008. contact_uuid is required on v3 credit/reward receptions and rewards (9.8).
+  - POS transactions link once: a second credit reception on one is 6001, unknown 1027.
+  - 60001 comes naturally when a credit reception for the same customer arrives while
+    one is being written (stretch that window with the latency fault).
+  - Reverses (GET or POST, 9.5) book a counter-entry with negated credits (a reversed
+    reward goes back in stock); reversing twice is 1003; the balance may go negative.
+  - v3 lists v1 "external" rewards as DIGITAL with their external_property.
+  - v1 rewards?member_id= lists only what that customer can claim now.
+  - Loyalty tokens: hash = sha1("version=v3&shop_uuid=S&unique_id=U&timestamp=T&
+    unit_name=purchase_amount&unit_value=12.5&secret=SECRET"), or credits=N instead of
+    unit_name/unit_value, over the values exactly as sent; a wrong hash is 1003, a second
+    claim of the same unique_id 1034; version v1 needs credits (60018), v2 units (60019).
+  - Staged receptions are claimed once (1034 after that); unknown hash 1041.
+"""

@@ -1,0 +1,184 @@
+"""The sandbox's seed: the TOML file describing one Piggy account, read into frozen models.
+
+The default seed ships as ``default_seed.toml`` beside this module. Unknown keys, wrong
+types and broken references stop the sandbox with the entry named (``cards[4].member_id``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter
+from collections.abc import Iterable
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from register_agent.errors import ConfigError
+
+DEFAULT_SEED_NAME = "default_seed.toml"
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Shop(_Entry):
+    """``[[shops]]``: ``credits_per_unit`` credits per currency unit, rounded down."""
+
+    id: int
+    uuid: str
+    name: str
+    credits_per_unit: Decimal = Field(ge=0)
+    type: Literal["physical", "webshop"] = "physical"
+
+
+class Register(_Entry):
+    """``[[registers]]``: one API key per till, bound to one shop."""
+
+    id: int
+    api_key: str = Field(min_length=8)
+    shop_id: int
+    name: str
+    identifier: str
+
+
+class Member(_Entry):
+    """``[[members]]``: a customer (a v3 contact); ``credits`` is the starting balance."""
+
+    id: int
+    uuid: str
+    email: str
+    credits: int = 0
+
+
+class Card(_Entry):
+    """``[[cards]]``: a loyalty card (a v3 contact identifier); no ``member_id`` = unregistered."""
+
+    id: int
+    hash: str = Field(min_length=1)
+    member_id: int | None = None
+    status: Literal["ACTIVE", "INACTIVE", "DISABLED"] = "ACTIVE"
+    type: Literal["PHYSICAL", "MOBILE", "WEB"] = "PHYSICAL"
+    name: str = "Loyalty card"
+
+
+class Media(_Entry):
+    type: str
+    value: str
+
+
+class Reward(_Entry):
+    """``[[rewards]]``: no ``stock`` = unlimited."""
+
+    id: int
+    uuid: str
+    title: str
+    required_credits: int = Field(ge=0)
+    type: Literal["physical", "digital", "external"]
+    stock: int | None = Field(default=None, ge=0)
+    external_property: str | None = None
+    media: Media | None = None
+    active: bool = True
+    description: str | None = None
+
+
+class Giftcard(_Entry):
+    """``[[giftcards]]`` (served by a later issue; the seed holds them already)."""
+
+    id: int
+    uuid: str
+    hash: str
+    balance_cents: int = Field(ge=0)
+
+
+class MarketingProgram(_Entry):
+    """``[[marketing_programs]]`` (served by a later issue)."""
+
+    id: int
+    name: str
+
+
+class LoyaltyProgram(_Entry):
+    """``[loyalty_program]``: the account's one loyalty program."""
+
+    id: int = 1
+    name: str = "Sandbox loyalty program"
+    custom_credit_name: str | None = None
+    max_amount: int | None = None
+
+
+class Seed(_Entry):
+    """A whole seeded account."""
+
+    loyalty_token_secret: str = Field(min_length=1)
+    loyalty_transaction_attributes: tuple[str, ...] = ("agent_operation_id",)
+    loyalty_program: LoyaltyProgram = LoyaltyProgram()
+    shops: tuple[Shop, ...] = Field(min_length=1)
+    registers: tuple[Register, ...] = Field(min_length=1)
+    members: tuple[Member, ...] = ()
+    cards: tuple[Card, ...] = ()
+    rewards: tuple[Reward, ...] = ()
+    giftcards: tuple[Giftcard, ...] = ()
+    marketing_programs: tuple[MarketingProgram, ...] = ()
+
+
+def default_seed_path() -> Path:
+    """The packaged default seed (a real file inside the installed package)."""
+    return Path(str(resources.files("register_agent.sandbox").joinpath(DEFAULT_SEED_NAME)))
+
+
+def load_seed(path: Path | None = None) -> Seed:
+    """Read and check a seed file; ``None`` reads the packaged default."""
+    path = path or default_seed_path()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    except OSError as exc:
+        raise ConfigError(f"sandbox seed {path}: cannot be read ({exc.strerror})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"sandbox seed {path}: not valid TOML: {exc}") from exc
+    try:
+        seed = Seed.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = _location(first["loc"])
+        raise ConfigError(f"sandbox seed {path}: {where}: {first['msg']}") from exc
+    problems = list(_reference_problems(seed))
+    if problems:
+        raise ConfigError(f"sandbox seed {path}: " + "; ".join(problems))
+    return seed
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+def _reference_problems(seed: Seed) -> Iterable[str]:
+    yield from _duplicates("shops", "id", [s.id for s in seed.shops])
+    yield from _duplicates("registers", "api_key", [r.api_key for r in seed.registers])
+    yield from _duplicates("members", "id", [m.id for m in seed.members])
+    yield from _duplicates("members", "uuid", [m.uuid for m in seed.members])
+    yield from _duplicates("members", "email", [m.email.lower() for m in seed.members])
+    yield from _duplicates("cards", "hash", [c.hash for c in seed.cards])
+    yield from _duplicates("cards", "id", [c.id for c in seed.cards])
+    yield from _duplicates("rewards", "id", [r.id for r in seed.rewards])
+    yield from _duplicates("rewards", "uuid", [r.uuid for r in seed.rewards])
+    shop_ids = {s.id for s in seed.shops}
+    for index, register in enumerate(seed.registers):
+        if register.shop_id not in shop_ids:
+            yield f"registers[{index}].shop_id: no shop with id {register.shop_id}"
+    member_ids = {m.id for m in seed.members}
+    for index, card in enumerate(seed.cards):
+        if card.member_id is not None and card.member_id not in member_ids:
+            yield f"cards[{index}].member_id: no member with id {card.member_id}"
+
+
+def _duplicates(table: str, key: str, values: list[object]) -> Iterable[str]:
+    for value, count in Counter(values).items():
+        if count > 1:
+            yield f"{table}: {key} {value!r} appears {count} times"

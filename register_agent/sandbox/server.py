@@ -1,0 +1,266 @@
+"""The sandbox's HTTP plumbing: a threading stdlib server on loopback, the API pipeline
+(route, fault, key, input, handler under the store's lock) and raw-socket fault modes.
+
+``start_sandbox()`` runs it in a thread for tests; ``serve_forever()`` is the CLI's loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import logging
+import socket
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from register_agent.sandbox import control, v1, v3
+from register_agent.sandbox.faults import Fault, Faults
+from register_agent.sandbox.params import ApiError, Params, parse_form
+from register_agent.sandbox.routes import Call, Route, find_route
+from register_agent.sandbox.seed import Register, load_seed
+from register_agent.sandbox.state import Store
+from register_agent.sandbox.wire import dump, read_body
+
+log = logging.getLogger(__name__)
+TABLES = [v1.ROUTES, v3.ROUTES]
+_MAINTENANCE_PAGE = b"<!doctype html><title>Maintenance</title><h1>Be right back.</h1>\n"
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """One sandbox: its store, its faults, and the connections it must cut on stop."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], store: Store) -> None:
+        self.store = store
+        self.faults = Faults()
+        self.stopping = threading.Event()  # ends held (timeout) and delayed requests
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, SandboxHandler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        host = str(host)
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    def track(self, connection: socket.socket, *, open_: bool) -> None:
+        with self._connections_lock:
+            if open_:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    def stop(self) -> None:
+        """Stop serving, end held requests and cut keep-alive connections."""
+        self.stopping.set()
+        self.shutdown()
+        with self._connections_lock:
+            for connection in self._connections:
+                _cut(connection)
+        self.server_close()
+
+
+def _cut(connection: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already gone: nothing left to cut
+        connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Delay:
+    """The latency fault: taken inside a handler at its commit point with the lock released,
+    or after the handler for calls that change nothing."""
+
+    def __init__(self, seconds: float, server: SandboxServer) -> None:
+        self.seconds = seconds
+        self.server = server
+
+    def in_handler(self) -> None:
+        if self.seconds:
+            lock = self.server.store.lock
+            lock.release()
+            try:
+                self.rest()
+            finally:
+                lock.acquire()
+
+    def rest(self) -> None:
+        seconds, self.seconds = self.seconds, 0.0
+        if seconds:
+            self.server.stopping.wait(seconds)
+
+
+class SandboxHandler(BaseHTTPRequestHandler):
+    """One connection; keep-alive, Nagle off (else 44 ms per request, hardware-notes.md)."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server_version = "register-agent-sandbox"
+    server: SandboxServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, open_=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, open_=False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
+        body = self._body()
+        if path == "/_sandbox" or path.startswith("/_sandbox/"):
+            self._control(path, body)
+        else:
+            self._api(path, query, body)
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+
+    def send(self, status: int, body: bytes, content_type: str = "application/json",
+             headers: tuple[tuple[str, str], ...] = ()) -> None:  # fmt: skip
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _control(self, path: str, body: bytes) -> None:
+        host = self.client_address[0]
+        if not (host.startswith(("127.", "::ffff:127.")) or host == "::1"):
+            self.send(403, dump({"message": "The sandbox's control routes answer loopback only."}))
+            return
+        status, payload, content_type = control.handle(self.server, self.command, path, body)
+        self.send(status, payload, content_type)
+
+    def _api(self, path: str, query: str, body: bytes) -> None:
+        try:
+            route, args = find_route(TABLES, self.command, path)
+        except ApiError as exc:
+            self.send(exc.status, dump(exc.body()))
+            return
+        fault = self.server.faults.pick(self.command, path)
+        if fault is not None and self._short_circuit(fault):
+            return
+        delay = _Delay(
+            fault.latency_ms / 1000 if fault and fault.mode == "latency" else 0, self.server
+        )
+        status, payload = self._run(route, args, query, body, delay)
+        delay.rest()
+        if fault is not None and fault.mode == "drop_after_commit":
+            self._drop()  # committed above; the client never hears of it
+            return
+        self.send(status, dump(payload))
+
+    def _short_circuit(self, fault: Fault) -> bool:
+        """Faults that answer (or hang up) instead of the API; nothing is applied."""
+        if fault.mode == "error_503":
+            self.send(503, _MAINTENANCE_PAGE, "text/html; charset=utf-8")
+        elif fault.mode == "error_429":
+            headers = (("Retry-After", str(fault.retry_after)), ("X-RateLimit-Limit", "5000"),
+                       ("X-RateLimit-Remaining", "0"))  # fmt: skip
+            self.send(429, dump({"message": "Too Many Attempts."}), headers=headers)
+        elif fault.mode == "error_500":
+            self.send(500, dump({"message": "Server Error"}))
+        elif fault.mode == "in_progress_60001":
+            self.send(400, dump(ApiError(60001, "Credit reception creating in progress.").body()))
+        elif fault.mode == "timeout":
+            self.server.stopping.wait(fault.hold_s)
+            self._drop()
+        else:
+            return False
+        return True
+
+    def _drop(self) -> None:
+        """Close the TCP connection without a byte of response: a real dropped connection."""
+        self.close_connection = True
+        _cut(self.connection)
+
+    def _run(self, route: Route, args: tuple[str, ...], query: str, body: bytes,
+             delay: _Delay) -> tuple[int, Any]:  # fmt: skip
+        store = self.server.store
+        try:
+            register = self._register()
+            params = self._params(query, body)
+            base = f"http://{self.headers.get('Host') or self.server.url.split('//')[1]}"
+            call = Call(store, register, params, args, base, delay.in_handler)
+            with store.lock:
+                reply = route.handler(call)
+        except ApiError as exc:
+            return exc.status, exc.body()
+        except Exception:  # a sandbox bug must answer 500, not kill the connection
+            log.exception("sandbox: %s %s failed", self.command, self.path.partition("?")[0])
+            return 500, {"message": "Server Error"}
+        return 200, {"data": reply.data, "meta": reply.meta}
+
+    def _params(self, query: str, body: bytes) -> Params:
+        """Query and body merged, as Laravel's ``input()`` sees them (the body wins)."""
+        params = parse_form(query)
+        if self.command in ("POST", "PUT", "PATCH"):
+            params.update(read_body(self.headers.get("Content-Type", ""), body))
+        elif body.strip():
+            raise ApiError(1003, "Invalid input: a GET sends its parameters in the query.")
+        return params
+
+    def _register(self) -> Register:
+        scheme, _, key = self.headers.get("Authorization", "").partition(" ")
+        key = key.strip()
+        if scheme.lower() == "bearer" and key:
+            for register in self.server.store.seed.registers:
+                if hmac.compare_digest(register.api_key.encode(), key.encode()):
+                    return register
+        raise ApiError(401, "Unauthenticated.", status=401)
+
+
+@dataclass
+class SandboxHandle:
+    """A running sandbox (tests): ``url``, the live ``store``, and ``stop()``."""
+
+    server: SandboxServer
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def store(self) -> Store:
+        return self.server.store
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.thread.join(timeout=5)
+
+
+def start_sandbox(
+    seed_path: Path | None = None, host: str = "127.0.0.1", port: int = 0
+) -> SandboxHandle:
+    """Start a sandbox in a background thread; ``port=0`` picks a free port."""
+    server = SandboxServer((host, port), Store(load_seed(seed_path)))
+    # a short poll interval so stop() returns in ~50 ms (tests start and stop sandboxes)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="sandbox", daemon=True
+    )
+    thread.start()
+    return SandboxHandle(server, thread)

@@ -1,0 +1,274 @@
+"""The sandbox's one state store, shared by the v1 and v3 routes: balances, stock, receptions.
+
+Every change goes through :class:`Store` under its lock and is written to the ledger
+(``GET /_sandbox/ledger``), which is what tests assert on. Money is ``Decimal``.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+from register_agent.sandbox.params import ApiError
+from register_agent.sandbox.seed import Card, Member, Register, Reward, Seed, Shop
+
+
+@dataclass
+class Account:
+    """A member (v3: contact) and the balance that moves with receptions."""
+
+    member: Member
+    balance: int
+
+
+@dataclass
+class Stock:
+    """A reward and how many are left (``None``: unlimited)."""
+
+    reward: Reward
+    left: int | None
+
+
+@dataclass
+class Transaction:
+    """A credit reception or reward reception: v1 sees ``id``, v3 sees ``uuid``."""
+
+    id: int
+    uuid: str
+    type: str  # "credit_reception" | "reward_reception"
+    credits: int
+    account: Account | None
+    card: Card | None
+    register: Register
+    api: str
+    created_at: str
+    amount: Decimal | None = None  # v1 purchase_amount / v3 unit_value
+    unit_name: str | None = None
+    pos_transaction: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    reward: Reward | None = None
+    reverses: Transaction | None = None
+    reversed_by: Transaction | None = None
+    balance_after: int = 0
+
+
+@dataclass
+class Staged:
+    """A v1 staged credit reception: printed as a QR, claimed once by a customer."""
+
+    id: int
+    hash: str
+    credits: int
+    purchase_amount: Decimal | None
+    register: Register
+    created_at: str
+    claimed: Transaction | None = None
+
+
+@dataclass
+class PosTransaction:
+    """A v3 POS transaction: linked to at most one credit reception (else 6001)."""
+
+    uuid: str
+    transaction_id: str | None
+    terminal_id: str | None
+    amount_in_cents: int
+    register: Register
+    created_at: str
+    linked: Transaction | None = None
+
+
+def now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def credits_for(shop: Shop, amount: Decimal | int) -> int:
+    """The loyalty rule: ``credits_per_unit`` per currency unit, rounded down."""
+    return int((amount * shop.credits_per_unit).to_integral_value(rounding=ROUND_FLOOR))
+
+
+class Store:
+    """All mutable state of one sandbox; callers hold :attr:`lock` around a whole request."""
+
+    def __init__(self, seed: Seed) -> None:
+        self.seed = seed
+        self.lock = threading.RLock()
+        self.reset()
+
+    def reset(self) -> None:
+        seed = self.seed
+        # deterministic uuids and hashes after every reset: a sandbox has no secrets to keep
+        self._rng = random.Random(2021)  # noqa: S311
+        self._next_id = 990_400
+        self._next_staged_id = 30_200
+        self.accounts = {m.id: Account(m, m.credits) for m in seed.members}
+        self.stock = {r.id: Stock(r, r.stock) for r in seed.rewards}
+        self.transactions: list[Transaction] = []
+        self.staged: list[Staged] = []
+        self.pos_transactions: dict[str, PosTransaction] = {}
+        self.claimed_tokens: set[tuple[str, str]] = set()
+        self.in_progress: set[int] = set()
+        self.ledger: list[dict[str, Any]] = []
+
+    # ----- look-ups (None when absent: the caller picks the API's error code)
+
+    def shop(self, register: Register) -> Shop:
+        return next(s for s in self.seed.shops if s.id == register.shop_id)
+
+    def account(self, *, id: int | None = None, uuid: str | None = None) -> Account | None:
+        for account in self.accounts.values():
+            if account.member.id == id or account.member.uuid == uuid:
+                return account
+        return None
+
+    def account_by_email(self, email: str) -> Account | None:
+        wanted = email.strip().lower()
+        return next((a for a in self.accounts.values() if a.member.email.lower() == wanted), None)
+
+    def card(self, *, id: int | None = None, hash: str | None = None) -> Card | None:
+        return next((c for c in self.seed.cards if c.id == id or c.hash == hash), None)
+
+    def card_holder(self, card: Card) -> Account | None:
+        return None if card.member_id is None else self.accounts.get(card.member_id)
+
+    def reward(self, *, id: int | None = None, uuid: str | None = None) -> Stock | None:
+        for stock in self.stock.values():
+            if stock.reward.id == id or stock.reward.uuid == uuid:
+                return stock
+        return None
+
+    def transaction(self, *, id: int | None = None, uuid: str | None = None) -> Transaction | None:
+        return next((t for t in self.transactions if t.id == id or t.uuid == uuid), None)
+
+    # ----- identifiers
+
+    def new_uuid(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def new_hash(self) -> str:
+        return "".join(self._rng.choices(string.ascii_letters + string.digits, k=8))
+
+    def new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    # ----- changes
+
+    def credit(self, register: Register, api: str, credits: int, **details: Any) -> Transaction:
+        """Book a credit reception (``credits`` may be negative: reverses, refunds)."""
+        account: Account | None = details.pop("account", None)
+        txn = Transaction(
+            id=self.new_id(),
+            uuid=self.new_uuid(),
+            type=details.pop("type", "credit_reception"),
+            credits=credits,
+            account=account,
+            register=register,
+            api=api,
+            created_at=now(),
+            card=details.pop("card", None),
+            **details,
+        )
+        if account is not None:
+            account.balance += credits
+            txn.balance_after = account.balance
+        self.transactions.append(txn)
+        return txn
+
+    def claim_reward(
+        self, register: Register, api: str, account: Account, stock: Stock, **details: Any
+    ) -> Transaction:
+        """Book a reward reception: checks activity, stock and balance, then takes them."""
+        reward = stock.reward
+        if not reward.active:
+            raise ApiError(1052, "This reward is not active.")
+        if stock.left is not None and stock.left <= 0:
+            raise ApiError(1018, "Deze beloning is niet meer op voorraad | Reward out of stock.")
+        if account.balance < reward.required_credits:
+            raise ApiError(1017, "Onvoldoende punten | Insufficient credits.")
+        if stock.left is not None:
+            stock.left -= 1
+        return self.credit(
+            register, api, -reward.required_credits,
+            account=account, type="reward_reception", reward=reward, **details,
+        )  # fmt: skip
+
+    def reverse(self, register: Register, api: str, original: Transaction) -> Transaction:
+        """A counter-entry giving back (or taking back) the original's credits."""
+        if original.reverses is not None or original.reversed_by is not None:
+            raise ApiError(1003, "Invalid input.", errors={"uuid": ["Already reversed."]})
+        if original.register.shop_id != register.shop_id:
+            raise ApiError(55024, "This credit reception was not created by this shop.")
+        if original.reward is not None:
+            stock = self.stock[original.reward.id]
+            if stock.left is not None:
+                stock.left += 1
+        txn = self.credit(
+            register, api, -original.credits,
+            account=original.account, card=original.card, reverses=original,
+        )  # fmt: skip
+        original.reversed_by = txn
+        return txn
+
+    def stage(self, register: Register, credits: int, purchase_amount: Decimal | None) -> Staged:
+        self._next_staged_id += 1
+        staged = Staged(
+            self._next_staged_id, self.new_hash(), credits, purchase_amount, register, now()
+        )
+        self.staged.append(staged)
+        return staged
+
+    def new_pos_transaction(
+        self, register: Register, cents: int, transaction_id: str | None, terminal_id: str | None
+    ) -> PosTransaction:
+        pos = PosTransaction(self.new_uuid(), transaction_id, terminal_id, cents, register, now())
+        self.pos_transactions[pos.uuid] = pos
+        return pos
+
+    def claim_staged(self, hash: str, account: Account) -> Transaction:
+        staged = next((s for s in self.staged if s.hash == hash), None)
+        if staged is None:
+            raise ApiError(1041, "Staged Credit Reception not found.")
+        if staged.claimed is not None:
+            raise ApiError(1034, "Staged credit reception is already redeemed.")
+        staged.claimed = self.credit(
+            staged.register, "v1", staged.credits, account=account, amount=staged.purchase_amount
+        )
+        return staged.claimed
+
+    def record(self, kind: str, register: Register | None, api: str, **fields: Any) -> None:
+        """Append one ledger row (JSON-ready: decimals as strings, no API keys)."""
+        row: dict[str, Any] = {"seq": len(self.ledger) + 1, "at": now(), "api": api, "kind": kind}
+        if register is not None:
+            row["register"] = {"id": register.id, "identifier": register.identifier}
+            row["shop_id"] = register.shop_id
+        row.update({k: str(v) if isinstance(v, Decimal) else v for k, v in fields.items()})
+        self.ledger.append(row)
+
+    def record_transaction(self, kind: str, txn: Transaction, **extra: Any) -> None:
+        member = txn.account.member if txn.account else None
+        self.record(
+            kind,
+            txn.register,
+            txn.api,
+            id=txn.id,
+            uuid=txn.uuid,
+            member={"id": member.id, "uuid": member.uuid, "email": member.email}
+            if member
+            else None,
+            card=txn.card.hash if txn.card else None,
+            credits=txn.credits,
+            balance_after=txn.balance_after if member else None,
+            amount=txn.amount,
+            pos_transaction=txn.pos_transaction,
+            attributes=dict(txn.attributes),
+            reward={"id": txn.reward.id, "uuid": txn.reward.uuid} if txn.reward else None,
+            reverses=txn.reverses.uuid if txn.reverses else None,
+            **extra,
+        )

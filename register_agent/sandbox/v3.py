@@ -1,0 +1,256 @@
+"""The v3 Register API routes: contacts, contact identifiers, POS transactions, credit and
+reward receptions with their reverses, rewards and loyalty tokens (register-api.md 3.1).
+"""
+
+from __future__ import annotations
+
+from register_agent.sandbox import tokens
+from register_agent.sandbox.params import ApiError, Fields, invalid
+from register_agent.sandbox.routes import Call, Reply, RouteTable
+from register_agent.sandbox.state import credits_for
+from register_agent.sandbox.v3_common import (
+    SHOP,
+    UNIT,
+    UUID,
+    card_of,
+    contact,
+    get_contact_body,
+    identifier,
+    identifier_body,
+    own_shop,
+    reward_type,
+    transaction_body,
+)
+
+ROUTES = RouteTable("v3", "/api/v3/register")
+
+
+@ROUTES.add("GET", "")
+def register_info(call: Call) -> Reply:
+    Fields(call.params, ()).done()
+    shop = call.shop
+    return Reply({
+        "id": call.register.id, "name": call.register.name,
+        "identifier": call.register.identifier,
+        "shop": {"id": shop.id, "uuid": shop.uuid, "type": shop.type, "name": shop.name},
+    })  # fmt: skip
+
+
+@ROUTES.add("GET", "/loyalty-program")
+def loyalty_program(call: Call) -> Reply:
+    Fields(call.params, ()).done()
+    program = call.store.seed.loyalty_program
+    return Reply({
+        "id": program.id, "name": program.name, "max_amount": program.max_amount,
+        "custom_credit_name": program.custom_credit_name,
+        "unit": {k: UNIT[k] for k in ("name", "label", "prefix")},
+    })  # fmt: skip
+
+
+@ROUTES.add("GET", "/units")
+def units(call: Call) -> Reply:
+    Fields(call.params, ()).done()
+    return Reply([{k: UNIT[k] for k in ("name", "label", "prefix", "is_default")}])
+
+
+@ROUTES.add("GET", "/contact-identifiers/find")
+def find_identifier(call: Call) -> Reply:
+    f = Fields(call.params, ["contact_identifier_value"])
+    value = f.text("contact_identifier_value", required=True)
+    f.done()
+    return Reply(identifier_body(call, identifier(call, value or "")))
+
+
+@ROUTES.add("GET", "/contacts/find-one-by")
+def find_contact(call: Call) -> Reply:
+    f = Fields(call.params, ["email"])
+    email = f.text("email", required=True)
+    f.done()
+    account = call.store.account_by_email(email or "")
+    if account is None:
+        raise ApiError(55031, "Contact not found.")
+    return get_contact_body(account)
+
+
+@ROUTES.add("GET", f"/contacts/{UUID}")
+def get_contact(call: Call) -> Reply:
+    Fields(call.params, ()).done()
+    return get_contact_body(contact(call, call.args[0]))
+
+
+@ROUTES.add("GET", f"/contacts/{UUID}/credit-balance")
+def credit_balance(call: Call) -> Reply:
+    Fields(call.params, ()).done()
+    return Reply({"balance": contact(call, call.args[0]).balance})
+
+
+@ROUTES.add("GET", f"/contacts/{UUID}/loyalty-transactions")
+def loyalty_transactions(call: Call) -> Reply:
+    f = Fields(call.params, ["page", "limit", "type", SHOP])
+    page = f.integer("page", minimum=1) or 1
+    limit = f.integer("limit", minimum=1) or 10
+    kind = f.text("type")
+    if kind not in (None, "credit_receptions", "reward_receptions"):
+        f.fail("type", "The selected type is invalid.")
+    if limit > 100:
+        f.fail("limit", "The limit may not be greater than 100.")
+    f.done()
+    own_shop(call, f)
+    account = contact(call, call.args[0])
+    found = [t for t in reversed(call.store.transactions) if t.account is account]
+    if kind is not None:
+        found = [t for t in found if t.type == kind[:-1]]
+    total = len(found)
+    start = (page - 1) * limit
+    items = [transaction_body(call, t) for t in found[start : start + limit]]
+    meta = {"page": page, "limit": limit, "viewing_from": start + 1 if items else 0,
+            "viewing_to": start + len(items), "last_page": max(1, -(-total // limit)),
+            "total": total}  # fmt: skip
+    return Reply(items, meta)
+
+
+@ROUTES.add("POST", "/credit-receptions")
+def create_credit_reception(call: Call) -> Reply:
+    attributes = call.store.seed.loyalty_transaction_attributes
+    f = Fields(call.params, ["contact_uuid", "unit_value", "credits", "unit_name",
+                             "contact_identifier_value", "pos_transaction_uuid",
+                             "pos_transaction_id", SHOP, *attributes])  # fmt: skip
+    contact_uuid = f.text("contact_uuid", required=True)
+    amount = f.decimal("unit_value")
+    credits = f.integer("credits")
+    f.require("unit_value", unless="credits")
+    unit_name = f.text("unit_name")
+    value = f.text("contact_identifier_value")
+    f.not_both("pos_transaction_uuid", "pos_transaction_id")  # decision 9.6: both spellings
+    pos_uuid = f.text("pos_transaction_uuid") or f.text("pos_transaction_id")
+    extra = {name: f.text(name) for name in attributes if f.has(name)}
+    f.done()
+    own_shop(call, f)
+    account = contact(call, contact_uuid)
+    card = card_of(call, account, value)
+    if unit_name is not None and unit_name != UNIT["name"]:
+        raise ApiError(60007, "Unit not found.")
+    pos = call.store.pos_transactions.get(pos_uuid or "") if pos_uuid else None
+    if pos_uuid and (pos is None or pos.register.shop_id != call.register.shop_id):
+        raise ApiError(1027, "POS transaction not found.")
+    if credits is None:
+        credits = credits_for(call.shop, amount or 0)
+    with call.crediting(account):
+        if pos is not None and pos.linked is not None:  # checked after the pause: a race
+            raise ApiError(6001, "The POS transaction is already linked to a credit reception.")
+        txn = call.store.credit(
+            call.register, "v3", credits, account=account, card=card, amount=amount,
+            unit_name=UNIT["name"] if amount is not None else None,
+            pos_transaction=pos_uuid, attributes={k: v for k, v in extra.items() if v},
+        )  # fmt: skip
+        if pos is not None:
+            pos.linked = txn
+    call.store.record_transaction("credit_reception", txn)
+    return Reply(transaction_body(call, txn))
+
+
+@ROUTES.add("GET", "/credit-receptions/calculate")
+def calculate(call: Call) -> Reply:
+    f = Fields(call.params, ["unit_value", "unit_name", "contact_uuid", SHOP, "account_uuid"])
+    amount = f.decimal("unit_value", required=True)
+    unit_name = f.text("unit_name")
+    contact_uuid = f.text("contact_uuid")
+    f.text("account_uuid")
+    f.done()
+    own_shop(call, f)
+    if contact_uuid is not None:
+        contact(call, contact_uuid)
+    if unit_name is not None and unit_name != UNIT["name"]:
+        raise ApiError(60007, "Unit not found.")
+    return Reply({"credits": credits_for(call.shop, amount or 0)})
+
+
+@ROUTES.add("GET POST", f"/credit-receptions/{UUID}/reverse")
+def reverse_credit_reception(call: Call) -> Reply:
+    return reverse(call, "credit_reception", ApiError(1028, "Credit reception not found."))
+
+
+@ROUTES.add("GET POST", f"/reward-receptions/{UUID}/reverse")
+def reverse_reward_reception(call: Call) -> Reply:
+    return reverse(call, "reward_reception", invalid("uuid", "No reward reception has this uuid."))
+
+
+def reverse(call: Call, kind: str, not_found: ApiError) -> Reply:
+    f = Fields(call.params, [SHOP])
+    f.done()
+    own_shop(call, f)
+    original = call.store.transaction(uuid=call.args[0])
+    if original is None or original.type != kind:
+        raise not_found
+    call.pause()
+    txn = call.store.reverse(call.register, "v3", original)
+    call.store.record_transaction(f"reverse_{kind}", txn)
+    return Reply(transaction_body(call, txn))
+
+
+@ROUTES.add("POST", "/pos-transactions")
+def create_pos_transaction(call: Call) -> Reply:
+    f = Fields(call.params, ["amount_in_cents", "transaction_id", "terminal_id", SHOP])
+    cents = f.integer("amount_in_cents", required=True)
+    transaction_id = f.text("transaction_id")
+    terminal_id = f.text("terminal_id")
+    f.done()
+    own_shop(call, f)
+    call.pause()
+    pos = call.store.new_pos_transaction(call.register, cents or 0, transaction_id, terminal_id)
+    body = {"uuid": pos.uuid, "transaction_id": transaction_id, "terminal_id": terminal_id,
+            "created_at": pos.created_at, "amount_in_cents": pos.amount_in_cents}  # fmt: skip
+    call.store.record("pos_transaction", call.register, "v3", **body)
+    return Reply(body)
+
+
+@ROUTES.add("GET", "/rewards")
+def list_rewards(call: Call) -> Reply:
+    f = Fields(call.params, ["contact_uuid", SHOP])
+    contact_uuid = f.text("contact_uuid", required=True)  # decision 9.8
+    f.done()
+    own_shop(call, f)
+    contact(call, contact_uuid)
+    items = []
+    for stock in call.store.stock.values():
+        reward = stock.reward
+        kind = reward_type(reward.type)
+        items.append({
+            "id": reward.id, "uuid": reward.uuid, "title": reward.title,
+            "description": reward.description, "type": kind, "reward_type": kind,
+            "is_active": reward.active, "required_credits": reward.required_credits,
+            "media": reward.media.model_dump() if reward.media else None,
+            "pre_redeemable": False, "expiration_duration": None, "cost_price": None,
+            "stock": stock.left, "external_property": reward.external_property,
+        })  # fmt: skip
+    return Reply(items)
+
+
+@ROUTES.add("POST", "/reward-receptions")
+def claim_reward(call: Call) -> Reply:
+    f = Fields(call.params, ["contact_uuid", "reward_uuid", "contact_identifier_value", SHOP])
+    contact_uuid = f.text("contact_uuid", required=True)
+    reward_uuid = f.text("reward_uuid", required=True)
+    value = f.text("contact_identifier_value")
+    f.done()
+    own_shop(call, f)
+    account = contact(call, contact_uuid)
+    card = card_of(call, account, value)
+    stock = call.store.reward(uuid=reward_uuid)
+    if stock is None:
+        raise ApiError(6003, "Reward not found.")
+    call.pause()
+    txn = call.store.claim_reward(call.register, "v3", account, stock, card=card)
+    call.store.record_transaction("reward_reception", txn)
+    return Reply(transaction_body(call, txn))
+
+
+@ROUTES.add("POST", "/loyalty-tokens")
+def claim_loyalty_token(call: Call) -> Reply:
+    f = Fields(call.params, [*tokens.TOKEN_FIELDS, "shop_id", "hash", "contact_uuid"])
+    contact_uuid = f.text("contact_uuid", required=True)
+    f.done()
+    account = contact(call, contact_uuid)
+    call.pause()
+    txn = tokens.claim(call.store, call.params, account, "v3")
+    return Reply(transaction_body(call, txn))

@@ -1,0 +1,111 @@
+"""Shared fixtures: the sandbox Register API over real loopback HTTP.
+
+``sandbox`` (session scope) starts one in-process sandbox on a free port and yields a
+:class:`Sandbox` handle: ``.url``, ``.v1_key`` / ``.v3_key``, ``.reset()``, ``.ledger()``,
+``.set_fault(**spec)``, ``.clear_faults()``, ``.claim(url, member)``. Tests that change
+state ask for ``sandbox_clean`` instead: the same handle, reset to the seed (faults off)
+before the test and faults off after it. ``v1`` and ``v3`` are httpx clients on the two
+API bases with the seeded keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from register_agent.sandbox import SandboxHandle, start_sandbox
+
+V3_KEY = "sandbox-v3-key"
+V1_KEY = "sandbox-v1-key"
+
+
+@dataclass
+class Sandbox:
+    """The running test sandbox, driven through its control routes with plain httpx."""
+
+    handle: SandboxHandle
+    v3_key: str = V3_KEY
+    v1_key: str = V1_KEY
+    # one client for every control call: building an httpx.Client costs ~50 ms
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=5))
+
+    @property
+    def url(self) -> str:
+        return self.handle.url
+
+    def _control(self, method: str, path: str, json: Any = None) -> Any:
+        response = self.http.request(method, f"{self.url}/_sandbox/{path}", json=json)
+        response.raise_for_status()
+        return response.json()["data"]
+
+    def reset(self) -> None:
+        """State and faults back to the seed."""
+        self._control("POST", "reset")
+
+    def ledger(self) -> list[dict[str, Any]]:
+        """Every reception, claim, reverse and POS transaction so far, oldest first."""
+        rows: list[dict[str, Any]] = self._control("GET", "ledger")
+        return rows
+
+    def set_fault(self, **spec: Any) -> list[dict[str, Any]]:
+        """Add a fault, e.g. ``set_fault(mode="error_503", count=1, paths=["/api/v3"])``."""
+        active: list[dict[str, Any]] = self._control("POST", "faults", spec)
+        return active
+
+    def clear_faults(self) -> None:
+        self._control("POST", "faults", {"mode": "off"})
+
+    def claim(self, url: str, member: int | str) -> httpx.Response:
+        """A customer scans a receipt QR (staged reception or loyalty token) for ``member``."""
+        return self.http.post(f"{self.url}/_sandbox/claim", json={"url": url, "member": member})
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    handle = start_sandbox()
+    box = Sandbox(handle)
+    try:
+        yield box
+    finally:
+        box.http.close()
+        handle.stop()
+
+
+@pytest.fixture
+def sandbox_clean(sandbox: Sandbox) -> Iterator[Sandbox]:
+    sandbox.reset()
+    yield sandbox
+    sandbox.clear_faults()
+
+
+def _client(sandbox: Sandbox, version: str, key: str) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
+    url = f"{sandbox.url}/api/{version}/register"
+    with httpx.Client(base_url=url, headers=headers, timeout=5) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def _v1_client(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    yield from _client(sandbox, "v1", sandbox.v1_key)
+
+
+@pytest.fixture(scope="session")
+def _v3_client(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    yield from _client(sandbox, "v3", sandbox.v3_key)
+
+
+@pytest.fixture
+def v1(sandbox_clean: Sandbox, _v1_client: httpx.Client) -> httpx.Client:
+    """An httpx client on ``/api/v1/register`` with the v1 key, on a freshly reset sandbox."""
+    return _v1_client
+
+
+@pytest.fixture
+def v3(sandbox_clean: Sandbox, _v3_client: httpx.Client) -> httpx.Client:
+    """An httpx client on ``/api/v3/register`` with the v3 key, on a freshly reset sandbox."""
+    return _v3_client
