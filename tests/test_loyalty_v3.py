@@ -467,3 +467,9 @@ async def test_the_remaining_v3_calls(script: Script) -> None:
         "contact_uuid": CONTACT,
     }
     await service.aclose()
+
+
+def test_a_customer_ref_never_shows_the_whole_card() -> None:
+    assert "A1B2C3D4" not in repr(JAN)
+    assert "A1B2" in repr(JAN)
+    assert CONTACT in repr(JAN)

@@ -26,7 +26,7 @@ class CardState(StrEnum):
     INACTIVE = "inactive"  # a card that is not activated or was disabled
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CustomerRef:
     """How the API names a customer; plain strings, so the journal can store it.
 
@@ -36,6 +36,11 @@ class CustomerRef:
 
     key: str
     card: str | None = None
+
+    def __repr__(self) -> str:
+        # a card value is never logged in full: its first four characters tell enough
+        card = f"{self.card[:4]}..." if self.card else None
+        return f"CustomerRef(key={self.key!r}, card={card!r})"
 
 
 @dataclass(frozen=True)

@@ -77,10 +77,9 @@ class RegisterHttp:
         self.prefix = f"/api/{config.version}/register"
         self._config = config
         self._sleep = sleep
-        if transport is None:
-            # TLS verification is always on; connect errors are retried by us, not httpcore
-            transport = httpx.AsyncHTTPTransport(verify=True, retries=0)
-        self._traced = isinstance(transport, httpx.AsyncHTTPTransport)
+        # httpx's own transport (transport None: it also honours HTTPS_PROXY) reports
+        # httpcore trace events; connect errors are retried by us, not by httpcore
+        self._traced = transport is None or isinstance(transport, httpx.AsyncHTTPTransport)
         headers = {
             "Authorization": f"Bearer {config.api_key.get_secret_value()}",
             "Accept": "application/json",
@@ -91,6 +90,7 @@ class RegisterHttp:
         self._client = httpx.AsyncClient(
             base_url=config.base_url,
             transport=transport,
+            verify=True,  # always: there is deliberately no setting to turn it off
             headers=headers,
             timeout=self._timeout(None),
             follow_redirects=False,
