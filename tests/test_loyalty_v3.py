@@ -156,6 +156,7 @@ def transaction(uuid_tail: int, **fields: Any) -> dict[str, Any]:
 
 async def test_the_factory_picks_v3(loyalty: LoyaltyService) -> None:
     assert isinstance(loyalty, V3LoyaltyService)
+    assert 1.9 < loyalty.counter_deadline().remaining() <= 2.0  # api.counter_deadline_s
     assert loyalty.version == "v3"
     assert loyalty.can_reconcile
     assert not loyalty.stages_online

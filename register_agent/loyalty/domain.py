@@ -127,6 +127,10 @@ class LoyaltyService(Protocol):
     #: whether stage_credits needs the API (v1 yes; v3 mints a token locally)
     stages_online: bool
 
+    def counter_deadline(self) -> Deadline:
+        """A fresh deadline for a call a cashier waits for (``api.counter_deadline_s``)."""
+        ...
+
     async def register(self, *, deadline: Deadline | None = None) -> RegisterInfo:
         """Who this key is; fetched once, then remembered."""
         ...

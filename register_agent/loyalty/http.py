@@ -59,6 +59,19 @@ def parse_with(adapter: TypeAdapter[T]) -> Parse[T]:
     return parse
 
 
+def _headers(config: ApiConfig) -> dict[str, str]:
+    # the key is only read here, into the client's headers (whose repr masks it)
+    assert config.api_key is not None
+    headers = {
+        "Authorization": f"Bearer {config.api_key.get_secret_value()}",
+        "Accept": "application/json",
+        "User-Agent": USER_AGENT,
+    }
+    if config.partner_id:
+        headers["X-Partner-ID"] = config.partner_id
+    return headers
+
+
 class RegisterHttp:
     """Sends Register API calls for one register (one API key) and reports their outcome."""
 
@@ -80,18 +93,11 @@ class RegisterHttp:
         # httpx's own transport (transport None: it also honours HTTPS_PROXY) reports
         # httpcore trace events; connect errors are retried by us, not by httpcore
         self._traced = transport is None or isinstance(transport, httpx.AsyncHTTPTransport)
-        headers = {
-            "Authorization": f"Bearer {config.api_key.get_secret_value()}",
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-        }
-        if config.partner_id:
-            headers["X-Partner-ID"] = config.partner_id
         self._client = httpx.AsyncClient(
             base_url=config.base_url,
             transport=transport,
             verify=True,  # always: there is deliberately no setting to turn it off
-            headers=headers,
+            headers=_headers(config),
             timeout=self._timeout(None),
             follow_redirects=False,
         )
@@ -103,6 +109,10 @@ class RegisterHttp:
     def default_deadline(self) -> Deadline:
         """A call without a deadline of its own gets one connection plus one answer's time."""
         return Deadline.after(self._config.connect_timeout_s + self._config.read_timeout_s)
+
+    def counter_deadline(self) -> Deadline:
+        """The deadline of a call a cashier waits for (``api.counter_deadline_s``)."""
+        return Deadline.after(self._config.counter_deadline_s)
 
     async def aclose(self) -> None:
         await self._client.aclose()

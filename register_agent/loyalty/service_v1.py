@@ -66,6 +66,9 @@ class V1LoyaltyService:
         self.api = api
         self._register = register
 
+    def counter_deadline(self) -> Deadline:
+        return self.api.http.counter_deadline()
+
     async def aclose(self) -> None:
         await self.api.http.aclose()
 

@@ -72,6 +72,9 @@ class V3LoyaltyService:
         self._config = config
         self._register = register
 
+    def counter_deadline(self) -> Deadline:
+        return self.api.http.counter_deadline()
+
     async def aclose(self) -> None:
         await self.api.http.aclose()
 
