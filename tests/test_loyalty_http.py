@@ -462,3 +462,21 @@ async def test_retries_stop_when_the_deadline_is_near(http: RegisterHttp, script
     with pytest.raises(NotApplied):
         await http.get("/x", raw, deadline=Deadline.after(0.04))
     assert len(script.requests) == 1
+
+
+async def test_a_framework_error_without_a_code_keeps_its_field_errors(
+    http: RegisterHttp, script: Script
+) -> None:
+    body = {"message": "The given data was invalid.", "errors": {"email": "Invalid."}}
+    script.on("POST", "/x", httpx.Response(422, json=body))
+    with pytest.raises(RequestRejected, match="given data was invalid") as caught:
+        await http.post("/x", raw, form={})
+    assert (caught.value.status, caught.value.code) == (422, None)
+    assert caught.value.field_errors == {"email": ["Invalid."]}
+
+
+def test_a_path_value_stays_one_segment() -> None:
+    from register_agent.loyalty.forms import segment  # noqa: PLC0415
+
+    assert segment("6e2b9d4a-1f3c-4b5d-8e7f-9a0b1c2d3e4f") == "6e2b9d4a-1f3c-4b5d-8e7f-9a0b1c2d3e4f"
+    assert segment("../members") == "%2E%2E%2Fmembers"

@@ -326,3 +326,10 @@ async def test_v1_has_no_reverse(loyalty: LoyaltyService, script: Script) -> Non
     with pytest.raises(RequestRejected, match="no reverse"):
         await loyalty.reverse_claim("88121")
     assert script.requests == []
+
+
+async def test_no_rewards_at_all_may_come_as_an_empty_php_array(
+    loyalty: LoyaltyService, script: Script
+) -> None:
+    script.on("GET", "/rewards", ok([], meta=[]))
+    assert await loyalty.list_rewards(JAN) == []

@@ -474,3 +474,15 @@ def test_a_customer_ref_never_shows_the_whole_card() -> None:
     assert "A1B2C3D4" not in repr(JAN)
     assert "A1B2" in repr(JAN)
     assert CONTACT in repr(JAN)
+
+
+async def test_ids_from_outside_cannot_leave_their_path_segment(
+    loyalty: LoyaltyService, script: Script
+) -> None:
+    with pytest.raises(RequestRejected):  # the fake answers 404 for any unknown route
+        await loyalty.reverse_claim("../../credit-receptions")
+    (request,) = script.requests
+    assert (
+        request.url.raw_path
+        == b"/api/v3/register/reward-receptions/%2E%2E%2F%2E%2E%2Fcredit-receptions/reverse"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 FormScalar = str | int | Decimal | bool | None
 FormValue = FormScalar | Mapping[str, "FormValue"] | Sequence["FormValue"]
@@ -64,3 +64,9 @@ def form_pairs(fields: FormFields) -> list[tuple[str, str]]:
 def encode_form(fields: FormFields) -> bytes:
     """An ``application/x-www-form-urlencoded`` body (``+`` for spaces, like PHP)."""
     return urlencode(form_pairs(fields)).encode("ascii")
+
+
+def segment(value: str) -> str:
+    """A value put into a URL path (a uuid from the journal or the POS), quoted so that a
+    stray ``/`` or ``..`` cannot reach another route."""
+    return quote(value, safe="").replace(".", "%2E")

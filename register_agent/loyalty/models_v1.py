@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 
 class ApiModel(BaseModel):
@@ -107,6 +108,12 @@ class Rewards(ApiModel):
     physical: list[Reward] = []
     digital: list[Reward] = []
     external: list[Reward] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_php_array(cls, data: Any) -> Any:
+        # PHP encodes an empty associative array as [] (no rewards of any type)
+        return {} if data == [] else data
 
 
 class RewardRef(ApiModel):

@@ -178,7 +178,8 @@ def error_body(response: httpx.Response) -> ErrorBody | None:
         body = _json(response)
     except ValueError:
         return None
-    if not isinstance(body, Mapping) or "code" not in body:
+    # a framework error (Laravel's 422, 429) has message and errors but no code
+    if not isinstance(body, Mapping) or not {"code", "message", "errors"} & set(body):
         return None
     message = body.get("message")
     return ErrorBody(
@@ -269,9 +270,10 @@ def _rejection(call: Call, response: httpx.Response) -> LoyaltyApiError:
             status=status,
         )
     said = f" ({body.message})" if body and body.message else ""
-    hint = _HINTS.get(code, "the request cannot succeed as it is") if code else "see the log"
+    hint = _HINTS.get(code or 0, "the request cannot succeed as it is; see the field errors")
+    numbers = f"HTTP {status}, code {code}" if code is not None else f"HTTP {status}"
     return RequestRejected(
-        f"{call} was refused (HTTP {status}, code {code}){said}: {hint}",
+        f"{call} was refused ({numbers}){said}: {hint}",
         status=status,
         code=code,
         field_errors=body.field_errors if body else None,

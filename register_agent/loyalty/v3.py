@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import TypeAdapter
 
 from register_agent.errors import AlreadyApplied, RequestRejected
-from register_agent.loyalty.forms import FormValue
+from register_agent.loyalty.forms import FormValue, segment
 from register_agent.loyalty.http import RegisterHttp, parse_with
 from register_agent.loyalty.models_v3 import (
     OPERATION_ATTRIBUTE,
@@ -94,13 +94,13 @@ class V3Api:
         )
 
     async def contact(self, contact_uuid: str, *, deadline: Deadline | None = None) -> Contact:
-        path = Paths.CONTACT.format(uuid=contact_uuid)
+        path = Paths.CONTACT.format(uuid=segment(contact_uuid))
         return await self.http.get(path, _contact, deadline=deadline)
 
     async def credit_balance(
         self, contact_uuid: str, *, deadline: Deadline | None = None
     ) -> CreditBalance:
-        path = Paths.CREDIT_BALANCE.format(uuid=contact_uuid)
+        path = Paths.CREDIT_BALANCE.format(uuid=segment(contact_uuid))
         return await self.http.get(path, _balance, deadline=deadline)
 
     async def create_pos_transaction(
@@ -174,7 +174,7 @@ class V3Api:
         self, reception_uuid: str, *, deadline: Deadline | None = None
     ) -> CreditReception:
         # decision 9.5: POST (the SDK's GET would make a write look safe to repeat)
-        path = Paths.REVERSE_CREDIT_RECEPTION.format(uuid=reception_uuid)
+        path = Paths.REVERSE_CREDIT_RECEPTION.format(uuid=segment(reception_uuid))
         return await self.http.post(path, _reception, form={}, deadline=deadline)
 
     async def rewards(self, contact_uuid: str, *, deadline: Deadline | None = None) -> list[Reward]:
@@ -201,7 +201,7 @@ class V3Api:
     async def reverse_reward_reception(
         self, reception_uuid: str, *, deadline: Deadline | None = None
     ) -> CreditReception:
-        path = Paths.REVERSE_REWARD_RECEPTION.format(uuid=reception_uuid)
+        path = Paths.REVERSE_REWARD_RECEPTION.format(uuid=segment(reception_uuid))
         return await self.http.post(path, _reception, form={}, deadline=deadline)
 
     async def loyalty_transactions(
@@ -214,7 +214,7 @@ class V3Api:
         deadline: Deadline | None = None,
     ) -> tuple[list[LoyaltyTransaction], PageMeta]:
         """One page of the contact's loyalty transactions, attributes included (9.14)."""
-        path = Paths.LOYALTY_TRANSACTIONS.format(uuid=contact_uuid)
+        path = Paths.LOYALTY_TRANSACTIONS.format(uuid=segment(contact_uuid))
         params = {"page": page, "limit": limit, "type": kind}
         return await self.http.get(path, _transactions, params=params, deadline=deadline)
 
