@@ -333,3 +333,12 @@ async def test_no_rewards_at_all_may_come_as_an_empty_php_array(
 ) -> None:
     script.on("GET", "/rewards", ok([], meta=[]))
     assert await loyalty.list_rewards(JAN) == []
+
+
+async def test_a_failed_balance_read_after_an_award_keeps_the_award(
+    loyalty: LoyaltyService, script: Script
+) -> None:
+    script.on("POST", "/credit-receptions", ok(RECEPTION))
+    script.on("GET", "/members/7731", api_error(401, status=401))
+    award = await loyalty.award_credits(JAN, Decimal("12.50"), sale_id="4711", operation_id="op")
+    assert (award.reception_id, award.credits, award.balance) == ("990412", 12, None)

@@ -125,7 +125,13 @@ class V1LoyaltyService:
         # decision 9.3: the answer may carry the balance; else read the member
         if given is not None:
             return given.balance
-        return await self._balance_or_none(customer, deadline)
+        try:
+            return await self.balance(customer, deadline=deadline)
+        except LoyaltyApiError as exc:
+            # the write has landed: no failure of this read (not even a revoked key) may
+            # turn it into an error, or the outbox would send the write again
+            log.info("balance after the change not read, shown without it: %s", exc)
+            return None
 
     async def open_pos_transaction(
         self, sale_id: str, amount: Decimal, *, deadline: Deadline | None = None
