@@ -3,6 +3,7 @@ shapes of register-api.md section 7.2, the POS-transaction guard and reconciliat
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -486,3 +487,14 @@ async def test_ids_from_outside_cannot_leave_their_path_segment(
         request.url.raw_path
         == b"/api/v3/register/reward-receptions/%2E%2E%2F%2E%2E%2Fcredit-receptions/reverse"
     )
+
+
+async def test_logs_never_carry_the_scanned_value(
+    loyalty: LoyaltyService, script: Script, caplog: pytest.LogCaptureFixture
+) -> None:
+    script.on("GET", "/contact-identifiers/find", ok(IDENTIFIER))
+    script.on("GET", f"/contacts/{CONTACT}/credit-balance", httpx.Response(500))
+    with caplog.at_level(logging.DEBUG):
+        await loyalty.identify("A1B2C3D4")
+    assert "contact-identifiers/find" in caplog.text  # httpx logged the request...
+    assert "A1B2C3D4" not in caplog.text  # ...without its query

@@ -34,6 +34,22 @@ USER_AGENT = f"register-agent/{__version__}"
 _FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
+class _QueryRedactor(logging.Filter):
+    """Drops the query from the URLs httpx logs at INFO: it may hold a card value."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                arg.copy_with(query=None) if isinstance(arg, httpx.URL) else arg
+                for arg in record.args
+            )
+        return True
+
+
+# card values are never logged in full (COMMON rules); httpx logs every request's URL
+logging.getLogger("httpx").addFilter(_QueryRedactor())
+
+
 class _SendWatch:
     """Learns from httpcore's trace events whether request bytes started to leave.
 
