@@ -4,6 +4,7 @@ sandbox's ledger (what was really applied) rather than on the client's word alon
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -474,3 +475,29 @@ async def test_a_wrong_key_is_credentials_rejected(make: MakeService, version: s
         await loyalty.identify("A1B2C3D4")
     assert caught.value.status == 401
     assert "not-a-key" not in str(caught.value)
+
+
+@VERSIONS
+async def test_a_concurrent_award_for_the_same_customer_meets_60001(
+    make: MakeService, sandbox_clean: Sandbox, version: str
+) -> None:
+    loyalty = make(version)
+    first_pos = await loyalty.open_pos_transaction("R-13", Decimal("5"))
+    second_pos = await loyalty.open_pos_transaction("R-14", Decimal("6"))
+    sandbox_clean.set_fault(mode="latency", latency_ms=300, paths=[CREDIT_RECEPTIONS])
+
+    async def award(sale: str, amount: str, pos: str | None) -> object:
+        try:
+            return await loyalty.award_credits(
+                customer(version), Decimal(amount), sale_id=sale, operation_id=f"op-{sale}",
+                pos_transaction=pos, deadline=Deadline.after(5),
+            )  # fmt: skip
+        except OutcomeUnknown as exc:
+            return exc
+
+    outcomes = await asyncio.gather(award("R-13", "5", first_pos), award("R-14", "6", second_pos))
+    refused = [o for o in outcomes if isinstance(o, OutcomeUnknown)]
+    assert len(refused) == 1
+    assert refused[0].code == 60001
+    assert len(receptions(sandbox_clean)) == 1
+    assert fired(sandbox_clean) == 2  # each sent once
