@@ -5,9 +5,13 @@ reads the request and then hangs up or stays silent)."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -192,3 +196,31 @@ async def test_one_connection_is_reused(
     await http.aclose()
     assert fake.connections == 1
     assert len(fake.requests) == 3
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+async def test_tls_certificates_are_always_verified(tmp_path: Path) -> None:
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=10,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    fake: FakeServer
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await fake.read_request(reader)  # never reached: the client refuses the certificate
+
+    fake = FakeServer(answer)
+    fake.server = await asyncio.start_server(fake._serve, "127.0.0.1", 0, ssl=context)
+    http = client(f"https://127.0.0.1:{fake.port}")
+    try:
+        with pytest.raises(NotApplied, match="CERTIFICATE_VERIFY_FAILED"):
+            await http.post("/credit-receptions", raw, form={}, deadline=Deadline.after(5))
+    finally:
+        await http.aclose()
+        fake.server.close()
+    assert fake.requests == []  # a self-signed certificate gets no request at all
