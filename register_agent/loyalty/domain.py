@@ -1,0 +1,208 @@
+"""What the rest of the agent knows of loyalty: customers, awards, rewards, and the one
+``LoyaltyService`` interface over both Register API versions.
+
+The till, the outbox and the local API use only these types; whether a customer is a v1
+member behind a loyalty card or a v3 contact behind a contact identifier stays inside
+``register_agent.loyalty``. Every method raises only ``register_agent.errors`` classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal, Protocol
+
+from register_agent.loyalty.retries import Deadline
+
+
+class CardState(StrEnum):
+    """What a scanned value turned out to be."""
+
+    ACTIVE = "active"  # a card of a registered customer, usable
+    UNKNOWN = "unknown"  # not a loyalty card of this program (maybe a product barcode)
+    UNREGISTERED = "unregistered"  # a card nobody has registered yet
+    INACTIVE = "inactive"  # a card that is not activated or was disabled
+
+
+@dataclass(frozen=True, repr=False)
+class CustomerRef:
+    """How the API names a customer; plain strings, so the journal can store it.
+
+    ``key`` is the v1 member id or the v3 contact uuid; ``card`` the v1 loyalty card id or
+    the v3 contact identifier value the customer was scanned with (None without a card).
+    """
+
+    key: str
+    card: str | None = None
+
+    def __repr__(self) -> str:
+        # a card value is never logged in full: its first four characters tell enough
+        card = f"{self.card[:4]}..." if self.card else None
+        return f"CustomerRef(key={self.key!r}, card={card!r})"
+
+
+@dataclass(frozen=True)
+class Customer:
+    ref: CustomerRef
+    display: str  # for the POS screen (the e-mail the program knows, or "")
+    balance: int | None  # credits; None when the balance could not be read in time
+
+
+@dataclass(frozen=True)
+class Identification:
+    """The answer to a scan: a usable customer, or the reason there is none."""
+
+    state: CardState
+    customer: Customer | None
+    reason: str  # a short sentence for the cashier
+
+    @property
+    def usable(self) -> bool:
+        return self.state is CardState.ACTIVE and self.customer is not None
+
+
+@dataclass(frozen=True)
+class CreditAward:
+    """A credit reception: a sale's credits (or a reversal, with negative credits)."""
+
+    reception_id: str  # v1 integer id as text, v3 uuid
+    credits: int
+    balance: int | None  # the customer's balance afterwards, when known
+    operation_id: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StagedCredits:
+    """Credits waiting for a customer without a card: the receipt prints ``url`` as a QR."""
+
+    url: str
+    reference: str  # v1 staged reception id, v3 token unique_id
+    credits: int | None  # v1 says how many; a v3 token's credits are computed on claim
+
+
+@dataclass(frozen=True)
+class Reward:
+    key: str  # what claim_reward takes: v1 "<type>:<id>", v3 the reward uuid
+    title: str
+    required_credits: int
+    kind: str  # physical, digital or external
+    external_property: str | None = None  # e.g. the PLU the till applies
+    media_url: str | None = None
+    stock: int | None = None  # None: unlimited or not reported
+
+
+@dataclass(frozen=True)
+class RewardClaim:
+    claim_id: str
+    title: str
+    credits: int  # negative: what the claim cost
+    balance: int | None
+    external_property: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisterInfo:
+    """Who the API key is: register name and identifier, and its shop."""
+
+    name: str
+    identifier: str
+    shop_name: str
+    shop_key: str  # v1 shop id as text, v3 shop uuid (signs loyalty tokens)
+
+
+class LoyaltyService(Protocol):
+    """The loyalty operations of a till, the same for Register API v1 and v3.
+
+    ``deadline`` bounds a call, inline retries included (``Deadline.after(
+    api.counter_deadline_s)`` at the counter); None gives one connection plus one answer.
+    Failures are ``NotApplied``, ``OutcomeUnknown``, ``AlreadyApplied`` or ``Rejected``.
+    """
+
+    version: Literal["v1", "v3"]
+    #: whether find_award can tell if an ambiguous award landed (v3 yes, v1 no)
+    can_reconcile: bool
+    #: whether stage_credits needs the API (v1 yes; v3 mints a token locally)
+    stages_online: bool
+
+    def counter_deadline(self) -> Deadline:
+        """A fresh deadline for a call a cashier waits for (``api.counter_deadline_s``)."""
+        ...
+
+    async def register(self, *, deadline: Deadline | None = None) -> RegisterInfo:
+        """Who this key is; fetched once, then remembered."""
+        ...
+
+    async def identify(self, value: str, *, deadline: Deadline | None = None) -> Identification:
+        """Look a scanned value up; a non-card value is ``CardState.UNKNOWN``, not an error."""
+        ...
+
+    async def balance(self, customer: CustomerRef, *, deadline: Deadline | None = None) -> int: ...
+
+    async def open_pos_transaction(
+        self, sale_id: str, amount: Decimal, *, deadline: Deadline | None = None
+    ) -> str | None:
+        """Step 1 of an award: v3 creates the sale's POS transaction and returns its uuid,
+        which the outbox stores before step 2; v1 has none and returns None."""
+        ...
+
+    async def award_credits(
+        self,
+        customer: CustomerRef,
+        amount: Decimal,
+        *,
+        sale_id: str,
+        operation_id: str,
+        pos_transaction: str | None = None,
+        deadline: Deadline | None = None,
+    ) -> CreditAward:
+        """Step 2: credit the customer for a sale of ``amount`` (currency units).
+
+        v3 links the reception to ``pos_transaction`` (created here when None) and stores
+        ``operation_id`` in the ``agent_operation_id`` attribute; AlreadyApplied means an
+        earlier attempt of this operation landed."""
+        ...
+
+    async def find_award(
+        self, customer: CustomerRef, operation_id: str, *, deadline: Deadline | None = None
+    ) -> CreditAward | None:
+        """Reconciliation: the award carrying ``operation_id``, or None when it surely did
+        not land. Raises OutcomeUnknown when that cannot be told (always in v1)."""
+        ...
+
+    async def stage_credits(
+        self,
+        sale_id: str,
+        amount: Decimal,
+        *,
+        issued_at: datetime | None = None,
+        deadline: Deadline | None = None,
+    ) -> StagedCredits:
+        """Credits for a customer without a card, claimed later through the URL's QR."""
+        ...
+
+    async def list_rewards(
+        self, customer: CustomerRef, *, deadline: Deadline | None = None
+    ) -> list[Reward]:
+        """Active rewards the customer can see, cheapest first."""
+        ...
+
+    async def claim_reward(
+        self, customer: CustomerRef, reward_key: str, *, deadline: Deadline | None = None
+    ) -> RewardClaim: ...
+
+    async def reverse_award(
+        self, reception_id: str, *, deadline: Deadline | None = None
+    ) -> CreditAward:
+        """Undo a credit reception (v3; v1 has no reverse call: RequestRejected)."""
+        ...
+
+    async def reverse_claim(
+        self, claim_id: str, *, deadline: Deadline | None = None
+    ) -> CreditAward:
+        """Undo a reward claim, giving the credits back (v3; v1: RequestRejected)."""
+        ...
+
+    async def aclose(self) -> None: ...
