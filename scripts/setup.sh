@@ -9,11 +9,13 @@ PYTHON=${PYTHON:-python3}
 # python3-venv: fresh Debian lacks ensurepip; zbar-tools: tests decode receipt QR codes;
 # gcc, python3-dev, linux-libc-dev:
 # building evdev (keyboard-wedge readers, in the dev extra), which has no wheels.
-SYSTEM_PACKAGES=(python3-venv zbar-tools gcc python3-dev linux-libc-dev)
+SYSTEM_PACKAGES=(python3-venv zbar-tools openssl gcc python3-dev linux-libc-dev)
 
 missing=()
 if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then missing+=(python3-venv); fi
 command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
+# openssl: a test makes a self-signed certificate to prove TLS verification stays on
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 "$PYTHON" -c 'import os, sysconfig; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' \
   >/dev/null 2>&1 || missing+=(python3-dev)
