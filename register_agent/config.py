@@ -41,6 +41,7 @@ ENV_PREFIX = "REGISTER_AGENT_"
 CREDENTIAL_FILES: dict[str, tuple[str, str]] = {
     "api-key": ("api", "api_key"),
     "loyalty-token-secret": ("api", "loyalty_token_secret"),
+    "local-api-token": ("local_api", "token"),
 }
 
 
@@ -355,6 +356,59 @@ class _CredentialsSource(PydanticBaseSettingsSource):
         return values
 
 
+# --- the agent: state, till, outbox, local API (issue 4) ---------------------------------
+
+
+class StateConfig(Section):
+    """``[state]``: where the journal and the agent's other files live."""
+
+    #: systemd's StateDirectory=; the journal is ``journal.sqlite3`` in it
+    directory: Path = Path("/var/lib/register-agent")
+    #: finished sales, operations and receipts are removed after this many days
+    retention_days: int = Field(default=30, ge=1, le=3650)
+
+
+class TillConfig(Section):
+    """``[till]``: the counter's timing, and who prints."""
+
+    #: a scanned customer is bound to the next sale for at most this long
+    customer_window_s: float = Field(default=120.0, gt=0, le=3600)
+    #: how long a receipt (and the sale's answer) waits for the credits to be confirmed
+    receipt_wait_s: float = Field(default=1.5, ge=0, le=10)
+    #: a receipt that could not be printed for this long waits for an explicit reprint
+    receipt_freshness_s: float = Field(default=600.0, gt=0, le=86400)
+    #: "receipt": the agent prints the whole receipt (the POS sends its lines);
+    #: "loyalty_slip": the agent prints only the loyalty part; "pos": the POS prints the
+    #: loyalty block from the sale's answer and the agent prints nothing
+    prints: Literal["receipt", "loyalty_slip", "pos"] = "receipt"
+
+
+class OutboxConfig(Section):
+    """``[outbox]``: delivery to the Register API, and the store-and-forward caps."""
+
+    #: customers served in parallel (one customer's operations always go in order)
+    concurrency: int = Field(default=4, ge=1, le=32)
+    backoff_base_s: float = Field(default=2.0, gt=0, le=60)
+    backoff_max_s: float = Field(default=300.0, gt=0, le=3600)
+    #: wait before reconciling an operation whose outcome is unknown
+    unknown_delay_s: float = Field(default=5.0, ge=0, le=600)
+    #: alert (in status and metrics) when more operations than this wait ...
+    max_pending: int = Field(default=500, ge=1)
+    #: ... or when the oldest has waited longer than this
+    max_age_s: float = Field(default=86400.0, gt=0)
+
+
+class LocalApiConfig(Section):
+    """``[local_api]``: the HTTP API the POS software calls, and the metrics listener."""
+
+    #: "HOST:PORT" (loopback by default) or "unix:/run/register-agent/api.sock"
+    listen: str = "127.0.0.1:8721"
+    #: the bearer token the POS must send; best given as the credential local-api-token
+    token: SecretStr | None = None
+    #: Prometheus metrics ("HOST:PORT"); no secrets and no card values; "" turns it off
+    metrics_listen: str = "127.0.0.1:9464"
+
+
 class AgentConfig(BaseSettings):
     """The root of the configuration; one attribute per TOML section."""
 
@@ -366,6 +420,10 @@ class AgentConfig(BaseSettings):
     )
 
     api: ApiConfig = ApiConfig()
+    state: StateConfig = StateConfig()
+    till: TillConfig = TillConfig()
+    outbox: OutboxConfig = OutboxConfig()
+    local_api: LocalApiConfig = LocalApiConfig()
     #: no [printer] section: the agent prints nothing (the POS prints the loyalty block)
     printer: PrinterConfig | None = None
     receipt: ReceiptConfig = ReceiptConfig()

@@ -12,6 +12,8 @@ and what to do, and never carries a secret (API key, token secret) or a full car
     │   ├── ReaderError             a card reader (serial, keyboard wedge, NFC)
     │   └── PrinterError            the receipt printer
     ├── JournalError                the SQLite journal cannot be used safely
+    ├── CounterRefusal              the till refuses a POS request (a stable code and a
+    │                               sentence the cashier can read: offline, conflict, ...)
     └── LoyaltyApiError             a Register API call did not succeed
         ├── NotApplied              nothing took effect; safe to send again later
         │                           (connection refused, DNS, 429, 503, ...)
@@ -59,6 +61,18 @@ class PrinterError(DeviceError):
 
 class JournalError(RegisterAgentError):
     """The journal cannot guarantee durability (pragmas refused, disk full, I/O error)."""
+
+
+class CounterRefusal(RegisterAgentError):
+    """The till refuses what the POS asked; the local API answers ``status`` with ``code``.
+
+    ``code`` is stable (the POS software may switch on it); the message is for the cashier.
+    """
+
+    def __init__(self, code: str, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
 
 
 class LoyaltyApiError(RegisterAgentError):

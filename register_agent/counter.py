@@ -1,0 +1,154 @@
+"""What the POS software and the till say to each other: the requests and answers of the
+local API, as typed models. The till (``till.py``) works on these, the local API
+(``api.py``) serves them, and the printer worker reads the loyalty block from them.
+
+Money is a decimal string on the wire ("12.50") and a ``Decimal`` inside; never a float.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: what the POS may use as a sale or claim id: printable, no spaces, at most 64 characters
+PosId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SaleLineIn(Message):
+    """A line the POS wants on the agent's receipt."""
+
+    text: str = Field(max_length=200)
+    amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
+
+
+class SaleRequest(Message):
+    """``POST /v1/sales``: a paid sale. The sale id is the idempotency key."""
+
+    sale_id: PosId
+    amount: Decimal = Field(max_digits=12, decimal_places=2, ge=0)
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    lines: tuple[SaleLineIn, ...] = Field(default=(), max_length=200)
+    #: name the customer explicitly (a card number typed or scanned by the POS itself)
+    customer_card: str | None = Field(default=None, min_length=1, max_length=64)
+    #: False: the POS prints the loyalty block itself; None: the till's config decides
+    print_receipt: bool | None = None
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _no_float(cls, value: object) -> object:
+        if isinstance(value, float):
+            # a ValueError, not a TypeError: pydantic turns it into the field's error message
+            raise ValueError('send the amount as a decimal string, e.g. "12.50"')  # noqa: TRY004
+        return value
+
+
+class RewardView(Message):
+    key: str
+    title: str
+    required_credits: int
+    claimable: bool  # the balance covers it
+    external_property: str | None = None
+
+
+class CustomerView(Message):
+    """The customer as the POS screen shows them."""
+
+    display: str
+    balance: int | None
+    card_tail: str | None = None  # last 4 characters of the card, for the cashier
+    rewards: tuple[RewardView, ...] = ()
+
+
+class LoyaltyBlock(Message):
+    """The loyalty part of a receipt, for a POS that prints its own receipts."""
+
+    #: "credited": credits and balance are known; "pending": "points will be added";
+    #: "qr": no customer, scan the QR to collect; "none": no loyalty for this sale
+    state: Literal["credited", "pending", "qr", "none"]
+    lines: tuple[str, ...]
+    qr_url: str | None = None
+    credits: int | None = None
+    balance: int | None = None
+    customer: CustomerView | None = None
+
+
+class SaleAnswer(Message):
+    sale_id: str
+    loyalty: LoyaltyBlock
+    #: "printing": the agent prints it; "pos": the POS prints the loyalty block
+    receipt: Literal["printing", "pos"]
+
+
+class RefundRequest(Message):
+    """``POST /v1/sales/{id}/refund``: the whole sale, or part of it (``amount``)."""
+
+    amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2, gt=0)
+
+
+class ActionAnswer(Message):
+    """The answer to refund, void and reprint: what the till queued or did."""
+
+    sale_id: str
+    action: Literal["refund", "void", "reprint"]
+    message: str
+
+
+class ClaimRequest(Message):
+    """``POST /v1/rewards/claims``: claim a reward; the claim id is the idempotency key.
+
+    The customer is the till's current one unless the POS names one: by card
+    (``customer_card``), or by member id (v1) / contact uuid (v3) as ``customer_key``.
+    """
+
+    claim_id: PosId
+    reward_key: str = Field(min_length=1, max_length=80)
+    customer_card: str | None = Field(default=None, min_length=1, max_length=64)
+    customer_key: str | None = Field(default=None, min_length=1, max_length=64)
+    sale_id: PosId | None = None  # the sale the reward belongs to (voided with it)
+
+
+class ClaimAnswer(Message):
+    claim_id: str
+    title: str
+    credits: int  # negative: what the reward cost
+    balance: int | None
+    external_property: str | None = None
+
+
+class TillStatus(Message):
+    """``GET /v1/status``: the whole till in a few fields."""
+
+    register_api: Literal["reachable", "unreachable", "key_refused", "unknown"]
+    outbox_pending: int
+    outbox_oldest_age_s: float | None
+    outbox_review: int
+    outbox_dead: int
+    alerts: tuple[str, ...]
+    printer: str  # the printer's state and its message, or "none"
+    readers: tuple[str, ...]  # "name: ok" / "name: down (detail)"
+
+
+class TillApi(Protocol):
+    """What the local API asks of the till; every refusal is a ``CounterRefusal``."""
+
+    async def sell(self, request: SaleRequest) -> SaleAnswer: ...
+
+    async def refund(self, sale_id: str, request: RefundRequest) -> ActionAnswer: ...
+
+    async def void(self, sale_id: str) -> ActionAnswer: ...
+
+    async def reprint(self, sale_id: str) -> ActionAnswer: ...
+
+    async def current_customer(self) -> CustomerView | None: ...
+
+    async def clear_customer(self) -> None: ...
+
+    async def claim_reward(self, request: ClaimRequest) -> ClaimAnswer: ...
+
+    async def status(self) -> TillStatus: ...
