@@ -102,6 +102,10 @@ class Journal:
     async def sale(self, sale_id: str) -> SaleRecord | None:
         return await self._writer.run_async(lambda db: queries.sale(db, sale_id))
 
+    async def set_sale_answer(self, sale_id: str, answer: dict[str, Any]) -> None:
+        """Keep the answer given to the POS, so a repeated request gets the same one."""
+        await self._writer.run_async(lambda db: queries.set_sale_answer(db, sale_id, answer))
+
     async def set_sale_state(self, sale_id: str, state: str) -> None:
         await self._writer.run_async(lambda db: queries.set_sale_state(db, sale_id, state))
 

@@ -33,18 +33,25 @@ def sale(db: sqlite3.Connection, sale_id: str) -> SaleRecord | None:
 def insert_sale(db: sqlite3.Connection, record: SaleRecord) -> None:
     db.execute(
         "INSERT INTO sales (sale_id, request_digest, amount_cents, currency, customer_key,"
-        " answer, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " request, answer, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             record.sale_id,
             record.request_digest,
             record.amount_cents,
             record.currency,
             record.customer_key,
+            dumps(record.request),
             dumps(record.answer),
             record.state,
             record.created_at,
         ),
     )
+
+
+def set_sale_answer(db: sqlite3.Connection, sale_id: str, answer: dict[str, Any]) -> None:
+    cursor = db.execute("UPDATE sales SET answer = ? WHERE sale_id = ?", (dumps(answer), sale_id))
+    if cursor.rowcount != 1:
+        raise JournalError(f"sale {sale_id} is not in the journal")
 
 
 def set_sale_state(db: sqlite3.Connection, sale_id: str, state: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -72,6 +72,8 @@ class SaleRecord:
     answer: dict[str, Any]
     state: str
     created_at: float
+    #: the POS's request as it came (the receipt lines live here)
+    request: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> SaleRecord:
@@ -84,6 +86,7 @@ class SaleRecord:
             answer=json.loads(row["answer"]),
             state=row["state"],
             created_at=row["created_at"],
+            request=json.loads(row["request"]),
         )
 
 

@@ -19,6 +19,7 @@ MIGRATIONS: tuple[str, ...] = (
         amount_cents   INTEGER NOT NULL,
         currency       TEXT NOT NULL,
         customer_key   TEXT,                      -- NULL: sold without a customer
+        request        TEXT NOT NULL,             -- JSON: the POS's request (receipt lines)
         answer         TEXT NOT NULL,             -- JSON answer given to the POS
         state          TEXT NOT NULL DEFAULT 'paid'
                        CHECK (state IN ('paid', 'refunded', 'voided')),
@@ -60,6 +61,21 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (sale_id, copy)
     );
     CREATE INDEX print_jobs_state ON print_jobs (state, id);
+
+    CREATE TABLE reward_claims (
+        claim_id       TEXT PRIMARY KEY,          -- the POS software's own claim id
+        request_digest TEXT NOT NULL,
+        sale_id        TEXT,                      -- the sale it belongs to (voided with it)
+        customer_key   TEXT NOT NULL,
+        reward_key     TEXT NOT NULL,
+        state          TEXT NOT NULL
+                       CHECK (state IN ('in_flight', 'done', 'unknown', 'refused', 'reversed')),
+        server_ref     TEXT,                      -- the server's id of the reward reception
+        result         TEXT,                      -- JSON: the answer given to the POS
+        created_at     REAL NOT NULL,
+        updated_at     REAL NOT NULL
+    );
+    CREATE INDEX reward_claims_sale ON reward_claims (sale_id);
     """,
 )
 
