@@ -16,7 +16,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -98,6 +98,7 @@ class Outbox:
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         on_beat: Callable[[], None] = lambda: None,
+        on_settled: Callable[[Operation], Awaitable[None]] | None = None,
     ) -> None:
         self._journal = journal
         self._handlers = dict(handlers)
@@ -105,6 +106,7 @@ class Outbox:
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
         self._on_beat = on_beat
+        self._on_settled = on_settled or _nobody_waits
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
         self.credentials_refused = False
@@ -167,6 +169,20 @@ class Outbox:
             self._busy.discard(operation.id)
             self.wake()
 
+    async def _settle(
+        self,
+        operation_id: str,
+        expected: OperationState,
+        target: OperationState,
+        *,
+        now: float,
+        **changes: Any,
+    ) -> Operation:
+        """Move the operation on and tell whoever waits for it (a receipt, the POS screen)."""
+        moved = await self._journal.move(operation_id, expected, target, now=now, **changes)
+        await self._on_settled(moved)
+        return moved
+
     def _handler(self, operation: Operation) -> OperationHandler:
         return self._handlers[operation.kind]
 
@@ -188,7 +204,7 @@ class Outbox:
             await self._after_failure(progress.operation, OutcomeUnknown(repr(exc)))
             return
         crash_point("after_send")
-        await self._journal.move(
+        await self._settle(
             sent.id,
             OperationState.IN_FLIGHT,
             OperationState.DONE,
@@ -204,7 +220,7 @@ class Outbox:
         if isinstance(exc, CredentialsRejected) and not self.credentials_refused:
             self.credentials_refused = True
             log.error("the Register API refused the API key: sending paused until it changes")
-        await self._journal.move(
+        await self._settle(
             operation.id,
             OperationState.IN_FLIGHT,
             target,
@@ -233,7 +249,7 @@ class Outbox:
         try:
             found = await self._handler(operation).reconcile(operation)
         except LoyaltyApiError as exc:  # cannot tell yet: look again later
-            await self._journal.move(
+            await self._settle(
                 operation.id,
                 OperationState.UNKNOWN,
                 OperationState.UNKNOWN,
@@ -243,7 +259,7 @@ class Outbox:
             )
             return
         if isinstance(found, Delivered):
-            await self._journal.move(
+            await self._settle(
                 operation.id,
                 OperationState.UNKNOWN,
                 OperationState.DONE,
@@ -252,7 +268,7 @@ class Outbox:
                 result=dict(found.result),
             )
         elif found is Reconciled.NOT_APPLIED:
-            await self._journal.move(
+            await self._settle(
                 operation.id,
                 OperationState.UNKNOWN,
                 OperationState.PENDING,
@@ -260,9 +276,7 @@ class Outbox:
                 next_attempt_at=now,
             )
         else:
-            await self._journal.move(
-                operation.id, OperationState.UNKNOWN, OperationState.REVIEW, now=now
-            )
+            await self._settle(operation.id, OperationState.UNKNOWN, OperationState.REVIEW, now=now)
 
 
 class _JournalProgress:
@@ -282,6 +296,10 @@ class _JournalProgress:
             now=self._clock(),
             payload=merged,
         )
+
+
+async def _nobody_waits(operation: Operation) -> None:
+    """The default ``on_settled``: nothing to tell."""
 
 
 def _describe(exc: LoyaltyApiError) -> str:

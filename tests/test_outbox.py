@@ -325,3 +325,19 @@ def test_a_crash_after_sending_leaves_the_operation_to_reconciliation(tmp_path: 
         assert asyncio.run(check()) == (1, OperationState.UNKNOWN)
     finally:
         journal.close()
+
+
+async def test_whoever_waits_hears_each_settled_operation(
+    journal: Journal, api: ScriptedApi, clock: Clock
+) -> None:
+    heard: list[tuple[str, OperationState]] = []
+
+    async def listener(operation: Operation) -> None:
+        heard.append((operation.id, operation.state))
+
+    outbox = Outbox(journal, {"credit": api}, clock=clock, on_settled=listener)
+    await sell(journal, "1", "card:A")
+    await sell(journal, "2", "card:B")
+    api.send_script = [Delivered("r1"), RequestRejected("no", code=1013)]
+    await outbox.drain_once()
+    assert sorted(heard) == [("op-1", OperationState.DONE), ("op-2", OperationState.DEAD)]
