@@ -30,6 +30,10 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "Your points will be added shortly.",
         "nl": "Uw punten worden zo snel mogelijk bijgeschreven.",
     },
+    "no_qr": {
+        "en": "No points for this sale: the loyalty service could not be reached.",
+        "nl": "Geen punten voor deze aankoop: de spaardienst was niet bereikbaar.",
+    },
     "scan_to_collect": {"en": "Scan to collect your points", "nl": "Scan en spaar uw punten"},
     "copy": {"en": "*** COPY ***", "nl": "*** KOPIE ***"},
     "sale": {"en": "Sale", "nl": "Bon"},

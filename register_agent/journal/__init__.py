@@ -17,6 +17,7 @@ from register_agent.errors import JournalError
 from register_agent.journal import queries
 from register_agent.journal.records import (
     TRANSITIONS,
+    ClaimRecord,
     NewOperation,
     Operation,
     OperationState,
@@ -30,6 +31,7 @@ from register_agent.journal.writer import JournalWriter, exit_process, open_conn
 
 __all__ = [
     "TRANSITIONS",
+    "ClaimRecord",
     "Journal",
     "NewOperation",
     "Operation",
@@ -171,6 +173,38 @@ class Journal:
     async def purge_finished(self, before: float) -> int:
         """Remove sales older than ``before`` whose operations and receipts are all finished."""
         return await self._writer.run_async(lambda db: queries.purge_finished(db, before))
+
+    async def reward_claim(self, claim_id: str) -> ClaimRecord | None:
+        return await self._writer.run_async(lambda db: queries.claim(db, claim_id))
+
+    async def start_claim(self, record: ClaimRecord) -> ClaimRecord:
+        """Write the claim ``in_flight`` before the request leaves; returns it as stored."""
+
+        def transaction(db: sqlite3.Connection) -> ClaimRecord:
+            queries.start_claim(db, record)
+            stored = queries.claim(db, record.claim_id)
+            assert stored is not None
+            return stored
+
+        return await self._writer.run_async(transaction)
+
+    async def finish_claim(
+        self,
+        claim_id: str,
+        state: str,
+        now: float,
+        *,
+        server_ref: str | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> None:
+        await self._writer.run_async(
+            lambda db: queries.finish_claim(
+                db, claim_id, state=state, now=now, server_ref=server_ref, result=result
+            )
+        )
+
+    async def claims_of_sale(self, sale_id: str) -> list[ClaimRecord]:
+        return await self._writer.run_async(lambda db: queries.claims_of_sale(db, sale_id))
 
     async def integrity_check(self) -> str:
         return await self._writer.run_async(

@@ -9,6 +9,7 @@ from typing import Any
 from register_agent.errors import JournalError
 from register_agent.journal.records import (
     ACTIVE_STATES,
+    ClaimRecord,
     NewOperation,
     Operation,
     OperationState,
@@ -235,3 +236,52 @@ def purge_finished(db: sqlite3.Connection, before: float) -> int:
     db.execute(f"DELETE FROM operations WHERE sale_id IN ({finished})", params)  # noqa: S608
     db.execute(f"DELETE FROM print_jobs WHERE sale_id IN ({finished})", params)  # noqa: S608
     return db.execute(f"DELETE FROM sales WHERE sale_id IN ({finished})", params).rowcount  # noqa: S608
+
+
+def claim(db: sqlite3.Connection, claim_id: str) -> ClaimRecord | None:
+    row = db.execute("SELECT * FROM reward_claims WHERE claim_id = ?", (claim_id,)).fetchone()
+    return ClaimRecord.from_row(row) if row else None
+
+
+def start_claim(db: sqlite3.Connection, record: ClaimRecord) -> None:
+    """Insert the claim in flight, or move a refused one (nothing happened) back in flight."""
+    db.execute(
+        "INSERT INTO reward_claims (claim_id, request_digest, sale_id, customer_key,"
+        " reward_key, state, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, 'in_flight', ?, ?)"
+        " ON CONFLICT (claim_id) DO UPDATE"
+        " SET state = 'in_flight', updated_at = excluded.updated_at"
+        " WHERE reward_claims.state = 'refused'",
+        (
+            record.claim_id,
+            record.request_digest,
+            record.sale_id,
+            record.customer_key,
+            record.reward_key,
+            record.created_at,
+            record.updated_at,
+        ),
+    )
+
+
+def finish_claim(
+    db: sqlite3.Connection,
+    claim_id: str,
+    *,
+    state: str,
+    now: float,
+    server_ref: str | None,
+    result: dict[str, Any] | None,
+) -> None:
+    db.execute(
+        "UPDATE reward_claims SET state = ?, server_ref = COALESCE(?, server_ref),"
+        " result = COALESCE(?, result), updated_at = ? WHERE claim_id = ?",
+        (state, server_ref, None if result is None else dumps(result), now, claim_id),
+    )
+
+
+def claims_of_sale(db: sqlite3.Connection, sale_id: str) -> list[ClaimRecord]:
+    rows = db.execute(
+        "SELECT * FROM reward_claims WHERE sale_id = ? ORDER BY created_at", (sale_id,)
+    )
+    return [ClaimRecord.from_row(row) for row in rows]

@@ -172,3 +172,34 @@ class OutboxSummary:
     review: int
     dead: int
     oldest_pending_age_s: float | None
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    """A reward claim the POS asked for, under its own claim id (the idempotency key)."""
+
+    claim_id: str
+    request_digest: str
+    sale_id: str | None
+    customer_key: str
+    reward_key: str
+    state: str  # in_flight, done, unknown, refused, reversed
+    server_ref: str | None
+    result: dict[str, Any] | None
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> ClaimRecord:
+        return cls(
+            claim_id=row["claim_id"],
+            request_digest=row["request_digest"],
+            sale_id=row["sale_id"],
+            customer_key=row["customer_key"],
+            reward_key=row["reward_key"],
+            state=row["state"],
+            server_ref=row["server_ref"],
+            result=json.loads(row["result"]) if row["result"] else None,
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
