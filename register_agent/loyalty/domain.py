@@ -14,6 +14,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal, Protocol
 
+from pydantic import SecretStr
+
 from register_agent.loyalty.retries import Deadline
 
 
@@ -129,6 +131,10 @@ class LoyaltyService(Protocol):
 
     def counter_deadline(self) -> Deadline:
         """A fresh deadline for a call a cashier waits for (``api.counter_deadline_s``)."""
+        ...
+
+    def use_api_key(self, api_key: SecretStr) -> None:
+        """Send ``api_key`` from now on (a reload with a new key; nothing is reconnected)."""
         ...
 
     async def register(self, *, deadline: Deadline | None = None) -> RegisterInfo:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import TypeAdapter, ValidationError
+from pydantic import SecretStr, TypeAdapter, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception
 
 from register_agent import __version__
@@ -121,6 +121,11 @@ class RegisterHttp:
     def __repr__(self) -> str:
         # the client's headers hold the API key: never let a repr show them
         return f"RegisterHttp({self._config.base_url}{self.prefix})"
+
+    def use_api_key(self, api_key: SecretStr) -> None:
+        """Send this key from the next request on (a reload after the key was replaced)."""
+        self._config = self._config.model_copy(update={"api_key": api_key})
+        self._client.headers.update(_headers(self._config))
 
     def default_deadline(self) -> Deadline:
         """A call without a deadline of its own gets one connection plus one answer's time."""

@@ -8,6 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from pydantic import SecretStr
+
 from register_agent.errors import (
     CredentialsRejected,
     LoyaltyApiError,
@@ -68,6 +70,9 @@ class V1LoyaltyService:
 
     def counter_deadline(self) -> Deadline:
         return self.api.http.counter_deadline()
+
+    def use_api_key(self, api_key: SecretStr) -> None:
+        self.api.http.use_api_key(api_key)
 
     async def aclose(self) -> None:
         await self.api.http.aclose()

@@ -9,6 +9,8 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
+from pydantic import SecretStr
+
 from register_agent.config import ApiConfig
 from register_agent.errors import (
     ConfigError,
@@ -74,6 +76,9 @@ class V3LoyaltyService:
 
     def counter_deadline(self) -> Deadline:
         return self.api.http.counter_deadline()
+
+    def use_api_key(self, api_key: SecretStr) -> None:
+        self.api.http.use_api_key(api_key)
 
     async def aclose(self) -> None:
         await self.api.http.aclose()
