@@ -109,6 +109,7 @@ class Outbox:
         self._on_settled = on_settled or _nobody_waits
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
+        self._stopping = False
         self.credentials_refused = False
 
     def wake(self) -> None:
@@ -134,9 +135,21 @@ class Outbox:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._settings.idle_poll_s)
 
+    async def finish(self, timeout_s: float) -> bool:
+        """Shutting down: start nothing new, give what is in flight ``timeout_s`` to end.
+
+        Returns whether everything in flight ended; what did not is cancelled by the caller
+        and stays ``in_flight`` in the journal, to be reconciled after the restart.
+        """
+        self._stopping = True
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while self._busy and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
+        return not self._busy
+
     async def step(self, tasks: asyncio.TaskGroup) -> int:
         """Start work on the due operations there is room for; return how many started."""
-        if self.credentials_refused:
+        if self.credentials_refused or self._stopping:
             return 0
         room = self._settings.concurrency - len(self._busy)
         if room <= 0:

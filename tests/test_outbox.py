@@ -341,3 +341,13 @@ async def test_whoever_waits_hears_each_settled_operation(
     api.send_script = [Delivered("r1"), RequestRejected("no", code=1013)]
     await outbox.drain_once()
     assert sorted(heard) == [("op-1", OperationState.DONE), ("op-2", OperationState.DEAD)]
+
+
+async def test_a_stopping_outbox_starts_nothing_new(
+    journal: Journal, outbox: Outbox, api: ScriptedApi
+) -> None:
+    await sell(journal, "1")
+    assert await outbox.finish(timeout_s=1)
+    await outbox.drain_once()
+    assert api.sent == []
+    assert (await state_of(journal, "op-1")).state is OperationState.PENDING
