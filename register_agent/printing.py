@@ -23,7 +23,7 @@ from register_agent.errors import PrinterError
 from register_agent.events import EventBus
 from register_agent.journal import Journal, Operation, OperationState, PrintJob, SaleRecord
 from register_agent.journal.records import ACTIVE_STATES
-from register_agent.receipts import Receipt, SaleLine, layout_receipt
+from register_agent.receipts import Receipt, ReceiptLayout, SaleLine, layout_receipt
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,17 @@ def compose_receipt(
         qr_url=qr_url,
         qr_unavailable=qr_unavailable,
         copy=job.copy > 0,
+    )
+
+
+def says_loyalty(receipt: Receipt) -> bool:
+    """Whether ``receipt`` has a loyalty part (credits, points to follow, a QR, or why not)."""
+    return (
+        receipt.credits_earned is not None
+        or receipt.new_balance is not None
+        or receipt.points_pending
+        or receipt.qr_url is not None
+        or receipt.qr_unavailable
     )
 
 
@@ -245,7 +256,7 @@ class PrinterWorker:
 
     async def print_due_once(self) -> int:
         """Print the jobs due now, oldest first, stopping at the first that fails; how many
-        were printed. The status is asked first; with nothing to print, only now and then."""
+        were done. The status is asked first; with nothing to print, only now and then."""
         jobs = await self._journal.print_jobs_due(self._clock(), self._till.receipt_freshness_s)
         if not jobs:
             self._blocked = False
@@ -272,13 +283,30 @@ class PrinterWorker:
             return True
         operations = await self._wait_for_credits(sale)
         receipt = compose_receipt(sale, operations, job, self._till)
+        if self._till.prints == "loyalty_slip" and not says_loyalty(receipt):
+            # a slip with only the shop's name on it would be paper for nothing
+            log.info("sale %s has nothing for a loyalty slip; none printed", sale.sale_id)
+            await self._journal.print_job_done(job.id, self._clock())
+            return True
         settings = self._receipt.model_copy(update={"currency": sale.currency})
+        layout = layout_receipt(receipt, settings, self._width)
+        sending = asyncio.ensure_future(self._print_and_record(job, layout))
         try:
-            await self._printer.print(layout_receipt(receipt, settings, self._width))
+            return await asyncio.shield(sending)
+        except asyncio.CancelledError:
+            # Stopping while the printer may already have the slip: finish (bounded by the
+            # driver's timeouts) and record it, so a restart does not print it twice.
+            with contextlib.suppress(Exception):
+                await sending
+            raise
+
+    async def _print_and_record(self, job: PrintJob, layout: ReceiptLayout) -> bool:
+        try:
+            await self._printer.print(layout)
         except PrinterError as exc:
             # The job stays pending. If bytes went out before the link broke, the retry
             # prints the whole slip again, unmarked: a torn first slip is no receipt.
-            log.warning("printer: receipt of sale %s not printed: %s", sale.sale_id, exc)
+            log.warning("printer: receipt of sale %s not printed: %s", job.sale_id, exc)
             await self._journal.print_job_failed(job.id, str(exc))
             await self._refresh_status()
             return False

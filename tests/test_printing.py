@@ -14,10 +14,11 @@ import pytest
 from drivers.virtual_printer import VirtualPrinter, VirtualState
 from register_agent.config import NetworkPrinterConfig, ReceiptConfig, TillConfig
 from register_agent.counter import LoyaltyBlock
-from register_agent.devices import Printer
+from register_agent.devices import Printer, PrinterStatus
 from register_agent.events import EventBus
 from register_agent.journal import Journal, PrintJobState
 from register_agent.printing import PrinterWorker, PrintTiming
+from register_agent.receipts import ReceiptLayout
 from register_agent.service import open_printer
 from tests.printing_support import (
     NOW,
@@ -319,3 +320,46 @@ async def test_a_status_change_is_published_once_not_per_poll(
     assert [event.data["state"] for event in published] == ["online", "paper out", "online"]
     assert published[1].data["message"] == "Printer is out of paper: put in a new roll."
     assert device.status_queries >= 5 * 4  # every poll asked; only the changes were told
+
+
+async def test_a_loyalty_slip_with_nothing_to_say_is_not_printed(
+    journal: Journal, printer: Printer, device: VirtualPrinter
+) -> None:
+    await record(journal, "4711", LoyaltyBlock(state="none", lines=()))
+    till = TillConfig(prints="loyalty_slip")
+    assert await worker(journal, printer, till=till).print_due_once() == 1
+    assert device.jobs() == []
+    assert await pending_jobs(journal) == []
+
+
+class SlowPrinter:
+    """The real driver, with a pause before each job: time to stop the worker mid-print."""
+
+    def __init__(self, inner: Printer) -> None:
+        self.inner = inner
+        self.printing = asyncio.Event()
+
+    async def status(self) -> PrinterStatus:
+        return await self.inner.status()
+
+    async def print(self, receipt: ReceiptLayout) -> None:
+        self.printing.set()
+        await asyncio.sleep(0.3)
+        await self.inner.print(receipt)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_stopping_mid_print_finishes_the_slip_and_records_it(
+    journal: Journal, printer: Printer, device: VirtualPrinter
+) -> None:
+    await record(journal, "4711", V3_QR)
+    slow = SlowPrinter(printer)
+    running = asyncio.create_task(worker(journal, slow).run())
+    await asyncio.wait_for(slow.printing.wait(), 2)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert len(printed(device, 1)) == 1
+    assert await pending_jobs(journal) == []  # a restart will not print it a second time
