@@ -363,3 +363,20 @@ async def test_stopping_mid_print_finishes_the_slip_and_records_it(
         await running
     assert len(printed(device, 1)) == 1
     assert await pending_jobs(journal) == []  # a restart will not print it a second time
+
+
+async def test_a_printer_that_is_down_is_asked_less_and_less_often(
+    journal: Journal, printer: Printer, device: VirtualPrinter
+) -> None:
+    await record(journal, "4711", V3_QR)
+    device.state = VirtualState.COVER_OPEN
+    running = asyncio.create_task(worker(journal, printer).run())
+    await asyncio.sleep(1.0)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    checks = device.status_queries // 4
+    # every turn (0.05 s) would be 20 checks; the backoff 0.05, 0.1, 0.2, 0.2 ... makes ~7
+    assert 3 <= checks <= 10
+    assert device.jobs() == []
+    assert await pending_jobs(journal) == ["4711"]
