@@ -53,7 +53,8 @@ def compose_receipt(
     Credits and balance come from the done credit reception (or the answer, when the till
     already had them); a credit reception still on its way says "points will be added". The
     QR is the v1 staged reception's URL or the v3 token's (the answer's ``qr_url``); a
-    staged reception not made yet says plainly that there is no QR.
+    staged reception not made yet says plainly that there is no QR. It needs no clock:
+    the bounded wait for the credits is the worker's, done before it is called.
     """
     loyalty: Mapping[str, Any] = sale.answer.get("loyalty") or {}
     credits, balance, pending = _credits(_last(operations, CREDIT), loyalty)
