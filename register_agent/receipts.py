@@ -30,11 +30,13 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "Your points will be added shortly.",
         "nl": "Uw punten worden zo snel mogelijk bijgeschreven.",
     },
-    "no_qr": {
-        "en": "No points for this sale: the loyalty service could not be reached.",
-        "nl": "Geen punten voor deze aankoop: de spaardienst was niet bereikbaar.",
-    },
     "scan_to_collect": {"en": "Scan to collect your points", "nl": "Scan en spaar uw punten"},
+    "no_qr": {
+        "en": "No QR code: the loyalty service could not be reached. Ask at the till later"
+        " to collect your points.",
+        "nl": "Geen QR-code: de spaardienst was niet bereikbaar. Vraag later aan de kassa"
+        " om uw punten te sparen.",
+    },
     "copy": {"en": "*** COPY ***", "nl": "*** KOPIE ***"},
     "sale": {"en": "Sale", "nl": "Bon"},
     "test_title": {"en": "Printer test", "nl": "Printertest"},
@@ -99,6 +101,8 @@ class Receipt:
     points_pending: bool = False
     #: the URL a customer without a card scans to collect the credits
     qr_url: str | None = None
+    #: no QR could be made in time (v1 offline): say so instead of printing one
+    qr_unavailable: bool = False
     barcode: str | None = None
     #: a reprint: every print after the first says so
     copy: bool = False
@@ -220,6 +224,8 @@ def _loyalty(receipt: Receipt, lang: Language, width: int) -> list[Element]:
         out += _wrapped(text("points_later", lang), width, align="center")
     if receipt.qr_url:
         out.append(QrCode(clean(receipt.qr_url), text("scan_to_collect", lang)))
+    elif receipt.qr_unavailable:
+        out += _wrapped(text("no_qr", lang), width, align="center")
     if out:
         out.insert(0, Rule())
     return out

@@ -206,3 +206,12 @@ def test_any_pos_text_lays_out_within_the_paper_and_without_control_bytes(
         assert printed_width(line) <= width
         assert not any(ch < " " for ch in line.text)
     assert sum(isinstance(e, Rule) for e in layout.elements) >= 1
+
+
+def test_a_missing_qr_is_said_plainly_and_a_qr_always_wins() -> None:
+    missing = layout_receipt(Receipt(sale_id="4711", qr_unavailable=True), SHOP, 42)
+    assert "No QR code" in missing.plain_text()
+    assert not any(isinstance(element, QrCode) for element in missing.elements)
+    both = layout_receipt(Receipt(qr_url=URL, qr_unavailable=True), SHOP, 42)
+    assert [e.data for e in both.elements if isinstance(e, QrCode)] == [URL]
+    assert "No QR code" not in both.plain_text()

@@ -1,0 +1,85 @@
+"""The embedded default of ``register-agent run --sandbox``: the built-in sandbox Register
+API in this process, a virtual card reader and a virtual printer, so a new user sees the
+whole flow on a laptop with one command. It is loud about it: a real till must never credit
+customers in a simulator, so without ``--sandbox`` and without an API key the agent refuses
+to start (design.md "Service life").
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
+
+from register_agent.config import (
+    AgentConfig,
+    StateConfig,
+    VirtualPrinterConfig,
+    VirtualReaderConfig,
+)
+from register_agent.errors import ConfigError
+from register_agent.sandbox import SandboxHandle, load_seed, start_sandbox
+
+BANNER = """\
+==========================================================================================
+ SANDBOX MODE: the built-in sandbox Register API, a virtual reader and a virtual printer.
+ Nothing here reaches Piggy / Leat; no real customer is credited.
+=========================================================================================="""
+
+
+@dataclass
+class Embedded:
+    """The sandbox this process runs, and the config that points the agent at it."""
+
+    sandbox: SandboxHandle
+    config: AgentConfig
+
+    def close(self) -> None:
+        self.sandbox.stop()
+
+
+def require_api_key(config: AgentConfig) -> None:
+    """A real till needs its API key; say how to get one, or how to try the sandbox."""
+    if config.api.api_key is None:
+        raise ConfigError(
+            "no API key: store the register's API key (Business Dashboard > Apps > "
+            "Integrations > Cash registers) as the systemd credential api-key; to try the "
+            "agent without one, run `register-agent run --sandbox`"
+        )
+
+
+def embed(
+    config: AgentConfig,
+    *,
+    version: Literal["v1", "v3"],
+    sandbox_port: int,
+    state_dir: Path | None,
+) -> Embedded:
+    """Start the sandbox and point a copy of ``config`` at it, with virtual devices."""
+    seed = load_seed()
+    register = next(
+        (r for r in seed.registers if r.api_key == f"sandbox-{version}-key"), seed.registers[0]
+    )
+    sandbox = start_sandbox(port=sandbox_port)
+    api = config.api.model_copy(
+        update={
+            "version": version,
+            "base_url": sandbox.url,
+            "api_key": SecretStr(register.api_key),
+            "loyalty_token_secret": SecretStr(seed.loyalty_token_secret),
+            "loyalty_token_base_url": sandbox.url,
+        }
+    )
+    directory = state_dir or Path(tempfile.mkdtemp(prefix="register-agent-sandbox-"))
+    embedded = config.model_copy(
+        update={
+            "api": api,
+            "state": StateConfig(directory=directory),
+            "readers": config.readers or [VirtualReaderConfig(kind="virtual", name="counter")],
+            "printer": config.printer or VirtualPrinterConfig(kind="virtual"),
+        }
+    )
+    return Embedded(sandbox, embedded)
