@@ -74,6 +74,7 @@ class Till:
         receipt: ReceiptConfig,
         health: TillHealth,
         wake_outbox: Callable[[], None] = lambda: None,
+        wake_printer: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._journal = journal
@@ -83,6 +84,7 @@ class Till:
         self._language = receipt.language
         self._health = health
         self._wake_outbox = wake_outbox
+        self._wake_printer = wake_printer
         self._clock = clock
         self._customers = CurrentCustomer(till.customer_window_s)
         self._settled: dict[str, asyncio.Event] = {}
@@ -176,6 +178,7 @@ class Till:
         if not created:  # the same sale id, posted twice at the same moment
             return _repeat(stored, digest)
         self._wake_outbox()
+        self._wake_printer()
         final = await self._after_wait(answer, operations)
         if final != answer:
             await self._journal.set_sale_answer(request.sale_id, final.model_dump(mode="json"))
@@ -309,6 +312,7 @@ class Till:
                 "printing_off", "this till's receipts are printed by the POS", status=409
             )
         job = await self._journal.add_reprint(sale_id, self._clock())
+        self._wake_printer()
         return ActionAnswer(
             sale_id=sale_id, action="reprint", message=f"copy {job.copy} queued for printing"
         )
