@@ -1,0 +1,308 @@
+"""The outbox's operation handlers: what each kind of operation sends to the Register API,
+and how an unknown outcome is cleared up (design.md "Exactly once", "Errors and retries").
+
+The kinds and their payloads are the contract with the till (AGENT-PLAN.md "Operation
+kinds and payloads"). A handler makes each intermediate result durable with
+``progress.save`` before the request that depends on it, so that reconciliation after a
+crash at any point knows exactly what may have been posted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from register_agent.errors import LoyaltyApiError, NotApplied, OutcomeUnknown, RequestRejected
+from register_agent.journal import Journal, Operation
+from register_agent.loyalty import CreditAward, CustomerRef, LoyaltyService
+from register_agent.outbox import (
+    Delivered,
+    OperationHandler,
+    Progress,
+    Reconciled,
+    crash_point,
+)
+from register_agent.refunds import RefundPlan, plan_refund
+
+__all__ = [
+    "BETWEEN_POS_TRANSACTION_AND_CREDIT",
+    "CREDIT_RECEPTION",
+    "REFUND",
+    "REVERSE_CLAIM",
+    "STAGED_CREDIT_RECEPTION",
+    "CreditReceptionHandler",
+    "RefundHandler",
+    "ReverseClaimHandler",
+    "StagedCreditHandler",
+    "make_handlers",
+]
+
+log = logging.getLogger(__name__)
+
+#: a sale's credits for a known (or scanned, still unresolved) customer
+CREDIT_RECEPTION = "credit_reception"
+#: v1: credits for a sale without a customer, claimed later through the receipt's QR
+STAGED_CREDIT_RECEPTION = "staged_credit_reception"
+#: credits taken back for a refunded sale, whole (a reverse) or in part (negative credits)
+REFUND = "refund"
+#: a voided sale's reward claim undone, the credits given back
+REVERSE_CLAIM = "reverse_claim"
+#: the crash point (REGISTER_AGENT_CRASH_AT) between a v3 POS transaction and its credits
+BETWEEN_POS_TRANSACTION_AND_CREDIT = "between_pos_transaction_and_credit"
+
+
+def make_handlers(loyalty: LoyaltyService, journal: Journal) -> dict[str, OperationHandler]:
+    """The outbox's handler table: one handler per operation kind."""
+    return {
+        CREDIT_RECEPTION: CreditReceptionHandler(loyalty),
+        STAGED_CREDIT_RECEPTION: StagedCreditHandler(loyalty),
+        REFUND: RefundHandler(loyalty, journal),
+        REVERSE_CLAIM: ReverseClaimHandler(loyalty),
+    }
+
+
+class CreditReceptionHandler:
+    """A sale's credits: resolve the card if needed, then (v3) POS transaction and award."""
+
+    def __init__(self, loyalty: LoyaltyService) -> None:
+        self._loyalty = loyalty
+
+    async def send(self, operation: Operation, progress: Progress) -> Delivered:
+        payload = operation.payload
+        customer = customer_from(payload.get("customer"))
+        if customer is None:
+            customer = await self._resolve(payload.get("card"))
+            # durable before the first POST: reconciliation then knows whom to look at, and
+            # an operation whose customer is still unresolved provably posted nothing
+            await progress.save({"customer": customer_json(customer)})
+        amount = Decimal(payload["amount"])
+        pos_transaction = payload.get("pos_transaction")
+        if pos_transaction is None:
+            # v3 step 1. Its outcome may be unknown too: then reconciliation finds no award
+            # and the next attempt opens another one; an unlinked POS transaction awards
+            # nothing. v1 has none (None).
+            pos_transaction = await self._loyalty.open_pos_transaction(payload["sale_id"], amount)
+            if pos_transaction is not None:
+                # saved before step 2, so every later attempt reuses it and 6001 guards it
+                await progress.save({"pos_transaction": pos_transaction})
+                crash_point(BETWEEN_POS_TRANSACTION_AND_CREDIT)
+        award = await self._loyalty.award_credits(
+            customer,
+            amount,
+            sale_id=payload["sale_id"],
+            operation_id=operation.id,
+            pos_transaction=pos_transaction,
+        )
+        return Delivered(award.reception_id, award_result(award, customer))
+
+    async def _resolve(self, card: str | None) -> CustomerRef:
+        """The customer behind a card scanned while offline (decision 9.8: v3 needs it)."""
+        if not card:
+            raise RequestRejected(
+                "the sale names neither a customer nor a card; there is nobody to credit",
+                status=0,
+            )
+        try:
+            found = await self._loyalty.identify(card)
+        except OutcomeUnknown as exc:
+            # a look-up changes nothing on the server: whatever went wrong, nothing applied,
+            # so the operation stays pending (never unknown, never dead) until the API is back
+            raise NotApplied(
+                f"card {mask(card)} could not be looked up yet: {exc}", status=exc.status
+            ) from exc
+        if not found.usable or found.customer is None:
+            # an unknown, unregistered or inactive card: final, shown to the operator
+            raise RequestRejected(
+                f"card {mask(card)} cannot be credited: {found.reason}; the sale's credits "
+                "can be given by hand in the Business Dashboard",
+                status=0,
+            )
+        return found.customer.ref
+
+    async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
+        customer = customer_from(operation.payload.get("customer"))
+        if customer is None:
+            # the resolved customer is saved before any POST (see send): nothing was posted
+            return Reconciled.NOT_APPLIED
+        if not self._loyalty.can_reconcile:
+            return Reconciled.UNRESOLVABLE  # v1: nothing can tell; a person reviews it
+        found = await self._loyalty.find_award(customer, operation.id)
+        if found is None:
+            # safe to send again: the next attempt reuses the saved POS transaction, and
+            # should an earlier attempt land after all, the server answers 6001
+            return Reconciled.NOT_APPLIED
+        balance = await balance_or_none(self._loyalty, customer)
+        return Delivered(
+            found.reception_id, award_result(replace(found, balance=balance), customer)
+        )
+
+
+class StagedCreditHandler:
+    """v1: a staged credit reception whose URL the receipt prints as a QR code."""
+
+    def __init__(self, loyalty: LoyaltyService) -> None:
+        self._loyalty = loyalty
+
+    async def send(self, operation: Operation, progress: Progress) -> Delivered:
+        payload = operation.payload
+        # the sale's time, not the attempt's: should a v3 service ever get this kind, the
+        # minted token is then the same on every attempt
+        issued_at = datetime.fromtimestamp(operation.created_at, UTC)
+        staged = await self._loyalty.stage_credits(
+            payload["sale_id"], Decimal(payload["amount"]), issued_at=issued_at
+        )
+        result = {"url": staged.url, "reference": staged.reference, "credits": staged.credits}
+        return Delivered(staged.reference, result)
+
+    async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
+        # created again: an unclaimed duplicate awards nothing, and only the URL of the
+        # attempt that answers is printed (design.md "Exactly once")
+        return Reconciled.NOT_APPLIED
+
+
+class RefundHandler:
+    """A refunded sale's credits taken back: a reverse, or negative credits for a part."""
+
+    def __init__(self, loyalty: LoyaltyService, journal: Journal) -> None:
+        self._loyalty = loyalty
+        self._journal = journal
+
+    async def send(self, operation: Operation, progress: Progress) -> Delivered:
+        saved = operation.payload.get("plan")
+        if saved is None:
+            plan = await plan_refund(self._journal, operation)
+            # durable before the POST: reconciliation must know which call may have gone
+            # out, and a re-send repeats the same plan
+            await progress.save({"plan": plan.to_json()})
+        else:
+            plan = RefundPlan.from_json(saved)
+        if plan.credits == 0:
+            # nothing to take back (a sale under one credit's worth): no call at all
+            return Delivered(None, refund_result(None, plan))
+        if plan.method == "reverse":
+            award = await self._loyalty.reverse_award(plan.reception_id)
+        else:
+            award = await self._loyalty.take_back_credits(
+                plan.customer, plan.credits, operation_id=operation.id
+            )
+        return Delivered(award.reception_id, refund_result(award, plan))
+
+    async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
+        saved = operation.payload.get("plan")
+        if saved is None:
+            return Reconciled.NOT_APPLIED  # the plan is saved before any POST
+        plan = RefundPlan.from_json(saved)
+        if plan.credits == 0 or not self._loyalty.can_reconcile:
+            # no call was made; v1 refuses refunds on the till, before sending anything
+            return Reconciled.NOT_APPLIED
+        if plan.method == "credits":
+            found = await self._loyalty.find_award(plan.customer, operation.id)
+            if found is None:
+                return Reconciled.NOT_APPLIED
+            balance = await balance_or_none(self._loyalty, plan.customer)
+            return Delivered(
+                found.reception_id, refund_result(replace(found, balance=balance), plan)
+            )
+        return await reconcile_reverse(
+            self._loyalty, plan.customer, plan.reception_id, {"amount": str(plan.amount)}
+        )
+
+
+class ReverseClaimHandler:
+    """A voided sale's reward claim undone (v3): the customer gets the credits back."""
+
+    def __init__(self, loyalty: LoyaltyService) -> None:
+        self._loyalty = loyalty
+
+    async def send(self, operation: Operation, progress: Progress) -> Delivered:
+        award = await self._loyalty.reverse_claim(operation.payload["server_claim_id"])
+        return Delivered(award.reception_id, credits_result(award))
+
+    async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
+        if not self._loyalty.can_reconcile:
+            return Reconciled.NOT_APPLIED  # v1 refuses reverses on the till: nothing was sent
+        key = operation.customer_key or ""
+        if not key.startswith("customer:"):
+            # the plan's contract gives every reverse_claim a "customer:<key>"; without one
+            # nobody's transactions can be searched
+            return Reconciled.UNRESOLVABLE
+        customer = CustomerRef(key=key.removeprefix("customer:"))
+        return await reconcile_reverse(
+            self._loyalty, customer, operation.payload["server_claim_id"], {}
+        )
+
+
+async def reconcile_reverse(
+    loyalty: LoyaltyService, customer: CustomerRef, original_id: str, extra: Mapping[str, Any]
+) -> Delivered | Reconciled:
+    """Whether a reverse of ``original_id`` landed, told by the customer's transactions."""
+    found = await loyalty.find_reversals(customer, original_id)
+    if found is None:
+        # the reversed reception is not among the customer's transactions at all: nothing
+        # sensible can be concluded
+        return Reconciled.UNRESOLVABLE
+    if not found:
+        # no counter-entry: the reverse did not land; sending it again is safe (and the
+        # sandbox refuses a second reverse of the same reception should it have landed)
+        return Reconciled.NOT_APPLIED
+    if len(found) > 1:
+        # several counter-entries of the same size (e.g. a correction made by hand): which
+        # one is ours cannot be told; a person decides rather than the agent guessing
+        return Reconciled.UNRESOLVABLE
+    balance = await balance_or_none(loyalty, customer)
+    award = replace(found[0], balance=balance)
+    return Delivered(award.reception_id, {**credits_result(award), **extra})
+
+
+# --- shared pieces ---------------------------------------------------------------------
+
+
+def customer_from(value: object) -> CustomerRef | None:
+    """The payload's ``{"key", "card"}`` (or null) as a CustomerRef."""
+    if not isinstance(value, Mapping) or not value.get("key"):
+        return None
+    card = value.get("card")
+    return CustomerRef(key=str(value["key"]), card=None if card is None else str(card))
+
+
+def customer_json(customer: CustomerRef) -> dict[str, str | None]:
+    return {"key": customer.key, "card": customer.card}
+
+
+def mask(card: str) -> str:
+    """A card value for messages and logs: never in full."""
+    return f"{card[:4]}..."
+
+
+def credits_result(award: CreditAward) -> dict[str, Any]:
+    return {"reception_id": award.reception_id, "credits": award.credits, "balance": award.balance}
+
+
+def award_result(award: CreditAward, customer: CustomerRef) -> dict[str, Any]:
+    return {**credits_result(award), "customer": customer_json(customer)}
+
+
+def refund_result(award: CreditAward | None, plan: RefundPlan) -> dict[str, Any]:
+    # "amount" (the money refunded) lets a later partial refund of the same sale count
+    # what was taken back already
+    if award is None:
+        return {"reception_id": None, "credits": 0, "balance": None, "amount": str(plan.amount)}
+    return {**credits_result(award), "amount": str(plan.amount)}
+
+
+async def balance_or_none(loyalty: LoyaltyService, customer: CustomerRef) -> int | None:
+    """The balance for the receipt after a reconciled change; the change stands without it.
+
+    It is read now, so it is the balance after this change (the customer's later operations
+    wait behind this one; only a reward claimed at the counter meanwhile could be in it).
+    """
+    try:
+        return await loyalty.balance(customer)
+    except LoyaltyApiError as exc:
+        # no failure of this read (not even a refused key) may undo a found change
+        log.info("balance after a reconciled change not read: %s", exc)
+        return None
