@@ -16,7 +16,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from register_agent.errors import LoyaltyApiError, NotApplied, OutcomeUnknown, RequestRejected
+from register_agent.errors import (
+    AlreadyApplied,
+    LoyaltyApiError,
+    NotApplied,
+    OutcomeUnknown,
+    RequestRejected,
+)
 from register_agent.journal import Journal, Operation
 from register_agent.loyalty import CreditAward, CustomerRef, LoyaltyService
 from register_agent.outbox import (
@@ -53,6 +59,8 @@ REFUND = "refund"
 REVERSE_CLAIM = "reverse_claim"
 #: the crash point (REGISTER_AGENT_CRASH_AT) between a v3 POS transaction and its credits
 BETWEEN_POS_TRANSACTION_AND_CREDIT = "between_pos_transaction_and_credit"
+#: payload key: the server answered 6001 for the operation's own POS transaction
+_ALREADY_APPLIED = "already_applied"
 
 
 def make_handlers(loyalty: LoyaltyService, journal: Journal) -> dict[str, OperationHandler]:
@@ -90,13 +98,20 @@ class CreditReceptionHandler:
                 # saved before step 2, so every later attempt reuses it and 6001 guards it
                 await progress.save({"pos_transaction": pos_transaction})
                 crash_point(BETWEEN_POS_TRANSACTION_AND_CREDIT)
-        award = await self._loyalty.award_credits(
-            customer,
-            amount,
-            sale_id=payload["sale_id"],
-            operation_id=operation.id,
-            pos_transaction=pos_transaction,
-        )
+        try:
+            award = await self._loyalty.award_credits(
+                customer,
+                amount,
+                sale_id=payload["sale_id"],
+                operation_id=operation.id,
+                pos_transaction=pos_transaction,
+            )
+        except AlreadyApplied:
+            # 6001: our POS transaction has its reception. Remembered, so that should the
+            # look-up by operation id miss it, reconciliation does not send it again (and
+            # meet 6001 again, with no delay, forever)
+            await progress.save({_ALREADY_APPLIED: True})
+            raise
         return Delivered(award.reception_id, award_result(award, customer))
 
     async def _resolve(self, card: str | None) -> CustomerRef:
@@ -131,6 +146,12 @@ class CreditReceptionHandler:
         if not self._loyalty.can_reconcile:
             return Reconciled.UNRESOLVABLE  # v1: nothing can tell; a person reviews it
         found = await self._loyalty.find_award(customer, operation.id)
+        if found is None and operation.payload.get(_ALREADY_APPLIED):
+            # the server said the sale's POS transaction is credited, yet no reception
+            # carries our operation id (the account lacks the agent_operation_id attribute?):
+            # done, but its result cannot be fetched; a person confirms it (review)
+            log.warning("operation %s: credited (6001) but not found by its id", operation.id)
+            return Reconciled.UNRESOLVABLE
         if found is None:
             # safe to send again: the next attempt reuses the saved POS transaction, and
             # should an earlier attempt land after all, the server answers 6001

@@ -92,6 +92,7 @@ class Till:
         customer: str | None = None,
         card: str | None = None,
         sale_id: str | None = None,
+        pos_transaction: str | None = None,
     ) -> str:
         """A paid sale with its credit reception (staged when nobody is named); its op id."""
         sale_id = sale_id or f"R-{uuid.uuid4().hex[:8]}"
@@ -108,7 +109,7 @@ class Till:
                 "amount": amount,
                 "customer": who,
                 "card": card,
-                "pos_transaction": None,
+                "pos_transaction": pos_transaction,
             }
         record = SaleRecord(sale_id, "digest", cents, "EUR", key, {}, "paid", self.clock())
         op_id = uuid.uuid4().hex

@@ -9,12 +9,13 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from register_agent.journal import Journal, OperationState
-from register_agent.loyalty import set_testing
+from register_agent.loyalty import CustomerRef, set_testing
 from register_agent.operations import (
     BETWEEN_POS_TRANSACTION_AND_CREDIT,
     CREDIT_RECEPTION,
@@ -201,6 +202,23 @@ async def test_a_resend_after_a_drop_meets_6001_and_is_done(till: Till) -> None:
     done = await till.op(op_id)
     (row,) = till.rows("credit_reception")
     assert (done.state, done.server_ref) == (OperationState.DONE, row["uuid"])
+
+
+async def test_6001_without_our_reception_in_sight_goes_to_review(till: Till) -> None:
+    # the POS transaction already has a reception that does not carry this operation's id
+    # (as when an account lacks the agent_operation_id attribute): never sent again
+    pos = await till.loyalty.open_pos_transaction("R-6001", Decimal("5.00"))
+    assert pos is not None
+    jan = CustomerRef(key=JAN_V3, card=JAN_CARD)
+    await till.loyalty.award_credits(
+        jan, Decimal("5.00"), sale_id="R-6001", operation_id="lost", pos_transaction=pos
+    )
+    op_id = await till.sell("5.00", customer=JAN_V3, card=JAN_CARD, pos_transaction=pos)
+    await till.deliver()
+    review = await till.op(op_id)
+    assert (review.state, review.attempts) == (OperationState.REVIEW, 1)
+    assert "6001" in (review.last_error or "")
+    assert len(till.rows("credit_reception")) == 1
 
 
 async def test_60001_is_reconciled_then_sent_again(till: Till) -> None:
