@@ -18,7 +18,6 @@ from typing import Any
 
 from register_agent.errors import (
     AlreadyApplied,
-    LoyaltyApiError,
     NotApplied,
     OutcomeUnknown,
     RequestRejected,
@@ -32,7 +31,15 @@ from register_agent.outbox import (
     Reconciled,
     crash_point,
 )
-from register_agent.refunds import RefundPlan, plan_refund
+from register_agent.refunds import (
+    CREDIT_RECEPTION,
+    REFUND,
+    REVERSE_CLAIM,
+    RefundHandler,
+    ReverseClaimHandler,
+    balance_or_none,
+    credits_result,
+)
 
 __all__ = [
     "BETWEEN_POS_TRANSACTION_AND_CREDIT",
@@ -49,14 +56,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: a sale's credits for a known (or scanned, still unresolved) customer
-CREDIT_RECEPTION = "credit_reception"
+# The kinds: CREDIT_RECEPTION, a sale's credits for a known (or scanned, still
+# unresolved) customer; REFUND, credits taken back for a refunded sale, whole (a reverse)
+# or in part (negative credits); REVERSE_CLAIM, a voided sale's reward claim undone. The
+# three are defined in refunds.py, which reads them too, and exported from here.
 #: v1: credits for a sale without a customer, claimed later through the receipt's QR
 STAGED_CREDIT_RECEPTION = "staged_credit_reception"
-#: credits taken back for a refunded sale, whole (a reverse) or in part (negative credits)
-REFUND = "refund"
-#: a voided sale's reward claim undone, the credits given back
-REVERSE_CLAIM = "reverse_claim"
 #: the crash point (REGISTER_AGENT_CRASH_AT) between a v3 POS transaction and its credits
 BETWEEN_POS_TRANSACTION_AND_CREDIT = "between_pos_transaction_and_credit"
 #: payload key: the server answered 6001 for the operation's own POS transaction
@@ -69,7 +74,7 @@ def make_handlers(loyalty: LoyaltyService, journal: Journal) -> dict[str, Operat
         CREDIT_RECEPTION: CreditReceptionHandler(loyalty),
         STAGED_CREDIT_RECEPTION: StagedCreditHandler(loyalty),
         REFUND: RefundHandler(loyalty, journal),
-        REVERSE_CLAIM: ReverseClaimHandler(loyalty),
+        REVERSE_CLAIM: ReverseClaimHandler(loyalty, journal),
     }
 
 
@@ -185,100 +190,6 @@ class StagedCreditHandler:
         return Reconciled.NOT_APPLIED
 
 
-class RefundHandler:
-    """A refunded sale's credits taken back: a reverse, or negative credits for a part."""
-
-    def __init__(self, loyalty: LoyaltyService, journal: Journal) -> None:
-        self._loyalty = loyalty
-        self._journal = journal
-
-    async def send(self, operation: Operation, progress: Progress) -> Delivered:
-        saved = operation.payload.get("plan")
-        if saved is None:
-            plan = await plan_refund(self._journal, operation)
-            # durable before the POST: reconciliation must know which call may have gone
-            # out, and a re-send repeats the same plan
-            await progress.save({"plan": plan.to_json()})
-        else:
-            plan = RefundPlan.from_json(saved)
-        if plan.credits == 0:
-            # nothing to take back (a sale under one credit's worth): no call at all
-            return Delivered(None, refund_result(None, plan))
-        if plan.method == "reverse":
-            award = await self._loyalty.reverse_award(plan.reception_id)
-        else:
-            award = await self._loyalty.take_back_credits(
-                plan.customer, plan.credits, operation_id=operation.id
-            )
-        return Delivered(award.reception_id, refund_result(award, plan))
-
-    async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
-        saved = operation.payload.get("plan")
-        if saved is None:
-            return Reconciled.NOT_APPLIED  # the plan is saved before any POST
-        plan = RefundPlan.from_json(saved)
-        if plan.credits == 0 or not self._loyalty.can_reconcile:
-            # no call was made; v1 refuses refunds on the till, before sending anything
-            return Reconciled.NOT_APPLIED
-        if plan.method == "credits":
-            found = await self._loyalty.find_award(plan.customer, operation.id)
-            if found is None:
-                return Reconciled.NOT_APPLIED
-            balance = await balance_or_none(self._loyalty, plan.customer)
-            return Delivered(
-                found.reception_id, refund_result(replace(found, balance=balance), plan)
-            )
-        return await reconcile_reverse(
-            self._loyalty, plan.customer, plan.reception_id, {"amount": str(plan.amount)}
-        )
-
-
-class ReverseClaimHandler:
-    """A voided sale's reward claim undone (v3): the customer gets the credits back."""
-
-    def __init__(self, loyalty: LoyaltyService) -> None:
-        self._loyalty = loyalty
-
-    async def send(self, operation: Operation, progress: Progress) -> Delivered:
-        award = await self._loyalty.reverse_claim(operation.payload["server_claim_id"])
-        return Delivered(award.reception_id, credits_result(award))
-
-    async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
-        if not self._loyalty.can_reconcile:
-            return Reconciled.NOT_APPLIED  # v1 refuses reverses on the till: nothing was sent
-        key = operation.customer_key or ""
-        if not key.startswith("customer:"):
-            # the plan's contract gives every reverse_claim a "customer:<key>"; without one
-            # nobody's transactions can be searched
-            return Reconciled.UNRESOLVABLE
-        customer = CustomerRef(key=key.removeprefix("customer:"))
-        return await reconcile_reverse(
-            self._loyalty, customer, operation.payload["server_claim_id"], {}
-        )
-
-
-async def reconcile_reverse(
-    loyalty: LoyaltyService, customer: CustomerRef, original_id: str, extra: Mapping[str, Any]
-) -> Delivered | Reconciled:
-    """Whether a reverse of ``original_id`` landed, told by the customer's transactions."""
-    found = await loyalty.find_reversals(customer, original_id)
-    if found is None:
-        # the reversed reception is not among the customer's transactions at all: nothing
-        # sensible can be concluded
-        return Reconciled.UNRESOLVABLE
-    if not found:
-        # no counter-entry: the reverse did not land; sending it again is safe (and the
-        # sandbox refuses a second reverse of the same reception should it have landed)
-        return Reconciled.NOT_APPLIED
-    if len(found) > 1:
-        # several counter-entries of the same size (e.g. a correction made by hand): which
-        # one is ours cannot be told; a person decides rather than the agent guessing
-        return Reconciled.UNRESOLVABLE
-    balance = await balance_or_none(loyalty, customer)
-    award = replace(found[0], balance=balance)
-    return Delivered(award.reception_id, {**credits_result(award), **extra})
-
-
 # --- shared pieces ---------------------------------------------------------------------
 
 
@@ -299,31 +210,5 @@ def mask(card: str) -> str:
     return f"{card[:4]}..."
 
 
-def credits_result(award: CreditAward) -> dict[str, Any]:
-    return {"reception_id": award.reception_id, "credits": award.credits, "balance": award.balance}
-
-
 def award_result(award: CreditAward, customer: CustomerRef) -> dict[str, Any]:
     return {**credits_result(award), "customer": customer_json(customer)}
-
-
-def refund_result(award: CreditAward | None, plan: RefundPlan) -> dict[str, Any]:
-    # "amount" (the money refunded) lets a later partial refund of the same sale count
-    # what was taken back already
-    if award is None:
-        return {"reception_id": None, "credits": 0, "balance": None, "amount": str(plan.amount)}
-    return {**credits_result(award), "amount": str(plan.amount)}
-
-
-async def balance_or_none(loyalty: LoyaltyService, customer: CustomerRef) -> int | None:
-    """The balance for the receipt after a reconciled change; the change stands without it.
-
-    It is read now, so it is the balance after this change (the customer's later operations
-    wait behind this one; only a reward claimed at the counter meanwhile could be in it).
-    """
-    try:
-        return await loyalty.balance(customer)
-    except LoyaltyApiError as exc:
-        # no failure of this read (not even a refused key) may undo a found change
-        log.info("balance after a reconciled change not read: %s", exc)
-        return None

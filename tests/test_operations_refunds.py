@@ -221,3 +221,20 @@ async def test_a_refund_queued_under_another_key_still_waits_for_the_sale(till: 
     till.sandbox.clear_faults()
     await till.deliver()
     assert (await result_of(till, op_id))["credits"] == -6
+
+
+async def test_another_sales_reverse_is_not_taken_for_this_one(till: Till) -> None:
+    # two sales of the same amount, both refunded; the second reverse fails before it is
+    # applied (a 500): the first one's counter-entry has the same shape, yet it is not ours
+    first, second = await sold(till, "12.50"), await sold(till, "12.50")
+    await refund(till, first, None)
+    await till.deliver()
+    till.sandbox.set_fault(mode="error_500", count=1, paths=[REVERSE])
+    op_id = await refund(till, second, None)
+    await till.outbox.drain_once()
+    assert (await till.op(op_id)).state is OperationState.UNKNOWN
+    await till.deliver()
+    receptions = [row["uuid"] for row in till.rows("credit_reception")]
+    reverses = [row["reverses"] for row in till.rows("reverse_credit_reception")]
+    assert reverses == receptions
+    assert (await till.op(op_id)).attempts == 2
