@@ -13,7 +13,6 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from register_agent.errors import (
@@ -31,10 +30,8 @@ from register_agent.outbox import (
     Reconciled,
     crash_point,
 )
-from register_agent.refunds import (
-    CREDIT_RECEPTION,
-    REFUND,
-    REVERSE_CLAIM,
+from register_agent.refunds import CREDIT_RECEPTION, REFUND, REVERSE_CLAIM, money
+from register_agent.reversals import (
     RefundHandler,
     ReverseClaimHandler,
     balance_or_none,
@@ -92,7 +89,7 @@ class CreditReceptionHandler:
             # durable before the first POST: reconciliation then knows whom to look at, and
             # an operation whose customer is still unresolved provably posted nothing
             await progress.save({"customer": customer_json(customer)})
-        amount = Decimal(payload["amount"])
+        amount = money(payload.get("amount"))
         pos_transaction = payload.get("pos_transaction")
         if pos_transaction is None:
             # v3 step 1. Its outcome may be unknown too: then reconciliation finds no award
@@ -179,7 +176,7 @@ class StagedCreditHandler:
         # minted token is then the same on every attempt
         issued_at = datetime.fromtimestamp(operation.created_at, UTC)
         staged = await self._loyalty.stage_credits(
-            payload["sale_id"], Decimal(payload["amount"]), issued_at=issued_at
+            payload["sale_id"], money(payload.get("amount")), issued_at=issued_at
         )
         result = {"url": staged.url, "reference": staged.reference, "credits": staged.credits}
         return Delivered(staged.reference, result)

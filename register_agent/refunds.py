@@ -1,5 +1,5 @@
-"""Refunds and reversals: the outbox's handlers for the ``refund`` and ``reverse_claim``
-operations, and what a refund takes back, decided from the journal before anything is sent.
+"""What a refund takes back, decided from the journal before anything is sent (the
+``refund`` handler in ``reversals`` sends it).
 
 A whole refund reverses the sale's credit reception; a partial one takes back credits in
 proportion to the money refunded (register-api.md 5: negative credits, never a negative
@@ -9,18 +9,13 @@ refunding a sale in parts never takes back more (or fewer) credits than it earne
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from register_agent.errors import LoyaltyApiError, NotApplied, RequestRejected
+from register_agent.errors import NotApplied, RequestRejected
 from register_agent.journal import Journal, Operation, OperationState
-from register_agent.loyalty import CreditAward, CustomerRef, LoyaltyService
-from register_agent.outbox import Delivered, Progress, Reconciled
-
-log = logging.getLogger(__name__)
+from register_agent.loyalty import CustomerRef
 
 #: the operation kinds (register_agent.operations re-exports them for the till)
 CREDIT_RECEPTION = "credit_reception"
@@ -73,26 +68,38 @@ async def plan_refund(journal: Journal, refund: Operation) -> RefundPlan:
     customer = result.get("customer") or original.payload.get("customer") or {}
     if not result.get("reception_id") or not customer.get("key"):
         raise _refused(f"the sale's credit reception {original.id} has no server id to refund")
-    earlier = await _earlier_refunds(journal, refund, original)
-    sale_amount = Decimal(original.payload["amount"])
-    earned = int(result.get("credits") or 0)
-    results = [op.result or {} for op in earlier]
-    refunded = sum((Decimal(done["amount"]) for done in results), Decimal(0))
-    taken = sum(-int(done["credits"]) for done in results)
-    amount = _refund_amount(refund.payload.get("amount"), sale_amount - refunded)
     ref = CustomerRef(key=str(customer["key"]), card=customer.get("card"))
-    if refund.payload.get("amount") is None and not earlier:
-        return RefundPlan("reverse", ref, str(result["reception_id"]), max(0, earned), amount)
-    # the share of the credits for everything refunded so far, minus what was taken back
-    # already; half a credit is rounded up (ROUND_HALF_UP), and the last part takes exactly
-    # the rest, so the parts add up to what the sale earned
-    if refunded + amount == sale_amount:
-        credits = earned - taken
-    else:
-        share = earned * (refunded + amount) / sale_amount
-        credits = int(share.to_integral_value(rounding=ROUND_HALF_UP)) - taken
-    credits = min(max(0, credits), max(0, earned - taken))
-    return RefundPlan("credits", ref, str(result["reception_id"]), credits, amount)
+    reception_id = str(result["reception_id"])
+    earned = int(result.get("credits") or 0)
+    earlier = await _earlier_refunds(journal, refund, original)
+    sale_amount = money(original.payload.get("amount"))
+    refunded = sum((money(op.result["amount"]) for op in earlier if op.result), Decimal(0))
+    taken = sum(-int(op.result["credits"]) for op in earlier if op.result)
+    asked = refund.payload.get("amount")
+    amount = _refund_amount(asked, sale_amount - refunded)
+    if asked is None and not earlier:
+        return RefundPlan("reverse", ref, reception_id, max(0, earned), amount)
+    credits = credits_to_take_back(earned, taken, (refunded + amount) / sale_amount)
+    return RefundPlan("credits", ref, reception_id, credits, amount)
+
+
+def credits_to_take_back(earned: int, taken: int, refunded_share: Decimal) -> int:
+    """Credits to take back now: the refunded share of what the sale earned, less what
+    earlier parts took back. Half a credit rounds up (ROUND_HALF_UP); the share is counted
+    over all parts, so the parts add up to exactly what the sale earned."""
+    due = (earned * refunded_share).to_integral_value(rounding=ROUND_HALF_UP)
+    return min(max(0, int(due) - taken), max(0, earned - taken))
+
+
+def money(value: object) -> Decimal:
+    """An amount from a payload; a malformed one is refused (dead), not retried."""
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError as exc:
+        raise _refused(f"the amount {value!r} is not a decimal number") from exc
+    if not amount.is_finite():
+        raise _refused(f"the amount {value!r} is not a decimal number")
+    return amount
 
 
 async def _original(journal: Journal, original_id: object) -> Operation:
@@ -145,6 +152,12 @@ async def _earlier_refunds(
         and op.payload.get("original_operation") == original.id
     ]
     for op in earlier:
+        if op.state is OperationState.DONE and not {"amount", "credits"} <= set(op.result or {}):
+            # e.g. resolved by hand from review: what it took back is not recorded
+            raise _refused(
+                f"what the earlier refund {op.id} of this sale took back is not recorded; "
+                "take these credits back in the Business Dashboard"
+            )
         if op.state in _ACTIVE:
             raise NotApplied(f"an earlier refund of this sale ({op.id}) is not delivered yet")
         if op.state is OperationState.REVIEW:
@@ -160,157 +173,7 @@ def _refund_amount(asked: object, left: Decimal) -> Decimal:
         raise _refused("this sale was refunded in full already; there is nothing left")
     if asked is None:
         return left
-    amount = Decimal(str(asked))
+    amount = money(asked)
     if amount <= 0 or amount > left:
         raise _refused(f"a refund of {amount} does not fit what is left of the sale ({left})")
     return amount
-
-
-class RefundHandler:
-    """A refunded sale's credits taken back: a reverse, or negative credits for a part."""
-
-    def __init__(self, loyalty: LoyaltyService, journal: Journal) -> None:
-        self._loyalty = loyalty
-        self._journal = journal
-
-    async def send(self, operation: Operation, progress: Progress) -> Delivered:
-        saved = operation.payload.get("plan")
-        if saved is None:
-            plan = await plan_refund(self._journal, operation)
-            # durable before the POST: reconciliation must know which call may have gone
-            # out, and a re-send repeats the same plan
-            await progress.save({"plan": plan.to_json()})
-        else:
-            plan = RefundPlan.from_json(saved)
-        if plan.credits == 0:
-            # nothing to take back (a sale under one credit's worth): no call at all
-            return Delivered(None, refund_result(None, plan))
-        if plan.method == "reverse":
-            award = await self._loyalty.reverse_award(plan.reception_id)
-        else:
-            award = await self._loyalty.take_back_credits(
-                plan.customer, plan.credits, operation_id=operation.id
-            )
-        return Delivered(award.reception_id, refund_result(award, plan))
-
-    async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
-        saved = operation.payload.get("plan")
-        if saved is None:
-            return Reconciled.NOT_APPLIED  # the plan is saved before any POST
-        plan = RefundPlan.from_json(saved)
-        if plan.credits == 0 or not self._loyalty.can_reconcile:
-            # no call was made; v1 refuses refunds on the till, before sending anything
-            return Reconciled.NOT_APPLIED
-        if plan.method == "credits":
-            found = await self._loyalty.find_award(plan.customer, operation.id)
-            if found is None:
-                return Reconciled.NOT_APPLIED
-            balance = await balance_or_none(self._loyalty, plan.customer)
-            return Delivered(
-                found.reception_id, refund_result(replace(found, balance=balance), plan)
-            )
-        return await reconcile_reverse(
-            self._loyalty,
-            self._journal,
-            operation,
-            plan.customer,
-            plan.reception_id,
-            extra={"amount": str(plan.amount)},
-        )
-
-
-class ReverseClaimHandler:
-    """A voided sale's reward claim undone (v3): the customer gets the credits back."""
-
-    def __init__(self, loyalty: LoyaltyService, journal: Journal) -> None:
-        self._loyalty = loyalty
-        self._journal = journal
-
-    async def send(self, operation: Operation, progress: Progress) -> Delivered:
-        award = await self._loyalty.reverse_claim(operation.payload["server_claim_id"])
-        return Delivered(award.reception_id, credits_result(award))
-
-    async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
-        if not self._loyalty.can_reconcile:
-            return Reconciled.NOT_APPLIED  # v1 refuses reverses on the till: nothing was sent
-        key = operation.customer_key or ""
-        if not key.startswith("customer:"):
-            # the plan's contract gives every reverse_claim a "customer:<key>"; without one
-            # nobody's transactions can be searched
-            return Reconciled.UNRESOLVABLE
-        customer = CustomerRef(key=key.removeprefix("customer:"))
-        original = operation.payload["server_claim_id"]
-        return await reconcile_reverse(self._loyalty, self._journal, operation, customer, original)
-
-
-async def reconcile_reverse(
-    loyalty: LoyaltyService,
-    journal: Journal,
-    operation: Operation,
-    customer: CustomerRef,
-    original_id: str,
-    *,
-    extra: Mapping[str, Any] | None = None,
-) -> Delivered | Reconciled:
-    """Whether ``operation``'s reverse of ``original_id`` landed, told by the customer's
-    transactions (a reverse names neither the operation nor what it reversed)."""
-    found = await loyalty.find_reversals(customer, original_id)
-    if found is None:
-        # the reversed reception is not among the customer's transactions at all: nothing
-        # sensible can be concluded
-        return Reconciled.UNRESOLVABLE
-    # a counter-entry of the same size that another of our operations made (the reverse
-    # of another sale of the same amount) is not this one's
-    others = await _reverses_made(journal, operation.id)
-    found = [award for award in found if award.reception_id not in others]
-    if not found:
-        # no counter-entry: the reverse did not land; sending it again is safe (and the
-        # sandbox refuses a second reverse of the same reception should it have landed)
-        return Reconciled.NOT_APPLIED
-    if len(found) > 1:
-        # several candidates (a correction by hand, another till's reverse): which one is
-        # ours cannot be told; a person decides rather than the agent guessing
-        return Reconciled.UNRESOLVABLE
-    balance = await balance_or_none(loyalty, customer)
-    award = replace(found[0], balance=balance)
-    return Delivered(award.reception_id, {**credits_result(award), **(extra or {})})
-
-
-async def _reverses_made(journal: Journal, operation_id: str) -> set[str]:
-    """The receptions the journal knows as made by other refunds and reversed claims.
-
-    Reads every finished operation still kept (retention): a rare path (a reverse whose
-    answer was lost), so a few milliseconds on the writer thread are fine.
-    """
-    done = await journal.operations_in(OperationState.DONE)
-    return {
-        op.server_ref
-        for op in done
-        if op.kind in (REFUND, REVERSE_CLAIM) and op.id != operation_id and op.server_ref
-    }
-
-
-def credits_result(award: CreditAward) -> dict[str, Any]:
-    return {"reception_id": award.reception_id, "credits": award.credits, "balance": award.balance}
-
-
-def refund_result(award: CreditAward | None, plan: RefundPlan) -> dict[str, Any]:
-    # "amount" (the money refunded) lets a later partial refund of the same sale count
-    # what was taken back already
-    if award is None:
-        return {"reception_id": None, "credits": 0, "balance": None, "amount": str(plan.amount)}
-    return {**credits_result(award), "amount": str(plan.amount)}
-
-
-async def balance_or_none(loyalty: LoyaltyService, customer: CustomerRef) -> int | None:
-    """The balance for the receipt after a reconciled change; the change stands without it.
-
-    It is read now, so it is the balance after this change (the customer's later operations
-    wait behind this one; only a reward claimed at the counter meanwhile could be in it).
-    """
-    try:
-        return await loyalty.balance(customer)
-    except LoyaltyApiError as exc:
-        # no failure of this read (not even a refused key) may undo a found change
-        log.info("balance after a reconciled change not read: %s", exc)
-        return None
