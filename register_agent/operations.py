@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from register_agent.errors import (
@@ -83,28 +84,21 @@ class CreditReceptionHandler:
 
     async def send(self, operation: Operation, progress: Progress) -> Delivered:
         payload = operation.payload
+        sale_id, amount = sale_of(payload)
         customer = customer_from(payload.get("customer"))
         if customer is None:
             customer = await self._resolve(payload.get("card"))
             # durable before the first POST: reconciliation then knows whom to look at, and
             # an operation whose customer is still unresolved provably posted nothing
             await progress.save({"customer": customer_json(customer)})
-        amount = money(payload.get("amount"))
         pos_transaction = payload.get("pos_transaction")
         if pos_transaction is None:
-            # v3 step 1. Its outcome may be unknown too: then reconciliation finds no award
-            # and the next attempt opens another one; an unlinked POS transaction awards
-            # nothing. v1 has none (None).
-            pos_transaction = await self._loyalty.open_pos_transaction(payload["sale_id"], amount)
-            if pos_transaction is not None:
-                # saved before step 2, so every later attempt reuses it and 6001 guards it
-                await progress.save({"pos_transaction": pos_transaction})
-                crash_point(BETWEEN_POS_TRANSACTION_AND_CREDIT)
+            pos_transaction = await self._open_pos_transaction(sale_id, amount, progress)
         try:
             award = await self._loyalty.award_credits(
                 customer,
                 amount,
-                sale_id=payload["sale_id"],
+                sale_id=sale_id,
                 operation_id=operation.id,
                 pos_transaction=pos_transaction,
             )
@@ -115,6 +109,19 @@ class CreditReceptionHandler:
             await progress.save({_ALREADY_APPLIED: True})
             raise
         return Delivered(award.reception_id, award_result(award, customer))
+
+    async def _open_pos_transaction(
+        self, sale_id: str, amount: Decimal, progress: Progress
+    ) -> str | None:
+        """v3 step 1 (v1 has none: None). Its outcome may be unknown too: reconciliation
+        then finds no award and the next attempt opens another; an unlinked POS
+        transaction awards nothing."""
+        pos_transaction = await self._loyalty.open_pos_transaction(sale_id, amount)
+        if pos_transaction is not None:
+            # saved before step 2, so every later attempt reuses it and 6001 guards it
+            await progress.save({"pos_transaction": pos_transaction})
+            crash_point(BETWEEN_POS_TRANSACTION_AND_CREDIT)
+        return pos_transaction
 
     async def _resolve(self, card: str | None) -> CustomerRef:
         """The customer behind a card scanned while offline (decision 9.8: v3 needs it)."""
@@ -175,9 +182,8 @@ class StagedCreditHandler:
         # the sale's time, not the attempt's: should a v3 service ever get this kind, the
         # minted token is then the same on every attempt
         issued_at = datetime.fromtimestamp(operation.created_at, UTC)
-        staged = await self._loyalty.stage_credits(
-            payload["sale_id"], money(payload.get("amount")), issued_at=issued_at
-        )
+        sale_id, amount = sale_of(payload)
+        staged = await self._loyalty.stage_credits(sale_id, amount, issued_at=issued_at)
         result = {"url": staged.url, "reference": staged.reference, "credits": staged.credits}
         return Delivered(staged.reference, result)
 
@@ -200,6 +206,15 @@ def customer_from(value: object) -> CustomerRef | None:
 
 def customer_json(customer: CustomerRef) -> dict[str, str | None]:
     return {"key": customer.key, "card": customer.card}
+
+
+def sale_of(payload: Mapping[str, Any]) -> tuple[str, Decimal]:
+    """The sale id and amount of a payload; a malformed one is refused (dead), never retried
+    (an error here would otherwise count as "may have applied" and come back forever)."""
+    sale_id = payload.get("sale_id")
+    if not sale_id:
+        raise RequestRejected("the operation names no sale; nothing can be sent", status=0)
+    return str(sale_id), money(payload.get("amount"))
 
 
 def mask(card: str) -> str:

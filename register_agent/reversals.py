@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from register_agent.errors import LoyaltyApiError
+from register_agent.errors import LoyaltyApiError, RequestRejected
 from register_agent.journal import Journal, Operation, OperationState
 from register_agent.loyalty import CreditAward, CustomerRef, LoyaltyService
 from register_agent.outbox import Delivered, Progress, Reconciled
@@ -83,20 +83,29 @@ class ReverseClaimHandler:
         self._journal = journal
 
     async def send(self, operation: Operation, progress: Progress) -> Delivered:
-        award = await self._loyalty.reverse_claim(operation.payload["server_claim_id"])
+        claim = operation.payload.get("server_claim_id")
+        if not claim:
+            raise RequestRejected(
+                "the reward claim to reverse has no server id; reverse it in the Business "
+                "Dashboard",
+                status=0,
+            )
+        award = await self._loyalty.reverse_claim(str(claim))
         return Delivered(award.reception_id, credits_result(award))
 
     async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
         if not self._loyalty.can_reconcile:
             return Reconciled.NOT_APPLIED  # v1 refuses reverses on the till: nothing was sent
         key = operation.customer_key or ""
-        if not key.startswith("customer:"):
+        claim = operation.payload.get("server_claim_id")
+        if not key.startswith("customer:") or not claim:
             # the plan's contract gives every reverse_claim a "customer:<key>"; without one
             # nobody's transactions can be searched
             return Reconciled.UNRESOLVABLE
         customer = CustomerRef(key=key.removeprefix("customer:"))
-        original = operation.payload["server_claim_id"]
-        return await reconcile_reverse(self._loyalty, self._journal, operation, customer, original)
+        return await reconcile_reverse(
+            self._loyalty, self._journal, operation, customer, str(claim)
+        )
 
 
 async def reconcile_reverse(

@@ -19,6 +19,7 @@ from register_agent.loyalty import CustomerRef, set_testing
 from register_agent.operations import (
     BETWEEN_POS_TRANSACTION_AND_CREDIT,
     CREDIT_RECEPTION,
+    REVERSE_CLAIM,
     make_handlers,
 )
 from register_agent.outbox import CRASH_ENV
@@ -302,3 +303,17 @@ async def test_a_crash_between_the_pos_transaction_and_the_credits(
     (row,) = restarted.rows("credit_reception")
     assert (row["credits"], row["pos_transaction"]) == (12, pos["uuid"])
     assert len(restarted.rows("pos_transaction")) == 1
+
+
+async def test_a_malformed_operation_is_dead_not_retried(till: Till) -> None:
+    await till.sell("1.00", customer=JAN_V3, card=JAN_CARD, sale_id="R-1")
+    payload = {"sale_id": "R-1", "amount": "1,50", "customer": {"key": JAN_V3, "card": None}}
+    bad_amount = await till.queue(CREDIT_RECEPTION, "customer:other", payload, "R-1")
+    no_claim = await till.queue(REVERSE_CLAIM, "customer:third", {"claim_id": "c-1"}, "R-1")
+    await till.deliver()
+    amount, claim = await till.op(bad_amount), await till.op(no_claim)
+    assert (amount.state, amount.attempts) == (OperationState.DEAD, 1)
+    assert "not a decimal number" in (amount.last_error or "")
+    assert (claim.state, claim.attempts) == (OperationState.DEAD, 1)
+    assert "no server id" in (claim.last_error or "")
+    assert len(till.rows("credit_reception")) == 1
