@@ -205,6 +205,26 @@ class LoyaltyService(Protocol):
         """Undo a credit reception (v3; v1 has no reverse call: RequestRejected)."""
         ...
 
+    async def take_back_credits(
+        self,
+        customer: CustomerRef,
+        credits: int,
+        *,
+        operation_id: str,
+        deadline: Deadline | None = None,
+    ) -> CreditAward:
+        """A partial refund: a credit reception of ``-credits`` (``credits`` > 0) carrying
+        ``operation_id`` like an award, so ``find_award`` reconciles it (v1: RequestRejected)."""
+        ...
+
+    async def find_reversals(
+        self, customer: CustomerRef, original_id: str, *, deadline: Deadline | None = None
+    ) -> list[CreditAward] | None:
+        """Reconciliation of a reverse: the customer's counter-entries that may reverse the
+        reception or claim ``original_id``; None when the original is not among the
+        customer's transactions. OutcomeUnknown when that cannot be told (always in v1)."""
+        ...
+
     async def reverse_claim(
         self, claim_id: str, *, deadline: Deadline | None = None
     ) -> CreditAward:

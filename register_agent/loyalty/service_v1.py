@@ -174,6 +174,23 @@ class V1LoyaltyService:
             "with `register-agent review`"
         )
 
+    async def take_back_credits(
+        self,
+        customer: CustomerRef,
+        credits: int,
+        *,
+        operation_id: str,
+        deadline: Deadline | None = None,
+    ) -> CreditAward:
+        raise _no_reverse()
+
+    async def find_reversals(
+        self, customer: CustomerRef, original_id: str, *, deadline: Deadline | None = None
+    ) -> list[CreditAward] | None:
+        raise OutcomeUnknown(
+            "Register API v1 has no reverse call, so there is no reverse to look for"
+        )
+
     async def stage_credits(
         self,
         sale_id: str,
@@ -250,6 +267,7 @@ def _reward_key(key: str) -> tuple[RewardType, int]:
 
 def _no_reverse() -> RequestRejected:
     return RequestRejected(
-        "Register API v1 has no reverse call; correct the credits in the Business Dashboard",
+        "Register API v1 has no reverse call and cannot take credits back (refunds, "
+        "reversals); correct the credits in the Business Dashboard",
         status=0,
     )

@@ -30,7 +30,7 @@ from register_agent.loyalty.domain import (
     RewardClaim,
     StagedCredits,
 )
-from register_agent.loyalty.models_v3 import CreditReception
+from register_agent.loyalty.models_v3 import CreditReception, LoyaltyTransaction
 from register_agent.loyalty.retries import Deadline
 from register_agent.loyalty.tokens import mint_loyalty_token
 from register_agent.loyalty.v3 import V3Api
@@ -58,6 +58,35 @@ def _award(reception: CreditReception, operation_id: str | None) -> CreditAward:
         operation_id=operation_id or reception.agent_operation_id,
         created_at=reception.created_at,
     )
+
+
+def _reversals_of(
+    original_id: str, transactions: list[LoyaltyTransaction]
+) -> list[CreditAward] | None:
+    """The counter-entries that may be the reverse of ``original_id`` (None: no original).
+
+    A reverse carries no link to what it reversed, so it is told by its shape: a credit
+    reception of the negated credits, not older than the original, carrying no operation id
+    but the original's own (should the API copy the attributes). The list's order is not
+    guaranteed (register-api.md 5), hence the dates rather than the positions.
+    """
+    original = next((t for t in transactions if str(t.uuid) == original_id), None)
+    if original is None:
+        return None
+    return [
+        CreditAward(
+            reception_id=str(t.uuid),
+            credits=t.credits or 0,
+            balance=None,
+            created_at=t.created_at,
+        )
+        for t in transactions
+        if t is not original
+        and t.type in (None, "credit_reception")
+        and (t.credits or 0) == -(original.credits or 0)
+        and t.operation_id() in (None, original.operation_id())
+        and not (t.created_at and original.created_at and t.created_at < original.created_at)
+    ]
 
 
 class V3LoyaltyService:
@@ -185,6 +214,39 @@ class V3LoyaltyService:
         raise OutcomeUnknown(
             f"operation {operation_id} was not among the customer's latest "
             f"{MAX_RECONCILE_PAGES * 100} credit receptions; a person must review it"
+        )
+
+    async def take_back_credits(
+        self,
+        customer: CustomerRef,
+        credits: int,
+        *,
+        operation_id: str,
+        deadline: Deadline | None = None,
+    ) -> CreditAward:
+        if credits <= 0:
+            raise ValueError("the credits to take back must be a positive number")
+        # negative credits, by contact only: the docs' advice for a partial refund (not a
+        # negative unit_value); no card, so a card disabled since the sale does not block it
+        reception = await self.api.create_credit_reception(
+            customer.key, credits=-credits, operation_id=operation_id, deadline=deadline
+        )
+        return _award(reception, operation_id)
+
+    async def find_reversals(
+        self, customer: CustomerRef, original_id: str, *, deadline: Deadline | None = None
+    ) -> list[CreditAward] | None:
+        transactions: list[LoyaltyTransaction] = []
+        for page in range(1, MAX_RECONCILE_PAGES + 1):
+            found, meta = await self.api.loyalty_transactions(
+                customer.key, page=page, deadline=deadline
+            )
+            transactions.extend(found)
+            if page >= meta.last_page or not found:
+                return _reversals_of(original_id, transactions)
+        raise OutcomeUnknown(
+            f"the customer has more than {MAX_RECONCILE_PAGES * 100} loyalty transactions; "
+            "whether the reverse landed cannot be told: a person must review it"
         )
 
     async def stage_credits(
