@@ -25,6 +25,7 @@ from register_agent.errors import (
     RequestRejected,
 )
 from register_agent.journal import ClaimRecord, Journal, NewOperation
+from register_agent.kinds import REVERSE_CLAIM
 from register_agent.loyalty.domain import CardState, CustomerRef, LoyaltyService
 from register_agent.till_status import TillHealth
 
@@ -38,7 +39,6 @@ CLAIM_REFUSALS: dict[int, tuple[str, int]] = {
     1013: ("card_unregistered", 409),
     1010: ("card_inactive", 409),
 }
-REVERSE_CLAIM = "reverse_claim"
 
 
 class RewardDesk:

@@ -23,6 +23,12 @@ from register_agent.errors import (
     RequestRejected,
 )
 from register_agent.journal import Journal, Operation
+from register_agent.kinds import (
+    CREDIT_RECEPTION,
+    REFUND,
+    REVERSE_CLAIM,
+    STAGED_CREDIT_RECEPTION,
+)
 from register_agent.loyalty import CreditAward, CustomerRef, LoyaltyService
 from register_agent.outbox import (
     Delivered,
@@ -31,7 +37,7 @@ from register_agent.outbox import (
     Reconciled,
     crash_point,
 )
-from register_agent.refunds import CREDIT_RECEPTION, REFUND, REVERSE_CLAIM, money
+from register_agent.refunds import money
 from register_agent.reversals import (
     RefundHandler,
     ReverseClaimHandler,
@@ -54,12 +60,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# The kinds: CREDIT_RECEPTION, a sale's credits for a known (or scanned, still
-# unresolved) customer; REFUND, credits taken back for a refunded sale, whole (a reverse)
-# or in part (negative credits); REVERSE_CLAIM, a voided sale's reward claim undone. The
-# three are defined in refunds.py, which reads them too, and exported from here.
-#: v1: credits for a sale without a customer, claimed later through the receipt's QR
-STAGED_CREDIT_RECEPTION = "staged_credit_reception"
 #: the crash point (REGISTER_AGENT_CRASH_AT) between a v3 POS transaction and its credits
 BETWEEN_POS_TRANSACTION_AND_CREDIT = "between_pos_transaction_and_credit"
 #: payload key: the server answered 6001 for the operation's own POS transaction

@@ -86,6 +86,13 @@ def backoff_delay(attempts: int, settings: OutboxSettings, rng: random.Random) -
     return rng.uniform(ceiling / 2, ceiling)
 
 
+def reconcile_delay(age_s: float, settings: OutboxSettings) -> float:
+    """How long an operation that could not be cleared up yet waits before the next look:
+    a quarter of its age, within the backoff's bounds, so an old puzzle is not asked about
+    every few seconds for days."""
+    return min(settings.backoff_max_s, max(settings.backoff_base_s, age_s / 4))
+
+
 class Outbox:
     """Works through due operations, a bounded number of customers in parallel."""
 
@@ -261,13 +268,15 @@ class Outbox:
         now = self._clock()
         try:
             found = await self._handler(operation).reconcile(operation)
-        except LoyaltyApiError as exc:  # cannot tell yet: look again later
+        except Exception as exc:  # cannot tell yet (or a bug): look again later, not at once
+            if not isinstance(exc, LoyaltyApiError):
+                log.exception("reconciling operation %s failed unexpectedly", operation.id)
             await self._settle(
                 operation.id,
                 OperationState.UNKNOWN,
                 OperationState.UNKNOWN,
                 now=now,
-                next_attempt_at=now + backoff_delay(2, self._settings, self._rng),
+                next_attempt_at=now + reconcile_delay(now - operation.created_at, self._settings),
                 last_error=_describe(exc),
             )
             return
@@ -315,6 +324,7 @@ async def _nobody_waits(operation: Operation) -> None:
     """The default ``on_settled``: nothing to tell."""
 
 
-def _describe(exc: LoyaltyApiError) -> str:
-    code = f" (code {exc.code})" if exc.code is not None else ""
+def _describe(exc: Exception) -> str:
+    code_value = getattr(exc, "code", None)
+    code = f" (code {code_value})" if code_value is not None else ""
     return f"{type(exc).__name__}{code}: {exc}"

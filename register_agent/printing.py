@@ -23,14 +23,13 @@ from register_agent.errors import PrinterError
 from register_agent.events import EventBus
 from register_agent.journal import Journal, Operation, OperationState, PrintJob, SaleRecord
 from register_agent.journal.records import ACTIVE_STATES
+from register_agent.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
 from register_agent.receipts import Receipt, ReceiptLayout, SaleLine, layout_receipt
 
 log = logging.getLogger(__name__)
 
-CREDIT = "credit_reception"
-STAGED = "staged_credit_reception"
 #: operations whose outcome the receipt shows (a refund's does not belong on the sale's slip)
-_RECEIPT_KINDS = (CREDIT, STAGED)
+_RECEIPT_KINDS = (CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION)
 
 
 def agent_prints(config: AgentConfig) -> bool:
@@ -57,8 +56,8 @@ def compose_receipt(
     the bounded wait for the credits is the worker's, done before it is called.
     """
     loyalty: Mapping[str, Any] = sale.answer.get("loyalty") or {}
-    credits, balance, pending = _credits(_last(operations, CREDIT), loyalty)
-    qr_url, qr_unavailable = _qr(_last(operations, STAGED), loyalty)
+    credits, balance, pending = _credits(_last(operations, CREDIT_RECEPTION), loyalty)
+    qr_url, qr_unavailable = _qr(_last(operations, STAGED_CREDIT_RECEPTION), loyalty)
     slip = till.prints == "loyalty_slip"
     return Receipt(
         sale_id=sale.sale_id,

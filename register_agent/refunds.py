@@ -15,12 +15,9 @@ from typing import Any, Literal
 
 from register_agent.errors import NotApplied, RequestRejected
 from register_agent.journal import Journal, Operation, OperationState
+from register_agent.kinds import CREDIT_RECEPTION, REFUND
 from register_agent.loyalty import CustomerRef
 
-#: the operation kinds (register_agent.operations re-exports them for the till)
-CREDIT_RECEPTION = "credit_reception"
-REFUND = "refund"
-REVERSE_CLAIM = "reverse_claim"
 _ACTIVE = (OperationState.PENDING, OperationState.IN_FLIGHT, OperationState.UNKNOWN)
 
 

@@ -15,9 +15,10 @@ from typing import Any
 
 from register_agent.errors import LoyaltyApiError, RequestRejected
 from register_agent.journal import Journal, Operation, OperationState
+from register_agent.kinds import REFUND, REVERSE_CLAIM
 from register_agent.loyalty import CreditAward, CustomerRef, LoyaltyService
 from register_agent.outbox import Delivered, Progress, Reconciled
-from register_agent.refunds import REFUND, REVERSE_CLAIM, RefundPlan, plan_refund
+from register_agent.refunds import RefundPlan, plan_refund
 
 log = logging.getLogger(__name__)
 

@@ -35,6 +35,7 @@ from register_agent.customers import CurrentCustomer
 from register_agent.errors import ConfigError, CounterRefusal, LoyaltyApiError
 from register_agent.events import EventBus
 from register_agent.journal import Journal, NewOperation, Operation, OperationState, SaleRecord
+from register_agent.kinds import CREDIT_RECEPTION, REFUND, STAGED_CREDIT_RECEPTION
 from register_agent.loyalty.domain import CardState, CustomerRef, Identification, LoyaltyService
 from register_agent.receipts import text
 from register_agent.scans import Scan, mask, safe_tail
@@ -42,9 +43,6 @@ from register_agent.till_status import TillHealth
 
 log = logging.getLogger(__name__)
 
-CREDIT = "credit_reception"
-STAGED = "staged_credit_reception"
-REFUND = "refund"
 _FINAL = (OperationState.DONE, OperationState.DEAD, OperationState.REVIEW)
 
 
@@ -194,7 +192,7 @@ class Till:
         if card is not None or customer is not None:
             credit = NewOperation(
                 id=uuid.uuid4().hex,
-                kind=CREDIT,
+                kind=CREDIT_RECEPTION,
                 customer_key=customer_key(customer, card),
                 payload={
                     **payload,
@@ -205,7 +203,7 @@ class Till:
             )
             return [credit], self._pending_block()
         if self._loyalty.stages_online:  # v1: a staged credit reception, through the API
-            staged = NewOperation(uuid.uuid4().hex, STAGED, None, payload)
+            staged = NewOperation(uuid.uuid4().hex, STAGED_CREDIT_RECEPTION, None, payload)
             return [staged], self._pending_block()
         return [], await self._token_block(request)
 
@@ -231,12 +229,12 @@ class Till:
             return answer
         operation = await self._wait_for(operations[0].id, self._config.receipt_wait_s)
         if operation is None or operation.state is not OperationState.DONE:
-            if operation is not None and operation.kind == STAGED:
+            if operation is not None and operation.kind == STAGED_CREDIT_RECEPTION:
                 no_qr = LoyaltyBlock(state="none", lines=(text("no_qr", self._language),))
                 return answer.model_copy(update={"loyalty": no_qr})
             return answer
         result = operation.result or {}
-        if operation.kind == STAGED:
+        if operation.kind == STAGED_CREDIT_RECEPTION:
             block = LoyaltyBlock(
                 state="qr",
                 lines=(text("scan_to_collect", self._language),),
@@ -329,7 +327,9 @@ class Till:
 
     async def _queue_refund(self, sale: SaleRecord, amount: Decimal | None) -> bool:
         credits = [
-            op for op in await self._journal.operations_of_sale(sale.sale_id) if op.kind == CREDIT
+            op
+            for op in await self._journal.operations_of_sale(sale.sale_id)
+            if op.kind == CREDIT_RECEPTION
         ]
         if not credits:
             return False  # no customer: a QR receipt cannot be taken back

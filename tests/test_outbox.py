@@ -32,6 +32,7 @@ from register_agent.outbox import (
     Progress,
     Reconciled,
     backoff_delay,
+    reconcile_delay,
 )
 
 pytestmark = pytest.mark.anyio
@@ -66,7 +67,7 @@ class ScriptedApi:
     async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
         self.reconciled.append(operation.id)
         outcome = self.reconcile_script.pop(0)
-        if isinstance(outcome, LoyaltyApiError):
+        if isinstance(outcome, Exception):
             raise outcome
         return outcome
 
@@ -351,3 +352,26 @@ async def test_a_stopping_outbox_starts_nothing_new(
     await outbox.drain_once()
     assert api.sent == []
     assert (await state_of(journal, "op-1")).state is OperationState.PENDING
+
+
+def test_an_old_puzzle_is_looked_at_less_often() -> None:
+    settings = OutboxSettings(backoff_base_s=2, backoff_max_s=300)
+    assert reconcile_delay(1, settings) == 2
+    assert reconcile_delay(100, settings) == 25
+    assert reconcile_delay(86400, settings) == 300
+
+
+async def test_a_reconciliation_bug_does_not_spin(
+    journal: Journal, api: ScriptedApi, clock: Clock
+) -> None:
+    op_id = await sell(journal, "1")
+    api.send_script = [OutcomeUnknown("reset")]
+    api.reconcile_script = [ValueError("a bug")]  # type: ignore[list-item]
+    outbox = Outbox(journal, {"credit": api}, clock=clock)
+    await outbox.drain_once()
+    clock.now = NOW + 60
+    await outbox.drain_once()
+    await outbox.drain_once()
+    assert api.reconciled == ["op-1"]  # once, not in a tight loop
+    later = await state_of(journal, op_id)
+    assert (later.state, later.next_attempt_at > NOW + 60) == (OperationState.UNKNOWN, True)

@@ -20,9 +20,10 @@ from register_agent.counter import ClaimRequest, RefundRequest, SaleRequest
 from register_agent.errors import CounterRefusal
 from register_agent.events import Event, EventBus
 from register_agent.journal import Journal, OperationState
+from register_agent.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
 from register_agent.loyalty import make_loyalty_service, set_testing
 from register_agent.scans import Scan
-from register_agent.till import CREDIT, STAGED, Till
+from register_agent.till import Till
 from register_agent.till_status import TillHealth
 from tests.conftest import Sandbox
 
@@ -113,7 +114,7 @@ async def test_a_scanned_customer_is_credited_with_the_next_sale_only(
     assert answer.loyalty.customer.display == "jan@example.org"
     assert await till.current_customer() is None  # the sale consumed it
     (credit,) = await till._journal.operations_of_sale("4711")
-    assert credit.kind == CREDIT
+    assert credit.kind == CREDIT_RECEPTION
     assert credit.customer_key == f"customer:{JAN_V3}"
     assert credit.payload["customer"] == {"key": JAN_V3, "card": JAN_CARD}
     assert credit.payload["amount"] == "12.50"
@@ -254,7 +255,7 @@ async def test_v1_sale_without_a_card_is_staged_through_the_outbox(make_till: Ma
     answer = await till.sell(sale("S-1", "5.00"))
     (staged,) = await till._journal.operations_of_sale("S-1")
     assert (staged.kind, staged.state, staged.customer_key) == (
-        STAGED,
+        STAGED_CREDIT_RECEPTION,
         OperationState.PENDING,
         None,
     )
@@ -276,7 +277,7 @@ async def test_refunds_reprints_and_voids(make_till: MakeTill) -> None:
     assert reprint.message == "copy 1 queued for printing"
     await till.void("4711")
     operations = await till._journal.operations_of_sale("4711")
-    assert [op.kind for op in operations] == [CREDIT, "refund", "refund"]
+    assert [op.kind for op in operations] == [CREDIT_RECEPTION, "refund", "refund"]
     assert {op.customer_key for op in operations} == {f"customer:{JAN_V3}"}
     assert [op.payload["amount"] for op in operations[1:]] == ["2.50", None]
     with pytest.raises(CounterRefusal) as closed:

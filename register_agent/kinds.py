@@ -1,0 +1,13 @@
+"""The kinds of outbox operation: the one vocabulary the till writes, the handlers
+(``operations.py``) deliver and the printer worker reads."""
+
+from __future__ import annotations
+
+#: a sale's credits for a known (or scanned, still unresolved) customer
+CREDIT_RECEPTION = "credit_reception"
+#: v1: credits for a sale without a customer, claimed later through the receipt's QR
+STAGED_CREDIT_RECEPTION = "staged_credit_reception"
+#: credits taken back for a refunded sale: whole (a reverse) or in part (negative credits)
+REFUND = "refund"
+#: a voided sale's reward claim undone (v3)
+REVERSE_CLAIM = "reverse_claim"
