@@ -48,6 +48,7 @@ class ScriptedTill:
     customer: CustomerView | None = None
     offline: bool = False
     failure: Exception | None = None  # raised by every call when set
+    status_delay_s: float = 0.0  # a status that takes its time (shutdown tests)
     sales: dict[str, SaleRequest] = field(default_factory=dict)
     received: list[tuple[str, Any]] = field(default_factory=list)
 
@@ -107,6 +108,7 @@ class ScriptedTill:
 
     async def status(self) -> TillStatus:
         self._take("status")
+        await anyio.sleep(self.status_delay_s)
         return TillStatus(
             register_api="reachable",
             outbox_pending=2,
@@ -132,10 +134,15 @@ class Api:
 
 @contextlib.asynccontextmanager
 async def running_api(
-    listen: str = "127.0.0.1:0", *, bus: EventBus | None = None, keepalive_s: float = 15.0
+    listen: str = "127.0.0.1:0",
+    *,
+    bus: EventBus | None = None,
+    keepalive_s: float = 15.0,
+    graceful_s: int = 5,
 ) -> AsyncIterator[Api]:
     till, bus = ScriptedTill(), bus or EventBus()
-    server = LocalApiServer(make_app(till, bus, TOKEN, keepalive_s=keepalive_s), listen)
+    app = make_app(till, bus, TOKEN, keepalive_s=keepalive_s)
+    server = LocalApiServer(app, listen, graceful_s=graceful_s)
     with anyio.fail_after(5):
         await server.start()
     address = server.address

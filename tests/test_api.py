@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 import logging
 import socket
+import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -316,6 +317,11 @@ async def test_the_openapi_document_lists_every_endpoint_without_the_token(api: 
         assert operation["security"] == [{"HTTPBearer": []}], key
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "sale_conflict" in document["info"]["description"]
+    schemas = document["components"]["schemas"]
+    # money is documented as the decimal string the API takes, never as a number
+    assert schemas["SaleRequest"]["properties"]["amount"]["type"] == "string"
+    assert schemas["SaleLineIn"]["properties"]["amount"]["anyOf"][0]["type"] == "string"
+    assert "'number'" not in str(schemas["RefundRequest"])
     page = await api.anonymous.get("/docs")
     assert page.status_code == 200
     assert "swagger" in page.text.lower()
@@ -347,6 +353,29 @@ async def test_a_busy_port_is_a_clear_error_and_a_stopped_server_frees_it() -> N
     with anyio.fail_after(2), pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient() as client:
             await client.get(f"http://{taken}/v1/status", headers=AUTH)
+
+
+async def test_stop_lets_a_request_finish_and_cuts_one_that_hangs() -> None:
+    answers: list[httpx.Response | Exception] = []
+
+    async def ask(client: httpx.AsyncClient) -> None:
+        try:
+            answers.append(await client.get("/v1/status", timeout=4))
+        except httpx.HTTPError as exc:
+            answers.append(exc)
+
+    for delay_s in (0.3, 60.0):
+        async with running_api(graceful_s=1) as api, anyio.create_task_group() as tasks:
+            api.till.status_delay_s = delay_s
+            tasks.start_soon(ask, api.client)
+            await anyio.sleep(0.1)  # the request is with the till now
+            started = time.monotonic()
+            await api.server.stop()
+            assert time.monotonic() - started < 2.5
+    finished, cut = answers
+    assert isinstance(finished, httpx.Response)
+    assert finished.status_code == 200
+    assert not isinstance(cut, httpx.Response) or cut.status_code >= 500
 
 
 def test_listen_addresses() -> None:

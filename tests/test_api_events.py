@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 
+from register_agent.api.stream import Cursor, cursor_for, run_of
 from register_agent.events import EventBus
 from tests.api_support import Api, SseReader, running_api
 
@@ -124,3 +125,16 @@ async def test_the_stream_ends_promptly_when_the_api_stops(api: Api) -> None:
             with pytest.raises(EOFError):
                 await stream.next_frame(timeout=3)
         assert time.monotonic() - started < 1.5
+
+
+async def test_where_a_stream_starts() -> None:
+    bus = EventBus(backlog=5)
+    for number in range(3):
+        await bus.publish("scan", {"n": number})
+    run = run_of(bus)
+    assert cursor_for(bus, None) == Cursor(3, gap=False)
+    assert cursor_for(bus, " ") == Cursor(3, gap=False)
+    assert cursor_for(bus, f"{run}-1") == Cursor(1, gap=False)
+    assert cursor_for(bus, f"{run}-3") == Cursor(3, gap=False)
+    for unknown in (f"{run}-4", f"{run}-x", "1", "other-2", "-"):
+        assert cursor_for(bus, unknown) == Cursor(0, gap=True), unknown

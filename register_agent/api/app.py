@@ -49,6 +49,13 @@ SaleId = Annotated[
 ]
 
 
+class _LocalApi(FastAPI):
+    def openapi(self) -> dict[str, Any]:
+        document = super().openapi()
+        docs.money_as_strings(document)
+        return document
+
+
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorBody, "description": docs.ERRORS[status]} for status in statuses}
 
@@ -59,7 +66,7 @@ def make_app(
     """The local API over ``till`` and ``events``; every route needs ``token``."""
     if not token.strip():
         raise ConfigError("local_api.token: an empty token would let anyone in; set one")
-    app = FastAPI(
+    app = _LocalApi(
         title="register-agent local API",
         version=__version__,
         description=docs.DESCRIPTION,
@@ -84,7 +91,9 @@ def _sales(till: TillApi) -> APIRouter:
     router = APIRouter(prefix="/v1/sales", tags=["sales"])
 
     @router.post("", summary="Record a paid sale", description=docs.SELL, responses=_errors(409))
-    async def sell(request: SaleRequest) -> SaleAnswer:
+    async def sell(
+        request: Annotated[SaleRequest, Body(openapi_examples=docs.SALE_EXAMPLES)],
+    ) -> SaleAnswer:
         return await till.sell(request)
 
     @router.post(
@@ -94,7 +103,10 @@ def _sales(till: TillApi) -> APIRouter:
         responses=_errors(404, 409),
     )
     async def refund(
-        sale_id: SaleId, request: Annotated[RefundRequest | None, Body()] = None
+        sale_id: SaleId,
+        request: Annotated[
+            RefundRequest | None, Body(openapi_examples=docs.REFUND_EXAMPLES)
+        ] = None,
     ) -> ActionAnswer:
         return await till.refund(sale_id, request or RefundRequest())
 
@@ -150,7 +162,9 @@ def _customer(till: TillApi) -> APIRouter:
         description=docs.CLAIM,
         responses=_errors(404, 409, 503),
     )
-    async def claim_reward(request: ClaimRequest) -> ClaimAnswer:
+    async def claim_reward(
+        request: Annotated[ClaimRequest, Body(openapi_examples=docs.CLAIM_EXAMPLES)],
+    ) -> ClaimAnswer:
         return await till.claim_reward(request)
 
     return router

@@ -2,6 +2,8 @@
 explanation and the error codes. Kept apart from the routes so both stay readable.
 """
 
+from typing import Any
+
 DESCRIPTION = """
 The till's loyalty agent, for the POS software on the same machine (or the address the
 installer opened). It credits customers for paid sales, claims rewards and prints
@@ -127,3 +129,66 @@ ERRORS = {
     500: "the agent failed (`internal_error`); the details are in its log",
     503: "the loyalty service cannot be used now (`offline`, `key_refused`)",
 }
+
+SALE_EXAMPLES: dict[str, Any] = {
+    "receipt": {
+        "summary": "the agent prints the receipt",
+        "value": {
+            "sale_id": "2026-11-26/0042",
+            "amount": "12.50",
+            "lines": [
+                {"text": "Cappuccino", "amount": "3.50"},
+                {"text": "Croissant", "amount": "9.00"},
+            ],
+        },
+    },
+    "named": {
+        "summary": "a customer named by the POS, the POS prints",
+        "value": {
+            "sale_id": "0043",
+            "amount": "4.20",
+            "customer_card": "A1B2C3D4",
+            "print_receipt": False,
+        },
+    },
+}
+REFUND_EXAMPLES: dict[str, Any] = {
+    "whole": {"summary": "the whole sale", "value": {}},
+    "part": {"summary": "part of it", "value": {"amount": "5.00"}},
+}
+CLAIM_EXAMPLES: dict[str, Any] = {
+    "scanned": {
+        "summary": "for the scanned customer",
+        "value": {"claim_id": "c-0042-1", "reward_key": "free-coffee", "sale_id": "0042"},
+    },
+    "by_card": {
+        "summary": "for a card typed at the POS",
+        "value": {"claim_id": "c-0043-1", "reward_key": "free-coffee", "customer_card": "A1B2C3D4"},
+    },
+}
+
+#: money in the OpenAPI document: pydantic describes a Decimal as "number or string", but
+#: the API refuses numbers (floats round: 0.1 + 0.2), so the POS developer reads this
+MONEY: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^-?[0-9]+(\.[0-9]{1,2})?$",
+    "examples": ["12.50"],
+    "description": 'money as a decimal string, e.g. "12.50"; a JSON number is refused',
+}
+
+
+def money_as_strings(document: dict[str, Any]) -> None:
+    """Rewrites every "number or string" property of the schemas as :data:`MONEY`."""
+    for schema in document.get("components", {}).get("schemas", {}).values():
+        for prop in schema.get("properties", {}).values():
+            options = prop.get("anyOf", [])
+            kinds = {option.get("type") for option in options}
+            if {"number", "string"} <= kinds:
+                rest = [
+                    option for option in options if option.get("type") not in ("number", "string")
+                ]
+                prop.pop("anyOf")
+                if rest:
+                    prop["anyOf"] = [MONEY, *rest]
+                else:
+                    prop.update(MONEY)

@@ -65,7 +65,7 @@ def cursor_for(bus: EventBus, last_event_id: str | None) -> Cursor:
     """No id: live events only, from now. An id of this run: what came after it. An id of
     another run (the agent restarted) or an unreadable one: a gap, then this run's backlog.
     """
-    if last_event_id is None:
+    if last_event_id is None or not last_event_id.strip():
         return Cursor(bus.last_id, gap=False)
     run, _, number = last_event_id.strip().rpartition("-")
     if run != run_of(bus) or not number.isdigit() or int(number) > bus.last_id:
