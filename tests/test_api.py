@@ -378,6 +378,17 @@ async def test_stop_lets_a_request_finish_and_cuts_one_that_hangs() -> None:
     assert not isinstance(cut, httpx.Response) or cut.status_code >= 500
 
 
+async def test_listening_beyond_loopback_is_said_loudly(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        async with running_api("127.0.0.1:0"):
+            pass
+        assert "beyond this machine" not in caplog.text
+        async with running_api("0.0.0.0:0"):
+            pass
+    assert "beyond this machine" in caplog.text
+    assert TOKEN not in caplog.text
+
+
 def test_listen_addresses() -> None:
     assert str(parse_listen("127.0.0.1:8721")) == "127.0.0.1:8721"
     assert parse_listen("[::1]:8721").host == "::1"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
 import socket
@@ -106,6 +107,12 @@ class LocalApiServer:
             await self.stop()
             raise
         log.info("local API listening on %s (documentation at /docs)", self._bound)
+        if not _private(self._listen):
+            log.warning(
+                "local API listens on %s, beyond this machine: only the token protects it; "
+                "keep the port closed to all but the POS (firewall)",
+                self._bound,
+            )
 
     async def stop(self) -> None:
         """End event streams, let requests in progress finish (bounded), close the socket."""
@@ -121,6 +128,8 @@ class LocalApiServer:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            except Exception:  # it failed earlier; stopping must still finish
+                log.exception("the local API had failed before it was stopped")
         self._server = self._task = None
         self._remove_socket_file()
 
@@ -152,6 +161,16 @@ async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
             task.result()  # raises what stopped it
             raise RegisterAgentError("the local API stopped while starting; see the log")
         await asyncio.sleep(0.005)
+
+
+def _private(listen: Listen) -> bool:
+    """A unix socket or a loopback address: reachable from this machine only."""
+    if listen.path is not None or listen.host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(listen.host).is_loopback
+    except ValueError:  # a host name: cannot tell, so say it
+        return False
 
 
 def _bind_tcp(host: str, port: int) -> socket.socket:
