@@ -71,7 +71,9 @@ async def test_stop_lets_a_request_finish_and_cuts_one_that_hangs() -> None:
     finished, cut = answers
     assert isinstance(finished, httpx.Response)
     assert finished.status_code == 200
-    assert not isinstance(cut, httpx.Response) or cut.status_code >= 500
+    assert isinstance(cut, httpx.Response)
+    assert cut.status_code == 503
+    assert cut.json()["code"] == "stopping"
 
 
 async def test_listening_beyond_loopback_is_said_loudly(caplog: pytest.LogCaptureFixture) -> None:

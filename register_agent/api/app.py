@@ -74,7 +74,7 @@ def make_app(
         redoc_url=None,
         openapi_url="/openapi.json",
         swagger_ui_oauth2_redirect_url=None,
-        responses=_errors(401, 422, 500),
+        responses=_errors(401, 422, 500, 503),
         dependencies=[Security(_bearer)],
     )
     gate = StreamGate()

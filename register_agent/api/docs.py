@@ -44,6 +44,7 @@ the POS may switch on it; the `message` is a sentence for the cashier. Codes:
 | 422 | `invalid_request` | a field is missing or wrong; `fields` names each one |
 | 422 | `refund_too_large` | the refund is larger than the sale |
 | 503 | `offline`, `key_refused` | claims need the loyalty service, which cannot be used now |
+| 503 | `stopping` | the agent is stopping (a restart): try again in a moment |
 | 500 | `internal_error` | the agent failed; the details are in its log |
 
 Sales are never refused for being offline: the credits are queued and delivered later.
@@ -127,7 +128,8 @@ ERRORS = {
     409: "refused by the till: see the codes in the description",
     422: "a field is missing or wrong (`invalid_request`, `refund_too_large`)",
     500: "the agent failed (`internal_error`); the details are in its log",
-    503: "the loyalty service cannot be used now (`offline`, `key_refused`)",
+    503: "the loyalty service cannot be used now (`offline`, `key_refused`), "
+    "or the agent is stopping (`stopping`)",
 }
 
 SALE_EXAMPLES: dict[str, Any] = {

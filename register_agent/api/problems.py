@@ -5,6 +5,7 @@ anything unexpected as a neutral 500 (the details go to the log, never to the PO
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,6 +21,7 @@ from register_agent.errors import CounterRefusal
 
 log = logging.getLogger(__name__)
 
+STOPPING_MESSAGE = "the till's agent is stopping; try again in a moment"
 INTERNAL_MESSAGE = "the till could not handle this request; try again, and tell the installer"
 _HTTP_CODES = {
     400: ("bad_request", "the request could not be read"),
@@ -127,6 +129,12 @@ class LastResort:
 
         try:
             await self.app(scope, receive, watch)
+        except asyncio.CancelledError:
+            # uvicorn cancels what is still running after the graceful wait at shutdown:
+            # the POS still gets a JSON answer it can act on (uvicorn logs the rest)
+            if not started:
+                await error_response(503, "stopping", STOPPING_MESSAGE)(scope, receive, send)
+            raise
         except Exception:
             log.exception("local API: %s %s failed", scope["method"], scope["path"])
             if not started:  # else the answer is half sent: uvicorn closes the connection
