@@ -45,7 +45,8 @@ async def test_a_busy_port_is_a_clear_error_and_a_stopped_server_frees_it() -> N
         taken = str(api.server.address)
         second = LocalApiServer(make_app(ScriptedTill(), EventBus(), TOKEN), taken)
         with pytest.raises(ConfigError, match=r"local_api\.listen: cannot listen on 127\.0\.0\.1"):
-            await second.start()
+            async with second:
+                pass
     with anyio.fail_after(2), pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient() as client:
             await client.get(f"http://{taken}/v1/status", headers=AUTH)

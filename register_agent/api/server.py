@@ -114,6 +114,13 @@ class LocalApiServer:
                 self._bound,
             )
 
+    async def __aenter__(self) -> LocalApiServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
     async def stop(self) -> None:
         """End event streams, let requests in progress finish (bounded), close the socket."""
         close_streams(self._app)
