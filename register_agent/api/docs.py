@@ -1,0 +1,196 @@
+"""What the POS developer reads at ``/docs``: the local API's description, each endpoint's
+explanation and the error codes. Kept apart from the routes so both stay readable.
+"""
+
+from typing import Any
+
+DESCRIPTION = """
+The till's loyalty agent, for the POS software on the same machine (or the address the
+installer opened). It credits customers for paid sales, claims rewards and prints
+receipts; the POS tells it what was sold and reads what to show.
+
+**Authentication.** Every endpoint needs the till's token:
+`Authorization: Bearer <token>`. The installer gives it (systemd credential
+`local-api-token`, or the file `local-api-token` in the agent's state directory, made on
+first start). A missing or wrong token is a `401` with `WWW-Authenticate: Bearer`. This
+documentation (`/docs`, `/openapi.json`) is readable without the token; use "Authorize"
+to try the endpoints.
+
+**Money** is a decimal string: `"12.50"`, never a number like `12.5`.
+
+**Idempotency.** The POS's `sale_id` and `claim_id` are idempotency keys: sending the same
+request again (after a timeout, say) returns the first answer and does nothing twice; the
+same id with a different body is a `409` (`sale_conflict`, `claim_conflict`).
+
+**Errors** are always JSON: `{"code": "...", "message": "..."}`. The `code` is stable, so
+the POS may switch on it; the `message` is a sentence for the cashier. Codes:
+
+| status | code | meaning |
+|---|---|---|
+| 401 | `unauthorized` | no token, or the wrong one |
+| 404 | `unknown_sale` | no sale with this id on this till |
+| 404 | `unknown_reward` | the reward does not exist |
+| 404 | `not_found` | not an address of this API |
+| 409 | `sale_conflict` | this sale id was used for a different sale |
+| 409 | `claim_conflict` | this claim id was used for a different claim |
+| 409 | `sale_closed` | the sale was already refunded or voided |
+| 409 | `refund_unsupported` | the Register API (v1) cannot take credits back |
+| 409 | `printing_off` | the POS prints this till's receipts, so no reprint |
+| 409 | `no_customer` | no card was scanned for the claim |
+| 409 | `card_unknown`, `card_unregistered`, `card_inactive` | the card cannot collect |
+| 409 | `insufficient_credits`, `reward_out_of_stock` | the loyalty service refused the claim |
+| 409 | `claim_limit_reached`, `reward_inactive`, `claim_refused` | the same |
+| 409 | `claim_not_confirmed` | check the balance in the Piggy dashboard before trying again |
+| 422 | `invalid_request` | a field is missing or wrong; `fields` names each one |
+| 422 | `refund_too_large` | the refund is larger than the sale |
+| 503 | `offline`, `key_refused` | claims need the loyalty service, which cannot be used now |
+| 503 | `stopping` | the agent is stopping (a restart): try again in a moment |
+| 500 | `internal_error` | the agent failed; the details are in its log |
+
+Sales are never refused for being offline: the credits are queued and delivered later.
+"""
+
+SELL = """
+The POS says a sale is paid. The agent records it durably **before** answering, then
+credits the customer (the card scanned before this sale, or `customer_card`), or, without
+a customer, puts a QR code on the receipt that the customer scans to collect.
+
+The answer's `loyalty` block says what the receipt shows: `credited` (credits and balance
+known), `pending` ("points will be added": the loyalty service did not answer in time;
+the credits are queued), `qr` (`qr_url` to print), or `none`. A POS that prints its own
+receipts prints `loyalty.lines` and the QR.
+
+Sending the same `sale_id` and body again returns the first answer and credits nothing
+more; the same `sale_id` with another body is `409 sale_conflict`.
+"""
+
+REFUND = """
+Takes back the credits of a sale: the whole sale without a body (or `{}`), part of it with
+`{"amount": "5.00"}` (credits taken back in proportion). The refund is queued and delivered
+after the sale's own credits. Sale ids with `/` work as they are (`/v1/sales/2026/11/7/refund`).
+"""
+
+VOID = """
+Cancels a sale: its credits are taken back and its reward claims reversed (queued, in order).
+"""
+
+REPRINT = """
+Prints the sale's receipt again, marked COPY. Also the way to print a receipt that waited
+too long (the printer was off) and is no longer printed by itself.
+"""
+
+CUSTOMER = """
+The customer whose card was scanned and who the next sale will be credited to: a display
+name, the balance, the last characters of the card and the rewards they can claim.
+`204 No Content` when nobody scanned a card (or the scan expired, or a sale used it).
+"""
+
+CLEAR_CUSTOMER = """
+Forgets the scanned customer, so the next sale is not credited to them (a wrong card,
+or the customer walked away). `204` whether or not there was one.
+"""
+
+CLAIM = """
+Claims a reward for the scanned customer, or for the one named by `customer_card` or
+`customer_key` (member id on Register API v1, contact uuid on v3). Online only: when the
+loyalty service cannot be reached the claim is refused (`503 offline`), never queued.
+The `claim_id` is the idempotency key: the same claim twice claims once. With `sale_id`,
+voiding that sale reverses the claim.
+"""
+
+STATUS = """
+For the POS's service screen: whether the loyalty service is reachable, the queue of
+undelivered operations (how many, the oldest's age, how many need review or failed), alerts,
+the printer and the card readers.
+"""
+
+RESUME = "the last event id the POS received; the `Last-Event-ID` header wins when both are sent"
+
+EVENTS = """
+A `text/event-stream` that stays open: each event has an `id:`, an `event:` (its kind) and
+one `data:` line of JSON. Kinds: `scan`, `customer` (identified; the same shape as
+`GET /v1/customer`), `customer_cleared`, `customer_refused` (unknown, unregistered or
+inactive card, with a reason), `plain_scan` (a barcode that is not a loyalty card: the
+POS handles it), `printer`, `operation` (an operation settled: delivered, or needs attention).
+
+Without `Last-Event-ID` the stream starts with the next event. After a dropped connection,
+send the last id received (the `Last-Event-ID` header, which EventSource does by itself,
+or `?last_event_id=`): the events missed since are sent first. When some are lost (the
+agent restarted, or the connection was away too long) a `gap` event comes first: read
+`GET /v1/customer` and `GET /v1/status` again. A comment line (`: keep-alive`) arrives every
+15 s on a quiet stream. Browsers' EventSource cannot send the `Authorization` header:
+use a fetch-based event-stream client.
+"""
+
+ERRORS = {
+    401: "no token, or the wrong one (`unauthorized`)",
+    404: "no such sale or reward (`unknown_sale`, `unknown_reward`)",
+    409: "refused by the till: see the codes in the description",
+    422: "a field is missing or wrong (`invalid_request`, `refund_too_large`)",
+    500: "the agent failed (`internal_error`); the details are in its log",
+    503: "the loyalty service cannot be used now (`offline`, `key_refused`), "
+    "or the agent is stopping (`stopping`)",
+}
+
+SALE_EXAMPLES: dict[str, Any] = {
+    "receipt": {
+        "summary": "the agent prints the receipt",
+        "value": {
+            "sale_id": "2026-11-26/0042",
+            "amount": "12.50",
+            "lines": [
+                {"text": "Cappuccino", "amount": "3.50"},
+                {"text": "Croissant", "amount": "9.00"},
+            ],
+        },
+    },
+    "named": {
+        "summary": "a customer named by the POS, the POS prints",
+        "value": {
+            "sale_id": "0043",
+            "amount": "4.20",
+            "customer_card": "A1B2C3D4",
+            "print_receipt": False,
+        },
+    },
+}
+REFUND_EXAMPLES: dict[str, Any] = {
+    "whole": {"summary": "the whole sale", "value": {}},
+    "part": {"summary": "part of it", "value": {"amount": "5.00"}},
+}
+CLAIM_EXAMPLES: dict[str, Any] = {
+    "scanned": {
+        "summary": "for the scanned customer",
+        "value": {"claim_id": "c-0042-1", "reward_key": "free-coffee", "sale_id": "0042"},
+    },
+    "by_card": {
+        "summary": "for a card typed at the POS",
+        "value": {"claim_id": "c-0043-1", "reward_key": "free-coffee", "customer_card": "A1B2C3D4"},
+    },
+}
+
+#: money in the OpenAPI document: pydantic describes a Decimal as "number or string", but
+#: the API refuses numbers (floats round: 0.1 + 0.2), so the POS developer reads this
+MONEY: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^-?[0-9]+(\.[0-9]{1,2})?$",
+    "examples": ["12.50"],
+    "description": 'money as a decimal string, e.g. "12.50"; a JSON number is refused',
+}
+
+
+def money_as_strings(document: dict[str, Any]) -> None:
+    """Rewrites every "number or string" property of the schemas as :data:`MONEY`."""
+    for schema in document.get("components", {}).get("schemas", {}).values():
+        for prop in schema.get("properties", {}).values():
+            options = prop.get("anyOf", [])
+            kinds = {option.get("type") for option in options}
+            if {"number", "string"} <= kinds:
+                rest = [
+                    option for option in options if option.get("type") not in ("number", "string")
+                ]
+                prop.pop("anyOf")
+                if rest:
+                    prop["anyOf"] = [MONEY, *rest]
+                else:
+                    prop.update(MONEY)

@@ -1,0 +1,141 @@
+"""``GET /v1/events``: the till's event bus as server-sent events for the POS screen, with
+``Last-Event-ID`` resumption, keep-alive comments, a ``gap`` event when the backlog lost
+events, and a prompt end when the local API stops.
+
+Event ids are ``<run>-<n>``: ``n`` counts the bus's events and ``run`` names this run of
+the agent, so a POS that reconnects after a restart (when ``n`` starts again at 1) is told
+of the gap instead of silently skipping events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import weakref
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic_core import to_json
+
+from register_agent.events import Event, EventBus
+
+#: how long a quiet stream waits before a keep-alive comment (proxies and POS clients
+#: drop connections that stay silent for 30 to 60 s)
+KEEPALIVE_S = 15.0
+#: how soon a dropped EventSource client reconnects, in milliseconds
+RETRY_MS = 2000
+
+# One run name per bus: an app rebuilt on reload around the same bus keeps the same ids.
+_runs: weakref.WeakKeyDictionary[EventBus, str] = weakref.WeakKeyDictionary()
+
+
+def run_of(bus: EventBus) -> str:
+    return _runs.setdefault(bus, secrets.token_hex(4))
+
+
+class StreamGate:
+    """Closed once, at shutdown: every open event stream then ends."""
+
+    def __init__(self) -> None:
+        self.closed = asyncio.Event()
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+def close_streams(app: FastAPI) -> None:
+    """End the event streams of ``app`` (the server's stop calls this before it waits)."""
+    gate = getattr(app.state, "event_streams", None)
+    if isinstance(gate, StreamGate):
+        gate.close()
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a stream starts: after ``last_seen``; ``gap``: events may be lost before it."""
+
+    last_seen: int
+    gap: bool
+
+
+def cursor_for(bus: EventBus, last_event_id: str | None) -> Cursor:
+    """No id: live events only, from now. An id of this run: what came after it. An id of
+    another run (the agent restarted) or an unreadable one: a gap, then this run's backlog.
+    """
+    if last_event_id is None or not last_event_id.strip():
+        return Cursor(bus.last_id, gap=False)
+    run, _, number = last_event_id.strip().rpartition("-")
+    if run != run_of(bus) or not number.isdigit() or int(number) > bus.last_id:
+        return Cursor(0, gap=True)
+    return Cursor(int(number), gap=False)
+
+
+def _frame(event: Event, run: str) -> str:
+    data = to_json(dict(event.data)).decode()  # JSON escapes newlines: one data line
+    return f"id: {run}-{event.id}\nevent: {event.kind}\ndata: {data}\n\n"
+
+
+def _gap_frame(after: str | None) -> str:
+    data: dict[str, Any] = {
+        "message": "some events were lost; read GET /v1/customer and GET /v1/status again",
+        "last_event_id": after,
+    }
+    # No id: a client that reconnects now still names the last event it really got.
+    return f"event: gap\ndata: {to_json(data).decode()}\n\n"
+
+
+async def event_frames(
+    bus: EventBus, cursor: Cursor, gate: StreamGate, after: str | None, keepalive_s: float
+) -> AsyncIterator[str]:
+    """The stream's text: an opening comment, the missed events, then live ones."""
+    run = run_of(bus)
+    yield f": register-agent events\nretry: {RETRY_MS}\n\n"
+    if cursor.gap:
+        yield _gap_frame(after)
+    # Ids are consecutive, so a jump means the backlog dropped events this client needed
+    # (a reconnect too late, or a client reading slower than the till publishes).
+    expected = None if cursor.gap else cursor.last_seen + 1
+    async for event in _until_closed(bus.subscribe(cursor.last_seen), gate, keepalive_s):
+        if event is None:
+            yield ": keep-alive\n\n"
+            continue
+        if expected is not None and event.id > expected:
+            yield _gap_frame(f"{run}-{expected - 1}")
+        expected = event.id + 1
+        yield _frame(event, run)
+
+
+async def _until_closed(
+    events: AsyncIterator[Event], gate: StreamGate, keepalive_s: float
+) -> AsyncIterator[Event | None]:
+    """``events`` until the gate closes; ``None`` after each ``keepalive_s`` of quiet."""
+    closed = asyncio.ensure_future(gate.closed.wait())
+    upcoming: asyncio.Future[Event] | None = None
+    try:
+        while True:
+            if upcoming is None:
+                upcoming = asyncio.ensure_future(anext(events))
+            waiters: set[asyncio.Future[Any]] = {upcoming, closed}
+            done, _ = await asyncio.wait(
+                waiters, timeout=keepalive_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            if closed in done:
+                return
+            if upcoming in done:
+                event, upcoming = upcoming.result(), None
+                yield event
+            else:
+                yield None
+    finally:
+        for waiter in (closed, upcoming):
+            if waiter is not None:
+                waiter.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await waiter
+        aclose = getattr(events, "aclose", None)  # the bus's generator, not left to the GC
+        if aclose is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await aclose()
