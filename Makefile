@@ -11,9 +11,9 @@ $(STAMP): pyproject.toml scripts/setup.sh
 
 setup: $(STAMP)
 
-## run: the agent on its embedded default (for now: the built-in sandbox Register API)
+## run: the agent on its embedded default: the built-in sandbox, a virtual reader and printer
 run: $(STAMP)
-	$(BIN)/register-agent sandbox
+	$(BIN)/register-agent run --sandbox
 
 ## test: linters, type checks, architecture contracts, then the test suite
 test: lint unit

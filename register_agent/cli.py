@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from register_agent import __version__, scan_commands
 from register_agent.errors import ConfigError, RegisterAgentError
@@ -59,6 +60,24 @@ def _sandbox(args: argparse.Namespace) -> int:
     return serve_forever(args.host, args.port, args.seed)
 
 
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run the agent (--sandbox: against the built-in sandbox, with virtual devices)",
+    )
+    run.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="the embedded default: built-in sandbox Register API, virtual reader and printer",
+    )
+    run.add_argument("--api-version", choices=["v1", "v3"], default="v3", help="with --sandbox")
+    run.add_argument("--sandbox-port", type=int, default=8720, help="with --sandbox (0 = free)")
+    run.add_argument(
+        "--state-dir", type=Path, default=None, help="with --sandbox (default: a new temp dir)"
+    )
+    run.set_defaults(handler=_run)
+
+
 def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sandbox = commands.add_parser(
         "sandbox", help="run the sandbox Register API (v1 and v3) on this machine"
@@ -67,6 +86,60 @@ def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     sandbox.add_argument("--port", type=int, default=8720, help="port (default 8720, 0 = free)")
     sandbox.add_argument("--seed", type=Path, default=None, help="seed TOML (default: built-in)")
     sandbox.set_defaults(handler=_sandbox)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The agent itself; ``--sandbox`` is the embedded default of the README."""
+    import asyncio  # noqa: PLC0415 (lazy: start-up cost)
+
+    from register_agent.agent import Agent  # noqa: PLC0415
+    from register_agent.config import load_config  # noqa: PLC0415
+    from register_agent.embedded import BANNER, embed, require_api_key  # noqa: PLC0415
+
+    config = load_config(args.config)
+    if not args.sandbox:
+        require_api_key(config)
+        agent = Agent(lambda: load_config(args.config))
+        return asyncio.run(agent.run())
+    embedded = embed(
+        config, version=args.api_version, sandbox_port=args.sandbox_port, state_dir=args.state_dir
+    )
+    print(BANNER, flush=True)
+    try:
+        agent = Agent(lambda: embedded.config, announce=print)
+        return asyncio.run(_run_announced(agent, embedded.sandbox.url))
+    finally:
+        embedded.close()
+
+
+async def _run_announced(agent: Any, sandbox_url: str) -> int:
+    """Run the agent and, once it is ready, tell a new user how to drive it."""
+    import asyncio  # noqa: PLC0415
+
+    async def announce() -> None:
+        while not hasattr(agent, "api_address"):
+            await asyncio.sleep(0.05)
+        config = agent.config
+        token_file = config.state.directory / "local-api-token"
+        print(
+            f" sandbox Register API: {sandbox_url}  (ledger: {sandbox_url}/_sandbox/ledger)\n"
+            f" local API for the POS: http://{agent.api_address}  (docs: /docs)\n"
+            f" local API token:      in {token_file}\n"
+            f" journal:              {config.state.directory / 'journal.sqlite3'}\n"
+            " try it:\n"
+            "   register-agent scan A1B2C3D4        # Jan's loyalty card on the virtual reader\n"
+            f'   curl -H "Authorization: Bearer $(cat {token_file})" \\\n'
+            f'        -d \'{{"sale_id": "1", "amount": "12.50"}}\' '
+            f"-H 'Content-Type: application/json' http://{agent.api_address}/v1/sales\n"
+            " Ctrl-C stops it.",
+            flush=True,
+        )
+
+    shout = asyncio.create_task(announce())
+    try:
+        return int(await agent.run())
+    finally:
+        shout.cancel()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     print_test.set_defaults(handler=_print_test)
     scan_commands.add_commands(commands)
     _add_sandbox(commands)
+    _add_run(commands)
     return parser
 
 

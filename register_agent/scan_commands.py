@@ -50,6 +50,8 @@ def _virtual_reader(config: AgentConfig, name: str | None) -> VirtualReaderConfi
     from register_agent.config import VirtualReaderConfig  # noqa: PLC0415
 
     virtual = [r for r in config.readers if isinstance(r, VirtualReaderConfig)]
+    if not config.readers:  # `run --sandbox` adds this one when the config names no reader
+        virtual = [VirtualReaderConfig(kind="virtual", name="counter")]
     chosen = [r for r in virtual if name in (None, r.name)]
     if not chosen:
         named = f" named {name}" if name else ""
