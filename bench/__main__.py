@@ -6,7 +6,7 @@ import argparse
 import platform
 import time
 
-from bench import journal_scale, receipts_print
+from bench import agent_bench, journal_scale, receipts_print
 from bench.measure import Figure
 
 HEADER = "| measure | value | baseline (same run) | ratio |\n|---|---|---|---|"
@@ -18,6 +18,9 @@ def main() -> int:
     args = parser.parse_args()
     sizes = (1_000,) if args.quick else (10_000, 100_000)
     figures: list[Figure] = []
+    figures += agent_bench.run(
+        sales=30 if args.quick else 300, queued=200 if args.quick else 10_000
+    )
     figures += receipts_print.run()
     figures += journal_scale.run(sizes)
     print(
