@@ -231,8 +231,8 @@ def _drain(
 ) -> list[Figure]:
     with httpx.Client(base_url=sandbox.url) as control:
         control.post(
-            "/_sandbox/faults", json={"mode": "error_503", "count": 10**9, "paths": ["/api/v3"]}
-        )
+            "/_sandbox/faults", json={"mode": "error_503", "rate": 1.0, "paths": ["/api/v3"]}
+        ).raise_for_status()
         for number in range(queued):
             agent.sell(f"queued-{number}", customer_card=CARDS[number % len(CARDS)])
         rss_after = agent.rss_mb()
