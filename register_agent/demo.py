@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from register_agent.errors import ConfigError
+
 if TYPE_CHECKING:  # imported when the demo runs: `register-agent --help` stays fast
     import asyncio
 
@@ -58,7 +60,10 @@ def demo_command(args: argparse.Namespace) -> int:
     if not args.verbose:  # the tour says in plain words what the log lines would
         logging.getLogger().setLevel(logging.ERROR)
     out = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot make the preview folder ({exc})") from exc
     # A fresh state directory every time: the journal of a previous tour would answer the
     # same sale ids with its old receipts. It is removed at the end, with the reader socket.
     with tempfile.TemporaryDirectory(prefix="register-agent-demo-") as work:

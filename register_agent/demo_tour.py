@@ -130,6 +130,7 @@ class Tour:
         credits = claimed.body["data"]["credits"]
         self._check(credits == 7 * CREDITS_PER_EURO, f"7 credits from the QR, got {credits}")
         self._say(f"   At home, Ahmed scans the QR with his phone: {credits} points collected.")
+        self._say(f"   (the QR's URL: {url})")
         again = self._sandbox("POST", "/_sandbox/claim", {"url": url, "member": AHMED})
         self._check(not again.ok, f"a second claim of the same QR refused, got {again.status}")
         self._say("   He scans it again: refused, the points were already collected.")
