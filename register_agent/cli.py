@@ -11,10 +11,13 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from register_agent import __version__, demo, scan_commands, status_command
 from register_agent.errors import ConfigError, RegisterAgentError
+
+if TYPE_CHECKING:  # the config is imported when a command runs: `--help` stays fast
+    from register_agent.config import AgentConfig
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -115,7 +118,7 @@ def _run(args: argparse.Namespace) -> int:
         embedded.close()
 
 
-def _listening(config: Any, listen: str | None) -> Any:
+def _listening(config: AgentConfig, listen: str | None) -> AgentConfig:
     """``config`` with the local API on ``--listen`` when it was given."""
     if listen is None:
         return config

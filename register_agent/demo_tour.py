@@ -19,6 +19,7 @@ from register_agent.demo_ledger import Expected, Summary, summarise
 from register_agent.errors import AgentUnreachable
 from register_agent.local_client import JsonClient, Reply
 from register_agent.receipts import Receipt
+from register_agent.status_command import describe
 
 #: customers of the default sandbox seed (register_agent/sandbox/default_seed.toml)
 JAN_CARD = "A1B2C3D4"
@@ -182,17 +183,15 @@ class Tour:
         self._check(receipt.points_pending, f"'points will be added' on the receipt: {receipt}")
         status = self._pos("GET", "/v1/status").body
         self._check(status["outbox_pending"] >= 2, f"2 operations waiting, got {status}")
-        self._say(
-            f"   Till status: Register API {status['register_api']}, "
-            f"{status['outbox_pending']} operations waiting in the outbox."
-        )
+        self._say_status(status)
 
     def _come_back(self) -> None:
         self._begin("6. The Register API comes back")
         self._check(self._sandbox("POST", "/_sandbox/faults", {"mode": "off"}).ok, "outage off")
         started = time.monotonic()
         status = self._pos("GET", "/v1/status").body
-        while status["outbox_pending"] and time.monotonic() - started < DRAIN_S:
+        # the API counts as reachable again once the outbox reports a delivery done
+        while _waiting(status) and time.monotonic() - started < DRAIN_S:
             time.sleep(0.2)
             status = self._pos("GET", "/v1/status").body
         self._check(status["outbox_pending"] == 0, f"the outbox drained, got {status}")
@@ -200,6 +199,8 @@ class Tour:
             not status["outbox_review"] and not status["outbox_dead"], f"none stuck: {status}"
         )
         self._say(f"   The outbox delivered what waited, in {time.monotonic() - started:.1f} s.")
+        self._check(status["register_api"] == "reachable", f"the API reachable again: {status}")
+        self._say_status(status)
         self._pos("POST", "/v1/sales/demo-3/reprint")
         receipt = self._preview("demo-3", "4-sale-offline-reprint.png", copy=True)
         earned = 20 * CREDITS_PER_EURO
@@ -232,6 +233,12 @@ class Tour:
     def _check(self, condition: object, expected: str) -> None:
         if not condition:
             raise DemoFailed(f"{self._step!r}: expected {expected}")
+
+    def _say_status(self, status: dict[str, Any]) -> None:
+        lines = describe(status).splitlines()
+        self._say("   `register-agent status` now says:")
+        for line in lines:
+            self._say(f"     {line}")
 
     def _pos(self, method: str, path: str, body: object = None) -> Reply:
         reply = self._call(self._till.pos, method, path, body)
@@ -280,3 +287,7 @@ class Tour:
         self._previews.append(path)
         self._say(f"   Receipt preview: {path}")
         return receipt
+
+
+def _waiting(status: dict[str, Any]) -> bool:
+    return bool(status["outbox_pending"]) or status["register_api"] != "reachable"

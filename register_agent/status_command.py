@@ -100,7 +100,12 @@ def _refusal(token: str | None, token_file: Path) -> str:
 
 
 def healthy(status: dict[str, Any]) -> bool:
-    """Healthy: the API answers, no alert, the printer and every reader fine."""
+    """Healthy: the API answers, no alert, the printer and every reader fine.
+
+    Operations waiting while the API answers are the outbox at work, not a fault: the caps
+    (``[outbox] max_pending``, ``max_age_s``) raise an alert when waiting gets too long.
+    An API state not checked yet (the first seconds after start) is not held against it.
+    """
     return (
         status.get("register_api") in ("reachable", "unknown")
         and not status.get("alerts")

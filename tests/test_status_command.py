@@ -20,6 +20,7 @@ import pytest
 
 from drivers.virtual_reader import inject
 from register_agent.local_client import JsonClient
+from register_agent.status_command import describe, healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 START_S = 20.0
@@ -176,3 +177,38 @@ def test_status_over_a_unix_socket(tmp_path: Path) -> None:
         stop(running)
     gone = running.status()
     assert gone.returncode == 2, gone.stdout
+
+
+def _status(**changes: object) -> dict[str, object]:
+    status: dict[str, object] = {
+        "register_api": "reachable", "outbox_pending": 0, "outbox_oldest_age_s": None,
+        "outbox_review": 0, "outbox_dead": 0, "alerts": [],
+        "printer": "online: Printer ready.", "readers": ["counter: ok", "door: ok"],
+    }  # fmt: skip
+    return {**status, **changes}
+
+
+def test_what_makes_a_till_degraded() -> None:
+    assert healthy(_status())
+    assert healthy(_status(outbox_pending=3, outbox_oldest_age_s=130.0))  # the outbox at work
+    assert healthy(_status(printer="none (the POS prints)"))
+    assert not healthy(_status(register_api="key_refused"))
+    assert not healthy(_status(printer="paper out: Printer is out of paper: put in a new roll."))
+    assert not healthy(_status(readers=["counter: ok", "door: down (unplugged)"]))
+    assert not healthy(_status(outbox_review=1, alerts=["1 operations need a person"]))
+
+
+def test_the_status_line_in_the_installers_words() -> None:
+    text = describe(
+        _status(
+            register_api="unreachable", outbox_pending=3, outbox_oldest_age_s=130.0,
+            outbox_review=1, printer="paper out: Printer is out of paper: put in a new roll.",
+            alerts=["1 operations need a person: register-agent review"],
+        )
+    )  # fmt: skip
+    assert text.splitlines() == [
+        "Register API: UNREACHABLE | outbox: 3 pending (oldest 2 min), 1 in review, 0 refused"
+        " | printer: paper out: Printer is out of paper: put in a new roll."
+        " | readers: counter ok, door ok",
+        "  alert: 1 operations need a person: register-agent review",
+    ]
