@@ -9,7 +9,7 @@ The tour plays the POS over the local API and the customer's phone over the sand
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -34,7 +34,7 @@ WAIT_S = 5.0  # for the till to take a scan
 DRAIN_S = 25.0  # for the outbox to deliver what waited while offline
 
 
-class DemoFailed(Exception):
+class DemoFailed(Exception):  # a tour outcome, not an agent failure: outside errors.py
     """A step's outcome was not what the tour expected; the message names the step."""
 
 
@@ -64,6 +64,12 @@ class Tour:
         self._previews: list[Path] = []
 
     def run(self) -> Summary:
+        try:
+            return self._tour()
+        except (KeyError, TypeError, ValueError) as exc:  # an answer not shaped as documented
+            raise DemoFailed(f"{self._step!r}: an unexpected answer ({exc!r})") from exc
+
+    def _tour(self) -> Summary:
         self._say(
             f"register-agent demo: one till on the built-in sandbox (Register API "
             f"{self._version}); nothing here leaves this machine.\n"
@@ -108,7 +114,7 @@ class Tour:
         self._sales.append(Expected("demo-1", JAN_CARD, amount))
         self._say(f"   Sale demo-1, EUR {amount}: {'; '.join(loyalty['lines'])}.")
         self._preview("demo-1", "1-sale-with-card.png")
-        after = self._till.pos.get("/v1/customer")
+        after = self._call(self._till.pos, "GET", "/v1/customer", None)
         self._check(after.status == 204, f"the card used up by the sale, got {after.status}")
         self._say("   The scan was for that sale only: the next shopper starts without a customer.")
         return int(loyalty["balance"])
@@ -118,11 +124,8 @@ class Tour:
         answer = self._sell("demo-2", Decimal("7.25"), lines=[("Croissants", "7.25")])
         loyalty = answer["loyalty"]
         self._check(loyalty["state"] == "qr" and loyalty["qr_url"], f"a QR, got {loyalty}")
-        how = (
-            "a loyalty token minted on the till"
-            if self._version == "v3"
-            else ("a staged credit reception")
-        )
+        v3 = self._version == "v3"
+        how = "a loyalty token minted on the till" if v3 else "a staged credit reception"
         self._say(f"   Sale demo-2, EUR 7.25, no card: the QR is {how}.")
         self._preview("demo-2", "2-sale-without-card.png")
         url = loyalty["qr_url"]
@@ -259,7 +262,7 @@ class Tour:
         sale_id: str,
         amount: Decimal,
         *,
-        lines: list[tuple[str, str]] = (),  # type: ignore[assignment]
+        lines: Sequence[tuple[str, str]] = (),
         card: str | None = None,
     ) -> dict[str, Any]:
         sale: dict[str, Any] = {"sale_id": sale_id, "amount": str(amount)}
