@@ -122,6 +122,7 @@ class Agent:
             _outbox_settings(config),
             on_beat=lambda: self.heartbeat.beat("outbox"),
             on_settled=self.till.operation_settled,
+            on_api_result=self.health.api_result,
         )
         recovered = await self.outbox.recover()
         if recovered:

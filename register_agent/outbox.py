@@ -106,6 +106,7 @@ class Outbox:
         rng: random.Random | None = None,
         on_beat: Callable[[], None] = lambda: None,
         on_settled: Callable[[Operation], Awaitable[None]] | None = None,
+        on_api_result: Callable[[LoyaltyApiError | None], None] = lambda _: None,
     ) -> None:
         self._journal = journal
         self._handlers = dict(handlers)
@@ -114,6 +115,7 @@ class Outbox:
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
         self._on_beat = on_beat
         self._on_settled = on_settled or _nobody_waits
+        self._on_api_result = on_api_result  # the till's health: is the API reachable?
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
         self._stopping = False
@@ -217,6 +219,7 @@ class Outbox:
             delivered = await self._handler(sent).send(progress.operation, progress)
         except LoyaltyApiError as exc:
             crash_point("after_send")
+            self._on_api_result(exc)
             await self._after_failure(progress.operation, exc)
             return
         except Exception as exc:  # a bug after in_flight: the request may have gone out
@@ -224,6 +227,7 @@ class Outbox:
             await self._after_failure(progress.operation, OutcomeUnknown(repr(exc)))
             return
         crash_point("after_send")
+        self._on_api_result(None)
         await self._settle(
             sent.id,
             OperationState.IN_FLIGHT,

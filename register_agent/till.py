@@ -227,7 +227,10 @@ class Till:
         """Wait (bounded) for the sale's operation, then say what is known."""
         if not operations:
             return answer
-        operation = await self._wait_for(operations[0].id, self._config.receipt_wait_s)
+        # known to be offline: the credits cannot come in time, so do not keep the cashier
+        offline = self._health.api_state in ("unreachable", "key_refused")
+        wait_s = 0.0 if offline else self._config.receipt_wait_s
+        operation = await self._wait_for(operations[0].id, wait_s)
         if operation is None or operation.state is not OperationState.DONE:
             if operation is not None and operation.kind == STAGED_CREDIT_RECEPTION:
                 no_qr = LoyaltyBlock(state="none", lines=(text("no_qr", self._language),))
@@ -267,8 +270,8 @@ class Till:
         try:
             # the outbox may have finished before we started listening: look first
             operation = await self._journal.operation(operation_id)
-            if operation is not None and operation.state in _FINAL:
-                return operation
+            if operation is not None and (operation.state in _FINAL or operation.attempts > 0):
+                return operation  # settled, or its first attempt already failed
             await asyncio.wait_for(event.wait(), timeout_s)
         except TimeoutError:
             pass
@@ -366,7 +369,8 @@ class Till:
 
     async def operation_settled(self, operation: Operation) -> None:
         """The outbox moved an operation on: wake whoever waits, tell the POS screen."""
-        if operation.state in _FINAL and operation.id in self._settled:
+        # the first attempt's outcome is known: done, refused, or not now (pending/unknown)
+        if operation.state is not OperationState.IN_FLIGHT and operation.id in self._settled:
             self._settled[operation.id].set()
         if operation.state is OperationState.DONE:
             self._health.api_answered()

@@ -11,7 +11,7 @@ from typing import Literal
 
 from register_agent.config import OutboxConfig
 from register_agent.counter import TillStatus
-from register_agent.errors import CredentialsRejected, LoyaltyApiError
+from register_agent.errors import CredentialsRejected, LoyaltyApiError, RequestRejected
 from register_agent.journal import Journal
 
 ApiState = Literal["reachable", "unreachable", "key_refused", "unknown"]
@@ -37,6 +37,13 @@ class TillHealth:
         self._credentials_refused = credentials_refused
         self._clock = clock
         self._api: ApiState = "unknown"
+
+    def api_result(self, failure: LoyaltyApiError | None) -> None:
+        """What the last Register API call said: None, it answered; else how it failed."""
+        if failure is None or isinstance(failure, RequestRejected):
+            self.api_answered()  # a refusal with a code is an answer
+        else:
+            self.api_failed(failure)
 
     def api_answered(self) -> None:
         self._api = "reachable"

@@ -46,6 +46,9 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at      REAL NOT NULL
     );
     CREATE INDEX operations_due ON operations (state, next_attempt_at);
+    -- the work to hand out, in delivery order: only the rows that wait (bench/README.md)
+    CREATE INDEX operations_waiting ON operations (seq)
+        WHERE state IN ('pending', 'unknown');
     CREATE INDEX operations_customer ON operations (customer_key, seq);
     CREATE INDEX operations_sale ON operations (sale_id);
 

@@ -1,0 +1,289 @@
+"""The running agent, measured from outside like a POS would: start to READY=1, resident
+memory, sale acknowledgement latency, scan to "customer identified", and the outbox's
+drain rate after an outage. Baselines are measured in the same run (bench/README.md)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tty
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from bench.agent_process import TOKEN, AgentProcess, rss_mb
+from bench.measure import Figure, median, percentile
+from register_agent.sandbox import SandboxHandle, start_sandbox
+
+CARDS = ("A1B2C3D4", "B2C3D4E5", "C3D4E5F6", "04A2241A6B5E80")
+IMPORTS_ONLY = (
+    "import os, socket, sys, time; import httpx, pydantic_settings, tenacity, serial, "
+    "fastapi, uvicorn, escpos.printer; "
+    "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); "
+    "s.sendto(b'READY=1', os.environ['NOTIFY_SOCKET']); time.sleep(float(sys.argv[1]))"
+)
+
+
+def run(sales: int = 300, queued: int = 10_000) -> list[Figure]:
+    sandbox = start_sandbox(port=0)
+    try:
+        with tempfile.TemporaryDirectory(dir=Path.cwd()) as directory:
+            return _measure(Path(directory), sandbox, sales, queued)
+    finally:
+        sandbox.stop()
+
+
+def _measure(directory: Path, sandbox: SandboxHandle, sales: int, queued: int) -> list[Figure]:
+    figures = []
+    baseline_ready, baseline_rss = _imports_only(directory)
+    agent = AgentProcess(directory, sandbox.url)
+    with _notify_socket(directory) as notify:
+        started = time.perf_counter()
+        agent.start({"NOTIFY_SOCKET": notify.getsockname()})
+        notify.settimeout(30)
+        while notify.recv(4096).split(b"\n")[0] != b"READY=1":
+            pass
+        ready = time.perf_counter() - started
+    try:
+        time.sleep(1.0)
+        idle_rss = agent.rss_mb()
+        figures.append(Figure("start to READY=1", ready, baseline_ready, "s", "imports only"))
+        figures.append(
+            Figure("resident memory, idle", idle_rss, baseline_rss, "MB", "imports only")
+        )
+        figures += _sale_latency(agent, directory, sales)
+        figures.append(_scan_to_customer(agent, sandbox))
+        figures += _drain(agent, sandbox, queued, baseline_rss)
+    finally:
+        agent.stop()
+    return figures
+
+
+def _imports_only(directory: Path) -> tuple[float, float]:
+    """The floor: a process that imports what the agent imports and says READY=1."""
+    with _notify_socket(directory, "floor") as notify:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-c", IMPORTS_ONLY, "3"],
+            env={**os.environ, "NOTIFY_SOCKET": notify.getsockname()},
+        )
+        notify.settimeout(30)
+        notify.recv(64)
+        ready = time.perf_counter() - started
+        time.sleep(0.5)
+        rss = rss_mb(process.pid)
+        process.wait(10)
+    return ready, rss
+
+
+@contextmanager
+def _notify_socket(directory: Path, name: str = "notify") -> Iterator[socket.socket]:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(directory / name))
+    try:
+        yield listener
+    finally:
+        listener.close()
+
+
+def _sale_latency(agent: AgentProcess, directory: Path, count: int) -> list[Figure]:
+    no_card, with_card = [], []
+    for number in range(count):
+        started = time.perf_counter()
+        agent.sell(f"plain-{number}")
+        no_card.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        agent.sell(f"card-{number}", customer_card=CARDS[number % len(CARDS)])
+        with_card.append(time.perf_counter() - started)
+    floor = _commit_plus_request(agent, directory, count)
+    name = "one FULL-sync SQLite commit + one empty local API request"
+    return [
+        Figure(
+            "sale answer, no card (v3 token QR), p50",
+            median(no_card) * 1000,
+            median(floor) * 1000,
+            "ms",
+            name,
+        ),
+        Figure(
+            "sale answer, no card, p99",
+            percentile(no_card, 0.99) * 1000,
+            percentile(floor, 0.99) * 1000,
+            "ms",
+            name,
+        ),
+        Figure(
+            "sale answer, with card (credited within the wait), p50",
+            median(with_card) * 1000,
+            median(floor) * 1000,
+            "ms",
+            name,
+        ),
+        Figure(
+            "sale answer, with card, p99",
+            percentile(with_card, 0.99) * 1000,
+            percentile(floor, 0.99) * 1000,
+            "ms",
+            name,
+        ),
+    ]
+
+
+def _commit_plus_request(agent: AgentProcess, directory: Path, count: int) -> list[float]:
+    db = sqlite3.connect(directory / "floor.sqlite3", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE t (v TEXT)")
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO t VALUES ('sale')")
+        db.execute("COMMIT")
+        agent.get("/v1/customer")
+        samples.append(time.perf_counter() - started)
+    db.close()
+    return samples
+
+
+def _scan_to_customer(agent: AgentProcess, sandbox: SandboxHandle) -> Figure:
+    events = _EventReader(agent)
+    samples = []
+    for number in range(30):
+        agent.request("DELETE", "/v1/customer")
+        events.clear()
+        started = time.perf_counter()
+        agent.scan(CARDS[number % len(CARDS)])
+        events.wait_for(b"event: customer")
+        samples.append(time.perf_counter() - started)
+        time.sleep(2.1)  # past the debounce window: the same card again is a new scan
+    floor = _pty_and_lookup(sandbox)
+    return Figure(
+        "scan to 'customer identified' event",
+        median(samples) * 1000,
+        median(floor) * 1000,
+        "ms",
+        "raw pty round trip + one identifier lookup",
+    )
+
+
+def _pty_and_lookup(sandbox: SandboxHandle) -> list[float]:
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    samples = []
+    with httpx.Client(
+        base_url=sandbox.url, headers={"Authorization": "Bearer sandbox-v3-key"}
+    ) as http:
+        for number in range(30):
+            started = time.perf_counter()
+            os.write(master, CARDS[number % len(CARDS)].encode() + b"\r")
+            os.read(slave, 64)
+            http.get(
+                "/api/v3/register/contact-identifiers/find",
+                params={"contact_identifier_value": CARDS[number % len(CARDS)]},
+            )
+            samples.append(time.perf_counter() - started)
+    os.close(master)
+    os.close(slave)
+    return samples
+
+
+class _EventReader:
+    """Reads the agent's server-sent events in a thread; ``wait_for`` a line."""
+
+    def __init__(self, agent: AgentProcess) -> None:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{agent.port}/v1/events",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        self._stream = urllib.request.urlopen(request, timeout=30)  # noqa: S310 (loopback)
+        self._lines: list[bytes] = []
+        self._seen = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self._stream:
+            with self._seen:
+                self._lines.append(line.strip())
+                self._seen.notify_all()
+
+    def clear(self) -> None:
+        with self._seen:
+            self._lines.clear()
+
+    def wait_for(self, wanted: bytes) -> None:
+        with self._seen:
+            if not self._seen.wait_for(lambda: wanted in self._lines, timeout=10):
+                raise RuntimeError(f"no {wanted!r} from the agent's event stream")
+
+
+def _drain(
+    agent: AgentProcess, sandbox: SandboxHandle, queued: int, floor_rss: float
+) -> list[Figure]:
+    with httpx.Client(base_url=sandbox.url) as control:
+        control.post(
+            "/_sandbox/faults", json={"mode": "error_503", "count": 10**9, "paths": ["/api/v3"]}
+        )
+        for number in range(queued):
+            agent.sell(f"queued-{number}", customer_card=CARDS[number % len(CARDS)])
+        rss_after = agent.rss_mb()
+        control.post("/_sandbox/faults", json={"mode": "off"}).raise_for_status()
+        started = time.perf_counter()
+        while agent.get("/v1/status")["outbox_pending"]:
+            time.sleep(0.05)
+        drained = time.perf_counter() - started
+    baseline = _bare_loop(sandbox, queued)
+    return [
+        Figure(
+            f"resident memory after {queued:,} more sales",
+            rss_after,
+            floor_rss,
+            "MB",
+            "imports only",
+        ),
+        Figure(
+            f"outbox drain rate, {queued:,} queued sales",
+            queued / drained,
+            queued / baseline,
+            "sales/s",
+            "bare httpx loop, same requests",
+        ),
+    ]
+
+
+def _bare_loop(sandbox: SandboxHandle, count: int) -> float:
+    """The same Register API requests, one after another, on one httpx client."""
+    headers = {"Authorization": "Bearer sandbox-v3-key", "Accept": "application/json"}
+    contacts = {}
+    with httpx.Client(base_url=f"{sandbox.url}/api/v3/register", headers=headers) as http:
+        for card in CARDS:
+            found = http.get("/contact-identifiers/find", params={"contact_identifier_value": card})
+            contacts[card] = found.json()["data"]["contact"]["uuid"]
+        started = time.perf_counter()
+        for number in range(count):
+            card = CARDS[number % len(CARDS)]
+            pos = http.post(
+                "/pos-transactions",
+                data={"amount_in_cents": 1250, "transaction_id": f"bare-{number}"},
+            )
+            http.post(
+                "/credit-receptions",
+                data={
+                    "contact_uuid": contacts[card],
+                    "unit_name": "purchase_amount",
+                    "unit_value": "12.50",
+                    "pos_transaction_uuid": pos.json()["data"]["uuid"],
+                    "contact_identifier_value": card,
+                    "agent_operation_id": f"bare-{number}",
+                },
+            )
+        return time.perf_counter() - started

@@ -1,0 +1,111 @@
+"""A real ``register-agent run`` process for the benchmarks: config file, secrets in its
+environment, a pseudo-terminal reader, and the local API it answers on."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import tty
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+TOKEN = "bench-local-api-token-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class AgentProcess:
+    """Starts the agent against ``api_url`` with one pty reader; talks to its local API."""
+
+    def __init__(self, directory: Path, api_url: str, *, version: str = "v3") -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        self._slave = slave
+        key = "sandbox-v3-key" if version == "v3" else "sandbox-v1-key"
+        self.config = directory / "config.toml"
+        self.config.write_text(
+            f'[api]\nversion = "{version}"\nbase_url = "{api_url}"\n'
+            f'loyalty_token_base_url = "{api_url}"\n'
+            f'[state]\ndirectory = "{directory / "state"}"\n'
+            '[till]\nreceipt_wait_s = 1.5\nprints = "pos"\n'
+            "[outbox]\nbackoff_base_s = 0.05\nbackoff_max_s = 0.5\nunknown_delay_s = 0.05\n"
+            f'[local_api]\nlisten = "127.0.0.1:{self.port}"\nmetrics_listen = ""\n'
+            f'[[readers]]\nkind = "serial"\nname = "bench"\nport = "{os.ttyname(slave)}"\n',
+            encoding="utf-8",
+        )
+        self.env = {
+            **os.environ,
+            "REGISTER_AGENT_API__API_KEY": key,
+            "REGISTER_AGENT_API__LOYALTY_TOKEN_SECRET": "sandbox-token-secret",
+            "REGISTER_AGENT_LOCAL_API__TOKEN": TOKEN,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, extra_env: dict[str, str] | None = None) -> float:
+        """Start and wait until the local API answers; the seconds that took."""
+        started = time.perf_counter()
+        log = (self.directory / "agent.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "register_agent", "--config", str(self.config), "run"],
+            env={**self.env, **(extra_env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        while time.perf_counter() - started < 30:
+            try:
+                self.get("/v1/status")
+                return time.perf_counter() - started
+            except OSError:
+                time.sleep(0.01)
+        raise RuntimeError(f"the agent did not start; see {self.directory / 'agent.log'}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(20)
+        os.close(self.master)
+        os.close(self._slave)
+
+    def rss_mb(self) -> float:
+        assert self.process is not None
+        return rss_mb(self.process.pid)
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (loopback)
+            raw = answer.read()
+        return json.loads(raw) if raw else None
+
+    def get(self, path: str) -> Any:
+        return self.request("GET", path)
+
+    def sell(self, sale_id: str, amount: str = "12.50", **extra: Any) -> Any:
+        return self.request("POST", "/v1/sales", {"sale_id": sale_id, "amount": amount, **extra})
+
+    def scan(self, value: str) -> None:
+        os.write(self.master, value.encode() + b"\r")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
