@@ -11,10 +11,13 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from register_agent import __version__, scan_commands
+from register_agent import __version__, demo, scan_commands, status_command
 from register_agent.errors import ConfigError, RegisterAgentError
+
+if TYPE_CHECKING:  # the config is imported when a command runs: `--help` stays fast
+    from register_agent.config import AgentConfig
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -75,6 +78,9 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument(
         "--state-dir", type=Path, default=None, help="with --sandbox (default: a new temp dir)"
     )
+    run.add_argument(
+        "--listen", default=None, help="the local API's address, instead of [local_api] listen"
+    )
     run.set_defaults(handler=_run)
 
 
@@ -96,10 +102,10 @@ def _run(args: argparse.Namespace) -> int:
     from register_agent.config import load_config  # noqa: PLC0415
     from register_agent.embedded import BANNER, embed, require_api_key  # noqa: PLC0415
 
-    config = load_config(args.config)
+    config = _listening(load_config(args.config), args.listen)
     if not args.sandbox:
         require_api_key(config)
-        agent = Agent(lambda: load_config(args.config))
+        agent = Agent(lambda: _listening(load_config(args.config), args.listen))
         return asyncio.run(agent.run())
     embedded = embed(
         config, version=args.api_version, sandbox_port=args.sandbox_port, state_dir=args.state_dir
@@ -110,6 +116,15 @@ def _run(args: argparse.Namespace) -> int:
         return asyncio.run(_run_announced(agent, embedded.sandbox.url))
     finally:
         embedded.close()
+
+
+def _listening(config: AgentConfig, listen: str | None) -> AgentConfig:
+    """``config`` with the local API on ``--listen`` when it was given."""
+    if listen is None:
+        return config
+    return config.model_copy(
+        update={"local_api": config.local_api.model_copy(update={"listen": listen})}
+    )
 
 
 async def _run_announced(agent: Any, sandbox_url: str) -> int:
@@ -126,6 +141,8 @@ async def _run_announced(agent: Any, sandbox_url: str) -> int:
             f" local API for the POS: http://{agent.api_address}  (docs: /docs)\n"
             f" local API token:      in {token_file}\n"
             f" journal:              {config.state.directory / 'journal.sqlite3'}\n"
+            f" till status:          register-agent status --state-dir {config.state.directory}"
+            f" --listen {agent.api_address}\n"
             " try it:\n"
             "   register-agent scan A1B2C3D4        # Jan's loyalty card on the virtual reader\n"
             f'   curl -H "Authorization: Bearer $(cat {token_file})" \\\n'
@@ -173,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan_commands.add_commands(commands)
     _add_sandbox(commands)
     _add_run(commands)
+    demo.add_command(commands)
+    status_command.add_command(commands)
     return parser
 
 

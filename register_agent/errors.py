@@ -14,6 +14,8 @@ and what to do, and never carries a secret (API key, token secret) or a full car
     ├── JournalError                the SQLite journal cannot be used safely
     ├── CounterRefusal              the till refuses a POS request (a stable code and a
     │                               sentence the cashier can read: offline, conflict, ...)
+    ├── AgentUnreachable            a command (status, demo) cannot reach the running
+    │                               agent's local API: it is not running, or elsewhere
     └── LoyaltyApiError             a Register API call did not succeed
         ├── NotApplied              nothing took effect; safe to send again later
         │                           (connection refused, DNS, 429, 503, ...)
@@ -73,6 +75,10 @@ class CounterRefusal(RegisterAgentError):
         super().__init__(message)
         self.code = code
         self.status = status
+
+
+class AgentUnreachable(RegisterAgentError):
+    """The running agent's local API does not answer a command (``register-agent status``)."""
 
 
 class LoyaltyApiError(RegisterAgentError):

@@ -1,0 +1,83 @@
+"""The end of ``register-agent demo``: what the sandbox's ledger says the Register API
+applied, summed up per kind and per member, with the tour's sales checked against it
+(every sale credited, none twice).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+#: ledger rows of a customer collecting a receipt's QR code (v3 token, v1 staged reception)
+QR_CLAIM_KINDS = ("token_claim", "staged_claim")
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A sale of the tour that must be credited exactly once (the tour's amounts differ,
+    so the amount tells the sales apart in either API version)."""
+
+    sale_id: str
+    card: str
+    amount: Decimal
+
+
+@dataclass
+class Summary:
+    receptions: int = 0
+    qr_claims: int = 0
+    reward_claims: int = 0
+    #: member e-mail -> credits added and taken by this tour; and the balance after
+    credits: dict[str, int] = field(default_factory=dict)
+    balances: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+    missing: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        members = [
+            f"  {email}: {credits:+d} points, balance {self.balances.get(email, '?')}"
+            for email, credits in sorted(self.credits.items())
+        ]
+        return [
+            f"credit receptions: {self.receptions} (one per sale with a customer)",
+            f"QR codes collected: {self.qr_claims}",
+            f"rewards claimed: {self.reward_claims}",
+            "credits per member:",
+            *members,
+            f"duplicates: {self.duplicates}",
+            f"sales not credited: {', '.join(self.missing) or 'none'}",
+        ]
+
+
+def summarise(rows: Iterable[Mapping[str, Any]], sales: Sequence[Expected]) -> Summary:
+    rows = list(rows)
+    receptions = [row for row in rows if row.get("kind") == "credit_reception"]
+    per_amount = Counter(Decimal(str(row.get("amount"))) for row in receptions)
+    credited = [sale for sale in sales if per_amount[sale.amount] > 0]
+    summary = Summary(
+        receptions=len(receptions),
+        qr_claims=sum(1 for row in rows if row.get("kind") in QR_CLAIM_KINDS),
+        reward_claims=sum(1 for row in rows if row.get("kind") == "reward_reception"),
+        # any reception beyond one per credited sale is one too many, whatever its amount
+        duplicates=len(receptions) - len(credited),
+        missing=[sale.sale_id for sale in sales if sale not in credited],
+    )
+    summary.credits, summary.balances = _per_member(rows)
+    return summary
+
+
+def _per_member(rows: Iterable[Mapping[str, Any]]) -> tuple[dict[str, int], dict[str, int]]:
+    credits: dict[str, int] = defaultdict(int)
+    balances: dict[str, int] = {}
+    for row in rows:
+        member = row.get("member")
+        if not isinstance(member, Mapping) or not isinstance(row.get("credits"), int):
+            continue
+        email = str(member.get("email"))
+        credits[email] += row["credits"]
+        if isinstance(row.get("balance_after"), int):
+            balances[email] = row["balance_after"]
+    return dict(credits), balances
