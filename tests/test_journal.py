@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -270,3 +272,23 @@ def test_an_acknowledged_sale_survives_kill_9(tmp_path: Path) -> None:
         operations = db.execute("SELECT COUNT(*) FROM operations").fetchone()[0]
     assert stored == set(acknowledged)
     assert operations == 20
+
+
+async def test_transactions_queued_together_commit_together_yet_fail_alone(
+    journal: Journal,
+) -> None:
+    """Group commit: one refused transaction in a group takes nothing else with it."""
+    # hold the writer for a moment, so that everything below queues up into one group
+    blocker = journal._writer.submit(lambda db: time.sleep(0.2))
+    sales = [
+        journal.record_sale(sale(str(n)), [credit(f"op-{n}")], print_receipt=False)
+        for n in range(20)
+    ]
+    clash = journal.record_sale(sale("clash"), [credit("op-3")], print_receipt=False)
+    results = await asyncio.gather(*sales, clash, return_exceptions=True)
+    assert all(isinstance(result, tuple) and result[1] for result in results[:20])
+    assert isinstance(results[20], JournalError)
+    assert await journal.sale("clash") is None
+    assert all([await journal.sale(str(n)) is not None for n in range(20)])
+    assert blocker.done()
+    assert (await journal.outbox_summary(NOW)).pending == 20

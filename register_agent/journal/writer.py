@@ -1,5 +1,7 @@
 """The journal's one writer: a thread that owns the SQLite connection and runs every
-transaction, so an fsync on a slow SD card (10-50 ms) never stalls the event loop.
+transaction, so an fsync on a slow SD card (10-50 ms) never stalls the event loop. What
+queued up while it waited for the disk is committed together (group commit): one fsync
+for many transactions, each still all or nothing.
 
 The writer refuses to start unless the connection really runs in WAL mode with
 ``synchronous=FULL``; an I/O error, a full disk or corruption during a transaction ends the
@@ -26,6 +28,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Transaction = Callable[[sqlite3.Connection], T]
+Job = tuple[Transaction[Any], Future[Any]]
+#: transactions committed together at most (one fsync for all of them)
+MAX_GROUP = 64
 
 #: primary SQLite result codes after which the file can no longer be trusted
 FATAL_SQLITE_CODES = frozenset({sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CORRUPT})
@@ -46,9 +51,8 @@ class JournalWriter:
     def __init__(self, path: Path, *, on_fatal: Callable[[BaseException], None] = exit_process):
         self.path = path
         self._on_fatal = on_fatal
-        self._jobs: queue.SimpleQueue[tuple[Transaction[Any], Future[Any]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._closing = False
         opened: Future[None] = Future()
         self._thread = threading.Thread(
             target=self._run, args=(opened,), name="journal-writer", daemon=True
@@ -64,32 +68,74 @@ class JournalWriter:
             return
         opened.set_result(None)
         try:
-            while (job := self._jobs.get()) is not None:
-                transaction, result = job
-                if result.set_running_or_notify_cancel():
-                    self._execute(connection, transaction, result)
+            while not self._closing:
+                group = self._next_group()  # may end with the close: then this is the last
+                if group:
+                    self._execute_group(connection, group)
         finally:
             connection.close()
 
-    def _execute(
-        self, connection: sqlite3.Connection, transaction: Transaction[Any], result: Future[Any]
-    ) -> None:
+    def _next_group(self) -> list[Job]:
+        """The next transactions to commit together: the first waited for, the rest that
+        are already queued (at most MAX_GROUP). Meeting the close marks the writer closing."""
+        group: list[Job] = []
+        job = self._jobs.get()
+        while job is not None:
+            if job[1].set_running_or_notify_cancel():
+                group.append(job)
+            if len(group) >= MAX_GROUP:
+                return group
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return group
+        self._closing = True
+        return group
+
+    def _execute_group(self, connection: sqlite3.Connection, group: list[Job]) -> None:
+        """Group commit: every queued transaction in one SQLite transaction and one fsync,
+        each inside its own savepoint so a refused one takes nothing else with it. A
+        caller hears of its result only after the COMMIT (durable) or a rollback."""
+        committed: list[tuple[Future[Any], Any]] = []
         try:
             connection.execute("BEGIN IMMEDIATE")
-            value = transaction(connection)
+            for transaction, result in group:
+                self._execute_one(connection, transaction, result, committed)
             connection.execute("COMMIT")
+        except sqlite3.Error as exc:  # fatal inside a savepoint, or the COMMIT itself
+            _rollback(connection)
+            self._on_fatal(exc)  # first: nobody may act on this failure before it
+            failure = JournalError(f"journal write failed: {exc}")
+            for result, _ in committed:
+                result.set_exception(failure)
+            for _, result in group:
+                if not result.done():
+                    result.set_exception(failure)
+            return
+        for result, value in committed:
+            result.set_result(value)
+
+    def _execute_one(
+        self,
+        connection: sqlite3.Connection,
+        transaction: Transaction[Any],
+        result: Future[Any],
+        committed: list[tuple[Future[Any], Any]],
+    ) -> None:
+        connection.execute("SAVEPOINT job")
+        try:
+            value = transaction(connection)
         except sqlite3.Error as exc:
-            _rollback(connection)
             if _is_fatal(exc):
-                self._on_fatal(exc)  # first: nobody may act on this failure before it
-                result.set_exception(JournalError(f"journal write failed: {exc}"))
-                return
+                raise  # the file cannot be trusted: the whole group goes
+            _undo_job(connection)
             result.set_exception(JournalError(f"journal write refused: {exc}"))
-        except BaseException as exc:  # noqa: BLE001 (a bug in the transaction: rolled back, handed to the caller)
-            _rollback(connection)
+        except BaseException as exc:  # noqa: BLE001 (a bug in the transaction: undone, handed to the caller)
+            _undo_job(connection)
             result.set_exception(exc)
         else:
-            result.set_result(value)
+            connection.execute("RELEASE job")
+            committed.append((result, value))
 
     def submit(self, transaction: Transaction[T]) -> Future[T]:
         """Queue a transaction; the future holds its value once it is committed."""
@@ -138,6 +184,11 @@ def open_connection(path: Path) -> sqlite3.Connection:
             f"{synchronous}); put the state directory on a local file system"
         )
     return connection
+
+
+def _undo_job(connection: sqlite3.Connection) -> None:
+    connection.execute("ROLLBACK TO job")
+    connection.execute("RELEASE job")
 
 
 def _rollback(connection: sqlite3.Connection) -> None:
