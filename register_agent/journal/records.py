@@ -23,11 +23,15 @@ class OperationState(StrEnum):
     DONE = "done"
     REVIEW = "review"
     DEAD = "dead"
+    #: moved to a replacement till (register-agent export): this till never sends it again
+    EXPORTED = "exported"
 
 
 #: every move an operation may make; anything else is a bug and is refused
 TRANSITIONS: dict[OperationState, frozenset[OperationState]] = {
-    OperationState.PENDING: frozenset({OperationState.IN_FLIGHT, OperationState.DEAD}),
+    OperationState.PENDING: frozenset(
+        {OperationState.IN_FLIGHT, OperationState.DEAD, OperationState.EXPORTED}
+    ),
     OperationState.IN_FLIGHT: frozenset(
         {
             OperationState.IN_FLIGHT,  # a step's result saved (a POS transaction's uuid)
@@ -44,12 +48,16 @@ TRANSITIONS: dict[OperationState, frozenset[OperationState]] = {
             OperationState.PENDING,
             OperationState.REVIEW,
             OperationState.DEAD,
+            OperationState.EXPORTED,  # still unknown on the new till, reconciled there
         }
     ),
     # a person decides (register-agent review): applied after all, or send again
-    OperationState.REVIEW: frozenset({OperationState.DONE, OperationState.PENDING}),
+    OperationState.REVIEW: frozenset(
+        {OperationState.DONE, OperationState.PENDING, OperationState.EXPORTED}
+    ),
     OperationState.DONE: frozenset(),
     OperationState.DEAD: frozenset(),
+    OperationState.EXPORTED: frozenset(),
 }
 
 #: states that keep later operations of the same customer waiting
