@@ -74,14 +74,16 @@ def describe(operation: Operation) -> str:
 
 def mask_customer(operation: Operation) -> str:
     """The customer as a person can find them in the dashboard, never a full card value."""
-    # till.customer_key: "customer:<key>" once resolved, "card:<value>" for an offline scan
-    key = operation.customer_key or ""
-    customer = operation.payload.get("customer")
-    card = customer.get("card") if isinstance(customer, dict) else None
-    card = card or operation.payload.get("card") or key.partition("card:")[2] or None
+    # till.customer_key: "customer:<key>" once resolved, "card:<value>" for an offline scan;
+    # the payload's "customer" is filled in once the outbox resolved the card
+    ordering = operation.customer_key or ""
+    resolved = operation.payload.get("customer")
+    resolved = resolved if isinstance(resolved, dict) else {}
+    key = resolved.get("key") or ordering.partition("customer:")[2]
+    card = operation.payload.get("card") or ordering.partition("card:")[2] or resolved.get("card")
     parts = []
-    if key.startswith("customer:"):
-        parts.append(_mask(key.removeprefix("customer:")))
+    if key:
+        parts.append(_mask(str(key)))
     if card:
         parts.append(f"card {_mask(str(card))}")
     return ", ".join(parts) or "none"
