@@ -82,9 +82,9 @@ async def _api_checks(config: AgentConfig, contact: str | None) -> list[Check]:
     api = config.api
     if api.api_key is None:
         fix = "store the register's API key as the systemd credential api-key"
-        return [failed("API key", "not set", fix), _clock_check(None)]
+        return [failed("API key", "not set", fix), _clock_check(None, _journal_time(config))]
     probe = await probe_api(api)
-    checks = [_key_check(probe), _clock_check(probe.server_date)]
+    checks = [_key_check(probe), _clock_check(probe.server_date, _journal_time(config))]
     if api.version == "v3":
         checks.append(_token_secret_check(config))
         checks.append(await _attribute_check(config, contact, probe))
@@ -155,12 +155,27 @@ def _recent_customer(config: AgentConfig) -> str | None:
     return None if row is None else str(row[0]).removeprefix("customer:")
 
 
-def _clock_check(server_date: datetime | None) -> Check:
+def _journal_time(config: AgentConfig) -> float | None:
+    """The latest moment the journal has written (a clock set back lands before it)."""
+    try:
+        with read_only(journal_path(config.state.directory)) as db:
+            latest = db.execute("SELECT MAX(updated_at) FROM operations").fetchone()[0]
+    except JournalError:
+        return None
+    return None if latest is None else float(latest)
+
+
+def _clock_check(server_date: datetime | None, journal_time: float | None) -> Check:
+    """Against the API's Date header when it answers; always against a sane range and the
+    journal's last write (a Pi without RTC may boot with the time of its last shutdown)."""
     name = "clock"
     now = datetime.now(UTC)
     fix = "enable time sync (timedatectl set-ntp true) or set the date; a Pi has no RTC"
     if now < EARLIEST_PLAUSIBLE:
         return failed(name, f"this till says {now:%Y-%m-%d %H:%M} UTC: implausible", fix)
+    if journal_time is not None and journal_time - now.timestamp() > MAX_CLOCK_SKEW_S:
+        behind = journal_time - now.timestamp()
+        return failed(name, f"{behind:.0f} s behind the journal's last write: set back", fix)
     if server_date is None:
         return passed(name, f"{now:%Y-%m-%d %H:%M:%S} UTC (no server Date header to compare)")
     skew = (now - server_date).total_seconds()

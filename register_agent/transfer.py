@@ -85,6 +85,7 @@ def import_operations(state_directory: Path, source: Path, *, by: str) -> Transf
     added_sales = added = 0
     with write_transaction(journal_path(state_directory)) as db:
         for sale in document["sales"]:
+            _refuse_other_sale(db, sale)
             added_sales += _insert(db, "sales", _SALE_COLUMNS, sale)
         for claim in document["reward_claims"]:
             _insert(db, "reward_claims", _CLAIM_COLUMNS, claim)
@@ -154,6 +155,18 @@ def _insert(db: sqlite3.Connection, table: str, columns: str, row: dict[str, Any
         " ON CONFLICT DO NOTHING"
     )
     return db.execute(sql, values).rowcount
+
+
+def _refuse_other_sale(db: sqlite3.Connection, sale: dict[str, Any]) -> None:
+    """The same sale id for another sale here: the operations would attach to the wrong one."""
+    row = db.execute(
+        "SELECT request_digest FROM sales WHERE sale_id = ?", (sale["sale_id"],)
+    ).fetchone()
+    if row is not None and row[0] != sale["request_digest"]:
+        raise JournalError(
+            f"sale {sale['sale_id']} on this till is another sale than the exported one; "
+            "nothing was imported: deliver these credits by hand in the Business Dashboard"
+        )
 
 
 def _write_private(target: Path, document: dict[str, Any]) -> None:

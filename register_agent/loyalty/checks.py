@@ -25,27 +25,6 @@ from register_agent.loyalty.v3 import V3Api
 ProbeState = Literal["accepted", "refused", "unreachable"]
 
 
-class _DateWatch(httpx.AsyncBaseTransport):
-    """httpx's own transport that remembers the ``Date`` header of the last answer."""
-
-    def __init__(self) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
-        self.server_date: datetime | None = None
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._inner.handle_async_request(request)
-        header = response.headers.get("date")
-        if header:
-            try:
-                self.server_date = parsedate_to_datetime(header)
-            except (TypeError, ValueError):
-                self.server_date = None
-        return response
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
 @dataclass(frozen=True)
 class ApiProbe:
     state: ProbeState
@@ -56,21 +35,33 @@ class ApiProbe:
 
 
 async def probe_api(config: ApiConfig, timeout_s: float = 5.0) -> ApiProbe:
-    """The register info call (``GET /``): the key accepted, refused, or nobody answers."""
-    watch = _DateWatch()
-    service = make_loyalty_service(config, transport=watch)
+    """The register info call (``GET /``): the key accepted, refused, or nobody answers;
+    and the server's clock from the ``Date`` header of a plain request to the base URL."""
+    server_date = await _server_date(config.base_url, timeout_s)
+    service = make_loyalty_service(config)
     try:
         info = await service.register(deadline=Deadline.after(timeout_s))
     except CredentialsRejected as exc:
-        return ApiProbe("refused", str(exc), server_date=watch.server_date)
+        return ApiProbe("refused", str(exc), server_date=server_date)
     except LoyaltyApiError as exc:
-        return ApiProbe("unreachable", str(exc), server_date=watch.server_date)
+        return ApiProbe("unreachable", str(exc), server_date=server_date)
     finally:
         await service.aclose()
-        await watch.aclose()
-    return ApiProbe(
-        "accepted", f"register {info.name} ({info.identifier})", info, watch.server_date
-    )
+    return ApiProbe("accepted", f"register {info.name} ({info.identifier})", info, server_date)
+
+
+async def _server_date(base_url: str, timeout_s: float) -> datetime | None:
+    # A request of its own, without the key, through httpx's usual proxy settings: the
+    # service's client exposes no headers, and any answer (even a 404) carries a Date
+    try:
+        async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as client:
+            header = (await client.head(base_url)).headers.get("date")
+    except httpx.HTTPError:
+        return None
+    try:
+        return parsedate_to_datetime(header) if header else None
+    except (TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)

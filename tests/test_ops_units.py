@@ -1,0 +1,93 @@
+"""review, export/import and metrics, one module at a time, on real journal files."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from prometheus_client import generate_latest
+
+from register_agent.devices import DeviceStatus, PrinterState, PrinterStatus
+from register_agent.errors import JournalError
+from register_agent.journal import Journal, NewOperation, OperationState, SaleRecord
+from register_agent.metrics import AgentMetrics, Sources
+from register_agent.review import resolve
+from register_agent.scans import Reason, Rejection, Repeat, Scan
+from register_agent.transfer import export_operations, import_operations
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def till_with_sale(state: Path, sale_id: str = "S1", digest: str = "d1") -> Journal:
+    journal = Journal.open(state / "journal.sqlite3")
+    sale = SaleRecord(sale_id, digest, 1250, "EUR", "card:A1B2C3D4", {}, "paid", 1.0e9)
+    operation = NewOperation(
+        f"op-{sale_id}", "credit_reception", "card:A1B2C3D4",
+        {"sale_id": sale_id, "amount": "12.50", "card": "A1B2C3D4", "customer": None},
+    )  # fmt: skip
+    asyncio.run(journal.record_sale(sale, [operation], print_receipt=False))
+    return journal
+
+
+def test_a_decision_on_an_operation_not_in_review_is_refused(tmp_path: Path) -> None:
+    till_with_sale(tmp_path).close()
+    with pytest.raises(JournalError, match="not waiting for review"):
+        resolve(tmp_path, "op-S1", "applied", by="tester")
+
+
+def test_import_refuses_another_sale_under_the_same_id(tmp_path: Path) -> None:
+    till_with_sale(tmp_path / "old").close()
+    till_with_sale(tmp_path / "new", digest="another").close()
+    export_operations(tmp_path / "old", tmp_path / "move.json", by="tester")
+    with pytest.raises(JournalError, match="another sale"):
+        import_operations(tmp_path / "new", tmp_path / "move.json", by="tester")
+    journal = Journal.open(tmp_path / "new" / "journal.sqlite3")
+    try:
+        operation = asyncio.run(journal.operation("op-S1"))
+    finally:
+        journal.close()
+    assert operation is not None
+    assert operation.state is OperationState.PENDING  # its own, untouched
+
+
+def test_metrics_count_scans_and_reader_changes_without_values(tmp_path: Path) -> None:
+    till_with_sale(tmp_path).close()
+    readers = [DeviceStatus("counter", "ok")]
+    metrics = AgentMetrics(
+        Sources(
+            journal_file=tmp_path / "journal.sqlite3",
+            api_state=lambda: "unreachable",
+            printer=lambda: PrinterStatus(PrinterState.PAPER_OUT),
+            readers=lambda: readers,
+            started_at=0.0,
+        )
+    )
+    metrics.scanned("counter", Scan("A1B2C3D4", "counter", NOW, "loyalty"))
+    metrics.scanned("counter", Scan("8712345678906", "counter", NOW, "plain"))
+    metrics.scanned("counter", Rejection(Reason.TOO_SHORT, "counter", NOW, "ab"))
+    metrics.scanned("counter", Repeat("A1B2C3D4", "counter", NOW))
+    metrics.state.sample_readers()
+    readers[0] = DeviceStatus("counter", "down")
+    metrics.state.sample_readers()
+    readers[0] = DeviceStatus("counter", "ok")
+
+    text = generate_latest(metrics.registry).decode()
+
+    for series in (
+        'register_agent_scans_total{outcome="accepted",reader="counter"} 1.0',
+        'register_agent_scans_total{outcome="passed_on",reader="counter"} 1.0',
+        'register_agent_scans_total{outcome="rejected",reader="counter"} 1.0',
+        'register_agent_reader_changes_total{change="disconnect",reader="counter"} 1.0',
+        'register_agent_reader_changes_total{change="connect",reader="counter"} 1.0',
+        'register_agent_reader_up{reader="counter"} 1.0',
+        'register_agent_operations{state="pending"} 1.0',
+        "register_agent_outbox_depth 1.0",
+        'register_agent_printer_state{state="paper out"} 1.0',
+        'register_agent_api_state{state="unreachable"} 1.0',
+        "register_agent_sales_total 1.0",
+    ):
+        assert series in text, series
+    assert "A1B2C3D4" not in text
+    assert "8712345678906" not in text
