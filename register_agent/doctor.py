@@ -29,6 +29,7 @@ Verdict = Literal["PASS", "FAIL", "SKIP"]
 MIN_FREE_BYTES = 100 * 1024 * 1024  # a day of a busy till is a few MB; an SD card fills up
 MAX_CLOCK_SKEW_S = 120.0  # loyalty tokens carry a timestamp the server checks
 EARLIEST_PLAUSIBLE = datetime(2025, 1, 1, tzinfo=UTC)  # a Pi without RTC boots in 1970
+SERVICE_USER = "register-agent"  # the unit's User= (sysusers.d)
 
 
 @dataclass(frozen=True)
@@ -267,23 +268,37 @@ def _reader_check(reader: ReaderConfig) -> Check:
     if path is None:
         return passed(name, f"{reader.kind} (no device to check)")
     device = Path(str(path))
-    user = _user()
     if not device.exists():
         fix = "plug the reader in, check the udev rule's name, or correct the config"
         return failed(name, f"{device} does not exist", fix)
-    if not os.access(device, os.R_OK | os.W_OK):
-        fix = "add the service user to the device's group (dialout / input) via the udev rule"
+    user, allowed = _service_user_may_use(device)
+    if not allowed:
+        fix = "give the device to the service user's group (dialout / input) by a udev rule"
         return failed(name, f"{device} is not readable and writable by {user}", fix)
     return passed(name, f"{device} present, readable by {user}")
 
 
-def _user() -> str:
-    try:
-        import pwd  # noqa: PLC0415 (POSIX only)
+def _service_user_may_use(device: Path) -> tuple[str, bool]:
+    """Whether the service user may open ``device``: the user running doctor, or (doctor
+    run as root) the unit's ``register-agent`` user, judged by owner, groups and mode."""
+    import grp  # noqa: PLC0415 (POSIX only)
+    import pwd  # noqa: PLC0415
 
-        return pwd.getpwuid(os.geteuid()).pw_name
-    except (ImportError, KeyError):
-        return str(os.geteuid())
+    if os.geteuid() != 0:
+        return pwd.getpwuid(os.geteuid()).pw_name, os.access(device, os.R_OK | os.W_OK)
+    try:
+        account = pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        return "root (no register-agent user on this machine)", True
+    groups = {account.pw_gid} | {g.gr_gid for g in grp.getgrall() if SERVICE_USER in g.gr_mem}
+    info = device.stat()
+    if info.st_uid == account.pw_uid:
+        mode = info.st_mode >> 6
+    elif info.st_gid in groups:
+        mode = info.st_mode >> 3
+    else:
+        mode = info.st_mode
+    return SERVICE_USER, mode & 0o6 == 0o6
 
 
 async def _printer_check(config: AgentConfig) -> Check:

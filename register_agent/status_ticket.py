@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import socket
+import textwrap
 import time
 from datetime import datetime
 from pathlib import Path
 
 from register_agent import __version__
-from register_agent.config import AgentConfig
+from register_agent.config import AgentConfig, ReaderConfig
 from register_agent.errors import JournalError
 from register_agent.journal.admin import journal_path, read_only
 from register_agent.journal.queries import outbox_summary
@@ -41,7 +42,7 @@ async def status_lines(config: AgentConfig) -> list[str]:
         f"Register API {config.api.version}: {api}",
         f"Printer: {config.printer.kind if config.printer else 'none (the POS prints)'}",
     ]
-    lines += [f"Reader {reader.name}: {reader.kind}" for reader in config.readers]
+    lines += [_reader_line(reader) for reader in config.readers]
     lines += [_outbox_line(config.state.directory), f"register-agent {__version__}"]
     lines.append(datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"))
     return [clean(line) for line in lines]
@@ -49,9 +50,18 @@ async def status_lines(config: AgentConfig) -> list[str]:
 
 def status_layout(lines: list[str], width: int) -> ReceiptLayout:
     elements: list[Element] = [TextLine("STATUS", align="center", bold=True, large=True), Rule()]
-    elements += [TextLine(line[:width]) for line in lines]
+    # long device paths (/dev/serial/by-id/...) wrap rather than lose their end
+    elements += [TextLine(part) for line in lines for part in textwrap.wrap(line, width) or [""]]
     elements += [Rule(), Cut()]
     return ReceiptLayout(width, tuple(elements))
+
+
+def _reader_line(reader: ReaderConfig) -> str:
+    path = getattr(reader, "port", None) or getattr(reader, "device", None)
+    if path is None:
+        return f"Reader {reader.name}: {reader.kind}"
+    found = "present" if Path(str(path)).exists() else "MISSING"
+    return f"Reader {reader.name}: {reader.kind} {path} {found}"
 
 
 def _cached_names(directory: Path) -> tuple[str, str]:
