@@ -190,7 +190,9 @@ def _transfer(args: argparse.Namespace) -> int:
 
     state = load_config(args.config).state.directory
     if args.command == "export":
-        result = export_operations(state, args.file, by=who_decides())
+        result = export_operations(
+            state, args.file, by=who_decides(), agent_stopped=args.agent_stopped
+        )
         print(describe(result, "exported to", args.file))
         if result.operations:
             print(f"{args.file} holds card values: keep it private, delete it after import")
@@ -221,7 +223,14 @@ def _add_operations_commands(commands: argparse._SubParsersAction[argparse.Argum
     ):
         transfer = commands.add_parser(name, help=help_text)
         transfer.add_argument("file", type=Path, metavar="FILE")
-        transfer.set_defaults(handler=_transfer)
+        transfer.set_defaults(handler=_transfer, agent_stopped=False)
+        if name == "export":
+            transfer.add_argument(
+                "--agent-stopped",
+                action="store_true",
+                help="the agent is stopped: export what its last stop left in flight too "
+                "(as unknown, reconciled on the new till)",
+            )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,12 +17,13 @@ import os
 import socket
 import sqlite3
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from register_agent.errors import JournalError
-from register_agent.journal import OperationState
+from register_agent.journal import TRANSITIONS, OperationState, queries
 from register_agent.journal.admin import (
     journal_path,
     move_by_hand,
@@ -55,10 +56,18 @@ class Transferred:
     left_in_flight: int = 0  # export: being sent right now by a running agent
 
 
-def export_operations(state_directory: Path, target: Path, *, by: str) -> Transferred:
-    """Write the operations to deliver to ``target`` (mode 0600) and mark them exported."""
+def export_operations(
+    state_directory: Path, target: Path, *, by: str, agent_stopped: bool = False
+) -> Transferred:
+    """Write the operations to deliver to ``target`` (mode 0600) and mark them exported.
+
+    ``agent_stopped``: the person says the agent is not running, so what its last stop
+    left ``in_flight`` may have applied and goes as ``unknown``, as its restart would do.
+    """
     now = time.time()
     with write_transaction(journal_path(state_directory)) as db:
+        if agent_stopped:
+            queries.recover_in_flight(db, now)
         moved = _rows(db, f"SELECT {_OPERATION_COLUMNS} FROM operations"  # noqa: S608
                       f" WHERE state IN ({_MOVED_SQL}) ORDER BY seq")  # fmt: skip
         if not moved:
@@ -66,12 +75,13 @@ def export_operations(state_directory: Path, target: Path, *, by: str) -> Transf
         sale_ids = sorted({row["sale_id"] for row in moved if row["sale_id"]})
         document = _document(db, moved, sale_ids, now)
         _write_private(target, document)
+        note = f"{document['export_id']} {target}"  # import_operations reads the id back
         try:
             for row in moved:
                 move_by_hand(
                     db, row["id"], OperationState(row["state"]), OperationState.EXPORTED, now=now
                 )
-                record_decision(db, row["id"], "exported", by=by, now=now, note=str(target))
+                record_decision(db, row["id"], "exported", by=by, now=now, note=note)
         except BaseException:
             target.unlink(missing_ok=True)  # not marked here: the file must not exist
             raise
@@ -89,14 +99,46 @@ def import_operations(state_directory: Path, source: Path, *, by: str) -> Transf
             added_sales += _insert(db, "sales", _SALE_COLUMNS, sale)
         for claim in document["reward_claims"]:
             _insert(db, "reward_claims", _CLAIM_COLUMNS, claim)
+        note = f"{document['export_id']} from {document['from_till']} via {source.name}"
         for operation in document["operations"]:
             # due at once on this till: the backoff of the old one is no reason to wait
             row = {**operation, "next_attempt_at": min(operation["next_attempt_at"], now)}
-            if _insert(db, "operations", _OPERATION_COLUMNS, row) and operation["moved"]:
+            new = _insert(db, "operations", _OPERATION_COLUMNS, row)
+            if operation["moved"] and (new or _take_back(db, row, now)):
                 added += 1
-                note = f"from {document['from_till']} via {source.name}"
                 record_decision(db, operation["id"], "imported", by=by, now=now, note=note)
     return Transferred(added, added_sales)
+
+
+def _take_back(db: sqlite3.Connection, row: dict[str, Any], now: float) -> bool:
+    """An operation this till exported comes back: only from a file of the till that took
+    it over through this till's latest export (``received_via``), which marked it exported
+    in turn. Never from an older file (this till's own, or one it has since passed on),
+    whose operations another till may have delivered meanwhile."""
+    latest = _latest_export(db, row["id"], "exported")
+    if latest is None or latest != row.get("received_via"):
+        return False
+    target = OperationState(row["state"])
+    if target not in TRANSITIONS[OperationState.EXPORTED]:
+        raise JournalError(f"operation {row['id']}: exported -> {target} is not allowed")
+    changed = db.execute(
+        "UPDATE operations SET state = ?, payload = ?, attempts = ?, next_attempt_at = ?,"
+        " last_error = ?, server_ref = ?, result = ?, updated_at = ?"
+        " WHERE id = ? AND state = 'exported'",
+        (row["state"], row["payload"], row["attempts"], row["next_attempt_at"],
+         row["last_error"], row["server_ref"], row["result"], now, row["id"]),
+    )  # fmt: skip
+    return changed.rowcount == 1
+
+
+def _latest_export(db: sqlite3.Connection, operation_id: str, decision: str) -> str | None:
+    """The export id in the operation's latest ``exported`` / ``imported`` decision note."""
+    row = db.execute(
+        "SELECT note FROM operation_decisions WHERE operation_id = ? AND decision = ?"
+        " ORDER BY id DESC LIMIT 1",
+        (operation_id, decision),
+    ).fetchone()
+    return str(row[0]).split(" ", 1)[0] if row and row[0] else None
 
 
 def _document(
@@ -118,7 +160,11 @@ def _document(
         sale_ids,
     )
     operations = sorted(
-        [{**row, "moved": True} for row in moved] + [{**row, "moved": False} for row in context],
+        [
+            {**row, "moved": True, "received_via": _latest_export(db, row["id"], "imported")}
+            for row in moved
+        ]
+        + [{**row, "moved": False} for row in context],
         key=lambda row: (row["created_at"], not row["moved"]),
     )
     return {
@@ -126,6 +172,8 @@ def _document(
         "version": FORMAT_VERSION,
         "exported_at": now,
         "from_till": socket.gethostname(),
+        # names this export: the till that wrote it never takes its operations back from it
+        "export_id": uuid.uuid4().hex,
         # no API key, no token secret; but a card scanned offline is in an operation's
         # payload until it is resolved, and delivering needs it: hence mode 0600
         "contains_card_values": True,
@@ -204,6 +252,7 @@ def describe(result: Transferred, verb: str, where: Path) -> str:
     if result.left_in_flight:
         text += (
             f"; {result.left_in_flight} were being sent by the running agent and stayed: "
-            "stop the agent (systemctl stop register-agent) and export again"
+            "stop the agent (systemctl stop register-agent) and export again with "
+            "--agent-stopped"
         )
     return text

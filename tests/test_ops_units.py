@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,3 +92,45 @@ def test_metrics_count_scans_and_reader_changes_without_values(tmp_path: Path) -
         assert series in text, series
     assert "A1B2C3D4" not in text
     assert "8712345678906" not in text
+
+
+def states_of(state: Path) -> dict[str, str]:
+    journal = Journal.open(state / "journal.sqlite3")
+    try:
+        operation = asyncio.run(journal.operation("op-S1"))
+    finally:
+        journal.close()
+    assert operation is not None
+    return {operation.id: str(operation.state)}
+
+
+def test_operations_come_back_only_from_the_till_they_went_to(tmp_path: Path) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    till_with_sale(old).close()
+    Journal.open(new / "journal.sqlite3").close()
+    export_operations(old, tmp_path / "first.json", by="tester")
+    assert import_operations(new, tmp_path / "first.json", by="tester").operations == 1
+    export_operations(new, tmp_path / "back.json", by="tester")  # the old till is repaired
+
+    # the old till's own file brings nothing back: the new till may have sent it meanwhile
+    assert import_operations(old, tmp_path / "first.json", by="tester").operations == 0
+    assert states_of(old) == {"op-S1": "exported"}
+    assert import_operations(old, tmp_path / "back.json", by="tester").operations == 1
+    assert states_of(old) == {"op-S1": "pending"}
+    # and the new till, which passed it on, never takes it back from the older file
+    assert import_operations(new, tmp_path / "first.json", by="tester").operations == 0
+    assert states_of(new) == {"op-S1": "exported"}
+
+
+def test_export_of_a_stopped_agent_takes_what_was_in_flight_as_unknown(tmp_path: Path) -> None:
+    journal = till_with_sale(tmp_path)
+    asyncio.run(journal.move("op-S1", OperationState.PENDING, OperationState.IN_FLIGHT, now=1.0e9))
+    journal.close()
+    left = export_operations(tmp_path, tmp_path / "running.json", by="tester")
+    assert (left.operations, left.left_in_flight) == (0, 1)
+    assert not (tmp_path / "running.json").exists()
+
+    done = export_operations(tmp_path, tmp_path / "stopped.json", by="tester", agent_stopped=True)
+    assert done.operations == 1
+    exported = json.loads((tmp_path / "stopped.json").read_text())["operations"]
+    assert [(op["id"], op["state"]) for op in exported] == [("op-S1", "unknown")]

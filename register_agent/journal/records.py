@@ -23,7 +23,8 @@ class OperationState(StrEnum):
     DONE = "done"
     REVIEW = "review"
     DEAD = "dead"
-    #: moved to a replacement till (register-agent export): this till never sends it again
+    #: moved to another till (register-agent export): the outbox never sends it; only an
+    #: import from that till brings it back
     EXPORTED = "exported"
 
 
@@ -57,7 +58,11 @@ TRANSITIONS: dict[OperationState, frozenset[OperationState]] = {
     ),
     OperationState.DONE: frozenset(),
     OperationState.DEAD: frozenset(),
-    OperationState.EXPORTED: frozenset(),
+    # register-agent import: back from the till it was exported to (which exported it in
+    # turn, so sends it no more), in the state that till's file gives
+    OperationState.EXPORTED: frozenset(
+        {OperationState.PENDING, OperationState.UNKNOWN, OperationState.REVIEW}
+    ),
 }
 
 #: states that keep later operations of the same customer waiting
