@@ -168,6 +168,8 @@ def _doctor(args: argparse.Namespace) -> int:
     from register_agent.config import load_config  # noqa: PLC0415 (lazy: start-up cost)
     from register_agent.doctor import run_doctor  # noqa: PLC0415
 
+    if not args.verbose:  # the checks' own lines say it; the client's retries are noise here
+        logging.getLogger("register_agent.loyalty").setLevel(logging.WARNING)
     return run_doctor(lambda: load_config(args.config), contact=args.contact)
 
 

@@ -206,6 +206,8 @@ def _state_writable(directory: Path) -> Check:
 def _journal_checks(config: AgentConfig) -> list[Check]:
     directory = config.state.directory
     path = journal_path(directory)
+    if not directory.is_dir():
+        return [Check("journal", "SKIP", f"no state directory {directory} (see above)")]
     checks = [_free_space(directory)]
     if not path.exists():
         checks.append(passed("journal", f"none yet at {path} (the agent creates it at start)"))
@@ -318,4 +320,5 @@ async def _printer_check(config: AgentConfig) -> Check:
     )
     if status.can_print:
         return passed("printer", detail)
-    return failed("printer", f"{detail}; {status.message}", "switch it on, check paper and cover")
+    fix = f"{status.message} If it is on and ready, check [printer] in the config."
+    return failed("printer", detail, fix)

@@ -120,7 +120,7 @@ def test_a_broken_till_names_each_problem_with_its_fix(
         "API key": ("refused", "create a new register API key"),
         "state directory": ("not writable", "owned by the service user"),
         "reader counter": ("does not exist", "plug the reader in"),
-        "printer": ("network", "switch it on"),
+        "printer": ("network", "check [printer] in the config"),
     }
     for name, (problem, fix) in expected.items():
         check = checks[name]
