@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from prometheus_client import generate_latest
 
+from register_agent.config import load_config
 from register_agent.devices import DeviceStatus, PrinterState, PrinterStatus
+from register_agent.doctor import diagnose
 from register_agent.errors import JournalError
 from register_agent.journal import Journal, NewOperation, OperationState, SaleRecord
 from register_agent.metrics import AgentMetrics, Sources
@@ -134,3 +136,24 @@ def test_export_of_a_stopped_agent_takes_what_was_in_flight_as_unknown(tmp_path:
     assert done.operations == 1
     exported = json.loads((tmp_path / "stopped.json").read_text())["operations"]
     assert [(op["id"], op["state"]) for op in exported] == [("op-S1", "unknown")]
+
+
+def test_doctor_sends_operations_in_review_to_register_agent_review(tmp_path: Path) -> None:
+    journal = till_with_sale(tmp_path)
+    for expected, target in (
+        (OperationState.PENDING, OperationState.IN_FLIGHT),
+        (OperationState.IN_FLIGHT, OperationState.UNKNOWN),
+        (OperationState.UNKNOWN, OperationState.REVIEW),
+    ):
+        asyncio.run(journal.move("op-S1", expected, target, now=1.0e9))
+    journal.close()
+    path = tmp_path / "config.toml"
+    path.write_text(f'[state]\ndirectory = "{tmp_path}"\n', encoding="utf-8")
+
+    checks = {check.name: check for check in diagnose(lambda: load_config(path))}
+
+    assert checks["outbox"].verdict == "FAIL"
+    assert "1 in review" in checks["outbox"].detail
+    assert "register-agent review" in checks["outbox"].fix
+    assert checks["journal"].verdict == "PASS"
+    assert checks["API key"].verdict == "FAIL"  # none in this config
