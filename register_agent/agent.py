@@ -25,10 +25,12 @@ from register_agent.config import AgentConfig
 from register_agent.devices import RawScan
 from register_agent.errors import LoyaltyApiError
 from register_agent.events import EventBus
-from register_agent.journal import Journal
+from register_agent.journal import Journal, Operation
 from register_agent.loyalty import make_loyalty_service
 from register_agent.loyalty.domain import RegisterInfo
+from register_agent.loyalty.http import observe_calls
 from register_agent.loyalty.retries import Deadline
+from register_agent.metrics import AgentMetrics, MetricsServer, Sources
 from register_agent.operations import make_handlers
 from register_agent.outbox import Outbox, OutboxSettings
 from register_agent.printing import PrinterWorker, agent_prints
@@ -94,6 +96,8 @@ class Agent:
         state = config.state.directory
         self.journal = Journal.open(state / JOURNAL_FILE)
         stack.callback(self.journal.close)
+        self.metrics = self._make_metrics(state / JOURNAL_FILE)
+        stack.callback(observe_calls(self.metrics.api_call))
         self.loyalty = make_loyalty_service(config.api, register=_cached_register(state))
         stack.push_async_callback(self.loyalty.aclose)
         self.events = EventBus()
@@ -121,7 +125,7 @@ class Agent:
             make_handlers(self.loyalty, self.journal),
             _outbox_settings(config),
             on_beat=lambda: self.heartbeat.beat("outbox"),
-            on_settled=self.till.operation_settled,
+            on_settled=self._settled,
             on_api_result=self.health.api_result,
         )
         recovered = await self.outbox.recover()
@@ -130,6 +134,7 @@ class Agent:
         tasks = await stack.enter_async_context(_Tasks())
         self._start_workers(tasks)
         await self._start_api(stack)
+        self._start_metrics(stack)
         self._notifier.ready("journal open, local API listening")
         log.info("ready: Register API %s at %s", config.api.version, config.api.base_url)
 
@@ -167,11 +172,36 @@ class Agent:
         stack.push_async_callback(server.stop)
         self.api_address = str(server.address)
 
+    def _make_metrics(self, journal_file: Path) -> AgentMetrics:
+        """Metrics read on scrape from what the parts keep (metrics.py says why)."""
+        return AgentMetrics(
+            Sources(
+                journal_file=journal_file,
+                api_state=lambda: self.health.api_state,
+                printer=lambda: (
+                    self.printer_worker.printer_status() if self.printer_worker else None
+                ),
+                readers=lambda: [reader.status() for reader in self.readers],
+                started_at=time.time(),
+            )
+        )
+
+    def _start_metrics(self, stack: contextlib.AsyncExitStack) -> None:
+        server = MetricsServer(self.metrics, self.config.local_api.metrics_listen)
+        server.start()
+        stack.callback(server.stop)
+        self.metrics_address = server.address
+
+    async def _settled(self, operation: Operation) -> None:
+        self.metrics.settled(operation.kind, operation.state)
+        await self.till.operation_settled(operation)
+
     async def _stop_outbox(self) -> None:
         if not await self.outbox.finish(STOP_GRACE_S):
             log.warning("stopping with operations in flight: they are reconciled at start")
 
     async def _scanned(self, raw: RawScan, outcome: Outcome) -> None:
+        self.metrics.scanned(outcome.reader, outcome)
         if isinstance(outcome, Scan):
             await self.till.scanned(outcome)
 
@@ -180,6 +210,7 @@ class Agent:
         pause = interval / 2 if interval else 5.0
         while True:
             self.heartbeat.beat("agent")  # the event loop itself turns
+            self.metrics.state.sample_readers()
             if interval:
                 self.heartbeat.feed(self._notifier)
             await asyncio.sleep(pause)

@@ -41,6 +41,8 @@ def _print_test(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     width = config.printer.line_width if config.printer else 42
+    if args.status_ticket:
+        return _status_ticket(config, width, args.preview)
     receipt = print_test_receipt(config.receipt, f"{config.api.loyalty_token_base_url}/test")
     layout = layout_receipt(receipt, config.receipt, width)
     if args.preview:
@@ -55,6 +57,26 @@ def _print_test(args: argparse.Namespace) -> int:
         return 1
     print(f"test receipt printed; printer now {after.state}: {after.message}")
     return 0
+
+
+def _status_ticket(config: Any, width: int, preview: Path | None) -> int:
+    """The installer's status slip: printed, or drawn with --preview; shown on screen too."""
+    import asyncio  # noqa: PLC0415 (lazy: start-up cost)
+
+    from register_agent.service import print_test, write_receipt_preview  # noqa: PLC0415
+    from register_agent.status_ticket import status_layout, status_lines  # noqa: PLC0415
+
+    lines = asyncio.run(status_lines(config))
+    print("\n".join(lines))
+    layout = status_layout(lines, width)
+    if preview:
+        write_receipt_preview(layout, preview)
+        return 0
+    if config.printer is None:
+        raise ConfigError("no [printer] section in the config; add one (see the example file)")
+    before, after = asyncio.run(print_test(config.printer, layout))
+    print(f"printer {config.printer.kind}: {before.state}; {before.message}")
+    return 0 if after is not None else 1
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -159,6 +181,77 @@ async def _run_announced(agent: Any, sandbox_url: str) -> int:
         shout.cancel()
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from register_agent.config import load_config  # noqa: PLC0415 (lazy: start-up cost)
+    from register_agent.doctor import run_doctor  # noqa: PLC0415
+
+    if not args.verbose:  # the checks' own lines say it; the client's retries are noise here
+        logging.getLogger("register_agent.loyalty").setLevel(logging.WARNING)
+    return run_doctor(lambda: load_config(args.config), contact=args.contact)
+
+
+def _review(args: argparse.Namespace) -> int:
+    from register_agent.config import load_config  # noqa: PLC0415 (lazy: start-up cost)
+    from register_agent.review import review_command  # noqa: PLC0415
+
+    config = load_config(args.config)
+    return review_command(config.state.directory, args.applied, args.resend)
+
+
+def _transfer(args: argparse.Namespace) -> int:
+    from register_agent.config import load_config  # noqa: PLC0415 (lazy: start-up cost)
+    from register_agent.review import who_decides  # noqa: PLC0415
+    from register_agent.transfer import (  # noqa: PLC0415
+        describe,
+        export_operations,
+        import_operations,
+    )
+
+    state = load_config(args.config).state.directory
+    if args.command == "export":
+        result = export_operations(
+            state, args.file, by=who_decides(), agent_stopped=args.agent_stopped
+        )
+        print(describe(result, "exported to", args.file))
+        if result.operations:
+            print(f"{args.file} holds card values: keep it private, delete it after import")
+    else:
+        print(
+            describe(
+                import_operations(state, args.file, by=who_decides()), "imported from", args.file
+            )
+        )
+    return 0
+
+
+def _add_operations_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """doctor, review, export and import: the installer's and operator's commands."""
+    doctor = commands.add_parser("doctor", help="check config, API, clock, journal and devices")
+    doctor.add_argument(
+        "--contact", metavar="UUID", help="v3: a customer whose transactions show the attributes"
+    )
+    doctor.set_defaults(handler=_doctor)
+    review = commands.add_parser("review", help="operations a person must decide on")
+    decision = review.add_mutually_exclusive_group()
+    decision.add_argument("--applied", metavar="OP_ID", help="the credits are there: done")
+    decision.add_argument("--resend", metavar="OP_ID", help="they are not: send it again")
+    review.set_defaults(handler=_review)
+    for name, help_text in (
+        ("export", "move the undelivered operations to FILE, for a replacement till"),
+        ("import", "take over the operations exported from the till this one replaces"),
+    ):
+        transfer = commands.add_parser(name, help=help_text)
+        transfer.add_argument("file", type=Path, metavar="FILE")
+        transfer.set_defaults(handler=_transfer, agent_stopped=False)
+        if name == "export":
+            transfer.add_argument(
+                "--agent-stopped",
+                action="store_true",
+                help="the agent is stopped: export what its last stop left in flight too "
+                "(as unknown, reconciled on the new till)",
+            )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="register-agent",
@@ -186,12 +279,18 @@ def build_parser() -> argparse.ArgumentParser:
     print_test.add_argument(
         "--preview", type=Path, metavar="FILE.png", help="write the receipt as a PNG instead"
     )
+    print_test.add_argument(
+        "--status-ticket",
+        action="store_true",
+        help="print the till's status (till, shop, API, devices, outbox, version) instead",
+    )
     print_test.set_defaults(handler=_print_test)
     scan_commands.add_commands(commands)
     _add_sandbox(commands)
     _add_run(commands)
     demo.add_command(commands)
     status_command.add_command(commands)
+    _add_operations_commands(commands)
     return parser
 
 

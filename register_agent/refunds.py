@@ -121,6 +121,11 @@ async def _original(journal: Journal, original_id: object) -> Operation:
             f"the sale's credits were never awarded ({original.id} is dead: "
             f"{original.last_error}); there is nothing to take back"
         )
+    if original.state is OperationState.EXPORTED:
+        raise _refused(
+            f"the sale's credits ({original.id}) were moved to a replacement till "
+            "(register-agent export); refund the sale there"
+        )
     if original.state is OperationState.REVIEW:
         # waiting here would hold up every later operation of this customer for as long as
         # the review takes; refused instead, visible next to the review

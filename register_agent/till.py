@@ -43,7 +43,12 @@ from register_agent.till_status import TillHealth
 
 log = logging.getLogger(__name__)
 
-_FINAL = (OperationState.DONE, OperationState.DEAD, OperationState.REVIEW)
+_FINAL = (
+    OperationState.DONE,
+    OperationState.DEAD,
+    OperationState.REVIEW,
+    OperationState.EXPORTED,  # moved to a replacement till: nothing more happens here
+)
 
 
 def request_digest(request: SaleRequest) -> str:

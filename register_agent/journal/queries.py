@@ -244,11 +244,16 @@ def purge_finished(db: sqlite3.Connection, before: float) -> int:
     finished = (
         "SELECT sale_id FROM sales WHERE created_at < :before"
         " AND NOT EXISTS (SELECT 1 FROM operations WHERE operations.sale_id = sales.sale_id"
-        "   AND state NOT IN ('done', 'dead'))"
+        "   AND state NOT IN ('done', 'dead', 'exported'))"
         " AND NOT EXISTS (SELECT 1 FROM print_jobs WHERE print_jobs.sale_id = sales.sale_id"
         "   AND state = 'pending')"
     )
     params = {"before": before}
+    db.execute(
+        "DELETE FROM operation_decisions WHERE operation_id IN"  # noqa: S608
+        f" (SELECT id FROM operations WHERE sale_id IN ({finished}))",
+        params,
+    )
     db.execute(f"DELETE FROM operations WHERE sale_id IN ({finished})", params)  # noqa: S608
     db.execute(f"DELETE FROM print_jobs WHERE sale_id IN ({finished})", params)  # noqa: S608
     return db.execute(f"DELETE FROM sales WHERE sale_id IN ({finished})", params).rowcount  # noqa: S608

@@ -23,11 +23,16 @@ class OperationState(StrEnum):
     DONE = "done"
     REVIEW = "review"
     DEAD = "dead"
+    #: moved to another till (register-agent export): the outbox never sends it; only an
+    #: import from that till brings it back
+    EXPORTED = "exported"
 
 
 #: every move an operation may make; anything else is a bug and is refused
 TRANSITIONS: dict[OperationState, frozenset[OperationState]] = {
-    OperationState.PENDING: frozenset({OperationState.IN_FLIGHT, OperationState.DEAD}),
+    OperationState.PENDING: frozenset(
+        {OperationState.IN_FLIGHT, OperationState.DEAD, OperationState.EXPORTED}
+    ),
     OperationState.IN_FLIGHT: frozenset(
         {
             OperationState.IN_FLIGHT,  # a step's result saved (a POS transaction's uuid)
@@ -44,12 +49,20 @@ TRANSITIONS: dict[OperationState, frozenset[OperationState]] = {
             OperationState.PENDING,
             OperationState.REVIEW,
             OperationState.DEAD,
+            OperationState.EXPORTED,  # still unknown on the new till, reconciled there
         }
     ),
     # a person decides (register-agent review): applied after all, or send again
-    OperationState.REVIEW: frozenset({OperationState.DONE, OperationState.PENDING}),
+    OperationState.REVIEW: frozenset(
+        {OperationState.DONE, OperationState.PENDING, OperationState.EXPORTED}
+    ),
     OperationState.DONE: frozenset(),
     OperationState.DEAD: frozenset(),
+    # register-agent import: back from the till it was exported to (which exported it in
+    # turn, so sends it no more), in the state that till's file gives
+    OperationState.EXPORTED: frozenset(
+        {OperationState.PENDING, OperationState.UNKNOWN, OperationState.REVIEW}
+    ),
 }
 
 #: states that keep later operations of the same customer waiting

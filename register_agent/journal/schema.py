@@ -11,7 +11,8 @@ import sqlite3
 from register_agent.errors import JournalError
 
 MIGRATIONS: tuple[str, ...] = (
-    # 1: sales, the outbox's operations, and print jobs
+    # 1: sales, the outbox's operations, print jobs, reward claims, and the decisions
+    #    people took on operations (review, export to a replacement till)
     """
     CREATE TABLE sales (
         sale_id        TEXT PRIMARY KEY,          -- the POS software's own sale id
@@ -36,7 +37,7 @@ MIGRATIONS: tuple[str, ...] = (
         payload         TEXT NOT NULL,          -- JSON: what to send
         state           TEXT NOT NULL
                         CHECK (state IN ('pending', 'in_flight', 'unknown',
-                                         'done', 'review', 'dead')),
+                                         'done', 'review', 'dead', 'exported')),
         attempts        INTEGER NOT NULL DEFAULT 0,
         next_attempt_at REAL NOT NULL,
         last_error      TEXT,
@@ -79,6 +80,17 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at     REAL NOT NULL
     );
     CREATE INDEX reward_claims_sale ON reward_claims (sale_id);
+
+    CREATE TABLE operation_decisions (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        operation_id TEXT NOT NULL,              -- no foreign key: the record outlives a purge
+        decision     TEXT NOT NULL
+                     CHECK (decision IN ('applied', 'resend', 'exported', 'imported')),
+        decided_by   TEXT NOT NULL,              -- the person (login name) or the till
+        decided_at   REAL NOT NULL,
+        note         TEXT                        -- e.g. the export file, the previous state
+    );
+    CREATE INDEX operation_decisions_operation ON operation_decisions (operation_id);
     """,
 )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -19,7 +20,7 @@ from tenacity import AsyncRetrying, retry_if_exception
 
 from register_agent import __version__
 from register_agent.config import ApiConfig
-from register_agent.errors import ConfigError
+from register_agent.errors import ConfigError, LoyaltyApiError
 from register_agent.loyalty import outcomes, retries
 from register_agent.loyalty.forms import FormFields, encode_form, form_pairs
 from register_agent.loyalty.outcomes import Call, Envelope
@@ -32,6 +33,34 @@ Parse = Callable[[Envelope], T]
 
 USER_AGENT = f"register-agent/{__version__}"
 _FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+
+#: told of every attempt: (method, seconds, outcome); the outcome is "ok", the API's error
+#: code, the HTTP status, or "transport" (nothing came back); never a path or a value
+CallObserver = Callable[[str, float, str], None]
+_observers: list[CallObserver] = []
+
+
+def observe_calls(observer: CallObserver) -> Callable[[], None]:
+    """Register ``observer`` (the metrics); returns the function that removes it again."""
+    _observers.append(observer)
+    return lambda: _observers.remove(observer)
+
+
+def _tell(method: str, started: float, outcome: str) -> None:
+    elapsed = time.monotonic() - started
+    for observer in _observers:
+        try:
+            observer(method, elapsed, outcome)
+        except Exception:  # a metrics bug must never fail a call that succeeded
+            log.exception("a call observer failed")
+
+
+def _outcome_of(exc: LoyaltyApiError) -> str:
+    code = getattr(exc, "code", None)
+    if code is not None:
+        return str(code)
+    status = getattr(exc, "status", 0)
+    return str(status) if status else "transport"
 
 
 class _QueryRedactor(logging.Filter):
@@ -189,6 +218,23 @@ class RegisterHttp:
         return await retrying(self._attempt, call, parse, params, form, deadline)
 
     async def _attempt(
+        self,
+        call: Call,
+        parse: Parse[T],
+        params: FormFields | None,
+        form: FormFields | None,
+        deadline: Deadline,
+    ) -> T:
+        started = time.monotonic()
+        try:
+            result = await self._attempt_once(call, parse, params, form, deadline)
+        except LoyaltyApiError as exc:
+            _tell(call.method, started, _outcome_of(exc))
+            raise
+        _tell(call.method, started, "ok")
+        return result
+
+    async def _attempt_once(
         self,
         call: Call,
         parse: Parse[T],

@@ -1,0 +1,99 @@
+"""The Register API as ``register-agent doctor`` and the status ticket ask about it: is the
+key accepted, what does the server's clock say, does the account have the
+``agent_operation_id`` loyalty-transaction attribute. Read-only calls, short deadlines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Literal
+
+import httpx
+
+from register_agent.config import ApiConfig
+from register_agent.errors import CredentialsRejected, LoyaltyApiError
+from register_agent.loyalty import make_loyalty_service
+from register_agent.loyalty.domain import RegisterInfo
+from register_agent.loyalty.http import RegisterHttp
+from register_agent.loyalty.models_v3 import OPERATION_ATTRIBUTE
+from register_agent.loyalty.retries import Deadline
+from register_agent.loyalty.v3 import V3Api
+
+ProbeState = Literal["accepted", "refused", "unreachable"]
+
+
+@dataclass(frozen=True)
+class ApiProbe:
+    state: ProbeState
+    detail: str
+    register: RegisterInfo | None = None
+    #: the server's clock (its HTTP ``Date`` header, whole seconds), if it answered at all
+    server_date: datetime | None = None
+
+
+async def probe_api(config: ApiConfig, timeout_s: float = 5.0) -> ApiProbe:
+    """The register info call (``GET /``): the key accepted, refused, or nobody answers;
+    and the server's clock from the ``Date`` header of a plain request to the base URL."""
+    server_date = await _server_date(config.base_url, timeout_s)
+    service = make_loyalty_service(config)
+    try:
+        info = await service.register(deadline=Deadline.after(timeout_s))
+    except CredentialsRejected as exc:
+        return ApiProbe("refused", str(exc), server_date=server_date)
+    except LoyaltyApiError as exc:
+        return ApiProbe("unreachable", str(exc), server_date=server_date)
+    finally:
+        await service.aclose()
+    return ApiProbe("accepted", f"register {info.name} ({info.identifier})", info, server_date)
+
+
+async def _server_date(base_url: str, timeout_s: float) -> datetime | None:
+    # A request of its own, without the key, through httpx's usual proxy settings: the
+    # service's client exposes no headers, and any answer (even a 404) carries a Date
+    try:
+        async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as client:
+            header = (await client.head(base_url)).headers.get("date")
+    except httpx.HTTPError:
+        return None
+    try:
+        return parsedate_to_datetime(header) if header else None
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class AttributeSeen:
+    #: True: a transaction carries the attribute (even empty); False: transactions were
+    #: listed and none has it; None: the contact has no transactions to tell by
+    present: bool | None
+    transactions: int
+
+
+async def operation_attribute_seen(
+    config: ApiConfig, contact_uuid: str, timeout_s: float = 5.0
+) -> AttributeSeen:
+    """Whether the account's loyalty transactions carry ``agent_operation_id``.
+
+    A register key has no call that lists the account's attribute definitions; but the
+    API returns every loyalty-transaction attribute of the account by name on each
+    transaction (null when unset), so one page of a contact's transactions tells, provided
+    the contact has at least one. Raises LoyaltyApiError when the API cannot answer.
+    """
+    api = V3Api(RegisterHttp(config))
+    try:
+        found, _ = await api.loyalty_transactions(
+            contact_uuid, limit=25, deadline=Deadline.after(timeout_s)
+        )
+    finally:
+        await api.http.aclose()
+    if not found:
+        return AttributeSeen(None, 0)
+    present = any(
+        OPERATION_ATTRIBUTE in txn.model_fields_set
+        or (isinstance(txn.attributes, Mapping) and OPERATION_ATTRIBUTE in txn.attributes)
+        for txn in found
+    )
+    return AttributeSeen(present, len(found))
