@@ -30,6 +30,7 @@ from register_agent.errors import (
     Rejected,
 )
 from register_agent.journal import Journal, Operation, OperationState
+from register_agent.sdnotify import hang_point
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ class Outbox:
         async with asyncio.TaskGroup() as tasks:
             while True:
                 self._on_beat()
+                await hang_point("outbox")
                 started = await self.step(tasks)
                 if not started:
                     self._wake.clear()

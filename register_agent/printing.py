@@ -25,6 +25,7 @@ from register_agent.journal import Journal, Operation, OperationState, PrintJob,
 from register_agent.journal.records import ACTIVE_STATES
 from register_agent.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
 from register_agent.receipts import Receipt, ReceiptLayout, SaleLine, layout_receipt
+from register_agent.sdnotify import hang_point
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +233,7 @@ class PrinterWorker:
         next_turn = time.monotonic()
         while True:
             self._on_beat()
+            await hang_point("printer")
             if self._wake.is_set() or time.monotonic() >= next_turn:
                 self._wake.clear()
                 try:

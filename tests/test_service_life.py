@@ -1,0 +1,158 @@
+"""The real agent under a stand-in for systemd (issue 5, "Done when"; design.md "Service life"):
+ready while the Register API and the printer are down, the watchdog fed while idle and
+starved by one hung worker, a reload with a new key resuming paused sending, and a clean
+stop. The hung worker comes from the test-only ``REGISTER_AGENT_HANG_WORKER``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import time
+from pathlib import Path
+
+from tests.agent_process import (
+    JAN_CARD,
+    TOKEN_SECRET,
+    Notifications,
+    free_port,
+    local_api,
+    running_agent,
+    wait_until,
+    write_config,
+    write_credentials,
+)
+from tests.conftest import Sandbox
+
+LOCAL_TOKEN = "local-api-token-for-the-service-life-test"
+#: 2 s: pings every second; a worker silent for 2 s counts as hung (the printer's idle turn
+#: is 1 s, so anything shorter could call an idle printer hung)
+WATCHDOG_USEC = 2_000_000
+
+
+def _credentials(directory: Path, api_key: str) -> Path:
+    return write_credentials(
+        directory / "credentials",
+        {
+            "api-key": api_key,
+            "loyalty-token-secret": TOKEN_SECRET,
+            "local-api-token": LOCAL_TOKEN,
+        },
+    )
+
+
+def _down_till(directory: Path) -> tuple[Path, int]:
+    """A till whose Register API and printer are both unreachable (closed ports)."""
+    directory.mkdir()
+    port = free_port()
+    config = write_config(
+        directory,
+        base_url=f"http://127.0.0.1:{free_port()}",
+        printer_port=free_port(),
+        api_port=port,
+    )
+    return config, port
+
+
+def test_ready_while_degraded_fed_while_idle_and_a_clean_stop(tmp_path: Path) -> None:
+    config, port = _down_till(tmp_path / "till")
+    notifications = Notifications(tmp_path / "notify")
+    env = {"CREDENTIALS_DIRECTORY": str(_credentials(tmp_path, "any-key"))}
+    with running_agent(
+        config, notifications, watchdog_usec=WATCHDOG_USEC, env=env, log=tmp_path / "log"
+    ) as agent:
+        notifications.wait_for("READY=1", timeout_s=15)
+        ready_at = time.monotonic()
+        with local_api(port, LOCAL_TOKEN) as api:
+            status = wait_until(
+                lambda: (
+                    (body := api.get("/v1/status").json())["register_api"] != "unknown" and body
+                ),
+                5,
+                "the status names the API state",
+            )
+        assert status["register_api"] == "unreachable"
+        assert not status["printer"].startswith("ok"), status["printer"]
+        time.sleep(3.5)
+        pings = notifications.times_of("WATCHDOG=1", since=ready_at)
+        assert len(pings) >= 3, pings
+        assert max(pings) > time.monotonic() - 1.6  # still coming at the end
+        assert agent.stop() == 0
+    lines = notifications.lines()
+    assert lines.index("STOPPING=1") > lines.index("READY=1")
+    notifications.close()
+
+
+def test_one_hung_worker_stops_the_watchdog_pings(tmp_path: Path) -> None:
+    """The printer hung in one agent, the outbox in another (run side by side to save time)."""
+    agents = {}
+    with contextlib.ExitStack() as stack:
+        for worker in ("printer", "outbox"):
+            config, _ = _down_till(tmp_path / worker)
+            notifications = Notifications(tmp_path / f"notify-{worker}")
+            env = {
+                "CREDENTIALS_DIRECTORY": str(_credentials(tmp_path / worker, "any-key")),
+                "REGISTER_AGENT_HANG_WORKER": worker,
+            }
+            agent = stack.enter_context(
+                running_agent(
+                    config,
+                    notifications,
+                    watchdog_usec=WATCHDOG_USEC,
+                    env=env,
+                    log=tmp_path / worker / "log",
+                )
+            )
+            agents[worker] = (agent, notifications)
+        for _, notifications in agents.values():
+            notifications.wait_for("READY=1", timeout_s=15)
+        time.sleep(5.0)
+        for worker, (agent, notifications) in agents.items():
+            pings = notifications.times_of("WATCHDOG=1")
+            # hung from its first turn: silent after 2 s, so no ping in the last 2 s
+            assert not pings or max(pings) < time.monotonic() - 2.0, (worker, pings)
+            assert agent.stop() == 0
+            assert f"no heartbeat from {worker}" in agent.output()
+            notifications.close()
+
+
+def test_a_new_key_on_reload_resumes_paused_sending(tmp_path: Path, sandbox_clean: Sandbox) -> None:
+    port = free_port()
+    config = write_config(
+        tmp_path, base_url=sandbox_clean.url, printer_port=free_port(), api_port=port
+    )
+    credentials = _credentials(tmp_path, "a-key-the-register-api-refuses")
+    notifications = Notifications(tmp_path / "notify")
+    env = {"CREDENTIALS_DIRECTORY": str(credentials)}
+    with (
+        running_agent(
+            config, notifications, watchdog_usec=WATCHDOG_USEC, env=env, log=tmp_path / "log"
+        ) as agent,
+        local_api(port, LOCAL_TOKEN) as api,
+    ):
+        notifications.wait_for("READY=1", timeout_s=15)
+        sale = {"sale_id": "S-1", "amount": "12.50", "customer_card": JAN_CARD}
+        assert api.post("/v1/sales", json=sale).status_code in (200, 201)
+        wait_until(
+            lambda: api.get("/v1/status").json()["register_api"] == "key_refused",
+            5,
+            "sending paused on the refused key",
+        )
+        assert _credits(sandbox_clean) == []
+
+        (credentials / "api-key").write_text(sandbox_clean.v3_key + "\n", encoding="utf-8")
+        before = len(notifications.received)
+        agent.signal(signal.SIGHUP)
+        reloading = notifications.wait_for("RELOADING=1", after=before)
+        notifications.wait_for("READY=1", after=reloading + 1)
+        (credit,) = wait_until(lambda: _credits(sandbox_clean), 10, "the sale credited")
+        assert credit["credits"] == 12
+        assert api.get("/v1/status").json()["register_api"] != "key_refused"
+
+        assert agent.stop() == 0
+    assert "STOPPING=1" in notifications.lines()
+    notifications.close()
+
+
+def _credits(sandbox: Sandbox) -> list[dict[str, object]]:
+    return [row for row in sandbox.ledger() if row["kind"] == "credit_reception"]
