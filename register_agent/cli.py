@@ -97,6 +97,7 @@ def _run(args: argparse.Namespace) -> int:
     from register_agent.embedded import BANNER, embed, require_api_key  # noqa: PLC0415
 
     config = load_config(args.config)
+    _configure_logs(config, verbose=args.verbose)
     if not args.sandbox:
         require_api_key(config)
         agent = Agent(lambda: load_config(args.config))
@@ -110,6 +111,14 @@ def _run(args: argparse.Namespace) -> int:
         return asyncio.run(_run_announced(agent, embedded.sandbox.url))
     finally:
         embedded.close()
+
+
+def _configure_logs(config: Any, *, verbose: bool) -> None:
+    """The ``[logging]`` section, now that the config is read; -v still means debug."""
+    from register_agent.logs import configure, secrets_of  # noqa: PLC0415
+
+    level = logging.DEBUG if verbose else getattr(logging, config.logging.level.upper())
+    configure(config.logging.format, level, secrets=secrets_of(config))
 
 
 async def _run_announced(agent: Any, sandbox_url: str) -> int:
@@ -178,10 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from register_agent.logs import configure  # noqa: PLC0415 (lazy: start-up cost)
+
+    # until a command has read its config: text, or JSON lines under journald
+    configure("auto", logging.DEBUG if args.verbose else logging.INFO)
     handler: Command = args.handler
     try:
         return handler(args)
