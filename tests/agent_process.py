@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,6 +158,7 @@ class AgentProcess:
         env: Mapping[str, str],
         log: Path,
         verbose: bool = False,
+        entry: Sequence[str] = ("-m", "register_agent"),
     ) -> None:
         environ = {
             key: value
@@ -173,7 +174,8 @@ class AgentProcess:
                 **env,
             }
         )
-        command = [sys.executable, "-m", "register_agent", "--config", str(config)]
+        # entry: how Python starts the agent (tests/hardened_launcher.py: under restrictions)
+        command = [sys.executable, *entry, "--config", str(config)]
         command += ["-v"] if verbose else []
         self.log = log
         self._log_file = log.open("wb")

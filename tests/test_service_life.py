@@ -7,10 +7,18 @@ stop. The hung worker comes from the test-only ``REGISTER_AGENT_HANG_WORKER``.
 from __future__ import annotations
 
 import contextlib
+import os
+import platform
+import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from drivers.virtual_printer import VirtualPrinter
 from tests.agent_process import (
     JAN_CARD,
     TOKEN_SECRET,
@@ -23,6 +31,7 @@ from tests.agent_process import (
     write_credentials,
 )
 from tests.conftest import Sandbox
+from tests.reader_support import pty_pair
 
 LOCAL_TOKEN = "local-api-token-for-the-service-life-test"
 #: 2 s: pings every second; a worker silent for 2 s counts as hung (the printer's idle turn
@@ -156,3 +165,65 @@ def test_a_new_key_on_reload_resumes_paused_sending(tmp_path: Path, sandbox_clea
 
 def _credits(sandbox: Sandbox) -> list[dict[str, object]]:
     return [row for row in sandbox.ledger() if row["kind"] == "credit_reception"]
+
+
+HARDENED = Path(__file__).with_name("hardened_launcher.py")
+
+
+@pytest.mark.skipif(
+    platform.machine() != "x86_64"
+    or shutil.which("systemd-analyze") is None
+    or not Path("/usr/include/x86_64-linux-gnu/asm/unistd_64.h").exists(),
+    reason="the seccomp stand-in needs x86-64, systemd-analyze and linux-libc-dev",
+)
+def test_a_sale_scan_and_reload_work_under_the_units_restrictions(
+    tmp_path: Path, sandbox_clean: Sandbox
+) -> None:
+    """SystemCallFilter=@system-service ~@privileged @resources (EPERM), NoNewPrivileges=
+    and MemoryDenyWriteExecute= as the unit sets them, applied by tests/hardened_launcher.py:
+    a filtered call the agent needs would show here, not first on a till."""
+    probe = subprocess.run(
+        [sys.executable, str(HARDENED), "--probe"], capture_output=True, timeout=30, check=False
+    )
+    if probe.returncode != 0 and b"Invalid argument" in probe.stderr:
+        pytest.skip("this kernel has no PR_SET_MDWE (Linux 6.3 or later)")
+    assert probe.returncode == 0, probe.stderr  # the filter is really in force
+    port = free_port()
+    with VirtualPrinter() as printer, pty_pair() as (reader, reader_path):
+        config = write_config(
+            tmp_path,
+            base_url=sandbox_clean.url,
+            printer_port=printer.address[1],
+            api_port=port,
+            extra=f'[[readers]]\nkind = "serial"\nname = "counter"\nport = "{reader_path}"\n',
+        )
+        notifications = Notifications(tmp_path / "notify")
+        env = {"CREDENTIALS_DIRECTORY": str(_credentials(tmp_path, sandbox_clean.v3_key))}
+        with (
+            running_agent(
+                config,
+                notifications,
+                watchdog_usec=WATCHDOG_USEC,
+                env=env,
+                log=tmp_path / "log",
+                entry=[str(HARDENED)],
+            ) as agent,
+            local_api(port, LOCAL_TOKEN) as api,
+        ):
+            notifications.wait_for("READY=1", timeout_s=15)
+            os.write(reader, JAN_CARD.encode() + b"\r\n")
+            wait_until(lambda: api.get("/v1/customer").status_code == 200, 5, "Jan scanned")
+            sale = {"sale_id": "H-1", "amount": "12.50"}
+            assert api.post("/v1/sales", json=sale).status_code in (200, 201)
+            (credit,) = wait_until(lambda: _credits(sandbox_clean), 10, "the sale credited")
+            assert credit["credits"] == 12
+            assert printer.wait_until(lambda p: len(p.printed()) >= 1, 10)
+            before = len(notifications.received)
+            agent.signal(signal.SIGHUP)
+            reloading = notifications.wait_for("RELOADING=1", after=before)
+            notifications.wait_for("READY=1", after=reloading + 1)
+            assert agent.stop() == 0
+        notifications.close()
+    output = agent.output()
+    assert "Operation not permitted" not in output
+    assert "Traceback" not in output
