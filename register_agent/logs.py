@@ -121,6 +121,20 @@ class _ContextFilter(logging.Filter):
         return True
 
 
+class _EscposChatter(logging.Filter):
+    """python-escpos logs the opening and closing of every printer connection at INFO on
+    the root logger: two lines per status check, every 10 s on an idle till. Here they
+    count as debug."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name != "root" or record.levelno != logging.INFO:
+            return True
+        if f"{os.sep}escpos{os.sep}" not in record.pathname:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time (UTC), level, logger, message, the context fields, and
     the exception's traceback when there is one."""
@@ -211,6 +225,7 @@ def configure(
     handler = logging.StreamHandler(out)
     handler.setFormatter(_JournalPriority(formatter) if journal else formatter)
     handler.addFilter(_ContextFilter())
+    handler.addFilter(_EscposChatter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -128,3 +128,17 @@ def test_auto_means_json_with_a_priority_prefix_for_journald(
     logs.configure("auto", logging.INFO, stream=captured)
     logging.getLogger("register_agent.test").info("on a terminal")
     assert " INFO register_agent.test: on a terminal" in captured.getvalue()
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.DEBUG])
+def test_escpos_connection_chatter_counts_as_debug(captured: io.StringIO, level: int) -> None:
+    logs.configure("json", level, stream=captured)
+    path = os.path.join("site-packages", "escpos", "printer.py")
+    record = logging.LogRecord("root", logging.INFO, path, 1, "Network printer enabled", (), None)
+    logging.getLogger().handle(record)
+    logging.getLogger().info("the agent's own root line")
+    levels = [(line["level"], line["message"]) for line in _records(captured)]
+    expected = [("info", "the agent's own root line")]
+    if level == logging.DEBUG:
+        expected.insert(0, ("debug", "Network printer enabled"))
+    assert levels == expected
