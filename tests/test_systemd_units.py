@@ -8,6 +8,7 @@ checks a copy whose ExecStart= points at this virtual environment's ``register-a
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -119,6 +120,43 @@ def test_udev_rules_keep_modemmanager_off_and_name_devices_stably() -> None:
     # every GOTO lands on a LABEL: a typo there silently skips the rest of the file
     targets = set(re.findall(r'GOTO="([^"]+)"', rules))
     assert targets <= set(re.findall(r'LABEL="([^"]+)"', rules))
+
+
+@pytest.mark.skipif(
+    shutil.which("udevadm") is None or shutil.which("unshare") is None or os.geteuid() != 0,
+    reason="needs udevadm (Debian package udev), unshare and root (a private mount namespace)",
+)
+@pytest.mark.parametrize("rules", ["ours", "a typo"])
+def test_udev_parses_the_rules_without_a_complaint(tmp_path: Path, rules: str) -> None:
+    """udevadm test reads the rules from /etc/udev/rules.d: a private mount namespace puts
+    ours there for this one run, leaving the machine as it was. A typo must be reported,
+    or the check proves nothing."""
+    text = UDEV_RULES.read_text(encoding="utf-8")
+    if rules == "a typo":
+        text = text.replace("SYMLINK+=", "SYMLNK+=", 1)
+    (tmp_path / UDEV_RULES.name).write_text(text, encoding="utf-8")
+    result = subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "sh",
+            "-c",
+            f"mount --bind {tmp_path} /etc/udev/rules.d && "
+            "udevadm test --action=add /sys/class/tty/console",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    complaints = [
+        line for line in (result.stdout + result.stderr).splitlines() if UDEV_RULES.name in line
+    ]
+    complaints = [line for line in complaints if "Reading rules file" not in line]
+    if rules == "ours":
+        assert complaints == [], complaints
+    else:
+        assert any("Invalid key 'SYMLNK'" in line for line in complaints), result.stderr
 
 
 MDWE_PROBE = textwrap.dedent(
