@@ -85,7 +85,7 @@ def test_ready_while_degraded_fed_while_idle_and_a_clean_stop(tmp_path: Path) ->
         time.sleep(3.5)
         pings = notifications.times_of("WATCHDOG=1", since=ready_at)
         assert len(pings) >= 3, pings
-        assert max(pings) > time.monotonic() - 1.6  # still coming at the end
+        assert max(pings) > time.monotonic() - 2.5  # still coming at the end (pings every 1 s)
         assert agent.stop() == 0
     lines = notifications.lines()
     assert lines.index("STOPPING=1") > lines.index("READY=1")
