@@ -83,6 +83,7 @@ class _Masks:
 
 
 _masks = _Masks()
+_HANDLER_NAME = "register-agent"
 
 
 def remember_secrets(*secrets: str | None) -> None:
@@ -226,9 +227,11 @@ def configure(
     handler.setFormatter(_JournalPriority(formatter) if journal else formatter)
     handler.addFilter(_ContextFilter())
     handler.addFilter(_EscposChatter())
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if old.get_name() == _HANDLER_NAME:  # ours from before; others' (pytest's) stay
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
     # transport detail; hpack's debug lines would hold the Authorization header
