@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import signal
@@ -26,6 +27,7 @@ from register_agent.devices import RawScan
 from register_agent.errors import LoyaltyApiError
 from register_agent.events import EventBus
 from register_agent.journal import Journal, Operation
+from register_agent.logs import remember_card, remember_secrets, secrets_of, set_log_fields
 from register_agent.loyalty import make_loyalty_service
 from register_agent.loyalty.domain import RegisterInfo
 from register_agent.loyalty.http import observe_calls
@@ -156,7 +158,7 @@ class Agent:
         tasks.start("outbox", self.outbox.run())
         if self.printer_worker is not None:
             self.heartbeat.register("printer")
-            tasks.start("printer", self.printer_worker.run())
+            tasks.start("printer", self.printer_worker.run(), device="printer")
         if self.readers:
             pipeline = ScanPipeline(self.config.scans, self.config.readers)
             tasks.start("readers", service.run_readers(self.readers, pipeline, self._scanned))
@@ -165,6 +167,7 @@ class Agent:
 
     async def _start_api(self, stack: contextlib.AsyncExitStack) -> None:
         token = local_api_token(self.config.local_api, self.config.state.directory)
+        remember_secrets(token)  # a generated token is a secret the logs must not show
         app = make_app(self.till, self.events, token)
         server = LocalApiServer(app, self.config.local_api.listen)
         await server.start()
@@ -203,6 +206,8 @@ class Agent:
     async def _scanned(self, raw: RawScan, outcome: Outcome) -> None:
         self.metrics.scanned(outcome.reader, outcome)
         if isinstance(outcome, Scan):
+            if outcome.kind == "loyalty":
+                remember_card(outcome.value)  # logs show its last 4 characters only
             await self.till.scanned(outcome)
 
     async def _feed_watchdog(self) -> None:
@@ -243,6 +248,7 @@ class Agent:
             log.exception("reload failed: keeping the running configuration")
             self._notifier.ready("reload failed; running configuration kept")
             return
+        remember_secrets(*secrets_of(fresh))
         key, old_key = fresh.api.api_key, self.config.api.api_key
         if key is not None and (
             old_key is None or key.get_secret_value() != old_key.get_secret_value()
@@ -280,8 +286,11 @@ class _Tasks(contextlib.AbstractAsyncContextManager["_Tasks"]):
     def __init__(self) -> None:
         self._tasks: list[asyncio.Task[None]] = []
 
-    def start(self, name: str, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work, name=name)
+    def start(self, name: str, work: Coroutine[Any, Any, None], **log_fields: str) -> None:
+        """Start ``work``; its log lines name ``log_fields`` (e.g. device="printer")."""
+        context = contextvars.copy_context()
+        context.run(set_log_fields, **log_fields)  # on for the task's whole life
+        task = asyncio.create_task(work, name=name, context=context)
         task.add_done_callback(_report_end)
         self._tasks.append(task)
 

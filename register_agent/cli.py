@@ -125,6 +125,7 @@ def _run(args: argparse.Namespace) -> int:
     from register_agent.embedded import BANNER, embed, require_api_key  # noqa: PLC0415
 
     config = _listening(load_config(args.config), args.listen)
+    _configure_logs(config, verbose=args.verbose)
     if not args.sandbox:
         require_api_key(config)
         agent = Agent(lambda: _listening(load_config(args.config), args.listen))
@@ -147,6 +148,14 @@ def _listening(config: AgentConfig, listen: str | None) -> AgentConfig:
     return config.model_copy(
         update={"local_api": config.local_api.model_copy(update={"listen": listen})}
     )
+
+
+def _configure_logs(config: Any, *, verbose: bool) -> None:
+    """The ``[logging]`` section, now that the config is read; -v still means debug."""
+    from register_agent.logs import configure, secrets_of  # noqa: PLC0415
+
+    level = logging.DEBUG if verbose else getattr(logging, config.logging.level.upper())
+    configure(config.logging.format, level, secrets=secrets_of(config))
 
 
 async def _run_announced(agent: Any, sandbox_url: str) -> int:
@@ -296,10 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from register_agent.logs import configure  # noqa: PLC0415 (lazy: start-up cost)
+
+    # until a command has read its config: text, or JSON lines under journald
+    configure("auto", logging.DEBUG if args.verbose else logging.INFO)
     handler: Command = args.handler
     try:
         return handler(args)

@@ -409,6 +409,15 @@ class LocalApiConfig(Section):
     metrics_listen: str = "127.0.0.1:9464"
 
 
+class LoggingConfig(Section):
+    """``[logging]``: how log lines look (secrets and full card values never appear)."""
+
+    #: "auto": JSON lines when the output is journald's ($JOURNAL_STREAM), text otherwise
+    format: Literal["auto", "json", "text"] = "auto"
+    #: "debug" shows every step (``register-agent -v`` does the same for one run)
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
 class AgentConfig(BaseSettings):
     """The root of the configuration; one attribute per TOML section."""
 
@@ -429,6 +438,7 @@ class AgentConfig(BaseSettings):
     receipt: ReceiptConfig = ReceiptConfig()
     scans: ScansConfig = ScansConfig()
     readers: list[ReaderConfig] = []
+    logging: LoggingConfig = LoggingConfig()
 
     @field_validator("readers")
     @classmethod

@@ -219,7 +219,7 @@ def sale_of(payload: Mapping[str, Any]) -> tuple[str, Decimal]:
 
 def mask(card: str) -> str:
     """A card value for messages and logs: never in full."""
-    return f"{card[:4]}..."
+    return "…" + card[-4:]  # the last 4 at most, like scans.mask (issue 5)
 
 
 def award_result(award: CreditAward, customer: CustomerRef) -> dict[str, Any]:

@@ -30,6 +30,8 @@ from register_agent.errors import (
     Rejected,
 )
 from register_agent.journal import Journal, Operation, OperationState
+from register_agent.logs import in_log_context
+from register_agent.sdnotify import hang_point
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,7 @@ class Outbox:
         async with asyncio.TaskGroup() as tasks:
             while True:
                 self._on_beat()
+                await hang_point("outbox")
                 started = await self.step(tasks)
                 if not started:
                     self._wake.clear()
@@ -169,7 +172,10 @@ class Outbox:
             if operation.id in self._busy or started >= room:
                 continue
             self._busy.add(operation.id)
-            tasks.create_task(self._work(operation))
+            sale_id = operation.payload.get("sale_id")
+            tasks.create_task(
+                in_log_context(self._work(operation), operation_id=operation.id, sale_id=sale_id)
+            )
             started += 1
         return started
 

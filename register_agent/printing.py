@@ -24,7 +24,9 @@ from register_agent.events import EventBus
 from register_agent.journal import Journal, Operation, OperationState, PrintJob, SaleRecord
 from register_agent.journal.records import ACTIVE_STATES
 from register_agent.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
+from register_agent.logs import in_log_context
 from register_agent.receipts import Receipt, ReceiptLayout, SaleLine, layout_receipt
+from register_agent.sdnotify import hang_point
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +234,7 @@ class PrinterWorker:
         next_turn = time.monotonic()
         while True:
             self._on_beat()
+            await hang_point("printer")
             if self._wake.is_set() or time.monotonic() >= next_turn:
                 self._wake.clear()
                 try:
@@ -268,7 +271,7 @@ class PrinterWorker:
             return 0
         printed = 0
         for job in jobs:
-            if not await self._print(job):
+            if not await in_log_context(self._print(job), sale_id=job.sale_id):
                 self._blocked = True
                 return printed
             printed += 1

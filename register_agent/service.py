@@ -21,6 +21,7 @@ from drivers.virtual_reader import VirtualReader, inject
 from register_agent.config import PrinterConfig, ReaderConfig, VirtualReaderConfig
 from register_agent.devices import Printer, PrinterStatus, RawScan, Reader
 from register_agent.errors import ReaderError
+from register_agent.logs import in_log_context
 from register_agent.receipts import ReceiptLayout
 from register_agent.scans import Outcome, Reason, Rejection, ScanPipeline, mask
 
@@ -59,7 +60,10 @@ async def run_readers(
 ) -> None:
     """Read every reader at once until cancelled; each one is opened, read and closed alone."""
     await asyncio.gather(
-        *(run_reader(r, pipeline, handle, max_retry_s=max_retry_s) for r in readers)
+        *(
+            in_log_context(run_reader(r, pipeline, handle, max_retry_s=max_retry_s), device=r.name)
+            for r in readers
+        )
     )
 
 

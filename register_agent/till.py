@@ -36,6 +36,7 @@ from register_agent.errors import ConfigError, CounterRefusal, LoyaltyApiError
 from register_agent.events import EventBus
 from register_agent.journal import Journal, NewOperation, Operation, OperationState, SaleRecord
 from register_agent.kinds import CREDIT_RECEPTION, REFUND, STAGED_CREDIT_RECEPTION
+from register_agent.logs import log_context, remember_card
 from register_agent.loyalty.domain import CardState, CustomerRef, Identification, LoyaltyService
 from register_agent.receipts import text
 from register_agent.scans import Scan, mask, safe_tail
@@ -148,6 +149,12 @@ class Till:
 
     async def sell(self, request: SaleRequest) -> SaleAnswer:
         """Record a paid sale; the answer comes after the commit, within the receipt wait."""
+        if request.customer_card:
+            remember_card(request.customer_card)  # logs show its last 4 characters only
+        with log_context(sale_id=request.sale_id):
+            return await self._sell(request)
+
+    async def _sell(self, request: SaleRequest) -> SaleAnswer:
         digest = request_digest(request)
         existing = await self._journal.sale(request.sale_id)
         if existing is not None:

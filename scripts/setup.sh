@@ -9,7 +9,9 @@ PYTHON=${PYTHON:-python3}
 # python3-venv: fresh Debian lacks ensurepip; zbar-tools: tests decode receipt QR codes;
 # gcc, python3-dev, linux-libc-dev:
 # building evdev (keyboard-wedge readers, in the dev extra), which has no wheels.
-SYSTEM_PACKAGES=(python3-venv zbar-tools openssl gcc python3-dev linux-libc-dev)
+# systemd, udev: systemd-analyze, systemd-sysusers and udevadm check the files in systemd/
+# (nothing is started: the checks read the files offline).
+SYSTEM_PACKAGES=(python3-venv zbar-tools openssl gcc python3-dev linux-libc-dev systemd udev)
 
 missing=()
 if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then missing+=(python3-venv); fi
@@ -20,6 +22,8 @@ command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 "$PYTHON" -c 'import os, sysconfig; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' \
   >/dev/null 2>&1 || missing+=(python3-dev)
 [ -e /usr/include/linux/input.h ] || missing+=(linux-libc-dev)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v udevadm >/dev/null 2>&1 || missing+=(udev)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

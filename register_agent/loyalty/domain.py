@@ -41,7 +41,7 @@ class CustomerRef:
 
     def __repr__(self) -> str:
         # a card value is never logged in full: its first four characters tell enough
-        card = f"{self.card[:4]}..." if self.card else None
+        card = f"…{self.card[-4:]}" if self.card else None
         return f"CustomerRef(key={self.key!r}, card={card!r})"
 
 
