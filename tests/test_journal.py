@@ -292,3 +292,31 @@ async def test_transactions_queued_together_commit_together_yet_fail_alone(
     assert all([await journal.sale(str(n)) is not None for n in range(20)])
     assert blocker.done()
     assert (await journal.outbox_summary(NOW)).pending == 20
+
+
+async def test_a_finished_operation_keeps_only_the_last_four_of_its_card(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal.open(path)
+    record = SaleRecord(**{**sale("9").__dict__, "customer_key": "card:04A2241A6B5E80"})
+    record = SaleRecord(**{**record.__dict__, "request": {"customer_card": "04A2241A6B5E80"}})
+    waiting = NewOperation(
+        "op-9", "credit_reception", "card:04A2241A6B5E80", {"card": "04A2241A6B5E80"}
+    )
+    await journal.record_sale(record, [waiting], print_receipt=False)
+    await journal.move("op-9", OperationState.PENDING, OperationState.IN_FLIGHT, now=NOW)
+    assert (await journal.operation("op-9")).payload["card"] == "04A2241A6B5E80"  # type: ignore[union-attr]
+    done = await journal.move(
+        "op-9",
+        OperationState.IN_FLIGHT,
+        OperationState.DONE,
+        now=NOW,
+        result={"customer": {"key": "c-1", "card": "04A2241A6B5E80"}},
+    )
+    assert (done.payload["card"], done.customer_key) == ("…5E80", "card:…5E80")
+    assert done.result == {"customer": {"key": "c-1", "card": "…5E80"}}
+    stored = await journal.sale("9")
+    assert stored is not None
+    assert (stored.request["customer_card"], stored.customer_key) == ("…5E80", "card:…5E80")
+    journal.close()
+    on_disk = b"".join(file.read_bytes() for file in tmp_path.glob("journal.sqlite3*"))
+    assert b"04A2241A6B5E80" not in on_disk

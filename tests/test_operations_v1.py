@@ -59,7 +59,7 @@ async def test_a_sale_is_credited_once_by_card(till: Till) -> None:
         "reception_id": str(row["id"]),
         "credits": 12,
         "balance": 162,
-        "customer": {"key": JAN_V1, "card": JAN_CARD_V1},
+        "customer": {"key": JAN_V1, "card": "…" + JAN_CARD_V1[-4:]},  # cut once done
     }
 
 
@@ -68,7 +68,7 @@ async def test_a_card_scanned_offline_is_resolved_to_the_member(till: Till) -> N
     await till.deliver()
     done = await till.op(op_id)
     assert done.state is OperationState.DONE
-    assert done.payload["customer"] == {"key": JAN_V1, "card": JAN_CARD_V1}
+    assert done.payload["customer"] == {"key": JAN_V1, "card": "…" + JAN_CARD_V1[-4:]}
     assert [row["credits"] for row in till.rows("credit_reception")] == [5]
 
 

@@ -19,6 +19,7 @@ from register_agent.journal.records import (
     SaleRecord,
     dumps,
 )
+from register_agent.journal.scrub import scrub_cards
 
 # the states of records.ACTIVE_STATES, spelt out for SQL
 _ACTIVE = "'pending', 'in_flight', 'unknown'"
@@ -157,6 +158,10 @@ def move(
         raise JournalError(f"operation {operation_id} is not {expected} any more")
     moved = operation(db, operation_id)
     assert moved is not None
+    if target in (OperationState.DONE, OperationState.DEAD):
+        scrub_cards(db, moved)  # the card value is not needed any more
+        moved = operation(db, operation_id)
+        assert moved is not None
     return moved
 
 

@@ -169,6 +169,8 @@ def open_connection(path: Path) -> sqlite3.Connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
         connection.execute("PRAGMA foreign_keys=ON")
+        # overwrite what is deleted or replaced: a scrubbed card value must not linger
+        connection.execute("PRAGMA secure_delete=ON")
         connection.execute("PRAGMA busy_timeout=5000")
         journal_mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
         synchronous = connection.execute("PRAGMA synchronous").fetchone()[0]

@@ -1,0 +1,75 @@
+"""Card values leave the journal once they are no longer needed.
+
+A scanned card value must be kept while its operation waits (a card scanned offline is
+resolved from it later), but not a moment longer: when the operation is done or refused,
+the value in its payload, its result, its ordering key and its sale's request is cut to
+its last four characters, the most any log or receipt shows. The writer runs with
+``secure_delete`` on, so SQLite overwrites the old bytes instead of leaving them in free
+space (issue 5: no full card value in the journal after a shift).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from register_agent.journal.records import Operation, dumps
+
+_CARD_KEY = "card:"
+
+
+def masked(value: str) -> str:
+    """``…1234``: the last four printable ASCII characters of a card value."""
+    printable = [char for char in value if char.isascii() and char.isprintable()]
+    return "…" + "".join(printable[-4:])
+
+
+def _masked_customer(customer: Any) -> Any:
+    if isinstance(customer, dict) and isinstance(customer.get("card"), str):
+        return {**customer, "card": masked(customer["card"])}
+    return customer
+
+
+def _masked_key(key: str | None) -> str | None:
+    if key and key.startswith(_CARD_KEY) and not key.startswith(_CARD_KEY + "…"):
+        return _CARD_KEY + masked(key[len(_CARD_KEY) :])
+    return key
+
+
+def scrub_cards(db: sqlite3.Connection, operation: Operation) -> None:
+    """Cut the card values of a finished operation (and of its sale) to their last four."""
+    payload = dict(operation.payload)
+    if isinstance(payload.get("card"), str):
+        payload["card"] = masked(payload["card"])
+    if "customer" in payload:
+        payload["customer"] = _masked_customer(payload["customer"])
+    result = operation.result
+    if result is not None and "customer" in result:
+        result = {**result, "customer": _masked_customer(result["customer"])}
+    db.execute(
+        "UPDATE operations SET payload = ?, result = ?, customer_key = ? WHERE id = ?",
+        (
+            dumps(payload),
+            None if result is None else dumps(result),
+            _masked_key(operation.customer_key),
+            operation.id,
+        ),
+    )
+    if operation.sale_id is not None:
+        _scrub_sale(db, operation.sale_id)
+
+
+def _scrub_sale(db: sqlite3.Connection, sale_id: str) -> None:
+    row = db.execute(
+        "SELECT request, customer_key FROM sales WHERE sale_id = ?", (sale_id,)
+    ).fetchone()
+    if row is None:
+        return
+    request = json.loads(row["request"])
+    if isinstance(request.get("customer_card"), str):
+        request["customer_card"] = masked(request["customer_card"])
+    db.execute(
+        "UPDATE sales SET request = ?, customer_key = ? WHERE sale_id = ?",
+        (dumps(request), _masked_key(row["customer_key"]), sale_id),
+    )
