@@ -12,6 +12,7 @@ take what the port holds at once (not one syscall per byte like ``read_until``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
 import logging
 import time
@@ -68,6 +69,7 @@ class SerialReader:
         self._port: serial.Serial | None = None
         self._closed = asyncio.Event()
         self._status = DeviceStatus(config.name, "down", "not opened yet")
+        self._alive_at: float | None = None
         # One thread per reader: a stuck port never starves another reader's reads.
         self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"reader-{config.name}")
 
@@ -76,7 +78,7 @@ class SerialReader:
         return self._config.name
 
     def status(self) -> DeviceStatus:
-        return self._status
+        return dataclasses.replace(self._status, alive_at=self._alive_at)
 
     async def open(self) -> None:
         try:
@@ -96,6 +98,7 @@ class SerialReader:
         while not self._closed.is_set():
             try:
                 chunk = await self._run(self._read_chunk)
+                self._alive_at = time.monotonic()  # reads end every 0.25 s at the latest
             except (serial.SerialException, OSError) as exc:
                 if self._closed.is_set():
                     break

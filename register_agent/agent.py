@@ -48,6 +48,7 @@ REGISTER_FILE = "register.json"  # the register info, so tokens can be minted of
 STOP_GRACE_S = 5.0  # what is in flight at SIGTERM gets this long to finish
 DEFAULT_SILENCE_S = 30.0  # a worker silent this long is hung (without a systemd watchdog)
 HOUSEKEEPING_S = 3600.0
+READER_SILENCE_S = 5.0  # an open serial reader's thread turns every 0.25 s
 
 
 class Agent:
@@ -155,6 +156,8 @@ class Agent:
 
     def _start_workers(self, tasks: _Tasks) -> None:
         self.heartbeat.register("outbox")
+        for reader in self.readers:
+            self.heartbeat.register(f"reader {reader.name}")
         tasks.start("outbox", self.outbox.run())
         if self.printer_worker is not None:
             self.heartbeat.register("printer")
@@ -215,10 +218,22 @@ class Agent:
         pause = interval / 2 if interval else 5.0
         while True:
             self.heartbeat.beat("agent")  # the event loop itself turns
+            self._beat_readers()
             self.metrics.state.sample_readers()
             if interval:
                 self.heartbeat.feed(self._notifier)
             await asyncio.sleep(pause)
+
+    def _beat_readers(self) -> None:
+        """A reader that is open and reading turns its thread every quarter second; one
+        that stopped turning is hung. A reader that is absent or reopening is not hung:
+        a missing scanner must not restart the agent (it disables only itself)."""
+        now = time.monotonic()
+        for reader in self.readers:
+            status = reader.status()
+            alive = status.alive_at is None or now - status.alive_at < READER_SILENCE_S
+            if status.state != "ok" or alive:
+                self.heartbeat.beat(f"reader {reader.name}")
 
     async def _housekeeping(self) -> None:
         """Refresh the cached register info; remove finished rows past the retention."""

@@ -24,6 +24,9 @@ class DeviceStatus:
     name: str
     state: DeviceState
     detail: str = ""
+    #: monotonic time of the reader's last turn on its own thread (None: it has none);
+    #: an open reader whose thread stops turning is hung, and the watchdog hears of it
+    alive_at: float | None = None
 
 
 # --- readers ---------------------------------------------------------------------------
