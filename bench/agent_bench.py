@@ -231,7 +231,10 @@ def _drain(
 ) -> list[Figure]:
     with httpx.Client(base_url=sandbox.url) as control:
         control.post(
-            "/_sandbox/faults", json={"mode": "error_503", "rate": 1.0, "paths": ["/api/v3"]}
+            # the outage refuses what would change something: the customers were looked up
+            # (GET) when the sales were queued, so the drain sends what the bare loop sends
+            "/_sandbox/faults",
+            json={"mode": "error_503", "rate": 1.0, "paths": ["/api/v3"], "methods": ["POST"]},
         ).raise_for_status()
         for number in range(queued):
             agent.sell(f"queued-{number}", customer_card=CARDS[number % len(CARDS)])
