@@ -17,6 +17,8 @@ import sys
 import time
 import tty
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -203,6 +205,11 @@ port = "{self.reader_path}"
         return self.start(crash_at)
 
     @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
@@ -288,3 +295,39 @@ port = "{self.reader_path}"
     def wait_printed(self, sale_id: str, timeout_s: float = 5.0) -> bytes:
         jobs = wait_for(lambda: self.printed_for(sale_id), timeout_s, f"sale {sale_id}'s receipt")
         return jobs[0]
+
+
+# --- a POS's own record of what it sold, checked against the ledger -----------------------
+
+#: the seed's members and their cards (register_agent/sandbox/default_seed.toml)
+MEMBERS = {"A1B2C3D4": 7731, "B2C3D4E5": 7732, "C3D4E5F6": 7733, "04A2241A6B5E80": 7734}
+
+
+@dataclass
+class Sold:
+    """One sale as the POS made it; ``answer`` is None until the agent acknowledged it."""
+
+    sale_id: str
+    amount: str
+    card: str | None
+    answer: dict[str, Any] | None = None
+    seconds: float | None = None  # how long the acknowledgement took
+
+    @property
+    def credits(self) -> int:
+        return int(Decimal(self.amount))  # the seed's shop: 1 credit per euro, rounded down
+
+
+def unique_amount(index: int) -> str:
+    """Every sale of a test its own whole-euro part, so a ledger row names its sale."""
+    return f"{index + 1}.{(index * 37) % 100:02d}"
+
+
+def credits_by_sale(ledger: list[dict[str, Any]], book: list[Sold]) -> dict[str, list[int]]:
+    """Sale id -> the ledger seq of every credit reception for it (matched by amount)."""
+    sale_of = {int(Decimal(sold.amount)): sold.sale_id for sold in book}
+    found: dict[str, list[int]] = {sold.sale_id: [] for sold in book}
+    for row in ledger:
+        if row["kind"] == "credit_reception":
+            found[sale_of[int(Decimal(row["amount"]))]].append(row["seq"])
+    return found
