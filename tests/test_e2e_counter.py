@@ -86,25 +86,32 @@ def test_reward_claims_by_card_and_by_member(agent: AgentProcess, sandbox_clean:
     agent.scan(JAN_CARD)
     shown = agent.http.get("/v1/customer").raise_for_status().json()
     coffee = next(r["key"] for r in shown["rewards"] if r["title"] == "Free coffee")
-    agent.http.delete("/v1/customer").raise_for_status()
     member = str(JAN_ID) if agent.version == "v1" else JAN_UUID
+    claims = [
+        {"claim_id": "C-0", "reward_key": coffee},  # the scanned customer
+        {"claim_id": "C-1", "reward_key": coffee, "customer_card": JAN_CARD},
+        {"claim_id": "C-2", "reward_key": coffee, "customer_key": member},
+    ]
 
-    by_card = {"claim_id": "C-1", "reward_key": coffee, "customer_card": JAN_CARD}
-    by_member = {"claim_id": "C-2", "reward_key": coffee, "customer_key": member}
-    first = agent.http.post("/v1/rewards/claims", json=by_card)
-    assert first.status_code == 200, first.text
-    assert (first.json()["credits"], first.json()["balance"]) == (-50, 100)
-    again = agent.http.post("/v1/rewards/claims", json=by_card)
-    assert again.status_code == 200
-    assert again.json() == first.json()
-    second = agent.http.post("/v1/rewards/claims", json=by_member)
-    assert second.status_code == 200, second.text
-    assert second.json()["balance"] == 50
-    agent.http.post("/v1/rewards/claims", json=by_member).raise_for_status()
+    balances = []
+    for claim in claims:
+        first = agent.http.post("/v1/rewards/claims", json=claim)
+        assert first.status_code == 200, first.text
+        assert first.json()["credits"] == -50
+        balances.append(first.json()["balance"])
+        again = agent.http.post("/v1/rewards/claims", json=claim)  # the POS sends it twice
+        assert again.status_code == 200, again.text
+        assert again.json() == first.json()
+        if claim["claim_id"] == "C-0":
+            agent.http.delete("/v1/customer").raise_for_status()
 
-    claims = receptions(sandbox_clean, "reward_reception")
-    assert [(r["member"]["id"], r["credits"]) for r in claims] == [(JAN_ID, -50), (JAN_ID, -50)]
-    assert len(agent.journal_rows("reward_claims")) == 2
+    assert balances == [100, 50, 0]
+    rows = receptions(sandbox_clean, "reward_reception")
+    assert [(r["member"]["id"], r["credits"]) for r in rows] == [(JAN_ID, -50)] * 3
+    assert len(agent.journal_rows("reward_claims")) == 3
+    broke = {"claim_id": "C-3", "reward_key": coffee, "customer_key": member}
+    assert agent.http.post("/v1/rewards/claims", json=broke).status_code >= 400
+    assert len(receptions(sandbox_clean, "reward_reception")) == 3
 
 
 def test_same_sale_twice(agent: AgentProcess, sandbox_clean: Sandbox) -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import signal
+import subprocess
 import threading
 from collections import Counter
 from pathlib import Path
@@ -163,14 +163,22 @@ def test_killed_and_restarted(version: str, sandbox_clean: Sandbox, tmp_path: Pa
 
         agent.start()
         rng = random.Random(2026)
-        kill_at = set(rng.sample(range(1, SALES), 6))
+        # one power cut in each block of 30 sales, at a random sale and a random moment in it
+        kill_at = {rng.randrange(block + 5, block + 30) for block in range(0, SALES - 20, 30)}
+        cuts = []
         for index in range(SALES):
             sold, how = plan(index, scans=False)
             book.append(sold)
             if index in kill_at:
-                pid = agent.pid
-                threading.Timer(rng.uniform(0, 0.25), power_cut, (pid,)).start()
+                assert agent.process is not None
+                cuts.append(threading.Timer(rng.uniform(0, 0.25), power_cut, (agent.process,)))
+                cuts[-1].start()
             sold.answer = sell_until_answered(agent, sold, how)
+        for cut in cuts:
+            cut.join()
+        if not agent.running:  # the last cut came after the last sale
+            agent.wait_exit(10)
+            agent.start()
         agent.drain(60)
 
         assert agent.exits.count(-signal.SIGKILL) >= 3, agent.exits  # the power was cut
@@ -179,9 +187,9 @@ def test_killed_and_restarted(version: str, sandbox_clean: Sandbox, tmp_path: Pa
         agent.close()
 
 
-def power_cut(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):  # already down (a kill just before)
-        os.kill(pid, signal.SIGKILL)
+def power_cut(process: subprocess.Popen[bytes]) -> None:
+    # Popen's own send_signal: a no-op once the process has ended and been reaped
+    process.send_signal(signal.SIGKILL)
 
 
 def sell_until_answered(agent: AgentProcess, sold: Sold, how: str) -> dict[str, Any]:
