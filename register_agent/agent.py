@@ -122,6 +122,7 @@ class Agent:
             _outbox_settings(config),
             on_beat=lambda: self.heartbeat.beat("outbox"),
             on_settled=self.till.operation_settled,
+            on_unreachable=self.health.api_failed,
         )
         recovered = await self.outbox.recover()
         if recovered:

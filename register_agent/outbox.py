@@ -106,6 +106,7 @@ class Outbox:
         rng: random.Random | None = None,
         on_beat: Callable[[], None] = lambda: None,
         on_settled: Callable[[Operation], Awaitable[None]] | None = None,
+        on_unreachable: Callable[[LoyaltyApiError], None] = lambda exc: None,
     ) -> None:
         self._journal = journal
         self._handlers = dict(handlers)
@@ -114,6 +115,8 @@ class Outbox:
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
         self._on_beat = on_beat
         self._on_settled = on_settled or _nobody_waits
+        # the till's status must say "unreachable" when only the outbox meets the outage
+        self._on_unreachable = on_unreachable
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
         self._stopping = False
@@ -237,6 +240,7 @@ class Outbox:
     async def _after_failure(self, operation: Operation, exc: LoyaltyApiError) -> None:
         now = self._clock()
         target, delay = self._outcome(operation, exc)
+        self._tell_unreachable(exc)
         if isinstance(exc, CredentialsRejected) and not self.credentials_refused:
             self.credentials_refused = True
             log.error("the Register API refused the API key: sending paused until it changes")
@@ -264,6 +268,11 @@ class Outbox:
             delay = max(delay, exc.retry_after)
         return OperationState.PENDING, delay
 
+    def _tell_unreachable(self, exc: LoyaltyApiError) -> None:
+        # a rejection (or 6001) is an answer: the API was reached
+        if isinstance(exc, NotApplied | OutcomeUnknown):
+            self._on_unreachable(exc)
+
     async def _reconcile(self, operation: Operation) -> None:
         now = self._clock()
         try:
@@ -271,6 +280,8 @@ class Outbox:
         except Exception as exc:  # cannot tell yet (or a bug): look again later, not at once
             if not isinstance(exc, LoyaltyApiError):
                 log.exception("reconciling operation %s failed unexpectedly", operation.id)
+            else:
+                self._tell_unreachable(exc)
             await self._settle(
                 operation.id,
                 OperationState.UNKNOWN,

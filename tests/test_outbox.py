@@ -344,6 +344,24 @@ async def test_whoever_waits_hears_each_settled_operation(
     assert sorted(heard) == [("op-1", OperationState.DONE), ("op-2", OperationState.DEAD)]
 
 
+async def test_the_till_hears_when_only_the_outbox_meets_an_outage(
+    journal: Journal, api: ScriptedApi, clock: Clock
+) -> None:
+    heard: list[str] = []
+    outbox = Outbox(
+        journal, {"credit": api}, clock=clock, on_unreachable=lambda exc: heard.append(str(exc))
+    )
+    for sale in "123":
+        await sell(journal, sale, f"card:{sale}")
+    api.send_script = [
+        NotApplied("connection refused"),
+        OutcomeUnknown("read timeout"),
+        RequestRejected("no", code=1013),  # an answer: the API was reached
+    ]
+    await outbox.drain_once()
+    assert sorted(heard) == ["connection refused", "read timeout"]
+
+
 async def test_a_stopping_outbox_starts_nothing_new(
     journal: Journal, outbox: Outbox, api: ScriptedApi
 ) -> None:
