@@ -15,7 +15,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.agent_harness import MEMBERS, AgentProcess, Sold, credits_by_sale, unique_amount
+from tests.agent_harness import (
+    MEMBERS,
+    AgentProcess,
+    Sold,
+    credits_by_sale,
+    unique_amount,
+    wait_for,
+)
 from tests.conftest import Sandbox
 from tests.faultproxy import FaultProxy
 
@@ -74,6 +81,12 @@ def test_api_down_for_50_sales(
         for index in range(SALES):
             paused = go_down(proxy, modes[index * len(modes) // SALES], paused)
             book.append(sell_offline(agent, index))
+            if index == 0:  # no scan yet: only the outbox has met the outage
+                wait_for(
+                    lambda: agent.status()["register_api"] == "unreachable",
+                    5,
+                    "the status to say the Register API cannot be reached",
+                )
         for sold in book:
             check_acknowledged(agent, sold)
 
