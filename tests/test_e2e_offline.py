@@ -29,6 +29,7 @@ from tests.faultproxy import FaultProxy
 SALES = 50
 RECEIPT_WAIT_S = 0.2
 JAN = "A1B2C3D4"
+UNREGISTERED = "D4E5F6A7"  # the seed's card without a member
 NEVER_SEEN = ["B2C3D4E5", "C3D4E5F6", "04A2241A6B5E80"]  # not scanned before the outage
 
 # How the API is down. "refused": nothing listens, so nothing was sent (pending). v3 also
@@ -87,6 +88,10 @@ def test_api_down_for_50_sales(
                     5,
                     "the status to say the Register API cannot be reached",
                 )
+        # a card handed out at the counter but never registered: it can only be found out
+        # after recovery, and then it is dead with the reason, not retried for ever
+        stranger = Sold("OFF-X", unique_amount(SALES + 1), UNREGISTERED)
+        stranger.answer = agent.sell("OFF-X", stranger.amount, customer_card=UNREGISTERED).json()
         for sold in book:
             check_acknowledged(agent, sold)
 
@@ -95,7 +100,7 @@ def test_api_down_for_50_sales(
         proxy.set_mode("pass")
         agent.drain(60)
 
-        found = credits_by_sale(sandbox_clean.ledger(), [online, *book])
+        found = credits_by_sale(sandbox_clean.ledger(), [online, stranger, *book])
         assert len(found[online.sale_id]) == 1
         order: dict[int, list[tuple[int, int]]] = defaultdict(list)  # member -> (seq, index)
         for index, sold in enumerate(book):
@@ -106,8 +111,11 @@ def test_api_down_for_50_sales(
             order[MEMBERS[sold.card]].append((found[sold.sale_id][0], index))
         for member, rows in order.items():
             assert [i for _, i in sorted(rows)] == [i for _, i in rows], f"member {member}"
-        states = {op["state"] for op in agent.journal_rows("operations")}
-        assert states <= {"done"}, states
+        assert found[stranger.sale_id] == []
+        states = {op["sale_id"]: op for op in agent.journal_rows("operations")}
+        assert states.pop("OFF-X")["state"] == "dead"
+        assert {op["state"] for op in states.values()} == {"done"}
+        assert agent.status()["outbox_dead"] == 1
     finally:
         agent.close()
 
