@@ -25,6 +25,7 @@ from tests.agent_harness import (
     Sold,
     credits_by_sale,
     unique_amount,
+    wait_for,
 )
 from tests.conftest import Sandbox
 
@@ -183,8 +184,26 @@ def test_killed_and_restarted(version: str, sandbox_clean: Sandbox, tmp_path: Pa
 
         assert agent.exits.count(-signal.SIGKILL) >= 3, agent.exits  # the power was cut
         check_outcomes(agent, sandbox_clean, book)
+        check_receipts(agent, book)
     finally:
         agent.close()
+
+
+def check_receipts(agent: AgentProcess, book: list[Sold]) -> None:
+    """Every sale's receipt came out; a receipt cut off by a power cut may come out again
+    (the printer cannot say how far it got), but at most once per cut."""
+    wait_for(
+        lambda: all(job["state"] == "printed" for job in agent.journal_rows("print_jobs")),
+        10,
+        "every receipt printed",
+    )
+    originals = {
+        sold.sale_id: [j for j in agent.printed_for(sold.sale_id) if b"COPY" not in j]
+        for sold in book
+    }
+    assert all(originals.values()), [sale for sale, jobs in originals.items() if not jobs]
+    again = sum(len(jobs) - 1 for jobs in originals.values())
+    assert again <= len(agent.exits), originals
 
 
 def power_cut(process: subprocess.Popen[bytes]) -> None:
