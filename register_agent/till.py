@@ -147,7 +147,10 @@ class Till:
         existing = await self._journal.sale(request.sale_id)
         if existing is not None:
             return _repeat(existing, digest)
-        bound = self._customers.take() if request.customer_card is None else None
+        # The sale consumes the scan even when the POS names the customer itself: a scan
+        # left bound would credit the shopper after this one to the scanned card.
+        taken = self._customers.take()
+        bound = taken if request.customer_card is None else None
         card = request.customer_card or (bound.card if bound else None)
         customer = bound.ref if bound else None
         operations, block = await self._loyalty_for(request, customer, card)

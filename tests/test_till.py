@@ -124,6 +124,15 @@ async def test_a_scanned_customer_is_credited_with_the_next_sale_only(
     assert kinds[:2] == ["scan", "customer"]
 
 
+async def test_a_sale_naming_its_customer_still_consumes_the_scan(make_till: MakeTill) -> None:
+    till = make_till("v3")
+    await till.scanned(scan(JAN_CARD))
+    await till.sell(sale("4713", customer_card="B2C3D4E5"))
+    assert await till.current_customer() is None
+    (credit,) = await till._journal.operations_of_sale("4713")
+    assert credit.payload["card"] == "B2C3D4E5"
+
+
 async def test_a_sale_without_a_card_gets_a_token_qr_that_claims_once(
     make_till: MakeTill, sandbox_clean: Sandbox
 ) -> None:
