@@ -6,6 +6,7 @@ a sale, a sale without a card and its QR, reward claims, a sale posted twice, th
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -123,11 +124,37 @@ def test_same_sale_twice(agent: AgentProcess, sandbox_clean: Sandbox) -> None:
     assert other.status_code == 409
     assert other.json()["code"] == "sale_conflict"
 
+    # a POS that times out and sends again while the first is still being answered
+    with ThreadPoolExecutor(4) as pos:
+        answers = list(
+            pos.map(lambda _: agent.sell("S-6", "4.50", customer_card=MARIE_CARD), range(4))
+        )
+    assert {a.status_code for a in answers} == {200}
+    # A repeat that comes while the first is still waiting for the credits gets the answer
+    # as recorded so far ("pending"); the first then gets "credited". Both are true.
+    assert {a.json()["loyalty"]["state"] for a in answers} <= {"pending", "credited"}
+
     agent.drain(10)
     credits = receptions(sandbox_clean)
-    assert [(r["member"]["id"], r["credits"]) for r in credits] == [(JAN_ID, 9)]
-    assert len(agent.journal_rows("sales")) == 1
-    assert len(agent.journal_rows("operations")) == 1
+    assert sorted((r["member"]["id"], r["credits"]) for r in credits) == [
+        (JAN_ID, 9),
+        (MARIE_ID, 4),
+    ]
+    assert len(agent.journal_rows("sales")) == 2
+    assert len(agent.journal_rows("operations")) == 2
+
+
+def test_a_customer_named_by_the_pos_ends_the_scanned_one(
+    agent: AgentProcess, sandbox_clean: Sandbox
+) -> None:
+    agent.scan(JAN_CARD)
+    agent.sell("S-7", "3.00", customer_card=MARIE_CARD).raise_for_status()
+    after = agent.sell("S-8", "6.00").raise_for_status().json()
+
+    agent.drain(10)
+    credits = receptions(sandbox_clean)
+    assert [(r["member"]["id"], r["credits"]) for r in credits] == [(MARIE_ID, 3)]
+    assert after["loyalty"]["customer"] is None
 
 
 def test_local_api_refuses_a_missing_or_wrong_token(
