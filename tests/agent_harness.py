@@ -72,6 +72,7 @@ class AgentProcess:
         base_url: str | None = None,
         receipt_wait_s: float = 0.3,
         concurrency: int = 4,
+        read_timeout_s: float = 2.0,
     ) -> None:
         self.home = home
         self.sandbox = sandbox
@@ -87,6 +88,7 @@ class AgentProcess:
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
         self.reader_path = os.ttyname(self._slave)
+        self.read_timeout_s = read_timeout_s
         self._write_config(base_url or sandbox.url, receipt_wait_s, concurrency)
         self.http = httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
@@ -103,7 +105,7 @@ version = "{self.version}"
 base_url = "{base_url}"
 loyalty_token_base_url = "{self.sandbox.url}"
 connect_timeout_s = 1.0
-read_timeout_s = 2.0
+read_timeout_s = {self.read_timeout_s}
 counter_deadline_s = 1.0
 
 [state]

@@ -150,3 +150,33 @@ def check_acknowledged(agent: AgentProcess, sold: Sold) -> None:
         assert sold.answer["loyalty"]["qr_url"].encode() in receipt
     else:  # v1 cannot stage a reception offline: the receipt says so instead of a QR
         assert b"No QR code" in receipt
+
+
+def test_sigterm_with_a_request_hanging_stops_in_bounded_time(
+    sandbox_clean: Sandbox, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    agent = AgentProcess(
+        tmp_path, sandbox_clean, "v3", base_url=proxy.url, receipt_wait_s=0, read_timeout_s=30
+    )
+    try:
+        agent.start()
+        proxy.set_mode("blackhole")  # the request goes out and no answer ever comes
+        proxy.cut()
+        agent.sell("T-1", "8.00", customer_card=JAN).raise_for_status()
+        wait_for(
+            lambda: [op["state"] for op in agent.journal_rows("operations")] == ["in_flight"],
+            5,
+            "the credit to be in flight",
+        )
+        started = time.monotonic()
+        assert agent.stop() == 0, agent.log()
+        assert time.monotonic() - started < 8.0  # the grace (5 s), not the 30 s hang
+        assert [op["state"] for op in agent.journal_rows("operations")] == ["in_flight"]
+
+        proxy.set_mode("pass")
+        agent.start()
+        agent.drain(20)
+        credits = [row for row in sandbox_clean.ledger() if row["kind"] == "credit_reception"]
+        assert [(row["member"]["id"], row["credits"]) for row in credits] == [(MEMBERS[JAN], 8)]
+    finally:
+        agent.close()
