@@ -53,10 +53,15 @@ def request_digest(request: SaleRequest) -> str:
 
 
 def customer_key(customer: CustomerRef | None, card: str | None) -> str | None:
-    """The journal's ordering key: one customer's operations are delivered in order."""
-    if customer is not None:
-        return f"customer:{customer.key}"
-    return f"card:{card}" if card else None
+    """The journal's ordering key: one customer's operations are delivered in order.
+
+    The card comes first: a card sold offline has no customer yet, and the same card
+    identified online later must queue behind it, not overtake it under another key.
+    (Two cards of one member are two queues; their order does not change any balance.)
+    """
+    if card:
+        return f"card:{card}"
+    return f"customer:{customer.key}" if customer is not None else None
 
 
 class Till:
