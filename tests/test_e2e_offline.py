@@ -98,6 +98,12 @@ def test_api_down_for_50_sales(
         if paused:
             proxy.resume()
         proxy.set_mode("pass")
+        # back online, Jan is identified at once: this sale must still queue behind his
+        # offline ones, not overtake them
+        agent.scan(JAN)
+        back = Sold("ON-1", unique_amount(SALES + 2), JAN)
+        back.answer = agent.sell(back.sale_id, back.amount).raise_for_status().json()
+        book.append(back)
         agent.drain(60)
 
         found = credits_by_sale(sandbox_clean.ledger(), [online, stranger, *book])
