@@ -281,6 +281,8 @@ class Outbox:
         except Exception as exc:  # cannot tell yet (or a bug): look again later, not at once
             if not isinstance(exc, LoyaltyApiError):
                 log.exception("reconciling operation %s failed unexpectedly", operation.id)
+            else:
+                self._on_api_result(exc)
             await self._settle(
                 operation.id,
                 OperationState.UNKNOWN,

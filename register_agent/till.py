@@ -59,10 +59,15 @@ def request_digest(request: SaleRequest) -> str:
 
 
 def customer_key(customer: CustomerRef | None, card: str | None) -> str | None:
-    """The journal's ordering key: one customer's operations are delivered in order."""
-    if customer is not None:
-        return f"customer:{customer.key}"
-    return f"card:{card}" if card else None
+    """The journal's ordering key: one customer's operations are delivered in order.
+
+    The card comes first: a card sold offline has no customer yet, and the same card
+    identified online later must queue behind it, not overtake it under another key.
+    (Two cards of one member are two queues; their order does not change any balance.)
+    """
+    if card:
+        return f"card:{card}"
+    return f"customer:{customer.key}" if customer is not None else None
 
 
 class Till:
@@ -159,7 +164,10 @@ class Till:
         existing = await self._journal.sale(request.sale_id)
         if existing is not None:
             return _repeat(existing, digest)
-        bound = self._customers.take() if request.customer_card is None else None
+        # The sale consumes the scan even when the POS names the customer itself: a scan
+        # left bound would credit the shopper after this one to the scanned card.
+        taken = self._customers.take()
+        bound = taken if request.customer_card is None else None
         card = request.customer_card or (bound.card if bound else None)
         customer = bound.ref if bound else None
         operations, block = await self._loyalty_for(request, customer, card)

@@ -9,6 +9,11 @@ proxy does the job (hardware-notes.md). Modes, switchable while it runs:
 - ``latency``: forward both ways, each chunk delayed by ``latency_s``;
 - ``drop_response``: forward the request, throw the response away and close: the server
   did the work, the client never hears of it.
+
+A mode applies to new connections; ``cut()`` resets the open ones (a client's keep-alive
+connection would otherwise go on through a switch). ``pause()`` cuts them and stops
+listening altogether (connections are refused: nothing was sent); ``resume()`` listens
+again on the same port.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ class FaultProxy:
         self.counters = ProxyCounters()
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
+        self._open: set[asyncio.StreamWriter] = set()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         self.port: int = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(5)
@@ -50,6 +56,35 @@ class FaultProxy:
         if mode not in MODES:
             raise ValueError(f"unknown proxy mode {mode!r}; one of {', '.join(MODES)}")
         self.mode, self.latency_s = mode, latency_s
+
+    def cut(self) -> None:
+        """Reset every open connection, so the next request meets the current mode."""
+
+        async def reset_all() -> None:
+            for writer in list(self._open):
+                _reset(writer)
+
+        asyncio.run_coroutine_threadsafe(reset_all(), self._loop).result(5)
+
+    def pause(self) -> None:
+        """Stop listening: a client's connection is refused, as when the API host is down."""
+
+        async def stop() -> None:
+            for writer in list(self._open):
+                _reset(writer)
+            if self._server is not None:
+                self._server.close()
+                self._server = None
+
+        asyncio.run_coroutine_threadsafe(stop(), self._loop).result(5)
+
+    def resume(self) -> None:
+        """Listen again, on the same port."""
+
+        async def start() -> None:
+            self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+
+        asyncio.run_coroutine_threadsafe(start(), self._loop).result(5)
 
     def close(self) -> None:
         async def stop() -> None:
@@ -69,6 +104,7 @@ class FaultProxy:
         mode = self.mode
         self.counters.connections += 1
         self.counters.by_mode[mode] = self.counters.by_mode.get(mode, 0) + 1
+        self._open.add(writer)
         try:
             if mode == "reset":
                 _reset(writer)
@@ -80,6 +116,7 @@ class FaultProxy:
         except (ConnectionError, OSError):
             pass
         finally:
+            self._open.discard(writer)
             writer.close()
 
     async def _forward(

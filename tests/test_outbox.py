@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from register_agent.config import OutboxConfig
 from register_agent.errors import (
     AlreadyApplied,
     CredentialsRejected,
@@ -34,6 +35,7 @@ from register_agent.outbox import (
     backoff_delay,
     reconcile_delay,
 )
+from register_agent.till_status import TillHealth
 
 pytestmark = pytest.mark.anyio
 NOW = 1_800_000_000.0
@@ -342,6 +344,30 @@ async def test_whoever_waits_hears_each_settled_operation(
     api.send_script = [Delivered("r1"), RequestRejected("no", code=1013)]
     await outbox.drain_once()
     assert sorted(heard) == [("op-1", OperationState.DONE), ("op-2", OperationState.DEAD)]
+
+
+async def test_the_till_hears_when_only_the_outbox_meets_an_outage(
+    journal: Journal, api: ScriptedApi, clock: Clock
+) -> None:
+    heard: list[str] = []
+    health = TillHealth(journal, OutboxConfig())
+
+    def hear(failure: LoyaltyApiError | None) -> None:
+        heard.append(str(failure))
+        health.api_result(failure)
+
+    outbox = Outbox(journal, {"credit": api}, clock=clock, on_api_result=hear)
+    for sale in "12":
+        await sell(journal, sale, f"card:{sale}")
+    api.send_script = [NotApplied("connection refused"), NotApplied("read timeout")]
+    await outbox.drain_once()
+    assert sorted(heard) == ["connection refused", "read timeout"]
+    assert str(health.api_state) == "unreachable"
+    # a refusal with a code is an answer too: the API was reached
+    api.send_script = [RequestRejected("no", code=1013), RequestRejected("no", code=1013)]
+    clock.now = NOW + 3600
+    await outbox.drain_once()
+    assert health.api_state == "reachable"
 
 
 async def test_a_stopping_outbox_starts_nothing_new(

@@ -115,13 +115,22 @@ async def test_a_scanned_customer_is_credited_with_the_next_sale_only(
     assert await till.current_customer() is None  # the sale consumed it
     (credit,) = await till._journal.operations_of_sale("4711")
     assert credit.kind == CREDIT_RECEPTION
-    assert credit.customer_key == f"customer:{JAN_V3}"
+    assert credit.customer_key == f"card:{JAN_CARD}"
     assert credit.payload["customer"] == {"key": JAN_V3, "card": JAN_CARD}
     assert credit.payload["amount"] == "12.50"
     await till.sell(sale("4712", "3.00"))
     assert await till._journal.operations_of_sale("4712") == []  # no customer for this one
     kinds = [event.kind for event in events_of(till)]
     assert kinds[:2] == ["scan", "customer"]
+
+
+async def test_a_sale_naming_its_customer_still_consumes_the_scan(make_till: MakeTill) -> None:
+    till = make_till("v3")
+    await till.scanned(scan(JAN_CARD))
+    await till.sell(sale("4713", customer_card="B2C3D4E5"))
+    assert await till.current_customer() is None
+    (credit,) = await till._journal.operations_of_sale("4713")
+    assert credit.payload["card"] == "B2C3D4E5"
 
 
 async def test_a_sale_without_a_card_gets_a_token_qr_that_claims_once(
@@ -278,7 +287,7 @@ async def test_refunds_reprints_and_voids(make_till: MakeTill) -> None:
     await till.void("4711")
     operations = await till._journal.operations_of_sale("4711")
     assert [op.kind for op in operations] == [CREDIT_RECEPTION, "refund", "refund"]
-    assert {op.customer_key for op in operations} == {f"customer:{JAN_V3}"}
+    assert {op.customer_key for op in operations} == {f"card:{JAN_CARD}"}
     assert [op.payload["amount"] for op in operations[1:]] == ["2.50", None]
     with pytest.raises(CounterRefusal) as closed:
         await till.refund("4711", RefundRequest())

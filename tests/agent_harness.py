@@ -1,0 +1,335 @@
+"""The end-to-end harness: the real ``register-agent run`` process on loopback, with a
+pseudo-terminal card reader, the virtual TCP printer and the test sandbox (design.md "Real
+parts, here and on the till"). A test plays the POS (``sell``), the customer (``scan``) and
+the power cut (``kill``), and reads the outcome from the sandbox ledger, the agent's journal
+and the printed bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import tty
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from drivers.virtual_printer import VirtualPrinter
+from tests.conftest import Sandbox
+
+T = TypeVar("T")
+
+TOKEN = "e2e-local-api-token"
+TOKEN_SECRET = "sandbox-token-secret"  # the seed's loyalty-token secret
+START_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 10.0
+
+#: operation states the outbox is still working on
+UNSETTLED = ("pending", "in_flight", "unknown")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_for(check: Callable[[], T], timeout_s: float, what: str, interval_s: float = 0.05) -> T:
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` after the bound."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(interval_s)
+
+
+class AgentProcess:
+    """One till: its config and state in ``home``, its reader pty, its printer, its process.
+
+    ``base_url`` points the agent elsewhere than the sandbox (a FaultProxy in front of it).
+    """
+
+    def __init__(
+        self,
+        home: Path,
+        sandbox: Sandbox,
+        version: str,
+        *,
+        base_url: str | None = None,
+        receipt_wait_s: float = 0.3,
+        concurrency: int = 4,
+        read_timeout_s: float = 2.0,
+    ) -> None:
+        self.home = home
+        self.sandbox = sandbox
+        self.version = version
+        self.state_dir = home / "state"
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.config_path = home / "agent.toml"
+        self.log_path = home / "agent.log"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.receipt_wait_s = receipt_wait_s
+        self.printer = VirtualPrinter().start()
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        self.reader_path = os.ttyname(self._slave)
+        self.read_timeout_s = read_timeout_s
+        self._write_config(base_url or sandbox.url, receipt_wait_s, concurrency)
+        self.http = httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+        self.exits: list[int] = []  # return codes of the processes that ended
+
+    def _write_config(self, base_url: str, receipt_wait_s: float, concurrency: int) -> None:
+        host, port = self.printer.address
+        self.config_path.write_text(
+            f"""
+[api]
+version = "{self.version}"
+base_url = "{base_url}"
+loyalty_token_base_url = "{self.sandbox.url}"
+connect_timeout_s = 1.0
+read_timeout_s = {self.read_timeout_s}
+counter_deadline_s = 1.0
+
+[state]
+directory = "{self.state_dir}"
+
+[till]
+receipt_wait_s = {receipt_wait_s}
+
+[outbox]
+concurrency = {concurrency}
+backoff_base_s = 0.05
+backoff_max_s = 0.5
+unknown_delay_s = 0.05
+
+[local_api]
+listen = "127.0.0.1:{self.port}"
+metrics_listen = ""
+
+[printer]
+kind = "network"
+host = "{host}"
+port = {port}
+timeout_s = 2.0
+
+[scans]
+debounce_s = 0
+
+[[readers]]
+name = "counter"
+kind = "serial"
+port = "{self.reader_path}"
+""",
+            encoding="utf-8",
+        )
+
+    # --- the process ----------------------------------------------------------------------
+
+    def start(self, crash_at: str | None = None) -> AgentProcess:
+        """Start ``register-agent run``; return once ``GET /v1/status`` answers."""
+        assert self.process is None or self.process.poll() is not None, "already running"
+        key = self.sandbox.v1_key if self.version == "v1" else self.sandbox.v3_key
+        env = {
+            **os.environ,
+            "REGISTER_AGENT_API__API_KEY": key,
+            "REGISTER_AGENT_API__LOYALTY_TOKEN_SECRET": TOKEN_SECRET,
+            "REGISTER_AGENT_LOCAL_API__TOKEN": TOKEN,
+        }
+        env.pop("REGISTER_AGENT_CRASH_AT", None)
+        if crash_at is not None:
+            env["REGISTER_AGENT_CRASH_AT"] = crash_at
+        with self.log_path.open("ab") as log:
+            log.write(f"\n===== start (crash_at={crash_at}) =====\n".encode())
+            log.flush()
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "register_agent", "--config", str(self.config_path), "run"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        wait_for(self._answers, START_TIMEOUT_S, "the agent's local API")
+        return self
+
+    def _answers(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(
+                f"the agent exited with {self.process.returncode} while starting:\n{self.log()}"
+            )
+        try:
+            return self.http.get("/v1/status", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def kill(self) -> None:
+        """Power cut: SIGKILL, no cleanup."""
+        self._end(signal.SIGKILL)
+
+    def stop(self) -> int:
+        """A clean stop (SIGTERM); the exit code."""
+        return self._end(signal.SIGTERM)
+
+    def _end(self, sig: signal.Signals) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        code = self.process.wait(STOP_TIMEOUT_S)
+        self.exits.append(code)
+        return code
+
+    def wait_exit(self, timeout_s: float) -> int:
+        """The process ends by itself (a crash point); its exit code."""
+        assert self.process is not None
+        code = self.process.wait(timeout_s)
+        self.exits.append(code)
+        return code
+
+    def restart(self, crash_at: str | None = None) -> AgentProcess:
+        if self.process is not None and self.process.poll() is None:
+            self.stop()
+        return self.start(crash_at)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def close(self) -> None:
+        if self.running:
+            self.kill()
+        self.http.close()
+        self.printer.stop()
+        for fd in (self._master, self._slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    # --- the POS and the customer ---------------------------------------------------------
+
+    def sell(self, sale_id: str, amount: str, **extra: Any) -> httpx.Response:
+        """``POST /v1/sales``; a receipt line names the sale, so its print can be found."""
+        body: dict[str, Any] = {
+            "sale_id": sale_id,
+            "amount": amount,
+            "lines": [{"text": f"Sale {sale_id}"}],
+            **extra,
+        }
+        return self.http.post("/v1/sales", json=body)
+
+    def scan(self, value: str, *, wait: bool = True) -> None:
+        """A card on the pty reader; by default wait until the till has bound it."""
+        os.write(self._master, f"{value}\r".encode())
+        if wait:
+            wait_for(
+                lambda: self.http.get("/v1/customer").status_code == 200,
+                5.0,
+                f"the till to bind the scanned card {value[:4]}...",
+            )
+
+    def status(self) -> dict[str, Any]:
+        answer: dict[str, Any] = self.http.get("/v1/status").raise_for_status().json()
+        return answer
+
+    # --- what happened ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def journal(self) -> Iterator[sqlite3.Connection]:
+        """The journal, read-only, beside the running agent."""
+        path = self.state_dir / "journal.sqlite3"
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        connection.row_factory = sqlite3.Row
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def journal_rows(self, table: str) -> list[dict[str, Any]]:
+        assert table in ("sales", "operations", "print_jobs", "reward_claims")
+        with self.journal() as db:
+            order = "seq" if table == "operations" else "rowid"
+            return [dict(row) for row in db.execute(f"SELECT * FROM {table} ORDER BY {order}")]  # noqa: S608
+
+    def integrity(self) -> str:
+        with self.journal() as db:
+            return str(db.execute("PRAGMA integrity_check").fetchone()[0])
+
+    def unsettled(self) -> list[dict[str, Any]]:
+        return [op for op in self.journal_rows("operations") if op["state"] in UNSETTLED]
+
+    def drain(self, timeout_s: float = 30.0) -> None:
+        """Wait until the outbox has nothing pending, in flight or unknown."""
+        try:
+            wait_for(lambda: not self.unsettled(), timeout_s, "the outbox to drain", 0.2)
+        except AssertionError as exc:
+            left = [(op["kind"], op["state"], op["last_error"]) for op in self.unsettled()]
+            raise AssertionError(
+                f"{exc}; still unsettled: {left[:10]}\n{self.log()[-4000:]}"
+            ) from None
+
+    def printed_for(self, sale_id: str) -> list[bytes]:
+        """The printed jobs that carry this sale's line."""
+        marker = f"Sale {sale_id}".encode()
+        return [job for job in self.printer.printed() if marker in job]
+
+    def wait_printed(self, sale_id: str, timeout_s: float = 5.0) -> bytes:
+        jobs = wait_for(lambda: self.printed_for(sale_id), timeout_s, f"sale {sale_id}'s receipt")
+        return jobs[0]
+
+
+# --- a POS's own record of what it sold, checked against the ledger -----------------------
+
+#: the seed's members and their cards (register_agent/sandbox/default_seed.toml)
+MEMBERS = {"A1B2C3D4": 7731, "B2C3D4E5": 7732, "C3D4E5F6": 7733, "04A2241A6B5E80": 7734}
+
+
+@dataclass
+class Sold:
+    """One sale as the POS made it; ``answer`` is None until the agent acknowledged it."""
+
+    sale_id: str
+    amount: str
+    card: str | None
+    answer: dict[str, Any] | None = None
+    seconds: float | None = None  # how long the acknowledgement took
+
+    @property
+    def credits(self) -> int:
+        return int(Decimal(self.amount))  # the seed's shop: 1 credit per euro, rounded down
+
+
+def unique_amount(index: int) -> str:
+    """Every sale of a test its own whole-euro part, so a ledger row names its sale."""
+    return f"{index + 1}.{(index * 37) % 100:02d}"
+
+
+def credits_by_sale(ledger: list[dict[str, Any]], book: list[Sold]) -> dict[str, list[int]]:
+    """Sale id -> the ledger seq of every credit reception for it (matched by amount)."""
+    sale_of = {int(Decimal(sold.amount)): sold.sale_id for sold in book}
+    found: dict[str, list[int]] = {sold.sale_id: [] for sold in book}
+    for row in ledger:
+        if row["kind"] == "credit_reception":
+            found[sale_of[int(Decimal(row["amount"]))]].append(row["seq"])
+    return found
