@@ -131,7 +131,7 @@ class CreditReceptionHandler:
                 status=0,
             )
         try:
-            found = await self._loyalty.identify(card)
+            found = await self._loyalty.identify(card, with_balance=False)
         except OutcomeUnknown as exc:
             # a look-up changes nothing on the server: whatever went wrong, nothing applied,
             # so the operation stays pending (never unknown, never dead) until the API is back

@@ -141,9 +141,11 @@ class Outbox:
             while True:
                 self._on_beat()
                 await hang_point("outbox")
+                # cleared before looking, not after: a wake-up that comes while we look
+                # (an operation finished) must not be lost to a half-second nap
+                self._wake.clear()
                 started = await self.step(tasks)
                 if not started:
-                    self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._settings.idle_poll_s)
 

@@ -5,6 +5,7 @@ end-to-end tests run both against the sandbox)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import subprocess
@@ -401,3 +402,27 @@ async def test_a_reconciliation_bug_does_not_spin(
     assert api.reconciled == ["op-1"]  # once, not in a tight loop
     later = await state_of(journal, op_id)
     assert (later.state, later.next_attempt_at > NOW + 60) == (OperationState.UNKNOWN, True)
+
+
+async def test_a_wake_up_while_the_loop_looks_for_work_is_not_lost(
+    journal: Journal, api: ScriptedApi, clock: Clock
+) -> None:
+    """An operation that finishes while the loop is looking for work wakes it: the loop
+    looks again at once instead of napping until the idle poll (here a minute)."""
+    looks = 0
+
+    class Racing(Outbox):
+        async def step(self, tasks: asyncio.TaskGroup) -> int:
+            nonlocal looks
+            looks += 1
+            if looks == 1:
+                self.wake()  # as if an operation finished during this look
+            return 0
+
+    outbox = Racing(journal, {"credit": api}, OutboxSettings(idle_poll_s=60), clock=clock)
+    running = asyncio.create_task(outbox.run())
+    await asyncio.sleep(0.2)
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    assert looks == 2  # looked again at once, then napped (nothing woke it any more)

@@ -141,8 +141,13 @@ class LoyaltyService(Protocol):
         """Who this key is; fetched once, then remembered."""
         ...
 
-    async def identify(self, value: str, *, deadline: Deadline | None = None) -> Identification:
-        """Look a scanned value up; a non-card value is ``CardState.UNKNOWN``, not an error."""
+    async def identify(
+        self, value: str, *, deadline: Deadline | None = None, with_balance: bool = True
+    ) -> Identification:
+        """Look a scanned value up; a non-card value is ``CardState.UNKNOWN``, not an error.
+
+        ``with_balance=False`` skips the balance read (one request less) where only the
+        customer is wanted: the outbox resolving a card scanned offline."""
         ...
 
     async def balance(self, customer: CustomerRef, *, deadline: Deadline | None = None) -> int: ...

@@ -88,7 +88,9 @@ class V1LoyaltyService:
             )
         return self._register
 
-    async def identify(self, value: str, *, deadline: Deadline | None = None) -> Identification:
+    async def identify(
+        self, value: str, *, deadline: Deadline | None = None, with_balance: bool = True
+    ) -> Identification:
         deadline = deadline or self.api.http.default_deadline()
         try:
             card = await self.api.find_loyalty_card(value, deadline=deadline)
@@ -106,7 +108,7 @@ class V1LoyaltyService:
             customer = Customer(ref=ref, display=display, balance=None)
             reason = f"this card is {card.status.lower()}; ask for another card"
             return Identification(CardState.INACTIVE, customer, reason)
-        balance = await self._balance_or_none(ref, deadline)
+        balance = await self._balance_or_none(ref, deadline) if with_balance else None
         customer = Customer(ref=ref, display=display, balance=balance)
         return Identification(CardState.ACTIVE, customer, "")
 

@@ -123,7 +123,9 @@ class V3LoyaltyService:
             )
         return self._register
 
-    async def identify(self, value: str, *, deadline: Deadline | None = None) -> Identification:
+    async def identify(
+        self, value: str, *, deadline: Deadline | None = None, with_balance: bool = True
+    ) -> Identification:
         deadline = deadline or self.api.http.default_deadline()
         try:
             found = await self.api.find_contact_identifier(value, deadline=deadline)
@@ -142,7 +144,7 @@ class V3LoyaltyService:
         if not found.active:
             customer = Customer(ref=ref, display=display, balance=None)
             return Identification(CardState.INACTIVE, customer, "this card is inactive")
-        balance = await self._balance_or_none(ref, deadline)
+        balance = await self._balance_or_none(ref, deadline) if with_balance else None
         return Identification(CardState.ACTIVE, Customer(ref, display, balance), "")
 
     async def balance(self, customer: CustomerRef, *, deadline: Deadline | None = None) -> int:
