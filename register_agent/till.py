@@ -10,6 +10,7 @@ online only (``claims.py``). Every refusal is a ``CounterRefusal`` the POS can s
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import logging
@@ -38,6 +39,7 @@ from register_agent.journal import Journal, NewOperation, Operation, OperationSt
 from register_agent.kinds import CREDIT_RECEPTION, REFUND, STAGED_CREDIT_RECEPTION
 from register_agent.logs import log_context, remember_card
 from register_agent.loyalty.domain import CardState, CustomerRef, Identification, LoyaltyService
+from register_agent.loyalty.retries import Deadline
 from register_agent.receipts import text
 from register_agent.scans import Scan, mask, safe_tail
 from register_agent.till_status import TillHealth
@@ -109,10 +111,10 @@ class Till:
         await self._events.publish(
             "scan", {"reader": scan.reader, "card_tail": safe_tail(scan.value)}
         )
+        deadline = self._loyalty.counter_deadline()
         try:
-            found = await self._loyalty.identify(
-                scan.value, deadline=self._loyalty.counter_deadline()
-            )
+            # the balance is read below, beside the rewards: one round trip less
+            found = await self._loyalty.identify(scan.value, deadline=deadline, with_balance=False)
         except LoyaltyApiError as exc:
             self._health.api_failed(exc)
             bound = self._customers.bind(scan.value, None)
@@ -120,9 +122,9 @@ class Till:
             await self._events.publish("customer", {**bound.view().model_dump(), "offline": True})
             return
         self._health.api_answered()
-        await self._identified(scan, found)
+        await self._identified(scan, found, deadline)
 
-    async def _identified(self, scan: Scan, found: Identification) -> None:
+    async def _identified(self, scan: Scan, found: Identification, deadline: Deadline) -> None:
         if found.state is CardState.UNKNOWN:  # not our card: a product on a shared scanner
             await self._events.publish("plain_scan", {"value": scan.value, "reader": scan.reader})
             return
@@ -133,13 +135,20 @@ class Till:
                 "customer_refused", {"card_tail": safe_tail(scan.value), "reason": found.reason}
             )
             return
-        try:
-            rewards = await self._loyalty.list_rewards(
-                customer.ref, deadline=self._loyalty.counter_deadline()
-            )
-        except LoyaltyApiError:
-            rewards = []  # the customer is known; the reward list can wait
-        bound = self._customers.bind(scan.value, customer, tuple(rewards))
+        balance, rewards = await asyncio.gather(
+            self._loyalty.balance(customer.ref, deadline=deadline),
+            self._loyalty.list_rewards(customer.ref, deadline=deadline),
+            return_exceptions=True,
+        )
+        for failure in (balance, rewards):
+            if isinstance(failure, BaseException) and not isinstance(failure, LoyaltyApiError):
+                raise failure  # a bug, not the API: do not hide it
+        # the customer is known: a balance or a reward list that cannot be read can wait
+        customer = dataclasses.replace(
+            customer, balance=balance if isinstance(balance, int) else None
+        )
+        listed = tuple(rewards) if isinstance(rewards, list) else ()
+        bound = self._customers.bind(scan.value, customer, listed)
         await self._events.publish("customer", {**bound.view().model_dump(), "offline": False})
 
     async def current_customer(self) -> CustomerView | None:
