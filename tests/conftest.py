@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from register_agent.loyalty import set_testing
 from register_agent.sandbox import SandboxHandle, start_sandbox
 
 V3_KEY = "sandbox-v3-key"
@@ -62,6 +63,21 @@ class Sandbox:
     def claim(self, url: str, member: int | str) -> httpx.Response:
         """A customer scans a receipt QR (staged reception or loyalty token) for ``member``."""
         return self.http.post(f"{self.url}/_sandbox/claim", json={"url": url, "member": member})
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """The async tests (``pytest.mark.anyio``) run on asyncio, like the agent."""
+    return "asyncio"
+
+
+@pytest.fixture
+def no_retry_waits() -> Iterator[None]:
+    """The Register API client retries as in production, but without waiting between
+    attempts (``pytestmark = pytest.mark.usefixtures("no_retry_waits")``)."""
+    set_testing(True)
+    yield
+    set_testing(False)
 
 
 @pytest.fixture(scope="session")

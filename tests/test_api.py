@@ -29,11 +29,6 @@ SALE = {
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def api() -> AsyncIterator[Api]:
     async with running_api() as running:
         yield running

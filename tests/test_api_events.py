@@ -18,11 +18,6 @@ pytestmark = [pytest.mark.anyio, pytest.mark.timeout(20)]
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def api() -> AsyncIterator[Api]:
     async with running_api(bus=EventBus(backlog=5)) as running:
         yield running

@@ -21,11 +21,6 @@ from tests.api_support import AUTH, TOKEN, ScriptedTill, running_api
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(20)]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_the_api_on_a_unix_socket(tmp_path: Path) -> None:
     path = tmp_path / "api.sock"
     stale = socket.socket(socket.AF_UNIX)  # a socket file left behind by a killed agent

@@ -11,11 +11,6 @@ from register_agent.events import Event, EventBus
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def collect(bus: EventBus, last_seen: int, count: int) -> list[Event]:
     events: list[Event] = []
     async for event in bus.subscribe(last_seen):

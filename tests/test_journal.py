@@ -52,11 +52,6 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
     opened.close()
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 pytestmark = pytest.mark.anyio
 
 

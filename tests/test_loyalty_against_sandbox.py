@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +34,11 @@ from register_agent.loyalty import (
 )
 from tests.conftest import Sandbox
 
-pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.timeout(30),
+    pytest.mark.usefixtures("no_retry_waits"),
+]
 
 TOKEN_SECRET = "sandbox-token-secret"
 JAN_V3 = "0f8e6a7c-3b1d-4e52-9a57-2d4c1e9b7f10"
@@ -45,18 +49,6 @@ JAN = CustomerRef(key=JAN_V3, card="A1B2C3D4")
 CREDIT_RECEPTIONS = r"/api/v[13]/register/credit-receptions$"
 
 MakeService = Callable[..., LoyaltyService]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_waits() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
 
 
 @pytest.fixture

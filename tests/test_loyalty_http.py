@@ -34,11 +34,6 @@ REG = "/api/v3/register"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def script() -> Script:
     return Script("v3")
 

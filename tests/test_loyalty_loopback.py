@@ -9,33 +9,25 @@ import shutil
 import socket
 import ssl
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from register_agent.errors import NotApplied, OutcomeUnknown
-from register_agent.loyalty import Deadline, set_testing
+from register_agent.loyalty import Deadline
 from register_agent.loyalty.http import RegisterHttp
 from register_agent.loyalty.outcomes import Envelope
 from tests.loyalty_support import api_config
 
-pytestmark = [pytest.mark.anyio, pytest.mark.timeout(20)]
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.timeout(20),
+    pytest.mark.usefixtures("no_retry_waits"),
+]
 
 Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_waits() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
 
 
 class FakeServer:

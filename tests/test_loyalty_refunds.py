@@ -4,7 +4,7 @@ without sending anything."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,28 +15,15 @@ from register_agent.loyalty import (
     LoyaltyService,
     make_loyalty_service,
     service_v3,
-    set_testing,
 )
 from tests.loyalty_support import Script, api_config, form_of, ok, query_of
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("no_retry_waits")]
 
 CONTACT = "0f8e6a7c-3b1d-4e52-9a57-2d4c1e9b7f10"
 JAN = CustomerRef(key=CONTACT, card="A1B2C3D4")
 ORIGINAL = "00000000-0000-4000-8000-000000000001"
 TRANSACTIONS = f"/contacts/{CONTACT}/loyalty-transactions"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_waits() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
 
 
 @pytest.fixture

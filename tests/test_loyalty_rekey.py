@@ -13,11 +13,6 @@ from tests.conftest import Sandbox
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.mark.parametrize("version", ["v1", "v3"])
 async def test_a_new_key_is_used_without_a_new_client(sandbox: Sandbox, version: str) -> None:
     config = ApiConfig(version=version, base_url=sandbox.url, api_key=SecretStr("revoked-key"))

@@ -3,7 +3,7 @@ in the shapes of register-api.md section 7.1."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -18,11 +18,10 @@ from register_agent.loyalty import (
     V1Api,
     V1LoyaltyService,
     make_loyalty_service,
-    set_testing,
 )
 from tests.loyalty_support import Script, api_config, api_error, form_of, ok, query_of
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("no_retry_waits")]
 
 REGISTER = {
     "id": 812,
@@ -73,18 +72,6 @@ REWARD_RECEPTION = {
 }
 JAN = CustomerRef(key="7731", card="55120")
 JAN_WITHOUT_CARD = CustomerRef(key="7731")
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_waits() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
 
 
 @pytest.fixture

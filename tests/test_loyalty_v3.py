@@ -4,7 +4,7 @@ shapes of register-api.md section 7.2, the POS-transaction guard and reconciliat
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -28,7 +28,6 @@ from register_agent.loyalty import (
     V3LoyaltyService,
     make_loyalty_service,
     service_v3,
-    set_testing,
 )
 from register_agent.loyalty.tokens import mint_loyalty_token
 from tests.loyalty_support import (
@@ -41,7 +40,7 @@ from tests.loyalty_support import (
     query_of,
 )
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("no_retry_waits")]
 
 CONTACT = "0f8e6a7c-3b1d-4e52-9a57-2d4c1e9b7f10"
 POS = "5d0b2c1e-8f7a-4f39-b1d2-6c3e9a4f2b77"
@@ -115,18 +114,6 @@ REWARD_RECEPTION = {
     "has_been_collected": True,
 }
 JAN = CustomerRef(key=CONTACT, card="A1B2C3D4")
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_waits() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
 
 
 @pytest.fixture

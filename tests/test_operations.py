@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from register_agent.journal import Journal, OperationState
-from register_agent.loyalty import CustomerRef, set_testing
+from register_agent.loyalty import CustomerRef
 from register_agent.operations import (
     BETWEEN_POS_TRANSACTION_AND_CREDIT,
     CREDIT_RECEPTION,
@@ -36,19 +36,11 @@ from tests.operations_support import (
     loyalty_for,
 )
 
-pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_waits() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.timeout(30),
+    pytest.mark.usefixtures("no_retry_waits"),
+]
 
 
 @pytest.fixture

@@ -4,14 +4,14 @@ answer is reconciled without taking anything back twice."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from register_agent.journal import Journal, OperationState
-from register_agent.loyalty import CustomerRef, set_testing
+from register_agent.loyalty import CustomerRef
 from register_agent.operations import REFUND, REVERSE_CLAIM
 from tests.conftest import Sandbox
 from tests.operations_support import (
@@ -24,21 +24,13 @@ from tests.operations_support import (
     loyalty_for,
 )
 
-pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.timeout(30),
+    pytest.mark.usefixtures("no_retry_waits"),
+]
 JAN_KEY = f"customer:{JAN_V3}"
 REVERSE = r"/api/v3/register/(credit|reward)-receptions/[^/]+/reverse$"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_waits() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
 
 
 @pytest.fixture

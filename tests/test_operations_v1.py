@@ -4,13 +4,12 @@ nothing can tell whether a credit reception landed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from register_agent.journal import Journal, OperationState
-from register_agent.loyalty import set_testing
 from register_agent.operations import REFUND
 from tests.conftest import Sandbox
 from tests.operations_support import (
@@ -23,20 +22,12 @@ from tests.operations_support import (
     loyalty_for,
 )
 
-pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.timeout(30),
+    pytest.mark.usefixtures("no_retry_waits"),
+]
 STAGED = r"/api/v1/register/staged-credit-receptions$"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_waits() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
 
 
 @pytest.fixture

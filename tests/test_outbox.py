@@ -43,11 +43,6 @@ NOW = 1_800_000_000.0
 Outcome = Delivered | LoyaltyApiError
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class ScriptedApi:
     """Answers each send and reconcile from a script; records what it was asked."""
 

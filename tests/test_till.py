@@ -7,7 +7,7 @@ run everything together."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,29 +21,17 @@ from register_agent.errors import CounterRefusal
 from register_agent.events import Event, EventBus
 from register_agent.journal import Journal, OperationState
 from register_agent.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
-from register_agent.loyalty import make_loyalty_service, set_testing
+from register_agent.loyalty import make_loyalty_service
 from register_agent.scans import Scan
 from register_agent.till import Till
 from register_agent.till_status import TillHealth
 from tests.conftest import Sandbox
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("no_retry_waits")]
 JAN_CARD, MARIE_CARD, AHMED_CARD = "A1B2C3D4", "B2C3D4E5", "C3D4E5F6"
 JAN_V3 = "0f8e6a7c-3b1d-4e52-9a57-2d4c1e9b7f10"
 COFFEE_V3 = "6e2b9d4a-1f3c-4b5d-8e7f-9a0b1c2d3e4f"
 MakeTill = Callable[..., Till]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_waits() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
 
 
 @pytest.fixture
