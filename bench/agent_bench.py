@@ -36,7 +36,7 @@ IMPORTS_ONLY = (
 def run(sales: int = 300, queued: int = 10_000) -> list[Figure]:
     sandbox = start_sandbox(port=0)
     try:
-        with tempfile.TemporaryDirectory(dir=Path.cwd()) as directory:
+        with tempfile.TemporaryDirectory() as directory:
             return _measure(Path(directory), sandbox, sales, queued)
     finally:
         sandbox.stop()

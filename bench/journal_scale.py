@@ -57,7 +57,7 @@ async def _sale_latencies(path: Path) -> list[float]:
 
 def run(sizes: tuple[int, ...] = (10_000, 100_000)) -> list[Figure]:
     figures = []
-    with tempfile.TemporaryDirectory(dir=Path.cwd()) as directory:
+    with tempfile.TemporaryDirectory() as directory:
         empty = Path(directory) / "empty.sqlite3"
         Journal.open(empty).close()
         baseline = asyncio.run(_sale_latencies(empty))

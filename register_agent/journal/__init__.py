@@ -27,7 +27,12 @@ from register_agent.journal.records import (
     SaleRecord,
 )
 from register_agent.journal.schema import migrate
-from register_agent.journal.writer import JournalWriter, exit_process, open_connection
+from register_agent.journal.writer import (
+    JournalReader,
+    JournalWriter,
+    exit_process,
+    open_connection,
+)
 
 __all__ = [
     "TRANSITIONS",
@@ -48,6 +53,7 @@ class Journal:
 
     def __init__(self, writer: JournalWriter) -> None:
         self._writer = writer
+        self._reader = JournalReader(writer.path)
 
     @classmethod
     def open(
@@ -62,6 +68,7 @@ class Journal:
         return cls(JournalWriter(path, on_fatal=on_fatal))
 
     def close(self) -> None:
+        self._reader.close()
         self._writer.close()
 
     async def record_sale(
@@ -102,7 +109,7 @@ class Journal:
         await self._writer.run_async(transaction)
 
     async def sale(self, sale_id: str) -> SaleRecord | None:
-        return await self._writer.run_async(lambda db: queries.sale(db, sale_id))
+        return await self._reader.run_async(lambda db: queries.sale(db, sale_id))
 
     async def set_sale_answer(self, sale_id: str, answer: dict[str, Any]) -> None:
         """Keep the answer given to the POS, so a repeated request gets the same one."""
@@ -112,17 +119,17 @@ class Journal:
         await self._writer.run_async(lambda db: queries.set_sale_state(db, sale_id, state))
 
     async def operation(self, operation_id: str) -> Operation | None:
-        return await self._writer.run_async(lambda db: queries.operation(db, operation_id))
+        return await self._reader.run_async(lambda db: queries.operation(db, operation_id))
 
     async def operations_of_sale(self, sale_id: str) -> list[Operation]:
-        return await self._writer.run_async(lambda db: queries.operations_of_sale(db, sale_id))
+        return await self._reader.run_async(lambda db: queries.operations_of_sale(db, sale_id))
 
     async def operations_in(self, state: OperationState) -> list[Operation]:
-        return await self._writer.run_async(lambda db: queries.operations_in(db, state))
+        return await self._reader.run_async(lambda db: queries.operations_in(db, state))
 
     async def due_operations(self, now: float, limit: int) -> list[Operation]:
         """Operations to work on now, oldest first, at most one per customer (FIFO)."""
-        return await self._writer.run_async(lambda db: queries.due_operations(db, now, limit))
+        return await self._reader.run_async(lambda db: queries.due_operations(db, now, limit))
 
     async def move(
         self,
@@ -154,7 +161,7 @@ class Journal:
         return await self._writer.run_async(lambda db: queries.recover_in_flight(db, now))
 
     async def outbox_summary(self, now: float) -> OutboxSummary:
-        return await self._writer.run_async(lambda db: queries.outbox_summary(db, now))
+        return await self._reader.run_async(lambda db: queries.outbox_summary(db, now))
 
     async def print_jobs_due(self, now: float, freshness_s: float) -> list[PrintJob]:
         """Pending print jobs, oldest first; the stale ones are held for a reprint instead."""
@@ -175,7 +182,7 @@ class Journal:
         return await self._writer.run_async(lambda db: queries.purge_finished(db, before))
 
     async def reward_claim(self, claim_id: str) -> ClaimRecord | None:
-        return await self._writer.run_async(lambda db: queries.claim(db, claim_id))
+        return await self._reader.run_async(lambda db: queries.claim(db, claim_id))
 
     async def start_claim(self, record: ClaimRecord) -> ClaimRecord:
         """Write the claim ``in_flight`` before the request leaves; returns it as stored."""
@@ -204,7 +211,7 @@ class Journal:
         )
 
     async def claims_of_sale(self, sale_id: str) -> list[ClaimRecord]:
-        return await self._writer.run_async(lambda db: queries.claims_of_sale(db, sale_id))
+        return await self._reader.run_async(lambda db: queries.claims_of_sale(db, sale_id))
 
     async def integrity_check(self) -> str:
         return await self._writer.run_async(

@@ -18,7 +18,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -158,6 +158,47 @@ class JournalWriter:
         if self._thread.is_alive():
             self._jobs.put(None)
             self._thread.join()
+
+
+class JournalReader:
+    """Questions to the journal on a second connection and thread of their own, so a
+    status poll or the outbox's "what is due" never waits behind the writer's fsyncs
+    (WAL lets one reader and one writer work at once; bench/README.md)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-reader")
+        self._connection: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            connection = sqlite3.connect(
+                uri, uri=True, isolation_level=None, check_same_thread=False
+            )
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA busy_timeout=5000")
+            self._connection = connection
+        return self._connection
+
+    def _read(self, question: Transaction[T]) -> T:
+        connection = self._connect()
+        try:
+            return question(connection)
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal read failed: {exc}") from exc
+
+    async def run_async(self, question: Transaction[T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._read, question)
+
+    def close(self) -> None:
+        def shut() -> None:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+        self._pool.submit(shut).result()
+        self._pool.shutdown(wait=True)
 
 
 def open_connection(path: Path) -> sqlite3.Connection:
