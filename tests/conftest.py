@@ -2,10 +2,10 @@
 
 ``sandbox`` (session scope) starts one in-process sandbox on a free port and yields a
 :class:`Sandbox` handle: ``.url``, ``.v1_key`` / ``.v3_key``, ``.reset()``, ``.ledger()``,
-``.requests()``, ``.set_fault(**spec)``, ``.clear_faults()``, ``.claim(url, member)``. Tests that change
-state ask for ``sandbox_clean`` instead: the same handle, reset to the seed (faults off)
-before the test and faults off after it. ``v1`` and ``v3`` are httpx clients on the two
-API bases with the seeded keys.
+``.requests()``, ``.set_fault(**spec)``, ``.clear_faults()``, ``.claim(url, member)``.
+Tests that change state ask for ``sandbox_clean`` instead: the same handle, reset to the
+seed (faults off) before the test and faults off after it. ``v1`` and ``v3`` are httpx
+clients on the two API bases with the seeded keys.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from register_agent.sandbox import SandboxHandle, start_sandbox
+from tests.figures import RECORDED, line
 
 V3_KEY = "sandbox-v3-key"
 V1_KEY = "sandbox-v1-key"
@@ -119,8 +120,6 @@ def v3(sandbox_clean: Sandbox, _v3_client: httpx.Client) -> httpx.Client:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print the fault scenarios' figures (tests/figures.py) after the run."""
-    from tests.figures import RECORDED, line
-
     if RECORDED:
         terminalreporter.section("fault-injection figures")
         for scenario, figures in RECORDED:

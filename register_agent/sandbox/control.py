@@ -1,5 +1,6 @@
 """The sandbox's control routes under ``/_sandbox/`` (loopback only, no key): help, ledger,
-faults, the request log, reset, and a customer claiming a receipt's QR code. Faults never touch them.
+faults, the request log, reset, and a customer claiming a receipt's QR code. Faults never
+touch them.
 """
 
 from __future__ import annotations
