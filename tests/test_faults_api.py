@@ -75,7 +75,7 @@ def test_retry_after_is_honoured_to_the_second(
 def test_a_4xx_is_never_sent_again(agent: AgentProcess, sandbox_clean: Sandbox) -> None:
     """A billion euros is a 1003 from the Register API: refused for good after one try."""
     agent.sell("REFUSED-1", "1000000000.00", customer_card="A1B2C3D4").raise_for_status()
-    dead = []
+    dead: list[dict[str, Any]] = []
 
     def refused() -> bool:
         dead[:] = [
