@@ -18,6 +18,7 @@ import pytest
 from register_agent.loyalty.retries import MAX_ATTEMPTS
 from tests.agent_harness import MEMBERS, AgentProcess, Sold, credits_by_sale, unique_amount
 from tests.conftest import Sandbox
+from tests.fault_support import tune
 from tests.figures import record
 
 pytestmark = pytest.mark.faults
@@ -28,15 +29,6 @@ BACKOFF_BASE_S = 1.0
 BACKOFF_MAX_S = 8.0
 CREDITS = "/api/v3/register/credit-receptions"
 POS_TRANSACTIONS = "/api/v3/register/pos-transactions"
-
-
-def tune(agent: AgentProcess, **settings: float) -> None:
-    """Change ``key = value`` lines of the harness's config before the agent starts."""
-    text = agent.config_path.read_text(encoding="utf-8")
-    for key, value in settings.items():
-        text, found = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
-        assert found == 1, key
-    agent.config_path.write_text(text, encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
