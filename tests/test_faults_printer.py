@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -145,7 +146,7 @@ def test_sales_go_on_and_receipts_come_out_after_recovery(
     ]
     for sale_id in stale:
         agent.http.post(f"/v1/sales/{sale_id}/reprint").raise_for_status()
-        (copy,) = wait_for(lambda s=sale_id: agent.printed_for(s), 5, f"{sale_id}'s reprint")
+        (copy,) = wait_for(partial(agent.printed_for, sale_id), 5, f"{sale_id}'s reprint")
         assert b"*** COPY ***" in copy
         assert shift.qr(sale_id) in copy
     record(
