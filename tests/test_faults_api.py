@@ -1,6 +1,6 @@
 """The Register API misbehaving at the real agent (issue 6, fault suite): ``Retry-After``
-honoured to the second, a 4xx never sent again, and a 503 storm that does not multiply the
-agent's requests. Measured on the sandbox's side from its request log (GET
+honoured to the second, a 4xx never sent again (v3 and v1), and a 503 storm that does not
+multiply the agent's requests. Measured on the sandbox's side from its request log (GET
 /_sandbox/requests). The 401 pause and the reload that resumes it are in
 tests/test_service_life.py (``test_a_new_key_on_reload_resumes_paused_sending``).
 """
@@ -11,6 +11,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,15 +32,24 @@ CREDITS = "/api/v3/register/credit-receptions"
 POS_TRANSACTIONS = "/api/v3/register/pos-transactions"
 
 
-@pytest.fixture(scope="module")
-def agent(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
-    """One v3 agent for the module (a start costs ~1 s); each test resets the sandbox."""
-    till = AgentProcess(tmp_path_factory.mktemp("till"), sandbox, "v3", receipt_wait_s=0)
+def _agent(sandbox: Sandbox, home: Path, version: str) -> Iterator[AgentProcess]:
+    till = AgentProcess(home, sandbox, version, receipt_wait_s=0)
     tune(till, backoff_base_s=BACKOFF_BASE_S, backoff_max_s=BACKOFF_MAX_S)
     try:
         yield till.start()
     finally:
         till.close()
+
+
+@pytest.fixture(scope="module")
+def agent(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
+    """One v3 agent for the module (a start costs ~1 s); each test resets the sandbox."""
+    yield from _agent(sandbox, tmp_path_factory.mktemp("till"), "v3")
+
+
+@pytest.fixture(scope="module")
+def agent_v1(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
+    yield from _agent(sandbox, tmp_path_factory.mktemp("till-v1"), "v1")
 
 
 def requests_to(sandbox: Sandbox, path: str, since: float = 0.0) -> list[dict[str, Any]]:
@@ -64,23 +74,37 @@ def test_retry_after_is_honoured_to_the_second(
     assert row["credits"] == 12
 
 
-def test_a_4xx_is_never_sent_again(agent: AgentProcess, sandbox_clean: Sandbox) -> None:
+#: the first POST of a sale's credits: v3 opens a POS transaction, v1 credits at once
+FIRST_POST = {"v3": POS_TRANSACTIONS, "v1": "/api/v1/register/credit-receptions"}
+
+
+@pytest.mark.parametrize("version", ["v3", "v1"])
+def test_a_4xx_is_never_sent_again(
+    version: str, request: pytest.FixtureRequest, sandbox_clean: Sandbox
+) -> None:
     """A billion euros is a 1003 from the Register API: refused for good after one try."""
-    agent.sell("REFUSED-1", "1000000000.00", customer_card="A1B2C3D4").raise_for_status()
+    agent: AgentProcess = request.getfixturevalue("agent" if version == "v3" else "agent_v1")
+    sale_id = f"REFUSED-{version}"
+    agent.sell(sale_id, "1000000000.00", customer_card="A1B2C3D4").raise_for_status()
     dead: list[dict[str, Any]] = []
 
     def refused() -> bool:
         dead[:] = [
             op for op in agent.journal_rows("operations")
-            if op["sale_id"] == "REFUSED-1" and op["state"] == "dead"
+            if op["sale_id"] == sale_id and op["state"] == "dead"
         ]  # fmt: skip
         return bool(dead)
 
     assert_eventually(refused, 10)
     time.sleep(2 * BACKOFF_MAX_S / 4)  # well past the first backoff: nothing comes again
-    posts = requests_to(sandbox_clean, POS_TRANSACTIONS) + requests_to(sandbox_clean, CREDITS)
-    record("4xx (1003)", requests=len(posts), state=dead[0]["state"], attempts=dead[0]["attempts"])
-    assert [r["path"] for r in posts] == [POS_TRANSACTIONS]
+    posts = [r for r in sandbox_clean.requests() if r["method"] == "POST"]
+    record(
+        f"4xx (1003) {version}",
+        posts=len(posts),
+        state=dead[0]["state"],
+        attempts=dead[0]["attempts"],
+    )
+    assert [r["path"] for r in posts] == [FIRST_POST[version]]
     assert "1003" in dead[0]["last_error"]
     assert dead[0]["attempts"] == 1
     assert [r for r in sandbox_clean.ledger() if r["kind"] == "credit_reception"] == []
