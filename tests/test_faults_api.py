@@ -173,7 +173,7 @@ def test_a_503_storm_does_not_multiply_requests(
         bound=bound,
         outbox_requests_per_min=len(outbox) / window * 60,
         outbox_bound_per_min=outbox_bound / window * 60,
-        bound_per_min_once_at_max_backoff=MAX_ATTEMPTS * len(cards) * 60 / (BACKOFF_MAX_S / 2),
+        long_storm_bound_per_min=MAX_ATTEMPTS * len(cards) * 60 / (BACKOFF_MAX_S / 2),
         slowest_answer_s=max(s.seconds or 0 for s in book),
         drain_s=drain_s,
         lost=sum(1 for seqs in found.values() if not seqs),

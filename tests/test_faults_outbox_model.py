@@ -88,6 +88,8 @@ class Tally:
     examples: int = 0
     sales: int = 0
     crashes: int = 0
+    cut_mid_delivery: int = 0  # crashes that hit a handler before or after its request
+    in_flight_at_restart: int = 0  # operations found in flight, so made unknown
     faults: int = 0
     lost: int = 0
     duplicated: int = 0
@@ -154,12 +156,12 @@ class OutboxModel(RuleBasedStateMachine):
             try:
                 self.run(self.till.outbox.drain_once())
             except* Crash:
-                pass
+                self.tally.cut_mid_delivery += 1
             self.armed["point"] = None  # nothing was due: the cut came while idle
         self.till.journal.close()
         self.till.journal = Journal.open(self.path)
         self._use_crashing_handlers()
-        self.run(self.till.outbox.recover())
+        self.tally.in_flight_at_restart += self.run(self.till.outbox.recover())
         self.tally.crashes += 1
 
     @rule(seconds=st.sampled_from([1.0, 10.0, 60.0, 600.0]))
@@ -267,6 +269,8 @@ def test_the_outbox_against_its_model(version: str, sandbox: Sandbox) -> None:
         sales=tally.sales,
         faults=tally.faults,
         crashes=tally.crashes,
+        cut_mid_delivery=tally.cut_mid_delivery,
+        in_flight_at_restart=tally.in_flight_at_restart,
         lost=tally.lost,
         duplicated=tally.duplicated,
         final_states=dict(tally.states),
