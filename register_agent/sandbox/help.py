@@ -52,8 +52,8 @@ Control (loopback only, no key; faults never apply here)
               is closed without a response), error_500_after_commit (applied, then a
               500), off (clears every fault)
        Several faults may be active; a request meets the first that matches and fires.
-  GET  /_sandbox/requests  every API request as it arrived: {at (Unix time), method,
-                           path, fault (the fault mode it met, or null)}, oldest first
+  GET  /_sandbox/requests  the last 20,000 API requests as they arrived: {at (Unix time),
+                           method, path, fault (the fault mode met, or null)}, oldest first
   POST /_sandbox/reset     state, faults and the request log back to the seed
   POST /_sandbox/claim     {"url": staged or loyalty-token URL, "member": id|uuid|email}
                            plays a customer scanning a receipt's QR code
