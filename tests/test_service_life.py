@@ -152,6 +152,7 @@ def test_a_new_key_on_reload_resumes_paused_sending(tmp_path: Path, sandbox_clea
             "sending paused on the refused key",
         )
         # paused: with backoffs of 0.2-0.5 s, 1.5 s would otherwise see several attempts
+        time.sleep(0.3)  # requests already on their way when the first 401 came land first
         refused = len(sandbox_clean.requests())
         time.sleep(1.5)
         paused = sandbox_clean.requests()[refused:]
