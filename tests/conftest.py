@@ -2,10 +2,10 @@
 
 ``sandbox`` (session scope) starts one in-process sandbox on a free port and yields a
 :class:`Sandbox` handle: ``.url``, ``.v1_key`` / ``.v3_key``, ``.reset()``, ``.ledger()``,
-``.set_fault(**spec)``, ``.clear_faults()``, ``.claim(url, member)``. Tests that change
-state ask for ``sandbox_clean`` instead: the same handle, reset to the seed (faults off)
-before the test and faults off after it. ``v1`` and ``v3`` are httpx clients on the two
-API bases with the seeded keys.
+``.requests()``, ``.set_fault(**spec)``, ``.clear_faults()``, ``.claim(url, member)``.
+Tests that change state ask for ``sandbox_clean`` instead: the same handle, reset to the
+seed (faults off) before the test and faults off after it. ``v1`` and ``v3`` are httpx
+clients on the two API bases with the seeded keys.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 
 from register_agent.loyalty import set_testing
 from register_agent.sandbox import SandboxHandle, start_sandbox
+from tests.figures import RECORDED, line
 
 V3_KEY = "sandbox-v3-key"
 V1_KEY = "sandbox-v1-key"
@@ -50,6 +51,12 @@ class Sandbox:
     def ledger(self) -> list[dict[str, Any]]:
         """Every reception, claim, reverse and POS transaction so far, oldest first."""
         rows: list[dict[str, Any]] = self._control("GET", "ledger")
+        return rows
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Every API request the sandbox received since the last reset: at, method, path,
+        fault (the fault mode it met, or None)."""
+        rows: list[dict[str, Any]] = self._control("GET", "requests")
         return rows
 
     def set_fault(self, **spec: Any) -> list[dict[str, Any]]:
@@ -125,3 +132,11 @@ def v1(sandbox_clean: Sandbox, _v1_client: httpx.Client) -> httpx.Client:
 def v3(sandbox_clean: Sandbox, _v3_client: httpx.Client) -> httpx.Client:
     """An httpx client on ``/api/v3/register`` with the v3 key, on a freshly reset sandbox."""
     return _v3_client
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the fault scenarios' figures (tests/figures.py) after the run."""
+    if RECORDED:
+        terminalreporter.section("fault-injection figures")
+        for scenario, figures in RECORDED:
+            terminalreporter.write_line(line(scenario, figures))

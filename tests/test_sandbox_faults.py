@@ -233,3 +233,21 @@ def test_stop_does_not_wait_for_held_requests() -> None:
     client.join(timeout=5)
     assert time.monotonic() - started < 2
     assert isinstance(outcome[0], httpx.RemoteProtocolError)
+
+
+def test_the_request_log_names_each_api_request_and_its_fault(
+    v3: httpx.Client, sandbox_clean: Sandbox
+) -> None:
+    sandbox_clean.set_fault(mode="error_503", count=1)
+    before = time.time()
+    assert credit(v3).status_code == 503
+    assert credit(v3).status_code == 200
+    sandbox_clean.ledger()  # control routes are not API requests
+    first, second = sandbox_clean.requests()
+    assert (first["method"], first["path"], first["fault"]) == (
+        "POST", "/api/v3/register/credit-receptions", "error_503",
+    )  # fmt: skip
+    assert second["fault"] is None
+    assert before <= first["at"] <= second["at"] <= time.time()
+    sandbox_clean.reset()
+    assert sandbox_clean.requests() == []

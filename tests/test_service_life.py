@@ -1,7 +1,8 @@
 """The real agent under a stand-in for systemd (issue 5, "Done when"; design.md "Service life"):
 ready while the Register API and the printer are down, the watchdog fed while idle and
-starved by one hung worker, a reload with a new key resuming paused sending, and a clean
-stop. The hung worker comes from the test-only ``REGISTER_AGENT_HANG_WORKER``.
+starved by one hung worker, a reload with a new key resuming paused sending (no request at
+all while paused: issue 6's "401 pauses sending"), and a clean stop. The hung worker comes
+from the test-only ``REGISTER_AGENT_HANG_WORKER``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tests.agent_process import (
     write_credentials,
 )
 from tests.conftest import Sandbox
+from tests.figures import record
 from tests.reader_support import pty_pair
 
 LOCAL_TOKEN = "local-api-token-for-the-service-life-test"
@@ -140,13 +142,22 @@ def test_a_new_key_on_reload_resumes_paused_sending(tmp_path: Path, sandbox_clea
         local_api(port, LOCAL_TOKEN) as api,
     ):
         notifications.wait_for("READY=1", timeout_s=15)
-        sale = {"sale_id": "S-1", "amount": "12.50", "customer_card": JAN_CARD}
-        assert api.post("/v1/sales", json=sale).status_code in (200, 201)
+        # three customers: three delivery queues the outbox would work in parallel
+        for number, card in enumerate((JAN_CARD, "B2C3D4E5", "C3D4E5F6"), start=1):
+            sale = {"sale_id": f"S-{number}", "amount": f"{number}2.50", "customer_card": card}
+            assert api.post("/v1/sales", json=sale).status_code in (200, 201)
         wait_until(
             lambda: api.get("/v1/status").json()["register_api"] == "key_refused",
             5,
             "sending paused on the refused key",
         )
+        # paused: with backoffs of 0.2-0.5 s, 1.5 s would otherwise see several attempts
+        time.sleep(0.3)  # requests already on their way when the first 401 came land first
+        refused = len(sandbox_clean.requests())
+        time.sleep(1.5)
+        paused = sandbox_clean.requests()[refused:]
+        record("401 pause", requests_refused=refused, requests_while_paused=len(paused))
+        assert paused == []
         assert _credits(sandbox_clean) == []
 
         (credentials / "api-key").write_text(sandbox_clean.v3_key + "\n", encoding="utf-8")
@@ -154,8 +165,10 @@ def test_a_new_key_on_reload_resumes_paused_sending(tmp_path: Path, sandbox_clea
         agent.signal(signal.SIGHUP)
         reloading = notifications.wait_for("RELOADING=1", after=before)
         notifications.wait_for("READY=1", after=reloading + 1)
-        (credit,) = wait_until(lambda: _credits(sandbox_clean), 10, "the sale credited")
-        assert credit["credits"] == 12
+        credits = wait_until(
+            lambda: len(found := _credits(sandbox_clean)) == 3 and found, 10, "the sales credited"
+        )
+        assert sorted(credit["credits"] for credit in credits) == [12, 22, 32]
         assert api.get("/v1/status").json()["register_api"] != "key_refused"
 
         assert agent.stop() == 0

@@ -1,5 +1,6 @@
 """The sandbox's control routes under ``/_sandbox/`` (loopback only, no key): help, ledger,
-faults, reset, and a customer claiming a receipt's QR code. Faults never touch them.
+faults, the request log, reset, and a customer claiming a receipt's QR code. Faults never
+touch them.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ def _faults(server: SandboxServer, body: bytes) -> Answer:
     return 200, dump({"data": server.faults.describe(), "meta": {}}), JSON
 
 
+def _requests(server: SandboxServer, body: bytes) -> Answer:
+    rows = list(server.requests)
+    return 200, dump({"data": rows, "meta": {"total": len(rows)}}), JSON
+
+
 def _set_fault(server: SandboxServer, body: bytes) -> Answer:
     active = server.faults.configure(_json(body))
     return 200, dump({"data": active, "meta": {}}), JSON
@@ -48,6 +54,7 @@ def _set_fault(server: SandboxServer, body: bytes) -> Answer:
 
 def _reset(server: SandboxServer, body: bytes) -> Answer:
     server.faults.clear()
+    server.requests.clear()
     with server.store.lock:
         server.store.reset()
     return 200, dump({"data": {"reset": True}, "meta": {}}), JSON
@@ -62,6 +69,7 @@ ROUTES: dict[tuple[str, str], Callable[[SandboxServer, bytes], Answer]] = {
     ("GET", "/_sandbox/help"): _help,
     ("GET", "/_sandbox/ledger"): _ledger,
     ("GET", "/_sandbox/faults"): _faults,
+    ("GET", "/_sandbox/requests"): _requests,
     ("POST", "/_sandbox/faults"): _set_fault,
     ("POST", "/_sandbox/reset"): _reset,
     ("POST", "/_sandbox/claim"): _claim,

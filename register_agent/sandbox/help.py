@@ -52,7 +52,9 @@ Control (loopback only, no key; faults never apply here)
               is closed without a response), error_500_after_commit (applied, then a
               500), off (clears every fault)
        Several faults may be active; a request meets the first that matches and fires.
-  POST /_sandbox/reset     state and faults back to the seed
+  GET  /_sandbox/requests  the last 20,000 API requests as they arrived: {at (Unix time),
+                           method, path, fault (the fault mode met, or null)}, oldest first
+  POST /_sandbox/reset     state, faults and the request log back to the seed
   POST /_sandbox/claim     {"url": staged or loyalty-token URL, "member": id|uuid|email}
                            plays a customer scanning a receipt's QR code
   GET  /s/{hash}, /l?...   what a phone shows after scanning such a QR code (no claim)

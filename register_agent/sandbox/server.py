@@ -11,6 +11,8 @@ import hmac
 import logging
 import socket
 import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,6 +30,7 @@ from register_agent.sandbox.wire import dump, read_body
 log = logging.getLogger(__name__)
 TABLES = [v1.ROUTES, enrolment.V1_ROUTES, v3.ROUTES, enrolment.V3_ROUTES]
 MAX_BODY = 1_000_000
+REQUEST_LOG_SIZE = 20_000
 _MAINTENANCE_PAGE = b"<!doctype html><title>Maintenance</title><h1>Be right back.</h1>\n"
 
 
@@ -40,6 +43,9 @@ class SandboxServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], store: Store) -> None:
         self.store = store
         self.faults = Faults()
+        #: every API request as it arrived (wall clock, method, path, fault met), oldest
+        #: first; bounded so a long demo cannot grow it without end
+        self.requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.stopping = threading.Event()  # ends held (timeout) and delayed requests
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
@@ -173,6 +179,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.send(exc.status, dump(exc.body()))
             return
         fault = self.server.faults.pick(self.command, path)
+        self.server.requests.append(
+            {"at": time.time(), "method": self.command, "path": path,
+             "fault": fault.mode if fault else None}
+        )  # fmt: skip
         if fault is not None and self._short_circuit(fault):
             return
         delay = _Delay(
