@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from register_agent.sandbox import SandboxHandle, start_sandbox
+from tests.figures import summarise
 
 V3_KEY = "sandbox-v3-key"
 V1_KEY = "sandbox-v1-key"
@@ -109,3 +110,8 @@ def v1(sandbox_clean: Sandbox, _v1_client: httpx.Client) -> httpx.Client:
 def v3(sandbox_clean: Sandbox, _v3_client: httpx.Client) -> httpx.Client:
     """An httpx client on ``/api/v3/register`` with the v3 key, on a freshly reset sandbox."""
     return _v3_client
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The fault suite's figures (tests/figures.py), shown even when every test passed."""
+    summarise(terminalreporter)
