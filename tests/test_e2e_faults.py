@@ -200,6 +200,7 @@ def test_killed_and_restarted(version: str, sandbox_clean: Sandbox, tmp_path: Pa
             agent.stop()
 
         agent.start()
+        assert agent.integrity() == "ok"
         rng = random.Random(2026)
         # one power cut in each block of sales, at a random sale and a random moment after
         # it began (in it, or in one of the next few sales)
@@ -282,8 +283,11 @@ def check_receipts(agent: AgentProcess, book: list[Sold]) -> None:
 
 
 def power_cut(process: subprocess.Popen[bytes]) -> None:
-    # Popen's own send_signal: a no-op once the process has ended and been reaped
+    # Popen's own send_signal: a no-op once the process has ended and been reaped. Then
+    # wait for it to be gone: a kill is not instant, and a cut scheduled meanwhile would
+    # aim at the dying process and be lost
     process.send_signal(signal.SIGKILL)
+    process.wait(10)
 
 
 def sell_until_answered(agent: AgentProcess, sold: Sold, how: str) -> dict[str, Any]:
