@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-done
 
-.PHONY: run test lint unit setup clean
+.PHONY: run test lint unit faults setup clean
 
 $(STAMP): pyproject.toml scripts/setup.sh
 	VENV=$(VENV) ./scripts/setup.sh
@@ -15,8 +15,8 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/register-agent run --sandbox
 
-## test: linters, type checks, architecture contracts, then the test suite
-test: lint unit
+## test: linters, type checks, architecture contracts, the quick suite, then the fault suite
+test: lint unit faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -24,8 +24,13 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+## unit: the quick suite (everything not marked `faults`)
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not faults"
+
+## faults: the fault-injection suite (issue 6), with its figures at the end of the log
+faults: $(STAMP)
+	$(BIN)/pytest -q -m faults
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

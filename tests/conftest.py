@@ -19,7 +19,7 @@ import pytest
 
 from register_agent.loyalty import set_testing
 from register_agent.sandbox import SandboxHandle, start_sandbox
-from tests.figures import RECORDED, line
+from tests.figures import summarise
 
 V3_KEY = "sandbox-v3-key"
 V1_KEY = "sandbox-v1-key"
@@ -135,8 +135,5 @@ def v3(sandbox_clean: Sandbox, _v3_client: httpx.Client) -> httpx.Client:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print the fault scenarios' figures (tests/figures.py) after the run."""
-    if RECORDED:
-        terminalreporter.section("fault-injection figures")
-        for scenario, figures in RECORDED:
-            terminalreporter.write_line(line(scenario, figures))
+    """The fault suite's figures (tests/figures.py), shown even when every test passed."""
+    summarise(terminalreporter)

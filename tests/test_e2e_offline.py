@@ -20,13 +20,18 @@ from tests.agent_harness import (
     AgentProcess,
     Sold,
     credits_by_sale,
+    sell_by_customer,
+    sell_timed,
+    tally,
     unique_amount,
     wait_for,
 )
 from tests.conftest import Sandbox
 from tests.faultproxy import FaultProxy
+from tests.figures import Figures, record
 
 SALES = 50
+OUTAGE_SALES = 600  # issue 6's scale, in the fault suite
 RECEIPT_WAIT_S = 0.2
 JAN = "A1B2C3D4"
 UNREGISTERED = "D4E5F6A7"  # the seed's card without a member
@@ -108,20 +113,95 @@ def test_api_down_for_50_sales(
 
         found = credits_by_sale(sandbox_clean.ledger(), [online, stranger, *book])
         assert len(found[online.sale_id]) == 1
-        order: dict[int, list[tuple[int, int]]] = defaultdict(list)  # member -> (seq, index)
-        for index, sold in enumerate(book):
-            if sold.card is None:
-                assert found[sold.sale_id] == []
-                continue
-            assert len(found[sold.sale_id]) == 1, (sold.sale_id, found[sold.sale_id])
-            order[MEMBERS[sold.card]].append((found[sold.sale_id][0], index))
-        for member, rows in order.items():
-            assert [i for _, i in sorted(rows)] == [i for _, i in rows], f"member {member}"
+        check_once_in_order(found, book)
         assert found[stranger.sale_id] == []
         states = {op["sale_id"]: op for op in agent.journal_rows("operations")}
         assert states.pop("OFF-X")["state"] == "dead"
         assert {op["state"] for op in states.values()} == {"done"}
         assert agent.status()["outbox_dead"] == 1
+    finally:
+        agent.close()
+
+
+def check_once_in_order(found: dict[str, list[int]], book: list[Sold]) -> None:
+    """Every sale with a card credited once, each customer's in the order of ``book``; none
+    without a card credited (``found``: sale id -> ledger seqs of its credits)."""
+    order: dict[int, list[tuple[int, int]]] = defaultdict(list)  # member -> (seq, index)
+    for index, sold in enumerate(book):
+        if sold.card is None:
+            assert found[sold.sale_id] == []
+            continue
+        assert len(found[sold.sale_id]) == 1, (sold.sale_id, found[sold.sale_id])
+        order[MEMBERS[sold.card]].append((found[sold.sale_id][0], index))
+    for member, rows in order.items():
+        assert [i for _, i in sorted(rows)] == [i for _, i in rows], f"member {member}"
+
+
+@pytest.mark.faults
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("version", ["v1", "v3"])
+def test_api_down_for_600_sales(
+    version: str, sandbox_clean: Sandbox, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    """Issue 6 "Outage": the API unreachable (each way of DOWN_MODES for a share of the
+    sales) while POSes sell for the four customers and without a card in parallel; every
+    sale is acknowledged at once, and after recovery delivered once, in order per customer."""
+    agent = AgentProcess(
+        tmp_path,
+        sandbox_clean,
+        version,
+        base_url=proxy.url,
+        receipt_wait_s=0,
+        prints="pos",
+        log_level="warning",
+    )
+    try:
+        agent.start()
+        began = time.monotonic()
+        cards = [*MEMBERS]
+        book = [
+            Sold(f"OUT-{i:03d}", unique_amount(i), None if i % 5 == 0 else cards[i % len(cards)])
+            for i in range(OUTAGE_SALES)
+        ]
+        modes, paused = DOWN_MODES[version], False
+        for part, mode in enumerate(modes):
+            paused = go_down(proxy, mode, paused)
+            share = book[part * len(book) // len(modes) : (part + 1) * len(book) // len(modes)]
+            sell_by_customer(lambda sold: sell_timed(agent, sold), share)
+        assert not [op for op in agent.journal_rows("operations") if op["state"] == "done"]
+
+        if paused:
+            proxy.resume()
+        proxy.set_mode("pass")
+        drain_began = time.monotonic()
+        agent.drain(180)
+        drain_s = time.monotonic() - drain_began
+
+        ledger = sandbox_clean.ledger()
+        counted = tally(agent, ledger, book)
+        latencies = [sold.seconds for sold in book if sold.seconds is not None]
+        record(
+            Figures(
+                f"outage {version}",
+                sales=len(book),
+                lost=counted.lost,
+                duplicated=counted.duplicated,
+                in_review=counted.in_review,
+                drain_s=drain_s,
+                latencies_s=latencies,
+                seconds=time.monotonic() - began,
+                extra={"down": "+".join(modes)},
+            )
+        )
+        assert (counted.lost, counted.duplicated, counted.in_review) == (0, 0, 0), counted
+        assert len(latencies) == len(book)  # every sale acknowledged ...
+        assert max(latencies) < 1.0, sorted(latencies)[-5:]  # ... at once
+        for sold in book:
+            assert sold.answer is not None
+            if sold.card is not None:
+                assert sold.answer["loyalty"]["state"] == "pending", sold.answer
+        check_once_in_order(credits_by_sale(ledger, book), book)
+        assert {op["state"] for op in agent.journal_rows("operations")} == {"done"}
     finally:
         agent.close()
 

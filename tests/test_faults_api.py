@@ -20,7 +20,7 @@ from register_agent.loyalty.retries import MAX_ATTEMPTS
 from tests.agent_harness import MEMBERS, AgentProcess, Sold, credits_by_sale, unique_amount
 from tests.conftest import Sandbox
 from tests.fault_support import tune
-from tests.figures import record
+from tests.figures import note
 
 pytestmark = pytest.mark.faults
 
@@ -68,7 +68,7 @@ def test_retry_after_is_honoured_to_the_second(
 
     throttled, credited = (r["at"] for r in requests_to(sandbox_clean, CREDITS))
     gap = credited - throttled
-    record(f"retry-after {retry_after} s", next_attempt_after_s=gap, late_by_s=gap - retry_after)
+    note(f"retry-after {retry_after} s", next_attempt_after_s=gap, late_by_s=gap - retry_after)
     assert retry_after <= gap < retry_after + 1.0
     (row,) = [r for r in sandbox_clean.ledger() if r["kind"] == "credit_reception"]
     assert row["credits"] == 12
@@ -98,7 +98,7 @@ def test_a_4xx_is_never_sent_again(
     assert_eventually(refused, 10)
     time.sleep(2 * BACKOFF_MAX_S / 4)  # well past the first backoff: nothing comes again
     posts = [r for r in sandbox_clean.requests() if r["method"] == "POST"]
-    record(
+    note(
         f"4xx (1003) {version}",
         posts=len(posts),
         state=dead[0]["state"],
@@ -164,7 +164,7 @@ def test_a_503_storm_does_not_multiply_requests(
     outbox_bound = MAX_ATTEMPTS * len(cards) * attempts_bound(window)
     per_route = Counter(re.sub(r"/[0-9a-fA-F-]{8,}|/[A-F0-9]{8,}", "/…", r["path"]) for r in storm)
     found = credits_by_sale(sandbox_clean.ledger(), book)
-    record(
+    note(
         "503 storm",
         sales=STORM_SALES,
         customers=len(cards),

@@ -31,7 +31,7 @@ from register_agent.loyalty import set_testing
 from register_agent.operations import make_handlers
 from register_agent.outbox import Delivered, OperationHandler, Outbox, Progress, Reconciled
 from tests.conftest import Sandbox
-from tests.figures import record
+from tests.figures import note
 from tests.operations_support import ACTIVE, SETTINGS, Till, loyalty_for
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
@@ -263,7 +263,7 @@ def test_the_outbox_against_its_model(version: str, sandbox: Sandbox) -> None:
     finally:
         set_testing(False)
         sandbox.reset()
-    record(
+    note(
         f"outbox model {version}",
         examples=tally.examples,
         sales=tally.sales,

@@ -18,7 +18,7 @@ from drivers.virtual_printer import VirtualPrinter, VirtualState
 from tests.agent_harness import AgentProcess, wait_for
 from tests.conftest import Sandbox
 from tests.fault_support import tune
-from tests.figures import record
+from tests.figures import note
 
 pytestmark = pytest.mark.faults
 
@@ -149,7 +149,7 @@ def test_sales_go_on_and_receipts_come_out_after_recovery(
         (copy,) = wait_for(partial(agent.printed_for, sale_id), 5, f"{sale_id}'s reprint")
         assert b"*** COPY ***" in copy
         assert shift.qr(sale_id) in copy
-    record(
+    note(
         f"printer {name}",
         sales=len(shift.answers),
         slowest_answer_s=shift.slowest_s,

@@ -32,7 +32,7 @@ from tests.agent_process import (
     write_credentials,
 )
 from tests.conftest import Sandbox
-from tests.figures import record
+from tests.figures import note
 from tests.reader_support import pty_pair
 
 LOCAL_TOKEN = "local-api-token-for-the-service-life-test"
@@ -156,7 +156,7 @@ def test_a_new_key_on_reload_resumes_paused_sending(tmp_path: Path, sandbox_clea
         refused = len(sandbox_clean.requests())
         time.sleep(1.5)
         paused = sandbox_clean.requests()[refused:]
-        record("401 pause", requests_refused=refused, requests_while_paused=len(paused))
+        note("401 pause", requests_refused=refused, requests_while_paused=len(paused))
         assert paused == []
         assert _credits(sandbox_clean) == []
 
