@@ -6,10 +6,12 @@ The outbox runs on a clock the test moves, so a retry "minutes later" takes no t
 
 from __future__ import annotations
 
+import contextlib
 import random
 import socket
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -151,3 +153,15 @@ def open_journal(path: Path) -> Journal:
 
 def loyalty_for(sandbox: Sandbox, version: str, **overrides: Any) -> LoyaltyService:
     return make_loyalty_service(api_config(sandbox, version, **overrides))
+
+
+@contextlib.asynccontextmanager
+async def till_on(directory: Path, sandbox: Sandbox, version: str) -> AsyncIterator[Till]:
+    """A journal in ``directory`` and a ``version`` client on the sandbox, closed after."""
+    journal = Journal.open(directory / "journal.sqlite3")
+    loyalty = loyalty_for(sandbox, version)
+    try:
+        yield Till(journal, sandbox, loyalty)
+    finally:
+        await loyalty.aclose()
+        journal.close()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from register_agent.journal import Journal, OperationState
+from register_agent.journal import OperationState
 from register_agent.loyalty import CustomerRef
 from register_agent.operations import REFUND, REVERSE_CLAIM
 from tests.conftest import Sandbox
@@ -21,7 +21,7 @@ from tests.operations_support import (
     JAN_V3,
     UNREGISTERED_CARD,
     Till,
-    loyalty_for,
+    till_on,
 )
 
 pytestmark = [
@@ -35,11 +35,8 @@ REVERSE = r"/api/v3/register/(credit|reward)-receptions/[^/]+/reverse$"
 
 @pytest.fixture
 async def till(tmp_path: Path, sandbox_clean: Sandbox) -> AsyncIterator[Till]:
-    journal = Journal.open(tmp_path / "journal.sqlite3")
-    loyalty = loyalty_for(sandbox_clean, "v3")
-    yield Till(journal, sandbox_clean, loyalty)
-    await loyalty.aclose()
-    journal.close()
+    async with till_on(tmp_path, sandbox_clean, "v3") as till:
+        yield till
 
 
 async def sold(till: Till, amount: str) -> tuple[str, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from register_agent.journal import Journal, OperationState
+from register_agent.journal import OperationState
 from register_agent.operations import REFUND
 from tests.conftest import Sandbox
 from tests.operations_support import (
@@ -19,7 +19,7 @@ from tests.operations_support import (
     JAN_V1,
     UNREGISTERED_CARD,
     Till,
-    loyalty_for,
+    till_on,
 )
 
 pytestmark = [
@@ -32,11 +32,8 @@ STAGED = r"/api/v1/register/staged-credit-receptions$"
 
 @pytest.fixture
 async def till(tmp_path: Path, sandbox_clean: Sandbox) -> AsyncIterator[Till]:
-    journal = Journal.open(tmp_path / "journal.sqlite3")
-    loyalty = loyalty_for(sandbox_clean, "v1")
-    yield Till(journal, sandbox_clean, loyalty)
-    await loyalty.aclose()
-    journal.close()
+    async with till_on(tmp_path, sandbox_clean, "v1") as till:
+        yield till
 
 
 async def test_a_sale_is_credited_once_by_card(till: Till) -> None:
