@@ -307,6 +307,12 @@ class ReceiptConfig(Section):
     header: tuple[str, ...] = ()
     footer: tuple[str, ...] = ()
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    #: the customer's custom attributes the receipt prints, name -> label, in this order
+    #: (``{firstname = "Name", tier = "Tier"}``); a customer without one prints nothing
+    customer_attributes: dict[
+        Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")],
+        Annotated[str, Field(max_length=40)],
+    ] = {}
 
 
 _toml_path: ContextVar[Path | None] = ContextVar("register_agent_config_path", default=None)

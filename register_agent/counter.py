@@ -63,6 +63,8 @@ class CustomerView(Message):
     balance: int | None
     card_tail: str | None = None  # last 4 characters of the card, for the cashier
     rewards: tuple[RewardView, ...] = ()
+    #: the custom attributes the account defines (first name, tier, birthday...), as text
+    attributes: dict[str, str] = Field(default_factory=dict)
 
 
 class LoyaltyBlock(Message):
@@ -76,6 +78,9 @@ class LoyaltyBlock(Message):
     credits: int | None = None
     balance: int | None = None
     customer: CustomerView | None = None
+    #: the customer's attributes as the receipt prints them (``[receipt]
+    #: customer_attributes``), e.g. "Name: Jan"; a reprint prints the same
+    customer_lines: tuple[str, ...] = ()
 
 
 class SaleAnswer(Message):

@@ -8,12 +8,14 @@ resolves it before crediting (design.md "The flow", step 2).
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from register_agent.counter import CustomerView, RewardView
-from register_agent.loyalty.domain import Customer, CustomerRef, Reward
+from register_agent.loyalty.attributes import merged
+from register_agent.loyalty.domain import Customer, CustomerDetails, CustomerRef, Reward
 from register_agent.scans import safe_tail
 
 
@@ -30,14 +32,51 @@ class BoundCustomer:
     def ref(self) -> CustomerRef | None:
         return self.customer.ref if self.customer else None
 
-    def view(self) -> CustomerView:
+    def view(self, *, only: Collection[str] | None = None) -> CustomerView:
+        """The customer for the POS; ``only`` keeps just those attributes (a sale's answer
+        keeps what its receipt prints, so the journal holds no more personal data)."""
         balance = self.customer.balance if self.customer else None
+        attributes = dict(self.customer.attributes) if self.customer else {}
+        if only is not None:
+            attributes = {name: value for name, value in attributes.items() if name in only}
         return CustomerView(
             display=self.customer.display if self.customer else "",
             balance=balance,
             card_tail=safe_tail(self.card),
             rewards=tuple(reward_view(reward, balance) for reward in self.rewards),
+            attributes=attributes,
         )
+
+
+def with_details(customer: Customer, details: CustomerDetails | None) -> Customer:
+    """``customer`` with the balance and attributes read after the scan (None: not read)."""
+    if details is None:
+        return dataclasses.replace(customer, balance=None)
+    attributes = merged(customer.attributes, details.attributes)
+    return dataclasses.replace(customer, balance=details.balance, attributes=attributes)
+
+
+def sale_customer(bound: BoundCustomer, wanted: Mapping[str, str]) -> dict[str, object]:
+    """A sale's loyalty block fields for ``bound``: of the attributes only what the receipt
+    prints (``wanted``) is kept, since the answer is stored in the journal for repeats and
+    reprints; ``customer_lines`` is that part as printed."""
+    attributes = bound.customer.attributes if bound.customer else {}
+    return {
+        "customer": bound.view(only=wanted.keys()),
+        "customer_lines": receipt_lines(attributes, wanted),
+    }
+
+
+def receipt_lines(attributes: Mapping[str, str], wanted: Mapping[str, str]) -> tuple[str, ...]:
+    """The attribute lines of a receipt: ``wanted`` maps a name to its label (``[receipt]
+    customer_attributes``); a name the customer lacks prints nothing, an empty label
+    prints the value alone."""
+    lines = []
+    for name, label in wanted.items():
+        value = attributes.get(name)
+        if value:
+            lines.append(f"{label}: {value}" if label else value)
+    return tuple(lines)
 
 
 def reward_view(reward: Reward, balance: int | None) -> RewardView:

@@ -67,6 +67,7 @@ def compose_receipt(
         # the slip can be matched to the sale (and reprinted by it)
         lines=() if slip else _lines(sale.request),
         total=None if slip else _total(sale),
+        customer_lines=_customer_lines(loyalty),
         credits_earned=credits,
         new_balance=balance,
         points_pending=pending,
@@ -85,6 +86,13 @@ def says_loyalty(receipt: Receipt) -> bool:
         or receipt.qr_url is not None
         or receipt.qr_unavailable
     )
+
+
+def _customer_lines(loyalty: Mapping[str, Any]) -> tuple[str, ...]:
+    """The attribute lines as the sale's answer stored them: a reprint prints the same,
+    whatever the config says by then."""
+    lines = loyalty.get("customer_lines") or ()
+    return tuple(line for line in lines if isinstance(line, str))
 
 
 def _last(operations: Sequence[Operation], kind: str) -> Operation | None:

@@ -97,6 +97,8 @@ class Receipt:
     credits_earned: int | None = None
     new_balance: int | None = None
     reward_claimed: str | None = None
+    #: the customer's attributes the shop prints ("Name: Jan"), already labelled
+    customer_lines: tuple[str, ...] = ()
     #: the credits were not confirmed in time: say they will follow
     points_pending: bool = False
     #: the URL a customer without a card scans to collect the credits
@@ -214,6 +216,8 @@ def _sale(receipt: Receipt, settings: ReceiptConfig, width: int) -> list[Element
 
 def _loyalty(receipt: Receipt, lang: Language, width: int) -> list[Element]:
     out: list[Element] = []
+    for line in receipt.customer_lines:
+        out += _wrapped(clean(line), width)
     if receipt.credits_earned is not None:
         out += _columns(text("credits_earned", lang), str(receipt.credits_earned), width)
     if receipt.new_balance is not None:

@@ -10,7 +10,6 @@ online only (``claims.py``). Every refusal is a ``CounterRefusal`` the POS can s
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import json
 import logging
@@ -32,13 +31,19 @@ from register_agent.counter import (
     SaleRequest,
     TillStatus,
 )
-from register_agent.customers import CurrentCustomer
+from register_agent.customers import CurrentCustomer, sale_customer, with_details
 from register_agent.errors import ConfigError, CounterRefusal, LoyaltyApiError
 from register_agent.events import EventBus
 from register_agent.journal import Journal, NewOperation, Operation, OperationState, SaleRecord
 from register_agent.kinds import CREDIT_RECEPTION, REFUND, STAGED_CREDIT_RECEPTION
 from register_agent.logs import log_context, remember_card
-from register_agent.loyalty.domain import CardState, CustomerRef, Identification, LoyaltyService
+from register_agent.loyalty.domain import (
+    CardState,
+    CustomerDetails,
+    CustomerRef,
+    Identification,
+    LoyaltyService,
+)
 from register_agent.loyalty.retries import Deadline
 from register_agent.receipts import text
 from register_agent.scans import Scan, mask, safe_tail
@@ -93,6 +98,7 @@ class Till:
         self._events = events
         self._config = till
         self._language = receipt.language
+        self._receipt_attributes = receipt.customer_attributes
         self._health = health
         self._wake_outbox = wake_outbox
         self._wake_printer = wake_printer
@@ -135,18 +141,17 @@ class Till:
                 "customer_refused", {"card_tail": safe_tail(scan.value), "reason": found.reason}
             )
             return
-        balance, rewards = await asyncio.gather(
-            self._loyalty.balance(customer.ref, deadline=deadline),
+        # the balance comes with the attributes (v1 member / v3 contact): no extra request
+        details, rewards = await asyncio.gather(
+            self._loyalty.details(customer.ref, deadline=deadline),
             self._loyalty.list_rewards(customer.ref, deadline=deadline),
             return_exceptions=True,
         )
-        for failure in (balance, rewards):
+        for failure in (details, rewards):
             if isinstance(failure, BaseException) and not isinstance(failure, LoyaltyApiError):
                 raise failure  # a bug, not the API: do not hide it
         # the customer is known: a balance or a reward list that cannot be read can wait
-        customer = dataclasses.replace(
-            customer, balance=balance if isinstance(balance, int) else None
-        )
+        customer = with_details(customer, details if isinstance(details, CustomerDetails) else None)
         listed = tuple(rewards) if isinstance(rewards, list) else ()
         bound = self._customers.bind(scan.value, customer, listed)
         await self._events.publish("customer", {**bound.view().model_dump(), "offline": False})
@@ -181,7 +186,7 @@ class Till:
         customer = bound.ref if bound else None
         operations, block = await self._loyalty_for(request, customer, card)
         if bound is not None and block.customer is None:
-            block = block.model_copy(update={"customer": bound.view()})
+            block = block.model_copy(update=sale_customer(bound, self._receipt_attributes))
         prints = request.print_receipt if request.print_receipt is not None else True
         answer = SaleAnswer(
             sale_id=request.sale_id,
@@ -292,6 +297,7 @@ class Till:
             credits=credits if isinstance(credits, int) else None,
             balance=balance if isinstance(balance, int) else None,
             customer=customer,
+            customer_lines=before.customer_lines,
         )
 
     async def _wait_for(self, operation_id: str, timeout_s: float) -> Operation | None:

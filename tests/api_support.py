@@ -37,6 +37,7 @@ JAN = CustomerView(
     balance=150,
     card_tail="C3D4",
     rewards=(RewardView(key="coffee", title="Free coffee", required_credits=100, claimable=True),),
+    attributes={"firstname": "Jan", "tier": "Gold"},
 )
 
 

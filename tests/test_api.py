@@ -101,6 +101,7 @@ async def test_a_sale_reaches_the_till_as_decimals_and_its_answer_comes_back(api
             "credits": 12,
             "balance": 162,
             "customer": None,
+            "customer_lines": [],
         },
         "receipt": "printing",
     }
@@ -170,6 +171,7 @@ async def test_the_current_customer_is_shown_then_cleared(api: Api) -> None:
                 "external_property": None,
             }
         ],
+        "attributes": {"firstname": "Jan", "tier": "Gold"},
     }
     cleared = await api.client.delete("/v1/customer")
     assert cleared.status_code == 204

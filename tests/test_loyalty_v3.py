@@ -160,12 +160,27 @@ async def test_a_scanned_card_identifies_the_contact_with_balance(
     loyalty: LoyaltyService, script: Script
 ) -> None:
     script.on("GET", "/contact-identifiers/find", ok(IDENTIFIER, meta=[]))
-    script.on("GET", f"/contacts/{CONTACT}/credit-balance", ok({"balance": 150}))
+    # the contact, not its credit-balance: the same one read brings the attributes along
+    contact = {
+        "uuid": CONTACT, "email": "jan@example.org", "credit_balance": {"balance": 150},
+        "current_values": {"tier": "1", "firstname": "Jan", "city": None, "housenumber": 12},
+        "current_display_values": {
+            "tier": "Gold", "firstname": "Jan", "city": "", "uuid": CONTACT,
+            "custom_app_login_url": "https://leat.example/home?token=secret",
+            "loyalty_balance": "150", "subscription_status_1": "Unsubscribed",
+        },
+        "attributes": [],
+    }  # fmt: skip
+    script.on("GET", f"/contacts/{CONTACT}", ok(contact, meta=[]))
     found = await loyalty.identify("A1B2C3D4")
     assert found.usable
     assert found.customer is not None
     assert found.customer.ref == JAN
     assert found.customer.balance == 150
+    # display values first, raw values for the rest; the platform's own fields left out
+    assert found.customer.attributes == {"tier": "Gold", "firstname": "Jan", "housenumber": "12"}
+    assert "Gold" not in repr(found.customer)
+    assert len(script.requests) == 2
     assert query_of(script.requests[0]) == {"contact_identifier_value": "A1B2C3D4"}
 
 

@@ -8,7 +8,8 @@ member behind a loyalty card or a v3 contact behind a contact identifier stays i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -50,6 +51,17 @@ class Customer:
     ref: CustomerRef
     display: str  # for the POS screen (the e-mail the program knows, or "")
     balance: int | None  # credits; None when the balance could not be read in time
+    #: the custom attributes the account defines (first name, tier, birthday...), as text;
+    #: personal data: never in a repr, a log line or the journal (``loyalty.attributes``)
+    attributes: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class CustomerDetails:
+    """What a scan shows beside the customer: the balance and the custom attributes."""
+
+    balance: int
+    attributes: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -151,6 +163,13 @@ class LoyaltyService(Protocol):
         ...
 
     async def balance(self, customer: CustomerRef, *, deadline: Deadline | None = None) -> int: ...
+
+    async def details(
+        self, customer: CustomerRef, *, deadline: Deadline | None = None
+    ) -> CustomerDetails:
+        """Balance and custom attributes in one read (v1 the member, v3 the contact): what
+        the till shows after a scan, for the request ``balance`` would cost anyway."""
+        ...
 
     async def open_pos_transaction(
         self, sale_id: str, amount: Decimal, *, deadline: Deadline | None = None

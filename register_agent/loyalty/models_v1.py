@@ -50,7 +50,12 @@ class CreditBalance(ApiModel):
 
 
 class LoyaltyCard(ApiModel):
-    """A card found by its hash; ``member`` is None for a card nobody registered."""
+    """A card found by its hash; ``member`` is None for a card nobody registered.
+
+    The card's custom attributes (Apr 2021) arrive as extra keys: kept in ``model_extra``.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     id: int
     hash: str
@@ -59,10 +64,17 @@ class LoyaltyCard(ApiModel):
     member: MemberRef | None = None
 
 
+class Member(MemberRef):
+    """A member as ``members/{id}`` gives it: custom attributes are extra keys
+    (``model_extra``) next to ``id`` and ``email``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
 class MemberWithBalance(ApiModel):
     """``GET members/{id}`` and ``members/find-one-by``."""
 
-    member: MemberRef
+    member: Member
     credit_balance: CreditBalance | None = None
 
 

@@ -65,11 +65,19 @@ class ContactRef(ApiModel):
 
 
 class Contact(ApiModel):
-    """``GET contacts/{uuid}`` (the fields the till uses)."""
+    """``GET contacts/{uuid}`` (the fields the till uses).
+
+    The custom attributes come three ways: ``current_values`` (raw), ``current_display_values``
+    (as the dashboard shows them: "Gold" rather than a tier id) and the deprecated
+    ``attributes``; ``loyalty.attributes`` picks. Each may be an object or ``[]`` (PHP).
+    """
 
     uuid: UUID
     email: str | None = None
     credit_balance: CreditBalance | None = None
+    current_values: Any = None
+    current_display_values: Any = None
+    attributes: Any = None
 
 
 class ContactIdentifier(ApiModel):

@@ -16,10 +16,12 @@ from register_agent.errors import (
     OutcomeUnknown,
     RequestRejected,
 )
+from register_agent.loyalty.attributes import card_attributes, member_details, merged
 from register_agent.loyalty.domain import (
     CardState,
     CreditAward,
     Customer,
+    CustomerDetails,
     CustomerRef,
     Identification,
     RegisterInfo,
@@ -103,23 +105,31 @@ class V1LoyaltyService:
                 CardState.UNREGISTERED, None, "this card is not registered to a customer yet"
             )
         ref = CustomerRef(key=str(card.member.id), card=str(card.id))
-        display = card.member.email or ""
+        customer = Customer(ref, card.member.email or "", None, card_attributes(card))
         if card.status != "ACTIVE":
-            customer = Customer(ref=ref, display=display, balance=None)
             reason = f"this card is {card.status.lower()}; ask for another card"
             return Identification(CardState.INACTIVE, customer, reason)
-        balance = await self._balance_or_none(ref, deadline) if with_balance else None
-        customer = Customer(ref=ref, display=display, balance=balance)
+        if with_balance:
+            details = await self._details_or_none(ref, deadline)
+            if details is not None:
+                attributes = merged(customer.attributes, details.attributes)
+                customer = Customer(ref, customer.display, details.balance, attributes)
         return Identification(CardState.ACTIVE, customer, "")
 
     async def balance(self, customer: CustomerRef, *, deadline: Deadline | None = None) -> int:
-        found = await self.api.member(_number(customer.key, "member"), deadline=deadline)
-        return found.credit_balance.balance if found.credit_balance else 0
+        return (await self.details(customer, deadline=deadline)).balance
 
-    async def _balance_or_none(self, customer: CustomerRef, deadline: Deadline) -> int | None:
-        """The balance for a receipt or screen; a late or failed read leaves it out."""
+    async def details(
+        self, customer: CustomerRef, *, deadline: Deadline | None = None
+    ) -> CustomerDetails:
+        found = await self.api.member(_number(customer.key, "member"), deadline=deadline)
+        return member_details(found)
+
+    async def _details_or_none(
+        self, customer: CustomerRef, deadline: Deadline
+    ) -> CustomerDetails | None:
         try:
-            return await self.balance(customer, deadline=deadline)
+            return await self.details(customer, deadline=deadline)
         except CredentialsRejected:
             raise
         except LoyaltyApiError as exc:

@@ -19,10 +19,12 @@ from register_agent.errors import (
     OutcomeUnknown,
     RequestRejected,
 )
+from register_agent.loyalty.attributes import contact_details, customer_from_contact
 from register_agent.loyalty.domain import (
     CardState,
     CreditAward,
     Customer,
+    CustomerDetails,
     CustomerRef,
     Identification,
     RegisterInfo,
@@ -30,7 +32,7 @@ from register_agent.loyalty.domain import (
     RewardClaim,
     StagedCredits,
 )
-from register_agent.loyalty.models_v3 import CreditReception, LoyaltyTransaction
+from register_agent.loyalty.models_v3 import Contact, CreditReception, LoyaltyTransaction
 from register_agent.loyalty.retries import Deadline
 from register_agent.loyalty.tokens import mint_loyalty_token
 from register_agent.loyalty.v3 import V3Api
@@ -140,20 +142,29 @@ class V3LoyaltyService:
                 CardState.UNREGISTERED, None, "this card is not registered to a customer yet"
             )
         ref = CustomerRef(key=str(found.contact.uuid), card=found.value)
-        display = found.contact.email or ""
+        customer = Customer(ref, found.contact.email or "", None)
         if not found.active:
-            customer = Customer(ref=ref, display=display, balance=None)
             return Identification(CardState.INACTIVE, customer, "this card is inactive")
-        balance = await self._balance_or_none(ref, deadline) if with_balance else None
-        return Identification(CardState.ACTIVE, Customer(ref, display, balance), "")
+        if with_balance:
+            # the contact rather than its credit-balance: the same one request, and the
+            # custom attributes come with the balance
+            contact = await self._contact_or_none(ref, deadline)
+            if contact is not None:
+                customer = customer_from_contact(contact, found.value)
+        return Identification(CardState.ACTIVE, customer, "")
 
     async def balance(self, customer: CustomerRef, *, deadline: Deadline | None = None) -> int:
         found = await self.api.credit_balance(customer.key, deadline=deadline)
         return found.balance
 
-    async def _balance_or_none(self, customer: CustomerRef, deadline: Deadline) -> int | None:
+    async def details(
+        self, customer: CustomerRef, *, deadline: Deadline | None = None
+    ) -> CustomerDetails:
+        return contact_details(await self.api.contact(customer.key, deadline=deadline))
+
+    async def _contact_or_none(self, customer: CustomerRef, deadline: Deadline) -> Contact | None:
         try:
-            return await self.balance(customer, deadline=deadline)
+            return await self.api.contact(customer.key, deadline=deadline)
         except CredentialsRejected:
             raise
         except LoyaltyApiError as exc:
