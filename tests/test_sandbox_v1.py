@@ -41,7 +41,14 @@ def test_register_info_names_the_till_and_shop(v1: httpx.Client) -> None:
 def test_member_is_found_by_email_and_id_with_balance(v1: httpx.Client) -> None:
     by_email = data(v1.get("/members/find-one-by", params={"email": "JAN@example.org"}))
     assert by_email == {
-        "member": {"id": JAN, "email": "jan@example.org"},
+        "member": {
+            "id": JAN,
+            "email": "jan@example.org",
+            # custom attributes are extra keys of the member (register-api.md 2.1 #3)
+            "firstname": "Jan",
+            "tier": "Gold",
+            "birthday": "1980-04-12",
+        },
         "credit_balance": {"balance": 150},
     }
     assert data(v1.get(f"/members/{JAN}")) == by_email
@@ -59,6 +66,7 @@ def test_loyalty_card_lookup(v1: httpx.Client) -> None:
         "type": "PHYSICAL",
         "status": "ACTIVE",
         "member": {"id": JAN, "email": "jan@example.org"},
+        "card_design": "Tulips 2021",  # a custom attribute: an extra key (2.1 #6)
     }
     unregistered = data(v1.get("/loyalty-cards/find-one-by", params={"hash": "D4E5F6A7"}))
     assert unregistered["member"] is None

@@ -20,6 +20,10 @@ API (every seeded key works on both; Authorization: Bearer <key>)
       /api/v1/register/staged-credit-receptions/{id} GET
       /api/v1/register/rewards[?loyalty_card_id=|member_id=]  GET
       /api/v1/register/rewards/{physical|digital|external}/reward-reception  POST
+      /api/v1/register/marketing-recipients          POST marketing_program_id, email
+                                                          (55004 program, 55005 exists)
+      /api/v1/register/marketing-recipients?marketing_program_id=&email=&page=&limit=  GET
+      /api/v1/register/marketing-recipients/{id}     GET, PUT is_subscribed (55020)
   v3  /api/v3/register  GET /, /loyalty-program, /units,
       /contact-identifiers/find?contact_identifier_value=, /contacts/find-one-by?email=,
       /contacts/{uuid}, /contacts/{uuid}/credit-balance,
@@ -29,6 +33,10 @@ API (every seeded key works on both; Authorization: Bearer <key>)
            /contacts (60005), /contacts/anonymous = /contact/anonymous (9.7),
            /contact-identifiers (60006)
       PUT  /contact-identifiers/link (60014), /contact-identifiers/unlink (60011)
+      PUT  /contacts/{uuid} attributes (names the account defines, else 1003)
+      GET  /subscription-types, /contact-subscriptions/{uuid}
+      PUT  /contact-subscriptions/{uuid}/subscribe, /unsubscribe subscription_type_uuid
+           (55030 unknown or inactive type, 55031 contact)
       GET or POST /credit-receptions/{uuid}/reverse, /reward-receptions/{uuid}/reverse
 
 Control (loopback only, no key; faults never apply here)
@@ -41,7 +49,11 @@ Control (loopback only, no key; faults never apply here)
                            staged_credit_reception, staged_claim, token_claim,
                            reverse_credit_reception, reverse_reward_reception,
                            pos_transaction, member_created, card_linked, contact_created,
-                           identifier_created, identifier_linked, identifier_unlinked
+                           identifier_created, identifier_linked, identifier_unlinked,
+                           marketing_recipient_created, marketing_recipient_updated
+                           {id, marketing_program_id, email, is_subscribed},
+                           contact_updated {contact, attributes},
+                           subscription_changed {contact, subscription_type, action, status}
   GET  /_sandbox/faults    the active faults
   POST /_sandbox/faults    {"mode": M, "rate": 0..1, "count": N, "seed": S,
                             "paths": [prefix or regex], "methods": ["POST"],
@@ -91,4 +103,14 @@ Decisions (register-api.md section 9 and the sandbox's own)
   - Staged receptions are claimed once (1034 after that); unknown hash 1041.
   - Integers above 2147483647 and amounts of a billion or more are 1003.
   - Ids, uuids and hashes are never handed out twice, not even across a reset.
+  - Custom attributes: extra keys of a v1 member (members/{id}, find-one-by; not the
+    {id, email} inside other answers) and of a v1 loyalty card; a v3 contact's
+    current_values / current_display_values, next to platform fields (uuid, balances, a
+    custom_app_login_url) that a till must not show. PUT /contacts/{uuid} sets only the
+    seed's contact_attributes; an empty value clears one.
+  - Marketing recipients: a new one is subscribed; the list filters by
+    marketing_program_id and email (undocumented); e-mails are kept in lower case.
+  - Subscriptions: OPT_IN subscribes at once, DOUBLE_OPT_IN answers
+    PENDING_CONFIRMATION (is_subscribed false) until confirmed (no confirmation is ever
+    simulated), OPT_OUT types start subscribed; unsubscribe always UNSUBSCRIBED.
 """

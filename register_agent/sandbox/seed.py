@@ -52,6 +52,9 @@ class Member(_Entry):
     uuid: str
     email: str | None  # None only for anonymous contacts made through the API
     credits: int = 0
+    #: custom attributes (v1 extra keys of the member, v3 the contact's values); each name
+    #: must be one of the seed's ``contact_attributes``
+    attributes: dict[str, str] = {}
 
 
 class Card(_Entry):
@@ -63,6 +66,8 @@ class Card(_Entry):
     status: Literal["ACTIVE", "INACTIVE", "DISABLED"] = "ACTIVE"
     type: Literal["PHYSICAL", "MOBILE", "WEB"] = "PHYSICAL"
     name: str = "Loyalty card"
+    #: the card's custom attributes (v1: extra keys of the loyalty card, Apr 2021)
+    attributes: dict[str, str] = {}
 
 
 class Media(_Entry):
@@ -95,10 +100,21 @@ class Giftcard(_Entry):
 
 
 class MarketingProgram(_Entry):
-    """``[[marketing_programs]]`` (served by a later issue)."""
+    """``[[marketing_programs]]``: v1 marketing recipients subscribe to one of these."""
 
     id: int
     name: str
+
+
+class SubscriptionType(_Entry):
+    """``[[subscription_types]]``: what a v3 contact subscribes to (newsletters)."""
+
+    id: int
+    uuid: str
+    name: str
+    description: str | None = None
+    active: bool = True
+    strategy: Literal["OPT_IN", "OPT_OUT", "DOUBLE_OPT_IN"] = "OPT_IN"
 
 
 class LoyaltyProgram(_Entry):
@@ -123,6 +139,10 @@ class Seed(_Entry):
     rewards: tuple[Reward, ...] = ()
     giftcards: tuple[Giftcard, ...] = ()
     marketing_programs: tuple[MarketingProgram, ...] = ()
+    #: contact custom attributes that exist in the account: ``PUT contacts/{uuid}`` may set
+    #: these; any other name is refused with 1003
+    contact_attributes: tuple[str, ...] = ()
+    subscription_types: tuple[SubscriptionType, ...] = ()
 
 
 def default_seed_path() -> Path:
@@ -172,6 +192,11 @@ def _reference_problems(seed: Seed) -> Iterable[str]:
     for index, register in enumerate(seed.registers):
         if register.shop_id not in shop_ids:
             yield f"registers[{index}].shop_id: no shop with id {register.shop_id}"
+    yield from _duplicates("subscription_types", "uuid", [t.uuid for t in seed.subscription_types])
+    defined = set(seed.contact_attributes)
+    for index, member in enumerate(seed.members):
+        for name in sorted(set(member.attributes) - defined):
+            yield f"members[{index}].attributes: {name!r} is not in contact_attributes"
     member_ids = {m.id for m in seed.members}
     for index, card in enumerate(seed.cards):
         if card.member_id is not None and card.member_id not in member_ids:

@@ -16,6 +16,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from register_agent.sandbox.ledger import Ledger
+from register_agent.sandbox.marketing import Marketing
 from register_agent.sandbox.params import ApiError
 from register_agent.sandbox.seed import Card, Member, Register, Reward, Seed, Shop
 
@@ -26,6 +27,7 @@ class Account:
 
     member: Member
     balance: int
+    attributes: dict[str, str] = field(default_factory=dict)  # custom ones, changeable
 
 
 @dataclass
@@ -112,7 +114,7 @@ class Store:
     def reset(self) -> None:
         """Balances, stock, cards and records back to the seed; faults are the server's."""
         seed = self.seed
-        self.accounts = {m.id: Account(m, m.credits) for m in seed.members}
+        self.accounts = {m.id: Account(m, m.credits, dict(m.attributes)) for m in seed.members}
         self.stock = {r.id: Stock(r, r.stock) for r in seed.rewards}
         self.transactions: list[Transaction] = []
         self.staged: list[Staged] = []
@@ -121,6 +123,8 @@ class Store:
         self.in_progress: set[int] = set()
         self.cards = {c.id: c for c in seed.cards}  # linking replaces a card's entry
         self.ledger = Ledger()
+        # v1 marketing recipients and v3 subscriptions; recipient ids go on counting
+        self.marketing = Marketing.after(getattr(self, "marketing", None))
 
     # ----- look-ups (None when absent: the caller picks the API's error code)
 

@@ -22,6 +22,14 @@ def member_and_balance(account: Account) -> dict[str, Any]:
     return {"member": member_ref(account), "credit_balance": {"balance": account.balance}}
 
 
+def member_found(account: Account) -> dict[str, Any]:
+    """``members/{id}`` and ``find-one-by``: custom attributes are extra keys of the member
+    object there (register-api.md 2.1 #3); elsewhere a member is just ``{id, email}``."""
+    found = member_and_balance(account)
+    found["member"] = {**account.attributes, **found["member"]}
+    return found
+
+
 def card_body(call: Call, card: Card) -> dict[str, Any]:
     return {
         "id": card.id,
@@ -29,6 +37,7 @@ def card_body(call: Call, card: Card) -> dict[str, Any]:
         "type": card.type,
         "status": card.status,
         "member": member_ref(call.store.card_holder(card)),
+        **card.attributes,  # a card's custom attributes are extra keys (2.1 #6)
     }
 
 
@@ -119,7 +128,7 @@ def find_member(call: Call) -> Reply:
     account = call.store.account_by_email(email or "")
     if account is None:
         raise ApiError(55012, "Member not found.")
-    return Reply(member_and_balance(account))
+    return Reply(member_found(account))
 
 
 @ROUTES.add("GET", r"/members/(\d+)")
@@ -128,7 +137,7 @@ def get_member(call: Call) -> Reply:
     account = call.store.account(id=int(call.args[0]))
     if account is None:
         raise ApiError(55012, "Member not found.")
-    return Reply(member_and_balance(account))
+    return Reply(member_found(account))
 
 
 @ROUTES.add("GET", "/loyalty-cards/find-one-by")

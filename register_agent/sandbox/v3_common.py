@@ -117,9 +117,25 @@ def card_of(call: Call, account: Account, value: str | None) -> Card | None:
     return card
 
 
+def contact_values(account: Account) -> dict[str, Any]:
+    """A contact's ``current_values``: the platform's own fields (among them a log-in link
+    for the customer's app, which a till must never show) and the custom attributes."""
+    member = account.member
+    return {
+        "uuid": member.uuid, "email": member.email, "status": "ACTIVE",
+        "loyalty_balance": account.balance, "is_anonymous": member.email is None,
+        "custom_app_login_url": f"https://portal.sandbox.invalid/home?token=t-{member.uuid}",
+        "subscription_status_1": "UNSUBSCRIBED",
+        **account.attributes,
+    }  # fmt: skip
+
+
 def get_contact_body(account: Account) -> Reply:
+    values = contact_values(account)
+    shown = {name: "" if value is None else str(value) for name, value in values.items()}
     return Reply({
         **contact_ref(account), "tier": None, "subscriptions": [],
         "prepaid_balance": {"balance_in_cents": 0, "balance": "€0.00"},
-        "current_values": {}, "current_display_values": {}, "attributes": {},
+        "current_values": values, "current_display_values": shown,
+        "attributes": [],  # deprecated (Leat docs); a PHP empty array
     })  # fmt: skip
