@@ -424,6 +424,15 @@ class LoggingConfig(Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class NewsletterConfig(Section):
+    """``[newsletter]``: what "newsletter" means when a cashier opts a customer in."""
+
+    #: v1: the marketing program whose recipients the customers become
+    marketing_program_id: int | None = Field(default=None, ge=1)
+    #: v3: the subscription type, by uuid or by name (looked up once)
+    subscription_type: str | None = Field(default=None, min_length=1, max_length=100)
+
+
 class AgentConfig(BaseSettings):
     """The root of the configuration; one attribute per TOML section."""
 
@@ -445,6 +454,7 @@ class AgentConfig(BaseSettings):
     scans: ScansConfig = ScansConfig()
     readers: list[ReaderConfig] = []
     logging: LoggingConfig = LoggingConfig()
+    newsletter: NewsletterConfig = NewsletterConfig()
 
     @field_validator("readers")
     @classmethod

@@ -189,6 +189,17 @@ class RegisterHttp:
         """POST ``prefix + path`` as a form; repeated only when nothing was sent or on 429."""
         return await self.call("POST", path, parse, form=form, deadline=deadline)
 
+    async def put(
+        self,
+        path: str,
+        parse: Parse[T],
+        *,
+        form: FormFields | None = None,
+        deadline: Deadline | None = None,
+    ) -> T:
+        """PUT ``prefix + path`` as a form; retried like a POST (only when nothing was sent)."""
+        return await self.call("PUT", path, parse, form=form, deadline=deadline)
+
     async def call(
         self,
         method: str,
