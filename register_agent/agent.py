@@ -31,6 +31,7 @@ from register_agent.logs import remember_card, remember_secrets, secrets_of, set
 from register_agent.loyalty import make_loyalty_service
 from register_agent.loyalty.domain import RegisterInfo
 from register_agent.loyalty.http import observe_calls
+from register_agent.loyalty.profile import make_profile_service
 from register_agent.loyalty.retries import Deadline
 from register_agent.metrics import AgentMetrics, MetricsServer, Sources
 from register_agent.operations import make_handlers
@@ -122,6 +123,7 @@ class Agent:
             health=self.health,
             wake_outbox=lambda: self.outbox.wake(),  # noqa: PLW0108 (the outbox comes next)
             wake_printer=self.printer_worker.wake if self.printer_worker else lambda: None,
+            profiles=make_profile_service(self.loyalty, config.newsletter),
         )
         self.outbox = Outbox(
             self.journal,
@@ -171,7 +173,7 @@ class Agent:
     async def _start_api(self, stack: contextlib.AsyncExitStack) -> None:
         token = local_api_token(self.config.local_api, self.config.state.directory)
         remember_secrets(token)  # a generated token is a secret the logs must not show
-        app = make_app(self.till, self.events, token)
+        app = make_app(self.till, self.events, token, profile=self.till.profile)
         server = LocalApiServer(app, self.config.local_api.listen)
         await server.start()
         stack.push_async_callback(self._stop_outbox)  # after the API: no new sales first

@@ -109,6 +109,17 @@ class CurrentCustomer:
             self._bound = None
         return self._bound
 
+    def update_attributes(
+        self, ref: CustomerRef, attributes: Mapping[str, str]
+    ) -> BoundCustomer | None:
+        """New attributes for the bound customer, if it is ``ref`` (its window runs on)."""
+        bound = self.peek()
+        if bound is None or bound.customer is None or bound.customer.ref.key != ref.key:
+            return None
+        customer = dataclasses.replace(bound.customer, attributes=dict(attributes))
+        self._bound = dataclasses.replace(bound, customer=customer)
+        return self._bound
+
     def take(self) -> BoundCustomer | None:
         """The bound customer for a sale: the sale consumes it."""
         bound = self.peek()

@@ -44,7 +44,9 @@ from register_agent.loyalty.domain import (
     Identification,
     LoyaltyService,
 )
+from register_agent.loyalty.profile import ProfileService
 from register_agent.loyalty.retries import Deadline
+from register_agent.profiles import ProfileDesk
 from register_agent.receipts import text
 from register_agent.scans import Scan, mask, safe_tail
 from register_agent.till_status import TillHealth
@@ -92,6 +94,7 @@ class Till:
         wake_outbox: Callable[[], None] = lambda: None,
         wake_printer: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
+        profiles: ProfileService | None = None,
     ) -> None:
         self._journal = journal
         self._loyalty = loyalty
@@ -106,6 +109,9 @@ class Till:
         self._customers = CurrentCustomer(till.customer_window_s)
         self._settled: dict[str, asyncio.Event] = {}
         self.rewards = RewardDesk(journal, loyalty, health, clock=clock)
+        self.profile = ProfileDesk(
+            profiles, self._customers, events, health, loyalty.counter_deadline
+        )
 
     # --- scans --------------------------------------------------------------------------
 

@@ -36,11 +36,17 @@ the POS may switch on it; the `message` is a sentence for the cashier. Codes:
 | 409 | `sale_closed` | the sale was already refunded or voided |
 | 409 | `refund_unsupported` | the Register API (v1) cannot take credits back |
 | 409 | `printing_off` | the POS prints this till's receipts, so no reprint |
-| 409 | `no_customer` | no card was scanned for the claim |
+| 409 | `no_customer` | no card was scanned (claim, newsletter, attributes) |
 | 409 | `card_unknown`, `card_unregistered`, `card_inactive` | the card cannot collect |
 | 409 | `insufficient_credits`, `reward_out_of_stock` | the loyalty service refused the claim |
 | 409 | `claim_limit_reached`, `reward_inactive`, `claim_refused` | the same |
 | 409 | `claim_not_confirmed` | check the balance in the Piggy dashboard before trying again |
+| 409 | `newsletter_not_configured` | the till's `[newsletter]` config names no newsletter |
+| 409 | `newsletter_unknown` | the loyalty account lacks the configured newsletter |
+| 409 | `profile_unsupported` | v1 cannot change a customer's attributes |
+| 409 | `profile_refused` | the loyalty service refused the profile change |
+| 404 | `unknown_customer` | the loyalty account has no such customer (`customer_key`) |
+| 422 | `profile_refused` | an attribute the account does not define |
 | 422 | `invalid_request` | a field is missing or wrong; `fields` names each one |
 | 422 | `refund_too_large` | the refund is larger than the sale |
 | 503 | `offline`, `key_refused` | claims need the loyalty service, which cannot be used now |
@@ -81,7 +87,8 @@ too long (the printer was off) and is no longer printed by itself.
 
 CUSTOMER = """
 The customer whose card was scanned and who the next sale will be credited to: a display
-name, the balance, the last characters of the card and the rewards they can claim.
+name, the balance, the last characters of the card, the rewards they can claim and their
+custom `attributes` (first name, tier, birthday: whatever the loyalty account defines).
 `204 No Content` when nobody scanned a card (or the scan expired, or a sale used it).
 """
 
@@ -96,6 +103,25 @@ Claims a reward for the scanned customer, or for the one named by `customer_card
 loyalty service cannot be reached the claim is refused (`503 offline`), never queued.
 The `claim_id` is the idempotency key: the same claim twice claims once. With `sale_id`,
 voiding that sale reverses the claim.
+"""
+
+NEWSLETTER = """
+Opts the scanned customer (or the one named by `customer_key`: member id on v1, contact
+uuid on v3) in or out of the newsletter this till's config names (`[newsletter]`: a v1
+marketing program, a v3 subscription type). Online only (`503 offline` otherwise), never
+queued. Idempotent by nature: the same request twice leaves one subscription, so after a
+timeout simply send it again. A double opt-in newsletter answers `pending_confirmation`
+("a confirmation e-mail was sent"): the customer is subscribed once they confirm it.
+An opt-out of someone who never subscribed is `unsubscribed` and changes nothing.
+"""
+
+ATTRIBUTES = """
+Sets custom attributes the loyalty account defines (a first name typed at the counter,
+say) on the scanned customer or the one named by `customer_key`; the others stay. Answers
+all the customer's attributes afterwards; the `customer` event shows them on the POS
+screen and the next receipt prints the configured ones. Register API v3 only (v1 has no
+such call: `409 profile_unsupported`); an attribute the account does not define is
+`422 profile_refused`. Online only and idempotent by nature, like the newsletter.
 """
 
 STATUS = """
@@ -194,3 +220,15 @@ def money_as_strings(document: dict[str, Any]) -> None:
                     prop["anyOf"] = [MONEY, *rest]
                 else:
                     prop.update(MONEY)
+
+
+NEWSLETTER_EXAMPLES: dict[str, Any] = {
+    "in": {"summary": "opt the scanned customer in", "value": {"subscribed": True}},
+    "out": {
+        "summary": "opt a named customer out",
+        "value": {"subscribed": False, "customer_key": "7731"},
+    },
+}
+ATTRIBUTES_EXAMPLES: dict[str, Any] = {
+    "name": {"summary": "the first name", "value": {"attributes": {"firstname": "Jan"}}},
+}
