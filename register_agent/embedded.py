@@ -16,12 +16,14 @@ from pydantic import SecretStr
 
 from register_agent.config import (
     AgentConfig,
+    NewsletterConfig,
     StateConfig,
     VirtualPrinterConfig,
     VirtualReaderConfig,
 )
 from register_agent.errors import ConfigError
 from register_agent.sandbox import SandboxHandle, load_seed, start_sandbox
+from register_agent.sandbox.seed import Seed
 
 BANNER = """\
 ==========================================================================================
@@ -80,6 +82,19 @@ def embed(
             "state": StateConfig(directory=directory),
             "readers": config.readers or [VirtualReaderConfig(kind="virtual", name="counter")],
             "printer": config.printer or VirtualPrinterConfig(kind="virtual"),
+            "newsletter": _sandbox_newsletter(config.newsletter, seed),
         }
     )
     return Embedded(sandbox, embedded)
+
+
+def _sandbox_newsletter(configured: NewsletterConfig, seed: Seed) -> NewsletterConfig:
+    """The config's newsletter, else the seed's first program and type: the demo's opt-in
+    works without a config file."""
+    if configured.marketing_program_id or configured.subscription_type:
+        return configured
+    programs, types = seed.marketing_programs, seed.subscription_types
+    return NewsletterConfig(
+        marketing_program_id=programs[0].id if programs else None,
+        subscription_type=types[0].uuid if types else None,
+    )
