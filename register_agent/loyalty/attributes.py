@@ -78,7 +78,7 @@ def card_attributes(card: LoyaltyCard) -> dict[str, str]:
 
 def member_details(found: MemberWithBalance) -> CustomerDetails:
     """A v1 member's balance and custom attributes (the member object's extra keys)."""
-    balance = found.credit_balance.balance if found.credit_balance else 0
+    balance = found.credit_balance.balance if found.credit_balance else None
     return CustomerDetails(balance, custom_attributes(found.member.model_extra or {}))
 
 
@@ -97,7 +97,7 @@ def contact_attributes(contact: Contact) -> dict[str, str]:
 
 
 def contact_details(contact: Contact) -> CustomerDetails:
-    balance = contact.credit_balance.balance if contact.credit_balance else 0
+    balance = contact.credit_balance.balance if contact.credit_balance else None
     return CustomerDetails(balance, contact_attributes(contact))
 
 

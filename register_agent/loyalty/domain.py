@@ -60,7 +60,7 @@ class Customer:
 class CustomerDetails:
     """What a scan shows beside the customer: the balance and the custom attributes."""
 
-    balance: int
+    balance: int | None  # None: the answer carried no balance
     attributes: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 

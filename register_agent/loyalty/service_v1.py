@@ -117,7 +117,8 @@ class V1LoyaltyService:
         return Identification(CardState.ACTIVE, customer, "")
 
     async def balance(self, customer: CustomerRef, *, deadline: Deadline | None = None) -> int:
-        return (await self.details(customer, deadline=deadline)).balance
+        # a member without a credit balance has not collected anything yet
+        return (await self.details(customer, deadline=deadline)).balance or 0
 
     async def details(
         self, customer: CustomerRef, *, deadline: Deadline | None = None
