@@ -83,6 +83,10 @@ def test_v3_subscriptions_opt_in_double_opt_in_and_out(
     assert (on["is_subscribed"], on["status"]) == (True, "SUBSCRIBED")
     pending = data(v3.put(f"{base}/subscribe", data={"subscription_type_uuid": DOUBLE}))
     assert (pending["is_subscribed"], pending["status"]) == (False, "PENDING_CONFIRMATION")
+    contact = data(v3.get(f"/contacts/{JAN}"))
+    shown = {s["subscription_type"]["uuid"]: s["status"] for s in contact["subscriptions"]}
+    assert shown == {OPT_IN: "SUBSCRIBED", DOUBLE: "PENDING_CONFIRMATION"}
+    assert contact["current_values"]["subscription_status_1"] == "SUBSCRIBED"
     off = data(v3.put(f"{base}/unsubscribe", json={"subscription_type_uuid": OPT_IN}))
     assert off["status"] == "UNSUBSCRIBED"
     error(v3.put(f"{base}/subscribe", json={"subscription_type_uuid": "nope"}), 55030)

@@ -13,8 +13,15 @@ from register_agent.sandbox.enrolment import checked_email
 from register_agent.sandbox.marketing import Recipient
 from register_agent.sandbox.params import ApiError, Fields
 from register_agent.sandbox.routes import Call, Reply, RouteTable
-from register_agent.sandbox.seed import SubscriptionType
-from register_agent.sandbox.v3_common import UUID, V3Fields, contact, get_contact_body
+from register_agent.sandbox.v3_common import (
+    UUID,
+    V3Fields,
+    contact,
+    get_contact_body,
+    subscription_body,
+    subscription_type_body,
+    subscriptions_of,
+)
 
 V1_ROUTES = RouteTable("v1", "/api/v1/register")
 V3_ROUTES = RouteTable("v3", "/api/v3/register")
@@ -149,37 +156,22 @@ def update_contact(call: Call) -> Reply:
     call.store.ledger.record(
         "contact_updated", call.register, "v3", contact=account.member.uuid, attributes=now
     )
-    return get_contact_body(account)
+    return get_contact_body(account, subscriptions_of(call, account))
 
 
 # --- v3 subscriptions ------------------------------------------------------------------------
 
 
-def _type_body(kind: SubscriptionType) -> dict[str, Any]:
-    return {"id": kind.id, "uuid": kind.uuid, "name": kind.name, "description": kind.description,
-            "active": kind.active, "strategy": kind.strategy}  # fmt: skip
-
-
-def _subscription_body(kind: SubscriptionType, status: str) -> dict[str, Any]:
-    return {"is_subscribed": status == "SUBSCRIBED", "status": status,
-            "subscription_type": _type_body(kind)}  # fmt: skip
-
-
 @V3_ROUTES.add("GET", "/subscription-types")
 def subscription_types(call: Call) -> Reply:
     V3Fields(call).done()
-    return Reply([_type_body(kind) for kind in call.store.seed.subscription_types])
+    return Reply([subscription_type_body(kind) for kind in call.store.seed.subscription_types])
 
 
 @V3_ROUTES.add("GET", f"/contact-subscriptions/{UUID}")
 def contact_subscriptions(call: Call) -> Reply:
     V3Fields(call).done()
-    account = contact(call, call.args[0])
-    marketing = call.store.marketing
-    return Reply([
-        _subscription_body(kind, marketing.status(account.member.uuid, kind))
-        for kind in call.store.seed.subscription_types if kind.active
-    ])  # fmt: skip
+    return Reply(subscriptions_of(call, contact(call, call.args[0])))
 
 
 @V3_ROUTES.add("PUT", f"/contact-subscriptions/{UUID}/(subscribe|unsubscribe)")
@@ -199,4 +191,4 @@ def change_subscription(call: Call) -> Reply:
     call.store.ledger.record("subscription_changed", call.register, "v3", contact=uuid,
                              subscription_type=kind.uuid, action=call.args[1],
                              status=status)  # fmt: skip
-    return Reply(_subscription_body(kind, status))
+    return Reply(subscription_body(kind, status))

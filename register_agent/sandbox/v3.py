@@ -18,6 +18,7 @@ from register_agent.sandbox.v3_common import (
     identifier,
     identifier_body,
     reward_type,
+    subscriptions_of,
     transaction_body,
 )
 
@@ -69,13 +70,14 @@ def find_contact(call: Call) -> Reply:
     account = call.store.account_by_email(email or "")
     if account is None:
         raise ApiError(55031, "Contact not found.")
-    return get_contact_body(account)
+    return get_contact_body(account, subscriptions_of(call, account))
 
 
 @ROUTES.add("GET", f"/contacts/{UUID}")
 def get_contact(call: Call) -> Reply:
     V3Fields(call).done()
-    return get_contact_body(contact(call, call.args[0]))
+    account = contact(call, call.args[0])
+    return get_contact_body(account, subscriptions_of(call, account))
 
 
 @ROUTES.add("GET", f"/contacts/{UUID}/credit-balance")

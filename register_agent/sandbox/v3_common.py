@@ -4,12 +4,12 @@ the errors v3 gives for a missing contact (55031) or identifier (60003 / 60004).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from register_agent.sandbox.params import ApiError, Fields, invalid
 from register_agent.sandbox.routes import Call, Reply
-from register_agent.sandbox.seed import Card
+from register_agent.sandbox.seed import Card, SubscriptionType
 from register_agent.sandbox.state import Account, Transaction
 
 UUID = "([^/]+)"
@@ -125,16 +125,39 @@ def contact_values(account: Account) -> dict[str, Any]:
         "uuid": member.uuid, "email": member.email, "status": "ACTIVE",
         "loyalty_balance": account.balance, "is_anonymous": member.email is None,
         "custom_app_login_url": f"https://portal.sandbox.invalid/home?token=t-{member.uuid}",
-        "subscription_status_1": "UNSUBSCRIBED",
         **account.attributes,
     }  # fmt: skip
 
 
-def get_contact_body(account: Account) -> Reply:
+def subscription_type_body(kind: SubscriptionType) -> dict[str, Any]:
+    return {"id": kind.id, "uuid": kind.uuid, "name": kind.name, "description": kind.description,
+            "active": kind.active, "strategy": kind.strategy}  # fmt: skip
+
+
+def subscription_body(kind: SubscriptionType, status: str) -> dict[str, Any]:
+    return {"is_subscribed": status == "SUBSCRIBED", "status": status,
+            "subscription_type": subscription_type_body(kind)}  # fmt: skip
+
+
+def subscriptions_of(call: Call, account: Account) -> list[dict[str, Any]]:
+    """The contact's status for every active subscription type."""
+    marketing = call.store.marketing
+    return [
+        subscription_body(kind, marketing.status(account.member.uuid, kind))
+        for kind in call.store.seed.subscription_types
+        if kind.active
+    ]
+
+
+def get_contact_body(account: Account, subscriptions: Sequence[dict[str, Any]] = ()) -> Reply:
     values = contact_values(account)
+    for subscription in subscriptions:  # as the docs' example: subscription_status_{type id}
+        values[f"subscription_status_{subscription['subscription_type']['id']}"] = subscription[
+            "status"
+        ]
     shown = {name: "" if value is None else str(value) for name, value in values.items()}
     return Reply({
-        **contact_ref(account), "tier": None, "subscriptions": [],
+        **contact_ref(account), "tier": None, "subscriptions": list(subscriptions),
         "prepaid_balance": {"balance_in_cents": 0, "balance": "€0.00"},
         "current_values": values, "current_display_values": shown,
         "attributes": [],  # deprecated (Leat docs); a PHP empty array
