@@ -51,8 +51,8 @@ _REFUSALS: dict[int, tuple[str, int, str]] = {
             "in the loyalty account; ask the installer"),
     55012: ("unknown_customer", 404, "the loyalty account has no such customer"),
     55031: ("unknown_customer", 404, "the loyalty account has no such customer"),
-    1003: ("profile_refused", 422, "the loyalty service did not accept this; check the "
-           "attribute names (only those the account defines can be set)"),
+    1003: ("profile_refused", 422, "the loyalty service did not accept this (only the "
+           "attributes the account defines can be set)"),
 }  # fmt: skip
 
 
@@ -164,13 +164,25 @@ class ProfileDesk:
 
     def _refusal(self, exc: LoyaltyApiError | ConfigError, what: str) -> CounterRefusal:
         if isinstance(exc, ConfigError):
-            return CounterRefusal("newsletter_not_configured", str(exc), status=409)
-        if isinstance(exc, NotApplied | OutcomeUnknown):
+            return CounterRefusal(
+                "newsletter_not_configured",
+                f"this till has no newsletter set up; ask the installer ({exc})",
+                status=409,
+            )
+        if isinstance(exc, NotApplied):
             self._health.api_failed(exc)
             return CounterRefusal(
                 "offline",
                 f"the loyalty service cannot be reached: {what} can only be changed online; "
-                "try again in a moment (trying again is safe)",
+                "try again in a moment",
+                status=503,
+            )
+        if isinstance(exc, OutcomeUnknown):
+            # idempotent by nature: sending the same change again cannot do it twice
+            return CounterRefusal(
+                "not_confirmed",
+                f"the loyalty service did not confirm the change of {what}; send it again "
+                "(the same change twice is harmless)",
                 status=503,
             )
         if isinstance(exc, CredentialsRejected):
@@ -181,9 +193,22 @@ class ProfileDesk:
                 status=503,
             )
         self._health.api_answered()
-        if exc.code in _REFUSALS:
-            code, status, message = _REFUSALS[exc.code]
-            return CounterRefusal(code, message, status=status)
-        if exc.status == 0:  # refused here, before any request (e.g. a v1 limitation)
-            return CounterRefusal("profile_unsupported", str(exc), status=409)
-        return CounterRefusal("profile_refused", f"the loyalty service refused: {exc}", status=409)
+        return _rejection(exc)
+
+
+def _rejection(exc: LoyaltyApiError) -> CounterRefusal:
+    """A refusal with a code (or one made here, before any request: status 0)."""
+    if exc.code in _REFUSALS:
+        code, status, message = _REFUSALS[exc.code]
+        return CounterRefusal(code, message + _fields_of(exc), status=status)
+    if exc.status == 0:  # e.g. a v1 limitation
+        return CounterRefusal("profile_unsupported", str(exc), status=409)
+    return CounterRefusal("profile_refused", f"the loyalty service refused: {exc}", status=409)
+
+
+def _fields_of(exc: LoyaltyApiError) -> str:
+    """The API's field errors, e.g. ``: attributes.shoe_size: The attribute ... does not
+    exist.`` (the API's texts name fields, not the values sent)."""
+    errors = getattr(exc, "field_errors", None) or {}
+    found = [f"{name}: {messages[0]}" for name, messages in errors.items() if messages]
+    return ": " + "; ".join(found[:3]) if found else ""

@@ -155,3 +155,4 @@ def test_attributes_set_at_the_counter(agent: AgentProcess, sandbox: Sandbox) ->
     assert ledger_rows(sandbox, "contact_updated")[-1]["attributes"] == {"lastname": "Bos"}
     unknown = agent.http.put("/v1/customer/attributes", json={"attributes": {"shoe_size": "44"}})
     assert (unknown.status_code, unknown.json()["code"]) == (422, "profile_refused")
+    assert "attributes.shoe_size" in unknown.json()["message"]

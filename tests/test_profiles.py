@@ -93,3 +93,18 @@ async def test_offline_is_refused_not_queued(make_desk: MakeDesk) -> None:
         await desk.set_newsletter(NewsletterRequest(subscribed=True, customer_key=JAN))
     assert (refused.value.code, refused.value.status) == ("offline", 503)
     assert "online" in str(refused.value)
+
+
+async def test_an_unconfirmed_change_is_safe_to_send_again(
+    make_desk: MakeDesk, sandbox_clean: Sandbox
+) -> None:
+    desk = make_desk("v3", NewsletterConfig(subscription_type="Nieuwsbrief"))
+    sandbox_clean.set_fault(mode="drop_after_commit", count=1, methods=["PUT"])
+    request = NewsletterRequest(subscribed=True, customer_key=JAN)
+    with pytest.raises(CounterRefusal) as refused:
+        await desk.set_newsletter(request)
+    assert (refused.value.code, refused.value.status) == ("not_confirmed", 503)
+    again = await desk.set_newsletter(request)
+    assert again.status == "subscribed"
+    rows = [r for r in sandbox_clean.ledger() if r["kind"] == "subscription_changed"]
+    assert [r["status"] for r in rows] == ["SUBSCRIBED", "SUBSCRIBED"]  # one subscription

@@ -45,11 +45,13 @@ the POS may switch on it; the `message` is a sentence for the cashier. Codes:
 | 409 | `newsletter_unknown` | the loyalty account lacks the configured newsletter |
 | 409 | `profile_unsupported` | v1 cannot change a customer's attributes |
 | 409 | `profile_refused` | the loyalty service refused the profile change |
+| 409 | `profile_unavailable` | this till cannot change customer profiles |
 | 404 | `unknown_customer` | the loyalty account has no such customer (`customer_key`) |
 | 422 | `profile_refused` | an attribute the account does not define |
 | 422 | `invalid_request` | a field is missing or wrong; `fields` names each one |
 | 422 | `refund_too_large` | the refund is larger than the sale |
 | 503 | `offline`, `key_refused` | claims need the loyalty service, which cannot be used now |
+| 503 | `not_confirmed` | a newsletter or attribute change was not confirmed: send it again |
 | 503 | `stopping` | the agent is stopping (a restart): try again in a moment |
 | 500 | `internal_error` | the agent failed; the details are in its log |
 
