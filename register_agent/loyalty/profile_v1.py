@@ -113,7 +113,9 @@ class V1ProfileService:
         self, program: int, email: str, deadline: Deadline
     ) -> MarketingRecipient | None:
         """The recipient of ``email``: the list filtered by program and e-mail. Decision: the
-        filters are not documented, so every address that comes back is checked here too."""
+        filters are not documented, so every address that comes back is checked here too
+        (should the API ignore them, only its first page is searched: then the opt-in is
+        refused with a clear message rather than guessed)."""
         params: dict[str, FormValue] = {"marketing_program_id": program, "email": email}
         listed = await self.api.http.get(
             Paths.RECIPIENTS, _recipients, params=params, deadline=deadline

@@ -16,7 +16,7 @@ from register_agent.errors import (
     OutcomeUnknown,
     RequestRejected,
 )
-from register_agent.loyalty.attributes import card_attributes, member_details, merged
+from register_agent.loyalty.attributes import card_attributes, customer_from_member, member_details
 from register_agent.loyalty.domain import (
     CardState,
     CreditAward,
@@ -29,7 +29,7 @@ from register_agent.loyalty.domain import (
     RewardClaim,
     StagedCredits,
 )
-from register_agent.loyalty.models_v1 import CreditBalance
+from register_agent.loyalty.models_v1 import CreditBalance, MemberWithBalance
 from register_agent.loyalty.retries import Deadline
 from register_agent.loyalty.v1 import RewardType, V1Api
 
@@ -110,10 +110,9 @@ class V1LoyaltyService:
             reason = f"this card is {card.status.lower()}; ask for another card"
             return Identification(CardState.INACTIVE, customer, reason)
         if with_balance:
-            details = await self._details_or_none(ref, deadline)
-            if details is not None:
-                attributes = merged(customer.attributes, details.attributes)
-                customer = Customer(ref, customer.display, details.balance, attributes)
+            member = await self._member_or_none(ref, deadline)
+            if member is not None:
+                customer = customer_from_member(member, card)
         return Identification(CardState.ACTIVE, customer, "")
 
     async def balance(self, customer: CustomerRef, *, deadline: Deadline | None = None) -> int:
@@ -126,11 +125,11 @@ class V1LoyaltyService:
         found = await self.api.member(_number(customer.key, "member"), deadline=deadline)
         return member_details(found)
 
-    async def _details_or_none(
+    async def _member_or_none(
         self, customer: CustomerRef, deadline: Deadline
-    ) -> CustomerDetails | None:
+    ) -> MemberWithBalance | None:
         try:
-            return await self.details(customer, deadline=deadline)
+            return await self.api.member(_number(customer.key, "member"), deadline=deadline)
         except CredentialsRejected:
             raise
         except LoyaltyApiError as exc:
