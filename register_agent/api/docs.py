@@ -66,7 +66,9 @@ a customer, puts a QR code on the receipt that the customer scans to collect.
 The answer's `loyalty` block says what the receipt shows: `credited` (credits and balance
 known), `pending` ("points will be added": the loyalty service did not answer in time;
 the credits are queued), `qr` (`qr_url` to print), or `none`. A POS that prints its own
-receipts prints `loyalty.lines` and the QR.
+receipts prints `loyalty.customer_lines` (the customer's attributes the till's config
+names, e.g. "Name: Jan"), `loyalty.lines` and the QR. The answer's `customer` carries
+only those attributes (it is kept with the sale); `GET /v1/customer` has them all.
 
 Sending the same `sale_id` and body again returns the first answer and credits nothing
 more; the same `sale_id` with another body is `409 sale_conflict`.
