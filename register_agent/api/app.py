@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPBearer
 
 from register_agent import __version__
-from register_agent.api import docs
+from register_agent.api import docs, docs_page
 from register_agent.api.auth import BearerGuard
 from register_agent.api.problems import ErrorBody, install_error_handlers
 from register_agent.api.stream import KEEPALIVE_S, StreamGate, cursor_for, event_frames
@@ -32,7 +32,8 @@ from register_agent.events import EventBus
 
 #: the documentation, readable without the token (it holds no secret; the POS developer
 #: reads it before the installer hands over the token)
-DOCS_PATHS = frozenset({"/docs", "/openapi.json"})
+OPENAPI_PATH = "/openapi.json"
+DOCS_PATHS = frozenset({docs_page.DOCS_PATH, OPENAPI_PATH})
 
 # The bearer scheme is declared for the documentation ("Authorize" in /docs); BearerGuard
 # enforces it before a request reaches any route.
@@ -70,9 +71,9 @@ def make_app(
         title="register-agent local API",
         version=__version__,
         description=docs.DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # docs_page serves it without a CDN
         redoc_url=None,
-        openapi_url="/openapi.json",
+        openapi_url=OPENAPI_PATH,
         swagger_ui_oauth2_redirect_url=None,
         responses=_errors(401, 422, 500, 503),
         dependencies=[Security(_bearer)],
@@ -82,8 +83,11 @@ def make_app(
     for router in (_sales(till), _customer(till), _till_state(till)):
         app.include_router(router)
     app.include_router(_events(events, gate, keepalive_s))
+    docs_page.install(app, OPENAPI_PATH)
     install_error_handlers(app)
-    app.add_middleware(BearerGuard, token=token, open_paths=DOCS_PATHS)
+    app.add_middleware(
+        BearerGuard, token=token, open_paths=DOCS_PATHS, open_prefix=docs_page.ASSETS_PREFIX
+    )
     return app
 
 
