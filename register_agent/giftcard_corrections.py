@@ -6,11 +6,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from decimal import Decimal
 
 from register_agent import giftcard_refusals as refuse
 from register_agent.errors import CounterRefusal, LoyaltyApiError, OutcomeUnknown, RequestRejected
-from register_agent.giftcard_messages import GiftcardPaymentAnswer
+from register_agent.giftcard_messages import GiftcardPaymentAnswer, euros
 from register_agent.journal import GiftcardPayment, Journal
 from register_agent.loyalty.giftcards import GiftcardService
 from register_agent.till_status import TillHealth
@@ -34,8 +33,8 @@ def _corrected(row: GiftcardPayment, correction_id: str | None) -> GiftcardPayme
         kind="top_up" if row.kind == "top_up" else "payment",
         state="corrected",
         card_tail=row.card_tail,
-        amount=abs(Decimal(row.amount_cents) / 100),
-        balance=None if after is None else Decimal(after) / 100,
+        amount=euros(abs(row.amount_cents)),
+        balance=None if after is None else euros(after),
         sale_id=row.sale_id,
         transaction_id=correction_id,
     )

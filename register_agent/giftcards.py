@@ -29,6 +29,7 @@ from register_agent.giftcard_messages import (
     GiftcardPaymentRequest,
     GiftcardTopUpRequest,
     GiftcardView,
+    euros,
 )
 from register_agent.journal import GiftcardPayment, Journal
 from register_agent.logs import remember_card
@@ -51,7 +52,7 @@ def _cents(amount: Decimal) -> int:
 
 
 def _euros(cents: int | None) -> Decimal | None:
-    return None if cents is None else Decimal(cents) / 100
+    return None if cents is None else euros(cents)
 
 
 def _digest(kind: str, payment_id: str, card: str, cents: int, sale_id: str | None) -> str:
@@ -219,7 +220,7 @@ class GiftcardDesk:
             kind="top_up" if row.kind == "top_up" else "payment",
             state="done",
             card_tail=row.card_tail,
-            amount=abs(_euros(row.amount_cents) or Decimal(0)),
+            amount=euros(abs(row.amount_cents)),
             balance=_euros(balance),
             sale_id=row.sale_id,
             transaction_id=transaction_id,
