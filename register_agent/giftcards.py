@@ -168,11 +168,11 @@ class GiftcardDesk:
             # no money moves: the cashier hears what the card holds and asks for the rest
             raise refuse.insufficient(card.balance_cents, *self._money_format())
         now = self._clock()
-        stored = await self._journal.start_giftcard_payment(GiftcardPayment(
+        stored, taken = await self._journal.start_giftcard_payment(GiftcardPayment(
             payment_id, digest, kind, sale_id, card.tail, card.key, cents, card.balance_cents,
             None, "in_flight", None, None, None, now, now,
         ))  # fmt: skip
-        if stored.state != "in_flight" or stored.request_digest != digest:
+        if not taken or stored.request_digest != digest:
             raise refuse.not_confirmed()  # another request for this id got there first
         return await self._send(stored, card)
 

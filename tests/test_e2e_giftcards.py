@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -212,3 +213,14 @@ def test_a_card_that_changed_otherwise_goes_to_review(
     row = next(r for r in agent_rows(agent) if r["payment_id"] == f"{agent.version}-P-8")
     assert row["state"] == "review"
     assert [r["amount_in_cents"] for r in gift_rows(sandbox_clean)] == [-100]
+
+
+def test_the_same_payment_at_once_from_two_requests_moves_money_once(
+    agent: AgentProcess, sandbox_clean: Sandbox
+) -> None:
+    # the sandbox holds each transaction a moment, so both requests are in at once
+    sandbox_clean.set_fault(mode="latency", latency_ms=300, paths=GIFTCARD_PATHS)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: pay(agent, "P-9", "2.00"), range(2)))
+    assert sorted(a.status_code for a in answers) in ([200, 200], [200, 409])
+    assert [r["amount_in_cents"] for r in gift_rows(sandbox_clean)] == [-200]

@@ -30,14 +30,17 @@ def record(payment_id: str, sale_id: str | None = "S-1") -> GiftcardPayment:
 
 
 async def test_in_flight_once_then_moved(journal: Journal) -> None:
-    first = await journal.start_giftcard_payment(record("P-1"))
-    assert first.state == "in_flight"
+    first, taken = await journal.start_giftcard_payment(record("P-1"))
+    assert (first.state, taken) == ("in_flight", True)
+    # a second request for the same id while the first is in flight does not take it
+    assert not (await journal.start_giftcard_payment(record("P-1")))[1]
     assert await journal.move_giftcard_payment(
         "P-1", "in_flight", "done", NOW + 1, balance_after=1500, transaction_id="77",
         result={"ok": True},
     )  # fmt: skip
     # a second start of the same id changes nothing: the row is not refused
-    again = await journal.start_giftcard_payment(replace(record("P-1"), balance_before=9))
+    again, taken = await journal.start_giftcard_payment(replace(record("P-1"), balance_before=9))
+    assert not taken
     assert (again.state, again.balance_before, again.balance_after) == ("done", 2500, 1500)
     assert again.result == {"ok": True}
     assert not await journal.move_giftcard_payment("P-1", "in_flight", "unknown", NOW + 2)
@@ -46,8 +49,8 @@ async def test_in_flight_once_then_moved(journal: Journal) -> None:
 async def test_a_refused_payment_can_be_tried_again(journal: Journal) -> None:
     await journal.start_giftcard_payment(record("P-2"))
     assert await journal.move_giftcard_payment("P-2", "in_flight", "refused", NOW + 1)
-    again = await journal.start_giftcard_payment(replace(record("P-2"), balance_before=2000))
-    assert (again.state, again.balance_before) == ("in_flight", 2000)
+    again, taken = await journal.start_giftcard_payment(replace(record("P-2"), balance_before=2000))
+    assert (again.state, again.balance_before, taken) == ("in_flight", 2000, True)
 
 
 async def test_sale_payments_and_purge(journal: Journal) -> None:

@@ -230,8 +230,9 @@ class Journal:
     async def giftcard_payment(self, payment_id: str) -> GiftcardPayment | None:
         return await self._reader.run_async(lambda db: giftcards.payment(db, payment_id))
 
-    async def start_giftcard_payment(self, record: GiftcardPayment) -> GiftcardPayment:
-        """Write the payment ``in_flight`` before its request leaves; returns it as stored."""
+    async def start_giftcard_payment(self, record: GiftcardPayment) -> tuple[GiftcardPayment, bool]:
+        """Write the payment ``in_flight`` before its request leaves; returns it as stored
+        and whether this call took it (only then may the request be sent)."""
         return await self._writer.run_async(lambda db: giftcards.start(db, record))
 
     async def move_giftcard_payment(

@@ -52,10 +52,11 @@ def payment(db: sqlite3.Connection, payment_id: str) -> GiftcardPayment | None:
     return GiftcardPayment.from_row(row) if row else None
 
 
-def start(db: sqlite3.Connection, record: GiftcardPayment) -> GiftcardPayment:
+def start(db: sqlite3.Connection, record: GiftcardPayment) -> tuple[GiftcardPayment, bool]:
     """Insert the row in flight, or take a refused one (nothing moved) back in flight; the
-    row as stored (not in flight: another request for this id got there first)."""
-    db.execute(
+    row as stored, and whether this call took it (False: another request for this id has
+    it, even if it is in flight too)."""
+    cursor = db.execute(
         "INSERT INTO giftcard_payments (payment_id, request_digest, kind, sale_id, card_tail,"
         " card_key, amount_cents, balance_before, state, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'in_flight', ?, ?)"
@@ -71,7 +72,7 @@ def start(db: sqlite3.Connection, record: GiftcardPayment) -> GiftcardPayment:
     )  # fmt: skip
     stored = payment(db, record.payment_id)
     assert stored is not None
-    return stored
+    return stored, cursor.rowcount == 1
 
 
 def move(
