@@ -3,6 +3,7 @@ only the card's last transaction (55025 for an older one), once per POS payment 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from register_agent.till_status import TillHealth
 
 log = logging.getLogger(__name__)
 _NOT_LAST = 55025
+#: longer than a correction request can take in a running agent
+STALE_CORRECTING_S = 30.0
 
 
 def _unknown(payment_id: str) -> CounterRefusal:
@@ -56,6 +59,12 @@ class GiftcardCorrections:
             raise _unknown(payment_id)
         if row.state == "corrected" and row.result is not None:
             return GiftcardPaymentAnswer.model_validate(row.result)
+        if row.state == "correcting" and self._clock() - row.updated_at >= STALE_CORRECTING_S:
+            # left by a stopped agent: the correction may have landed (like a lost answer)
+            await self._journal.move_giftcard_payment(
+                payment_id, "correcting", "correct_unknown", self._clock()
+            )
+            row = dataclasses.replace(row, state="correct_unknown")
         if row.state not in ("done", "correct_unknown"):
             raise CounterRefusal(
                 "giftcard_payment_not_done",

@@ -10,6 +10,7 @@ event with its balance for the POS screen.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 #: an ambiguous payment whose card still shows the old balance is sent again only after
 #: this long: a request the server is still working on must have landed by then
 SETTLE_QUIET_S = 2.0
+#: longer than a request and its settling can take in a running agent (counter deadlines)
+STALE_IN_FLIGHT_S = 30.0
 #: the states whose answer is final (the same id again returns it)
 _ANSWERED = ("done", "corrected")
 
@@ -157,6 +160,7 @@ class GiftcardDesk:
                 raise refuse.conflict(payment_id)
             if existing.state in _ANSWERED and existing.result is not None:
                 return GiftcardPaymentAnswer.model_validate(existing.result)
+            existing = await self._left_in_flight(existing)
             if existing.state == "unknown":
                 return await self._settle(existing, value, just_sent=False)
             if existing.state == "review":
@@ -175,6 +179,16 @@ class GiftcardDesk:
         if not taken or stored.request_digest != digest:
             raise refuse.not_confirmed()  # another request for this id got there first
         return await self._send(stored, card)
+
+    async def _left_in_flight(self, row: GiftcardPayment) -> GiftcardPayment:
+        """A row in flight for longer than any request lasts was left by a stopped agent
+        (design.md: in flight at a restart -> unknown): it is settled like a lost answer."""
+        if row.state != "in_flight" or self._clock() - row.updated_at < STALE_IN_FLIGHT_S:
+            return row
+        moved = await self._journal.move_giftcard_payment(
+            row.payment_id, "in_flight", "unknown", self._clock()
+        )
+        return dataclasses.replace(row, state="unknown") if moved else row
 
     async def _send(self, row: GiftcardPayment, card: Giftcard) -> GiftcardPaymentAnswer:
         deadline = self._cards.counter_deadline()
