@@ -245,3 +245,6 @@ class Journal:
 
     async def giftcard_payments_of_sale(self, sale_id: str) -> list[GiftcardPayment]:
         return await self._reader.run_async(lambda db: giftcards.of_sale(db, sale_id))
+
+    async def giftcard_payments_to_check(self) -> int:
+        return await self._reader.run_async(giftcards.to_check)

@@ -102,6 +102,15 @@ def of_sale(db: sqlite3.Connection, sale_id: str) -> list[GiftcardPayment]:
     return [GiftcardPayment.from_row(row) for row in rows]
 
 
+def to_check(db: sqlite3.Connection) -> int:
+    """Payments whose outcome a person must check (or a repeat of the POS must settle)."""
+    row = db.execute(
+        "SELECT count(*) FROM giftcard_payments"
+        " WHERE state IN ('unknown', 'review', 'correct_unknown')"
+    ).fetchone()
+    return int(row[0])
+
+
 def purge(db: sqlite3.Connection, before: float) -> int:
     """Settled rows older than ``before``; the unsettled wait for a person."""
     marks = ", ".join("?" for _ in SETTLED)
