@@ -14,6 +14,7 @@ from fastapi.security import HTTPBearer
 from register_agent import __version__
 from register_agent.api import docs, docs_page
 from register_agent.api.auth import BearerGuard
+from register_agent.api.giftcard_routes import giftcard_router
 from register_agent.api.problems import ErrorBody, install_error_handlers
 from register_agent.api.stream import KEEPALIVE_S, StreamGate, cursor_for, event_frames
 from register_agent.counter import (
@@ -29,6 +30,7 @@ from register_agent.counter import (
 )
 from register_agent.errors import ConfigError
 from register_agent.events import EventBus
+from register_agent.giftcard_messages import GiftcardApi
 
 #: the documentation, readable without the token (it holds no secret; the POS developer
 #: reads it before the installer hands over the token)
@@ -62,9 +64,15 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def make_app(
-    till: TillApi, events: EventBus, token: str, *, keepalive_s: float = KEEPALIVE_S
+    till: TillApi,
+    events: EventBus,
+    token: str,
+    *,
+    keepalive_s: float = KEEPALIVE_S,
+    giftcards: GiftcardApi | None = None,
 ) -> FastAPI:
-    """The local API over ``till`` and ``events``; every route needs ``token``."""
+    """The local API over ``till`` and ``events`` (and ``giftcards``, when the till takes
+    them); every route needs ``token``."""
     if not token.strip():
         raise ConfigError("local_api.token: an empty token would let anyone in; set one")
     app = _LocalApi(
@@ -82,6 +90,8 @@ def make_app(
     app.state.event_streams = gate
     for router in (_sales(till), _customer(till), _till_state(till)):
         app.include_router(router)
+    if giftcards is not None:
+        app.include_router(giftcard_router(giftcards))
     app.include_router(_events(events, gate, keepalive_s))
     docs_page.install(app, OPENAPI_PATH)
     install_error_handlers(app)

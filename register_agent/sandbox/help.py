@@ -20,6 +20,12 @@ API (every seeded key works on both; Authorization: Bearer <key>)
       /api/v1/register/staged-credit-receptions/{id} GET
       /api/v1/register/rewards[?loyalty_card_id=|member_id=]  GET
       /api/v1/register/rewards/{physical|digital|external}/reward-reception  POST
+      /api/v1/register/giftcards/find-one-by?hash=   GET  (5001); the balance is sent as
+                                                          amount_in_cents, like v3 (the
+                                                          2021 SDK parsed none: our choice)
+      /api/v1/register/giftcards                     POST giftcard_program_id, type=1 (55021)
+      /api/v1/register/giftcard-transactions         POST giftcard_id, amount (signed cents)
+      /api/v1/register/giftcard-transactions/correct/{id}  POST (55025 if not the last)
   v3  /api/v3/register  GET /, /loyalty-program, /units,
       /contact-identifiers/find?contact_identifier_value=, /contacts/find-one-by?email=,
       /contacts/{uuid}, /contacts/{uuid}/credit-balance,
@@ -30,6 +36,14 @@ API (every seeded key works on both; Authorization: Bearer <key>)
            /contact-identifiers (60006)
       PUT  /contact-identifiers/link (60014), /contact-identifiers/unlink (60011)
       GET or POST /credit-receptions/{uuid}/reverse, /reward-receptions/{uuid}/reverse
+      giftcards: GET /giftcards/find-one-by?hash= (5001), POST /giftcards (type=1,
+           giftcard_program_uuid; 55021, 1100), POST /giftcard-transactions (giftcard_uuid,
+           amount_in_cents), GET /giftcard-transactions/{uuid} (5010),
+           POST /giftcard-transactions/{uuid}/correct (55025 if not the card's last),
+           GET or POST /giftcard-transactions/{uuid}/reverse (once)
+      prepaid: GET /contacts/{uuid}/prepaid-balance = /contacts/{uuid}/prepaid/balance,
+           POST /prepaid-transactions (contact_uuid | contact_identifier_value,
+           amount_in_cents; a balance below zero is a 1003: our choice, the docs are silent)
 
 Control (loopback only, no key; faults never apply here)
   GET  /_sandbox/          this text
@@ -41,7 +55,10 @@ Control (loopback only, no key; faults never apply here)
                            staged_credit_reception, staged_claim, token_claim,
                            reverse_credit_reception, reverse_reward_reception,
                            pos_transaction, member_created, card_linked, contact_created,
-                           identifier_created, identifier_linked, identifier_unlinked
+                           identifier_created, identifier_linked, identifier_unlinked,
+                           giftcard_created, giftcard_transaction, giftcard_correction,
+                           giftcard_reversal ({giftcard, amount_in_cents,
+                           balance_after_cents}), prepaid_transaction
   GET  /_sandbox/faults    the active faults
   POST /_sandbox/faults    {"mode": M, "rate": 0..1, "count": N, "seed": S,
                             "paths": [prefix or regex], "methods": ["POST"],
@@ -91,4 +108,9 @@ Decisions (register-api.md section 9 and the sandbox's own)
   - Staged receptions are claimed once (1034 after that); unknown hash 1041.
   - Integers above 2147483647 and amounts of a billion or more are 1003.
   - Ids, uuids and hashes are never handed out twice, not even across a reset.
+  - Giftcards (amounts in signed cents): inactive 7010, no program 5007, a program
+    limited to other shops 7015, past expiration_date 5002, balance below zero 5003, a
+    top-up of a card not upgradeable or of a DIGITAL card already loaded once 5006,
+    above the card's or the program's maximum 5008, amount 0 1003. Only a card's last
+    transaction can be corrected (55025); a correction books the negated amount.
 """

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from register_agent.sandbox.giftcard_state import GiftcardBook
 from register_agent.sandbox.ledger import Ledger
 from register_agent.sandbox.params import ApiError
 from register_agent.sandbox.seed import Card, Member, Register, Reward, Seed, Shop
@@ -121,6 +122,7 @@ class Store:
         self.in_progress: set[int] = set()
         self.cards = {c.id: c for c in seed.cards}  # linking replaces a card's entry
         self.ledger = Ledger()
+        self.giftcards = GiftcardBook(seed, self.ledger, self.new_id, self.new_uuid)
 
     # ----- look-ups (None when absent: the caller picks the API's error code)
 
