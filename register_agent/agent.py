@@ -26,9 +26,10 @@ from register_agent.config import AgentConfig
 from register_agent.devices import RawScan
 from register_agent.errors import LoyaltyApiError
 from register_agent.events import EventBus
+from register_agent.giftcards import GiftcardDesk
 from register_agent.journal import Journal, Operation
 from register_agent.logs import remember_card, remember_secrets, secrets_of, set_log_fields
-from register_agent.loyalty import make_loyalty_service
+from register_agent.loyalty import giftcards_for, make_loyalty_service
 from register_agent.loyalty.domain import RegisterInfo
 from register_agent.loyalty.http import observe_calls
 from register_agent.loyalty.profile import make_profile_service
@@ -125,6 +126,14 @@ class Agent:
             wake_printer=self.printer_worker.wake if self.printer_worker else lambda: None,
             profiles=make_profile_service(self.loyalty, config.newsletter),
         )
+        self.giftcards = GiftcardDesk(
+            self.journal,
+            giftcards_for(self.loyalty),
+            self.health,
+            self.events,
+            config.receipt,
+            patterns=config.scans.giftcard_patterns,
+        )
         self.outbox = Outbox(
             self.journal,
             make_handlers(self.loyalty, self.journal),
@@ -173,7 +182,9 @@ class Agent:
     async def _start_api(self, stack: contextlib.AsyncExitStack) -> None:
         token = local_api_token(self.config.local_api, self.config.state.directory)
         remember_secrets(token)  # a generated token is a secret the logs must not show
-        app = make_app(self.till, self.events, token, profile=self.till.profile)
+        app = make_app(
+            self.till, self.events, token, giftcards=self.giftcards, profile=self.till.profile
+        )
         server = LocalApiServer(app, self.config.local_api.listen)
         await server.start()
         stack.push_async_callback(self._stop_outbox)  # after the API: no new sales first
@@ -211,6 +222,9 @@ class Agent:
     async def _scanned(self, raw: RawScan, outcome: Outcome) -> None:
         self.metrics.scanned(outcome.reader, outcome)
         if isinstance(outcome, Scan):
+            if self.giftcards.takes(outcome.value):  # before the till: not a loyalty card
+                await self.giftcards.scanned(outcome)
+                return
             if outcome.kind == "loyalty":
                 remember_card(outcome.value)  # logs show its last 4 characters only
             await self.till.scanned(outcome)

@@ -194,6 +194,9 @@ class ScansConfig(Section):
         "[A-Za-z0-9_-]{6,64}",
     ]
     plain_gtin_lengths: list[Literal[8, 12, 13, 14]] = [12, 13]
+    # Scanned values matching one of these (whole value) are giftcards: their balance goes
+    # to the POS as a "giftcard" event. Empty: no scan is taken for a giftcard.
+    giftcard_patterns: list[str] = []
 
     @field_validator("allowed_characters")
     @classmethod
@@ -203,7 +206,7 @@ class ScansConfig(Section):
         _compiles(f"[{value}]", "character class")
         return value
 
-    @field_validator("loyalty_patterns")
+    @field_validator("loyalty_patterns", "giftcard_patterns")
     @classmethod
     def _patterns(cls, patterns: list[str]) -> list[str]:
         return [_compiles(pattern, "pattern") for pattern in patterns]

@@ -43,6 +43,10 @@ class Embedded:
         self.sandbox.stop()
 
 
+#: what the sandbox's giftcards look like (default_seed.toml, and the cards it makes)
+SANDBOX_GIFTCARDS = "GC[0-9A-F]{8}"
+
+
 def require_api_key(config: AgentConfig) -> None:
     """A real till needs its API key; say how to get one, or how to try the sandbox."""
     if config.api.api_key is None:
@@ -83,6 +87,10 @@ def embed(
             "readers": config.readers or [VirtualReaderConfig(kind="virtual", name="counter")],
             "printer": config.printer or VirtualPrinterConfig(kind="virtual"),
             "newsletter": _sandbox_newsletter(config.newsletter, seed),
+            # the seeded giftcards look like this: `register-agent scan GC7F3A9B21` shows one
+            "scans": config.scans.model_copy(
+                update={"giftcard_patterns": config.scans.giftcard_patterns or [SANDBOX_GIFTCARDS]}
+            ),
         }
     )
     return Embedded(sandbox, embedded)

@@ -21,6 +21,7 @@ from register_agent.config import AgentConfig, ReceiptConfig, TillConfig
 from register_agent.devices import Printer, PrinterState, PrinterStatus
 from register_agent.errors import PrinterError
 from register_agent.events import EventBus
+from register_agent.giftcard_receipts import with_giftcards
 from register_agent.journal import Journal, Operation, OperationState, PrintJob, SaleRecord
 from register_agent.journal.records import ACTIVE_STATES
 from register_agent.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
@@ -294,6 +295,8 @@ class PrinterWorker:
             return True
         operations = await self._wait_for_credits(sale)
         receipt = compose_receipt(sale, operations, job, self._till)
+        payments = await self._journal.giftcard_payments_of_sale(sale.sale_id)
+        receipt = with_giftcards(receipt, payments, self._receipt.language, sale.currency)
         if self._till.prints == "loyalty_slip" and not says_loyalty(receipt):
             # a slip with only the shop's name on it would be paper for nothing
             log.info("sale %s has nothing for a loyalty slip; none printed", sale.sale_id)

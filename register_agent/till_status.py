@@ -70,6 +70,8 @@ class TillHealth:
             alerts.append(f"{summary.review} operations need a person: register-agent review")
         if summary.dead:
             alerts.append(f"{summary.dead} operations were refused by the Register API")
+        if unconfirmed := await self._journal.giftcard_payments_to_check():
+            alerts.append(f"{unconfirmed} giftcard payments are not confirmed: check the cards")
         return TillStatus(
             register_api=self.api_state,
             outbox_pending=waiting,

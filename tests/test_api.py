@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -317,3 +318,22 @@ async def test_the_openapi_document_lists_every_endpoint_without_the_token(api: 
     page = await api.anonymous.get("/docs")
     assert page.status_code == 200
     assert "swagger" in page.text.lower()
+
+
+async def test_the_documentation_page_works_without_internet(api: Api) -> None:
+    page = (await api.anonymous.get("/docs")).text
+    assert "cdn" not in page.lower()
+    assets = re.findall(r"""(?:src|href)=["']?(/docs/assets/[\w.-]+)""", page)
+    names = {asset.rsplit("/", 1)[1] for asset in assets}
+    assert names >= {"swagger-ui-bundle.js", "swagger-ui.css"}
+    for asset in assets:
+        served = await api.anonymous.get(asset)
+        assert served.status_code == 200, asset
+        assert len(served.content) > 1000, asset
+    # Swagger UI 5 (not 4) reads the OpenAPI 3.1 document FastAPI writes
+    script = (await api.anonymous.get("/docs/assets/swagger-ui-bundle.js")).text
+    assert re.search(r'"5\.\d+\.\d+"', script)
+    # only the assets are open: a path climbing out of them reaches nothing else
+    climb = await api.anonymous.get("/docs/assets/%2e%2e/%2e%2e/v1/status")
+    assert climb.status_code == 404
+    assert "outbox_pending" not in climb.text

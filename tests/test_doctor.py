@@ -100,7 +100,7 @@ def test_a_good_till_passes_every_check(
                  "outbox", "reader counter", "printer"):  # fmt: skip
         assert f"PASS  {name}:" in output, name
     assert "against the Register API's Date header" in output
-    assert "journal_mode=wal, schema 1/1, quick_check ok" in output
+    assert "journal_mode=wal, schema 2/2, quick_check ok" in output
     assert sandbox_clean.v3_key not in output
     assert TOKEN_SECRET not in output
 

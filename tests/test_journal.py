@@ -21,6 +21,7 @@ from register_agent.journal import (
     PrintJobState,
     SaleRecord,
 )
+from register_agent.journal.schema import MIGRATIONS
 from register_agent.journal.writer import open_connection
 
 NOW = 1_800_000_000.0
@@ -60,7 +61,7 @@ async def test_the_file_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
     Journal.open(path).close()
     with sqlite3.connect(path) as other:
         assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert other.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert other.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     connection = open_connection(path)
     assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2
     connection.close()

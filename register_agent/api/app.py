@@ -12,8 +12,9 @@ from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPBearer
 
 from register_agent import __version__
-from register_agent.api import docs
+from register_agent.api import docs, docs_page
 from register_agent.api.auth import BearerGuard
+from register_agent.api.giftcard_routes import giftcard_router
 from register_agent.api.problems import ErrorBody, install_error_handlers
 from register_agent.api.profile_routes import profile_router
 from register_agent.api.stream import KEEPALIVE_S, StreamGate, cursor_for, event_frames
@@ -30,11 +31,13 @@ from register_agent.counter import (
 )
 from register_agent.errors import ConfigError
 from register_agent.events import EventBus
+from register_agent.giftcard_messages import GiftcardApi
 from register_agent.profiles import ProfileApi
 
 #: the documentation, readable without the token (it holds no secret; the POS developer
 #: reads it before the installer hands over the token)
-DOCS_PATHS = frozenset({"/docs", "/openapi.json"})
+OPENAPI_PATH = "/openapi.json"
+DOCS_PATHS = frozenset({docs_page.DOCS_PATH, OPENAPI_PATH})
 
 # The bearer scheme is declared for the documentation ("Authorize" in /docs); BearerGuard
 # enforces it before a request reaches any route.
@@ -68,19 +71,21 @@ def make_app(
     token: str,
     *,
     keepalive_s: float = KEEPALIVE_S,
+    giftcards: GiftcardApi | None = None,
     profile: ProfileApi | None = None,
 ) -> FastAPI:
-    """The local API over ``till`` and ``events``; every route needs ``token``. With
-    ``profile``, the customer's newsletter and attributes can be changed too."""
+    """The local API over ``till`` and ``events`` (and ``giftcards``, when the till takes
+    them); every route needs ``token``. With ``profile``, the customer's newsletter and
+    attributes can be changed too."""
     if not token.strip():
         raise ConfigError("local_api.token: an empty token would let anyone in; set one")
     app = _LocalApi(
         title="register-agent local API",
         version=__version__,
         description=docs.DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # docs_page serves it without a CDN
         redoc_url=None,
-        openapi_url="/openapi.json",
+        openapi_url=OPENAPI_PATH,
         swagger_ui_oauth2_redirect_url=None,
         responses=_errors(401, 422, 500, 503),
         dependencies=[Security(_bearer)],
@@ -91,9 +96,14 @@ def make_app(
         app.include_router(router)
     if profile is not None:
         app.include_router(profile_router(profile))
+    if giftcards is not None:
+        app.include_router(giftcard_router(giftcards))
     app.include_router(_events(events, gate, keepalive_s))
+    docs_page.install(app, OPENAPI_PATH)
     install_error_handlers(app)
-    app.add_middleware(BearerGuard, token=token, open_paths=DOCS_PATHS)
+    app.add_middleware(
+        BearerGuard, token=token, open_paths=DOCS_PATHS, open_prefix=docs_page.ASSETS_PREFIX
+    )
     return app
 
 

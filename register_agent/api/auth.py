@@ -29,16 +29,26 @@ class BearerGuard:
     """Refuses any request without the right ``Authorization: Bearer`` token with a 401.
 
     A plain ASGI middleware, so the token is checked before the body is read or parsed, and
-    unknown paths answer 401 too. ``open_paths`` (the API's documentation) need no token.
+    unknown paths answer 401 too. ``open_paths`` and the paths under ``open_prefix`` (the
+    API's documentation and its assets) need no token.
     """
 
-    def __init__(self, app: ASGIApp, token: str, open_paths: frozenset[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, token: str, open_paths: frozenset[str], open_prefix: str | None = None
+    ) -> None:
         self.app = app
         self._token = token.encode("utf-8")
         self._open_paths = open_paths
+        self._open_prefix = open_prefix
+
+    def _open(self, path: str) -> bool:
+        if path in self._open_paths:
+            return True
+        # ".." never reaches a file outside the assets: StaticFiles refuses it itself
+        return self._open_prefix is not None and path.startswith(self._open_prefix)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self._open_paths:
+        if scope["type"] != "http" or self._open(scope["path"]):
             await self.app(scope, receive, send)
             return
         presented = _bearer(scope["headers"])

@@ -18,9 +18,10 @@ to try the endpoints.
 
 **Money** is a decimal string: `"12.50"`, never a number like `12.5`.
 
-**Idempotency.** The POS's `sale_id` and `claim_id` are idempotency keys: sending the same
-request again (after a timeout, say) returns the first answer and does nothing twice; the
-same id with a different body is a `409` (`sale_conflict`, `claim_conflict`).
+**Idempotency.** The POS's `sale_id`, `claim_id`, giftcard `payment_id` and `top_up_id` are
+idempotency keys: sending the same request again (after a timeout, say) returns the first
+answer and does nothing twice; the same id with a different body is a `409`
+(`sale_conflict`, `claim_conflict`, `giftcard_conflict`).
 
 **Errors** are always JSON: `{"code": "...", "message": "..."}`. The `code` is stable, so
 the POS may switch on it; the `message` is a sentence for the cashier. Codes:
@@ -48,9 +49,22 @@ the POS may switch on it; the `message` is a sentence for the cashier. Codes:
 | 409 | `profile_unavailable` | this till cannot change customer profiles |
 | 404 | `unknown_customer` | the loyalty account has no such customer (`customer_key`) |
 | 422 | `profile_refused` | an attribute the account does not define |
+| 404 | `giftcard_unknown` | not a giftcard of this shop |
+| 404 | `giftcard_payment_unknown` | no giftcard payment with this id on this till |
+| 409 | `giftcard_insufficient` | the card holds less: the message names its balance |
+| 409 | `giftcard_expired`, `giftcard_invalid` | the card cannot pay |
+| 409 | `giftcard_no_program`, `giftcard_no_access` | the card cannot be used in this shop |
+| 409 | `giftcard_no_top_up`, `giftcard_max_exceeded` | the card cannot take this top-up |
+| 409 | `giftcard_not_last` | only the card's last transaction can be corrected |
+| 409 | `giftcard_conflict` | this payment id was used with another card or amount |
+| 409 | `giftcard_not_confirmed` | send the same payment again in a few seconds |
+| 409 | `giftcard_check_card` | not confirmed: check the card in the dashboard |
+| 409 | `giftcard_payment_not_done`, `giftcard_correct_unavailable` | cannot be corrected |
+| 409 | `giftcard_refused` | the loyalty service refused it; the message says why |
 | 422 | `invalid_request` | a field is missing or wrong; `fields` names each one |
 | 422 | `refund_too_large` | the refund is larger than the sale |
 | 503 | `offline`, `key_refused` | claims need the loyalty service, which cannot be used now |
+| 503 | `giftcard_offline` | giftcards work online only: ask for another payment |
 | 503 | `not_confirmed` | a newsletter or attribute change was not confirmed: send it again |
 | 503 | `stopping` | the agent is stopping (a restart): try again in a moment |
 | 500 | `internal_error` | the agent failed; the details are in its log |
@@ -134,6 +148,49 @@ undelivered operations (how many, the oldest's age, how many need review or fail
 the printer and the card readers.
 """
 
+GIFTCARD_LOOK_UP = """
+The giftcard with this value (its QR code or barcode) and its balance, for the POS
+screen. The answer shows the card's last 4 characters only: the value is a bearer secret,
+so the POS should not keep or print it either.
+"""
+
+GIFTCARD_PAY = """
+The customer pays `amount` (of the sale `sale_id`) with a giftcard: a negative giftcard
+transaction. **Online only**: when the loyalty service cannot be reached the payment is
+refused (`503 giftcard_offline`: ask for another payment), never queued. More than the
+card holds is refused before anything is sent (`409 giftcard_insufficient`, naming the
+balance). The answer carries the remaining `balance`; the sale's receipt shows every
+giftcard payment made for its `sale_id` before it was printed (a payment posted after
+that is on any reprint).
+
+`payment_id` is the idempotency key: the same payment again returns the first answer and
+moves money once, also when the first answer was lost on the way (the agent then settles
+it from the card's balance). `409 giftcard_not_confirmed` means: send the very same
+payment again in a few seconds. The same id with another card or amount is
+`409 giftcard_conflict`.
+"""
+
+GIFTCARD_TOP_UP = """
+Loads `amount` onto a giftcard (a positive transaction), once per `top_up_id`, online
+only. Some cards cannot be topped up (`giftcard_no_top_up`: digital cards load once) or
+would exceed their maximum (`giftcard_max_exceeded`).
+"""
+
+GIFTCARD_CORRECT = """
+Undoes a giftcard payment or top-up (by its `payment_id` / `top_up_id`) the cashier got
+wrong. The loyalty service corrects only a card's **last** transaction: after another
+payment on the same card this is `409 giftcard_not_last`; book a payment or top-up for
+the difference instead. Correcting twice corrects once.
+"""
+
+GIFTCARD_PAY_EXAMPLES: dict[str, Any] = {
+    "part": {
+        "summary": "EUR 10 of sale 0042 on a giftcard",
+        "value": {"payment_id": "p-0042-1", "card": "GC7F3A9B21", "amount": "10.00",
+                  "sale_id": "0042"},
+    },
+}  # fmt: skip
+
 RESUME = "the last event id the POS received; the `Last-Event-ID` header wins when both are sent"
 
 EVENTS = """
@@ -141,7 +198,9 @@ A `text/event-stream` that stays open: each event has an `id:`, an `event:` (its
 one `data:` line of JSON. Kinds: `scan`, `customer` (identified; the same shape as
 `GET /v1/customer`), `customer_cleared`, `customer_refused` (unknown, unregistered or
 inactive card, with a reason), `plain_scan` (a barcode that is not a loyalty card: the
-POS handles it), `printer`, `operation` (an operation settled: delivered, or needs attention).
+POS handles it), `giftcard` (a scanned giftcard: the same shape as `GET /v1/giftcards/{card}`,
+when `[scans] giftcard_patterns` says which values are giftcards), `giftcard_refused`,
+`printer`, `operation` (an operation settled: delivered, or needs attention).
 
 Without `Last-Event-ID` the stream starts with the next event. After a dropped connection,
 send the last id received (the `Last-Event-ID` header, which EventSource does by itself,
@@ -154,11 +213,12 @@ use a fetch-based event-stream client.
 
 ERRORS = {
     401: "no token, or the wrong one (`unauthorized`)",
-    404: "no such sale or reward (`unknown_sale`, `unknown_reward`)",
+    404: "no such sale, reward, giftcard or payment (`unknown_sale`, `unknown_reward`, "
+    "`giftcard_unknown`, `giftcard_payment_unknown`)",
     409: "refused by the till: see the codes in the description",
     422: "a field is missing or wrong (`invalid_request`, `refund_too_large`)",
     500: "the agent failed (`internal_error`); the details are in its log",
-    503: "the loyalty service cannot be used now (`offline`, `key_refused`), "
+    503: "the loyalty service cannot be used now (`offline`, `giftcard_offline`, `key_refused`), "
     "or the agent is stopping (`stopping`)",
 }
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from register_agent.errors import JournalError
-from register_agent.journal import queries
+from register_agent.journal import giftcards, queries
+from register_agent.journal.giftcards import GiftcardPayment
 from register_agent.journal.records import (
     TRANSITIONS,
     ClaimRecord,
@@ -37,6 +38,7 @@ from register_agent.journal.writer import (
 __all__ = [
     "TRANSITIONS",
     "ClaimRecord",
+    "GiftcardPayment",
     "Journal",
     "NewOperation",
     "Operation",
@@ -179,7 +181,12 @@ class Journal:
 
     async def purge_finished(self, before: float) -> int:
         """Remove sales older than ``before`` whose operations and receipts are all finished."""
-        return await self._writer.run_async(lambda db: queries.purge_finished(db, before))
+
+        def transaction(db: sqlite3.Connection) -> int:
+            giftcards.purge(db, before)  # settled giftcard payments go with their sales
+            return queries.purge_finished(db, before)
+
+        return await self._writer.run_async(transaction)
 
     async def reward_claim(self, claim_id: str) -> ClaimRecord | None:
         return await self._reader.run_async(lambda db: queries.claim(db, claim_id))
@@ -217,3 +224,27 @@ class Journal:
         return await self._writer.run_async(
             lambda db: str(db.execute("PRAGMA integrity_check").fetchone()[0])
         )
+
+    # --- giftcard payments (journal/giftcards.py) -----------------------------------------
+
+    async def giftcard_payment(self, payment_id: str) -> GiftcardPayment | None:
+        return await self._reader.run_async(lambda db: giftcards.payment(db, payment_id))
+
+    async def start_giftcard_payment(self, record: GiftcardPayment) -> tuple[GiftcardPayment, bool]:
+        """Write the payment ``in_flight`` before its request leaves; returns it as stored
+        and whether this call took it (only then may the request be sent)."""
+        return await self._writer.run_async(lambda db: giftcards.start(db, record))
+
+    async def move_giftcard_payment(
+        self, payment_id: str, expected: str, target: str, now: float, **changes: Any
+    ) -> bool:
+        """Compare-and-set the payment's state; False when it was no longer ``expected``."""
+        return await self._writer.run_async(
+            lambda db: giftcards.move(db, payment_id, (expected, target), now, changes)
+        )
+
+    async def giftcard_payments_of_sale(self, sale_id: str) -> list[GiftcardPayment]:
+        return await self._reader.run_async(lambda db: giftcards.of_sale(db, sale_id))
+
+    async def giftcard_payments_to_check(self) -> int:
+        return await self._reader.run_async(giftcards.to_check)

@@ -92,6 +92,31 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX operation_decisions_operation ON operation_decisions (operation_id);
     """,
+    # 2: giftcard payments and top-ups, online only, once per POS payment id. The card is
+    #    kept as its last 4 characters: a giftcard hash is a bearer secret (issue 7)
+    """
+    CREATE TABLE giftcard_payments (
+        payment_id     TEXT PRIMARY KEY,          -- the POS's payment or top-up id
+        request_digest TEXT NOT NULL,             -- same id with another body is a conflict
+        kind           TEXT NOT NULL CHECK (kind IN ('payment', 'top_up')),
+        sale_id        TEXT,                      -- the sale it pays (its receipt shows it)
+        card_tail      TEXT NOT NULL,             -- the card's last 4 characters, no more
+        card_key       TEXT NOT NULL,             -- the API's id / uuid of the card
+        amount_cents   INTEGER NOT NULL,          -- signed, as sent: negative pays
+        balance_before INTEGER,  -- read just before sending: settles a lost answer
+        balance_after  INTEGER,                   -- the card's balance once done
+        state          TEXT NOT NULL
+                       CHECK (state IN ('in_flight', 'done', 'unknown', 'refused', 'review',
+                                        'correcting', 'correct_unknown', 'corrected')),
+        transaction_id TEXT,                      -- the server's transaction (NULL: settled
+                                                  -- by the balance, its id never seen)
+        correction_id  TEXT,                      -- the server's correcting transaction
+        result         TEXT,                      -- JSON: the answer given to the POS
+        created_at     REAL NOT NULL,
+        updated_at     REAL NOT NULL
+    );
+    CREATE INDEX giftcard_payments_sale ON giftcard_payments (sale_id);
+    """,
 )
 
 

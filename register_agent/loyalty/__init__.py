@@ -20,6 +20,9 @@ from register_agent.loyalty.domain import (
     RewardClaim,
     StagedCredits,
 )
+from register_agent.loyalty.giftcards import Giftcard, GiftcardService, GiftcardTransaction
+from register_agent.loyalty.giftcards_v1 import V1Giftcards
+from register_agent.loyalty.giftcards_v3 import V3Giftcards
 from register_agent.loyalty.http import RegisterHttp
 from register_agent.loyalty.retries import Deadline, set_testing
 from register_agent.loyalty.service_v1 import V1LoyaltyService
@@ -34,6 +37,9 @@ __all__ = [
     "Customer",
     "CustomerRef",
     "Deadline",
+    "Giftcard",
+    "GiftcardService",
+    "GiftcardTransaction",
     "Identification",
     "LoyaltyService",
     "LoyaltyToken",
@@ -42,9 +48,12 @@ __all__ = [
     "RewardClaim",
     "StagedCredits",
     "V1Api",
+    "V1Giftcards",
     "V1LoyaltyService",
     "V3Api",
+    "V3Giftcards",
     "V3LoyaltyService",
+    "giftcards_for",
     "make_loyalty_service",
     "mint_loyalty_token",
     "set_testing",
@@ -66,3 +75,12 @@ def make_loyalty_service(
     if api_config.version == "v1":
         return V1LoyaltyService(V1Api(http), register=register)
     return V3LoyaltyService(V3Api(http), api_config, register=register)
+
+
+def giftcards_for(loyalty: LoyaltyService) -> GiftcardService:
+    """The giftcard calls over the same HTTP connection (and API key) as ``loyalty``."""
+    if isinstance(loyalty, V1LoyaltyService):
+        return V1Giftcards(loyalty.api.http)
+    if isinstance(loyalty, V3LoyaltyService):
+        return V3Giftcards(loyalty.api.http)
+    raise TypeError(f"no giftcard calls for {type(loyalty).__name__}")

@@ -39,6 +39,11 @@ class Paths:
     STAGED_RECEPTION = "/staged-credit-receptions/{id}"
     REWARDS = "/rewards"
     REWARD_RECEPTION = "/rewards/{type}/reward-reception"
+    # giftcards (issue 7): the calls live in giftcards_v1.py
+    GIFTCARD_BY_HASH = "/giftcards/find-one-by"
+    GIFTCARDS = "/giftcards"
+    GIFTCARD_TRANSACTIONS = "/giftcard-transactions"
+    CORRECT_GIFTCARD_TRANSACTION = "/giftcard-transactions/correct/{id}"
 
 
 _register = parse_with(TypeAdapter(Register))

@@ -54,6 +54,15 @@ class Paths:
     REWARD_RECEPTIONS = "/reward-receptions"
     REVERSE_REWARD_RECEPTION = "/reward-receptions/{uuid}/reverse"
     LOYALTY_TOKENS = "/loyalty-tokens"
+    # giftcards and prepaid (issue 7): the calls live in giftcards_v3.py
+    GIFTCARD_BY_HASH = "/giftcards/find-one-by"
+    GIFTCARDS = "/giftcards"
+    GIFTCARD_TRANSACTIONS = "/giftcard-transactions"
+    GIFTCARD_TRANSACTION = "/giftcard-transactions/{uuid}"
+    CORRECT_GIFTCARD_TRANSACTION = "/giftcard-transactions/{uuid}/correct"
+    REVERSE_GIFTCARD_TRANSACTION = "/giftcard-transactions/{uuid}/reverse"
+    PREPAID_BALANCE = "/contacts/{uuid}/prepaid-balance"  # 3.1 #16: the SDK's spelling
+    PREPAID_TRANSACTIONS = "/prepaid-transactions"
 
 
 _register = parse_with(TypeAdapter(Register))

@@ -24,6 +24,12 @@ API (every seeded key works on both; Authorization: Bearer <key>)
                                                           (55004 program, 55005 exists)
       /api/v1/register/marketing-recipients?marketing_program_id=&email=&page=&limit=  GET
       /api/v1/register/marketing-recipients/{id}     GET, PUT is_subscribed (55020)
+      /api/v1/register/giftcards/find-one-by?hash=   GET  (5001); the balance is sent as
+                                                          amount_in_cents, like v3 (the
+                                                          2021 SDK parsed none: our choice)
+      /api/v1/register/giftcards                     POST giftcard_program_id, type=1 (55021)
+      /api/v1/register/giftcard-transactions         POST giftcard_id, amount (signed cents)
+      /api/v1/register/giftcard-transactions/correct/{id}  POST (55025 if not the last)
   v3  /api/v3/register  GET /, /loyalty-program, /units,
       /contact-identifiers/find?contact_identifier_value=, /contacts/find-one-by?email=,
       /contacts/{uuid}, /contacts/{uuid}/credit-balance,
@@ -38,6 +44,14 @@ API (every seeded key works on both; Authorization: Bearer <key>)
       PUT  /contact-subscriptions/{uuid}/subscribe, /unsubscribe subscription_type_uuid
            (55030 unknown or inactive type, 55031 contact)
       GET or POST /credit-receptions/{uuid}/reverse, /reward-receptions/{uuid}/reverse
+      giftcards: GET /giftcards/find-one-by?hash= (5001), POST /giftcards (type=1,
+           giftcard_program_uuid; 55021, 1100), POST /giftcard-transactions (giftcard_uuid,
+           amount_in_cents), GET /giftcard-transactions/{uuid} (5010),
+           POST /giftcard-transactions/{uuid}/correct (55025 if not the card's last),
+           GET or POST /giftcard-transactions/{uuid}/reverse (once)
+      prepaid: GET /contacts/{uuid}/prepaid-balance = /contacts/{uuid}/prepaid/balance,
+           POST /prepaid-transactions (contact_uuid | contact_identifier_value,
+           amount_in_cents; a balance below zero is a 1003: our choice, the docs are silent)
 
 Control (loopback only, no key; faults never apply here)
   GET  /_sandbox/          this text
@@ -54,6 +68,9 @@ Control (loopback only, no key; faults never apply here)
                            {id, marketing_program_id, email, is_subscribed},
                            contact_updated {contact, attributes},
                            subscription_changed {contact, subscription_type, action, status}
+                           giftcard_created, giftcard_transaction, giftcard_correction,
+                           giftcard_reversal ({giftcard, amount_in_cents,
+                           balance_after_cents}), prepaid_transaction
   GET  /_sandbox/faults    the active faults
   POST /_sandbox/faults    {"mode": M, "rate": 0..1, "count": N, "seed": S,
                             "paths": [prefix or regex], "methods": ["POST"],
@@ -113,4 +130,9 @@ Decisions (register-api.md section 9 and the sandbox's own)
   - Subscriptions: OPT_IN subscribes at once, DOUBLE_OPT_IN answers
     PENDING_CONFIRMATION (is_subscribed false) until confirmed (no confirmation is ever
     simulated), OPT_OUT types start subscribed; unsubscribe always UNSUBSCRIBED.
+  - Giftcards (amounts in signed cents): inactive 7010, no program 5007, a program
+    limited to other shops 7015, past expiration_date 5002, balance below zero 5003, a
+    top-up of a card not upgradeable or of a DIGITAL card already loaded once 5006,
+    above the card's or the program's maximum 5008, amount 0 1003. Only a card's last
+    transaction can be corrected (55025); a correction books the negated amount.
 """

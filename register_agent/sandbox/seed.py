@@ -90,13 +90,35 @@ class Reward(_Entry):
     description: str | None = None
 
 
-class Giftcard(_Entry):
-    """``[[giftcards]]`` (served by a later issue; the seed holds them already)."""
+class GiftcardProgram(_Entry):
+    """``[[giftcard_programs]]``: ``shop_ids`` empty = every shop may use its cards (else
+    7015); ``max_amount_cents`` caps a card's balance (5008)."""
 
     id: int
     uuid: str
-    hash: str
+    name: str
+    max_amount_cents: int | None = Field(default=None, ge=0)
+    shop_ids: tuple[int, ...] = ()
+
+
+class Giftcard(_Entry):
+    """``[[giftcards]]``: ``hash`` is the value in the card's QR / barcode (a bearer secret).
+
+    No ``program_id``: the card is in no program (5007). A DIGITAL card can be loaded once
+    (a seeded balance counts as that load); ``upgradeable = false`` refuses every top-up
+    (5006); ``max_amount_cents`` caps this card below its program's maximum (5008).
+    """
+
+    id: int
+    uuid: str
+    hash: str = Field(min_length=1)
     balance_cents: int = Field(ge=0)
+    program_id: int | None = None
+    type: Literal["PHYSICAL", "DIGITAL"] = "PHYSICAL"
+    active: bool = True
+    upgradeable: bool = True
+    expiration_date: str | None = None  # YYYY-MM-DD; past it the card is expired (5002)
+    max_amount_cents: int | None = Field(default=None, ge=0)
 
 
 class MarketingProgram(_Entry):
@@ -137,6 +159,7 @@ class Seed(_Entry):
     members: tuple[Member, ...] = ()
     cards: tuple[Card, ...] = ()
     rewards: tuple[Reward, ...] = ()
+    giftcard_programs: tuple[GiftcardProgram, ...] = ()
     giftcards: tuple[Giftcard, ...] = ()
     marketing_programs: tuple[MarketingProgram, ...] = ()
     #: contact custom attributes that exist in the account: ``PUT contacts/{uuid}`` may set
@@ -197,10 +220,21 @@ def _reference_problems(seed: Seed) -> Iterable[str]:
     for index, member in enumerate(seed.members):
         for name in sorted(set(member.attributes) - defined):
             yield f"members[{index}].attributes: {name!r} is not in contact_attributes"
+    yield from _giftcard_problems(seed)
     member_ids = {m.id for m in seed.members}
     for index, card in enumerate(seed.cards):
         if card.member_id is not None and card.member_id not in member_ids:
             yield f"cards[{index}].member_id: no member with id {card.member_id}"
+
+
+def _giftcard_problems(seed: Seed) -> Iterable[str]:
+    yield from _duplicates("giftcards", "hash", [g.hash for g in seed.giftcards])
+    yield from _duplicates("giftcards", "id", [g.id for g in seed.giftcards])
+    yield from _duplicates("giftcards", "uuid", [g.uuid for g in seed.giftcards])
+    program_ids = {p.id for p in seed.giftcard_programs}
+    for index, card in enumerate(seed.giftcards):
+        if card.program_id is not None and card.program_id not in program_ids:
+            yield f"giftcards[{index}].program_id: no giftcard program with id {card.program_id}"
 
 
 def _duplicates(table: str, key: str, values: list[object]) -> Iterable[str]:

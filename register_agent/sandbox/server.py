@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from register_agent.errors import ConfigError
-from register_agent.sandbox import control, enrolment, profile, v1, v3
+from register_agent.sandbox import control, enrolment, giftcards, profile, v1, v3
 from register_agent.sandbox.faults import Fault, Faults
 from register_agent.sandbox.params import ApiError, Params, parse_form
 from register_agent.sandbox.routes import Call, Route, find_route
@@ -30,6 +30,7 @@ from register_agent.sandbox.wire import dump, read_body
 log = logging.getLogger(__name__)
 TABLES = [v1.ROUTES, enrolment.V1_ROUTES, v3.ROUTES, enrolment.V3_ROUTES]
 TABLES += [profile.V1_ROUTES, profile.V3_ROUTES]
+TABLES += [giftcards.V1_ROUTES, giftcards.V3_ROUTES]
 MAX_BODY = 1_000_000
 REQUEST_LOG_SIZE = 20_000
 _MAINTENANCE_PAGE = b"<!doctype html><title>Maintenance</title><h1>Be right back.</h1>\n"

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from register_agent.sandbox.giftcard_state import GiftcardBook
 from register_agent.sandbox.ledger import Ledger
 from register_agent.sandbox.marketing import Marketing
 from register_agent.sandbox.params import ApiError
@@ -125,6 +126,7 @@ class Store:
         self.ledger = Ledger()
         # v1 marketing recipients and v3 subscriptions; recipient ids go on counting
         self.marketing = Marketing.after(getattr(self, "marketing", None))
+        self.giftcards = GiftcardBook(seed, self.ledger, self.new_id, self.new_uuid)
 
     # ----- look-ups (None when absent: the caller picks the API's error code)
 

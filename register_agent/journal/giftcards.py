@@ -1,0 +1,120 @@
+"""The journal's giftcard payments (migration 2): one row per POS payment or top-up id,
+written ``in_flight`` before the request leaves, then moved by compare-and-set.
+
+The row keeps what settling a lost answer needs (the balance read just before sending)
+and what the receipt shows; of the card only its last 4 characters and the API's id.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from register_agent.journal.records import dumps
+
+#: states in which nothing more will happen to the row by itself (purged after retention)
+SETTLED = ("done", "refused", "corrected")
+
+
+@dataclass(frozen=True)
+class GiftcardPayment:
+    """A payment (``amount_cents`` < 0) or top-up (> 0) on a giftcard, under the POS's id."""
+
+    payment_id: str
+    request_digest: str
+    kind: str  # payment | top_up
+    sale_id: str | None
+    card_tail: str
+    card_key: str
+    amount_cents: int
+    balance_before: int | None
+    balance_after: int | None
+    state: str
+    transaction_id: str | None
+    correction_id: str | None
+    result: dict[str, Any] | None
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> GiftcardPayment:
+        values = dict(row)
+        values["result"] = json.loads(row["result"]) if row["result"] else None
+        return cls(**values)
+
+
+def payment(db: sqlite3.Connection, payment_id: str) -> GiftcardPayment | None:
+    row = db.execute(
+        "SELECT * FROM giftcard_payments WHERE payment_id = ?", (payment_id,)
+    ).fetchone()
+    return GiftcardPayment.from_row(row) if row else None
+
+
+def start(db: sqlite3.Connection, record: GiftcardPayment) -> tuple[GiftcardPayment, bool]:
+    """Insert the row in flight, or take a refused one (nothing moved) back in flight; the
+    row as stored, and whether this call took it (False: another request for this id has
+    it, even if it is in flight too)."""
+    cursor = db.execute(
+        "INSERT INTO giftcard_payments (payment_id, request_digest, kind, sale_id, card_tail,"
+        " card_key, amount_cents, balance_before, state, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'in_flight', ?, ?)"
+        " ON CONFLICT (payment_id) DO UPDATE SET state = 'in_flight',"
+        " balance_before = excluded.balance_before, card_key = excluded.card_key,"
+        " updated_at = excluded.updated_at"
+        " WHERE giftcard_payments.state = 'refused'",
+        (
+            record.payment_id, record.request_digest, record.kind, record.sale_id,
+            record.card_tail, record.card_key, record.amount_cents, record.balance_before,
+            record.created_at, record.updated_at,
+        ),
+    )  # fmt: skip
+    stored = payment(db, record.payment_id)
+    assert stored is not None
+    return stored, cursor.rowcount == 1
+
+
+def move(
+    db: sqlite3.Connection, payment_id: str, states: tuple[str, str], now: float,
+    changes: dict[str, Any],
+) -> bool:  # fmt: skip
+    """Compare-and-set ``states`` = (expected, target) with ``changes``; False if the row was
+    no longer in the expected state."""
+    expected, target = states
+    allowed = {"balance_before", "balance_after", "transaction_id", "correction_id", "result"}
+    assert set(changes) <= allowed, set(changes) - allowed
+    values = {k: dumps(v) if k == "result" and v is not None else v for k, v in changes.items()}
+    assignments = "".join(f", {name} = :{name}" for name in values)
+    cursor = db.execute(
+        f"UPDATE giftcard_payments SET state = :target, updated_at = :now{assignments}"  # noqa: S608
+        " WHERE payment_id = :payment_id AND state = :expected",
+        {**values, "target": target, "now": now, "payment_id": payment_id, "expected": expected},
+    )
+    return cursor.rowcount == 1
+
+
+def of_sale(db: sqlite3.Connection, sale_id: str) -> list[GiftcardPayment]:
+    rows = db.execute(
+        "SELECT * FROM giftcard_payments WHERE sale_id = ? ORDER BY created_at, payment_id",
+        (sale_id,),
+    )
+    return [GiftcardPayment.from_row(row) for row in rows]
+
+
+def to_check(db: sqlite3.Connection) -> int:
+    """Payments whose outcome a person must check (or a repeat of the POS must settle)."""
+    row = db.execute(
+        "SELECT count(*) FROM giftcard_payments"
+        " WHERE state IN ('unknown', 'review', 'correct_unknown')"
+    ).fetchone()
+    return int(row[0])
+
+
+def purge(db: sqlite3.Connection, before: float) -> int:
+    """Settled rows older than ``before``; the unsettled wait for a person."""
+    marks = ", ".join("?" for _ in SETTLED)
+    return db.execute(
+        f"DELETE FROM giftcard_payments WHERE updated_at < ? AND state IN ({marks})",  # noqa: S608
+        (before, *SETTLED),
+    ).rowcount
