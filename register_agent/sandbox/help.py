@@ -11,6 +11,8 @@ API (every seeded key works on both; Authorization: Bearer <key>)
       /api/v1/register/members/find-one-by?email=    GET  member + credit_balance
       /api/v1/register/members/{id}                  GET  member + credit_balance
       /api/v1/register/members                       POST email (55017 exists)
+      /api/v1/register/members?page=&limit=          GET  list, by id; meta {page, limit,
+                                                          last_page, total} (paging decided)
       /api/v1/register/link-loyalty-card             POST member_id, loyalty_card_id (55016)
       /api/v1/register/loyalty-cards/find-one-by?hash=  GET
       /api/v1/register/credit-receptions             POST loyalty_card_id|member_id,
@@ -22,13 +24,15 @@ API (every seeded key works on both; Authorization: Bearer <key>)
       /api/v1/register/rewards/{physical|digital|external}/reward-reception  POST
   v3  /api/v3/register  GET /, /loyalty-program, /units,
       /contact-identifiers/find?contact_identifier_value=, /contacts/find-one-by?email=,
-      /contacts/{uuid}, /contacts/{uuid}/credit-balance,
+      /contacts/{uuid}, /contacts/{uuid}/credit-balance, /contacts/find-or-create?email=,
       /contacts/{uuid}/loyalty-transactions?page=&limit=&type=,
       /credit-receptions/calculate?unit_value=, /rewards?contact_uuid=
       POST /credit-receptions, /pos-transactions, /reward-receptions, /loyalty-tokens,
            /contacts (60005), /contacts/anonymous = /contact/anonymous (9.7),
            /contact-identifiers (60006)
-      PUT  /contact-identifiers/link (60014), /contact-identifiers/unlink (60011)
+      PUT  /contact-identifiers/link (60014), /contact-identifiers/unlink (60011),
+           /contacts/{uuid}/claim email (60016 not anonymous, 60005 e-mail taken)
+      DELETE /contact-identifiers?contact_identifier_value= (60003)
       GET or POST /credit-receptions/{uuid}/reverse, /reward-receptions/{uuid}/reverse
 
 Control (loopback only, no key; faults never apply here)
@@ -41,7 +45,8 @@ Control (loopback only, no key; faults never apply here)
                            staged_credit_reception, staged_claim, token_claim,
                            reverse_credit_reception, reverse_reward_reception,
                            pos_transaction, member_created, card_linked, contact_created,
-                           identifier_created, identifier_linked, identifier_unlinked
+                           contact_claimed, identifier_created, identifier_linked,
+                           identifier_unlinked, identifier_deleted
   GET  /_sandbox/faults    the active faults
   POST /_sandbox/faults    {"mode": M, "rate": 0..1, "count": N, "seed": S,
                             "paths": [prefix or regex], "methods": ["POST"],
