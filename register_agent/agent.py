@@ -171,7 +171,7 @@ class Agent:
     async def _start_api(self, stack: contextlib.AsyncExitStack) -> None:
         token = local_api_token(self.config.local_api, self.config.state.directory)
         remember_secrets(token)  # a generated token is a secret the logs must not show
-        app = make_app(self.till, self.events, token)
+        app = make_app(self.till, self.events, token, enrolment=self.till.enrolment)
         server = LocalApiServer(app, self.config.local_api.listen)
         await server.start()
         stack.push_async_callback(self._stop_outbox)  # after the API: no new sales first

@@ -127,8 +127,10 @@ class RewardDesk:
             raise CounterRefusal(
                 "no_customer", "scan the customer's card before claiming a reward", status=409
             )
-        if bound.ref is None:  # scanned while offline
+        if bound.ref is None and bound.card is not None:  # scanned while offline
             return await self._identify(bound.card)
+        if bound.ref is None:  # cannot be: a customer bound without a card was found online
+            raise CounterRefusal("no_customer", "scan the customer's card first", status=409)
         return bound.ref
 
     async def _identify(self, card: str) -> CustomerRef:

@@ -65,6 +65,13 @@ class CustomerView(Message):
     rewards: tuple[RewardView, ...] = ()
 
 
+class CardNotice(Message):
+    """Why the card named with a sale could not collect (it went as a sale without a card)."""
+
+    code: str  # stable: "card_unregistered", "card_unknown", "card_inactive"
+    message: str  # for the cashier; for an unregistered card it names the hand-out
+
+
 class LoyaltyBlock(Message):
     """The loyalty part of a receipt, for a POS that prints its own receipts."""
 
@@ -76,6 +83,8 @@ class LoyaltyBlock(Message):
     credits: int | None = None
     balance: int | None = None
     customer: CustomerView | None = None
+    #: set when ``customer_card`` could not collect: the sale got a QR instead (enrolment.py)
+    notice: CardNotice | None = None
 
 
 class SaleAnswer(Message):

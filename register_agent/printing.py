@@ -27,6 +27,7 @@ from register_agent.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
 from register_agent.logs import in_log_context
 from register_agent.receipts import Receipt, ReceiptLayout, SaleLine, layout_receipt
 from register_agent.sdnotify import hang_point
+from register_agent.welcome import welcome_receipt
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,9 @@ def compose_receipt(
     staged reception not made yet says plainly that there is no QR. It needs no clock:
     the bounded wait for the credits is the worker's, done before it is called.
     """
+    welcome = welcome_receipt(sale, job)
+    if welcome is not None:  # a card handed out at the counter, not a sale
+        return welcome
     loyalty: Mapping[str, Any] = sale.answer.get("loyalty") or {}
     credits, balance, pending = _credits(_last(operations, CREDIT_RECEPTION), loyalty)
     qr_url, qr_unavailable = _qr(_last(operations, STAGED_CREDIT_RECEPTION), loyalty)
@@ -286,7 +290,8 @@ class PrinterWorker:
             return True
         operations = await self._wait_for_credits(sale)
         receipt = compose_receipt(sale, operations, job, self._till)
-        if self._till.prints == "loyalty_slip" and not says_loyalty(receipt):
+        # (a welcome slip is all notes: printed on a loyalty-slip till too)
+        if self._till.prints == "loyalty_slip" and not (says_loyalty(receipt) or receipt.notes):
             # a slip with only the shop's name on it would be paper for nothing
             log.info("sale %s has nothing for a loyalty slip; none printed", sale.sale_id)
             await self._journal.print_job_done(job.id, self._clock())

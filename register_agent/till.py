@@ -23,6 +23,7 @@ from register_agent.claims import RewardDesk
 from register_agent.config import ReceiptConfig, TillConfig
 from register_agent.counter import (
     ActionAnswer,
+    CardNotice,
     ClaimAnswer,
     ClaimRequest,
     CustomerView,
@@ -33,6 +34,7 @@ from register_agent.counter import (
     TillStatus,
 )
 from register_agent.customers import CurrentCustomer
+from register_agent.enrolment import EnrolmentDesk, NamedCard
 from register_agent.errors import ConfigError, CounterRefusal, LoyaltyApiError
 from register_agent.events import EventBus
 from register_agent.journal import Journal, NewOperation, Operation, OperationState, SaleRecord
@@ -100,6 +102,10 @@ class Till:
         self._customers = CurrentCustomer(till.customer_window_s)
         self._settled: dict[str, asyncio.Event] = {}
         self.rewards = RewardDesk(journal, loyalty, health, clock=clock)
+        self.enrolment = EnrolmentDesk(
+            journal, loyalty, events, health, self._customers, till=till, receipt=receipt,
+            wake_printer=wake_printer, clock=clock,
+        )  # fmt: skip
 
     # --- scans --------------------------------------------------------------------------
 
@@ -131,9 +137,10 @@ class Till:
         customer = found.customer
         if not found.usable or customer is None:
             self._customers.clear()
-            await self._events.publish(
-                "customer_refused", {"card_tail": safe_tail(scan.value), "reason": found.reason}
-            )
+            refused = {"card_tail": safe_tail(scan.value), "reason": found.reason}
+            if found.state is CardState.UNREGISTERED:  # offer the hand-out (enrolment.py)
+                refused.update(self.enrolment.unregistered_scanned(scan.value))
+            await self._events.publish("customer_refused", refused)
             return
         balance, rewards = await asyncio.gather(
             self._loyalty.balance(customer.ref, deadline=deadline),
@@ -179,7 +186,13 @@ class Till:
         bound = taken if request.customer_card is None else None
         card = request.customer_card or (bound.card if bound else None)
         customer = bound.ref if bound else None
+        named = NamedCard()
+        if request.customer_card:  # looked up now: an unregistered card gets a QR instead
+            named = await self.enrolment.check_named_card(request.customer_card)
+            customer, card = named.customer, None if named.notice else card
         operations, block = await self._loyalty_for(request, customer, card)
+        if named.notice is not None:
+            block = block.model_copy(update={"notice": named.notice})
         if bound is not None and block.customer is None:
             block = block.model_copy(update={"customer": bound.view()})
         prints = request.print_receipt if request.print_receipt is not None else True
@@ -197,7 +210,7 @@ class Till:
             answer=answer.model_dump(mode="json"),
             state="paid",
             created_at=self._clock(),
-            request=request.model_dump(mode="json"),
+            request=named.stored(request.model_dump(mode="json")),
         )
         stored, created = await self._journal.record_sale(
             record, operations, print_receipt=answer.receipt == "printing"
@@ -206,7 +219,7 @@ class Till:
             return _repeat(stored, digest)
         self._wake_outbox()
         self._wake_printer()
-        final = await self._after_wait(answer, operations)
+        final = _with_notice(await self._after_wait(answer, operations), named.notice)
         if final != answer:
             await self._journal.set_sale_answer(request.sale_id, final.model_dump(mode="json"))
         return final
@@ -412,6 +425,15 @@ class Till:
                 "credits": (operation.result or {}).get("credits"),
             },
         )
+
+
+def _with_notice(answer: SaleAnswer, notice: CardNotice | None) -> SaleAnswer:
+    """The notice about the named card survives the wait's new loyalty block."""
+    if notice is None or answer.loyalty.notice is not None:
+        return answer
+    return answer.model_copy(
+        update={"loyalty": answer.loyalty.model_copy(update={"notice": notice})}
+    )
 
 
 def _repeat(existing: SaleRecord, digest: str) -> SaleAnswer:

@@ -101,6 +101,7 @@ async def test_a_sale_reaches_the_till_as_decimals_and_its_answer_comes_back(api
             "credits": 12,
             "balance": 162,
             "customer": None,
+            "notice": None,
         },
         "receipt": "printing",
     }

@@ -14,6 +14,7 @@ from fastapi.security import HTTPBearer
 from register_agent import __version__
 from register_agent.api import docs
 from register_agent.api.auth import BearerGuard
+from register_agent.api.enrolment import enrolment_router
 from register_agent.api.problems import ErrorBody, install_error_handlers
 from register_agent.api.stream import KEEPALIVE_S, StreamGate, cursor_for, event_frames
 from register_agent.counter import (
@@ -27,6 +28,7 @@ from register_agent.counter import (
     TillApi,
     TillStatus,
 )
+from register_agent.enrolment_messages import EnrolmentApi
 from register_agent.errors import ConfigError
 from register_agent.events import EventBus
 
@@ -61,9 +63,16 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def make_app(
-    till: TillApi, events: EventBus, token: str, *, keepalive_s: float = KEEPALIVE_S
+    till: TillApi,
+    events: EventBus,
+    token: str,
+    *,
+    keepalive_s: float = KEEPALIVE_S,
+    enrolment: EnrolmentApi | None = None,
 ) -> FastAPI:
-    """The local API over ``till`` and ``events``; every route needs ``token``."""
+    """The local API over ``till`` and ``events``; every route needs ``token``.
+
+    ``enrolment`` adds the routes for customers without their card (``api/enrolment.py``)."""
     if not token.strip():
         raise ConfigError("local_api.token: an empty token would let anyone in; set one")
     app = _LocalApi(
@@ -81,6 +90,8 @@ def make_app(
     app.state.event_streams = gate
     for router in (_sales(till), _customer(till), _till_state(till)):
         app.include_router(router)
+    if enrolment is not None:
+        app.include_router(enrolment_router(enrolment))
     app.include_router(_events(events, gate, keepalive_s))
     install_error_handlers(app)
     app.add_middleware(BearerGuard, token=token, open_paths=DOCS_PATHS)
