@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from register_agent.config import ReceiptConfig, TillConfig
-from register_agent.counter import CardNotice, CustomerView
+from register_agent.counter import CardNotice, CustomerView, SaleAnswer
 from register_agent.customers import CurrentCustomer
 from register_agent.enrolment_messages import (
     ChooseCustomerRequest,
@@ -51,6 +51,13 @@ class NamedCard:
 
     customer: CustomerRef | None = None
     notice: CardNotice | None = None
+
+    def noted(self, answer: SaleAnswer) -> SaleAnswer:
+        """``answer`` carrying the notice (also after the wait built a new loyalty block)."""
+        if self.notice is None or answer.loyalty.notice is not None:
+            return answer
+        loyalty = answer.loyalty.model_copy(update={"notice": self.notice})
+        return answer.model_copy(update={"loyalty": loyalty})
 
     def stored(self, request: dict[str, Any]) -> dict[str, Any]:
         """The sale's request as the journal keeps it: a card that will not collect is

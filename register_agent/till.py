@@ -23,7 +23,6 @@ from register_agent.claims import RewardDesk
 from register_agent.config import ReceiptConfig, TillConfig
 from register_agent.counter import (
     ActionAnswer,
-    CardNotice,
     ClaimAnswer,
     ClaimRequest,
     CustomerView,
@@ -191,8 +190,6 @@ class Till:
             named = await self.enrolment.check_named_card(request.customer_card)
             customer, card = named.customer, None if named.notice else card
         operations, block = await self._loyalty_for(request, customer, card)
-        if named.notice is not None:
-            block = block.model_copy(update={"notice": named.notice})
         if bound is not None and block.customer is None:
             block = block.model_copy(update={"customer": bound.view()})
         prints = request.print_receipt if request.print_receipt is not None else True
@@ -201,6 +198,7 @@ class Till:
             loyalty=block,
             receipt="printing" if prints and self._config.prints != "pos" else "pos",
         )
+        answer = named.noted(answer)  # why the named card does not collect, if it does not
         record = SaleRecord(
             sale_id=request.sale_id,
             request_digest=digest,
@@ -219,7 +217,7 @@ class Till:
             return _repeat(stored, digest)
         self._wake_outbox()
         self._wake_printer()
-        final = _with_notice(await self._after_wait(answer, operations), named.notice)
+        final = named.noted(await self._after_wait(answer, operations))
         if final != answer:
             await self._journal.set_sale_answer(request.sale_id, final.model_dump(mode="json"))
         return final
@@ -425,15 +423,6 @@ class Till:
                 "credits": (operation.result or {}).get("credits"),
             },
         )
-
-
-def _with_notice(answer: SaleAnswer, notice: CardNotice | None) -> SaleAnswer:
-    """The notice about the named card survives the wait's new loyalty block."""
-    if notice is None or answer.loyalty.notice is not None:
-        return answer
-    return answer.model_copy(
-        update={"loyalty": answer.loyalty.model_copy(update={"notice": notice})}
-    )
 
 
 def _repeat(existing: SaleRecord, digest: str) -> SaleAnswer:
