@@ -92,8 +92,9 @@ too long (the printer was off) and is no longer printed by itself.
 """
 
 CUSTOMER = """
-The customer whose card was scanned and who the next sale will be credited to: a display
-name, the balance, the last characters of the card and the rewards they can claim.
+The customer whose card was scanned (or who was chosen with `POST /v1/customer`, or just
+got a new card) and who the next sale will be credited to: a display name, the balance,
+the last characters of the card (none when chosen by e-mail) and the rewards they can claim.
 `204 No Content` when nobody scanned a card (or the scan expired, or a sale used it).
 """
 
