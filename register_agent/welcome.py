@@ -18,12 +18,14 @@ from register_agent.receipts import Language, Receipt, text
 
 #: the journal entry's request key that makes a "sale" a welcome slip
 WELCOME = "welcome"
+#: how every welcome slip's id starts (the sales metric leaves them out)
+SLIP_PREFIX = "welcome-"
 
 
 def slip_id(card: str, email: str) -> str:
     """The same card and e-mail: the same slip (the POS's sale ids never start so)."""
     digest = hashlib.sha256(f"{card}\n{email.strip().lower()}".encode()).hexdigest()
-    return f"welcome-{digest[:16]}"
+    return f"{SLIP_PREFIX}{digest[:16]}"
 
 
 def welcome_lines(

@@ -7,18 +7,22 @@ an unregistered card answered with a QR and a notice instead of a credit that wo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
 
 from register_agent.config import TillConfig
 from register_agent.counter import SaleRequest
 from register_agent.enrolment_messages import ChooseCustomerRequest, HandOutRequest
 from register_agent.errors import CounterRefusal
-from register_agent.journal import PrintJob
+from register_agent.journal import Journal, PrintJob
 from register_agent.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
+from register_agent.metrics import AgentMetrics, Sources
 from register_agent.printing import compose_receipt
 from register_agent.till import Till
+from register_agent.welcome import slip_id, welcome_record
 from tests.conftest import Sandbox
 from tests.test_till import MakeTill, make_till, sale, scan  # noqa: F401 (make_till: a fixture)
 
@@ -160,3 +164,18 @@ async def test_a_sale_naming_a_registered_card_is_resolved_at_once(make_till: Ma
     assert answer.loyalty.notice is None
     (credit,) = await till._journal.operations_of_sale("S-4")
     assert credit.payload["customer"] == {"key": JAN_V3, "card": JAN_CARD}
+
+
+async def test_a_welcome_slip_is_not_counted_as_a_sale(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "journal.sqlite3")
+    try:
+        lines = ("Welcome to Bakkerij Centrum", "Your card: ****F6A7")
+        slip = welcome_record(slip_id(BLANK, NEW), lines, 0, "EUR", 1.0)
+        await journal.record_sale(slip, [], print_receipt=True)
+    finally:
+        journal.close()
+    metrics = AgentMetrics(
+        Sources(journal_file=tmp_path / "journal.sqlite3", api_state=lambda: "reachable",
+                printer=lambda: None, readers=list, started_at=0.0)
+    )  # fmt: skip
+    assert "register_agent_sales_total 0.0" in generate_latest(metrics.registry).decode()
