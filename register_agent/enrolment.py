@@ -30,6 +30,7 @@ from register_agent.errors import CounterRefusal, LoyaltyApiError
 from register_agent.events import EventBus
 from register_agent.journal import Journal
 from register_agent.journal.scrub import masked
+from register_agent.logs import remember_card
 from register_agent.loyalty.domain import CardState, Customer, CustomerRef, LoyaltyService
 from register_agent.loyalty.retries import Deadline
 from register_agent.scans import safe_tail
@@ -137,6 +138,7 @@ class EnrolmentDesk:
 
     async def hand_out(self, request: HandOutRequest) -> HandOutAnswer:
         card = request.card or self._blank_card()
+        remember_card(card)  # should any log line hold it: its last 4 characters only
         deadline = self._loyalty.counter_deadline()
         try:
             customer = await self._loyalty.enrolment.hand_out_card(
@@ -199,6 +201,7 @@ class EnrolmentDesk:
             self._health.api_answered()
             return await self._bind(None, customer, deadline)
         card = request.card or ""
+        remember_card(card)
         try:
             found = await self._loyalty.identify(card, deadline=deadline)
         except LoyaltyApiError as exc:
