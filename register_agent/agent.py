@@ -183,7 +183,12 @@ class Agent:
         token = local_api_token(self.config.local_api, self.config.state.directory)
         remember_secrets(token)  # a generated token is a secret the logs must not show
         app = make_app(
-            self.till, self.events, token, giftcards=self.giftcards, profile=self.till.profile
+            self.till,
+            self.events,
+            token,
+            giftcards=self.giftcards,
+            profile=self.till.profile,
+            enrolment=self.till.enrolment,
         )
         server = LocalApiServer(app, self.config.local_api.listen)
         await server.start()

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from register_agent.counter import ClaimAnswer, ClaimRequest
 from register_agent.customers import BoundCustomer
+from register_agent.enrolment_refusals import card_refusal
 from register_agent.errors import (
     CounterRefusal,
     CredentialsRejected,
@@ -26,7 +27,7 @@ from register_agent.errors import (
 )
 from register_agent.journal import ClaimRecord, Journal, NewOperation
 from register_agent.kinds import REVERSE_CLAIM
-from register_agent.loyalty.domain import CardState, CustomerRef, LoyaltyService
+from register_agent.loyalty.domain import CustomerRef, LoyaltyService
 from register_agent.till_status import TillHealth
 
 #: the Register API's refusals of a claim, as the POS sees them (code, HTTP status)
@@ -127,8 +128,10 @@ class RewardDesk:
             raise CounterRefusal(
                 "no_customer", "scan the customer's card before claiming a reward", status=409
             )
-        if bound.ref is None:  # scanned while offline
+        if bound.ref is None and bound.card is not None:  # scanned while offline
             return await self._identify(bound.card)
+        if bound.ref is None:  # cannot be: a customer bound without a card was found online
+            raise CounterRefusal("no_customer", "scan the customer's card first", status=409)
         return bound.ref
 
     async def _identify(self, card: str) -> CustomerRef:
@@ -138,12 +141,7 @@ class RewardDesk:
             raise self._refusal(exc) from exc
         if found.usable and found.customer is not None:
             return found.customer.ref
-        code = {
-            CardState.UNKNOWN: "card_unknown",
-            CardState.UNREGISTERED: "card_unregistered",
-            CardState.INACTIVE: "card_inactive",
-        }.get(found.state, "card_unknown")
-        raise CounterRefusal(code, found.reason, status=409)
+        raise card_refusal(found.state, found.reason)  # unregistered: names the hand-out
 
     def _refusal(self, exc: LoyaltyApiError) -> CounterRefusal:
         if isinstance(exc, NotApplied):

@@ -67,6 +67,13 @@ class CustomerView(Message):
     attributes: dict[str, str] = Field(default_factory=dict)
 
 
+class CardNotice(Message):
+    """Why the card named with a sale could not collect (it went as a sale without a card)."""
+
+    code: str  # stable: "card_unregistered", "card_unknown", "card_inactive"
+    message: str  # for the cashier; for an unregistered card it names the hand-out
+
+
 class LoyaltyBlock(Message):
     """The loyalty part of a receipt, for a POS that prints its own receipts."""
 
@@ -81,6 +88,8 @@ class LoyaltyBlock(Message):
     #: the customer's attributes as the receipt prints them (``[receipt]
     #: customer_attributes``), e.g. "Name: Jan"; a reprint prints the same
     customer_lines: tuple[str, ...] = ()
+    #: set when ``customer_card`` could not collect: the sale got a QR instead (enrolment.py)
+    notice: CardNotice | None = None
 
 
 class SaleAnswer(Message):

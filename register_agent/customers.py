@@ -21,9 +21,11 @@ from register_agent.scans import safe_tail
 
 @dataclass(frozen=True)
 class BoundCustomer:
-    """A scanned card waiting for the next sale; ``customer`` None: not resolved yet."""
+    """A scanned card waiting for the next sale; ``customer`` None: not resolved yet.
 
-    card: str
+    ``card`` is None for a customer found without a card (by e-mail, ``enrolment.py``)."""
+
+    card: str | None
     customer: Customer | None
     rewards: tuple[Reward, ...]
     bound_at: float
@@ -42,7 +44,7 @@ class BoundCustomer:
         return CustomerView(
             display=self.customer.display if self.customer else "",
             balance=balance,
-            card_tail=safe_tail(self.card),
+            card_tail=safe_tail(self.card) if self.card else None,
             rewards=tuple(reward_view(reward, balance) for reward in self.rewards),
             attributes=attributes,
         )
@@ -98,7 +100,7 @@ class CurrentCustomer:
         self._bound: BoundCustomer | None = None
 
     def bind(
-        self, card: str, customer: Customer | None, rewards: tuple[Reward, ...] = ()
+        self, card: str | None, customer: Customer | None, rewards: tuple[Reward, ...] = ()
     ) -> BoundCustomer:
         self._bound = BoundCustomer(card, customer, rewards, self._clock())
         return self._bound

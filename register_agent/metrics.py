@@ -30,6 +30,7 @@ from register_agent.journal import OperationState, PrintJobState
 from register_agent.journal.admin import read_only
 from register_agent.journal.queries import outbox_summary
 from register_agent.scans import Outcome, Rejection, Repeat, Scan
+from register_agent.welcome import SLIP_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,11 @@ def _journal_metrics(db: sqlite3.Connection, started_at: float) -> Iterable[Metr
     for job_state in PrintJobState:
         jobs.add_metric([str(job_state)], job_counts.get(str(job_state), 0))
     yield jobs
-    sales = db.execute("SELECT COUNT(*) FROM sales WHERE created_at >= ?", (started_at,))
+    # a card's welcome slip is printed through a zero-amount entry (welcome.py): no sale
+    sales = db.execute(
+        "SELECT COUNT(*) FROM sales WHERE created_at >= ? AND sale_id NOT LIKE ?",
+        (started_at, SLIP_PREFIX + "%"),
+    )
     yield CounterMetricFamily(
         "register_agent_sales", "Sales recorded since the agent started", value=sales.fetchone()[0]
     )

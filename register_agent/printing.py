@@ -28,6 +28,7 @@ from register_agent.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
 from register_agent.logs import in_log_context
 from register_agent.receipts import Receipt, ReceiptLayout, SaleLine, layout_receipt
 from register_agent.sdnotify import hang_point
+from register_agent.welcome import welcome_receipt
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,9 @@ def compose_receipt(
     staged reception not made yet says plainly that there is no QR. It needs no clock:
     the bounded wait for the credits is the worker's, done before it is called.
     """
+    welcome = welcome_receipt(sale, job)
+    if welcome is not None:  # a card handed out at the counter, not a sale
+        return welcome
     loyalty: Mapping[str, Any] = sale.answer.get("loyalty") or {}
     credits, balance, pending = _credits(_last(operations, CREDIT_RECEPTION), loyalty)
     qr_url, qr_unavailable = _qr(_last(operations, STAGED_CREDIT_RECEPTION), loyalty)
@@ -297,7 +301,8 @@ class PrinterWorker:
         receipt = compose_receipt(sale, operations, job, self._till)
         payments = await self._journal.giftcard_payments_of_sale(sale.sale_id)
         receipt = with_giftcards(receipt, payments, self._receipt.language, sale.currency)
-        if self._till.prints == "loyalty_slip" and not says_loyalty(receipt):
+        # (a welcome slip is all notes: printed on a loyalty-slip till too)
+        if self._till.prints == "loyalty_slip" and not (says_loyalty(receipt) or receipt.notes):
             # a slip with only the shop's name on it would be paper for nothing
             log.info("sale %s has nothing for a loyalty slip; none printed", sale.sale_id)
             await self._journal.print_job_done(job.id, self._clock())

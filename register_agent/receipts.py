@@ -40,6 +40,13 @@ TEXTS: dict[str, dict[Language, str]] = {
     "copy": {"en": "*** COPY ***", "nl": "*** KOPIE ***"},
     "sale": {"en": "Sale", "nl": "Bon"},
     "test_title": {"en": "Printer test", "nl": "Printertest"},
+    # the welcome slip of a card handed out at the counter (welcome.py)
+    "welcome": {"en": "Welcome to", "nl": "Welkom bij"},
+    "your_card": {"en": "Your card", "nl": "Uw kaart"},
+    "welcome_earn": {
+        "en": "Show your card at the till to collect points.",
+        "nl": "Laat uw kaart zien aan de kassa en spaar punten.",
+    },
 }
 
 _CURRENCY_SIGNS = {"EUR": "€", "GBP": "£", "USD": "$"}

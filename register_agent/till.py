@@ -32,6 +32,7 @@ from register_agent.counter import (
     TillStatus,
 )
 from register_agent.customers import CurrentCustomer, sale_customer, with_details
+from register_agent.enrolment import EnrolmentDesk, NamedCard
 from register_agent.errors import ConfigError, CounterRefusal, LoyaltyApiError
 from register_agent.events import EventBus
 from register_agent.journal import Journal, NewOperation, Operation, OperationState, SaleRecord
@@ -112,6 +113,10 @@ class Till:
         self.profile = ProfileDesk(
             profiles, self._customers, events, health, loyalty.counter_deadline
         )
+        self.enrolment = EnrolmentDesk(
+            journal, loyalty, events, health, self._customers, till=till, receipt=receipt,
+            wake_printer=wake_printer, clock=clock,
+        )  # fmt: skip
 
     # --- scans --------------------------------------------------------------------------
 
@@ -143,9 +148,10 @@ class Till:
         customer = found.customer
         if not found.usable or customer is None:
             self._customers.clear()
-            await self._events.publish(
-                "customer_refused", {"card_tail": safe_tail(scan.value), "reason": found.reason}
-            )
+            refused = {"card_tail": safe_tail(scan.value), "reason": found.reason}
+            if found.state is CardState.UNREGISTERED:  # offer the hand-out (enrolment.py)
+                refused.update(self.enrolment.unregistered_scanned(scan.value))
+            await self._events.publish("customer_refused", refused)
             return
         # the balance comes with the attributes (v1 member / v3 contact): no extra request
         details, rewards = await asyncio.gather(
@@ -190,6 +196,10 @@ class Till:
         bound = taken if request.customer_card is None else None
         card = request.customer_card or (bound.card if bound else None)
         customer = bound.ref if bound else None
+        named = NamedCard()
+        if request.customer_card:  # looked up now: an unregistered card gets a QR instead
+            named = await self.enrolment.check_named_card(request.customer_card)
+            customer, card = named.customer, None if named.notice else card
         operations, block = await self._loyalty_for(request, customer, card)
         if bound is not None and block.customer is None:
             block = block.model_copy(update=sale_customer(bound, self._receipt_attributes))
@@ -199,6 +209,7 @@ class Till:
             loyalty=block,
             receipt="printing" if prints and self._config.prints != "pos" else "pos",
         )
+        answer = named.noted(answer)  # why the named card does not collect, if it does not
         record = SaleRecord(
             sale_id=request.sale_id,
             request_digest=digest,
@@ -208,7 +219,7 @@ class Till:
             answer=answer.model_dump(mode="json"),
             state="paid",
             created_at=self._clock(),
-            request=request.model_dump(mode="json"),
+            request=named.stored(request.model_dump(mode="json")),
         )
         stored, created = await self._journal.record_sale(
             record, operations, print_receipt=answer.receipt == "printing"
@@ -217,7 +228,7 @@ class Till:
             return _repeat(stored, digest)
         self._wake_outbox()
         self._wake_printer()
-        final = await self._after_wait(answer, operations)
+        final = named.noted(await self._after_wait(answer, operations))
         if final != answer:
             await self._journal.set_sale_answer(request.sale_id, final.model_dump(mode="json"))
         return final

@@ -103,6 +103,7 @@ async def test_a_sale_reaches_the_till_as_decimals_and_its_answer_comes_back(api
             "balance": 162,
             "customer": None,
             "customer_lines": [],
+            "notice": None,
         },
         "receipt": "printing",
     }

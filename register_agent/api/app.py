@@ -14,6 +14,7 @@ from fastapi.security import HTTPBearer
 from register_agent import __version__
 from register_agent.api import docs, docs_page
 from register_agent.api.auth import BearerGuard
+from register_agent.api.enrolment import enrolment_router
 from register_agent.api.giftcard_routes import giftcard_router
 from register_agent.api.problems import ErrorBody, install_error_handlers
 from register_agent.api.profile_routes import profile_router
@@ -29,6 +30,7 @@ from register_agent.counter import (
     TillApi,
     TillStatus,
 )
+from register_agent.enrolment_messages import EnrolmentApi
 from register_agent.errors import ConfigError
 from register_agent.events import EventBus
 from register_agent.giftcard_messages import GiftcardApi
@@ -73,10 +75,13 @@ def make_app(
     keepalive_s: float = KEEPALIVE_S,
     giftcards: GiftcardApi | None = None,
     profile: ProfileApi | None = None,
+    enrolment: EnrolmentApi | None = None,
 ) -> FastAPI:
-    """The local API over ``till`` and ``events`` (and ``giftcards``, when the till takes
-    them); every route needs ``token``. With ``profile``, the customer's newsletter and
-    attributes can be changed too."""
+    """The local API over ``till`` and ``events``; every route needs ``token``.
+
+    ``giftcards`` (when the till takes them), ``profile`` (the customer's newsletter and
+    attributes) and ``enrolment`` (customers without their card, ``api/enrolment.py``) add
+    their routes."""
     if not token.strip():
         raise ConfigError("local_api.token: an empty token would let anyone in; set one")
     app = _LocalApi(
@@ -98,6 +103,8 @@ def make_app(
         app.include_router(profile_router(profile))
     if giftcards is not None:
         app.include_router(giftcard_router(giftcards))
+    if enrolment is not None:
+        app.include_router(enrolment_router(enrolment))
     app.include_router(_events(events, gate, keepalive_s))
     docs_page.install(app, OPENAPI_PATH)
     install_error_handlers(app)

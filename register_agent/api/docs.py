@@ -61,11 +61,17 @@ the POS may switch on it; the `message` is a sentence for the cashier. Codes:
 | 409 | `giftcard_check_card` | not confirmed: check the card in the dashboard |
 | 409 | `giftcard_payment_not_done`, `giftcard_correct_unavailable` | cannot be corrected |
 | 409 | `giftcard_refused` | the loyalty service refused it; the message says why |
+| 404 | `customer_not_found` | no customer has this e-mail address |
+| 409 | `card_taken` | the card to hand out belongs to another customer |
+| 409 | `customer_list_unsupported` | Register API v3 cannot list customers: find them by e-mail |
+| 409 | `enrolment_refused` | the loyalty service refused the hand-out or search (see the message) |
 | 422 | `invalid_request` | a field is missing or wrong; `fields` names each one |
+| 422 | `no_card` | a hand-out without `card`, and no blank card was scanned just before |
+| 422 | `invalid_email` | the loyalty service did not accept the e-mail address |
 | 422 | `refund_too_large` | the refund is larger than the sale |
-| 503 | `offline`, `key_refused` | claims need the loyalty service, which cannot be used now |
+| 503 | `offline`, `key_refused` | the loyalty service is out of reach (claims, cards, profiles) |
 | 503 | `giftcard_offline` | giftcards work online only: ask for another payment |
-| 503 | `not_confirmed` | a newsletter or attribute change was not confirmed: send it again |
+| 503 | `not_confirmed` | a hand-out or profile change was not confirmed: send it again |
 | 503 | `stopping` | the agent is stopping (a restart): try again in a moment |
 | 500 | `internal_error` | the agent failed; the details are in its log |
 
@@ -86,6 +92,11 @@ only those attributes (it is kept with the sale); `GET /v1/customer` has them al
 
 Sending the same `sale_id` and body again returns the first answer and credits nothing
 more; the same `sale_id` with another body is `409 sale_conflict`.
+
+A `customer_card` that cannot collect (not registered yet, unknown, inactive) is looked up
+while the sale is recorded: the sale then goes as one without a card (`qr`) and
+`loyalty.notice` says why (`card_unregistered`: offer to hand the card out, `POST /v1/cards`).
+Offline the card is checked later, when the credits are delivered.
 """
 
 REFUND = """
@@ -104,9 +115,11 @@ too long (the printer was off) and is no longer printed by itself.
 """
 
 CUSTOMER = """
-The customer whose card was scanned and who the next sale will be credited to: a display
-name, the balance, the last characters of the card, the rewards they can claim and their
-custom `attributes` (first name, tier, birthday: whatever the loyalty account defines).
+The customer whose card was scanned (or who was chosen with `POST /v1/customer`, or just
+got a new card) and who the next sale will be credited to: a display name, the balance,
+the last characters of the card (none when chosen by e-mail), the rewards they can claim
+and their custom `attributes` (first name, tier, birthday: whatever the loyalty account
+defines).
 `204 No Content` when nobody scanned a card (or the scan expired, or a sale used it).
 """
 
@@ -197,10 +210,12 @@ EVENTS = """
 A `text/event-stream` that stays open: each event has an `id:`, an `event:` (its kind) and
 one `data:` line of JSON. Kinds: `scan`, `customer` (identified; the same shape as
 `GET /v1/customer`), `customer_cleared`, `customer_refused` (unknown, unregistered or
-inactive card, with a reason), `plain_scan` (a barcode that is not a loyalty card: the
-POS handles it), `giftcard` (a scanned giftcard: the same shape as `GET /v1/giftcards/{card}`,
-when `[scans] giftcard_patterns` says which values are giftcards), `giftcard_refused`,
-`printer`, `operation` (an operation settled: delivered, or needs attention).
+inactive card, with a reason; an unregistered card adds `"offer": "hand_out_card"`: ask the
+customer's e-mail and `POST /v1/cards`), `plain_scan` (a barcode that is not a loyalty card:
+the POS handles it), `giftcard` (a scanned giftcard: the same shape as
+`GET /v1/giftcards/{card}`, when `[scans] giftcard_patterns` says which values are
+giftcards), `giftcard_refused`, `printer`, `operation` (an operation settled: delivered, or
+needs attention).
 
 Without `Last-Event-ID` the stream starts with the next event. After a dropped connection,
 send the last id received (the `Last-Event-ID` header, which EventSource does by itself,
@@ -213,8 +228,8 @@ use a fetch-based event-stream client.
 
 ERRORS = {
     401: "no token, or the wrong one (`unauthorized`)",
-    404: "no such sale, reward, giftcard or payment (`unknown_sale`, `unknown_reward`, "
-    "`giftcard_unknown`, `giftcard_payment_unknown`)",
+    404: "no such sale, reward, customer, giftcard or payment (`unknown_sale`, "
+    "`unknown_reward`, `customer_not_found`, `giftcard_unknown`, `giftcard_payment_unknown`)",
     409: "refused by the till: see the codes in the description",
     422: "a field is missing or wrong (`invalid_request`, `refund_too_large`)",
     500: "the agent failed (`internal_error`); the details are in its log",
@@ -257,6 +272,51 @@ CLAIM_EXAMPLES: dict[str, Any] = {
         "summary": "for a card typed at the POS",
         "value": {"claim_id": "c-0043-1", "reward_key": "free-coffee", "customer_card": "A1B2C3D4"},
     },
+}
+
+HAND_OUT = """
+Hands out a new loyalty card: the customer of `email` is found, or enrolled when the program
+does not know them yet (a member on Register API v1, a contact on v3), and the card is
+linked to them. Leave `card` out to hand out the unregistered card scanned just before
+(a scan of such a card sends `customer_refused` with `"offer": "hand_out_card"`). Online
+only: offline the answer is `503 offline`, and nothing is queued.
+
+The customer becomes the next sale's customer (as after a scan), and a welcome slip with the
+shop's name, the card's last characters and the starting balance is printed (`slip:
+"printing"`; with `prints = "pos"` the POS prints `slip_lines`). Repeating the same card and
+e-mail changes nothing, prints no second slip, and answers the same. A card of another
+customer is `409 card_taken`; on v1 the card must be one of the program's (v3 adds a new
+card number). `customer_key` names the customer in a reward claim.
+"""
+
+CUSTOMERS = """
+With `email`: the customer with that e-mail address, as a list of one (`404
+customer_not_found` when there is none). Without it: one page of the program's customers
+(`page` from 1, `limit` up to 100), v1 List Members; the balance is not part of a list.
+Register API v3 offers no list of contacts: `409 customer_list_unsupported` (search by
+e-mail instead). Finding a customer does not choose them: see `POST /v1/customer`.
+"""
+
+CHOOSE_CUSTOMER = """
+Makes the customer of `email`, or of the card number `card` (a card typed in), the next
+sale's customer, exactly like a scan of their card: the same answer as `GET /v1/customer`,
+the same `customer` event, consumed by the next sale or cleared with `DELETE
+/v1/customer`. A card not registered yet is `409 card_unregistered` (hand it out first).
+"""
+
+HAND_OUT_EXAMPLES: dict[str, Any] = {
+    "typed": {
+        "summary": "a card number and the customer's e-mail",
+        "value": {"card": "D4E5F6A7", "email": "new.customer@example.org"},
+    },
+    "scanned": {
+        "summary": "the blank card just scanned",
+        "value": {"email": "new.customer@example.org"},
+    },
+}
+CHOOSE_EXAMPLES: dict[str, Any] = {
+    "email": {"summary": "by e-mail", "value": {"email": "jan@example.org"}},
+    "card": {"summary": "by a card number typed in", "value": {"card": "A1B2C3D4"}},
 }
 
 #: money in the OpenAPI document: pydantic describes a Decimal as "number or string", but

@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import SecretStr
 
 from register_agent.loyalty.retries import Deadline
+
+if TYPE_CHECKING:  # enrolment's types build on this module's
+    from register_agent.loyalty.enrolment import Enrolment
 
 
 class CardState(StrEnum):
@@ -140,6 +143,8 @@ class LoyaltyService(Protocol):
     can_reconcile: bool
     #: whether stage_credits needs the API (v1 yes; v3 mints a token locally)
     stages_online: bool
+    #: finding customers by e-mail, listing them, handing out new cards (loyalty/enrolment)
+    enrolment: Enrolment
 
     def counter_deadline(self) -> Deadline:
         """A fresh deadline for a call a cashier waits for (``api.counter_deadline_s``)."""

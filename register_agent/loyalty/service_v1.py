@@ -29,6 +29,8 @@ from register_agent.loyalty.domain import (
     RewardClaim,
     StagedCredits,
 )
+from register_agent.loyalty.enrolment import Enrolment
+from register_agent.loyalty.enrolment_v1 import V1Enrolment
 from register_agent.loyalty.models_v1 import CreditBalance, MemberWithBalance
 from register_agent.loyalty.retries import Deadline
 from register_agent.loyalty.v1 import RewardType, V1Api
@@ -69,6 +71,7 @@ class V1LoyaltyService:
     def __init__(self, api: V1Api, *, register: RegisterInfo | None = None) -> None:
         self.api = api
         self._register = register
+        self.enrolment: Enrolment = V1Enrolment(api)
 
     def counter_deadline(self) -> Deadline:
         return self.api.http.counter_deadline()

@@ -32,6 +32,8 @@ from register_agent.loyalty.domain import (
     RewardClaim,
     StagedCredits,
 )
+from register_agent.loyalty.enrolment import Enrolment
+from register_agent.loyalty.enrolment_v3 import V3Enrolment
 from register_agent.loyalty.models_v3 import Contact, CreditReception, LoyaltyTransaction
 from register_agent.loyalty.retries import Deadline
 from register_agent.loyalty.tokens import mint_loyalty_token
@@ -104,6 +106,7 @@ class V3LoyaltyService:
         self.api = api
         self._config = config
         self._register = register
+        self.enrolment: Enrolment = V3Enrolment(api)
 
     def counter_deadline(self) -> Deadline:
         return self.api.http.counter_deadline()

@@ -1,5 +1,6 @@
-"""Enrolling customers at the counter: creating members / contacts (also anonymous ones)
-and linking cards to them, for v1 (2.1 rows 2, 7) and v3 (3.1 rows 5, 6, 11, 12).
+"""Enrolling customers at the counter: creating, finding and listing members / contacts
+(also anonymous ones, and claiming those), linking cards to them and deleting identifiers,
+for v1 (2.1 rows 2, 5, 7) and v3 (3.1 rows 5-7, 10-13).
 
 A card handed out unregistered (``member: null``) is linked here; after that it earns
 credits like any other.
@@ -13,7 +14,14 @@ from register_agent.sandbox.params import ApiError, Fields
 from register_agent.sandbox.routes import Call, Reply, RouteTable
 from register_agent.sandbox.state import Account
 from register_agent.sandbox.v1 import card_body
-from register_agent.sandbox.v3_common import V3Fields, contact, identifier, identifier_body
+from register_agent.sandbox.v3_common import (
+    UUID,
+    V3Fields,
+    contact,
+    get_contact_body,
+    identifier,
+    identifier_body,
+)
 
 V1_ROUTES = RouteTable("v1", "/api/v1/register")
 V3_ROUTES = RouteTable("v3", "/api/v3/register")
@@ -138,3 +146,61 @@ def unlink_identifier(call: Call) -> Reply:
     card = call.store.link(card, None)
     call.store.ledger.record("identifier_unlinked", call.register, "v3", identifier=value)
     return Reply(identifier_body(call, card))
+
+
+@V1_ROUTES.add("GET", "/members")
+def list_members(call: Call) -> Reply:
+    """List Members (Nov 2021): its paging is not public; decided like v3's contacts list
+    (``page``, ``limit`` up to 100, meta ``{page, limit, last_page, total}``), by id."""
+    f = Fields(call.params, ["page", "limit"])
+    page = f.integer("page", minimum=1) or 1
+    limit = f.integer("limit", minimum=1) or 10
+    if limit > 100:
+        f.fail("limit", "The limit may not be greater than 100.")
+    f.done()
+    members = sorted((a.member for a in call.store.accounts.values()), key=lambda m: m.id)
+    start = (page - 1) * limit
+    items = [{"id": m.id, "email": m.email} for m in members[start : start + limit]]
+    meta = {"page": page, "limit": limit, "last_page": max(1, -(-len(members) // limit)),
+            "total": len(members)}  # fmt: skip
+    return Reply(items, meta)
+
+
+@V3_ROUTES.add("GET", "/contacts/find-or-create")
+def find_or_create_contact(call: Call) -> Reply:
+    email = checked_email(V3Fields(call, ["email"]))
+    account = call.store.account_by_email(email)
+    if account is None:
+        account = call.store.add_member(email)
+        call.store.ledger.record(
+            "contact_created", call.register, "v3", contact=account.member.uuid
+        )
+    return get_contact_body(account)
+
+
+@V3_ROUTES.add("PUT", f"/contacts/{UUID}/claim")
+def claim_anonymous_contact(call: Call) -> Reply:
+    email = checked_email(V3Fields(call, ["email"]))
+    account = contact(call, call.args[0])
+    if account.member.email is not None:
+        raise ApiError(60016, "Contact is not anonymous.")
+    # decision (the docs are silent): an e-mail another contact has is 60005, as on create
+    if call.store.account_by_email(email) is not None:
+        raise ApiError(60005, "Contact already exists.")
+    account = call.store.set_email(account, email)
+    call.store.ledger.record("contact_claimed", call.register, "v3", contact=account.member.uuid)
+    return get_contact_body(account)
+
+
+@V3_ROUTES.add("DELETE", "/contact-identifiers")
+def delete_identifier(call: Call) -> Reply:
+    f = V3Fields(call, ["contact_identifier_value"])
+    value = f.text("contact_identifier_value", required=True) or ""
+    f.done()
+    card = call.store.card(hash=value)
+    if card is None:
+        raise ApiError(60003, "Contact identifier not found.")
+    body = identifier_body(call, card)
+    call.store.delete_card(card)
+    call.store.ledger.record("identifier_deleted", call.register, "v3", identifier=value)
+    return Reply(body)

@@ -11,6 +11,8 @@ API (every seeded key works on both; Authorization: Bearer <key>)
       /api/v1/register/members/find-one-by?email=    GET  member + credit_balance
       /api/v1/register/members/{id}                  GET  member + credit_balance
       /api/v1/register/members                       POST email (55017 exists)
+      /api/v1/register/members?page=&limit=          GET  list, by id; meta {page, limit,
+                                                          last_page, total} (paging decided)
       /api/v1/register/link-loyalty-card             POST member_id, loyalty_card_id (55016)
       /api/v1/register/loyalty-cards/find-one-by?hash=  GET
       /api/v1/register/credit-receptions             POST loyalty_card_id|member_id,
@@ -32,13 +34,15 @@ API (every seeded key works on both; Authorization: Bearer <key>)
       /api/v1/register/giftcard-transactions/correct/{id}  POST (55025 if not the last)
   v3  /api/v3/register  GET /, /loyalty-program, /units,
       /contact-identifiers/find?contact_identifier_value=, /contacts/find-one-by?email=,
-      /contacts/{uuid}, /contacts/{uuid}/credit-balance,
+      /contacts/{uuid}, /contacts/{uuid}/credit-balance, /contacts/find-or-create?email=,
       /contacts/{uuid}/loyalty-transactions?page=&limit=&type=,
       /credit-receptions/calculate?unit_value=, /rewards?contact_uuid=
       POST /credit-receptions, /pos-transactions, /reward-receptions, /loyalty-tokens,
            /contacts (60005), /contacts/anonymous = /contact/anonymous (9.7),
            /contact-identifiers (60006)
-      PUT  /contact-identifiers/link (60014), /contact-identifiers/unlink (60011)
+      PUT  /contact-identifiers/link (60014), /contact-identifiers/unlink (60011),
+           /contacts/{uuid}/claim email (60016 not anonymous, 60005 e-mail taken)
+      DELETE /contact-identifiers?contact_identifier_value= (60003)
       PUT  /contacts/{uuid} attributes (names the account defines, else 1003)
       GET  /subscription-types, /contact-subscriptions/{uuid}
       PUT  /contact-subscriptions/{uuid}/subscribe, /unsubscribe subscription_type_uuid
@@ -63,7 +67,8 @@ Control (loopback only, no key; faults never apply here)
                            staged_credit_reception, staged_claim, token_claim,
                            reverse_credit_reception, reverse_reward_reception,
                            pos_transaction, member_created, card_linked, contact_created,
-                           identifier_created, identifier_linked, identifier_unlinked,
+                           contact_claimed, identifier_created, identifier_linked,
+                           identifier_unlinked, identifier_deleted,
                            marketing_recipient_created, marketing_recipient_updated
                            {id, marketing_program_id, email, is_subscribed},
                            contact_updated {contact, attributes},

@@ -28,7 +28,9 @@ from register_agent.sandbox.state import Store
 from register_agent.sandbox.wire import dump, read_body
 
 log = logging.getLogger(__name__)
-TABLES = [v1.ROUTES, enrolment.V1_ROUTES, v3.ROUTES, enrolment.V3_ROUTES]
+# enrolment's v3 routes first: GET /contacts/find-or-create must not be read as
+# GET /contacts/{uuid} (the first route whose path matches wins)
+TABLES = [v1.ROUTES, enrolment.V1_ROUTES, enrolment.V3_ROUTES, v3.ROUTES]
 TABLES += [profile.V1_ROUTES, profile.V3_ROUTES]
 TABLES += [giftcards.V1_ROUTES, giftcards.V3_ROUTES]
 MAX_BODY = 1_000_000

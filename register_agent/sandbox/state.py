@@ -269,6 +269,14 @@ class Store:
         self.cards[card.id] = card
         return self.link(card, holder)
 
+    def set_email(self, account: Account, email: str) -> Account:
+        """An anonymous contact claimed with ``email`` (the member record is frozen)."""
+        account.member = account.member.model_copy(update={"email": email})
+        return account
+
+    def delete_card(self, card: Card) -> None:
+        self.cards.pop(card.id, None)
+
     def link(self, card: Card, holder: Account | None) -> Card:
         """Link ``card`` to ``holder`` (None: unlink); returns the card as it is now."""
         member_id = holder.member.id if holder else None
