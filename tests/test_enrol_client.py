@@ -71,6 +71,20 @@ async def test_a_blank_card_handed_out_to_a_new_email(
 
 
 @pytest.mark.parametrize("version", ["v1", "v3"])
+async def test_a_customer_found_by_email_carries_their_attributes(
+    make: MakeService, version: str
+) -> None:
+    loyalty = make(version)
+    jan = await loyalty.enrolment.find_customer("jan@example.org")
+    assert (jan.ref.key, jan.balance) == ((JAN_V3 if version == "v3" else "7731"), 150)
+    assert (jan.attributes["firstname"], jan.attributes["tier"]) == ("Jan", "Gold")
+    scanned = await loyalty.identify(JAN_CARD)
+    assert scanned.customer is not None
+    member_own = {k: v for k, v in scanned.customer.attributes.items() if k != "card_design"}
+    assert dict(jan.attributes) == member_own  # the same as after a scan, less the card's
+
+
+@pytest.mark.parametrize("version", ["v1", "v3"])
 async def test_a_card_of_someone_else_is_refused_clearly(
     make: MakeService, sandbox_clean: Sandbox, version: str
 ) -> None:

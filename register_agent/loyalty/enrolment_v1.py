@@ -7,8 +7,10 @@ v1 cannot create loyalty cards: a hand-out needs a card the program already know
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from register_agent.errors import LoyaltyApiError, RequestRejected
+from register_agent.loyalty.attributes import customer_from_member
 from register_agent.loyalty.domain import Customer, CustomerRef
 from register_agent.loyalty.enrolment import (
     CARD_INACTIVE,
@@ -32,9 +34,12 @@ _NOT_A_CARD = frozenset({55007, 1048, 1003})
 
 
 def _customer(found: MemberWithBalance, card_id: int | None = None) -> Customer:
-    balance = found.credit_balance.balance if found.credit_balance else 0
-    ref = CustomerRef(key=str(found.member.id), card=None if card_id is None else str(card_id))
-    return Customer(ref=ref, display=found.member.email or "", balance=balance)
+    """The member as identify builds it (attributes included), named with ``card_id``; a
+    member without a credit balance yet (a new one) has 0 credits."""
+    customer = customer_from_member(found)
+    ref = CustomerRef(key=customer.ref.key, card=None if card_id is None else str(card_id))
+    balance = 0 if customer.balance is None else customer.balance
+    return replace(customer, ref=ref, balance=balance)
 
 
 class V1Enrolment:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from register_agent.errors import RequestRejected
+from register_agent.loyalty.attributes import customer_from_contact
 from register_agent.loyalty.contacts_v3 import V3ContactsApi
 from register_agent.loyalty.domain import Customer, CustomerRef
 from register_agent.loyalty.enrolment import (
@@ -36,6 +37,8 @@ CONTACT_EXISTS = 60005
 
 
 def _customer(contact: Contact | ContactRef, card: str | None = None) -> Customer:
+    if isinstance(contact, Contact):  # a whole contact: built as identify builds it
+        return customer_from_contact(contact, card)
     balance = contact.credit_balance.balance if contact.credit_balance else None
     ref = CustomerRef(key=str(contact.uuid), card=card)
     return Customer(ref=ref, display=contact.email or "", balance=balance)
