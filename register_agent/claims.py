@@ -154,11 +154,7 @@ class RewardDesk:
             )
         if isinstance(exc, CredentialsRejected):
             self._health.api_failed(exc)
-            return CounterRefusal(
-                "key_refused",
-                "the loyalty service refuses this till's API key: ask the installer",
-                status=503,
-            )
+            return CounterRefusal.key_refused()
         code, status = CLAIM_REFUSALS.get(exc.code or 0, ("claim_refused", 409))
         if isinstance(exc, RequestRejected) and exc.status == 404 and exc.code is None:
             code, status = "claim_refused", 409

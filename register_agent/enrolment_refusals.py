@@ -44,11 +44,7 @@ def refusal(exc: LoyaltyApiError, health: TillHealth, action: str) -> CounterRef
 
 def _unavailable(exc: LoyaltyApiError, action: str) -> CounterRefusal:
     if isinstance(exc, CredentialsRejected):
-        return CounterRefusal(
-            "key_refused",
-            "the loyalty service refuses this till's API key: ask the installer",
-            status=503,
-        )
+        return CounterRefusal.key_refused()
     if isinstance(exc, OutcomeUnknown):
         return CounterRefusal(
             "not_confirmed",

@@ -76,6 +76,15 @@ class CounterRefusal(RegisterAgentError):
         self.code = code
         self.status = status
 
+    @classmethod
+    def key_refused(cls) -> CounterRefusal:
+        """The answer of every counter action while the Register API refuses the key."""
+        return cls(
+            "key_refused",
+            "the loyalty service refuses this till's API key: ask the installer",
+            status=503,
+        )
+
 
 class AgentUnreachable(RegisterAgentError):
     """The running agent's local API does not answer a command (``register-agent status``)."""

@@ -57,11 +57,7 @@ def refusal(exc: LoyaltyApiError) -> CounterRefusal:
             status=503,
         )
     if isinstance(exc, CredentialsRejected):
-        return CounterRefusal(
-            "key_refused",
-            "the loyalty service refuses this till's API key: ask the installer",
-            status=503,
-        )
+        return CounterRefusal.key_refused()
     if exc.code == 5003:
         return CounterRefusal(
             "giftcard_insufficient",

@@ -187,11 +187,7 @@ class ProfileDesk:
             )
         if isinstance(exc, CredentialsRejected):
             self._health.api_failed(exc)
-            return CounterRefusal(
-                "key_refused",
-                "the loyalty service refuses this till's API key: ask the installer",
-                status=503,
-            )
+            return CounterRefusal.key_refused()
         self._health.api_answered()
         return _rejection(exc)
 
