@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 #: What one injection may carry: generous for hostile-input tests, bounded all the same.
 MAX_INJECTION_BYTES = 64 * 1024
 _ACK = b"ok\n"
+#: how long a closing reader waits for the answers of scans already delivered
+_ANSWER_GRACE_S = 1.0
 
 
 class VirtualSerialPort:
@@ -86,6 +88,8 @@ class VirtualReader:
         )
         self._serial = SerialReader(serial_config, first_retry_s=first_retry_s, max_retry_s=1.0)
         self._server: asyncio.Server | None = None
+        #: injections being answered: a close lets them send their answer first
+        self._answering: set[asyncio.Task[None]] = set()
 
     @property
     def name(self) -> str:
@@ -128,6 +132,11 @@ class VirtualReader:
     async def _teardown(self) -> None:
         if self._server is not None:
             self._server.close()
+            # a scan already on the wire is answered: `register-agent scan` would otherwise
+            # report an empty answer for a scan that was delivered (scan-test --count ends
+            # the reader right after the last scan it waits for)
+            if self._answering:
+                await asyncio.wait(self._answering, timeout=_ANSWER_GRACE_S)
             await self._server.wait_closed()
             self._server = None
             self._socket_path.unlink(missing_ok=True)
@@ -138,6 +147,10 @@ class VirtualReader:
         await asyncio.to_thread(self.port.write, data)
 
     async def _inject(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
         try:
             data = await asyncio.wait_for(_read_to_end(reader), 5)
             await self.write(data)
