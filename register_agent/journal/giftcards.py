@@ -121,6 +121,17 @@ def count_in(db: sqlite3.Connection, states: tuple[str, ...]) -> int:
     return int(row[0])
 
 
+def recover_sending(db: sqlite3.Connection, now: float) -> int:
+    """A stopped agent's rows being sent may have landed: unknown, as the desk takes a
+    stale one (``register-agent export --agent-stopped``)."""
+    return db.execute(
+        "UPDATE giftcard_payments SET updated_at = ?, state = CASE state"
+        " WHEN 'in_flight' THEN 'unknown' ELSE 'correct_unknown' END"
+        " WHERE state IN ('in_flight', 'correcting')",
+        (now,),
+    ).rowcount
+
+
 def waiting(db: sqlite3.Connection) -> list[GiftcardPayment]:
     """The payments ``to_check`` counts, oldest first (register-agent review lists them)."""
     marks = ", ".join("?" for _ in WAITING)
