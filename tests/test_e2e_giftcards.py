@@ -216,7 +216,8 @@ def test_a_card_that_changed_otherwise_goes_to_review(
     assert (again.status_code, again.json()["code"]) == (409, "giftcard_check_card")
     row = next(r for r in agent_rows(agent) if r["payment_id"] == f"{agent.version}-P-8")
     assert row["state"] == "review"
-    assert "1 giftcard payments are not confirmed: check the cards" in agent.status()["alerts"]
+    alert = "1 giftcard payments are not confirmed: check the cards, then register-agent review"
+    assert alert in agent.status()["alerts"]
     assert [r["amount_in_cents"] for r in gift_rows(sandbox_clean)] == [-100]
 
 

@@ -17,9 +17,9 @@ from register_agent.config import OutboxConfig
 from register_agent.errors import CounterRefusal, JournalError, OutcomeUnknown, RequestRejected
 from register_agent.giftcard_receipts import giftcard_lines
 from register_agent.giftcards import GiftcardDesk
-from register_agent.journal import Journal
+from register_agent.journal import GiftcardPayment, Journal
 from register_agent.metrics import AgentMetrics, Sources
-from register_agent.review import resolve_giftcard, review_command
+from register_agent.review import giftcards_in_review, resolve_giftcard, review_command
 from register_agent.till_status import TillHealth
 from tests.test_giftcard_desk import CARD, ScriptedCards, desk_for, payment
 
@@ -166,3 +166,22 @@ def test_a_balance_goes_with_giftcard_applied_only(capsys: pytest.CaptureFixture
         main(["review", "--giftcard-applied", "P-1", "--balance", "1.005"])
     with pytest.raises(SystemExit):  # one decision at a time
         main(["review", "--giftcard-applied", "P-1", "--resend", "op-1"])
+
+
+async def test_a_payment_in_flight_at_a_stop_waits_for_review_after_the_restart(
+    journal: Journal, tmp_path: Path
+) -> None:
+    cards = ScriptedCards(2500)
+    desk = desk_for(journal, cards)
+    await desk.pay(payment("P-5", "2.00"))
+    await journal.move_giftcard_payment("P-5", "done", "correcting", 1.0)  # stopped correcting
+    stopped_paying = GiftcardPayment(
+        "P-6", "digest", "payment", None, "9B21", "card-1", -100, 2300, None, "in_flight",
+        None, None, None, 1.0, 1.0,
+    )  # fmt: skip
+    assert (await journal.start_giftcard_payment(stopped_paying))[1]
+    assert giftcards_in_review(tmp_path) == []  # nothing tells a person about them yet
+    await journal.recover_after_restart(2.0)
+    waiting = {row.payment_id: row.state for row in giftcards_in_review(tmp_path)}
+    assert waiting == {"P-5": "correct_unknown", "P-6": "unknown"}
+    assert any("2 giftcard payments" in alert for alert in await alerts(journal))

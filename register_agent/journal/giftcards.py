@@ -123,7 +123,7 @@ def count_in(db: sqlite3.Connection, states: tuple[str, ...]) -> int:
 
 def recover_sending(db: sqlite3.Connection, now: float) -> int:
     """A stopped agent's rows being sent may have landed: unknown, as the desk takes a
-    stale one (``register-agent export --agent-stopped``)."""
+    stale one (at the agent's start, and ``register-agent export --agent-stopped``)."""
     return db.execute(
         "UPDATE giftcard_payments SET updated_at = ?, state = CASE state"
         " WHEN 'in_flight' THEN 'unknown' ELSE 'correct_unknown' END"
