@@ -258,7 +258,15 @@ def _add_operations_commands(commands: argparse._SubParsersAction[argparse.Argum
         "--contact", metavar="UUID", help="v3: a customer whose transactions show the attributes"
     )
     doctor.set_defaults(handler=_doctor)
-    review = commands.add_parser("review", help="operations a person must decide on")
+    review = commands.add_parser(
+        "review",
+        help="operations and giftcard payments a person must decide on",
+        description="Without options: list the operations and the giftcard payments whose "
+        "outcome nothing could tell, with what to check in the dashboard. With one option: "
+        "record the decision on one of them (kept in the journal with who and when); it "
+        "works while the agent runs. Giftcard payment ids are the POS's own and may equal "
+        "an operation id: they have options of their own.",
+    )
     decision = review.add_mutually_exclusive_group()
     decision.add_argument("--applied", metavar="OP_ID", help="the credits are there: done")
     decision.add_argument("--resend", metavar="OP_ID", help="they are not: send it again")
