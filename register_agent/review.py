@@ -186,12 +186,13 @@ def describe_giftcard(row: GiftcardPayment) -> str:
     # a correction was sent when the row last moved; a payment or top-up when it was made
     when = _time(row.updated_at if doubt == "correction" else row.created_at)
     sign = "+" if (row.amount_cents > 0) != (doubt == "correction") else "-"
-    what = {"payment": "payment", "top_up": "top-up", "correction": "correction of a payment"}
+    kind = "top-up" if row.kind == "top_up" else "payment"
+    what = kind if doubt != "correction" else f"correction of a {kind}"
     lines = [
-        f"{row.payment_id}  {what[doubt]}  {amount}  card ...{row.card_tail}  "
+        f"{row.payment_id}  {what}  {amount}  card ...{row.card_tail}  "
         f"sale {row.sale_id or '-'}  {when}  ({row.state})",
         f"    balance before {_money(row.balance_before)}, after {_money(row.balance_after)}",
-        f"    check: the card ending {row.card_tail} in the dashboard (Giftcards): a transaction "
+        f"    check: the card ending {row.card_tail} in the dashboard: a transaction "
         f"of {sign}{amount} at about {when}?",
     ]
     if row.state in ("unknown", "correct_unknown"):

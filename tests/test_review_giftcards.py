@@ -19,7 +19,12 @@ from register_agent.giftcard_receipts import giftcard_lines
 from register_agent.giftcards import GiftcardDesk
 from register_agent.journal import GiftcardPayment, Journal
 from register_agent.metrics import AgentMetrics, Sources
-from register_agent.review import giftcards_in_review, resolve_giftcard, review_command
+from register_agent.review import (
+    describe_giftcard,
+    giftcards_in_review,
+    resolve_giftcard,
+    review_command,
+)
 from register_agent.till_status import TillHealth
 from tests.test_giftcard_desk import CARD, ScriptedCards, desk_for, payment
 
@@ -110,6 +115,9 @@ async def test_a_correction_in_review_decided_both_ways(journal: Journal, tmp_pa
         with pytest.raises(CounterRefusal):
             await desk.correct(payment_id)
     sent = list(cards.sent)
+    shown = [describe_giftcard(row) for row in giftcards_in_review(tmp_path)]
+    assert shown[0].startswith("C-1  correction of a payment  5.00  card ...9B21")
+    assert "a transaction of +5.00" in shown[0]  # the money back onto the card
 
     # C-1: the dashboard shows the correction: corrected, the balance after the payment + 5
     assert resolve_giftcard(tmp_path, "C-1", "applied", by="anna").state == "corrected"
