@@ -5,7 +5,7 @@ a person's decision, and what the desk, the receipt, the status and the metrics 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,6 +18,8 @@ from register_agent.errors import CounterRefusal, JournalError, OutcomeUnknown, 
 from register_agent.giftcard_receipts import giftcard_lines
 from register_agent.giftcards import GiftcardDesk
 from register_agent.journal import GiftcardPayment, Journal
+from register_agent.loyalty.giftcards import Giftcard
+from register_agent.loyalty.retries import Deadline
 from register_agent.metrics import AgentMetrics, Sources
 from register_agent.review import (
     describe_giftcard,
@@ -193,3 +195,37 @@ async def test_a_payment_in_flight_at_a_stop_waits_for_review_after_the_restart(
     waiting = {row.payment_id: row.state for row in giftcards_in_review(tmp_path)}
     assert waiting == {"P-5": "correct_unknown", "P-6": "unknown"}
     assert any("2 giftcard payments" in alert for alert in await alerts(journal))
+
+
+class DecidedWhileSettling(ScriptedCards):
+    """The person records a decision while the desk reads the card to settle a lost answer."""
+
+    def __init__(self, balance: int, decide: Callable[[], object]) -> None:
+        super().__init__(balance)
+        self.decide = decide
+        self.looked_up = 0
+
+    async def find_giftcard(self, card_hash: str, *, deadline: Deadline | None = None) -> Giftcard:
+        self.looked_up += 1
+        if self.looked_up == 2:  # the first look-up is before sending, the second settles
+            self.decide()
+        return await super().find_giftcard(card_hash, deadline=deadline)
+
+
+async def test_a_decision_taken_while_the_desk_settles_is_the_answer(
+    journal: Journal, tmp_path: Path
+) -> None:
+    cards = DecidedWhileSettling(
+        2500, lambda: resolve_giftcard(tmp_path, "P-7", "applied", balance_cents=2150, by="anna")
+    )
+    cards.fail, cards.lands = [OutcomeUnknown("reset")], True
+    answer = await desk_for(journal, cards).pay(payment("P-7", "3.00"))
+    assert answer.balance == Decimal("21.50")  # the person's, as the journal keeps it
+    row = await journal.giftcard_payment("P-7")
+    assert row is not None
+    assert (row.state, row.balance_after, row.result) == (
+        "done",
+        2150,
+        answer.model_dump(mode="json"),
+    )
+    assert cards.sent == [-300]
