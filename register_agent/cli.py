@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -203,8 +204,25 @@ def _review(args: argparse.Namespace) -> int:
     from register_agent.config import load_config  # noqa: PLC0415 (lazy: start-up cost)
     from register_agent.review import review_command  # noqa: PLC0415
 
+    if args.balance is not None and not args.giftcard_applied:
+        raise ConfigError("--balance goes with --giftcard-applied PAYMENT_ID only")
     config = load_config(args.config)
-    return review_command(config.state.directory, args.applied, args.resend)
+    return review_command(
+        config.state.directory, args.applied, args.resend,
+        giftcard_applied=args.giftcard_applied, giftcard_not_applied=args.giftcard_not_applied,
+        balance_cents=args.balance,
+    )  # fmt: skip
+
+
+def _cents(text: str) -> int:
+    """``--balance 12.50``: euros as the dashboard shows them, kept in cents."""
+    try:
+        amount = Decimal(text.replace(",", "."))
+    except ArithmeticError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount; write e.g. 12.50") from exc
+    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount; write e.g. 12.50")
+    return int(amount * 100)
 
 
 def _transfer(args: argparse.Namespace) -> int:
@@ -240,10 +258,38 @@ def _add_operations_commands(commands: argparse._SubParsersAction[argparse.Argum
         "--contact", metavar="UUID", help="v3: a customer whose transactions show the attributes"
     )
     doctor.set_defaults(handler=_doctor)
-    review = commands.add_parser("review", help="operations a person must decide on")
+    review = commands.add_parser(
+        "review",
+        help="operations and giftcard payments a person must decide on",
+        description="Without options: list the operations and the giftcard payments whose "
+        "outcome nothing could tell, with what to check in the dashboard. With one option: "
+        "record the decision on one of them (kept in the journal with who and when); it "
+        "works while the agent runs. Giftcard payment ids are the POS's own and may equal "
+        "an operation id: they have options of their own.",
+    )
     decision = review.add_mutually_exclusive_group()
     decision.add_argument("--applied", metavar="OP_ID", help="the credits are there: done")
     decision.add_argument("--resend", metavar="OP_ID", help="they are not: send it again")
+    # giftcard payment ids are the POS's and may equal an operation id: flags of their own
+    decision.add_argument(
+        "--giftcard-applied",
+        metavar="PAYMENT_ID",
+        help="the giftcard payment, top-up or correction is on the card: done (the POS's "
+        "repeat and a reprint show it)",
+    )
+    decision.add_argument(
+        "--giftcard-not-applied",
+        metavar="PAYMENT_ID",
+        help="it is not on the card: the POS may send the same payment id again, and it is "
+        "sent for real then",
+    )
+    review.add_argument(
+        "--balance",
+        type=_cents,
+        metavar="EUROS",
+        help="with --giftcard-applied: the card's balance right after that transaction, as "
+        "the dashboard shows it (for the receipt and the POS's answer)",
+    )
     review.set_defaults(handler=_review)
     for name, help_text in (
         ("export", "move the undelivered operations to FILE, for a replacement till"),

@@ -239,10 +239,15 @@ class GiftcardDesk:
             sale_id=row.sale_id,
             transaction_id=transaction_id,
         )
-        await self._journal.move_giftcard_payment(
+        if not await self._journal.move_giftcard_payment(
             row.payment_id, expected, "done", self._clock(), balance_after=balance,
             transaction_id=transaction_id, result=answer.model_dump(mode="json"),
-        )  # fmt: skip
+        ):  # fmt: skip
+            # a person decided it while it was being settled (register-agent review)
+            stored = await self._journal.giftcard_payment(row.payment_id)
+            if stored is not None and stored.state in _ANSWERED and stored.result:
+                return GiftcardPaymentAnswer.model_validate(stored.result)
+            log.warning("giftcard payment %s landed, but was decided otherwise", row.payment_id)
         return answer
 
     async def _settle(

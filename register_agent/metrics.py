@@ -28,6 +28,7 @@ from register_agent.devices import DeviceStatus, PrinterState, PrinterStatus
 from register_agent.errors import ConfigError, JournalError
 from register_agent.journal import OperationState, PrintJobState
 from register_agent.journal.admin import read_only
+from register_agent.journal.giftcards import to_check
 from register_agent.journal.queries import outbox_summary
 from register_agent.scans import Outcome, Rejection, Repeat, Scan
 from register_agent.welcome import SLIP_PREFIX
@@ -194,6 +195,11 @@ def _journal_metrics(db: sqlite3.Connection, started_at: float) -> Iterable[Metr
         "register_agent_outbox_oldest_age_seconds",
         "Age of the oldest operation still to deliver (0: none)",
         value=summary.oldest_pending_age_s or 0.0,
+    )
+    yield GaugeMetricFamily(
+        "register_agent_giftcard_payments_to_check",
+        "Giftcard payments, top-ups and corrections not confirmed (register-agent review)",
+        value=to_check(db),
     )
     jobs = GaugeMetricFamily(
         "register_agent_print_jobs", "Print jobs in the journal by state", labels=["state"]

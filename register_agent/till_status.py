@@ -71,7 +71,10 @@ class TillHealth:
         if summary.dead:
             alerts.append(f"{summary.dead} operations were refused by the Register API")
         if unconfirmed := await self._journal.giftcard_payments_to_check():
-            alerts.append(f"{unconfirmed} giftcard payments are not confirmed: check the cards")
+            alerts.append(
+                f"{unconfirmed} giftcard payments are not confirmed: check the cards, then "
+                "register-agent review"
+            )
         return TillStatus(
             register_api=self.api_state,
             outbox_pending=waiting,

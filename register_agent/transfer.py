@@ -8,6 +8,11 @@ transaction the old till marks them ``exported``, a final state its outbox never
 The file is in place (fsync'd) before that commit; should the commit fail, it is removed.
 Import adds them under the same operation ids, so importing twice adds nothing, and an
 ``unknown`` one stays ``unknown``: the new till reconciles it before any new attempt.
+
+Giftcard payments do not travel: they are online only and never queued. But one whose
+outcome nobody knows yet (``register-agent review``) is known to this till's journal
+only, and the new till could not settle it (the POS's repeat there would be a new
+payment): so the export refuses until a person has decided each one.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 
 from register_agent.errors import JournalError
 from register_agent.journal import TRANSITIONS, OperationState, queries
+from register_agent.journal import giftcards as giftcard_rows
 from register_agent.journal.admin import (
     journal_path,
     move_by_hand,
@@ -65,7 +71,11 @@ def export_operations(
     left ``in_flight`` may have applied and goes as ``unknown``, as its restart would do.
     """
     now = time.time()
+    if agent_stopped:  # committed on its own: the refusal below lists them for review
+        with write_transaction(journal_path(state_directory)) as db:
+            giftcard_rows.recover_sending(db, now)
     with write_transaction(journal_path(state_directory)) as db:
+        _refuse_unsettled_giftcards(db)
         if agent_stopped:
             queries.recover_in_flight(db, now)
         moved = _rows(db, f"SELECT {_OPERATION_COLUMNS} FROM operations"  # noqa: S608
@@ -86,6 +96,19 @@ def export_operations(
             target.unlink(missing_ok=True)  # not marked here: the file must not exist
             raise
         return Transferred(len(moved), len(sale_ids), _in_flight(db))
+
+
+def _refuse_unsettled_giftcards(db: sqlite3.Connection) -> None:
+    if waiting := giftcard_rows.count_in(db, giftcard_rows.WAITING):
+        raise JournalError(
+            f"{waiting} giftcard payments are not confirmed and only this till knows them: "
+            "decide each with register-agent review, then export again (nothing was exported)"
+        )
+    if sending := giftcard_rows.count_in(db, giftcard_rows.SENDING):
+        raise JournalError(
+            f"{sending} giftcard payments are being sent: export again in a moment; if the "
+            "agent is stopped, export with --agent-stopped (nothing was exported)"
+        )
 
 
 def import_operations(state_directory: Path, source: Path, *, by: str) -> Transferred:

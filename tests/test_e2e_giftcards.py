@@ -2,12 +2,16 @@
 its pty reader, the TCP virtual printer and the sandbox, for v1 and v3. A giftcard pays
 part of a sale and the receipt's remaining balance is the sandbox's; overspending is
 refused and moves nothing; a payment id posted twice (also after a lost answer) moves money
-once; top-up and correction; offline refused; a scanned giftcard reaches the POS screen.
+once; top-up and correction; offline refused; a scanned giftcard reaches the POS screen; a
+payment nothing could settle is decided with ``register-agent review`` and then goes through.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.agent_harness import AgentProcess
+from tests.agent_harness import TOKEN_SECRET, AgentProcess
 from tests.conftest import Sandbox
 
 pytestmark = pytest.mark.timeout(60)
@@ -212,7 +216,8 @@ def test_a_card_that_changed_otherwise_goes_to_review(
     assert (again.status_code, again.json()["code"]) == (409, "giftcard_check_card")
     row = next(r for r in agent_rows(agent) if r["payment_id"] == f"{agent.version}-P-8")
     assert row["state"] == "review"
-    assert "1 giftcard payments are not confirmed: check the cards" in agent.status()["alerts"]
+    alert = "1 giftcard payments are not confirmed: check the cards, then register-agent review"
+    assert alert in agent.status()["alerts"]
     assert [r["amount_in_cents"] for r in gift_rows(sandbox_clean)] == [-100]
 
 
@@ -225,3 +230,59 @@ def test_the_same_payment_at_once_from_two_requests_moves_money_once(
         answers = list(pool.map(lambda _: pay(agent, "P-9", "2.00"), range(2)))
     assert sorted(a.status_code for a in answers) in ([200, 200], [200, 409])
     assert [r["amount_in_cents"] for r in gift_rows(sandbox_clean)] == [-200]
+
+
+def review(agent: AgentProcess, *args: str) -> str:
+    """``register-agent review ARGS`` as the person runs it beside the running agent."""
+    key = agent.sandbox.v1_key if agent.version == "v1" else agent.sandbox.v3_key
+    done = subprocess.run(
+        [sys.executable, "-m", "register_agent", "--config", str(agent.config_path), "review",
+         *args],
+        env={**os.environ, "REGISTER_AGENT_API__API_KEY": key,
+             "REGISTER_AGENT_API__LOYALTY_TOKEN_SECRET": TOKEN_SECRET},
+        capture_output=True, text=True, timeout=20, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_a_payment_in_review_decided_not_applied_goes_through_once(
+    agent: AgentProcess, sandbox_clean: Sandbox
+) -> None:
+    payment_id = f"{agent.version}-R-1"
+    sandbox_clean.set_fault(mode="timeout", hold_s=1.5, count=1, paths=GIFTCARD_PATHS)
+    assert pay(agent, "R-1", "3.00").status_code == 409  # held, then dropped: not applied
+    pay(agent, "R-1b", "1.00").raise_for_status()  # the card used meanwhile
+    assert pay(agent, "R-1", "3.00").json()["code"] == "giftcard_check_card"
+
+    listing = review(agent)
+    assert f"{payment_id}  payment  3.00  card ...9B21" in listing
+    assert "balance before 25.00, after unknown" in listing
+    assert CARD not in listing
+    waiting = unconfirmed(agent)  # earlier tests of this agent may have left one in review
+    assert waiting >= 1
+    # the dashboard shows only the 1.00: this payment did not move money
+    decided = review(agent, "--giftcard-not-applied", payment_id)
+    assert f"giftcard payment {payment_id}: not_applied" in decided
+    assert unconfirmed(agent) == waiting - 1  # 0: the alert is gone
+    assert payment_id not in review(agent)
+
+    again = pay(agent, "R-1", "3.00")  # the POS's repeat is sent for real, once
+    assert again.status_code == 200, again.text
+    assert (again.json()["balance"], again.json()["state"]) == ("21.00", "done")
+    assert pay(agent, "R-1", "3.00").json() == again.json()
+    assert [r["amount_in_cents"] for r in gift_rows(sandbox_clean)] == [-100, -300]
+    assert sandbox_balance(sandbox_clean) == 2100
+    with agent.journal() as db:
+        row = db.execute(
+            "SELECT decision, decided_by FROM giftcard_decisions WHERE payment_id = ?",
+            (payment_id,),
+        ).fetchone()
+    assert row["decision"] == "not_applied"
+    assert row["decided_by"]
+
+
+def unconfirmed(agent: AgentProcess) -> int:
+    """The number in the status alert "N giftcard payments are not confirmed" (0: none)."""
+    found = [a for a in agent.status()["alerts"] if "giftcard payments are not confirmed" in a]
+    return int(found[0].split()[0]) if found else 0

@@ -58,7 +58,7 @@ the POS may switch on it; the `message` is a sentence for the cashier. Codes:
 | 409 | `giftcard_not_last` | only the card's last transaction can be corrected |
 | 409 | `giftcard_conflict` | this payment id was used with another card or amount |
 | 409 | `giftcard_not_confirmed` | send the same payment again in a few seconds |
-| 409 | `giftcard_check_card` | not confirmed: check the card in the dashboard |
+| 409 | `giftcard_check_card` | not confirmed: a person checks the card (`register-agent review`) |
 | 409 | `giftcard_payment_not_done`, `giftcard_correct_unavailable` | cannot be corrected |
 | 409 | `giftcard_refused` | the loyalty service refused it; the message says why |
 | 404 | `customer_not_found` | no customer has this e-mail address |

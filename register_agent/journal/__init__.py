@@ -159,8 +159,15 @@ class Journal:
         return await self._writer.run_async(transaction)
 
     async def recover_after_restart(self, now: float) -> int:
-        """At start: every ``in_flight`` operation may have applied, so it becomes ``unknown``."""
-        return await self._writer.run_async(lambda db: queries.recover_in_flight(db, now))
+        """At start: every ``in_flight`` operation may have applied, so it becomes ``unknown``;
+        so does a giftcard payment or correction being sent (counted in the status alert and
+        listed by register-agent review, also when the POS never sends it again)."""
+
+        def transaction(db: sqlite3.Connection) -> int:
+            giftcards.recover_sending(db, now)
+            return queries.recover_in_flight(db, now)
+
+        return await self._writer.run_async(transaction)
 
     async def outbox_summary(self, now: float) -> OutboxSummary:
         return await self._reader.run_async(lambda db: queries.outbox_summary(db, now))

@@ -16,6 +16,11 @@ from register_agent.journal.records import dumps
 
 #: states in which nothing more will happen to the row by itself (purged after retention)
 SETTLED = ("done", "refused", "corrected")
+#: states whose outcome nobody knows yet: a person decides (register-agent review), or a
+#: repeat of the POS settles an ``unknown`` payment or ``correct_unknown`` correction
+WAITING = ("unknown", "review", "correct_unknown")
+#: being sent right now (or left so by a stopped agent)
+SENDING = ("in_flight", "correcting")
 
 
 @dataclass(frozen=True)
@@ -104,17 +109,68 @@ def of_sale(db: sqlite3.Connection, sale_id: str) -> list[GiftcardPayment]:
 
 def to_check(db: sqlite3.Connection) -> int:
     """Payments whose outcome a person must check (or a repeat of the POS must settle)."""
+    return count_in(db, WAITING)
+
+
+def count_in(db: sqlite3.Connection, states: tuple[str, ...]) -> int:
+    marks = ", ".join("?" for _ in states)
     row = db.execute(
-        "SELECT count(*) FROM giftcard_payments"
-        " WHERE state IN ('unknown', 'review', 'correct_unknown')"
+        f"SELECT count(*) FROM giftcard_payments WHERE state IN ({marks})",  # noqa: S608
+        states,
     ).fetchone()
     return int(row[0])
 
 
-def purge(db: sqlite3.Connection, before: float) -> int:
-    """Settled rows older than ``before``; the unsettled wait for a person."""
-    marks = ", ".join("?" for _ in SETTLED)
+def recover_sending(db: sqlite3.Connection, now: float) -> int:
+    """A stopped agent's rows being sent may have landed: unknown, as the desk takes a
+    stale one (at the agent's start, and ``register-agent export --agent-stopped``)."""
     return db.execute(
-        f"DELETE FROM giftcard_payments WHERE updated_at < ? AND state IN ({marks})",  # noqa: S608
+        "UPDATE giftcard_payments SET updated_at = ?, state = CASE state"
+        " WHEN 'in_flight' THEN 'unknown' ELSE 'correct_unknown' END"
+        " WHERE state IN ('in_flight', 'correcting')",
+        (now,),
+    ).rowcount
+
+
+def waiting(db: sqlite3.Connection) -> list[GiftcardPayment]:
+    """The payments ``to_check`` counts, oldest first (register-agent review lists them)."""
+    marks = ", ".join("?" for _ in WAITING)
+    rows = db.execute(
+        f"SELECT * FROM giftcard_payments WHERE state IN ({marks})"  # noqa: S608
+        " ORDER BY created_at, payment_id",
+        WAITING,
+    )
+    return [GiftcardPayment.from_row(row) for row in rows]
+
+
+def in_doubt(row: GiftcardPayment) -> str:
+    """What nobody knows about ``row``: whether its correction moved money back
+    ("correction"), or whether the payment or top-up itself moved money (its kind)."""
+    # a correction starts from a done payment, whose answer to the POS the row keeps; a
+    # payment whose own answer was lost never had one
+    if row.state == "correct_unknown" or (row.state == "review" and row.result is not None):
+        return "correction"
+    return row.kind
+
+
+def record_decision(
+    db: sqlite3.Connection, payment_id: str, decision: str, *, by: str, now: float,
+    balance_cents: int | None, note: str,
+) -> None:  # fmt: skip
+    db.execute(
+        "INSERT INTO giftcard_decisions (payment_id, decision, balance_cents, decided_by,"
+        " decided_at, note) VALUES (?, ?, ?, ?, ?, ?)",
+        (payment_id, decision, balance_cents, by, now, note),
+    )
+
+
+def purge(db: sqlite3.Connection, before: float) -> int:
+    """Settled rows older than ``before``, with their decisions; the unsettled wait for a
+    person."""
+    marks = ", ".join("?" for _ in SETTLED)
+    old = f"SELECT payment_id FROM giftcard_payments WHERE updated_at < ? AND state IN ({marks})"  # noqa: S608
+    db.execute(f"DELETE FROM giftcard_decisions WHERE payment_id IN ({old})", (before, *SETTLED))  # noqa: S608
+    return db.execute(
+        f"DELETE FROM giftcard_payments WHERE payment_id IN ({old})",  # noqa: S608
         (before, *SETTLED),
     ).rowcount

@@ -117,6 +117,21 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX giftcard_payments_sale ON giftcard_payments (sale_id);
     """,
+    # 3: the decisions people took on giftcard payments nothing could settle (register-agent
+    #    review). A table of its own: operation_decisions' CHECK names the outbox's decisions
+    #    only, and a POS's payment id may equal an operation id
+    """
+    CREATE TABLE giftcard_decisions (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        payment_id    TEXT NOT NULL,              -- no foreign key: like operation_decisions
+        decision      TEXT NOT NULL CHECK (decision IN ('applied', 'not_applied')),
+        balance_cents INTEGER,                    -- the balance the person saw (NULL: none)
+        decided_by    TEXT NOT NULL,              -- the person (login name)
+        decided_at    REAL NOT NULL,
+        note          TEXT                        -- what was in doubt, the states moved
+    );
+    CREATE INDEX giftcard_decisions_payment ON giftcard_decisions (payment_id);
+    """,
 )
 
 
