@@ -1,7 +1,9 @@
 """A whole shift on the real agent with debug logging, then a search of everything it left
 behind (issue 5, "Done when"): its logs, its journal database and the receipt bytes must
 hold neither the API key, the loyalty-token secret, the local API token nor a full card
-value. The logs are JSON lines naming the sale, operation and device they concern.
+value (loyalty cards and the giftcard, a bearer value). The counter's customer work of
+issue 7 is in the shift too: its e-mail addresses and custom attributes stay out of the
+logs. The logs are JSON lines naming the sale, operation and device they concern.
 """
 
 from __future__ import annotations
@@ -33,7 +35,15 @@ from tests.reader_support import pty_pair
 LOCAL_TOKEN = "local-api-token-that-must-never-be-logged-42"
 MARIE_CARD = "B2C3D4E5"
 UNREGISTERED_CARD = "D4E5F6A7"
-CARDS = (JAN_CARD, MARIE_CARD, UNREGISTERED_CARD)
+GIFTCARD = "GC7F3A9B21"  # the seed's giftcard: whoever has its number can spend it
+CARDS = (JAN_CARD, MARIE_CARD, UNREGISTERED_CARD, GIFTCARD)
+NEW_CUSTOMER = "new.customer@example.org"
+#: a customer's personal data: never in a log line (the POS and the receipt may show it)
+PERSONAL = {
+    "new customer's e-mail": NEW_CUSTOMER,
+    "Jan's e-mail": "jan@example.org",
+    "Jan's birthday": "1980-04-12",
+}
 COFFEE = "6e2b9d4a-1f3c-4b5d-8e7f-9a0b1c2d3e4f"
 
 
@@ -73,6 +83,7 @@ def shift(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Shift:
             extra=(
                 f'[[readers]]\nkind = "serial"\nname = "counter"\nport = "{reader_path}"\n'
                 '[logging]\nformat = "json"\nlevel = "debug"\n'
+                '[newsletter]\nsubscription_type = "Nieuwsbrief"\n'
             ),
         )
         text = config.read_text(encoding="utf-8").replace(
@@ -121,6 +132,7 @@ def _work_the_shift(api: httpx.Client, reader: int, sandbox: Sandbox) -> None:
     assert api.post("/v1/rewards/claims", json=claim).status_code in (200, 201)
     unknown = {"claim_id": "C-2", "reward_key": "no-such-reward", "customer_card": JAN_CARD}
     assert api.post("/v1/rewards/claims", json=unknown).status_code >= 400
+    _counter_work(api)
     sandbox.set_fault(mode="error_503", count=2, paths=["/api/v3"])
     _sell(api, {"sale_id": "S-5", "amount": "4.00", "customer_card": JAN_CARD})
     wait_until(
@@ -129,6 +141,24 @@ def _work_the_shift(api: httpx.Client, reader: int, sandbox: Sandbox) -> None:
         "the credits of S-1, S-2 and S-5",
     )
     time.sleep(0.5)  # the receipts settle
+
+
+def _counter_work(api: httpx.Client) -> None:
+    """Issue 7 at the counter: a card handed out, Jan found by e-mail, chosen for the next
+    sale and opted in, a giftcard paying part of S-6 and refusing an overspend."""
+    handed = api.post("/v1/cards", json={"card": UNREGISTERED_CARD, "email": NEW_CUSTOMER})
+    assert handed.status_code == 200, handed.text
+    assert api.get("/v1/customers", params={"email": "jan@example.org"}).status_code == 200
+    chosen = api.post("/v1/customer", json={"email": "jan@example.org"})
+    assert chosen.status_code == 200, chosen.text
+    assert chosen.json()["attributes"]["birthday"] == "1980-04-12"  # the POS sees it
+    opted = api.put("/v1/customer/newsletter", json={"subscribed": True})
+    assert opted.status_code == 200, opted.text
+    payment = {"payment_id": "G-1", "card": GIFTCARD, "amount": "2.00", "sale_id": "S-6"}
+    assert api.post("/v1/giftcards/payments", json=payment).status_code == 200
+    overspend = {**payment, "payment_id": "G-2", "amount": "99.00"}
+    assert api.post("/v1/giftcards/payments", json=overspend).status_code == 409
+    _sell(api, {"sale_id": "S-6", "amount": "6.00"})  # Jan's, as chosen above
 
 
 def _sell(api: httpx.Client, sale: dict[str, str]) -> None:
@@ -152,6 +182,7 @@ def test_the_logs_name_no_secret_and_no_whole_card(shift: Shift) -> None:
     assert _hits(log, shift.secrets) == []
     assert _hits(log, {card: card for card in CARDS}) == []
     assert "…C3D4" in shift.log  # Jan's card appears, by its last 4 characters
+    assert _hits(log, PERSONAL) == []
 
 
 def test_the_receipts_hold_no_secret_and_no_card(shift: Shift) -> None:
