@@ -33,6 +33,8 @@ START_TIMEOUT_S = 20.0
 #: the whole tour has this long; every wait inside it is bounded too
 TOUR_TIMEOUT_S = 90.0
 DEMO_HEADER = ("Bakkerij Centrum", "Demo till (sandbox)")
+#: printed on the demo's receipts unless the config names its own (Jan has both)
+DEMO_ATTRIBUTES = {"firstname": "Name", "tier": "Tier"}
 
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -97,6 +99,12 @@ def demo_config(config: AgentConfig, work: Path) -> AgentConfig:
     receipt = config.receipt
     if not receipt.header:
         receipt = receipt.model_copy(update={"header": DEMO_HEADER})
+    if not receipt.customer_attributes:
+        receipt = receipt.model_copy(update={"customer_attributes": DEMO_ATTRIBUTES})
+    # the seed's newsletter: v1 marketing program 12, v3 the OPT_IN type "Nieuwsbrief"
+    newsletter = config.newsletter.model_copy(
+        update={"marketing_program_id": 12, "subscription_type": "Nieuwsbrief"}
+    )
     return config.model_copy(
         update={
             # virtual devices even when the config names real ones: a tour must never print
@@ -113,6 +121,7 @@ def demo_config(config: AgentConfig, work: Path) -> AgentConfig:
             "outbox": outbox,
             "till": config.till.model_copy(update={"prints": "receipt"}),
             "receipt": receipt,
+            "newsletter": newsletter,
         }
     )
 
@@ -173,6 +182,7 @@ def _till_of(agent: Agent, embedded: Embedded, loop: asyncio.AbstractEventLoop) 
         sandbox=JsonClient(embedded.sandbox.url),
         scan=lambda value: _scan(config, value),
         preview=lambda sale_id, path, copy: _preview(agent, loop, sale_id, path, copy=copy),
+        receipt_attributes=dict(config.receipt.customer_attributes),
     )
 
 
@@ -195,6 +205,7 @@ def _preview(
     """
     import asyncio  # noqa: PLC0415
 
+    from register_agent.giftcard_receipts import with_giftcards  # noqa: PLC0415
     from register_agent.journal import PrintJob, PrintJobState  # noqa: PLC0415
     from register_agent.printing import compose_receipt  # noqa: PLC0415
     from register_agent.receipts import layout_receipt  # noqa: PLC0415
@@ -219,6 +230,10 @@ def _preview(
     )
     config = agent.config
     receipt = compose_receipt(sale, operations, job, config.till)
+    payments = asyncio.run_coroutine_threadsafe(
+        journal.giftcard_payments_of_sale(sale_id), loop
+    ).result(5.0)
+    receipt = with_giftcards(receipt, payments, config.receipt.language, sale.currency)
     settings = config.receipt.model_copy(update={"currency": sale.currency})
     width = config.printer.line_width if config.printer else 42
     write_receipt_preview(layout_receipt(receipt, settings, width), path)

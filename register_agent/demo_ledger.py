@@ -1,6 +1,7 @@
 """The end of ``register-agent demo``: what the sandbox's ledger says the Register API
 applied, summed up per kind and per member, with the tour's sales checked against it
-(every sale credited, none twice).
+(every sale credited, none twice), and the counter work of issue 7 (cards handed out,
+newsletter sign-ups, giftcard transactions).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from typing import Any
 
 #: ledger rows of a customer collecting a receipt's QR code (v3 token, v1 staged reception)
 QR_CLAIM_KINDS = ("token_claim", "staged_claim")
+#: a customer created at the counter (v1 member, v3 contact) and a card linked to one
+CREATED_KINDS = ("member_created", "contact_created")
+LINKED_KINDS = ("card_linked", "identifier_linked")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,11 @@ class Summary:
     balances: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
     missing: list[str] = field(default_factory=list)
+    counter: Counter[str] = field(default_factory=Counter)
+    #: what the giftcard transactions moved, in cents (payments negative), and the balance
+    #: the last one left on its card
+    giftcard_cents: int = 0
+    giftcard_left_cents: int | None = None
 
     def lines(self) -> list[str]:
         members = [
@@ -49,6 +58,10 @@ class Summary:
             *members,
             f"duplicates: {self.duplicates}",
             f"sales not credited: {', '.join(self.missing) or 'none'}",
+            f"customers created: {self.counter['created']}, cards linked: {self.counter['linked']}",
+            f"newsletter sign-ups: {self.counter['opt_in']}",
+            f"giftcard transactions: {self.counter['giftcard']} ({_euros(self.giftcard_cents)}),"
+            f" left on the card: {_euros(self.giftcard_left_cents)}",
         ]
 
 
@@ -66,7 +79,34 @@ def summarise(rows: Iterable[Mapping[str, Any]], sales: Sequence[Expected]) -> S
         missing=[sale.sale_id for sale in sales if sale not in credited],
     )
     summary.credits, summary.balances = _per_member(rows)
+    _count_counter_work(rows, summary)
     return summary
+
+
+def _count_counter_work(rows: Iterable[Mapping[str, Any]], summary: Summary) -> None:
+    for row in rows:
+        kind = row.get("kind")
+        if kind in CREATED_KINDS:
+            summary.counter["created"] += 1
+        elif kind in LINKED_KINDS:
+            summary.counter["linked"] += 1
+        elif _opted_in(row):
+            summary.counter["opt_in"] += 1
+        elif kind == "giftcard_transaction":
+            summary.counter["giftcard"] += 1
+            summary.giftcard_cents += int(row.get("amount_in_cents") or 0)
+            summary.giftcard_left_cents = row.get("balance_after_cents")
+
+
+def _opted_in(row: Mapping[str, Any]) -> bool:
+    """v1: a marketing recipient subscribed; v3: a subscription that became SUBSCRIBED."""
+    if row.get("kind") in ("marketing_recipient_created", "marketing_recipient_updated"):
+        return row.get("is_subscribed") is True
+    return row.get("kind") == "subscription_changed" and row.get("status") == "SUBSCRIBED"
+
+
+def _euros(cents: int | None) -> str:
+    return "?" if cents is None else f"EUR {Decimal(cents) / 100:.2f}"
 
 
 def _per_member(rows: Iterable[Mapping[str, Any]]) -> tuple[dict[str, int], dict[str, int]]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from register_agent.demo_counter import CounterSteps
 from register_agent.demo_ledger import Expected, Summary, summarise
 from register_agent.errors import AgentUnreachable
 from register_agent.local_client import JsonClient, Reply
@@ -47,6 +48,8 @@ class DemoTill:
     scan: Callable[[str], None]  # a card on the counter's reader
     #: (sale id, PNG path, copy) -> the receipt as the agent composes it, drawn at the path
     preview: Callable[[str, Path, bool], Receipt]
+    #: ``[receipt] customer_attributes`` of the demo's till: what a receipt prints
+    receipt_attributes: dict[str, str] = field(default_factory=dict)
 
 
 class Tour:
@@ -62,6 +65,7 @@ class Tour:
         self._step = "start"
         self._sales: list[Expected] = []
         self._previews: list[Path] = []
+        self._counter = CounterSteps(self)
 
     def run(self) -> Summary:
         try:
@@ -80,6 +84,7 @@ class Tour:
         self._claim_reward(jan, balance)
         self._go_offline()
         self._come_back()
+        self._counter.run()  # issue 7: steps 7 to 12
         return self._summary()
 
     # --- the steps ------------------------------------------------------------------------
@@ -211,7 +216,7 @@ class Tour:
         self._say("   A reprint of demo-3 (marked COPY) now shows the points earned.")
 
     def _summary(self) -> Summary:
-        self._begin("7. What the Register API applied (the sandbox's ledger)")
+        self._begin("13. What the Register API applied (the sandbox's ledger)")
         ledger = self._sandbox("GET", "/_sandbox/ledger").body["data"]
         summary = summarise(ledger, self._sales)
         for line in summary.lines():
@@ -221,6 +226,7 @@ class Tour:
         self._check(
             summary.qr_claims == 1 and summary.reward_claims == 1, "one QR and one reward claim"
         )
+        self._counter.check(summary)
         self._say(f"\nReceipt previews in {self._out}:")
         for path in self._previews:
             self._say(f"   {path.name}")
@@ -248,12 +254,16 @@ class Tour:
         self._check(reply.ok, f"{method} {path} to succeed, got {reply.status} {reply.body}")
         return reply
 
+    def _answer(self, method: str, path: str, body: object = None) -> Reply:
+        """The local API's answer, a refusal included (the step checks it)."""
+        return self._call(self._till.pos, method, path, body)
+
     def _sandbox(self, method: str, path: str, body: object = None) -> Reply:
         return self._call(self._till.sandbox, method, path, body)
 
     def _call(self, client: JsonClient, method: str, path: str, body: object) -> Reply:
         try:
-            return client.request(method, path, body if method == "POST" else None)
+            return client.request(method, path, body if method in ("POST", "PUT") else None)
         except AgentUnreachable as exc:
             raise DemoFailed(f"{self._step!r}: {exc}") from exc
 

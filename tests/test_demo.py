@@ -1,5 +1,7 @@
 """``register-agent demo`` as a new user runs it: a real process, its exit code, the ledger
-summary it prints, and the receipt previews it leaves behind (QR decoded with zbarimg)."""
+summary it prints (issue 7's counter work included: a card handed out, a newsletter
+sign-up, a giftcard payment), and the receipt previews it leaves behind (QR decoded with
+zbarimg)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ PREVIEWS = (
     "2-sale-without-card.png",
     "3-sale-offline.png",
     "4-sale-offline-reprint.png",
+    "5-welcome-slip.png",
+    "6-sale-with-giftcard.png",
 )
 
 
@@ -53,16 +57,19 @@ def assert_tour_succeeded(result: subprocess.CompletedProcess[str], out: Path) -
     assert result.returncode == 0, result.stdout + result.stderr
     output = result.stdout
     assert "Every step went as expected." in output
-    assert summary_number(output, "credit receptions") == 3
+    assert summary_number(output, "credit receptions") == 5
     assert summary_number(output, "QR codes collected") == 1
     assert summary_number(output, "rewards claimed") == 1
     assert summary_number(output, "duplicates") == 0
     assert "sales not credited: none" in output
-    # Jan: +12, -50 (coffee), 150 at the start; Sofie 500 +20; Marie 20 +9; Ahmed +7 (QR)
-    assert "jan@example.org: -38 points, balance 112" in output
+    # Jan: 150 at the start, +12, -50 (coffee), +18 (the giftcard sale); Sofie 500 +20;
+    # Marie 20 +9; Ahmed +7 (QR); Lotte's new card +15
+    assert "jan@example.org: -20 points, balance 130" in output
+    assert "lotte@example.org: +15 points, balance 15" in output
     assert "sofie@example.org: +20 points, balance 520" in output
     assert "marie@example.org: +9 points, balance 29" in output
     assert "ahmed@example.org: +7 points, balance 7" in output
+    assert_counter_work(output)
     for name in PREVIEWS:
         assert (out / name).stat().st_size > 1000, name
     # only the slip without a card has a QR; the others say points (or that they follow)
@@ -75,6 +82,19 @@ def assert_tour_succeeded(result: subprocess.CompletedProcess[str], out: Path) -
     assert accepted, output
     assert qr[0] == accepted.group(1)
     return qr[0]
+
+
+def assert_counter_work(output: str) -> None:
+    """Issue 7 at the counter, as the sandbox's ledger holds it after the tour."""
+    assert "customers created: 1, cards linked: 1" in output  # the blank card, to Lotte
+    assert "newsletter sign-ups: 1" in output  # Ahmed, found by e-mail
+    # one giftcard payment of EUR 10.00 (the overspend moved nothing), 15.00 left
+    assert "giftcard transactions: 1 (EUR -10.00), left on the card: EUR 15.00" in output
+    assert "The receipt prints Name: Jan / Tier: Gold / Paid with giftcard ****9B21" in output
+    assert 'refused, "the giftcard holds €15.00; ask for another payment' in output
+    assert "Your card: ****F6A7 / Your balance: 0" in output  # the welcome slip
+    assert "GC7F3A9B21" not in output  # giftcard and blank card by their tails only
+    assert "D4E5F6A7" not in output
 
 
 pytestmark = pytest.mark.skipif(shutil.which("zbarimg") is None, reason="needs zbar-tools")
