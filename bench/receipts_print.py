@@ -14,7 +14,7 @@ from drivers.escpos_printer import EscposPrinter, prepare_escpos
 from drivers.escpos_render import render
 from drivers.virtual_printer import VirtualPrinter
 from register_agent.config import NetworkPrinterConfig, ReceiptConfig
-from register_agent.receipts import Receipt, ReceiptLayout, SaleLine, layout_receipt
+from register_agent.receipts.layout import Receipt, ReceiptLayout, SaleLine, layout_receipt
 
 ROUNDS = 200
 QR_URL = (

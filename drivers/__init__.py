@@ -1,5 +1,5 @@
 """Hardware drivers: one module per device kind, each with a fake or virtual twin.
 
 Drivers depend on the core (their config models live in ``register_agent.config``);
-the core never imports them. Only ``register_agent.service`` wires them in.
+the core never imports them. Only ``register_agent.runtime.devices`` wires them in.
 """

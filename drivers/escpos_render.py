@@ -23,7 +23,7 @@ from register_agent.config import (
     UsbPrinterConfig,
 )
 from register_agent.errors import ConfigError
-from register_agent.receipts import (
+from register_agent.receipts.layout import (
     Barcode,
     Cut,
     Element,

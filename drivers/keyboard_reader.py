@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from register_agent.config import KeyboardReaderConfig
-from register_agent.devices import MAX_RAW_SCAN_BYTES, DeviceStatus, RawScan
+from register_agent.devices.protocols import MAX_RAW_SCAN_BYTES, DeviceStatus, RawScan
 from register_agent.errors import ReaderError
 
 log = logging.getLogger(__name__)

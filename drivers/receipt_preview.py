@@ -15,7 +15,15 @@ import qrcode
 from barcode.writer import ImageWriter
 from PIL import Image, ImageDraw, ImageFont
 
-from register_agent.receipts import Barcode, Cut, Element, QrCode, ReceiptLayout, Rule, TextLine
+from register_agent.receipts.layout import (
+    Barcode,
+    Cut,
+    Element,
+    QrCode,
+    ReceiptLayout,
+    Rule,
+    TextLine,
+)
 
 _FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 _FONT_SIZE = 20

@@ -25,7 +25,7 @@ import serial
 
 from drivers.line_framer import LineFramer
 from register_agent.config import SerialReaderConfig
-from register_agent.devices import DeviceStatus, RawScan
+from register_agent.devices.protocols import DeviceStatus, RawScan
 from register_agent.errors import ReaderError
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from drivers.serial_reader import SerialReader
 from register_agent.config import SerialReaderConfig, VirtualReaderConfig
-from register_agent.devices import DeviceStatus, RawScan
+from register_agent.devices.protocols import DeviceStatus, RawScan
 from register_agent.errors import ReaderError
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from register_agent import __version__, demo, scan_commands, status_command
+from register_agent import __version__
+from register_agent.commands import scan_test, status
+from register_agent.commands.demo import run as demo
 from register_agent.errors import ConfigError, RegisterAgentError
 
 if TYPE_CHECKING:  # the config is imported when a command runs: `--help` stays fast
@@ -37,8 +39,8 @@ def _print_test(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415 (lazy: start-up cost)
 
     from register_agent.config import load_config  # noqa: PLC0415
-    from register_agent.receipts import layout_receipt, print_test_receipt  # noqa: PLC0415
-    from register_agent.service import print_test, write_receipt_preview  # noqa: PLC0415
+    from register_agent.receipts.layout import layout_receipt, print_test_receipt  # noqa: PLC0415
+    from register_agent.runtime.devices import print_test, write_receipt_preview  # noqa: PLC0415
 
     config = load_config(args.config)
     width = config.printer.line_width if config.printer else 42
@@ -64,8 +66,8 @@ def _status_ticket(config: Any, width: int, preview: Path | None) -> int:
     """The installer's status slip: printed, or drawn with --preview; shown on screen too."""
     import asyncio  # noqa: PLC0415 (lazy: start-up cost)
 
-    from register_agent.service import print_test, write_receipt_preview  # noqa: PLC0415
-    from register_agent.status_ticket import status_layout, status_lines  # noqa: PLC0415
+    from register_agent.receipts.status_ticket import status_layout, status_lines  # noqa: PLC0415
+    from register_agent.runtime.devices import print_test, write_receipt_preview  # noqa: PLC0415
 
     lines = asyncio.run(status_lines(config))
     print("\n".join(lines))
@@ -121,9 +123,9 @@ def _run(args: argparse.Namespace) -> int:
     """The agent itself; ``--sandbox`` is the embedded default of the README."""
     import asyncio  # noqa: PLC0415 (lazy: start-up cost)
 
-    from register_agent.agent import Agent  # noqa: PLC0415
     from register_agent.config import load_config  # noqa: PLC0415
-    from register_agent.embedded import BANNER, embed, require_api_key  # noqa: PLC0415
+    from register_agent.runtime.agent import Agent  # noqa: PLC0415
+    from register_agent.runtime.embedded import BANNER, embed, require_api_key  # noqa: PLC0415
 
     config = _listening(load_config(args.config), args.listen)
     _configure_logs(config, verbose=args.verbose)
@@ -153,7 +155,7 @@ def _listening(config: AgentConfig, listen: str | None) -> AgentConfig:
 
 def _configure_logs(config: Any, *, verbose: bool) -> None:
     """The ``[logging]`` section, now that the config is read; -v still means debug."""
-    from register_agent.logs import configure, secrets_of  # noqa: PLC0415
+    from register_agent.common.logs import configure, secrets_of  # noqa: PLC0415
 
     level = logging.DEBUG if verbose else getattr(logging, config.logging.level.upper())
     configure(config.logging.format, level, secrets=secrets_of(config))
@@ -192,8 +194,8 @@ async def _run_announced(agent: Any, sandbox_url: str) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    from register_agent.commands.doctor import run_doctor  # noqa: PLC0415
     from register_agent.config import load_config  # noqa: PLC0415 (lazy: start-up cost)
-    from register_agent.doctor import run_doctor  # noqa: PLC0415
 
     if not args.verbose:  # the checks' own lines say it; the client's retries are noise here
         logging.getLogger("register_agent.loyalty").setLevel(logging.WARNING)
@@ -201,8 +203,8 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
+    from register_agent.commands.review import review_command  # noqa: PLC0415
     from register_agent.config import load_config  # noqa: PLC0415 (lazy: start-up cost)
-    from register_agent.review import review_command  # noqa: PLC0415
 
     if args.balance is not None and not args.giftcard_applied:
         raise ConfigError("--balance goes with --giftcard-applied PAYMENT_ID only")
@@ -226,13 +228,13 @@ def _cents(text: str) -> int:
 
 
 def _transfer(args: argparse.Namespace) -> int:
-    from register_agent.config import load_config  # noqa: PLC0415 (lazy: start-up cost)
-    from register_agent.review import who_decides  # noqa: PLC0415
-    from register_agent.transfer import (  # noqa: PLC0415
+    from register_agent.commands.review import who_decides  # noqa: PLC0415
+    from register_agent.commands.transfer import (  # noqa: PLC0415
         describe,
         export_operations,
         import_operations,
     )
+    from register_agent.config import load_config  # noqa: PLC0415 (lazy: start-up cost)
 
     state = load_config(args.config).state.directory
     if args.command == "export":
@@ -340,18 +342,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the till's status (till, shop, API, devices, outbox, version) instead",
     )
     print_test.set_defaults(handler=_print_test)
-    scan_commands.add_commands(commands)
+    scan_test.add_commands(commands)
     _add_sandbox(commands)
     _add_run(commands)
     demo.add_command(commands)
-    status_command.add_command(commands)
+    status.add_command(commands)
     _add_operations_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from register_agent.logs import configure  # noqa: PLC0415 (lazy: start-up cost)
+    from register_agent.common.logs import configure  # noqa: PLC0415 (lazy: start-up cost)
 
     # until a command has read its config: text, or JSON lines under journald
     configure("auto", logging.DEBUG if args.verbose else logging.INFO)

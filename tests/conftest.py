@@ -19,7 +19,7 @@ import pytest
 
 from register_agent.loyalty import set_testing
 from register_agent.sandbox import SandboxHandle, start_sandbox
-from tests.figures import summarise
+from tests.support.figures import summarise
 
 V3_KEY = "sandbox-v3-key"
 V1_KEY = "sandbox-v1-key"

@@ -19,7 +19,10 @@ from register_agent.api.giftcard_routes import giftcard_router
 from register_agent.api.problems import ErrorBody, install_error_handlers
 from register_agent.api.profile_routes import profile_router
 from register_agent.api.stream import KEEPALIVE_S, StreamGate, cursor_for, event_frames
-from register_agent.counter import (
+from register_agent.common.events import EventBus
+from register_agent.counter.enrolment.messages import EnrolmentApi
+from register_agent.counter.giftcards.messages import GiftcardApi
+from register_agent.counter.messages import (
     ActionAnswer,
     ClaimAnswer,
     ClaimRequest,
@@ -30,11 +33,8 @@ from register_agent.counter import (
     TillApi,
     TillStatus,
 )
-from register_agent.enrolment_messages import EnrolmentApi
+from register_agent.counter.profiles import ProfileApi
 from register_agent.errors import ConfigError
-from register_agent.events import EventBus
-from register_agent.giftcard_messages import GiftcardApi
-from register_agent.profiles import ProfileApi
 
 #: the documentation, readable without the token (it holds no secret; the POS developer
 #: reads it before the installer hands over the token)

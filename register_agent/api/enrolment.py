@@ -10,14 +10,14 @@ from fastapi import APIRouter, Body, Query
 
 from register_agent.api import docs
 from register_agent.api.problems import ErrorBody
-from register_agent.counter import CustomerView
-from register_agent.enrolment_messages import (
+from register_agent.counter.enrolment.messages import (
     ChooseCustomerRequest,
     CustomerList,
     EnrolmentApi,
     HandOutAnswer,
     HandOutRequest,
 )
+from register_agent.counter.messages import CustomerView
 
 #: the most customers one page of ``GET /v1/customers`` holds (the Register API's cap)
 MAX_LIMIT = 100

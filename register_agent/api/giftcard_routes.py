@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path
 
 from register_agent.api import docs
 from register_agent.api.problems import ErrorBody
-from register_agent.giftcard_messages import (
+from register_agent.counter.giftcards.messages import (
     GiftcardApi,
     GiftcardPaymentAnswer,
     GiftcardPaymentRequest,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body
 
 from register_agent.api import docs
 from register_agent.api.problems import ErrorBody
-from register_agent.profiles import (
+from register_agent.counter.profiles import (
     AttributesAnswer,
     AttributesRequest,
     NewsletterAnswer,

@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic_core import to_json
 
-from register_agent.events import Event, EventBus
+from register_agent.common.events import Event, EventBus
 
 #: how long a quiet stream waits before a keep-alive comment (proxies and POS clients
 #: drop connections that stay silent for 30 to 60 s)

@@ -21,15 +21,15 @@ from register_agent.loyalty.domain import (
     StagedCredits,
 )
 from register_agent.loyalty.giftcards import Giftcard, GiftcardService, GiftcardTransaction
-from register_agent.loyalty.giftcards_v1 import V1Giftcards
-from register_agent.loyalty.giftcards_v3 import V3Giftcards
 from register_agent.loyalty.http import RegisterHttp
 from register_agent.loyalty.retries import Deadline, set_testing
-from register_agent.loyalty.service_v1 import V1LoyaltyService
-from register_agent.loyalty.service_v3 import V3LoyaltyService
 from register_agent.loyalty.tokens import LoyaltyToken, mint_loyalty_token
-from register_agent.loyalty.v1 import V1Api
-from register_agent.loyalty.v3 import V3Api
+from register_agent.loyalty.v1.giftcards import V1Giftcards
+from register_agent.loyalty.v1.paths import V1Api
+from register_agent.loyalty.v1.service import V1LoyaltyService
+from register_agent.loyalty.v3.giftcards import V3Giftcards
+from register_agent.loyalty.v3.paths import V3Api
+from register_agent.loyalty.v3.service import V3LoyaltyService
 
 __all__ = [
     "CardState",

@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from register_agent.loyalty.domain import Customer, CustomerDetails, CustomerRef
-from register_agent.loyalty.models_v1 import LoyaltyCard, MemberWithBalance
-from register_agent.loyalty.models_v3 import Contact
+from register_agent.loyalty.v1.models import LoyaltyCard, MemberWithBalance
+from register_agent.loyalty.v3.models import Contact
 
 #: longest attribute name and value carried; anything longer is not a till's business
 MAX_NAME = 64

@@ -18,9 +18,9 @@ from register_agent.errors import CredentialsRejected, LoyaltyApiError
 from register_agent.loyalty import make_loyalty_service
 from register_agent.loyalty.domain import RegisterInfo
 from register_agent.loyalty.http import RegisterHttp
-from register_agent.loyalty.models_v3 import OPERATION_ATTRIBUTE
 from register_agent.loyalty.retries import Deadline
-from register_agent.loyalty.v3 import V3Api
+from register_agent.loyalty.v3.models import OPERATION_ATTRIBUTE
+from register_agent.loyalty.v3.paths import V3Api
 
 ProbeState = Literal["accepted", "refused", "unreachable"]
 

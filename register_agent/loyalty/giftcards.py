@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, Protocol
 
+from register_agent.devices.scans import safe_tail
 from register_agent.errors import OutcomeUnknown, RequestRejected
 from register_agent.loyalty.retries import Deadline
-from register_agent.scans import safe_tail
 
 #: 1000 "internal error" on a giftcard transaction: register-api.md 4.2 says "maybe,
 #: after checking state", so a write that met it may have applied

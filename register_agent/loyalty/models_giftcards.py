@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from register_agent.loyalty.models_v1 import ApiModel
+from register_agent.loyalty.v1.models import ApiModel
 
 
 class GiftcardProgram(ApiModel):

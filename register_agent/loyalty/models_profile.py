@@ -4,7 +4,7 @@ contact subscriptions (the Leat docs' subscription-types and contact-subscriptio
 
 from __future__ import annotations
 
-from register_agent.loyalty.models_v1 import ApiModel
+from register_agent.loyalty.v1.models import ApiModel
 
 
 class MarketingProgramRef(ApiModel):

@@ -58,10 +58,10 @@ class ProfileService(Protocol):
 def make_profile_service(loyalty: LoyaltyService, config: NewsletterConfig) -> ProfileService:
     """The profile service beside ``loyalty``, on the same HTTP connection."""
     # imported here: each implementation imports its version's service module
-    from register_agent.loyalty.profile_v1 import V1ProfileService  # noqa: PLC0415
-    from register_agent.loyalty.profile_v3 import V3ProfileService  # noqa: PLC0415
-    from register_agent.loyalty.service_v1 import V1LoyaltyService  # noqa: PLC0415
-    from register_agent.loyalty.service_v3 import V3LoyaltyService  # noqa: PLC0415
+    from register_agent.loyalty.v1.profile import V1ProfileService  # noqa: PLC0415
+    from register_agent.loyalty.v1.service import V1LoyaltyService  # noqa: PLC0415
+    from register_agent.loyalty.v3.profile import V3ProfileService  # noqa: PLC0415
+    from register_agent.loyalty.v3.service import V3LoyaltyService  # noqa: PLC0415
 
     if isinstance(loyalty, V1LoyaltyService):
         return V1ProfileService(loyalty.api, config)

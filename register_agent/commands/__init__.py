@@ -1,0 +1,3 @@
+"""The operator's commands beside ``run``: doctor, review, export/import, status,
+scan-test, and the demo.
+"""

@@ -1,0 +1,306 @@
+"""The steps of ``register-agent demo``: the cashier, the POS software and the customers of
+one morning at the till, told in plain words and each checked against what the agent
+answered and what the sandbox applied. The first outcome that differs ends the tour.
+
+The tour plays the POS over the local API and the customer's phone over the sandbox's
+``/_sandbox/claim``, with the standard library's HTTP (``local_client.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from register_agent.commands.demo.counter_steps import CounterSteps
+from register_agent.commands.demo.ledger import Expected, Summary, summarise
+from register_agent.commands.local_client import JsonClient, Reply
+from register_agent.commands.status import describe
+from register_agent.errors import AgentUnreachable
+from register_agent.receipts.layout import Receipt
+
+#: customers of the default sandbox seed (register_agent/sandbox/default_seed.toml)
+JAN_CARD = "A1B2C3D4"
+MARIE_CARD = "B2C3D4E5"
+SOFIE_CARD = "04A2241A6B5E80"  # an NFC card's UID
+AHMED = "ahmed@example.org"
+REWARD = "Free coffee"
+#: one credit per euro, rounded down (the seed's shop)
+CREDITS_PER_EURO = 1
+
+WAIT_S = 5.0  # for the till to take a scan
+DRAIN_S = 25.0  # for the outbox to deliver what waited while offline
+
+
+class DemoFailed(Exception):  # a tour outcome, not an agent failure: outside errors.py
+    """A step's outcome was not what the tour expected; the message names the step."""
+
+
+@dataclass(frozen=True)
+class DemoTill:
+    """The till as the tour drives it."""
+
+    pos: JsonClient  # the local API, with the till's token
+    sandbox: JsonClient  # the sandbox Register API (its /_sandbox/ control routes)
+    scan: Callable[[str], None]  # a card on the counter's reader
+    #: (sale id, PNG path, copy) -> the receipt as the agent composes it, drawn at the path
+    preview: Callable[[str, Path, bool], Receipt]
+    #: ``[receipt] customer_attributes`` of the demo's till: what a receipt prints
+    receipt_attributes: dict[str, str] = field(default_factory=dict)
+
+
+class Tour:
+    """Run it with ``run()``; it prints as it goes and raises ``DemoFailed`` on a mismatch."""
+
+    def __init__(
+        self, till: DemoTill, out: Path, version: str, say: Callable[[str], None] = print
+    ) -> None:
+        self._till = till
+        self._out = out
+        self._version = version
+        self._say = say
+        self._step = "start"
+        self._sales: list[Expected] = []
+        self._previews: list[Path] = []
+        self._counter = CounterSteps(self)
+
+    def run(self) -> Summary:
+        try:
+            return self._tour()
+        except (KeyError, TypeError, ValueError) as exc:  # an answer not shaped as documented
+            raise DemoFailed(f"{self._step!r}: an unexpected answer ({exc!r})") from exc
+
+    def _tour(self) -> Summary:
+        self._say(
+            f"register-agent demo: one till on the built-in sandbox (Register API "
+            f"{self._version}); nothing here leaves this machine.\n"
+        )
+        jan = self._scan_card()
+        balance = self._sell_to(jan)
+        self._sell_without_card()
+        self._claim_reward(jan, balance)
+        self._go_offline()
+        self._come_back()
+        self._counter.run()  # issue 7: steps 7 to 12
+        return self._summary()
+
+    # --- the steps ------------------------------------------------------------------------
+
+    def _scan_card(self) -> dict[str, Any]:
+        self._begin("1. A customer scans a loyalty card")
+        self._say(f"   Jan scans his card {JAN_CARD} on the counter's reader.")
+        self._till.scan(JAN_CARD)
+        jan = self._customer()
+        self._check(isinstance(jan.get("balance"), int), f"a balance for Jan, got {jan}")
+        rewards = jan.get("rewards") or []
+        self._say(
+            f"   The POS screen shows {jan['display']}: {jan['balance']} points, "
+            f"{sum(1 for r in rewards if r['claimable'])} rewards within reach."
+        )
+        return jan
+
+    def _sell_to(self, jan: dict[str, Any]) -> int:
+        self._begin("2. The POS says the sale is paid")
+        amount = Decimal("12.50")
+        answer = self._sell(
+            "demo-1", amount, lines=[("Sourdough loaf", "4.50"), ("Apple pie", "8.00")]
+        )
+        loyalty = answer["loyalty"]
+        earned = int(amount) * CREDITS_PER_EURO
+        self._check(loyalty["state"] == "credited", f"credits on the receipt, got {loyalty}")
+        self._check(loyalty["credits"] == earned, f"{earned} credits, got {loyalty['credits']}")
+        self._check(
+            loyalty["balance"] == jan["balance"] + earned,
+            f"balance {jan['balance'] + earned}, got {loyalty['balance']}",
+        )
+        self._sales.append(Expected("demo-1", JAN_CARD, amount))
+        self._say(f"   Sale demo-1, EUR {amount}: {'; '.join(loyalty['lines'])}.")
+        self._preview("demo-1", "1-sale-with-card.png")
+        after = self._call(self._till.pos, "GET", "/v1/customer", None)
+        self._check(after.status == 204, f"the card used up by the sale, got {after.status}")
+        self._say("   The scan was for that sale only: the next shopper starts without a customer.")
+        return int(loyalty["balance"])
+
+    def _sell_without_card(self) -> None:
+        self._begin("3. A sale without a card: the receipt carries a QR code")
+        answer = self._sell("demo-2", Decimal("7.25"), lines=[("Croissants", "7.25")])
+        loyalty = answer["loyalty"]
+        self._check(loyalty["state"] == "qr" and loyalty["qr_url"], f"a QR, got {loyalty}")
+        v3 = self._version == "v3"
+        how = "a loyalty token minted on the till" if v3 else "a staged credit reception"
+        self._say(f"   Sale demo-2, EUR 7.25, no card: the QR is {how}.")
+        self._preview("demo-2", "2-sale-without-card.png")
+        url = loyalty["qr_url"]
+        claimed = self._sandbox("POST", "/_sandbox/claim", {"url": url, "member": AHMED})
+        self._check(claimed.ok, f"the QR claimed by Ahmed, got {claimed.status} {claimed.body}")
+        credits = claimed.body["data"]["credits"]
+        self._check(credits == 7 * CREDITS_PER_EURO, f"7 credits from the QR, got {credits}")
+        self._say(f"   At home, Ahmed scans the QR with his phone: {credits} points collected.")
+        self._say(f"   (the QR's URL: {url})")
+        again = self._sandbox("POST", "/_sandbox/claim", {"url": url, "member": AHMED})
+        self._check(not again.ok, f"a second claim of the same QR refused, got {again.status}")
+        self._say("   He scans it again: refused, the points were already collected.")
+
+    def _claim_reward(self, jan: dict[str, Any], balance: int) -> None:
+        self._begin("4. Jan claims a reward")
+        reward = next((r for r in jan.get("rewards") or [] if r["title"] == REWARD), None)
+        self._check(reward is not None, f"the reward {REWARD!r} offered to Jan")
+        assert reward is not None
+        claim = {"claim_id": "demo-claim-1", "reward_key": reward["key"], "customer_card": JAN_CARD}
+        first = self._pos("POST", "/v1/rewards/claims", claim)
+        cost = int(reward["required_credits"])
+        self._check(
+            first.body.get("balance") == balance - cost,
+            f"balance {balance - cost}, got {first.body}",
+        )
+        self._say(
+            f"   {first.body['title']} for {cost} points: Jan now has {first.body['balance']}."
+        )
+        second = self._pos("POST", "/v1/rewards/claims", claim)
+        self._check(
+            second.body == first.body, f"the same answer for the same claim, got {second.body}"
+        )
+        self._say("   The POS sends the claim again (a retry): same answer, claimed once.")
+
+    def _go_offline(self) -> None:
+        self._begin("5. The Register API goes down")
+        fault = {"mode": "error_503", "paths": ["/api/"]}
+        self._check(self._sandbox("POST", "/_sandbox/faults", fault).ok, "the outage switched on")
+        self._say("   The sandbox now answers every Register API call with 503 (maintenance).")
+        self._till.scan(SOFIE_CARD)
+        self._customer()
+        self._say(
+            "   Sofie taps her NFC card, never seen at this till: it cannot be looked up now, "
+            "so the till keeps it for her sale."
+        )
+        sales = (("demo-3", None, "Sofie", "20.00"), ("demo-4", MARIE_CARD, "Marie", "9.99"))
+        for sale_id, card, who, amount in sales:
+            answer = self._sell(sale_id, Decimal(amount), card=card)
+            loyalty = answer["loyalty"]
+            self._check(
+                loyalty["state"] == "pending", f"{sale_id} paid, points to follow: {loyalty}"
+            )
+            typed = " (card number typed in by the POS)" if card else ""
+            promise = loyalty["lines"][0].rstrip(".")
+            self._say(f"   Sale {sale_id}, EUR {amount} for {who}{typed}: paid; {promise}.")
+            self._sales.append(Expected(sale_id, card or SOFIE_CARD, Decimal(amount)))
+        receipt = self._preview("demo-3", "3-sale-offline.png")
+        self._check(receipt.points_pending, f"'points will be added' on the receipt: {receipt}")
+        status = self._pos("GET", "/v1/status").body
+        self._check(status["outbox_pending"] >= 2, f"2 operations waiting, got {status}")
+        self._say_status(status)
+
+    def _come_back(self) -> None:
+        self._begin("6. The Register API comes back")
+        self._check(self._sandbox("POST", "/_sandbox/faults", {"mode": "off"}).ok, "outage off")
+        started = time.monotonic()
+        status = self._pos("GET", "/v1/status").body
+        # the API counts as reachable again once the outbox reports a delivery done
+        while _waiting(status) and time.monotonic() - started < DRAIN_S:
+            time.sleep(0.2)
+            status = self._pos("GET", "/v1/status").body
+        self._check(status["outbox_pending"] == 0, f"the outbox drained, got {status}")
+        self._check(
+            not status["outbox_review"] and not status["outbox_dead"], f"none stuck: {status}"
+        )
+        self._say(f"   The outbox delivered what waited, in {time.monotonic() - started:.1f} s.")
+        self._check(status["register_api"] == "reachable", f"the API reachable again: {status}")
+        self._say_status(status)
+        self._pos("POST", "/v1/sales/demo-3/reprint")
+        receipt = self._preview("demo-3", "4-sale-offline-reprint.png", copy=True)
+        earned = 20 * CREDITS_PER_EURO
+        self._check(receipt.credits_earned == earned, f"{earned} points on the reprint: {receipt}")
+        self._say("   A reprint of demo-3 (marked COPY) now shows the points earned.")
+
+    def _summary(self) -> Summary:
+        self._begin("13. What the Register API applied (the sandbox's ledger)")
+        ledger = self._sandbox("GET", "/_sandbox/ledger").body["data"]
+        summary = summarise(ledger, self._sales)
+        for line in summary.lines():
+            self._say(f"   {line}")
+        self._check(summary.duplicates == 0, f"no sale credited twice, got {summary.duplicates}")
+        self._check(not summary.missing, f"every sale credited, missing {summary.missing}")
+        self._check(
+            summary.qr_claims == 1 and summary.reward_claims == 1, "one QR and one reward claim"
+        )
+        self._counter.check(summary)
+        self._say(f"\nReceipt previews in {self._out}:")
+        for path in self._previews:
+            self._say(f"   {path.name}")
+        self._say("\nEvery step went as expected.")
+        return summary
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _begin(self, step: str) -> None:
+        self._step = step
+        self._say(f"\n{step}")
+
+    def _check(self, condition: object, expected: str) -> None:
+        if not condition:
+            raise DemoFailed(f"{self._step!r}: expected {expected}")
+
+    def _say_status(self, status: dict[str, Any]) -> None:
+        lines = describe(status).splitlines()
+        self._say("   `register-agent status` now says:")
+        for line in lines:
+            self._say(f"     {line}")
+
+    def _pos(self, method: str, path: str, body: object = None) -> Reply:
+        reply = self._call(self._till.pos, method, path, body)
+        self._check(reply.ok, f"{method} {path} to succeed, got {reply.status} {reply.body}")
+        return reply
+
+    def _answer(self, method: str, path: str, body: object = None) -> Reply:
+        """The local API's answer, a refusal included (the step checks it)."""
+        return self._call(self._till.pos, method, path, body)
+
+    def _sandbox(self, method: str, path: str, body: object = None) -> Reply:
+        return self._call(self._till.sandbox, method, path, body)
+
+    def _call(self, client: JsonClient, method: str, path: str, body: object) -> Reply:
+        try:
+            return client.request(method, path, body if method in ("POST", "PUT") else None)
+        except AgentUnreachable as exc:
+            raise DemoFailed(f"{self._step!r}: {exc}") from exc
+
+    def _sell(
+        self,
+        sale_id: str,
+        amount: Decimal,
+        *,
+        lines: Sequence[tuple[str, str]] = (),
+        card: str | None = None,
+    ) -> dict[str, Any]:
+        sale: dict[str, Any] = {"sale_id": sale_id, "amount": str(amount)}
+        if lines:
+            sale["lines"] = [{"text": text, "amount": price} for text, price in lines]
+        if card is not None:
+            sale["customer_card"] = card
+        body: dict[str, Any] = self._pos("POST", "/v1/sales", sale).body
+        return body
+
+    def _customer(self) -> dict[str, Any]:
+        """The till's customer once the scan is taken (bounded wait)."""
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            reply = self._pos("GET", "/v1/customer")
+            if reply.status == 200:
+                customer: dict[str, Any] = reply.body
+                return customer
+            time.sleep(0.05)
+        raise DemoFailed(f"{self._step!r}: the scan did not reach the till within {WAIT_S} s")
+
+    def _preview(self, sale_id: str, name: str, copy: bool = False) -> Receipt:
+        path = self._out / name
+        receipt = self._till.preview(sale_id, path, copy)
+        self._previews.append(path)
+        self._say(f"   Receipt preview: {path}")
+        return receipt
+
+
+def _waiting(status: dict[str, Any]) -> bool:
+    return bool(status["outbox_pending"]) or status["register_api"] != "reachable"

@@ -1,0 +1,122 @@
+"""The sections of the agent itself: the Register API it talks to, its state, the till's
+timing, the outbox, the local API, receipts, logging and the newsletter opt-in.
+"""
+
+# ruff: noqa: RUF012 (mutable defaults of pydantic fields: pydantic copies them)
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+
+from register_agent.config.sections import Section
+
+
+class ApiConfig(Section):
+    """``[api]``: which Register API to talk to, and how patiently."""
+
+    version: Literal["v1", "v3"] = "v3"
+    base_url: str = "https://api.piggy.eu"
+    api_key: SecretStr | None = None
+    loyalty_token_secret: SecretStr | None = None
+    partner_id: str | None = None
+    connect_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    read_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    counter_deadline_s: float = Field(default=2.0, gt=0, le=30)
+    loyalty_token_base_url: str = "https://loyalty.piggy.eu"  # noqa: S105 (a URL, not a secret)
+    shop_uuid: str | None = None
+
+    @field_validator("base_url", "loyalty_token_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http:// or https:// URL, e.g. https://api.piggy.eu")
+        return value.rstrip("/")
+
+
+class StateConfig(Section):
+    """``[state]``: where the journal and the agent's other files live."""
+
+    #: systemd's StateDirectory=; the journal is ``journal.sqlite3`` in it
+    directory: Path = Path("/var/lib/register-agent")
+    #: finished sales, operations and receipts are removed after this many days
+    retention_days: int = Field(default=30, ge=1, le=3650)
+
+
+class TillConfig(Section):
+    """``[till]``: the counter's timing, and who prints."""
+
+    #: a scanned customer is bound to the next sale for at most this long
+    customer_window_s: float = Field(default=120.0, gt=0, le=3600)
+    #: how long a receipt (and the sale's answer) waits for the credits to be confirmed
+    receipt_wait_s: float = Field(default=1.5, ge=0, le=10)
+    #: a receipt that could not be printed for this long waits for an explicit reprint
+    receipt_freshness_s: float = Field(default=600.0, gt=0, le=86400)
+    #: "receipt": the agent prints the whole receipt (the POS sends its lines);
+    #: "loyalty_slip": the agent prints only the loyalty part; "pos": the POS prints the
+    #: loyalty block from the sale's answer and the agent prints nothing
+    prints: Literal["receipt", "loyalty_slip", "pos"] = "receipt"
+
+
+class OutboxConfig(Section):
+    """``[outbox]``: delivery to the Register API, and the store-and-forward caps."""
+
+    #: customers served in parallel (one customer's operations always go in order)
+    concurrency: int = Field(default=4, ge=1, le=32)
+    backoff_base_s: float = Field(default=2.0, gt=0, le=60)
+    backoff_max_s: float = Field(default=300.0, gt=0, le=3600)
+    #: wait before reconciling an operation whose outcome is unknown
+    unknown_delay_s: float = Field(default=5.0, ge=0, le=600)
+    #: alert (in status and metrics) when more operations than this wait ...
+    max_pending: int = Field(default=500, ge=1)
+    #: ... or when the oldest has waited longer than this
+    max_age_s: float = Field(default=86400.0, gt=0)
+
+
+class LocalApiConfig(Section):
+    """``[local_api]``: the HTTP API the POS software calls, and the metrics listener."""
+
+    #: "HOST:PORT" (loopback by default) or "unix:/run/register-agent/api.sock"
+    listen: str = "127.0.0.1:8721"
+    #: the bearer token the POS must send; best given as the credential local-api-token
+    token: SecretStr | None = None
+    #: Prometheus metrics ("HOST:PORT"); no secrets and no card values; "" turns it off
+    metrics_listen: str = "127.0.0.1:9464"
+
+
+class LoggingConfig(Section):
+    """``[logging]``: how log lines look (secrets and full card values never appear)."""
+
+    #: "auto": JSON lines when the output is journald's ($JOURNAL_STREAM), text otherwise
+    format: Literal["auto", "json", "text"] = "auto"
+    #: "debug" shows every step (``register-agent -v`` does the same for one run)
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class NewsletterConfig(Section):
+    """``[newsletter]``: what "newsletter" means when a cashier opts a customer in."""
+
+    #: v1: the marketing program whose recipients the customers become
+    marketing_program_id: int | None = Field(default=None, ge=1)
+    #: v3: the subscription type, by uuid or by name (looked up once)
+    subscription_type: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class ReceiptConfig(Section):
+    """``[receipt]``: what the agent's own receipts say, and in which language."""
+
+    language: Literal["en", "nl"] = "en"
+    #: the shop's name first (printed large), then address lines
+    header: tuple[str, ...] = ()
+    footer: tuple[str, ...] = ()
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    #: the customer's custom attributes the receipt prints, name -> label, in this order
+    #: (``{firstname = "Name", tier = "Tier"}``); a customer without one prints nothing
+    customer_attributes: dict[
+        Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")],
+        Annotated[str, Field(max_length=40)],
+    ] = {}

@@ -1,0 +1,204 @@
+"""Reward claims at the counter: online only, once per POS claim id.
+
+A claim is never queued: offline, the POS gets a clear refusal instead of a claim that
+could overspend later (design.md "The flow", step 6). The claim is written ``in_flight``
+before its request leaves; the same claim id again returns the first answer, and a claim
+whose outcome is unknown is reported "not confirmed" until a person has checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+
+from register_agent.counter.customers import BoundCustomer
+from register_agent.counter.enrolment.refusals import card_refusal
+from register_agent.counter.health import TillHealth
+from register_agent.counter.messages import ClaimAnswer, ClaimRequest
+from register_agent.errors import (
+    CounterRefusal,
+    CredentialsRejected,
+    LoyaltyApiError,
+    NotApplied,
+    OutcomeUnknown,
+    RequestRejected,
+)
+from register_agent.journal import ClaimRecord, Journal, NewOperation
+from register_agent.journal.kinds import REVERSE_CLAIM
+from register_agent.loyalty.domain import CustomerRef, LoyaltyService
+
+#: the Register API's refusals of a claim, as the POS sees them (code, HTTP status)
+CLAIM_REFUSALS: dict[int, tuple[str, int]] = {
+    1017: ("insufficient_credits", 409),
+    1018: ("reward_out_of_stock", 409),
+    1019: ("claim_limit_reached", 409),
+    1052: ("reward_inactive", 409),
+    6003: ("unknown_reward", 404),
+    1013: ("card_unregistered", 409),
+    1010: ("card_inactive", 409),
+}
+
+
+class RewardDesk:
+    """Claims rewards for the till's customers and reverses them with a voided sale."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        loyalty: LoyaltyService,
+        health: TillHealth,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._journal = journal
+        self._loyalty = loyalty
+        self._health = health
+        self._clock = clock
+
+    async def claim(self, request: ClaimRequest, bound: BoundCustomer | None) -> ClaimAnswer:
+        digest = hashlib.sha256(
+            json.dumps(request.model_dump(mode="json"), sort_keys=True).encode()
+        ).hexdigest()
+        existing = await self._journal.reward_claim(request.claim_id)
+        if existing is not None:
+            answer = _repeat(existing, digest)
+            if answer is not None:
+                return answer
+        customer = await self._customer_for(request, bound)
+        now = self._clock()
+        stored = await self._journal.start_claim(
+            ClaimRecord(
+                request.claim_id,
+                digest,
+                request.sale_id,
+                f"customer:{customer.key}",
+                request.reward_key,
+                "in_flight",
+                None,
+                None,
+                now,
+                now,
+            )
+        )
+        if stored.state != "in_flight":  # another request for this claim id got there first
+            raise _not_confirmed()
+        return await self._send(request, customer)
+
+    async def _send(self, request: ClaimRequest, customer: CustomerRef) -> ClaimAnswer:
+        try:
+            claimed = await self._loyalty.claim_reward(
+                customer, request.reward_key, deadline=self._loyalty.counter_deadline()
+            )
+        except OutcomeUnknown as exc:
+            self._health.api_failed(exc)
+            await self._journal.finish_claim(request.claim_id, "unknown", self._clock())
+            raise _not_confirmed() from exc
+        except LoyaltyApiError as exc:
+            await self._journal.finish_claim(request.claim_id, "refused", self._clock())
+            raise self._refusal(exc) from exc
+        self._health.api_answered()
+        answer = ClaimAnswer(
+            claim_id=request.claim_id,
+            title=claimed.title,
+            credits=claimed.credits,
+            balance=claimed.balance,
+            external_property=claimed.external_property,
+        )
+        await self._journal.finish_claim(
+            request.claim_id,
+            "done",
+            self._clock(),
+            server_ref=claimed.claim_id,
+            result=answer.model_dump(mode="json"),
+        )
+        return answer
+
+    async def _customer_for(
+        self, request: ClaimRequest, bound: BoundCustomer | None
+    ) -> CustomerRef:
+        """The named customer (card or key), else the till's current one."""
+        if request.customer_key is not None:
+            return CustomerRef(key=request.customer_key)
+        if request.customer_card is not None:
+            return await self._identify(request.customer_card)
+        if bound is None:
+            raise CounterRefusal(
+                "no_customer", "scan the customer's card before claiming a reward", status=409
+            )
+        if bound.ref is None and bound.card is not None:  # scanned while offline
+            return await self._identify(bound.card)
+        if bound.ref is None:  # cannot be: a customer bound without a card was found online
+            raise CounterRefusal("no_customer", "scan the customer's card first", status=409)
+        return bound.ref
+
+    async def _identify(self, card: str) -> CustomerRef:
+        try:
+            found = await self._loyalty.identify(card, deadline=self._loyalty.counter_deadline())
+        except LoyaltyApiError as exc:
+            raise self._refusal(exc) from exc
+        if found.usable and found.customer is not None:
+            return found.customer.ref
+        raise card_refusal(found.state, found.reason)  # unregistered: names the hand-out
+
+    def _refusal(self, exc: LoyaltyApiError) -> CounterRefusal:
+        if isinstance(exc, NotApplied):
+            self._health.api_failed(exc)
+            return CounterRefusal(
+                "offline",
+                "the loyalty service cannot be reached: rewards can only be claimed online; "
+                "try again in a moment",
+                status=503,
+            )
+        if isinstance(exc, CredentialsRejected):
+            self._health.api_failed(exc)
+            return CounterRefusal.key_refused()
+        code, status = CLAIM_REFUSALS.get(exc.code or 0, ("claim_refused", 409))
+        if isinstance(exc, RequestRejected) and exc.status == 404 and exc.code is None:
+            code, status = "claim_refused", 409
+        return CounterRefusal(code, str(exc), status=status)
+
+    async def reverse_claims_of_sale(self, sale_id: str) -> int:
+        """Queue a reversal of every confirmed claim of a voided sale (v3); how many."""
+        claims = [c for c in await self._journal.claims_of_sale(sale_id) if c.state == "done"]
+        if not claims or self._loyalty.version == "v1":
+            return 0
+        operations = [
+            NewOperation(
+                id=uuid.uuid4().hex,
+                kind=REVERSE_CLAIM,
+                customer_key=claim.customer_key,
+                payload={"claim_id": claim.claim_id, "server_claim_id": claim.server_ref},
+            )
+            for claim in claims
+        ]
+        await self._journal.add_operations(sale_id, operations, self._clock())
+        for claim in claims:
+            await self._journal.finish_claim(claim.claim_id, "reversed", self._clock())
+        return len(operations)
+
+
+def _repeat(existing: ClaimRecord, digest: str) -> ClaimAnswer | None:
+    """The first answer to a claim id again; None: it was refused, so try again."""
+    if existing.request_digest != digest:
+        raise CounterRefusal(
+            "claim_conflict",
+            f"claim {existing.claim_id} was already made with other details; use a new claim id",
+            status=409,
+        )
+    if existing.state in ("done", "reversed") and existing.result is not None:
+        return ClaimAnswer.model_validate(existing.result)
+    if existing.state == "refused":
+        return None
+    raise _not_confirmed()
+
+
+def _not_confirmed() -> CounterRefusal:
+    return CounterRefusal(
+        "claim_not_confirmed",
+        "this reward claim was not confirmed: check the customer's balance in the Piggy "
+        "dashboard before trying again",
+        status=409,
+    )

@@ -1,0 +1,254 @@
+"""The enrolment desk: customers without their card at hand (issue 7). Hands out a new
+card (find or create the member / contact, link the card, print a welcome slip), finds a
+customer by e-mail, lists customers (v1), and makes a found customer the next sale's, just
+like a scan. Online only, like reward claims (``claims.py``): offline, a clear refusal.
+
+It also decides what an unregistered card means at the counter: scanned, the POS is
+offered the hand-out; named with a sale, the sale goes as one without a card (a QR) and
+says why, instead of promising points that could never be credited.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from register_agent.common.events import EventBus
+from register_agent.common.logs import remember_card
+from register_agent.config import ReceiptConfig, TillConfig
+from register_agent.counter.customers import CurrentCustomer
+from register_agent.counter.enrolment.messages import (
+    ChooseCustomerRequest,
+    CustomerEntry,
+    CustomerList,
+    HandOutAnswer,
+    HandOutRequest,
+)
+from register_agent.counter.enrolment.refusals import card_refusal, refusal
+from register_agent.counter.health import TillHealth
+from register_agent.counter.messages import CardNotice, CustomerView, SaleAnswer
+from register_agent.devices.scans import safe_tail
+from register_agent.errors import CounterRefusal, LoyaltyApiError
+from register_agent.journal import Journal
+from register_agent.journal.scrub import masked
+from register_agent.loyalty.domain import CardState, Customer, CustomerRef, LoyaltyService
+from register_agent.loyalty.retries import Deadline
+from register_agent.receipts.welcome import slip_id, welcome_lines, welcome_record
+
+#: what a scan of an unregistered card offers the POS (the "customer_refused" event)
+HAND_OUT = "hand_out_card"
+UNREGISTERED_MESSAGE = (
+    "this card is not registered to a customer yet: hand it out with the customer's e-mail "
+    "(Hand out card)"
+)
+
+
+@dataclass(frozen=True)
+class NamedCard:
+    """A sale's ``customer_card`` as looked up at the counter: its customer when it can
+    collect, the notice when it cannot, neither when it could not be looked up in time."""
+
+    customer: CustomerRef | None = None
+    notice: CardNotice | None = None
+
+    def noted(self, answer: SaleAnswer) -> SaleAnswer:
+        """``answer`` carrying the notice (also after the wait built a new loyalty block)."""
+        if self.notice is None or answer.loyalty.notice is not None:
+            return answer
+        loyalty = answer.loyalty.model_copy(update={"notice": self.notice})
+        return answer.model_copy(update={"loyalty": loyalty})
+
+    def stored(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The sale's request as the journal keeps it: a card that will not collect is
+        needed by no operation, so only its last characters are kept (issue 5)."""
+        card = request.get("customer_card")
+        if self.notice is not None and isinstance(card, str):
+            return {**request, "customer_card": masked(card)}
+        return request
+
+
+class EnrolmentDesk:
+    """Hands out cards and finds customers for the till; see the module docstring."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        loyalty: LoyaltyService,
+        events: EventBus,
+        health: TillHealth,
+        customers: CurrentCustomer,
+        *,
+        till: TillConfig,
+        receipt: ReceiptConfig,
+        wake_printer: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._journal = journal
+        self._loyalty = loyalty
+        self._events = events
+        self._health = health
+        self._customers = customers
+        self._till = till
+        self._receipt = receipt
+        self._wake_printer = wake_printer
+        self._clock = clock
+        self._blank: tuple[str, float] | None = None  # (card, monotonic time scanned)
+
+    # --- what the till tells the desk ---------------------------------------------------
+
+    def unregistered_scanned(self, card: str) -> dict[str, str]:
+        """Remember the blank card (a hand-out may leave its number out); the event's offer."""
+        self._blank = (card, time.monotonic())
+        return {"offer": HAND_OUT, "reason": UNREGISTERED_MESSAGE}
+
+    async def check_named_card(self, card: str) -> NamedCard:
+        """Look up a sale's ``customer_card`` within the receipt wait, when online.
+
+        Decision: a card that cannot collect (unregistered, unknown, inactive) makes the
+        sale one without a card: a QR the customer can still claim, and a notice the POS
+        shows, rather than "points will be added" for a credit that would only end dead.
+        Offline, or not answered in time, the card is resolved by the outbox as before (an
+        unregistered card then ends dead with the reason: that cannot be known earlier).
+        """
+        wait_s = min(self._till.receipt_wait_s, self._loyalty.counter_deadline().remaining())
+        if wait_s <= 0 or self._health.api_state in ("unreachable", "key_refused"):
+            return NamedCard()
+        try:
+            found = await self._loyalty.identify(
+                card, deadline=Deadline.after(wait_s), with_balance=False
+            )
+        except LoyaltyApiError as exc:
+            self._health.api_failed(exc)
+            return NamedCard()
+        self._health.api_answered()
+        if found.usable and found.customer is not None:
+            return NamedCard(customer=found.customer.ref)
+        if found.state is CardState.UNREGISTERED:
+            self._blank = (card, time.monotonic())
+            return NamedCard(notice=CardNotice(code="card_unregistered", message=(
+                f"{UNREGISTERED_MESSAGE}; this sale's points can be collected with the QR code"
+            )))  # fmt: skip
+        code = "card_inactive" if found.state is CardState.INACTIVE else "card_unknown"
+        message = f"{found.reason}; this sale's points can be collected with the QR code"
+        return NamedCard(notice=CardNotice(code=code, message=message))
+
+    # --- the local API --------------------------------------------------------------------
+
+    async def hand_out(self, request: HandOutRequest) -> HandOutAnswer:
+        card = request.card or self._blank_card()
+        remember_card(card)  # should any log line hold it: its last 4 characters only
+        deadline = self._loyalty.counter_deadline()
+        try:
+            customer = await self._loyalty.enrolment.hand_out_card(
+                card, request.email, deadline=deadline
+            )
+        except LoyaltyApiError as exc:
+            raise refusal(exc, self._health, "handing out a card") from exc
+        self._health.api_answered()
+        if self._blank is not None and self._blank[0] == card:
+            self._blank = None
+        view = await self._bind(card, customer, deadline)
+        lines = await self._welcome_lines(card, customer.balance, deadline)
+        slip = "printing" if self._till.prints != "pos" else "pos"
+        sale_id = slip_id(card, request.email)
+        if slip == "printing":
+            await self._print_welcome(sale_id, lines, customer.balance)
+        return HandOutAnswer(
+            customer=view,
+            customer_key=customer.ref.key,
+            slip=slip,
+            slip_id=sale_id,
+            slip_lines=lines,
+        )
+
+    async def find(self, email: str) -> CustomerEntry:
+        try:
+            found = await self._loyalty.enrolment.find_customer(
+                email, deadline=self._loyalty.counter_deadline()
+            )
+        except LoyaltyApiError as exc:
+            raise refusal(exc, self._health, "finding a customer") from exc
+        self._health.api_answered()
+        return CustomerEntry(key=found.ref.key, display=found.display, balance=found.balance)
+
+    async def list_customers(self, page: int, limit: int) -> CustomerList:
+        try:
+            found = await self._loyalty.enrolment.list_customers(
+                page, limit, deadline=self._loyalty.counter_deadline()
+            )
+        except LoyaltyApiError as exc:
+            raise refusal(exc, self._health, "listing customers") from exc
+        self._health.api_answered()
+        customers = tuple(
+            CustomerEntry(key=c.ref.key, display=c.display, balance=c.balance)
+            for c in found.customers
+        )
+        return CustomerList(customers=customers, page=found.page, limit=found.limit,
+                            last_page=found.last_page, total=found.total)  # fmt: skip
+
+    async def choose(self, request: ChooseCustomerRequest) -> CustomerView:
+        """The customer of the e-mail or card becomes the next sale's, exactly like a scan."""
+        deadline = self._loyalty.counter_deadline()
+        if request.email is not None:
+            try:
+                customer = await self._loyalty.enrolment.find_customer(
+                    request.email, deadline=deadline
+                )
+            except LoyaltyApiError as exc:
+                raise refusal(exc, self._health, "finding a customer") from exc
+            self._health.api_answered()
+            return await self._bind(None, customer, deadline)
+        card = request.card or ""
+        remember_card(card)
+        try:
+            found = await self._loyalty.identify(card, deadline=deadline)
+        except LoyaltyApiError as exc:
+            raise refusal(exc, self._health, "looking up a card") from exc
+        self._health.api_answered()
+        if not found.usable or found.customer is None:
+            if found.state is CardState.UNREGISTERED:
+                self._blank = (card, time.monotonic())
+            raise card_refusal(found.state, found.reason)
+        return await self._bind(card, found.customer, deadline)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _blank_card(self) -> str:
+        window = self._till.customer_window_s
+        if self._blank is None or time.monotonic() - self._blank[1] > window:
+            raise CounterRefusal(
+                "no_card",
+                "no blank card was scanned: scan the new card, or send its number as card",
+                status=422,
+            )
+        return self._blank[0]
+
+    async def _bind(self, card: str | None, customer: Customer, deadline: Deadline) -> CustomerView:
+        """Bind the customer to the next sale, with their rewards, and tell the POS screen."""
+        try:
+            rewards = tuple(await self._loyalty.list_rewards(customer.ref, deadline=deadline))
+        except LoyaltyApiError:
+            rewards = ()  # the customer is known: the rewards can wait for the next scan
+        bound = self._customers.bind(card, customer, rewards)
+        view = bound.view()
+        await self._events.publish("customer", {**view.model_dump(), "offline": False})
+        return view
+
+    async def _welcome_lines(
+        self, card: str, balance: int | None, deadline: Deadline
+    ) -> tuple[str, ...]:
+        try:
+            shop = (await self._loyalty.register(deadline=deadline)).shop_name
+        except LoyaltyApiError:
+            shop = ""  # the card is handed out: a slip without the shop's name will do
+        return welcome_lines(shop, safe_tail(card), balance, self._receipt.language)
+
+    async def _print_welcome(
+        self, sale_id: str, lines: tuple[str, ...], balance: int | None
+    ) -> None:
+        record = welcome_record(sale_id, lines, balance, self._receipt.currency, self._clock())
+        _, created = await self._journal.record_sale(record, [], print_receipt=True)
+        if created:  # a repeated hand-out finds its slip printed (or printing) already
+            self._wake_printer()

@@ -1,0 +1,92 @@
+"""What the POS and the till say about giftcards: the local API's giftcard requests and
+answers, as typed models (money a decimal string on the wire, a ``Decimal`` inside).
+
+The card is the value in its QR / barcode, a bearer secret: it comes in with a request,
+and every answer shows its last 4 characters only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal, Protocol
+
+from pydantic import Field, field_validator
+
+from register_agent.counter.messages import Message, PosId
+
+#: a giftcard value as scanned or typed: the scan whitelist's characters, at most 64
+CardValue = Annotated[str, Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2, gt=0)]
+
+
+def euros(cents: int) -> Decimal:
+    """Cents as the money the POS reads: ``1500`` -> ``Decimal("15.00")``."""
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+def _no_float(value: object) -> object:
+    if isinstance(value, float):
+        # a ValueError, not a TypeError: pydantic turns it into the field's error message
+        raise ValueError('send the amount as a decimal string, e.g. "10.00"')  # noqa: TRY004
+    return value
+
+
+class GiftcardPaymentRequest(Message):
+    """``POST /v1/giftcards/payments``: the card pays ``amount`` of a sale. The payment id
+    is the idempotency key: the same id twice moves money once."""
+
+    payment_id: PosId
+    card: CardValue
+    amount: Money
+    sale_id: PosId | None = None  # the sale it pays: its receipt shows the payment
+
+    _amount = field_validator("amount", mode="before")(_no_float)
+
+
+class GiftcardTopUpRequest(Message):
+    """``POST /v1/giftcards/top-ups``: load ``amount`` onto the card, once per top-up id."""
+
+    top_up_id: PosId
+    card: CardValue
+    amount: Money
+
+    _amount = field_validator("amount", mode="before")(_no_float)
+
+
+class GiftcardView(Message):
+    """``GET /v1/giftcards/{card}`` and the ``giftcard`` event: the card for the screen."""
+
+    card_tail: str
+    balance: Decimal | None  # None: the API did not say
+    kind: str  # PHYSICAL or DIGITAL
+    active: bool
+    expired: bool
+    can_top_up: bool | None
+    expires_on: date | None = None
+
+
+class GiftcardPaymentAnswer(Message):
+    """A payment or top-up as booked; ``state`` "corrected" once it was undone."""
+
+    payment_id: str
+    kind: Literal["payment", "top_up"]
+    state: Literal["done", "corrected"]
+    card_tail: str
+    amount: Decimal  # what the card paid (payment) or received (top-up), positive
+    balance: Decimal | None  # the card's balance after it (after the correction, if any)
+    sale_id: str | None = None
+    #: the Register API's transaction id; None when a lost answer was settled by the balance
+    transaction_id: str | None = None
+
+
+class GiftcardApi(Protocol):
+    """What the local API asks of the till's giftcard desk; refusals are ``CounterRefusal``."""
+
+    async def look_up(self, value: str) -> GiftcardView: ...
+
+    async def pay(self, request: GiftcardPaymentRequest) -> GiftcardPaymentAnswer: ...
+
+    async def top_up(self, request: GiftcardTopUpRequest) -> GiftcardPaymentAnswer: ...
+
+    async def correct(self, payment_id: str) -> GiftcardPaymentAnswer: ...

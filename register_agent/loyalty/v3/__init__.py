@@ -1,0 +1,3 @@
+"""Register API v3: its paths, its answers' shapes, and its services (credits, contacts,
+enrolment, giftcards, profile).
+"""

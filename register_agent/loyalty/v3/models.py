@@ -1,0 +1,190 @@
+"""Typed answers of the v3 Register API: uuids, contacts and contact identifiers.
+
+Models ignore fields they do not know and hold money as ``Decimal``. Shapes follow
+register-api.md sections 3.1 and 7.2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from pydantic import Field
+
+from register_agent.loyalty.v1.models import ApiModel, Media
+
+__all__ = [
+    "Calculation",
+    "Contact",
+    "ContactIdentifier",
+    "ContactRef",
+    "CreditBalance",
+    "CreditReception",
+    "LoyaltyTransaction",
+    "Media",
+    "PageMeta",
+    "PosTransaction",
+    "Register",
+    "Reward",
+    "RewardReception",
+    "Shop",
+    "Unit",
+]
+
+#: the loyalty-transaction attribute that carries the agent's operation id (decision 9.14)
+OPERATION_ATTRIBUTE = "agent_operation_id"
+
+
+class Shop(ApiModel):
+    id: int | None = None
+    uuid: UUID | None = None
+    name: str
+
+
+class Register(ApiModel):
+    """``GET /api/v3/register``: who this API key is; ``shop.uuid`` signs loyalty tokens."""
+
+    id: int | str | None = None
+    name: str
+    identifier: str
+    shop: Shop
+
+
+class CreditBalance(ApiModel):
+    id: int | None = None
+    balance: int
+
+
+class ContactRef(ApiModel):
+    uuid: UUID
+    email: str | None = None
+    credit_balance: CreditBalance | None = None
+
+
+class Contact(ApiModel):
+    """``GET contacts/{uuid}`` (the fields the till uses).
+
+    The custom attributes come three ways: ``current_values`` (raw), ``current_display_values``
+    (as the dashboard shows them: "Gold" rather than a tier id) and the deprecated
+    ``attributes``; ``loyalty.attributes`` picks. Each may be an object or ``[]`` (PHP).
+    """
+
+    uuid: UUID
+    email: str | None = None
+    credit_balance: CreditBalance | None = None
+    current_values: Any = None
+    current_display_values: Any = None
+    attributes: Any = None
+
+
+class ContactIdentifier(ApiModel):
+    """A scanned card; ``contact`` is None for a card nobody registered."""
+
+    name: str | None = None
+    value: str
+    active: bool
+    contact: ContactRef | None = None
+
+
+class PosTransaction(ApiModel):
+    uuid: UUID
+    transaction_id: str | None = None
+    terminal_id: str | None = None
+    created_at: datetime | None = None
+    amount_in_cents: int
+
+
+class Unit(ApiModel):
+    id: int | None = None
+    name: str
+    label: str | None = None
+    prefix: str | None = None
+    is_default: bool | None = None
+
+
+class CreditReception(ApiModel):
+    """A credit reception (also what reverse calls and token claims answer)."""
+
+    uuid: UUID
+    type: str = "credit_reception"
+    credits: int
+    unit_value: Decimal | None = None
+    unit: Unit | None = None
+    created_at: datetime | None = None
+    contact: ContactRef | None = None
+    shop: Shop | None = None
+    contact_identifier: ContactIdentifier | None = None
+    agent_operation_id: str | None = None
+
+
+class Calculation(ApiModel):
+    credits: int
+
+
+class Reward(ApiModel):
+    uuid: UUID
+    id: int | None = None
+    title: str
+    reward_type: str | None = Field(default=None)
+    type: str | None = None
+    is_active: bool = True
+    required_credits: int
+    description: str | None = None
+    media: Media | None = None
+    pre_redeemable: bool = False
+    stock: int | None = None
+    external_property: str | None = None
+
+
+class RewardRef(ApiModel):
+    uuid: UUID
+    title: str | None = None
+
+
+class RewardReception(ApiModel):
+    """A claimed reward; ``credits`` is negative."""
+
+    uuid: UUID
+    type: str = "reward_reception"
+    title: str | None = None
+    credits: int
+    created_at: datetime | None = None
+    contact: ContactRef | None = None
+    reward: RewardRef | None = None
+    external_property: str | None = None
+
+
+class LoyaltyTransaction(ApiModel):
+    """One entry of a contact's loyalty transactions, with its custom attributes.
+
+    Custom attributes arrive by name next to the standard fields (as ``pos_receipt_id`` in
+    register-api.md 7.2) or, in some answers, inside ``attributes``: both are read.
+    """
+
+    uuid: UUID
+    type: str | None = None
+    credits: int | None = None
+    unit_value: Decimal | None = None
+    created_at: datetime | None = None
+    contact: ContactRef | None = None
+    agent_operation_id: str | None = None
+    attributes: Any = None  # an object, or [] (an empty PHP array)
+
+    def operation_id(self) -> str | None:
+        if self.agent_operation_id is not None:
+            return self.agent_operation_id
+        attributes = self.attributes if isinstance(self.attributes, Mapping) else {}
+        value = attributes.get(OPERATION_ATTRIBUTE)
+        return None if value is None else str(value)
+
+
+class PageMeta(ApiModel):
+    """v3 list meta; a list without paging meta is one complete page."""
+
+    page: int = 1
+    limit: int | None = None
+    last_page: int = 1
+    total: int | None = None

@@ -1,0 +1,344 @@
+"""The outbox worker: delivers the journal's operations to the Register API exactly once.
+
+It owns the persistent backoff (jitter, ``Retry-After``), the pause on a refused API key,
+the order per customer (the journal hands out one operation per customer at a time), and
+reconciliation: an operation whose outcome is unknown is never sent again before a
+handler has found out whether it landed. The outcome table of design.md "Errors and
+retries" is implemented in ``_after_send``; what each kind of operation sends and how it
+is reconciled lives in its ``OperationHandler``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from register_agent.common.logs import in_log_context
+from register_agent.errors import (
+    AlreadyApplied,
+    CredentialsRejected,
+    LoyaltyApiError,
+    NotApplied,
+    OutcomeUnknown,
+    Rejected,
+)
+from register_agent.journal import Journal, Operation, OperationState
+from register_agent.runtime.sdnotify import hang_point
+
+log = logging.getLogger(__name__)
+
+CRASH_ENV = "REGISTER_AGENT_CRASH_AT"
+
+
+def crash_point(name: str) -> None:
+    """Die here, at once and without cleanup, when a test named this point (kill -9 alike)."""
+    if os.environ.get(CRASH_ENV) == name:
+        os._exit(137)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What the server answered for an operation that took effect."""
+
+    server_ref: str | None
+    result: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Reconciled(StrEnum):
+    NOT_APPLIED = "not_applied"  # safe to send again
+    UNRESOLVABLE = "unresolvable"  # nothing can tell: a person decides (review)
+
+
+class OperationHandler(Protocol):
+    """How one kind of operation is sent, and how an unknown outcome is cleared up."""
+
+    async def send(self, operation: Operation, progress: Progress) -> Delivered:
+        """Send the operation; raise a LoyaltyApiError subclass for every failure."""
+
+    async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
+        """Find out whether an earlier attempt landed (GETs only: never re-sends)."""
+
+
+class Progress(Protocol):
+    """Lets a handler make intermediate results durable before its next request."""
+
+    async def save(self, payload: Mapping[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    concurrency: int = 4
+    backoff_base_s: float = 2.0
+    backoff_max_s: float = 300.0
+    unknown_delay_s: float = 5.0
+    idle_poll_s: float = 0.5
+
+
+def backoff_delay(attempts: int, settings: OutboxSettings, rng: random.Random) -> float:
+    """Exponential backoff with full jitter: many tills coming back never retry in step."""
+    ceiling = min(settings.backoff_max_s, settings.backoff_base_s * 2 ** max(0, attempts - 1))
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+def reconcile_delay(age_s: float, settings: OutboxSettings) -> float:
+    """How long an operation that could not be cleared up yet waits before the next look:
+    a quarter of its age, within the backoff's bounds, so an old puzzle is not asked about
+    every few seconds for days."""
+    return min(settings.backoff_max_s, max(settings.backoff_base_s, age_s / 4))
+
+
+class Outbox:
+    """Works through due operations, a bounded number of customers in parallel."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        handlers: Mapping[str, OperationHandler],
+        settings: OutboxSettings | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+        on_beat: Callable[[], None] = lambda: None,
+        on_settled: Callable[[Operation], Awaitable[None]] | None = None,
+        on_api_result: Callable[[LoyaltyApiError | None], None] = lambda _: None,
+    ) -> None:
+        self._journal = journal
+        self._handlers = dict(handlers)
+        self._settings = settings or OutboxSettings()
+        self._clock = clock
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
+        self._on_beat = on_beat
+        self._on_settled = on_settled or _nobody_waits
+        self._on_api_result = on_api_result  # the till's health: is the API reachable?
+        self._wake = asyncio.Event()
+        self._busy: set[str] = set()
+        self._stopping = False
+        self.credentials_refused = False
+
+    def wake(self) -> None:
+        """New work or a changed key: look at the journal now instead of at the next poll."""
+        self._wake.set()
+
+    def resume_after_new_key(self) -> None:
+        self.credentials_refused = False
+        self.wake()
+
+    async def recover(self) -> int:
+        """At start: what was in flight when the agent stopped may have applied."""
+        return await self._journal.recover_after_restart(self._clock())
+
+    async def run(self) -> None:
+        """Deliver until cancelled; every turn of the loop is a heartbeat, idle or busy."""
+        async with asyncio.TaskGroup() as tasks:
+            while True:
+                self._on_beat()
+                await hang_point("outbox")
+                # cleared before looking, not after: a wake-up that comes while we look
+                # (an operation finished) must not be lost to a half-second nap
+                self._wake.clear()
+                started = await self.step(tasks)
+                if not started:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._settings.idle_poll_s)
+
+    async def finish(self, timeout_s: float) -> bool:
+        """Shutting down: start nothing new, give what is in flight ``timeout_s`` to end.
+
+        Returns whether everything in flight ended; what did not is cancelled by the caller
+        and stays ``in_flight`` in the journal, to be reconciled after the restart.
+        """
+        self._stopping = True
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while self._busy and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
+        return not self._busy
+
+    async def step(self, tasks: asyncio.TaskGroup) -> int:
+        """Start work on the due operations there is room for; return how many started."""
+        if self.credentials_refused or self._stopping:
+            return 0
+        room = self._settings.concurrency - len(self._busy)
+        if room <= 0:
+            return 0
+        due = await self._journal.due_operations(self._clock(), limit=room + len(self._busy))
+        started = 0
+        for operation in due:
+            if operation.id in self._busy or started >= room:
+                continue
+            self._busy.add(operation.id)
+            sale_id = operation.payload.get("sale_id")
+            tasks.create_task(
+                in_log_context(self._work(operation), operation_id=operation.id, sale_id=sale_id)
+            )
+            started += 1
+        return started
+
+    async def drain_once(self) -> None:
+        """Work every operation that is due now, then return (for tests and `demo`)."""
+        async with asyncio.TaskGroup() as tasks:
+            await self.step(tasks)
+
+    async def _work(self, operation: Operation) -> None:
+        try:
+            if operation.state is OperationState.UNKNOWN:
+                await self._reconcile(operation)
+            else:
+                await self._send(operation)
+        except Exception:
+            # never let one operation take the worker down; it stays where it was
+            log.exception("operation %s (%s) failed unexpectedly", operation.id, operation.kind)
+        finally:
+            self._busy.discard(operation.id)
+            self.wake()
+
+    async def _settle(
+        self,
+        operation_id: str,
+        expected: OperationState,
+        target: OperationState,
+        *,
+        now: float,
+        **changes: Any,
+    ) -> Operation:
+        """Move the operation on and tell whoever waits for it (a receipt, the POS screen)."""
+        moved = await self._journal.move(operation_id, expected, target, now=now, **changes)
+        await self._on_settled(moved)
+        return moved
+
+    def _handler(self, operation: Operation) -> OperationHandler:
+        return self._handlers[operation.kind]
+
+    async def _send(self, operation: Operation) -> None:
+        now = self._clock()
+        # in_flight is durable before the first byte of the request leaves
+        sent = await self._journal.move(
+            operation.id, OperationState.PENDING, OperationState.IN_FLIGHT, now=now
+        )
+        progress = _JournalProgress(self._journal, sent, self._clock)
+        try:
+            delivered = await self._handler(sent).send(progress.operation, progress)
+        except LoyaltyApiError as exc:
+            crash_point("after_send")
+            self._on_api_result(exc)
+            await self._after_failure(progress.operation, exc)
+            return
+        except Exception as exc:  # a bug after in_flight: the request may have gone out
+            log.exception("operation %s (%s) failed unexpectedly", sent.id, sent.kind)
+            await self._after_failure(progress.operation, OutcomeUnknown(repr(exc)))
+            return
+        crash_point("after_send")
+        self._on_api_result(None)
+        await self._settle(
+            sent.id,
+            OperationState.IN_FLIGHT,
+            OperationState.DONE,
+            now=self._clock(),
+            server_ref=delivered.server_ref,
+            result=dict(delivered.result),
+            last_error=None,
+        )
+
+    async def _after_failure(self, operation: Operation, exc: LoyaltyApiError) -> None:
+        now = self._clock()
+        target, delay = self._outcome(operation, exc)
+        if isinstance(exc, CredentialsRejected) and not self.credentials_refused:
+            self.credentials_refused = True
+            log.error("the Register API refused the API key: sending paused until it changes")
+        await self._settle(
+            operation.id,
+            OperationState.IN_FLIGHT,
+            target,
+            now=now,
+            next_attempt_at=now + delay,
+            last_error=_describe(exc),
+        )
+
+    def _outcome(self, operation: Operation, exc: LoyaltyApiError) -> tuple[OperationState, float]:
+        """design.md "Errors and retries", the outbox column."""
+        if isinstance(exc, AlreadyApplied):
+            return OperationState.UNKNOWN, 0.0  # reconciliation fetches the result
+        if isinstance(exc, OutcomeUnknown):
+            return OperationState.UNKNOWN, self._settings.unknown_delay_s
+        if isinstance(exc, CredentialsRejected):
+            return OperationState.PENDING, 0.0
+        if isinstance(exc, Rejected):
+            return OperationState.DEAD, 0.0
+        delay = backoff_delay(operation.attempts, self._settings, self._rng)
+        if isinstance(exc, NotApplied) and exc.retry_after is not None:
+            delay = max(delay, exc.retry_after)
+        return OperationState.PENDING, delay
+
+    async def _reconcile(self, operation: Operation) -> None:
+        now = self._clock()
+        try:
+            found = await self._handler(operation).reconcile(operation)
+        except Exception as exc:  # cannot tell yet (or a bug): look again later, not at once
+            if not isinstance(exc, LoyaltyApiError):
+                log.exception("reconciling operation %s failed unexpectedly", operation.id)
+            else:
+                self._on_api_result(exc)
+            await self._settle(
+                operation.id,
+                OperationState.UNKNOWN,
+                OperationState.UNKNOWN,
+                now=now,
+                next_attempt_at=now + reconcile_delay(now - operation.created_at, self._settings),
+                last_error=_describe(exc),
+            )
+            return
+        if isinstance(found, Delivered):
+            await self._settle(
+                operation.id,
+                OperationState.UNKNOWN,
+                OperationState.DONE,
+                now=now,
+                server_ref=found.server_ref,
+                result=dict(found.result),
+            )
+        elif found is Reconciled.NOT_APPLIED:
+            await self._settle(
+                operation.id,
+                OperationState.UNKNOWN,
+                OperationState.PENDING,
+                now=now,
+                next_attempt_at=now,
+            )
+        else:
+            await self._settle(operation.id, OperationState.UNKNOWN, OperationState.REVIEW, now=now)
+
+
+class _JournalProgress:
+    """Saves a handler's intermediate results (a POS transaction's uuid) into the payload."""
+
+    def __init__(self, journal: Journal, operation: Operation, clock: Callable[[], float]):
+        self._journal = journal
+        self._clock = clock
+        self.operation = operation
+
+    async def save(self, payload: Mapping[str, Any]) -> None:
+        merged = {**self.operation.payload, **payload}
+        self.operation = await self._journal.move(
+            self.operation.id,
+            OperationState.IN_FLIGHT,
+            OperationState.IN_FLIGHT,
+            now=self._clock(),
+            payload=merged,
+        )
+
+
+async def _nobody_waits(operation: Operation) -> None:
+    """The default ``on_settled``: nothing to tell."""
+
+
+def _describe(exc: Exception) -> str:
+    code_value = getattr(exc, "code", None)
+    code = f" (code {code_value})" if code_value is not None else ""
+    return f"{type(exc).__name__}{code}: {exc}"

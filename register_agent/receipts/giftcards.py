@@ -1,0 +1,47 @@
+"""The giftcard part of a sale's receipt: each giftcard payment made for the sale, with
+what it paid and what is left on the card, the card shown by its last 4 characters.
+
+Decision: a payment posted after the receipt was printed is not printed by itself (a slip
+for it alone would be paper the customer did not ask for); the POS shows its answer's
+balance, and any reprint of the sale (COPY) includes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from decimal import Decimal
+
+from register_agent.journal import GiftcardPayment
+from register_agent.receipts.layout import Language, Receipt, format_money
+
+_TEXTS: dict[str, dict[Language, str]] = {
+    "paid": {"en": "Paid with giftcard ****{tail}: {amount}",
+             "nl": "Betaald met cadeaukaart ****{tail}: {amount}"},
+    "left": {"en": "Left on the giftcard: {balance}",
+             "nl": "Resterend saldo cadeaukaart: {balance}"},
+}  # fmt: skip
+
+
+def giftcard_lines(
+    payments: Sequence[GiftcardPayment], language: Language, currency: str
+) -> tuple[str, ...]:
+    """Two lines per confirmed payment of the sale; corrected ones are left out."""
+    lines: list[str] = []
+    for payment in payments:
+        if payment.kind != "payment" or payment.state != "done":
+            continue
+        paid = format_money(Decimal(-payment.amount_cents) / 100, language, currency)
+        lines.append(_TEXTS["paid"][language].format(tail=payment.card_tail, amount=paid))
+        if payment.balance_after is not None:
+            left = format_money(Decimal(payment.balance_after) / 100, language, currency)
+            lines.append(_TEXTS["left"][language].format(balance=left))
+    return tuple(lines)
+
+
+def with_giftcards(
+    receipt: Receipt, payments: Sequence[GiftcardPayment], language: Language, currency: str
+) -> Receipt:
+    """``receipt`` with its sale's giftcard payments among its notes."""
+    lines = giftcard_lines(payments, language, currency)
+    return dataclasses.replace(receipt, notes=(*receipt.notes, *lines)) if lines else receipt

@@ -1,0 +1,67 @@
+"""The welcome slip of a card handed out at the counter: the shop's name, the card (its
+last characters only) and the starting balance.
+
+It goes through the printer worker like a receipt: a zero-amount entry in the journal's
+sales whose request carries ``welcome`` (no migration needed, and a reprint works as for
+any sale). Its id comes from the card and the e-mail, so a repeated hand-out finds the
+slip it already printed instead of printing another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from register_agent.journal import PrintJob, SaleRecord
+from register_agent.receipts.layout import Language, Receipt, text
+
+#: the journal entry's request key that makes a "sale" a welcome slip
+WELCOME = "welcome"
+#: how every welcome slip's id starts (the sales metric leaves them out)
+SLIP_PREFIX = "welcome-"
+
+
+def slip_id(card: str, email: str) -> str:
+    """The same card and e-mail: the same slip (the POS's sale ids never start so)."""
+    digest = hashlib.sha256(f"{card}\n{email.strip().lower()}".encode()).hexdigest()
+    return f"{SLIP_PREFIX}{digest[:16]}"
+
+
+def welcome_lines(
+    shop: str, card_tail: str, balance: int | None, language: Language
+) -> tuple[str, ...]:
+    lines = [f"{text('welcome', language)} {shop}"] if shop else []
+    # stars, not "…": a printer's code page may have no ellipsis (it printed "?")
+    lines.append(f"{text('your_card', language)}: ****{card_tail}")
+    if balance is not None:
+        lines.append(f"{text('new_balance', language)}: {balance}")
+    lines.append(text("welcome_earn", language))
+    return tuple(lines)
+
+
+def welcome_record(
+    sale_id: str, lines: tuple[str, ...], balance: int | None, currency: str, now: float
+) -> SaleRecord:
+    """The journal entry that prints the slip (no operations, no amount, no customer key)."""
+    answer = {"sale_id": sale_id, "loyalty": {"state": "none", "lines": []}, "receipt": "printing"}
+    return SaleRecord(
+        sale_id=sale_id,
+        request_digest=sale_id,
+        amount_cents=0,
+        currency=currency,
+        customer_key=None,
+        answer=answer,
+        state="paid",
+        created_at=now,
+        request={WELCOME: {"lines": list(lines), "balance": balance}},
+    )
+
+
+def welcome_receipt(sale: SaleRecord, job: PrintJob) -> Receipt | None:
+    """The slip of a welcome entry; None for any other sale."""
+    welcome: Any = sale.request.get(WELCOME)
+    if not isinstance(welcome, Mapping):
+        return None
+    # the balance is among the lines already (in the order the slip reads best)
+    return Receipt(notes=tuple(str(line) for line in welcome.get("lines") or ()), copy=job.copy > 0)

@@ -1,0 +1,374 @@
+"""The running agent (``register-agent run``): every part of one till, started in order and
+stopped in reverse, with systemd told how it goes (design.md "Service life").
+
+READY=1 once the journal is open and the local API listens: a Register API that is down or
+a missing printer is a degraded state shown by ``status``, not a reason to stay un-ready.
+SIGHUP re-reads the configuration and credentials (a new API key resumes paused sending);
+SIGTERM stops taking work, gives what is in flight a bounded time, and stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import json
+import logging
+import signal
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from register_agent.api import LocalApiServer, local_api_token, make_app
+from register_agent.common.events import EventBus
+from register_agent.common.logs import remember_card, remember_secrets, secrets_of, set_log_fields
+from register_agent.config import AgentConfig
+from register_agent.counter.giftcards.desk import GiftcardDesk
+from register_agent.counter.health import TillHealth
+from register_agent.devices.protocols import RawScan
+from register_agent.devices.scans import Outcome, Scan, ScanPipeline
+from register_agent.errors import LoyaltyApiError
+from register_agent.journal import Journal, Operation
+from register_agent.loyalty import giftcards_for, make_loyalty_service
+from register_agent.loyalty.domain import RegisterInfo
+from register_agent.loyalty.http import observe_calls
+from register_agent.loyalty.profile import make_profile_service
+from register_agent.loyalty.retries import Deadline
+from register_agent.outbox.handlers import make_handlers
+from register_agent.outbox.worker import Outbox, OutboxSettings
+from register_agent.receipts.printer_worker import PrinterWorker, agent_prints
+from register_agent.runtime import devices
+from register_agent.runtime.metrics import AgentMetrics, MetricsServer, Sources
+from register_agent.runtime.sdnotify import Heartbeat, Notifier
+from register_agent.till.sale import Till
+
+log = logging.getLogger(__name__)
+
+JOURNAL_FILE = "journal.sqlite3"
+REGISTER_FILE = "register.json"  # the register info, so tokens can be minted offline
+STOP_GRACE_S = 5.0  # what is in flight at SIGTERM gets this long to finish
+DEFAULT_SILENCE_S = 30.0  # a worker silent this long is hung (without a systemd watchdog)
+HOUSEKEEPING_S = 3600.0
+READER_SILENCE_S = 5.0  # an open serial reader's thread turns every 0.25 s
+
+
+class Agent:
+    """One till's agent. ``load`` reads the configuration (again on every reload)."""
+
+    def __init__(
+        self,
+        load: Callable[[], AgentConfig],
+        *,
+        notifier: Notifier | None = None,
+        announce: Callable[[str], None] = print,
+    ) -> None:
+        self._load = load
+        self.config = load()
+        self._notifier = notifier or Notifier()
+        self._announce = announce
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        interval = self._notifier.watchdog_interval_s
+        self.heartbeat = Heartbeat(interval if interval else DEFAULT_SILENCE_S)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> int:
+        """Run until SIGTERM / SIGINT; 0 on a clean stop."""
+        self._install_signals()
+        async with contextlib.AsyncExitStack() as stack:
+            await self._start(stack)
+            while not self._stop.is_set():
+                await _first(self._stop.wait(), self._reload.wait())
+                if self._reload.is_set() and not self._stop.is_set():
+                    self._reload.clear()
+                    await self._reload_config()
+            self._notifier.stopping()
+            log.info("stopping")
+        return 0
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._stop.set)
+        loop.add_signal_handler(signal.SIGINT, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._reload.set)
+
+    async def _start(self, stack: contextlib.AsyncExitStack) -> None:
+        """Start the parts in order; the exit stack stops them in reverse."""
+        config = self.config
+        state = config.state.directory
+        self.journal = Journal.open(state / JOURNAL_FILE)
+        stack.callback(self.journal.close)
+        self.metrics = self._make_metrics(state / JOURNAL_FILE)
+        stack.callback(observe_calls(self.metrics.api_call))
+        self.loyalty = make_loyalty_service(config.api, register=_cached_register(state))
+        stack.push_async_callback(self.loyalty.aclose)
+        self.events = EventBus()
+        self.printer_worker = await self._start_printer(stack)
+        self.readers = [devices.make_reader(reader) for reader in config.readers]
+        self.health = TillHealth(
+            self.journal,
+            config.outbox,
+            printer=self._printer_line,
+            readers=self._reader_lines,
+            credentials_refused=lambda: self.outbox.credentials_refused,
+        )
+        self.till = Till(
+            journal=self.journal,
+            loyalty=self.loyalty,
+            events=self.events,
+            till=config.till,
+            receipt=config.receipt,
+            health=self.health,
+            wake_outbox=lambda: self.outbox.wake(),  # noqa: PLW0108 (the outbox comes next)
+            wake_printer=self.printer_worker.wake if self.printer_worker else lambda: None,
+            profiles=make_profile_service(self.loyalty, config.newsletter),
+        )
+        self.giftcards = GiftcardDesk(
+            self.journal,
+            giftcards_for(self.loyalty),
+            self.health,
+            self.events,
+            config.receipt,
+            patterns=config.scans.giftcard_patterns,
+        )
+        self.outbox = Outbox(
+            self.journal,
+            make_handlers(self.loyalty, self.journal),
+            _outbox_settings(config),
+            on_beat=lambda: self.heartbeat.beat("outbox"),
+            on_settled=self._settled,
+            on_api_result=self.health.api_result,
+        )
+        recovered = await self.outbox.recover()
+        if recovered:
+            log.warning("%d operations were in flight at the last stop: reconciling", recovered)
+        tasks = await stack.enter_async_context(_Tasks())
+        self._start_workers(tasks)
+        await self._start_api(stack)
+        self._start_metrics(stack)
+        self._notifier.ready("journal open, local API listening")
+        log.info("ready: Register API %s at %s", config.api.version, config.api.base_url)
+
+    async def _start_printer(self, stack: contextlib.AsyncExitStack) -> PrinterWorker | None:
+        if not agent_prints(self.config) or self.config.printer is None:
+            return None
+        printer = devices.open_printer(self.config.printer)
+        stack.push_async_callback(printer.close)
+        return PrinterWorker.from_config(
+            self.config,
+            self.journal,
+            printer,
+            events=self.events,
+            on_beat=lambda: self.heartbeat.beat("printer"),
+        )
+
+    def _start_workers(self, tasks: _Tasks) -> None:
+        self.heartbeat.register("outbox")
+        for reader in self.readers:
+            self.heartbeat.register(f"reader {reader.name}")
+        tasks.start("outbox", self.outbox.run())
+        if self.printer_worker is not None:
+            self.heartbeat.register("printer")
+            tasks.start("printer", self.printer_worker.run(), device="printer")
+        if self.readers:
+            pipeline = ScanPipeline(self.config.scans, self.config.readers)
+            tasks.start("readers", devices.run_readers(self.readers, pipeline, self._scanned))
+        tasks.start("watchdog", self._feed_watchdog())
+        tasks.start("housekeeping", self._housekeeping())
+
+    async def _start_api(self, stack: contextlib.AsyncExitStack) -> None:
+        token = local_api_token(self.config.local_api, self.config.state.directory)
+        remember_secrets(token)  # a generated token is a secret the logs must not show
+        app = make_app(
+            self.till,
+            self.events,
+            token,
+            giftcards=self.giftcards,
+            profile=self.till.profile,
+            enrolment=self.till.enrolment,
+        )
+        server = LocalApiServer(app, self.config.local_api.listen)
+        await server.start()
+        stack.push_async_callback(self._stop_outbox)  # after the API: no new sales first
+        stack.push_async_callback(server.stop)
+        self.api_address = str(server.address)
+
+    def _make_metrics(self, journal_file: Path) -> AgentMetrics:
+        """Metrics read on scrape from what the parts keep (metrics.py says why)."""
+        return AgentMetrics(
+            Sources(
+                journal_file=journal_file,
+                api_state=lambda: self.health.api_state,
+                printer=lambda: (
+                    self.printer_worker.printer_status() if self.printer_worker else None
+                ),
+                readers=lambda: [reader.status() for reader in self.readers],
+                started_at=time.time(),
+            )
+        )
+
+    def _start_metrics(self, stack: contextlib.AsyncExitStack) -> None:
+        server = MetricsServer(self.metrics, self.config.local_api.metrics_listen)
+        server.start()
+        stack.callback(server.stop)
+        self.metrics_address = server.address
+
+    async def _settled(self, operation: Operation) -> None:
+        self.metrics.settled(operation.kind, operation.state)
+        await self.till.operation_settled(operation)
+
+    async def _stop_outbox(self) -> None:
+        if not await self.outbox.finish(STOP_GRACE_S):
+            log.warning("stopping with operations in flight: they are reconciled at start")
+
+    async def _scanned(self, raw: RawScan, outcome: Outcome) -> None:
+        self.metrics.scanned(outcome.reader, outcome)
+        if isinstance(outcome, Scan):
+            if self.giftcards.takes(outcome.value):  # before the till: not a loyalty card
+                await self.giftcards.scanned(outcome)
+                return
+            if outcome.kind == "loyalty":
+                remember_card(outcome.value)  # logs show its last 4 characters only
+            await self.till.scanned(outcome)
+
+    async def _feed_watchdog(self) -> None:
+        interval = self._notifier.watchdog_interval_s
+        pause = interval / 2 if interval else 5.0
+        while True:
+            self.heartbeat.beat("agent")  # the event loop itself turns
+            self._beat_readers()
+            self.metrics.state.sample_readers()
+            if interval:
+                self.heartbeat.feed(self._notifier)
+            await asyncio.sleep(pause)
+
+    def _beat_readers(self) -> None:
+        """A reader that is open and reading turns its thread every quarter second; one
+        that stopped turning is hung. A reader that is absent or reopening is not hung:
+        a missing scanner must not restart the agent (it disables only itself)."""
+        now = time.monotonic()
+        for reader in self.readers:
+            status = reader.status()
+            alive = status.alive_at is None or now - status.alive_at < READER_SILENCE_S
+            if status.state != "ok" or alive:
+                self.heartbeat.beat(f"reader {reader.name}")
+
+    async def _housekeeping(self) -> None:
+        """Refresh the cached register info; remove finished rows past the retention."""
+        while True:
+            await self._remember_register()
+            retention_s = self.config.state.retention_days * 86400
+            removed = await self.journal.purge_finished(before=time.time() - retention_s)
+            if removed:
+                log.info("removed %d finished sales older than the retention", removed)
+            await asyncio.sleep(HOUSEKEEPING_S)
+
+    async def _remember_register(self) -> None:
+        try:
+            info = await self.loyalty.register(deadline=Deadline.after(5.0))
+        except LoyaltyApiError as exc:
+            self.health.api_failed(exc)
+            log.warning("the Register API does not answer yet (%s); working offline", exc)
+            return
+        self.health.api_answered()
+        _store_register(self.config.state.directory, info)
+
+    async def _reload_config(self) -> None:
+        self._notifier.reloading()
+        try:
+            fresh = self._load()
+        except Exception:  # a broken file on reload keeps the running config
+            log.exception("reload failed: keeping the running configuration")
+            self._notifier.ready("reload failed; running configuration kept")
+            return
+        remember_secrets(*secrets_of(fresh))
+        key, old_key = fresh.api.api_key, self.config.api.api_key
+        if key is not None and (
+            old_key is None or key.get_secret_value() != old_key.get_secret_value()
+        ):
+            self.loyalty.use_api_key(key)
+            self.outbox.resume_after_new_key()
+            log.warning("reload: a new API key is in use; sending resumes")
+        changed = [
+            name
+            for name in type(fresh).model_fields
+            if name != "api" and getattr(fresh, name) != getattr(self.config, name)
+        ]
+        if changed:
+            log.warning("reload: restart the agent to apply changes to %s", ", ".join(changed))
+        self._notifier.ready("configuration reloaded")
+
+    def _printer_line(self) -> str:
+        if self.printer_worker is None:
+            return "none (the POS prints)"
+        status = self.printer_worker.printer_status()
+        return "not checked yet" if status is None else f"{status.state}: {status.message}"
+
+    def _reader_lines(self) -> tuple[str, ...]:
+        lines = []
+        for reader in self.readers:
+            status = reader.status()
+            detail = f" ({status.detail})" if status.detail else ""
+            lines.append(f"{status.name}: {status.state}{detail}")
+        return tuple(lines)
+
+
+class _Tasks(contextlib.AbstractAsyncContextManager["_Tasks"]):
+    """Background workers; on exit each is cancelled and awaited, newest first."""
+
+    def __init__(self) -> None:
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self, name: str, work: Coroutine[Any, Any, None], **log_fields: str) -> None:
+        """Start ``work``; its log lines name ``log_fields`` (e.g. device="printer")."""
+        context = contextvars.copy_context()
+        context.run(set_log_fields, **log_fields)  # on for the task's whole life
+        task = asyncio.create_task(work, name=name, context=context)
+        task.add_done_callback(_report_end)
+        self._tasks.append(task)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for task in reversed(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _report_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("worker %s stopped: %s", task.get_name(), task.exception())
+
+
+async def _first(*waits: Coroutine[Any, Any, Any]) -> None:
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+def _outbox_settings(config: AgentConfig) -> OutboxSettings:
+    return OutboxSettings(
+        concurrency=config.outbox.concurrency,
+        backoff_base_s=config.outbox.backoff_base_s,
+        backoff_max_s=config.outbox.backoff_max_s,
+        unknown_delay_s=config.outbox.unknown_delay_s,
+    )
+
+
+def _cached_register(state: Path) -> RegisterInfo | None:
+    try:
+        return RegisterInfo(**json.loads((state / REGISTER_FILE).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _store_register(state: Path, info: RegisterInfo) -> None:
+    path = state / REGISTER_FILE
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(info.__dict__), encoding="utf-8")
+    temporary.replace(path)

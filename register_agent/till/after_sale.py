@@ -1,0 +1,118 @@
+"""After the sale: refunds and voids queue reversals behind the sale's original credit, and
+a reprint queues a copy of its receipt; the ``Till`` hands the POS's requests to this desk.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+
+from register_agent.config import TillConfig
+from register_agent.counter.claims import RewardDesk
+from register_agent.counter.messages import ActionAnswer, RefundRequest
+from register_agent.errors import CounterRefusal
+from register_agent.journal import Journal, NewOperation, SaleRecord
+from register_agent.journal.kinds import CREDIT_RECEPTION, REFUND
+from register_agent.loyalty.domain import LoyaltyService
+
+
+class AfterSaleDesk:
+    """Refunds, voids and reprints of a sale recorded on this till."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        loyalty: LoyaltyService,
+        rewards: RewardDesk,
+        *,
+        till: TillConfig,
+        wake_outbox: Callable[[], None] = lambda: None,
+        wake_printer: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._journal = journal
+        self._loyalty = loyalty
+        self._rewards = rewards
+        self._config = till
+        self._wake_outbox = wake_outbox
+        self._wake_printer = wake_printer
+        self._clock = clock
+
+    async def refund(self, sale_id: str, request: RefundRequest) -> ActionAnswer:
+        """Take the sale's credits back, whole or in part, behind the original credit."""
+        sale = await self._sale(sale_id)
+        amount = request.amount
+        if amount is not None and amount > Decimal(sale.amount_cents) / 100:
+            raise CounterRefusal(
+                "refund_too_large", "the refund is larger than the sale", status=422
+            )
+        queued = await self._queue_refund(sale, amount)
+        if amount is None:
+            await self._journal.set_sale_state(sale_id, "refunded")
+        message = "credits will be taken back" if queued else "no loyalty credits to take back"
+        return ActionAnswer(sale_id=sale_id, action="refund", message=message)
+
+    async def void(self, sale_id: str) -> ActionAnswer:
+        """A voided sale gives back its credits and its reward claims (v3)."""
+        sale = await self._sale(sale_id)
+        queued = await self._queue_refund(sale, None)
+        claims = await self._rewards.reverse_claims_of_sale(sale_id)
+        await self._journal.set_sale_state(sale_id, "voided")
+        self._wake_outbox()
+        parts = (["credits"] if queued else []) + (["reward claims"] if claims else [])
+        message = " and ".join(parts) + " will be reversed" if parts else "nothing to reverse"
+        return ActionAnswer(sale_id=sale_id, action="void", message=message)
+
+    async def reprint(self, sale_id: str) -> ActionAnswer:
+        await self._sale(sale_id)
+        if self._config.prints == "pos":
+            raise CounterRefusal(
+                "printing_off", "this till's receipts are printed by the POS", status=409
+            )
+        job = await self._journal.add_reprint(sale_id, self._clock())
+        self._wake_printer()
+        return ActionAnswer(
+            sale_id=sale_id, action="reprint", message=f"copy {job.copy} queued for printing"
+        )
+
+    async def _sale(self, sale_id: str) -> SaleRecord:
+        sale = await self._journal.sale(sale_id)
+        if sale is None:
+            raise CounterRefusal("unknown_sale", f"no sale {sale_id} on this till", status=404)
+        if sale.state != "paid":
+            raise CounterRefusal(
+                "sale_closed", f"sale {sale_id} was already {sale.state}", status=409
+            )
+        return sale
+
+    async def _queue_refund(self, sale: SaleRecord, amount: Decimal | None) -> bool:
+        credits = [
+            op
+            for op in await self._journal.operations_of_sale(sale.sale_id)
+            if op.kind == CREDIT_RECEPTION
+        ]
+        if not credits:
+            return False  # no customer: a QR receipt cannot be taken back
+        if self._loyalty.version == "v1":  # v1 has no reverse call
+            raise CounterRefusal(
+                "refund_unsupported",
+                "Register API v1 cannot take credits back; correct the customer's balance "
+                "in the Piggy dashboard",
+                status=409,
+            )
+        original = credits[0]
+        refund = NewOperation(
+            id=uuid.uuid4().hex,
+            kind=REFUND,
+            customer_key=original.customer_key,  # after the original, in order
+            payload={
+                "sale_id": sale.sale_id,
+                "original_operation": original.id,
+                "amount": None if amount is None else str(amount),
+            },
+        )
+        await self._journal.add_operations(sale.sale_id, [refund], self._clock())
+        self._wake_outbox()
+        return True

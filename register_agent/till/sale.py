@@ -1,0 +1,265 @@
+"""The till: what happens at the counter between a scan, a paid sale and a receipt.
+
+A scan binds a customer to the next sale (``customers.py``). A paid sale is written to the
+journal with its outbox operations and print job in one transaction; only then does the POS
+get its answer, which waits at most ``[till] receipt_wait_s`` for the credits (design.md
+"The flow"; the loyalty block and that wait are ``sale_loyalty.py``'s). Refunds and voids
+queue reversals behind the original (``after_sale.py``); reward claims are online only
+(``claims.py``). Every refusal is a ``CounterRefusal`` the POS can show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+
+from register_agent.common.events import EventBus
+from register_agent.common.logs import log_context, remember_card
+from register_agent.config import ReceiptConfig, TillConfig
+from register_agent.counter.claims import RewardDesk
+from register_agent.counter.customers import CurrentCustomer, sale_customer, with_details
+from register_agent.counter.enrolment.desk import EnrolmentDesk, NamedCard
+from register_agent.counter.health import TillHealth
+from register_agent.counter.messages import (
+    ActionAnswer,
+    ClaimAnswer,
+    ClaimRequest,
+    CustomerView,
+    RefundRequest,
+    SaleAnswer,
+    SaleRequest,
+    TillStatus,
+)
+from register_agent.counter.profiles import ProfileDesk
+from register_agent.devices.scans import Scan, mask, safe_tail
+from register_agent.errors import CounterRefusal, LoyaltyApiError
+from register_agent.journal import Journal, Operation, OperationState, SaleRecord
+from register_agent.loyalty.domain import (
+    CardState,
+    CustomerDetails,
+    Identification,
+    LoyaltyService,
+)
+from register_agent.loyalty.profile import ProfileService
+from register_agent.loyalty.retries import Deadline
+from register_agent.till.after_sale import AfterSaleDesk
+from register_agent.till.loyalty_block import SaleLoyalty, customer_key
+
+log = logging.getLogger(__name__)
+
+
+def request_digest(request: SaleRequest) -> str:
+    """The same sale id with the same body is a repeat; with another body, a conflict."""
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Till:
+    """The ``TillApi`` the local API serves, and the receiver of scans and settled work."""
+
+    def __init__(
+        self,
+        *,
+        journal: Journal,
+        loyalty: LoyaltyService,
+        events: EventBus,
+        till: TillConfig,
+        receipt: ReceiptConfig,
+        health: TillHealth,
+        wake_outbox: Callable[[], None] = lambda: None,
+        wake_printer: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.time,
+        profiles: ProfileService | None = None,
+    ) -> None:
+        self._journal = journal
+        self._loyalty = loyalty
+        self._events = events
+        self._config = till
+        self._receipt_attributes = receipt.customer_attributes
+        self._health = health
+        self._wake_outbox = wake_outbox
+        self._wake_printer = wake_printer
+        self._clock = clock
+        self._customers = CurrentCustomer(till.customer_window_s)
+        self.rewards = RewardDesk(journal, loyalty, health, clock=clock)
+        self._sale_loyalty = SaleLoyalty(
+            journal, loyalty, health, till=till, language=receipt.language
+        )
+        self._after_sale = AfterSaleDesk(
+            journal, loyalty, self.rewards, till=till,
+            wake_outbox=wake_outbox, wake_printer=wake_printer, clock=clock,
+        )  # fmt: skip
+        self.profile = ProfileDesk(
+            profiles, self._customers, events, health, loyalty.counter_deadline
+        )
+        self.enrolment = EnrolmentDesk(
+            journal, loyalty, events, health, self._customers, till=till, receipt=receipt,
+            wake_printer=wake_printer, clock=clock,
+        )  # fmt: skip
+
+    # --- scans --------------------------------------------------------------------------
+
+    async def scanned(self, scan: Scan) -> None:
+        """A scan from a reader: identify a loyalty card, pass anything else to the POS."""
+        if scan.kind != "loyalty":
+            await self._events.publish("plain_scan", {"value": scan.value, "reader": scan.reader})
+            return
+        await self._events.publish(
+            "scan", {"reader": scan.reader, "card_tail": safe_tail(scan.value)}
+        )
+        deadline = self._loyalty.counter_deadline()
+        try:
+            # the balance is read below, beside the rewards: one round trip less
+            found = await self._loyalty.identify(scan.value, deadline=deadline, with_balance=False)
+        except LoyaltyApiError as exc:
+            self._health.api_failed(exc)
+            bound = self._customers.bind(scan.value, None)
+            log.info("card %s scanned offline: resolved with the sale", mask(scan.value))
+            await self._events.publish("customer", {**bound.view().model_dump(), "offline": True})
+            return
+        self._health.api_answered()
+        await self._identified(scan, found, deadline)
+
+    async def _identified(self, scan: Scan, found: Identification, deadline: Deadline) -> None:
+        if found.state is CardState.UNKNOWN:  # not our card: a product on a shared scanner
+            await self._events.publish("plain_scan", {"value": scan.value, "reader": scan.reader})
+            return
+        customer = found.customer
+        if not found.usable or customer is None:
+            self._customers.clear()
+            refused = {"card_tail": safe_tail(scan.value), "reason": found.reason}
+            if found.state is CardState.UNREGISTERED:  # offer the hand-out (enrolment.py)
+                refused.update(self.enrolment.unregistered_scanned(scan.value))
+            await self._events.publish("customer_refused", refused)
+            return
+        # the balance comes with the attributes (v1 member / v3 contact): no extra request
+        details, rewards = await asyncio.gather(
+            self._loyalty.details(customer.ref, deadline=deadline),
+            self._loyalty.list_rewards(customer.ref, deadline=deadline),
+            return_exceptions=True,
+        )
+        for failure in (details, rewards):
+            if isinstance(failure, BaseException) and not isinstance(failure, LoyaltyApiError):
+                raise failure  # a bug, not the API: do not hide it
+        # the customer is known: a balance or a reward list that cannot be read can wait
+        customer = with_details(customer, details if isinstance(details, CustomerDetails) else None)
+        listed = tuple(rewards) if isinstance(rewards, list) else ()
+        bound = self._customers.bind(scan.value, customer, listed)
+        await self._events.publish("customer", {**bound.view().model_dump(), "offline": False})
+
+    async def current_customer(self) -> CustomerView | None:
+        bound = self._customers.peek()
+        return bound.view() if bound else None
+
+    async def clear_customer(self) -> None:
+        self._customers.clear()
+        await self._events.publish("customer_cleared", {})
+
+    # --- sales --------------------------------------------------------------------------
+
+    async def sell(self, request: SaleRequest) -> SaleAnswer:
+        """Record a paid sale; the answer comes after the commit, within the receipt wait."""
+        if request.customer_card:
+            remember_card(request.customer_card)  # logs show its last 4 characters only
+        with log_context(sale_id=request.sale_id):
+            return await self._sell(request)
+
+    async def _sell(self, request: SaleRequest) -> SaleAnswer:
+        digest = request_digest(request)
+        existing = await self._journal.sale(request.sale_id)
+        if existing is not None:
+            return _repeat(existing, digest)
+        # The sale consumes the scan even when the POS names the customer itself: a scan
+        # left bound would credit the shopper after this one to the scanned card.
+        taken = self._customers.take()
+        bound = taken if request.customer_card is None else None
+        card = request.customer_card or (bound.card if bound else None)
+        customer = bound.ref if bound else None
+        named = NamedCard()
+        if request.customer_card:  # looked up now: an unregistered card gets a QR instead
+            named = await self.enrolment.check_named_card(request.customer_card)
+            customer, card = named.customer, None if named.notice else card
+        operations, block = await self._sale_loyalty.for_sale(request, customer, card)
+        if bound is not None and block.customer is None:
+            block = block.model_copy(update=sale_customer(bound, self._receipt_attributes))
+        prints = request.print_receipt if request.print_receipt is not None else True
+        answer = SaleAnswer(
+            sale_id=request.sale_id,
+            loyalty=block,
+            receipt="printing" if prints and self._config.prints != "pos" else "pos",
+        )
+        answer = named.noted(answer)  # why the named card does not collect, if it does not
+        record = SaleRecord(
+            sale_id=request.sale_id,
+            request_digest=digest,
+            amount_cents=int(request.amount * 100),
+            currency=request.currency,
+            customer_key=customer_key(customer, card),
+            answer=answer.model_dump(mode="json"),
+            state="paid",
+            created_at=self._clock(),
+            request=named.stored(request.model_dump(mode="json")),
+        )
+        stored, created = await self._journal.record_sale(
+            record, operations, print_receipt=answer.receipt == "printing"
+        )
+        if not created:  # the same sale id, posted twice at the same moment
+            return _repeat(stored, digest)
+        self._wake_outbox()
+        self._wake_printer()
+        final = named.noted(await self._sale_loyalty.after_wait(answer, operations))
+        if final != answer:
+            await self._journal.set_sale_answer(request.sale_id, final.model_dump(mode="json"))
+        return final
+
+    # --- after the sale -----------------------------------------------------------------
+
+    async def refund(self, sale_id: str, request: RefundRequest) -> ActionAnswer:
+        """Take the sale's credits back, whole or in part, behind the original credit."""
+        return await self._after_sale.refund(sale_id, request)
+
+    async def void(self, sale_id: str) -> ActionAnswer:
+        """A voided sale gives back its credits and its reward claims (v3)."""
+        return await self._after_sale.void(sale_id)
+
+    async def reprint(self, sale_id: str) -> ActionAnswer:
+        return await self._after_sale.reprint(sale_id)
+
+    # --- rewards and status ---------------------------------------------------------------
+
+    async def claim_reward(self, request: ClaimRequest) -> ClaimAnswer:
+        bound = self._customers.peek()
+        return await self.rewards.claim(request, bound)
+
+    async def status(self) -> TillStatus:
+        return await self._health.status()
+
+    async def operation_settled(self, operation: Operation) -> None:
+        """The outbox moved an operation on: wake whoever waits, tell the POS screen."""
+        self._sale_loyalty.settled(operation)
+        if operation.state is OperationState.DONE:
+            self._health.api_answered()
+        await self._events.publish(
+            "operation",
+            {
+                "sale_id": operation.sale_id,
+                "kind": operation.kind,
+                "state": str(operation.state),
+                "credits": (operation.result or {}).get("credits"),
+            },
+        )
+
+
+def _repeat(existing: SaleRecord, digest: str) -> SaleAnswer:
+    if existing.request_digest != digest:
+        raise CounterRefusal(
+            "sale_conflict",
+            f"sale {existing.sale_id} was already recorded with other details; "
+            "use a new sale id for a new sale",
+            status=409,
+        )
+    return SaleAnswer.model_validate(existing.answer)

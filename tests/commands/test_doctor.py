@@ -1,0 +1,195 @@
+"""``register-agent doctor`` against a good till and a broken one: the sandbox over
+loopback, a virtual network printer, a pty as the serial reader, real directories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from drivers.virtual_printer import VirtualPrinter
+from register_agent import __version__
+from register_agent.cli import main
+from register_agent.commands.doctor import Check, diagnose, run_doctor
+from register_agent.config import load_config
+from register_agent.journal import Journal
+from register_agent.journal.schema import MIGRATIONS
+from register_agent.sandbox import default_seed_path, start_sandbox
+from tests.conftest import Sandbox
+from tests.support.ops_support import TOKEN_SECRET, free_port
+from tests.support.reader_support import pty_pair
+
+pytestmark = pytest.mark.timeout(30)
+JAN = "0f8e6a7c-3b1d-4e52-9a57-2d4c1e9b7f10"
+
+
+def config_file(
+    directory: Path, *, base_url: str, state: Path, printer_port: int, reader_port: str
+) -> Path:
+    path = directory / "config.toml"
+    path.write_text(
+        f'[api]\nversion = "v3"\nbase_url = "{base_url}"\n\n'
+        f'[state]\ndirectory = "{state}"\n\n'
+        f'[printer]\nkind = "network"\nhost = "127.0.0.1"\nport = {printer_port}\n'
+        "timeout_s = 1.0\nstatus_timeout_s = 0.5\n\n"
+        f'[[readers]]\nkind = "serial"\nname = "counter"\nport = "{reader_port}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def printer() -> Iterator[VirtualPrinter]:
+    with VirtualPrinter() as running:
+        yield running
+
+
+@pytest.fixture
+def reader_port() -> Iterator[str]:
+    with pty_pair() as (_, path):
+        yield path
+
+
+@pytest.fixture
+def devices(printer: VirtualPrinter, reader_port: str) -> tuple[int, str]:
+    """The printer's port and the reader's path of a till whose devices work."""
+    return printer.address[1], reader_port
+
+
+def secrets(monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    monkeypatch.setenv("REGISTER_AGENT_API__API_KEY", key)
+    monkeypatch.setenv("REGISTER_AGENT_API__LOYALTY_TOKEN_SECRET", TOKEN_SECRET)
+
+
+def credit_jan(base_url: str, key: str) -> None:
+    """A transaction on Jan's account, so the attribute check has something to read."""
+    response = httpx.post(
+        f"{base_url}/api/v3/register/credit-receptions",
+        data={"contact_uuid": JAN, "unit_value": "5.00"},
+        headers={"Authorization": f"Bearer {key}", "Accept": "application/json"},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+
+
+def by_name(checks: list[Check]) -> dict[str, Check]:
+    return {check.name: check for check in checks}
+
+
+def test_a_good_till_passes_every_check(
+    sandbox_clean: Sandbox,
+    tmp_path: Path,
+    devices: tuple[int, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secrets(monkeypatch, sandbox_clean.v3_key)
+    credit_jan(sandbox_clean.url, sandbox_clean.v3_key)
+    path = config_file(tmp_path, base_url=sandbox_clean.url, state=tmp_path / "state",
+                       printer_port=devices[0], reader_port=devices[1])  # fmt: skip
+    Journal.open(tmp_path / "state" / "journal.sqlite3").close()  # as the agent left it
+
+    assert run_doctor(lambda: load_config(path), contact=JAN) == 0
+
+    output = capsys.readouterr().out
+    assert "FAIL" not in output, output
+    assert "SKIP" not in output, output
+    for name in ("config", "API key", "clock", "loyalty-token secret",
+                 "attribute agent_operation_id", "state directory", "free space", "journal",
+                 "outbox", "reader counter", "printer"):  # fmt: skip
+        assert f"PASS  {name}:" in output, name
+    assert "against the Register API's Date header" in output
+    version = len(MIGRATIONS)  # the journal the agent made is up to date
+    assert f"journal_mode=wal, schema {version}/{version}, quick_check ok" in output
+    assert sandbox_clean.v3_key not in output
+    assert TOKEN_SECRET not in output
+
+
+def test_a_broken_till_names_each_problem_with_its_fix(
+    sandbox_clean: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets(monkeypatch, "a-wrong-key")
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the state directory should be")
+    path = config_file(tmp_path, base_url=sandbox_clean.url, state=blocker / "state",
+                       printer_port=free_port(), reader_port="/dev/ttyREGISTERAGENT9")  # fmt: skip
+
+    checks = by_name(diagnose(lambda: load_config(path), contact=JAN))
+
+    expected = {
+        "API key": ("refused", "create a new register API key"),
+        "state directory": ("not writable", "owned by the service user"),
+        "reader counter": ("does not exist", "plug the reader in"),
+        "printer": ("network", "check [printer] in the config"),
+    }
+    for name, (problem, fix) in expected.items():
+        check = checks[name]
+        assert check.verdict == "FAIL", check
+        assert problem in check.detail, check
+        assert fix in check.fix, check
+    assert checks["attribute agent_operation_id"].verdict == "SKIP"
+    assert "a-wrong-key" not in "\n".join(check.line() for check in checks.values())
+
+
+def test_a_missing_operation_attribute_is_named_with_its_fix(
+    tmp_path: Path, devices: tuple[int, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed = (
+        default_seed_path()
+        .read_text(encoding="utf-8")
+        .replace(
+            'loyalty_transaction_attributes = ["agent_operation_id", "pos_receipt_id"]',
+            'loyalty_transaction_attributes = ["pos_receipt_id"]',
+        )
+    )
+    assert 'loyalty_transaction_attributes = ["pos_receipt_id"]' in seed  # the seed changed
+    seed_path = tmp_path / "seed.toml"
+    seed_path.write_text(seed, encoding="utf-8")
+    handle = start_sandbox(seed_path)
+    try:
+        secrets(monkeypatch, "sandbox-v3-key")
+        credit_jan(handle.url, "sandbox-v3-key")
+        state = tmp_path / "state"
+        state.mkdir()
+        path = config_file(tmp_path, base_url=handle.url, state=state,
+                           printer_port=devices[0], reader_port=devices[1])  # fmt: skip
+        checks = by_name(diagnose(lambda: load_config(path), contact=JAN))
+    finally:
+        handle.stop()
+
+    attribute = checks["attribute agent_operation_id"]
+    assert attribute.verdict == "FAIL", attribute
+    assert "missing" in attribute.detail
+    assert "create the loyalty-transaction attribute agent_operation_id" in attribute.fix
+    assert [c.name for c in checks.values() if c.verdict == "FAIL"] == [attribute.name]
+
+
+def test_the_status_ticket_prints_till_shop_api_outbox_and_version(
+    sandbox_clean: Sandbox,
+    tmp_path: Path,
+    printer: VirtualPrinter,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secrets(monkeypatch, sandbox_clean.v3_key)
+    with pty_pair() as (_, reader):
+        path = config_file(tmp_path, base_url=sandbox_clean.url, state=tmp_path / "state",
+                           printer_port=printer.address[1], reader_port=reader)  # fmt: skip
+        Journal.open(tmp_path / "state" / "journal.sqlite3").close()
+        assert main(["--config", str(path), "print-test", "--status-ticket"]) == 0
+
+    assert printer.wait_until(lambda p: len(p.printed()) == 1, timeout=5)
+    ticket = printer.printed()[0].decode("cp858", errors="replace")
+    expected = (
+        "Till: Till 1 (T001)",
+        "Shop: Bakkerij Centrum",
+        "v3: key accepted",
+        "Reader counter: serial",
+        "Outbox: 0 waiting",
+        f"register-agent {__version__}",
+    )
+    for line in expected:
+        assert line in ticket, line
+    assert sandbox_clean.v3_key not in capsys.readouterr().out

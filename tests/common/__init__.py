@@ -1,0 +1,1 @@
+"""Tests of the log lines and the POS screen's events."""

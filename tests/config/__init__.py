@@ -1,0 +1,1 @@
+"""Tests of the configuration and its messages."""

@@ -1,0 +1,1 @@
+"""Tests of the counter's desks (enrolment, giftcards, profile)."""

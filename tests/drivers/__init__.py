@@ -1,0 +1,1 @@
+"""Tests of the hardware drivers on pseudo-terminals and the TCP virtual printer."""

@@ -1,0 +1,423 @@
+"""The outbox's decisions, on a real journal file, with a scripted handler standing in for
+the Register API (a unit test of this one module: the client has its own tests, and the
+end-to-end tests run both against the sandbox)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from register_agent.config import OutboxConfig
+from register_agent.counter.health import TillHealth
+from register_agent.errors import (
+    AlreadyApplied,
+    CredentialsRejected,
+    LoyaltyApiError,
+    NotApplied,
+    OutcomeUnknown,
+    RequestRejected,
+)
+from register_agent.journal import Journal, NewOperation, Operation, OperationState, SaleRecord
+from register_agent.outbox.worker import (
+    Delivered,
+    Outbox,
+    OutboxSettings,
+    Progress,
+    Reconciled,
+    backoff_delay,
+    reconcile_delay,
+)
+
+pytestmark = pytest.mark.anyio
+NOW = 1_800_000_000.0
+Outcome = Delivered | LoyaltyApiError
+
+
+class ScriptedApi:
+    """Answers each send and reconcile from a script; records what it was asked."""
+
+    def __init__(self) -> None:
+        self.send_script: list[Outcome] = []
+        self.reconcile_script: list[Delivered | Reconciled | LoyaltyApiError] = []
+        self.sent: list[str] = []
+        self.reconciled: list[str] = []
+        self.save: Mapping[str, Any] | None = None
+
+    async def send(self, operation: Operation, progress: Progress) -> Delivered:
+        self.sent.append(operation.id)
+        if self.save is not None:
+            await progress.save(self.save)
+        outcome = self.send_script.pop(0) if self.send_script else Delivered("ref-" + operation.id)
+        if isinstance(outcome, LoyaltyApiError):
+            raise outcome
+        return outcome
+
+    async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
+        self.reconciled.append(operation.id)
+        outcome = self.reconcile_script.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    opened = Journal.open(tmp_path / "journal.sqlite3")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def api() -> ScriptedApi:
+    return ScriptedApi()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def outbox(journal: Journal, api: ScriptedApi, clock: Clock) -> Outbox:
+    return Outbox(journal, {"credit": api}, OutboxSettings(), clock=clock, rng=random.Random(7))
+
+
+async def sell(journal: Journal, sale_id: str, customer: str | None = "card:A") -> str:
+    record = SaleRecord(sale_id, "d", 1250, "EUR", customer, {}, "paid", NOW)
+    op_id = f"op-{sale_id}"
+    await journal.record_sale(
+        record, [NewOperation(op_id, "credit", customer, {"cents": 1250})], print_receipt=False
+    )
+    return op_id
+
+
+async def state_of(journal: Journal, op_id: str) -> Operation:
+    operation = await journal.operation(op_id)
+    assert operation is not None
+    return operation
+
+
+async def test_a_delivered_operation_is_done_with_the_server_reference(
+    journal: Journal, outbox: Outbox, api: ScriptedApi
+) -> None:
+    op_id = await sell(journal, "1")
+    await outbox.drain_once()
+    done = await state_of(journal, op_id)
+    assert (done.state, done.server_ref, done.attempts) == (OperationState.DONE, "ref-op-1", 1)
+    await outbox.drain_once()
+    assert api.sent == ["op-1"]
+
+
+async def test_not_applied_waits_for_retry_after(
+    journal: Journal, outbox: Outbox, api: ScriptedApi, clock: Clock
+) -> None:
+    op_id = await sell(journal, "1")
+    api.send_script = [NotApplied("busy", status=429, retry_after=30)]
+    await outbox.drain_once()
+    waiting = await state_of(journal, op_id)
+    assert waiting.state is OperationState.PENDING
+    assert waiting.next_attempt_at >= NOW + 30
+    assert "code" not in (waiting.last_error or "")
+    clock.now = NOW + 29
+    await outbox.drain_once()
+    assert api.sent == ["op-1"]
+    clock.now = NOW + 31
+    await outbox.drain_once()
+    assert api.sent == ["op-1", "op-1"]
+    assert (await state_of(journal, op_id)).state is OperationState.DONE
+
+
+async def test_an_unknown_outcome_is_reconciled_never_resent(
+    journal: Journal, outbox: Outbox, api: ScriptedApi, clock: Clock
+) -> None:
+    op_id = await sell(journal, "1")
+    api.send_script = [OutcomeUnknown("the connection dropped after sending")]
+    api.reconcile_script = [Delivered("found-it", {"credits": 12})]
+    await outbox.drain_once()
+    assert (await state_of(journal, op_id)).state is OperationState.UNKNOWN
+    clock.now = NOW + 60
+    await outbox.drain_once()
+    done = await state_of(journal, op_id)
+    assert (done.state, done.server_ref, done.result) == (
+        OperationState.DONE,
+        "found-it",
+        {"credits": 12},
+    )
+    assert api.sent == ["op-1"]
+    assert api.reconciled == ["op-1"]
+
+
+async def test_reconciliation_decides_between_resend_and_review(
+    journal: Journal, outbox: Outbox, api: ScriptedApi, clock: Clock
+) -> None:
+    first, second = await sell(journal, "1", "card:A"), await sell(journal, "2", "card:B")
+    api.send_script = [OutcomeUnknown("reset"), OutcomeUnknown("reset")]
+    api.reconcile_script = [Reconciled.NOT_APPLIED, Reconciled.UNRESOLVABLE]
+    await outbox.drain_once()
+    clock.now = NOW + 60
+    await outbox.drain_once()
+    assert (await state_of(journal, first)).state is OperationState.PENDING
+    assert (await state_of(journal, second)).state is OperationState.REVIEW
+    await outbox.drain_once()
+    assert (await state_of(journal, first)).state is OperationState.DONE
+    assert api.sent.count("op-2") == 1
+
+
+async def test_a_reconciliation_that_cannot_tell_yet_looks_again_later(
+    journal: Journal, outbox: Outbox, api: ScriptedApi, clock: Clock
+) -> None:
+    op_id = await sell(journal, "1")
+    api.send_script = [OutcomeUnknown("timeout")]
+    api.reconcile_script = [NotApplied("offline")]
+    await outbox.drain_once()
+    clock.now = NOW + 60
+    await outbox.drain_once()
+    later = await state_of(journal, op_id)
+    assert later.state is OperationState.UNKNOWN
+    assert later.next_attempt_at > NOW + 60
+    assert api.sent == ["op-1"]
+
+
+async def test_already_applied_is_done_through_reconciliation(
+    journal: Journal, outbox: Outbox, api: ScriptedApi
+) -> None:
+    op_id = await sell(journal, "1")
+    api.send_script = [AlreadyApplied("POS transaction already linked", code=6001)]
+    api.reconcile_script = [Delivered("the-first-one")]
+    await outbox.drain_once()
+    await outbox.drain_once()
+    assert (await state_of(journal, op_id)).server_ref == "the-first-one"
+
+
+async def test_a_rejection_is_dead_with_its_code(
+    journal: Journal, outbox: Outbox, api: ScriptedApi, clock: Clock
+) -> None:
+    op_id = await sell(journal, "1")
+    api.send_script = [RequestRejected("Card not registered", code=1013)]
+    await outbox.drain_once()
+    dead = await state_of(journal, op_id)
+    assert dead.state is OperationState.DEAD
+    assert "1013" in (dead.last_error or "")
+    clock.now = NOW + 3600
+    await outbox.drain_once()
+    assert api.sent == ["op-1"]
+
+
+async def test_a_refused_key_pauses_all_sending_until_it_changes(
+    journal: Journal, api: ScriptedApi, clock: Clock
+) -> None:
+    first, second = await sell(journal, "1", "card:A"), await sell(journal, "2", "card:B")
+    api.send_script = [CredentialsRejected("bad key", status=401), CredentialsRejected("bad")]
+    outbox = Outbox(journal, {"credit": api}, OutboxSettings(concurrency=1), clock=clock)
+    await outbox.drain_once()
+    assert outbox.credentials_refused
+    await outbox.drain_once()
+    assert api.sent == ["op-1"]
+    assert (await state_of(journal, first)).state is OperationState.PENDING
+    api.send_script = []
+    outbox.resume_after_new_key()
+    await outbox.drain_once()
+    await outbox.drain_once()
+    assert (await state_of(journal, first)).state is OperationState.DONE
+    assert (await state_of(journal, second)).state is OperationState.DONE
+
+
+async def test_one_customer_waits_for_its_earlier_operation(
+    journal: Journal, outbox: Outbox, api: ScriptedApi, clock: Clock
+) -> None:
+    await sell(journal, "1", "card:A")
+    await sell(journal, "2", "card:A")
+    await sell(journal, "3", "card:B")
+    api.send_script = [NotApplied("down")]
+    await outbox.drain_once()
+    assert api.sent == ["op-1", "op-3"]  # op-2 waits behind op-1, B goes ahead
+    clock.now = NOW + 600
+    await outbox.drain_once()
+    await outbox.drain_once()
+    assert api.sent == ["op-1", "op-3", "op-1", "op-2"]
+
+
+async def test_a_saved_step_survives_without_counting_an_attempt(
+    journal: Journal, outbox: Outbox, api: ScriptedApi
+) -> None:
+    op_id = await sell(journal, "1")
+    api.save = {"pos_transaction_uuid": "5d0b2c1e"}
+    api.send_script = [OutcomeUnknown("reset")]
+    await outbox.drain_once()
+    after = await state_of(journal, op_id)
+    assert after.payload == {"cents": 1250, "pos_transaction_uuid": "5d0b2c1e"}
+    assert (after.state, after.attempts) == (OperationState.UNKNOWN, 1)
+
+
+def test_backoff_grows_with_jitter_and_a_ceiling() -> None:
+    settings = OutboxSettings(backoff_base_s=2, backoff_max_s=60)
+    rng = random.Random(1)
+    first = [backoff_delay(1, settings, rng) for _ in range(50)]
+    late = [backoff_delay(20, settings, rng) for _ in range(50)]
+    assert all(1 <= delay <= 2 for delay in first)
+    assert all(30 <= delay <= 60 for delay in late)
+    assert len(set(late)) > 40
+
+
+def test_a_crash_after_sending_leaves_the_operation_to_reconciliation(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    script = textwrap.dedent(
+        f"""
+        import asyncio
+        from pathlib import Path
+        from register_agent.journal import Journal, NewOperation, SaleRecord
+        from register_agent.outbox.worker import Delivered, Outbox
+        class Api:
+            async def send(self, operation, progress):
+                print("sent", flush=True)
+                return Delivered("server-ref")
+            async def reconcile(self, operation):
+                raise AssertionError
+        async def main():
+            journal = Journal.open(Path({str(path)!r}))
+            record = SaleRecord("1", "d", 100, "EUR", "card:A", {{}}, "paid", 1.0)
+            await journal.record_sale(
+                record, [NewOperation("op-1", "credit", "card:A", {{}})], print_receipt=False)
+            await Outbox(journal, {{"credit": Api()}}).drain_once()
+            print("survived", flush=True)
+        asyncio.run(main())
+        """
+    )
+    env = {**os.environ, "REGISTER_AGENT_CRASH_AT": "after_send"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 137, done.stderr
+    assert done.stdout.split() == ["sent"]
+    journal = Journal.open(path)
+    try:
+
+        async def check() -> tuple[int, OperationState]:
+            recovered = await journal.recover_after_restart(NOW)
+            operation = await journal.operation("op-1")
+            assert operation is not None
+            return recovered, operation.state
+
+        assert asyncio.run(check()) == (1, OperationState.UNKNOWN)
+    finally:
+        journal.close()
+
+
+async def test_whoever_waits_hears_each_settled_operation(
+    journal: Journal, api: ScriptedApi, clock: Clock
+) -> None:
+    heard: list[tuple[str, OperationState]] = []
+
+    async def listener(operation: Operation) -> None:
+        heard.append((operation.id, operation.state))
+
+    outbox = Outbox(journal, {"credit": api}, clock=clock, on_settled=listener)
+    await sell(journal, "1", "card:A")
+    await sell(journal, "2", "card:B")
+    api.send_script = [Delivered("r1"), RequestRejected("no", code=1013)]
+    await outbox.drain_once()
+    assert sorted(heard) == [("op-1", OperationState.DONE), ("op-2", OperationState.DEAD)]
+
+
+async def test_the_till_hears_when_only_the_outbox_meets_an_outage(
+    journal: Journal, api: ScriptedApi, clock: Clock
+) -> None:
+    heard: list[str] = []
+    health = TillHealth(journal, OutboxConfig())
+
+    def hear(failure: LoyaltyApiError | None) -> None:
+        heard.append(str(failure))
+        health.api_result(failure)
+
+    outbox = Outbox(journal, {"credit": api}, clock=clock, on_api_result=hear)
+    for sale in "12":
+        await sell(journal, sale, f"card:{sale}")
+    api.send_script = [NotApplied("connection refused"), NotApplied("read timeout")]
+    await outbox.drain_once()
+    assert sorted(heard) == ["connection refused", "read timeout"]
+    assert str(health.api_state) == "unreachable"
+    # a refusal with a code is an answer too: the API was reached
+    api.send_script = [RequestRejected("no", code=1013), RequestRejected("no", code=1013)]
+    clock.now = NOW + 3600
+    await outbox.drain_once()
+    assert health.api_state == "reachable"
+
+
+async def test_a_stopping_outbox_starts_nothing_new(
+    journal: Journal, outbox: Outbox, api: ScriptedApi
+) -> None:
+    await sell(journal, "1")
+    assert await outbox.finish(timeout_s=1)
+    await outbox.drain_once()
+    assert api.sent == []
+    assert (await state_of(journal, "op-1")).state is OperationState.PENDING
+
+
+def test_an_old_puzzle_is_looked_at_less_often() -> None:
+    settings = OutboxSettings(backoff_base_s=2, backoff_max_s=300)
+    assert reconcile_delay(1, settings) == 2
+    assert reconcile_delay(100, settings) == 25
+    assert reconcile_delay(86400, settings) == 300
+
+
+async def test_a_reconciliation_bug_does_not_spin(
+    journal: Journal, api: ScriptedApi, clock: Clock
+) -> None:
+    op_id = await sell(journal, "1")
+    api.send_script = [OutcomeUnknown("reset")]
+    api.reconcile_script = [ValueError("a bug")]  # type: ignore[list-item]
+    outbox = Outbox(journal, {"credit": api}, clock=clock)
+    await outbox.drain_once()
+    clock.now = NOW + 60
+    await outbox.drain_once()
+    await outbox.drain_once()
+    assert api.reconciled == ["op-1"]  # once, not in a tight loop
+    later = await state_of(journal, op_id)
+    assert (later.state, later.next_attempt_at > NOW + 60) == (OperationState.UNKNOWN, True)
+
+
+async def test_a_wake_up_while_the_loop_looks_for_work_is_not_lost(
+    journal: Journal, api: ScriptedApi, clock: Clock
+) -> None:
+    """An operation that finishes while the loop is looking for work wakes it: the loop
+    looks again at once instead of napping until the idle poll (here a minute)."""
+    looks = 0
+
+    class Racing(Outbox):
+        async def step(self, tasks: asyncio.TaskGroup) -> int:
+            nonlocal looks
+            looks += 1
+            if looks == 1:
+                self.wake()  # as if an operation finished during this look
+            return 0
+
+    outbox = Racing(journal, {"credit": api}, OutboxSettings(idle_poll_s=60), clock=clock)
+    running = asyncio.create_task(outbox.run())
+    await asyncio.sleep(0.2)
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    assert looks == 2  # looked again at once, then napped (nothing woke it any more)

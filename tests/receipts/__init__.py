@@ -1,0 +1,1 @@
+"""Tests of receipts: the layout, the preview, and the printer worker with real parts."""

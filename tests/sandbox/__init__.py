@@ -1,0 +1,1 @@
+"""Tests of the sandbox Register API over real loopback HTTP."""

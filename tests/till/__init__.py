@@ -1,0 +1,1 @@
+"""Tests of the sale at the till, against the real sandbox and a real journal."""
