@@ -21,9 +21,9 @@ from typing import Any
 from drivers.escpos_links import Link, TransportConfig, first_line, open_link, where
 from drivers.virtual_printer import VirtualPrinter
 from register_agent.config import FilePrinterConfig, NetworkPrinterConfig, VirtualPrinterConfig
-from register_agent.devices.protocols import PrinterState, PrinterStatus
 from register_agent.errors import PrinterError
 from register_agent.receipts.layout import ReceiptLayout
+from register_agent.receipts.printer import PrinterState, PrinterStatus
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from register_agent.config import KeyboardReaderConfig
-from register_agent.devices.protocols import MAX_RAW_SCAN_BYTES, DeviceStatus, RawScan
 from register_agent.errors import ReaderError
+from register_agent.readers.reader import MAX_RAW_SCAN_BYTES, DeviceStatus, RawScan
 
 log = logging.getLogger(__name__)
 

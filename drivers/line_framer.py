@@ -6,7 +6,7 @@ frame. A frame is capped at ``MAX_RAW_SCAN_BYTES + 1`` so the pipeline can call 
 
 from __future__ import annotations
 
-from register_agent.devices.protocols import MAX_RAW_SCAN_BYTES
+from register_agent.readers.reader import MAX_RAW_SCAN_BYTES
 
 _TERMINATORS = b"\r\n"
 

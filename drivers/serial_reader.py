@@ -25,8 +25,8 @@ import serial
 
 from drivers.line_framer import LineFramer
 from register_agent.config import SerialReaderConfig
-from register_agent.devices.protocols import DeviceStatus, RawScan
 from register_agent.errors import ReaderError
+from register_agent.readers.reader import DeviceStatus, RawScan
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from drivers.serial_reader import SerialReader
 from register_agent.config import SerialReaderConfig, VirtualReaderConfig
-from register_agent.devices.protocols import DeviceStatus, RawScan
 from register_agent.errors import ReaderError
+from register_agent.readers.reader import DeviceStatus, RawScan
 
 log = logging.getLogger(__name__)
 

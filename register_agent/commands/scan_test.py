@@ -19,8 +19,8 @@ if TYPE_CHECKING:  # imported when a command runs: `register-agent --help` stays
     from collections.abc import Sequence
 
     from register_agent.config import AgentConfig, VirtualReaderConfig
-    from register_agent.devices.protocols import RawScan, Reader
-    from register_agent.devices.scans import Outcome
+    from register_agent.readers.reader import RawScan, Reader
+    from register_agent.readers.scans import Outcome
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -79,7 +79,7 @@ def scan_test_command(args: argparse.Namespace) -> int:
 async def _scan_test(config: AgentConfig, count: int, seconds: float | None) -> None:
     import asyncio  # noqa: PLC0415
 
-    from register_agent.devices.scans import ScanPipeline, escape_raw  # noqa: PLC0415 (lazy)
+    from register_agent.readers.scans import ScanPipeline, escape_raw  # noqa: PLC0415 (lazy)
     from register_agent.runtime.devices import make_reader, run_readers  # noqa: PLC0415
 
     pipeline = ScanPipeline(config.scans, config.readers)
@@ -125,7 +125,7 @@ async def _announce_ready(readers: Sequence[Reader]) -> None:
 
 def describe(outcome: Outcome) -> str:
     """One outcome in the installer's words."""
-    from register_agent.devices.scans import Rejection, Repeat  # noqa: PLC0415
+    from register_agent.readers.scans import Rejection, Repeat  # noqa: PLC0415
 
     if isinstance(outcome, Rejection):
         return f"rejected: {outcome.reason}"

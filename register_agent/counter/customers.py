@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
+from register_agent.common.masking import safe_tail
 from register_agent.counter.messages import CustomerView, RewardView
-from register_agent.devices.scans import safe_tail
 from register_agent.loyalty.attributes import merged
 from register_agent.loyalty.domain import Customer, CustomerDetails, CustomerRef, Reward
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, Protocol
 
-from register_agent.devices.scans import safe_tail
+from register_agent.common.masking import safe_tail
 from register_agent.errors import OutcomeUnknown, RequestRejected
 from register_agent.loyalty.retries import Deadline
 

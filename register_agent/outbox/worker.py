@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from register_agent.common.logs import in_log_context
+from register_agent.common.test_hooks import hang_point
 from register_agent.errors import (
     AlreadyApplied,
     CredentialsRejected,
@@ -31,7 +32,6 @@ from register_agent.errors import (
     Rejected,
 )
 from register_agent.journal import Journal, Operation, OperationState
-from register_agent.runtime.sdnotify import hang_point
 
 log = logging.getLogger(__name__)
 

@@ -19,16 +19,16 @@ from typing import Any
 
 from register_agent.common.events import EventBus
 from register_agent.common.logs import in_log_context
+from register_agent.common.test_hooks import hang_point
 from register_agent.config import AgentConfig, ReceiptConfig, TillConfig
-from register_agent.devices.protocols import Printer, PrinterState, PrinterStatus
 from register_agent.errors import PrinterError
 from register_agent.journal import Journal, Operation, OperationState, PrintJob, SaleRecord
 from register_agent.journal.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
 from register_agent.journal.records import ACTIVE_STATES
 from register_agent.receipts.giftcards import with_giftcards
 from register_agent.receipts.layout import Receipt, ReceiptLayout, SaleLine, layout_receipt
+from register_agent.receipts.printer import Printer, PrinterState, PrinterStatus
 from register_agent.receipts.welcome import welcome_receipt
-from register_agent.runtime.sdnotify import hang_point
 
 log = logging.getLogger(__name__)
 

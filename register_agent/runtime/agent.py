@@ -26,8 +26,6 @@ from register_agent.common.logs import remember_card, remember_secrets, secrets_
 from register_agent.config import AgentConfig
 from register_agent.counter.giftcards.desk import GiftcardDesk
 from register_agent.counter.health import TillHealth
-from register_agent.devices.protocols import RawScan
-from register_agent.devices.scans import Outcome, Scan, ScanPipeline
 from register_agent.errors import LoyaltyApiError
 from register_agent.journal import Journal, Operation
 from register_agent.loyalty import giftcards_for, make_loyalty_service
@@ -37,6 +35,8 @@ from register_agent.loyalty.profile import make_profile_service
 from register_agent.loyalty.retries import Deadline
 from register_agent.outbox.handlers import make_handlers
 from register_agent.outbox.worker import Outbox, OutboxSettings
+from register_agent.readers.reader import RawScan
+from register_agent.readers.scans import Outcome, Scan, ScanPipeline
 from register_agent.receipts.printer_worker import PrinterWorker, agent_prints
 from register_agent.runtime import devices
 from register_agent.runtime.metrics import AgentMetrics, MetricsServer, Sources

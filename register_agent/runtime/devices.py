@@ -19,11 +19,13 @@ from drivers.keyboard_reader import KeyboardReader
 from drivers.serial_reader import SerialReader
 from drivers.virtual_reader import VirtualReader, inject
 from register_agent.common.logs import in_log_context
+from register_agent.common.masking import mask
 from register_agent.config import PrinterConfig, ReaderConfig, VirtualReaderConfig
-from register_agent.devices.protocols import Printer, PrinterStatus, RawScan, Reader
-from register_agent.devices.scans import Outcome, Reason, Rejection, ScanPipeline, mask
 from register_agent.errors import ReaderError
+from register_agent.readers.reader import RawScan, Reader
+from register_agent.readers.scans import Outcome, Reason, Rejection, ScanPipeline
 from register_agent.receipts.layout import ReceiptLayout
+from register_agent.receipts.printer import Printer, PrinterStatus
 
 log = logging.getLogger(__name__)
 

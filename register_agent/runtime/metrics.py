@@ -24,13 +24,14 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from register_agent.devices.protocols import DeviceStatus, PrinterState, PrinterStatus
-from register_agent.devices.scans import Outcome, Rejection, Repeat, Scan
 from register_agent.errors import ConfigError, JournalError
 from register_agent.journal import OperationState, PrintJobState
 from register_agent.journal.admin import read_only
 from register_agent.journal.giftcards import to_check
 from register_agent.journal.queries import outbox_summary
+from register_agent.readers.reader import DeviceStatus
+from register_agent.readers.scans import Outcome, Rejection, Repeat, Scan
+from register_agent.receipts.printer import PrinterState, PrinterStatus
 from register_agent.receipts.welcome import SLIP_PREFIX
 
 log = logging.getLogger(__name__)

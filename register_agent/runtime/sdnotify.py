@@ -9,7 +9,6 @@ send is logged, not swallowed.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
@@ -17,9 +16,6 @@ import time
 from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
-
-#: test-only: names a worker ("outbox", "printer") whose loop blocks for ever
-HANG_ENV = "REGISTER_AGENT_HANG_WORKER"
 
 
 class Notifier:
@@ -108,12 +104,3 @@ class Heartbeat:
             log.error("no heartbeat from %s: not feeding the watchdog", ", ".join(silent))
             return False
         return notifier.notify("WATCHDOG=1")
-
-
-async def hang_point(worker: str) -> None:
-    """Test-only, like the crash points in outbox.py: when ``$REGISTER_AGENT_HANG_WORKER``
-    names ``worker``, its loop blocks here for ever (without blocking the event loop), so a
-    test can see that one hung worker stops the watchdog pings. Never set it on a till."""
-    if os.environ.get(HANG_ENV) == worker:
-        log.warning("%s=%s: the %s worker hangs now, as a test asked", HANG_ENV, worker, worker)
-        await asyncio.Event().wait()

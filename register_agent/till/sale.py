@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from register_agent.common.events import EventBus
 from register_agent.common.logs import log_context, remember_card
+from register_agent.common.masking import mask, safe_tail
 from register_agent.config import ReceiptConfig, TillConfig
 from register_agent.counter.claims import RewardDesk
 from register_agent.counter.customers import CurrentCustomer, sale_customer, with_details
@@ -35,7 +36,6 @@ from register_agent.counter.messages import (
     TillStatus,
 )
 from register_agent.counter.profiles import ProfileDesk
-from register_agent.devices.scans import Scan, mask, safe_tail
 from register_agent.errors import CounterRefusal, LoyaltyApiError
 from register_agent.journal import Journal, Operation, OperationState, SaleRecord
 from register_agent.loyalty.domain import (
@@ -46,6 +46,7 @@ from register_agent.loyalty.domain import (
 )
 from register_agent.loyalty.profile import ProfileService
 from register_agent.loyalty.retries import Deadline
+from register_agent.readers.scans import Scan
 from register_agent.till.after_sale import AfterSaleDesk
 from register_agent.till.loyalty_block import SaleLoyalty, customer_key
 

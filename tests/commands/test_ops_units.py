@@ -14,10 +14,11 @@ from register_agent.commands.doctor import diagnose
 from register_agent.commands.review import resolve
 from register_agent.commands.transfer import export_operations, import_operations
 from register_agent.config import load_config
-from register_agent.devices.protocols import DeviceStatus, PrinterState, PrinterStatus
-from register_agent.devices.scans import Reason, Rejection, Repeat, Scan
 from register_agent.errors import JournalError
 from register_agent.journal import Journal, NewOperation, OperationState, SaleRecord
+from register_agent.readers.reader import DeviceStatus
+from register_agent.readers.scans import Reason, Rejection, Repeat, Scan
+from register_agent.receipts.printer import PrinterState, PrinterStatus
 from register_agent.runtime.metrics import AgentMetrics, Sources
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

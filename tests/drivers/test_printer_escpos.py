@@ -15,9 +15,9 @@ import pytest
 from drivers.escpos_printer import EscposPrinter
 from drivers.virtual_printer import VirtualPrinter, VirtualState
 from register_agent.config import NetworkPrinterConfig, ReceiptConfig
-from register_agent.devices.protocols import PrinterState
 from register_agent.errors import PrinterError
 from register_agent.receipts.layout import Receipt, ReceiptLayout, SaleLine, layout_receipt
+from register_agent.receipts.printer import PrinterState
 
 URL = "https://loyalty.piggy.eu/t/6f1c2a94-5c2e-4a8e-9d0b-1f2e3d4c5b6a"
 STATUS_TIMEOUT = 0.3

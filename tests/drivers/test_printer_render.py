@@ -15,9 +15,9 @@ from drivers.escpos_printer import parse_status
 from drivers.escpos_render import render
 from drivers.virtual_printer import STATUS_ANSWERS, VirtualState
 from register_agent.config import FilePrinterConfig, ReceiptConfig
-from register_agent.devices.protocols import PrinterState
 from register_agent.errors import ConfigError
 from register_agent.receipts.layout import Receipt, ReceiptLayout, layout_receipt
+from register_agent.receipts.printer import PrinterState
 
 URL = "https://loyalty.piggy.eu/t/6f1c2a94-5c2e-4a8e-9d0b-1f2e3d4c5b6a"
 

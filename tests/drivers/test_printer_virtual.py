@@ -28,9 +28,9 @@ from register_agent.config import (
     UsbPrinterConfig,
     VirtualPrinterConfig,
 )
-from register_agent.devices.protocols import PrinterState
 from register_agent.errors import PrinterError
 from register_agent.receipts.layout import Receipt, layout_receipt
+from register_agent.receipts.printer import PrinterState
 
 RECEIPT = layout_receipt(Receipt(notes=("Café € 1",)), ReceiptConfig(), 32)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drivers.line_framer import LineFramer
-from register_agent.devices.protocols import MAX_RAW_SCAN_BYTES
+from register_agent.readers.reader import MAX_RAW_SCAN_BYTES
 
 
 def test_terminators_in_any_mix_and_split_across_reads() -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from drivers.keyboard_reader import KEYMAP, UNKNOWN_KEY, KeyboardReader, KeyDecoder, decode
 from register_agent.config import KeyboardReaderConfig, ScansConfig
-from register_agent.devices.scans import Reason, ScanRules, parse
 from register_agent.errors import ReaderError
+from register_agent.readers.scans import Reason, ScanRules, parse
 from tests.support.reader_support import run
 
 evdev = pytest.importorskip("evdev")

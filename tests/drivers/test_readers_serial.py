@@ -12,8 +12,8 @@ import pytest
 
 from drivers.serial_reader import SerialReader
 from drivers.virtual_reader import VirtualSerialPort
-from register_agent.devices.scans import Reason, Rejection, Repeat, Scan
 from register_agent.errors import ReaderError
+from register_agent.readers.scans import Reason, Rejection, Repeat, Scan
 from tests.support.reader_support import ReaderBench, pty_pair, run, serial_config, wait_until
 
 pytestmark = pytest.mark.timeout(15)

@@ -14,8 +14,8 @@ import pytest
 
 from drivers.virtual_reader import VirtualReader, inject
 from register_agent.config import VirtualReaderConfig, load_config
-from register_agent.devices.scans import Reason, Rejection, Scan
 from register_agent.errors import ReaderError
+from register_agent.readers.scans import Reason, Rejection, Scan
 from tests.support.reader_support import ReaderBench, pty_pair, run, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

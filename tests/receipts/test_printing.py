@@ -15,9 +15,9 @@ from drivers.virtual_printer import VirtualPrinter, VirtualState
 from register_agent.common.events import EventBus
 from register_agent.config import NetworkPrinterConfig, ReceiptConfig, TillConfig
 from register_agent.counter.messages import LoyaltyBlock
-from register_agent.devices.protocols import Printer, PrinterStatus
 from register_agent.journal import Journal, PrintJobState
 from register_agent.receipts.layout import ReceiptLayout
+from register_agent.receipts.printer import Printer, PrinterStatus
 from register_agent.receipts.printer_worker import PrinterWorker, PrintTiming
 from register_agent.runtime.devices import open_printer
 from tests.support.printing_support import (

@@ -11,8 +11,8 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from register_agent.config import ScansConfig, SerialReaderConfig
-from register_agent.devices.protocols import RawScan, Reader
-from register_agent.devices.scans import Outcome, ScanPipeline
+from register_agent.readers.reader import RawScan, Reader
+from register_agent.readers.scans import Outcome, ScanPipeline
 from register_agent.runtime.devices import run_readers
 
 T = TypeVar("T")

@@ -19,11 +19,11 @@ from register_agent.common.events import Event, EventBus
 from register_agent.config import ApiConfig, OutboxConfig, ReceiptConfig, TillConfig
 from register_agent.counter.health import TillHealth
 from register_agent.counter.messages import ClaimRequest, RefundRequest, SaleRequest
-from register_agent.devices.scans import Scan
 from register_agent.errors import CounterRefusal
 from register_agent.journal import Journal, OperationState
 from register_agent.journal.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
 from register_agent.loyalty import make_loyalty_service
+from register_agent.readers.scans import Scan
 from register_agent.till.sale import Till
 from tests.conftest import Sandbox
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from register_agent.common.events import EventBus
 from register_agent.common.logs import remember_card
+from register_agent.common.masking import safe_tail
 from register_agent.config import ReceiptConfig, TillConfig
 from register_agent.counter.customers import CurrentCustomer
 from register_agent.counter.enrolment.messages import (
@@ -29,7 +30,6 @@ from register_agent.counter.enrolment.messages import (
 from register_agent.counter.enrolment.refusals import card_refusal, refusal
 from register_agent.counter.health import TillHealth
 from register_agent.counter.messages import CardNotice, CustomerView, SaleAnswer
-from register_agent.devices.scans import safe_tail
 from register_agent.errors import CounterRefusal, LoyaltyApiError
 from register_agent.journal import Journal
 from register_agent.journal.scrub import masked

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from register_agent.common.events import EventBus
 from register_agent.common.logs import remember_card
+from register_agent.common.masking import safe_tail
 from register_agent.config import ReceiptConfig
 from register_agent.counter.giftcards import refusals as refuse
 from register_agent.counter.giftcards.corrections import GiftcardCorrections
@@ -33,10 +34,10 @@ from register_agent.counter.giftcards.messages import (
     euros,
 )
 from register_agent.counter.health import TillHealth
-from register_agent.devices.scans import Scan, safe_tail
 from register_agent.errors import CounterRefusal, LoyaltyApiError, OutcomeUnknown, RequestRejected
 from register_agent.journal import GiftcardPayment, Journal
 from register_agent.loyalty.giftcards import Giftcard, GiftcardService
+from register_agent.readers.scans import Scan
 from register_agent.receipts.layout import Language
 
 log = logging.getLogger(__name__)

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from register_agent.common.masking import mask, safe_tail
 from register_agent.config import ScansConfig, SerialReaderConfig
-from register_agent.devices.protocols import RawScan
-from register_agent.devices.scans import (
+from register_agent.readers.reader import RawScan
+from register_agent.readers.scans import (
     Debouncer,
     Reason,
     Rejection,
@@ -20,9 +21,7 @@ from register_agent.devices.scans import (
     classify,
     escape_raw,
     is_gtin,
-    mask,
     parse,
-    safe_tail,
 )
 
 RULES = ScanRules.from_config(ScansConfig())

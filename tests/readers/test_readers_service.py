@@ -14,8 +14,8 @@ from drivers.keyboard_reader import KeyboardReader
 from drivers.serial_reader import SerialReader
 from drivers.virtual_reader import VirtualReader
 from register_agent.config import AgentConfig
-from register_agent.devices.protocols import DeviceStatus, RawScan, Reader
-from register_agent.devices.scans import Scan
+from register_agent.readers.reader import DeviceStatus, RawScan, Reader
+from register_agent.readers.scans import Scan
 from register_agent.runtime.devices import make_reader
 from tests.support.reader_support import ReaderBench, pty_pair, run, serial_config
 

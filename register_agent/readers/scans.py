@@ -17,8 +17,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
+from register_agent.common.masking import mask, safe_tail
 from register_agent.config import ReaderConfig, ScansConfig
-from register_agent.devices.protocols import MAX_RAW_SCAN_BYTES, RawScan
+from register_agent.readers.reader import MAX_RAW_SCAN_BYTES, RawScan
 
 Kind = Literal["loyalty", "plain"]
 
@@ -39,17 +40,6 @@ class Reason(StrEnum):
     ESCAPE_SEQUENCE = "contains an escape sequence"
     CONTROL_CHARACTERS = "contains control characters"
     NOT_ALLOWED = "contains characters outside the whitelist"
-
-
-def safe_tail(text: str, size: int = 4) -> str:
-    """At most the last ``size`` printable ASCII characters: all a log may show of a value."""
-    printable = [char for char in text if char.isascii() and char.isprintable()]
-    return "".join(printable[-size:]) if size > 0 else ""
-
-
-def mask(value: str) -> str:
-    """A card value as logs show it: ``…1234``."""
-    return "…" + safe_tail(value)
 
 
 def escape_raw(data: bytes, limit: int = 48) -> str:

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from register_agent.config import ScansConfig
-from register_agent.devices.protocols import RawScan
-from register_agent.devices.scans import (
+from register_agent.readers.reader import RawScan
+from register_agent.readers.scans import (
     Reason,
     Rejection,
     Repeat,

@@ -8,7 +8,7 @@ import time
 from types import SimpleNamespace
 
 from drivers.serial_reader import SerialReader
-from register_agent.devices.protocols import DeviceStatus, RawScan
+from register_agent.readers.reader import DeviceStatus, RawScan
 from register_agent.runtime.agent import READER_SILENCE_S, Agent
 from register_agent.runtime.sdnotify import Heartbeat
 from tests.support.reader_support import pty_pair, run, serial_config
