@@ -77,7 +77,7 @@ def create_contact(call: Call) -> Reply:
     return Reply({"uuid": account.member.uuid})
 
 
-# Decision 9.7: both spellings of the anonymous-contact path are served.
+# Both spellings of the anonymous-contact path are served (the docs', the Postman export's).
 @V3_ROUTES.add("POST", "/contacts/anonymous")
 @V3_ROUTES.add("POST", "/contact/anonymous")
 def create_anonymous_contact(call: Call) -> Reply:

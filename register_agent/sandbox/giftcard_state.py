@@ -2,7 +2,7 @@
 under its lock, every change a ledger row (tests compare the till's receipts with these).
 
 Amounts are integer cents, as in v3 (``amount_in_cents``); v1 sends the same number as
-``amount``. The rules are the documented ones (register-api.md 2.1 #17-18, 3.1 #32-34).
+``amount``. The rules are the documented ones (the giftcard rows of docs/register-api.md).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from register_agent.sandbox.ledger import Ledger
 
 
-# bilingual, as Piggy words them (register-api.md 4.2: match on the code, never the text)
+# bilingual, as Piggy words them (which is why clients match on the code, never the text)
 _CANNOT_TOP_UP = (
     "Deze giftcard kan niet opgewaardeerd worden. | This giftcard cannot be incremented."
 )

@@ -160,7 +160,7 @@ def v3_correct(call: Call) -> Reply:
     return Reply(_txn_v3(call, book.correct(call.register, "v3", original)))
 
 
-# decision 9.5: reverse calls are served for GET (the SDK) and POST (the docs)
+# reverse calls are served for GET (the SDK) and POST (the docs)
 @V3_ROUTES.add("GET POST", f"/giftcard-transactions/{UUID}/reverse")
 def v3_reverse(call: Call) -> Reply:
     V3Fields(call).done()
@@ -173,8 +173,8 @@ def _prepaid_body(cents: int) -> dict[str, Any]:
     return {"balance_in_cents": cents, "balance": _euros(cents)}
 
 
-# register-api.md 3.1 #16: the register page prints /prepaid/balance, the SDK and the
-# OAuth page prepaid-balance; both are served (the client sends prepaid-balance)
+# the register page prints /prepaid/balance, the SDK and the OAuth page prepaid-balance;
+# both are served (the client sends prepaid-balance)
 @V3_ROUTES.add("GET", f"/contacts/{UUID}/prepaid-balance")
 @V3_ROUTES.add("GET", f"/contacts/{UUID}/prepaid/balance")
 def v3_prepaid_balance(call: Call) -> Reply:

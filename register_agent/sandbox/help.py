@@ -1,5 +1,6 @@
 """The text ``GET /_sandbox/`` answers: the routes and the decisions the sandbox takes
-where Piggy's documentation is silent (register-api.md section 9, and the sandbox's own).
+where Piggy's documentation is silent (docs/register-api.md, "Decisions where the
+documentation is silent", and the sandbox's own).
 """
 
 HELP_TEXT = """\
@@ -38,7 +39,7 @@ API (every seeded key works on both; Authorization: Bearer <key>)
       /contacts/{uuid}/loyalty-transactions?page=&limit=&type=,
       /credit-receptions/calculate?unit_value=, /rewards?contact_uuid=
       POST /credit-receptions, /pos-transactions, /reward-receptions, /loyalty-tokens,
-           /contacts (60005), /contacts/anonymous = /contact/anonymous (9.7),
+           /contacts (60005), /contacts/anonymous = /contact/anonymous (7),
            /contact-identifiers (60006)
       PUT  /contact-identifiers/link (60014), /contact-identifiers/unlink (60011),
            /contacts/{uuid}/claim email (60016 not anonymous, 60005 e-mail taken)
@@ -93,7 +94,7 @@ Control (loopback only, no key; faults never apply here)
                            plays a customer scanning a receipt's QR code
   GET  /s/{hash}, /l?...   what a phone shows after scanning such a QR code (no claim)
 
-Decisions (register-api.md section 9 and the sandbox's own)
+Decisions (numbered as in the agent's docs/register-api.md, and the sandbox's own)
   - Bodies: application/x-www-form-urlencoded (PHP bracket keys), multipart/form-data or
     JSON; GET parameters in the query string. Empty strings and nulls count as absent.
   - Strict: only documented fields are accepted; any other is 1003 with a field error,
@@ -104,17 +105,17 @@ Decisions (register-api.md section 9 and the sandbox's own)
   - Errors: 400 {status_code, code, message[, errors]}; a missing or unknown key 401 with
     that shape and code 401; unknown route 404 (code 404); wrong method 405 (code 405).
     error_429 and error_500 answer Laravel's {"message": ...}; error_503 answers HTML.
-  - v1 credit receptions carry credit_balance {balance} next to member (9.3); so do v1
-    reward receptions. v1 staged receptions answer url = {sandbox base}/s/{hash} (9.4).
+  - v1 credit receptions carry credit_balance {balance} next to member (3); so do v1
+    reward receptions. v1 staged receptions answer url = {sandbox base}/s/{hash} (4).
   - Credits = floor(amount x shop credits_per_unit) unless credits is sent.
   - v1 cards: unknown 55007, not ACTIVE 1010, no member 1013; member 55012.
     v3 identifiers: unknown 60003, not ACTIVE 60004, unlinked 60011, another contact's
     1003; contact 55031; unit other than purchase_amount 60007; shop_uuid of another
-    shop 1008. contact_uuid is required on v3 credit/reward receptions and rewards (9.8).
+    shop 1008. contact_uuid is required on v3 credit/reward receptions and rewards (8).
   - POS transactions link once: a second credit reception on one is 6001, unknown 1027.
   - 60001 comes naturally when a credit reception for the same customer arrives while
     one is being written (stretch that window with the latency fault).
-  - Reverses (GET or POST, 9.5) book a counter-entry with negated credits (a reversed
+  - Reverses (GET or POST, 5) book a counter-entry with negated credits (a reversed
     reward goes back in stock); reversing twice is 1003; the balance may go negative.
   - v3 lists v1 "external" rewards as DIGITAL with their external_property.
   - v1 rewards?member_id= lists only what that customer can claim now.

@@ -107,7 +107,7 @@ class _Delay:
 
 
 class SandboxHandler(BaseHTTPRequestHandler):
-    """One connection; keep-alive, Nagle off (else 44 ms per request, hardware-notes.md)."""
+    """One connection; keep-alive, Nagle off (else delayed ACKs cost 44 ms per request)."""
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True

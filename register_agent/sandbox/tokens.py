@@ -1,7 +1,8 @@
 """Loyalty tokens (v3 receipts without a card): the SHA-1 check and the single claim.
 
 A till mints a token offline; the hash covers the token's fields as the strings sent, in
-the loyalty-token guide's order, then ``secret=<account secret>`` (register-api.md 7.2).
+the loyalty-token guide's order, then ``secret=<account secret>`` (docs/register-api.md,
+"The loyalty-token QR").
 Both ``POST /api/v3/register/loyalty-tokens`` and ``POST /_sandbox/claim`` land here.
 """
 

@@ -1,5 +1,6 @@
 """The v1 (2021) Register API routes: members, loyalty cards, credit receptions, staged
-credit receptions, rewards and reward receptions, as register-api.md section 2.1 has them.
+credit receptions, rewards and reward receptions, as docs/register-api.md "v1 routes" has
+them.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def member_and_balance(account: Account) -> dict[str, Any]:
 
 def member_found(account: Account) -> dict[str, Any]:
     """``members/{id}`` and ``find-one-by``: custom attributes are extra keys of the member
-    object there (register-api.md 2.1 #3); elsewhere a member is just ``{id, email}``."""
+    object there (docs/register-api.md, "v1 routes"); elsewhere a member is just ``{id, email}``."""
     found = member_and_balance(account)
     found["member"] = {**account.attributes, **found["member"]}
     return found
@@ -49,7 +50,7 @@ def reception_body(txn: Transaction) -> dict[str, Any]:
         "created_at": txn.created_at,
         "member": member_ref(txn.account),
     }
-    if txn.account is not None:  # decision 9.3: the balance rides along with the member
+    if txn.account is not None:  # the client takes it as optional
         body["credit_balance"] = {"balance": txn.balance_after}
     return body
 
@@ -57,7 +58,7 @@ def reception_body(txn: Transaction) -> dict[str, Any]:
 def staged_body(call: Call, staged: Staged) -> dict[str, Any]:
     return {
         "id": staged.id,
-        "url": f"{call.base_url}/s/{staged.hash}",  # decision 9.4
+        "url": f"{call.base_url}/s/{staged.hash}",  # only the field is documented, not its form
         "hash": staged.hash,
         "credits": staged.credits,
         "purchase_amount": staged.purchase_amount,

@@ -1,5 +1,6 @@
 """The v3 Register API routes: contacts, contact identifiers, POS transactions, credit and
-reward receptions with their reverses, rewards and loyalty tokens (register-api.md 3.1).
+reward receptions with their reverses, rewards and loyalty tokens (docs/register-api.md,
+"v3 routes").
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def create_credit_reception(call: Call) -> Reply:
     f.require("unit_value", unless="credits")
     unit_name = f.text("unit_name")
     value = f.text("contact_identifier_value")
-    f.not_both("pos_transaction_uuid", "pos_transaction_id")  # decision 9.6: both spellings
+    f.not_both("pos_transaction_uuid", "pos_transaction_id")  # the docs' and the SDK's spelling
     pos_uuid = f.text("pos_transaction_uuid") or f.text("pos_transaction_id")
     extra = {name: f.text(name) for name in attributes if f.has(name)}
     f.done()
@@ -203,7 +204,7 @@ def create_pos_transaction(call: Call) -> Reply:
 @ROUTES.add("GET", "/rewards")
 def list_rewards(call: Call) -> Reply:
     f = V3Fields(call, ["contact_uuid"])
-    contact_uuid = f.text("contact_uuid", required=True)  # decision 9.8
+    contact_uuid = f.text("contact_uuid", required=True)  # as the docs and the SDK say
     f.done()
     contact(call, contact_uuid)
     items = []

@@ -15,7 +15,7 @@ from register_agent.sandbox.state import Account, Transaction
 UUID = "([^/]+)"
 UNIT = {"id": 1, "name": "purchase_amount", "label": "Purchase Amount", "prefix": "€",
         "is_default": True}  # fmt: skip
-# Decision 9.9: a register key already names its shop, so shop_uuid is optional everywhere.
+# A register key already names its shop, so shop_uuid is optional everywhere.
 SHOP = "shop_uuid"
 
 
@@ -91,8 +91,8 @@ def identifier(call: Call, value: str) -> Card:
 
 
 class V3Fields(Fields):
-    """v3 input: every call also takes an optional ``shop_uuid`` (decision 9.9), which must
-    name the register's own shop (else 1008)."""
+    """v3 input: every call also takes an optional ``shop_uuid`` (the key names the shop),
+    which must name the register's own shop (else 1008)."""
 
     def __init__(self, call: Call, accepted: Iterable[str] = ()) -> None:
         super().__init__(call.params, [*accepted, SHOP])
