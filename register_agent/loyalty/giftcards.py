@@ -1,5 +1,5 @@
 """Giftcards and prepaid balances as the rest of the agent knows them, and the one
-``GiftcardService`` interface over Register API v1 and v3 (``giftcards_v1``/``giftcards_v3``).
+``GiftcardService`` interface over Register API v1 and v3 (``v1/giftcards``, ``v3/giftcards``).
 
 Amounts are integer cents, signed: negative pays with the card, positive tops it up. A
 giftcard's hash is a bearer secret (whoever has it can spend the card): it leaves this
@@ -16,8 +16,8 @@ from register_agent.common.masking import safe_tail
 from register_agent.errors import OutcomeUnknown, RequestRejected
 from register_agent.loyalty.retries import Deadline
 
-#: 1000 "internal error" on a giftcard transaction: register-api.md 4.2 says "maybe,
-#: after checking state", so a write that met it may have applied
+#: 1000 "internal error" on a giftcard transaction says nothing about whether the booking
+#: was made, so a write that met it may have applied (the card's balance tells)
 INTERNAL_ERROR = 1000
 
 

@@ -75,7 +75,7 @@ class _QueryRedactor(logging.Filter):
         return True
 
 
-# card values are never logged in full (COMMON rules); httpx logs every request's URL
+# card values are never logged in full; httpx logs every request's URL, query included
 logging.getLogger("httpx").addFilter(_QueryRedactor())
 
 

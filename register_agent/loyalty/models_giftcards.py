@@ -1,5 +1,5 @@
-"""Typed answers of the giftcard and prepaid calls (v1 2.1 rows 15-18, v3 3.1 rows 16,
-30-34). Money is integer cents (``amount_in_cents``), as the API sends it.
+"""Typed answers of the giftcard and prepaid calls, v1 and v3. Money is integer cents
+(``amount_in_cents``), as the API sends it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Every way a Register API call can end, mapped onto the outcome table of design.md.
+"""Every way a Register API call can end, mapped onto the outcomes of ``errors`` (the table
+is docs/architecture.md, "When something fails").
 
 A response or an httpx exception goes in; an ``Envelope`` or one of the
 ``register_agent.errors`` API classes comes out. Errors are told apart by the API's
@@ -33,7 +34,7 @@ IN_PROGRESS = 60001
 #: httpx errors raised before any byte of the request left this machine
 _NOTHING_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
 
-#: what to do about the codes a till meets (register-api.md section 4.2)
+#: what to do about the codes a till meets (docs/register-api.md, "Errors ...")
 _HINTS: dict[int, str] = {
     1003: "some fields were not accepted (see the field errors); check the sale's data",
     1008: "the shop was not found; check that the API key belongs to this shop's register",
@@ -267,8 +268,8 @@ def _rejection(call: Call, response: httpx.Response) -> LoyaltyApiError:
         )
     if status == 404:
         # decision: an unknown route is final for this request (dead in the outbox); it
-        # means a wrong api.base_url or api.version, or a path that register-api.md
-        # section 9.1 got wrong: a one-line fix in loyalty/v1.py or loyalty/v3.py
+        # means a wrong api.base_url or api.version, or an inferred v1 path that is
+        # wrong: a one-line fix in loyalty/v1/paths.py or loyalty/v3/paths.py
         return RequestRejected(
             f"{call}: the Register API has no such route (HTTP 404); check api.base_url "
             "and api.version",

@@ -1,8 +1,8 @@
 """Deadlines and the client's inline retries: which failed call may be tried again at once.
 
-The outbox owns persistent backoff; these retries only cover what the table "Errors and
-retries" in design.md allows inside one call: a GET on any transient failure; a POST only
-when nothing was sent or on a 429 whose ``Retry-After`` fits the deadline; never a POST
+The outbox owns persistent backoff; these retries only cover what may be repeated inside
+one call (docs/architecture.md, "When something fails"): a GET on any transient failure; a
+POST only when nothing was sent or on a 429 whose ``Retry-After`` fits the deadline; never a POST
 whose bytes may have reached the server, never 60001, never a 4xx. Tests switch the waits
 off with one call, :func:`set_testing` (as stamina does), and still see every attempt.
 """

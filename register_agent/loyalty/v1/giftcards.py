@@ -1,4 +1,4 @@
-"""``GiftcardService`` on Register API v1 (2.1 rows 15-18): integer ids, ``amount`` in
+"""``GiftcardService`` on Register API v1: integer ids, ``amount`` in
 cents on transactions, and no reverse, no read-back and no prepaid balances."""
 
 from __future__ import annotations

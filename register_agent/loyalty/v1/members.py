@@ -1,8 +1,8 @@
-"""The v1 Register API's member calls (2.1 rows 2-5, 7): create, find by e-mail, list,
-and link a loyalty card; each path in one place (``MemberPaths``), like ``v1.Paths``.
+"""The v1 Register API's member calls: create, find by e-mail, list, and link a loyalty
+card; each path in one place (``MemberPaths``), like ``v1.Paths``.
 
-List Members' paging parameters are not public (register-api.md 1, "Pagination (v1)"): we
-send ``page`` and ``limit`` like v3 and read v3's paging meta, defaulting to one page.
+List Members' paging parameters are not public: we send ``page`` and ``limit`` like v3
+and read v3's paging meta, defaulting to one page.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Typed answers of the v1 Register API (2021): integer ids, members and loyalty cards.
 
 Models ignore fields they do not know (the API adds fields over time) and hold money as
-``Decimal``. Shapes follow register-api.md sections 2.1 and 7.1.
+``Decimal``. Shapes follow docs/register-api.md, "v1 routes".
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class CreditReception(ApiModel):
     purchase_amount: Decimal | None = None
     created_at: datetime | None = None
     member: MemberRef | None = None
-    # decision 9.3: optional; the sandbox sends it, the 2021 API may not
+    # optional: the sandbox sends it, the 2021 API may not have
     credit_balance: CreditBalance | None = None
 
 

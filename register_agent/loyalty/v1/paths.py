@@ -1,7 +1,8 @@
 """The v1 Register API (2021) route set: every path the agent uses, each in one place.
 
-Paths beyond ``/register`` and ``/register/members`` are inferred (register-api.md
-decision 9.1): a correction is a one-line change in ``Paths`` below.
+Only ``/register`` and ``/register/members`` are confirmed (by the 2021 SDK); the v1
+reference is gone, so the other paths are inferred from the OAuth calls of the same year
+(docs/register-api.md, decision 1): a correction is a one-line change in ``Paths`` below.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class Paths:
     STAGED_RECEPTION = "/staged-credit-receptions/{id}"
     REWARDS = "/rewards"
     REWARD_RECEPTION = "/rewards/{type}/reward-reception"
-    # giftcards (issue 7): the calls live in giftcards_v1.py
+    # giftcards: the calls live in loyalty/v1/giftcards.py
     GIFTCARD_BY_HASH = "/giftcards/find-one-by"
     GIFTCARDS = "/giftcards"
     GIFTCARD_TRANSACTIONS = "/giftcard-transactions"
@@ -56,7 +57,7 @@ _reward_reception = parse_with(TypeAdapter(RewardReception))
 
 
 def _customer(loyalty_card_id: int | None, member_id: int | None) -> dict[str, FormValue]:
-    # v1 names a customer by card or by member, never both (register-api.md 2.1 #8, #14)
+    # v1 names a customer by card or by member, never both (credit and reward receptions)
     if (loyalty_card_id is None) == (member_id is None):
         raise ValueError("name the customer by exactly one of loyalty_card_id and member_id")
     return {"loyalty_card_id": loyalty_card_id, "member_id": member_id}
@@ -65,7 +66,8 @@ def _customer(loyalty_card_id: int | None, member_id: int | None) -> dict[str, F
 def _amount(purchase_amount: Decimal | None, credits: int | None) -> dict[str, FormValue]:
     if (purchase_amount is None) == (credits is None):
         raise ValueError("give exactly one of purchase_amount and credits")
-    # decision 9.2: purchase_amount is a decimal in currency units
+    # purchase_amount as a decimal in currency units: the SDK types it int here and float
+    # on staged receptions, and a decimal fits both without losing a cent
     return {"purchase_amount": purchase_amount, "credits": credits}
 
 

@@ -1,4 +1,4 @@
-"""The profile on Register API v1: the newsletter as a marketing recipient (2.1 row 19);
+"""The profile on Register API v1: the newsletter as a marketing recipient;
 v1 has no call that changes a member's attributes.
 """
 
@@ -24,7 +24,7 @@ RECIPIENT_EXISTS = 55005
 
 
 class Paths:
-    """v1 paths below ``/api/v1/register`` (inferred, decision 9.1)."""
+    """v1 paths below ``/api/v1/register`` (inferred, like most v1 paths: see v1/paths.py)."""
 
     RECIPIENTS = "/marketing-recipients"
     RECIPIENT = "/marketing-recipients/{id}"

@@ -142,7 +142,7 @@ class V1LoyaltyService:
     async def _balance_after(
         self, given: CreditBalance | None, customer: CustomerRef, deadline: Deadline
     ) -> int | None:
-        # decision 9.3: the answer may carry the balance; else read the member
+        # the 2021 answer may or may not carry the balance; else read the member
         if given is not None:
             return given.balance
         try:
@@ -215,7 +215,7 @@ class V1LoyaltyService:
         deadline: Deadline | None = None,
     ) -> StagedCredits:
         # an ambiguous creation is simply created again: an unclaimed duplicate awards
-        # nothing (design.md "Exactly once")
+        # nothing (docs/architecture.md, "Exactly once")
         staged = await self.api.create_staged_credit_reception(
             purchase_amount=amount, deadline=deadline
         )

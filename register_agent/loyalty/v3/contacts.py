@@ -1,4 +1,4 @@
-"""The v3 Register API's contact and contact-identifier calls (3.1 rows 5-7, 9-13): create,
+"""The v3 Register API's contact and contact-identifier calls: create,
 link, unlink and delete identifiers; find, find-or-create, create, anonymous and claimed
 contacts; each path in one place (``ContactPaths``), like ``v3.Paths``.
 
@@ -28,7 +28,7 @@ class ContactPaths:
     CONTACTS = "/contacts"
     FIND = "/contacts/find-one-by"
     FIND_OR_CREATE = "/contacts/find-or-create"
-    # decision 9.7: the docs' spelling; the sandbox also serves /contact/anonymous
+    # the docs' spelling; the sandbox also serves the Postman export's /contact/anonymous
     ANONYMOUS = "/contacts/anonymous"
     CLAIM = "/contacts/{uuid}/claim"
 

@@ -1,4 +1,4 @@
-"""``GiftcardService`` on Register API v3 (3.1 rows 16, 30-34): uuids, ``amount_in_cents``,
+"""``GiftcardService`` on Register API v3: uuids, ``amount_in_cents``,
 correct (the card's last transaction only), reverse, read-back and prepaid balances."""
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class V3Giftcards:
     async def reverse_transaction(
         self, transaction_id: str, *, deadline: Deadline | None = None
     ) -> GiftcardTransaction:
-        # decision 9.5: POST (the SDK's GET would make a write look safe to repeat)
+        # POST, as the docs have it (the SDK's GET would make a write look safe to repeat)
         path = Paths.REVERSE_GIFTCARD_TRANSACTION.format(uuid=segment(transaction_id))
         return await self._write(path, {}, deadline, "the reversal")
 

@@ -1,7 +1,7 @@
 """Typed answers of the v3 Register API: uuids, contacts and contact identifiers.
 
-Models ignore fields they do not know and hold money as ``Decimal``. Shapes follow
-register-api.md sections 3.1 and 7.2.
+Models ignore fields they do not know and hold money as ``Decimal``. Shapes follow the
+docs' example answers (docs/register-api.md, "v3 routes").
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ __all__ = [
     "Unit",
 ]
 
-#: the loyalty-transaction attribute that carries the agent's operation id (decision 9.14)
+#: the loyalty-transaction attribute that carries the agent's operation id: evidence when
+#: reconciling, never the guard (docs/register-api.md, decision 14)
 OPERATION_ATTRIBUTE = "agent_operation_id"
 
 
@@ -160,8 +161,8 @@ class RewardReception(ApiModel):
 class LoyaltyTransaction(ApiModel):
     """One entry of a contact's loyalty transactions, with its custom attributes.
 
-    Custom attributes arrive by name next to the standard fields (as ``pos_receipt_id`` in
-    register-api.md 7.2) or, in some answers, inside ``attributes``: both are read.
+    Custom attributes arrive by name next to the standard fields (as in the docs' credit
+    reception example) or, in some answers, inside ``attributes``: both are read.
     """
 
     uuid: UUID

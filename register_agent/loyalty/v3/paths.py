@@ -1,8 +1,9 @@
 """The v3 Register API route set: every path the agent uses, each in one place.
 
-Field names follow the docs (register-api.md 3.1): ``pos_transaction_uuid`` (decision
-9.6), ``contact_uuid`` required on credit receptions, reward receptions and the reward
-list (decision 9.8); custom loyalty-transaction attributes go by name.
+Field names follow the vendor's docs: ``pos_transaction_uuid`` (the SDK's
+``pos_transaction_id`` loses where the two disagree), ``contact_uuid`` required on credit
+receptions, reward receptions and the reward list, as the docs and the SDK say; custom
+loyalty-transaction attributes go by name.
 """
 
 from __future__ import annotations
@@ -54,14 +55,14 @@ class Paths:
     REWARD_RECEPTIONS = "/reward-receptions"
     REVERSE_REWARD_RECEPTION = "/reward-receptions/{uuid}/reverse"
     LOYALTY_TOKENS = "/loyalty-tokens"
-    # giftcards and prepaid (issue 7): the calls live in giftcards_v3.py
+    # giftcards and prepaid: the calls live in loyalty/v3/giftcards.py
     GIFTCARD_BY_HASH = "/giftcards/find-one-by"
     GIFTCARDS = "/giftcards"
     GIFTCARD_TRANSACTIONS = "/giftcard-transactions"
     GIFTCARD_TRANSACTION = "/giftcard-transactions/{uuid}"
     CORRECT_GIFTCARD_TRANSACTION = "/giftcard-transactions/{uuid}/correct"
     REVERSE_GIFTCARD_TRANSACTION = "/giftcard-transactions/{uuid}/reverse"
-    PREPAID_BALANCE = "/contacts/{uuid}/prepaid-balance"  # 3.1 #16: the SDK's spelling
+    PREPAID_BALANCE = "/contacts/{uuid}/prepaid-balance"  # the SDK's spelling
     PREPAID_TRANSACTIONS = "/prepaid-transactions"
 
 
@@ -120,7 +121,8 @@ class V3Api:
         terminal_id: str | None = None,
         deadline: Deadline | None = None,
     ) -> PosTransaction:
-        """Not idempotent (decision 9.11): store the uuid before using it."""
+        """Not idempotent (no unique ``transaction_id`` is documented): store the uuid
+        before using it."""
         form: dict[str, FormValue] = {
             "amount_in_cents": amount_in_cents,
             "transaction_id": transaction_id,
@@ -159,7 +161,7 @@ class V3Api:
         except RequestRejected as exc:
             if exc.code == POS_TRANSACTION_LINKED and pos_transaction_uuid is not None:
                 # our own POS transaction already has its reception: an earlier attempt
-                # of this very operation landed (design.md "Exactly once")
+                # of this very operation landed (docs/architecture.md, "Exactly once")
                 raise AlreadyApplied(
                     f"{exc}; it was our own POS transaction, so this sale's credits were "
                     "already awarded: fetch the result by reconciliation",
@@ -182,7 +184,7 @@ class V3Api:
     async def reverse_credit_reception(
         self, reception_uuid: str, *, deadline: Deadline | None = None
     ) -> CreditReception:
-        # decision 9.5: POST (the SDK's GET would make a write look safe to repeat)
+        # POST, as the docs have it (the SDK's GET would make a write look safe to repeat)
         path = Paths.REVERSE_CREDIT_RECEPTION.format(uuid=segment(reception_uuid))
         return await self.http.post(path, _reception, form={}, deadline=deadline)
 

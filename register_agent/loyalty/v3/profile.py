@@ -1,4 +1,4 @@
-"""The profile on Register API v3: custom attributes through update contact (3.1 row 14),
+"""The profile on Register API v3: custom attributes through update contact,
 the newsletter through subscription types and contact subscriptions.
 """
 
