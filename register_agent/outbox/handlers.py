@@ -1,10 +1,11 @@
 """The outbox's operation handlers: what each kind of operation sends to the Register API,
-and how an unknown outcome is cleared up (design.md "Exactly once", "Errors and retries").
+and how an unknown outcome is cleared up (docs/architecture.md, "Exactly once").
 
-The kinds and their payloads are the contract with the till (AGENT-PLAN.md "Operation
-kinds and payloads"). A handler makes each intermediate result durable with
-``progress.save`` before the request that depends on it, so that reconciliation after a
-crash at any point knows exactly what may have been posted.
+The kinds (``journal/kinds.py``) and their payloads are the contract with the till, which
+writes them (``till/loyalty_block.py``, ``till/after_sale.py``, ``counter/claims.py``). A
+handler makes each intermediate result durable with ``progress.save`` before the request
+that depends on it, so that reconciliation after a crash at any point knows exactly what
+may have been posted.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ class CreditReceptionHandler:
         return pos_transaction
 
     async def _resolve(self, card: str | None) -> CustomerRef:
-        """The customer behind a card scanned while offline (decision 9.8: v3 needs it)."""
+        """The customer behind a card scanned while offline (v3 credits a contact, not a card)."""
         if not card:
             raise RequestRejected(
                 "the sale names neither a customer nor a card; there is nobody to credit",
@@ -189,7 +190,7 @@ class StagedCreditHandler:
 
     async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
         # created again: an unclaimed duplicate awards nothing, and only the URL of the
-        # attempt that answers is printed (design.md "Exactly once")
+        # attempt that answers is printed (docs/architecture.md, "Exactly once")
         return Reconciled.NOT_APPLIED
 
 
@@ -219,7 +220,7 @@ def sale_of(payload: Mapping[str, Any]) -> tuple[str, Decimal]:
 
 def mask(card: str) -> str:
     """A card value for messages and logs: never in full."""
-    return "…" + card[-4:]  # the last 4 at most, like scans.mask (issue 5)
+    return "…" + card[-4:]  # the last 4 at most, like common.masking.mask
 
 
 def award_result(award: CreditAward, customer: CustomerRef) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 ``refund`` handler in ``reversals`` sends it).
 
 A whole refund reverses the sale's credit reception; a partial one takes back credits in
-proportion to the money refunded (register-api.md 5: negative credits, never a negative
+proportion to the money refunded (negative credits, as the docs advise, never a negative
 purchase amount). Shares are counted cumulatively over the sale's earlier refunds, so
 refunding a sale in parts never takes back more (or fewer) credits than it earned.
 """

@@ -3,9 +3,9 @@
 It owns the persistent backoff (jitter, ``Retry-After``), the pause on a refused API key,
 the order per customer (the journal hands out one operation per customer at a time), and
 reconciliation: an operation whose outcome is unknown is never sent again before a
-handler has found out whether it landed. The outcome table of design.md "Errors and
-retries" is implemented in ``_after_send``; what each kind of operation sends and how it
-is reconciled lives in its ``OperationHandler``.
+handler has found out whether it landed. The outbox's side of the failure table
+(docs/architecture.md, "When something fails") is ``_outcome``; what each kind of
+operation sends and how it is reconciled lives in its ``OperationHandler``.
 """
 
 from __future__ import annotations
@@ -262,7 +262,7 @@ class Outbox:
         )
 
     def _outcome(self, operation: Operation, exc: LoyaltyApiError) -> tuple[OperationState, float]:
-        """design.md "Errors and retries", the outbox column."""
+        """Where an operation goes after a failure, and when it is looked at again."""
         if isinstance(exc, AlreadyApplied):
             return OperationState.UNKNOWN, 0.0  # reconciliation fetches the result
         if isinstance(exc, OutcomeUnknown):
