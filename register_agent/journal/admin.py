@@ -21,7 +21,7 @@ from register_agent.journal.records import TRANSITIONS, Operation, OperationStat
 from register_agent.journal.schema import migrate
 from register_agent.journal.writer import open_connection
 
-JOURNAL_FILE = "journal.sqlite3"  # the agent's file in the state directory (agent.py)
+JOURNAL_FILE = "journal.sqlite3"  # the agent's file in the state directory (runtime/agent.py)
 
 
 def journal_path(state_directory: Path) -> Path:

@@ -1,5 +1,5 @@
 """The kinds of outbox operation: the one vocabulary the till writes, the handlers
-(``operations.py``) deliver and the printer worker reads."""
+(``outbox/handlers.py``) deliver and the printer worker reads."""
 
 from __future__ import annotations
 

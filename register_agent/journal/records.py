@@ -15,7 +15,8 @@ def dumps(value: Any) -> str:
 
 
 class OperationState(StrEnum):
-    """Where an operation stands; design.md "Exactly once" is the authority on moves."""
+    """Where an operation stands; ``TRANSITIONS`` below is the authority on moves (why each
+    exists: docs/architecture.md, "Exactly once")."""
 
     PENDING = "pending"
     IN_FLIGHT = "in_flight"

@@ -93,7 +93,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX operation_decisions_operation ON operation_decisions (operation_id);
     """,
     # 2: giftcard payments and top-ups, online only, once per POS payment id. The card is
-    #    kept as its last 4 characters: a giftcard hash is a bearer secret (issue 7)
+    #    kept as its last 4 characters: a giftcard hash is a bearer secret
     """
     CREATE TABLE giftcard_payments (
         payment_id     TEXT PRIMARY KEY,          -- the POS's payment or top-up id

@@ -5,7 +5,7 @@ resolved from it later), but not a moment longer: when the operation is done or 
 the value in its payload, its result, its ordering key and its sale's request is cut to
 its last four characters, the most any log or receipt shows. The writer runs with
 ``secure_delete`` on, so SQLite overwrites the old bytes instead of leaving them in free
-space (issue 5: no full card value in the journal after a shift).
+space: after a shift, no full card value is left in the journal file.
 """
 
 from __future__ import annotations
