@@ -1,6 +1,6 @@
 """The loyalty block of a sale: the operations a paid sale queues for its credits, what its
 receipt says at once, and what it says after the till's bounded wait for those credits
-(design.md "The flow"; the ``Till`` records the sale, this decides its loyalty part).
+(the ``Till`` in ``till/sale.py`` records the sale, this decides its loyalty part).
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ class SaleLoyalty:
         return [], await self._token_block(request)
 
     async def _token_block(self, request: SaleRequest) -> LoyaltyBlock:
-        """v3 without a customer: a loyalty token minted here, no API call (design.md)."""
+        """v3 without a customer: a loyalty token minted here, no API call (so it works
+        offline, and nothing is sent that could be lost or doubled)."""
         try:
             staged = await self._loyalty.stage_credits(
                 request.sale_id, request.amount, deadline=self._loyalty.counter_deadline()

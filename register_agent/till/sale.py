@@ -1,11 +1,12 @@
 """The till: what happens at the counter between a scan, a paid sale and a receipt.
 
-A scan binds a customer to the next sale (``customers.py``). A paid sale is written to the
-journal with its outbox operations and print job in one transaction; only then does the POS
-get its answer, which waits at most ``[till] receipt_wait_s`` for the credits (design.md
-"The flow"; the loyalty block and that wait are ``sale_loyalty.py``'s). Refunds and voids
-queue reversals behind the original (``after_sale.py``); reward claims are online only
-(``claims.py``). Every refusal is a ``CounterRefusal`` the POS can show.
+A scan binds a customer to the next sale (``counter/customers.py``). A paid sale is
+written to the journal with its outbox operations and print job in one transaction; only
+then does the POS get its answer, which waits at most ``[till] receipt_wait_s`` for the
+credits (docs/architecture.md, "A sale, from scan to receipt"; the loyalty block and that
+wait are ``till/loyalty_block.py``'s). Refunds and voids queue reversals behind the
+original (``till/after_sale.py``); reward claims are online only (``counter/claims.py``).
+Every refusal is a ``CounterRefusal`` the POS can show.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ class Till:
         if not found.usable or customer is None:
             self._customers.clear()
             refused = {"card_tail": safe_tail(scan.value), "reason": found.reason}
-            if found.state is CardState.UNREGISTERED:  # offer the hand-out (enrolment.py)
+            if found.state is CardState.UNREGISTERED:  # offer the hand-out (counter/enrolment/)
                 refused.update(self.enrolment.unregistered_scanned(scan.value))
             await self._events.publish("customer_refused", refused)
             return
