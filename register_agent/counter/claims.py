@@ -1,9 +1,10 @@
 """Reward claims at the counter: online only, once per POS claim id.
 
 A claim is never queued: offline, the POS gets a clear refusal instead of a claim that
-could overspend later (design.md "The flow", step 6). The claim is written ``in_flight``
-before its request leaves; the same claim id again returns the first answer, and a claim
-whose outcome is unknown is reported "not confirmed" until a person has checked.
+could overspend later (docs/architecture.md, "Exactly once"). The claim is written
+``in_flight`` before its request leaves; the same claim id again returns the first answer,
+and a claim whose outcome is unknown is reported "not confirmed" until a person has
+checked.
 """
 
 from __future__ import annotations

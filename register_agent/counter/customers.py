@@ -3,7 +3,7 @@
 The binding is consumed by that sale, expires after ``[till] customer_window_s`` or when
 the POS clears it, so the next shopper is never credited to the previous one. A scan made
 while the Register API is unreachable binds the card unresolved; the sale's operation
-resolves it before crediting (design.md "The flow", step 2).
+resolves it before crediting (docs/architecture.md, "A sale, from scan to receipt").
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from register_agent.loyalty.domain import Customer, CustomerDetails, CustomerRef
 class BoundCustomer:
     """A scanned card waiting for the next sale; ``customer`` None: not resolved yet.
 
-    ``card`` is None for a customer found without a card (by e-mail, ``enrolment.py``)."""
+    ``card`` is None for a customer found without a card (by e-mail, ``counter/enrolment/``)."""
 
     card: str | None
     customer: Customer | None

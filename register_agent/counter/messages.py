@@ -1,6 +1,6 @@
 """What the POS software and the till say to each other: the requests and answers of the
-local API, as typed models. The till (``till.py``) works on these, the local API
-(``api.py``) serves them, and the printer worker reads the loyalty block from them.
+local API, as typed models. The till (``till/sale.py``) works on these, the local API
+(``api/app.py``) serves them, and the printer worker reads the loyalty block from them.
 
 Money is a decimal string on the wire ("12.50") and a ``Decimal`` inside; never a float.
 """
@@ -88,7 +88,7 @@ class LoyaltyBlock(Message):
     #: the customer's attributes as the receipt prints them (``[receipt]
     #: customer_attributes``), e.g. "Name: Jan"; a reprint prints the same
     customer_lines: tuple[str, ...] = ()
-    #: set when ``customer_card`` could not collect: the sale got a QR instead (enrolment.py)
+    #: set when ``customer_card`` could not collect: the sale got a QR instead (counter/enrolment/)
     notice: CardNotice | None = None
 
 

@@ -1,7 +1,8 @@
-"""The enrolment desk: customers without their card at hand (issue 7). Hands out a new
+"""The enrolment desk: customers without their card at hand. Hands out a new
 card (find or create the member / contact, link the card, print a welcome slip), finds a
 customer by e-mail, lists customers (v1), and makes a found customer the next sale's, just
-like a scan. Online only, like reward claims (``claims.py``): offline, a clear refusal.
+like a scan. Online only, like reward claims (``counter/claims.py``): offline, a clear
+refusal.
 
 It also decides what an unregistered card means at the counter: scanned, the POS is
 offered the hand-out; named with a sale, the sale goes as one without a card (a QR) and
@@ -62,7 +63,8 @@ class NamedCard:
 
     def stored(self, request: dict[str, Any]) -> dict[str, Any]:
         """The sale's request as the journal keeps it: a card that will not collect is
-        needed by no operation, so only its last characters are kept (issue 5)."""
+        needed by no operation, so only its last characters are kept (no full card value in
+        the journal)."""
         card = request.get("customer_card")
         if self.notice is not None and isinstance(card, str):
             return {**request, "customer_card": masked(card)}

@@ -1,6 +1,6 @@
 """What the POS and the till say to each other about customers without a card at hand:
 handing out a new card, finding a customer by e-mail, listing customers, choosing one for
-the next sale (issue 7). Typed like ``counter.py``'s messages, served by ``api/app.py``.
+the next sale. Typed like ``counter/messages.py``, served by ``api/enrolment.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """How the enrolment desk's failures reach the POS: a ``CounterRefusal`` with a stable code
-and a sentence for the cashier, from the client's outcome classes (design.md "Errors and
-retries": at the counter, a clear answer)."""
+and a sentence for the cashier, from the client's outcome classes (at the counter, a clear
+answer: docs/architecture.md, "When something fails")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Giftcards at the counter: look one up, pay part of a sale with it, top it up, correct
-the last transaction. Online only, once per POS payment id (like claims.py's RewardDesk).
+the last transaction. Online only, once per POS payment id (like the ``RewardDesk`` of
+``counter/claims.py``).
 
 A payment is never queued: offline, the POS hears "pay another way" instead of a payment
 that could overspend later. The row is written ``in_flight`` before the request leaves.
@@ -183,7 +184,8 @@ class GiftcardDesk:
 
     async def _left_in_flight(self, row: GiftcardPayment) -> GiftcardPayment:
         """A row in flight for longer than any request lasts was left by a stopped agent
-        (design.md: in flight at a restart -> unknown): it is settled like a lost answer."""
+        (like an operation in flight at a restart, it may have landed): it is settled like a
+        lost answer."""
         if row.state != "in_flight" or self._clock() - row.updated_at < STALE_IN_FLIGHT_S:
             return row
         moved = await self._journal.move_giftcard_payment(
