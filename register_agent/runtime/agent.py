@@ -1,5 +1,5 @@
 """The running agent (``register-agent run``): every part of one till, started in order and
-stopped in reverse, with systemd told how it goes (design.md "Service life").
+stopped in reverse, with systemd told how it goes (``sdnotify``).
 
 READY=1 once the journal is open and the local API listens: a Register API that is down or
 a missing printer is a degraded state shown by ``status``, not a reason to stay un-ready.

@@ -2,7 +2,7 @@
 API in this process, a virtual card reader and a virtual printer, so a new user sees the
 whole flow on a laptop with one command. It is loud about it: a real till must never credit
 customers in a simulator, so without ``--sandbox`` and without an API key the agent refuses
-to start (design.md "Service life").
+to start.
 """
 
 from __future__ import annotations

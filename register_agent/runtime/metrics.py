@@ -1,5 +1,6 @@
 """Prometheus metrics on their own listener (``[local_api] metrics_listen``), for an operator
-who scrapes a fleet of tills (design.md "The local API").
+who scrapes a fleet of tills; the listener is apart from the local API, so it can be
+opened to the LAN while the POS's API stays on loopback.
 
 Most series are read when scraped: the journal (operations, outbox, print jobs, sales)
 through a read-only connection of its own, and the parts' health (API, printer, readers)
@@ -211,7 +212,7 @@ def _journal_metrics(db: sqlite3.Connection, started_at: float) -> Iterable[Metr
     for job_state in PrintJobState:
         jobs.add_metric([str(job_state)], job_counts.get(str(job_state), 0))
     yield jobs
-    # a card's welcome slip is printed through a zero-amount entry (welcome.py): no sale
+    # a card's welcome slip is printed through a zero-amount entry (receipts/welcome.py): no sale
     sales = db.execute(
         "SELECT COUNT(*) FROM sales WHERE created_at >= ? AND sale_id NOT LIKE ?",
         (started_at, SLIP_PREFIX + "%"),

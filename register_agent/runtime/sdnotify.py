@@ -1,4 +1,4 @@
-"""systemd's notify protocol and the watchdog heartbeat (design.md "Service life").
+"""systemd's notify protocol and the watchdog heartbeat.
 
 ``READY=1`` once the journal is open and the local API listens; ``WATCHDOG=1`` only while
 every registered worker (outbox, printer, each reader) has checked in recently, so a hung
