@@ -1,5 +1,5 @@
-"""The local API for the POS software (design.md "The local API"): FastAPI on uvicorn, in
-the agent's own process, on loopback or a unix socket, bearer token always required.
+"""The local API for the POS software: FastAPI on uvicorn, in the agent's own process, on
+loopback or a unix socket, bearer token always required.
 
 ``make_app(till, events, token)`` builds the app over the till; ``LocalApiServer(app,
 listen)`` serves it (``await start()`` returns once it listens, ``await stop()``);

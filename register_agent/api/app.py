@@ -1,6 +1,6 @@
 """The local API's routes: the POS software's sales, refunds, voids, reprints, customer,
 reward claims, status and events, each handed to the till (``TillApi``) as typed messages
-from ``counter.py``; documented for the POS developer at ``/docs``.
+from ``counter/messages.py``; documented for the POS developer at ``/docs``.
 """
 
 from __future__ import annotations

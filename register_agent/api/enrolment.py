@@ -1,6 +1,6 @@
-"""The local API's routes for customers without their card at hand (issue 7): hand out a
-new card, find a customer by e-mail, list customers (v1), and choose the next sale's
-customer by e-mail or card; each handed to the enrolment desk (``EnrolmentApi``)."""
+"""The local API's routes for customers without their card at hand: hand out a new card,
+find a customer by e-mail, list customers (v1), and choose the next sale's customer by
+e-mail or card; each handed to the enrolment desk (``EnrolmentApi``)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The local API's listener: uvicorn run in-process on the agent's own event loop, on a
 loopback port or a unix socket (``[local_api] listen``), started before READY=1 and stopped
-in reverse order with the rest of the agent (design.md "Service life").
+in reverse order with the rest of the agent (``runtime/agent.py``).
 """
 
 from __future__ import annotations
