@@ -175,7 +175,7 @@ def mask_customer(operation: Operation) -> str:
 
 
 def _mask(value: str) -> str:
-    # the last four characters at most (design.md: card values are never shown in full)
+    # the last four characters at most: card values are never shown in full
     return f"...{value[-4:]}" if len(value) > 4 else "..."
 
 

@@ -1,8 +1,8 @@
-"""The counter work of ``register-agent demo`` (issue 7): a blank card handed out and
-credited, a customer found by e-mail and signed up for the newsletter, Jan's attributes on
-the screen and the receipt, a giftcard paying part of his sale and an overspend refused.
+"""The counter work of ``register-agent demo``: a blank card handed out and credited, a
+customer found by e-mail and signed up for the newsletter, Jan's attributes on the screen
+and the receipt, a giftcard paying part of his sale and an overspend refused.
 
-Played by the tour (``demo_tour.py``) with its own helpers, in the same words: each step
+Played by the tour (``demo/tour.py``) with its own helpers, in the same words: each step
 says what the cashier does and checks what the agent answered and the sandbox applied.
 """
 
@@ -34,7 +34,7 @@ WAIT_S = 5.0  # for the till to take the blank card's scan
 
 
 class TourHost(Protocol):
-    """The tour's helpers that these steps share (``demo_tour.Tour``)."""
+    """The tour's helpers that these steps share (``tour.Tour``)."""
 
     _till: DemoTill
     _sales: list[Expected]

@@ -1,7 +1,7 @@
 """The end of ``register-agent demo``: what the sandbox's ledger says the Register API
 applied, summed up per kind and per member, with the tour's sales checked against it
-(every sale credited, none twice), and the counter work of issue 7 (cards handed out,
-newsletter sign-ups, giftcard transactions).
+(every sale credited, none twice), and the counter work (cards handed out, newsletter
+sign-ups, giftcard transactions).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """``register-agent demo``: a scripted tour of one till on the embedded default, for a new
 user to watch. The agent runs in this process exactly as ``run --sandbox`` runs it (the
-built-in sandbox, a virtual reader and printer); the tour (``demo_tour.py``, its counter
-steps in ``demo_counter.py``) plays the POS software, the cashier and the customers against
-it, and checks every outcome.
+built-in sandbox, a virtual reader and printer); the tour (``demo/tour.py``, its counter
+steps in ``demo/counter_steps.py``) plays the POS software, the cashier and the customers
+against it, and checks every outcome.
 
 The agent runs here rather than as a ``run --sandbox`` child process: every port is picked
 free by the operating system and known at once (no output to parse, nothing to race for),

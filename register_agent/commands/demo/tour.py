@@ -84,7 +84,7 @@ class Tour:
         self._claim_reward(jan, balance)
         self._go_offline()
         self._come_back()
-        self._counter.run()  # issue 7: steps 7 to 12
+        self._counter.run()  # the counter work: steps 7 to 12
         return self._summary()
 
     # --- the steps ------------------------------------------------------------------------
