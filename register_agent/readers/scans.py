@@ -1,8 +1,8 @@
 """The scan pipeline: a reader's raw bytes become a trusted ``Scan``, a rejection or a repeat.
 
-Step 1 of design.md's flow: strip prefix/suffix, whitelist (length and character set;
-control bytes never pass), normalise NFC UIDs, tell loyalty cards from plain barcodes,
-and debounce. Pure and fast: no I/O, and the clock is injected.
+Step 2 of a sale (docs/architecture.md): strip prefix/suffix, whitelist (length and
+character set; control bytes never pass), normalise NFC UIDs, tell loyalty cards from
+plain barcodes, and debounce. Pure and fast: no I/O, and the clock is injected.
 """
 
 from __future__ import annotations

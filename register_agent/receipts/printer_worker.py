@@ -1,4 +1,5 @@
-"""The printer worker (design.md "The flow", step 5): prints the journal's pending receipts.
+"""The printer worker (the last step of a sale, docs/architecture.md): prints the journal's
+pending receipts.
 
 It asks the printer's status first, waits a bounded time for the sale's credits, composes
 the receipt from the sale and its operations, prints it and marks the job done. A job the
