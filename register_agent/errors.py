@@ -28,8 +28,8 @@ and what to do, and never carries a secret (API key, token secret) or a full car
             └── RequestRejected     a 400 with an error code (1017, 1013, ...)
 
 ``NotApplied``, ``OutcomeUnknown``, ``AlreadyApplied`` and ``Rejected`` are exactly the
-outcomes of the table "Errors and retries" in design.md: the client reports one, the
-outbox decides what happens next.
+outcomes of the failure table in docs/architecture.md ("When something fails"): the client
+reports one, the outbox decides what happens next.
 """
 
 from __future__ import annotations

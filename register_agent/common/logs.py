@@ -1,5 +1,5 @@
-"""The agent's log lines (issue 5, "Observability"): JSON lines for journald, readable text
-on a terminal, each naming the sale, operation and device it concerns.
+"""The agent's log lines: JSON lines for journald, readable text on a terminal, each
+naming the sale, operation and device it concerns.
 
 Secrets never appear: the code logs none, and as a last line of defence every finished
 line is searched for the secrets the agent holds (API key, loyalty-token secret, local API

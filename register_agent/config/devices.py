@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from register_agent.config.sections import Section
 
-# --- printer (issue 3) -------------------------------------------------------------------
+# --- printer -----------------------------------------------------------------------------
 
 
 class _PrinterCommon(Section):
@@ -107,7 +107,7 @@ PrinterConfig = Annotated[
 ]
 
 
-# --- scans and readers (issue 3) ---------------------------------------------------------
+# --- scans and readers -------------------------------------------------------------------
 
 
 def _compiles(pattern: str, what: str) -> str:
