@@ -135,5 +135,5 @@ def v3(sandbox_clean: Sandbox, _v3_client: httpx.Client) -> httpx.Client:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """The fault suite's figures (tests/figures.py), shown even when every test passed."""
+    """The fault suite's figures (tests/support/figures.py), shown even when every test passed."""
     summarise(terminalreporter)

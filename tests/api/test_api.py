@@ -324,7 +324,7 @@ async def test_the_openapi_document_lists_every_endpoint_without_the_token(api: 
 def test_every_counter_action_is_documented_with_its_codes() -> None:
     """The whole till's API (every desk wired, as agent.py does): each operation has a
     summary, a real description, the token and its error statuses; each stable code a
-    desk answers is in the page's error table (issue 7: "documented in the OpenAPI page")."""
+    desk answers is in the page's error table (the POS developer reads them there)."""
     desk = cast(Any, object())  # never called: only the routes' documentation is read
     app = make_app(ScriptedTill(), EventBus(), TOKEN, giftcards=desk, profile=desk, enrolment=desk)
     document = app.openapi()

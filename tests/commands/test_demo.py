@@ -1,7 +1,6 @@
 """``register-agent demo`` as a new user runs it: a real process, its exit code, the ledger
-summary it prints (issue 7's counter work included: a card handed out, a newsletter
-sign-up, a giftcard payment), and the receipt previews it leaves behind (QR decoded with
-zbarimg)."""
+summary it prints (the counter work included: a card handed out, a newsletter sign-up, a
+giftcard payment), and the receipt previews it leaves behind (QR decoded with zbarimg)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""End to end at the counter (issue 4 "Done when"): the real ``register-agent run`` process,
-a pty card reader, the TCP virtual printer and the sandbox, for v1 and v3: a card scan and
-a sale, a sale without a card and its QR, reward claims, a sale posted twice, the token.
+"""End to end at the counter: the real ``register-agent run`` process, a pty card reader,
+the TCP virtual printer and the sandbox, for v1 and v3: a card scan and a sale, a sale
+without a card and its QR, reward claims, a sale posted twice, the token.
 """
 
 from __future__ import annotations

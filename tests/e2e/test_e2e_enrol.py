@@ -1,8 +1,8 @@
-"""End to end at the counter (issue 7, "Hand out a new card" and "Find a customer without
-their card"): the real ``register-agent run`` process, a pty card reader, the TCP virtual
-printer and the sandbox, for v1 and v3. A blank card is scanned, handed out to a new
-e-mail (welcome slip printed), scanned at the next sale and credited; a customer found by
-e-mail gets the next sale; members listed (v1 only); someone else's card refused.
+"""End to end at the counter (hand out a new card, find a customer without their card): the
+real ``register-agent run`` process, a pty card reader, the TCP virtual printer and the
+sandbox, for v1 and v3. A blank card is scanned, handed out to a new e-mail (welcome slip
+printed), scanned at the next sale and credited; a customer found by e-mail gets the next
+sale; members listed (v1 only); someone else's card refused.
 """
 
 from __future__ import annotations

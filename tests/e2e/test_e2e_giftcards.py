@@ -1,9 +1,9 @@
-"""End to end with giftcards (issue 7 "Done when"): the real ``register-agent run`` process,
-its pty reader, the TCP virtual printer and the sandbox, for v1 and v3. A giftcard pays
-part of a sale and the receipt's remaining balance is the sandbox's; overspending is
-refused and moves nothing; a payment id posted twice (also after a lost answer) moves money
-once; top-up and correction; offline refused; a scanned giftcard reaches the POS screen; a
-payment nothing could settle is decided with ``register-agent review`` and then goes through.
+"""End to end with giftcards: the real ``register-agent run`` process, its pty reader, the
+TCP virtual printer and the sandbox, for v1 and v3. A giftcard pays part of a sale and the
+receipt's remaining balance is the sandbox's; overspending is refused and moves nothing; a
+payment id posted twice (also after a lost answer) moves money once; top-up and correction;
+offline refused; a scanned giftcard reaches the POS screen; a payment nothing could settle
+is decided with ``register-agent review`` and then goes through.
 """
 
 from __future__ import annotations

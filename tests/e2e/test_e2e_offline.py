@@ -1,8 +1,7 @@
-"""End to end with the Register API down (issue 4 "Done when"): the real ``register-agent
-run`` process reaches the sandbox through a fault proxy that goes down for 50 sales. Every
-sale is still acknowledged at once and printed with "points will be added", cards the till
-never saw are kept unresolved, and after recovery every sale is credited once, in order per
-customer.
+"""End to end with the Register API down: the real ``register-agent run`` process reaches
+the sandbox through a fault proxy that goes down for 50 sales. Every sale is still
+acknowledged at once and printed with "points will be added", cards the till never saw are
+kept unresolved, and after recovery every sale is credited once, in order per customer.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ from tests.support.faultproxy import FaultProxy
 from tests.support.figures import Figures, record
 
 SALES = 50
-OUTAGE_SALES = 600  # issue 6's scale, in the fault suite
+OUTAGE_SALES = 600  # the fault suite's scale
 RECEIPT_WAIT_S = 0.2
 JAN = "A1B2C3D4"
 UNREGISTERED = "D4E5F6A7"  # the seed's card without a member
@@ -40,7 +39,7 @@ NEVER_SEEN = ["B2C3D4E5", "C3D4E5F6", "04A2241A6B5E80"]  # not scanned before th
 # How the API is down. "refused": nothing listens, so nothing was sent (pending). v3 also
 # meets "blackhole" (connected, no answer) and "reset" (connected, then RST): the request
 # may have been sent, so the outcome is unknown and reconciled. v1 cannot reconcile a credit
-# reception (design.md: it goes to review), so only "refused" can end in "delivered once".
+# reception (it goes to review), so only "refused" can end in "delivered once".
 DOWN_MODES = {"v1": ["refused"], "v3": ["blackhole", "reset", "refused"]}
 
 

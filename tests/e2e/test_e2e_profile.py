@@ -1,8 +1,8 @@
-"""End to end at the counter (issue 7, attributes and newsletter): the real ``register-agent
-run`` process, a pty card reader, the TCP virtual printer and the sandbox, for v1 and v3:
-Jan's attributes in the customer event, in ``GET /v1/customer`` and on the receipt (and
-its reprint); the newsletter opt-in and opt-out recorded in the sandbox; v3 attributes set
-at the counter. One agent per version for the whole module.
+"""End to end at the counter (attributes and newsletter): the real ``register-agent run``
+process, a pty card reader, the TCP virtual printer and the sandbox, for v1 and v3: Jan's
+attributes in the customer event, in ``GET /v1/customer`` and on the receipt (and its
+reprint); the newsletter opt-in and opt-out recorded in the sandbox; v3 attributes set at
+the counter. One agent per version for the whole module.
 """
 
 from __future__ import annotations

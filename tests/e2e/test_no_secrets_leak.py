@@ -1,9 +1,9 @@
 """A whole shift on the real agent with debug logging, then a search of everything it left
-behind (issue 5, "Done when"): its logs, its journal database and the receipt bytes must
-hold neither the API key, the loyalty-token secret, the local API token nor a full card
-value (loyalty cards and the giftcard, a bearer value). The counter's customer work of
-issue 7 is in the shift too: its e-mail addresses and custom attributes stay out of the
-logs. The logs are JSON lines naming the sale, operation and device they concern.
+behind: its logs, its journal database and the receipt bytes must hold neither the API key,
+the loyalty-token secret, the local API token nor a full card value (loyalty cards and the
+giftcard, a bearer value). The counter's customer work is in the shift too: its e-mail
+addresses and custom attributes stay out of the logs. The logs are JSON lines naming the
+sale, operation and device they concern.
 """
 
 from __future__ import annotations

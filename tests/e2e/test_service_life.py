@@ -1,8 +1,7 @@
-"""The real agent under a stand-in for systemd (issue 5, "Done when"; design.md "Service life"):
-ready while the Register API and the printer are down, the watchdog fed while idle and
-starved by one hung worker, a reload with a new key resuming paused sending (no request at
-all while paused: issue 6's "401 pauses sending"), and a clean stop. The hung worker comes
-from the test-only ``REGISTER_AGENT_HANG_WORKER``.
+"""The real agent under a stand-in for systemd: ready while the Register API and the printer
+are down, the watchdog fed while idle and starved by one hung worker, a reload with a new
+key resuming paused sending (no request at all while paused: a 401 pauses sending), and a
+clean stop. The hung worker comes from the test-only ``REGISTER_AGENT_HANG_WORKER``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""End to end under faults (issue 4 "Done when"): the real ``register-agent run`` process
-over 200 sales while the sandbox drops 30 % of its answers after committing, and while the
+"""End to end under faults: the real ``register-agent run`` process over ``SALES`` sales
+while the sandbox drops ``DROP_RATE`` of its answers after committing, and while the
 process is killed (at the named crash points and at random moments) and restarted. Nothing
 acknowledged may be lost, nothing credited twice; v1 puts what it cannot tell in ``review``.
 """

@@ -1,8 +1,8 @@
-"""The Register API misbehaving at the real agent (issue 6, fault suite): ``Retry-After``
-honoured to the second, a 4xx never sent again (v3 and v1), and a 503 storm that does not
-multiply the agent's requests. Measured on the sandbox's side from its request log (GET
+"""The Register API misbehaving at the real agent (fault suite): ``Retry-After`` honoured to
+the second, a 4xx never sent again (v3 and v1), and a 503 storm that does not multiply the
+agent's requests. Measured on the sandbox's side from its request log (GET
 /_sandbox/requests). The 401 pause and the reload that resumes it are in
-tests/test_service_life.py (``test_a_new_key_on_reload_resumes_paused_sending``).
+tests/e2e/test_service_life.py (``test_a_new_key_on_reload_resumes_paused_sending``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A stateful property test of the outbox against a model (issue 6, fault suite).
+"""A stateful property test of the outbox against a model (fault suite).
 
 Hypothesis plays a till: sales for a customer (by card) or for nobody, deliveries, a fault
 on the next request (503, an answer dropped after the commit, a 500 after the commit,

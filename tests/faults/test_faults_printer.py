@@ -1,7 +1,7 @@
-"""The receipt printer failing under the real agent (issue 6, fault suite): paper out in the
-middle of a slip, cover open, the printer switched off, the printer silent. Sales go on and
-are answered at once; after recovery every fresh receipt comes out; a receipt that waited
-longer than ``[till] receipt_freshness_s`` is held, and printed only when the POS asks for a
+"""The receipt printer failing under the real agent (fault suite): paper out in the middle
+of a slip, cover open, the printer switched off, the printer silent. Sales go on and are
+answered at once; after recovery every fresh receipt comes out; a receipt that waited longer
+than ``[till] receipt_freshness_s`` is held, and printed only when the POS asks for a
 reprint, marked COPY and with the QR the sale was answered with.
 """
 

@@ -1,5 +1,5 @@
 """The Register API transport: request building, the envelope, and every outcome of the
-table "Errors and retries" (design.md), with the inline retries it allows and forbids."""
+failure table (docs/architecture.md), with the inline retries it allows and forbids."""
 
 from __future__ import annotations
 

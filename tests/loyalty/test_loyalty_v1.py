@@ -1,5 +1,5 @@
 """LoyaltyService over Register API v1: requests as the 2021 API expects them and answers
-in the shapes of register-api.md section 7.1."""
+in the shapes the SDK of that time parsed (docs/register-api.md, "v1 routes")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """LoyaltyService over Register API v3: requests as the docs name them and answers in the
-shapes of register-api.md section 7.2, the POS-transaction guard and reconciliation."""
+shapes of the docs' examples, the POS-transaction guard and reconciliation."""
 
 from __future__ import annotations
 
@@ -475,7 +475,7 @@ async def test_the_remaining_v3_calls(script: Script) -> None:
 
 def test_a_customer_ref_never_shows_the_whole_card() -> None:
     assert "A1B2C3D4" not in repr(JAN)
-    assert "…C3D4" in repr(JAN)  # the last 4 characters at most (issue 5)
+    assert "…C3D4" in repr(JAN)  # the last 4 characters at most: never a full card value
     assert CONTACT in repr(JAN)
 
 

@@ -1,4 +1,4 @@
-"""The files in ``systemd/`` as systemd itself judges them (issue 5, "Done when").
+"""The files in ``systemd/`` as systemd itself judges them.
 
 ``systemd-analyze verify`` only warns (exit 0) about unknown keys and bad values, so any
 output at all fails. It also insists that ExecStart= exists and is executable here, so it

@@ -1,6 +1,6 @@
-"""The sandbox's enrolment routes added for issue 7 (hand out a card, find a customer):
-v1 List Members, v3 find-or-create, claiming an anonymous contact, deleting an identifier;
-strict input, their error codes, the ledger, and faults applying to them like to any route.
+"""The sandbox's enrolment routes (hand out a card, find a customer): v1 List Members, v3
+find-or-create, claiming an anonymous contact, deleting an identifier; strict input, their
+error codes, the ledger, and faults applying to them like to any route.
 """
 
 from __future__ import annotations

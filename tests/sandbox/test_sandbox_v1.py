@@ -44,7 +44,7 @@ def test_member_is_found_by_email_and_id_with_balance(v1: httpx.Client) -> None:
         "member": {
             "id": JAN,
             "email": "jan@example.org",
-            # custom attributes are extra keys of the member (register-api.md 2.1 #3)
+            # custom attributes are extra keys of the member (docs/register-api.md, v1)
             "firstname": "Jan",
             "tier": "Gold",
             "birthday": "1980-04-12",

@@ -1,6 +1,6 @@
 """The end-to-end harness: the real ``register-agent run`` process on loopback, with a
-pseudo-terminal card reader, the virtual TCP printer and the test sandbox (design.md "Real
-parts, here and on the till"). A test plays the POS (``sell``), the customer (``scan``) and
+pseudo-terminal card reader, the virtual TCP printer and the test sandbox (each standing in
+for the real part of a till). A test plays the POS (``sell``), the customer (``scan``) and
 the power cut (``kill``), and reads the outcome from the sandbox ledger, the agent's journal
 and the printed bytes.
 """
@@ -379,7 +379,7 @@ class Tally:
     credited_once: int = 0
     lost: int = 0  # acknowledged, not credited and not in review
     duplicated: int = 0  # credited more than once
-    in_review: int = 0  # v1: left for a person to settle (design.md), maybe credited once
+    in_review: int = 0  # v1: left for a person to settle (review), maybe credited once
 
 
 def tally(agent: AgentProcess, ledger: list[dict[str, Any]], book: Sequence[Sold]) -> Tally:

@@ -1,6 +1,7 @@
 """The real agent as systemd runs it: ``python -m register_agent --config CFG run`` in its own
-process, with a notify socket the test owns standing in for systemd (hardware-notes.md
-"systemd"), credentials in a ``$CREDENTIALS_DIRECTORY`` and the logs kept in a file.
+process, with a notify socket the test owns standing in for systemd (an ``AF_UNIX``
+datagram socket named by ``NOTIFY_SOCKET``: no systemd needed), credentials in a
+``$CREDENTIALS_DIRECTORY`` and the logs kept in a file.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A connection-level fault proxy for tests: sits between the agent and the sandbox.
 
 toxiproxy cannot be installed here and the kernel has no netem, so this small asyncio
-proxy does the job (hardware-notes.md). Modes, switchable while it runs:
+proxy does the job. Modes, switchable while it runs:
 
 - ``pass``: forward both ways;
 - ``reset``: accept, then reset the connection (RST) before anything is forwarded;

@@ -1,4 +1,4 @@
-"""The fault suite's figures (issue 6 "Each scenario prints its figures"): a scenario records
+"""The fault suite's figures (each scenario prints its own): a scenario records
 what it measured here, and the conftest's ``pytest_terminal_summary`` prints the table at the
 end of the session, so CI's log shows the figures of passing tests too (a plain print is
 swallowed unless ``-s``).
