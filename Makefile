@@ -28,7 +28,7 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q -m "not faults"
 
-## faults: the fault-injection suite (issue 6), with its figures at the end of the log
+## faults: the fault-injection suite, with its figures at the end of the log
 faults: $(STAMP)
 	$(BIN)/pytest -q -m faults
 
