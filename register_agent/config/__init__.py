@@ -3,7 +3,7 @@
 Layers, strongest first: environment variables (``REGISTER_AGENT_API__VERSION=v1``), the
 systemd credentials directory (``$CREDENTIALS_DIRECTORY/api-key`` and
 ``loyalty-token-secret``), the TOML file (``/etc/register-agent/config.toml`` or
-``--config PATH``), then the sections' defaults (``config_sections``). Every section
+``--config PATH``), then the sections' defaults (``agent``, ``devices``). Every section
 forbids unknown keys, so a typo stops start-up with ``section.field`` named. Drivers get
 their section object and never read files or the environment themselves.
 """
@@ -49,7 +49,7 @@ from register_agent.config.devices import (
 from register_agent.config.sections import Section
 from register_agent.errors import ConfigError
 
-#: the sections live in ``config_sections``; every name stays importable from here
+#: the sections live in ``agent`` and ``devices``; every name stays importable from here
 __all__ = [
     "STANDARD_BAUD_RATES",
     "AgentConfig",
