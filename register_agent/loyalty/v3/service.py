@@ -8,7 +8,6 @@ import logging
 import time
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
 
 from pydantic import SecretStr
 
@@ -33,10 +32,8 @@ from register_agent.loyalty.domain import (
     RewardClaim,
     StagedCredits,
 )
-from register_agent.loyalty.enrolment import Enrolment
 from register_agent.loyalty.retries import Deadline
 from register_agent.loyalty.tokens import mint_loyalty_token
-from register_agent.loyalty.v3.enrolment import V3Enrolment
 from register_agent.loyalty.v3.models import Contact, LoyaltyTransaction
 from register_agent.loyalty.v3.paths import V3Api
 from register_agent.loyalty.v3.receptions import (
@@ -59,9 +56,9 @@ MAX_RECONCILE_PAGES = 20
 class V3LoyaltyService:
     """The till's loyalty operations over Register API v3."""
 
-    version: Literal["v1", "v3"] = "v3"
     can_reconcile = True
     stages_online = False
+    can_reverse = True
 
     def __init__(
         self, api: V3Api, config: ApiConfig, *, register: RegisterInfo | None = None
@@ -69,7 +66,6 @@ class V3LoyaltyService:
         self.api = api
         self._config = config
         self._register = register
-        self.enrolment: Enrolment = V3Enrolment(api)
 
     def counter_deadline(self) -> Deadline:
         return self.api.http.counter_deadline()
