@@ -1,6 +1,6 @@
 """The loyalty services of one Register API version, built together over one HTTP
 connection (one API key): what the runtime makes once and hands down to the till, the
-counter's desks and the outbox. ``make_loyalty`` (``factory``) builds the configured one.
+counter's desks and the outbox. ``make_loyalty`` (the package's) builds the configured one.
 
 Where the versions differ in behaviour, the services answer in the till's words
 (``LoyaltyService.can_reconcile``, ``stages_online``, ``can_reverse``); no caller outside

@@ -15,8 +15,8 @@ import httpx
 
 from register_agent.config import ApiConfig
 from register_agent.errors import CredentialsRejected, LoyaltyApiError
+from register_agent.loyalty import make_loyalty
 from register_agent.loyalty.domain import RegisterInfo
-from register_agent.loyalty.factory import make_loyalty
 from register_agent.loyalty.http import RegisterHttp
 from register_agent.loyalty.retries import Deadline
 from register_agent.loyalty.v3.models import OPERATION_ATTRIBUTE

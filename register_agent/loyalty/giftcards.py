@@ -1,5 +1,5 @@
 """Giftcards and prepaid balances as the rest of the agent knows them, and the one
-``GiftcardService`` interface over Register API v1 and v3 (``v1.giftcards``/``v3.giftcards``).
+``GiftcardService`` interface over Register API v1 and v3 (``v1/giftcards``, ``v3/giftcards``).
 
 Amounts are integer cents, signed: negative pays with the card, positive tops it up. A
 giftcard's hash is a bearer secret (whoever has it can spend the card): it leaves this

@@ -36,7 +36,7 @@ def reversals_of(
     A reverse carries no link to what it reversed, so it is told by its shape: a credit
     reception of the negated credits, not older than the original, carrying no operation id
     but the original's own (should the API copy the attributes). The list's order is not
-    guaranteed (register-api.md 5), hence the dates rather than the positions.
+    guaranteed by the docs, hence the dates rather than the positions.
     """
     original = next((t for t in transactions if str(t.uuid) == original_id), None)
     if original is None:
