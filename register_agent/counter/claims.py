@@ -164,7 +164,7 @@ class RewardDesk:
     async def reverse_claims_of_sale(self, sale_id: str) -> int:
         """Queue a reversal of every confirmed claim of a voided sale (v3); how many."""
         claims = [c for c in await self._journal.claims_of_sale(sale_id) if c.state == "done"]
-        if not claims or self._loyalty.version == "v1":
+        if not claims or not self._loyalty.can_reverse:
             return 0
         operations = [
             NewOperation(

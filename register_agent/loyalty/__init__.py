@@ -1,13 +1,18 @@
 """The Register API (Piggy / Leat): one httpx transport, the v1 and v3 route sets, typed
-models, the outcome mapping, loyalty-token minting, and the ``LoyaltyService`` interface
-the rest of the agent uses (see ``domain``). Only this package imports httpx.
+models, the outcome mapping, loyalty-token minting, and the ``Loyalty`` bundle of services
+the rest of the agent uses. ``make_loyalty`` builds the configured version's, and is the
+one place that picks a version; the interfaces are ``domain``, ``giftcards``, ``profile``
+and ``enrolment``. Only this package imports httpx.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import httpx
 
-from register_agent.config import ApiConfig
+from register_agent.config import ApiConfig, NewsletterConfig
+from register_agent.loyalty.bundle import Loyalty
 from register_agent.loyalty.domain import (
     CardState,
     CreditAward,
@@ -24,9 +29,11 @@ from register_agent.loyalty.giftcards import Giftcard, GiftcardService, Giftcard
 from register_agent.loyalty.http import RegisterHttp
 from register_agent.loyalty.retries import Deadline, set_testing
 from register_agent.loyalty.tokens import LoyaltyToken, mint_loyalty_token
+from register_agent.loyalty.v1.bundle import v1_loyalty
 from register_agent.loyalty.v1.giftcards import V1Giftcards
 from register_agent.loyalty.v1.paths import V1Api
 from register_agent.loyalty.v1.service import V1LoyaltyService
+from register_agent.loyalty.v3.bundle import v3_loyalty
 from register_agent.loyalty.v3.giftcards import V3Giftcards
 from register_agent.loyalty.v3.paths import V3Api
 from register_agent.loyalty.v3.service import V3LoyaltyService
@@ -41,6 +48,7 @@ __all__ = [
     "GiftcardService",
     "GiftcardTransaction",
     "Identification",
+    "Loyalty",
     "LoyaltyService",
     "LoyaltyToken",
     "RegisterInfo",
@@ -53,34 +61,41 @@ __all__ = [
     "V3Api",
     "V3Giftcards",
     "V3LoyaltyService",
-    "giftcards_for",
-    "make_loyalty_service",
+    "make_loyalty",
     "mint_loyalty_token",
     "set_testing",
 ]
 
 
-def make_loyalty_service(
+class _Bundle(Protocol):
+    """How each version's bundle is built (``v1.bundle``, ``v3.bundle``)."""
+
+    def __call__(
+        self,
+        http: RegisterHttp,
+        api_config: ApiConfig,
+        newsletter: NewsletterConfig,
+        *,
+        register: RegisterInfo | None = None,
+    ) -> Loyalty: ...
+
+
+_BUNDLES: dict[str, _Bundle] = {"v1": v1_loyalty, "v3": v3_loyalty}
+
+
+def make_loyalty(
     api_config: ApiConfig,
     transport: httpx.AsyncBaseTransport | None = None,
     *,
+    newsletter: NewsletterConfig | None = None,
     register: RegisterInfo | None = None,
-) -> LoyaltyService:
-    """The service for ``api.version``, with one HTTP client; close it with ``aclose()``.
+) -> Loyalty:
+    """The services for ``api.version`` with one HTTP client; close them with ``aclose()``.
 
     ``register`` primes the register info (e.g. remembered in the journal), so a v3 till
-    that starts offline can still mint loyalty tokens without any API call.
+    that starts offline can still mint loyalty tokens without any API call. ``newsletter``
+    names the program or subscription type of the counter's opt-in (unset: refused).
     """
     http = RegisterHttp(api_config, transport=transport)
-    if api_config.version == "v1":
-        return V1LoyaltyService(V1Api(http), register=register)
-    return V3LoyaltyService(V3Api(http), api_config, register=register)
-
-
-def giftcards_for(loyalty: LoyaltyService) -> GiftcardService:
-    """The giftcard calls over the same HTTP connection (and API key) as ``loyalty``."""
-    if isinstance(loyalty, V1LoyaltyService):
-        return V1Giftcards(loyalty.api.http)
-    if isinstance(loyalty, V3LoyaltyService):
-        return V3Giftcards(loyalty.api.http)
-    raise TypeError(f"no giftcard calls for {type(loyalty).__name__}")
+    build = _BUNDLES[api_config.version]
+    return build(http, api_config, newsletter or NewsletterConfig(), register=register)

@@ -15,7 +15,7 @@ import httpx
 
 from register_agent.config import ApiConfig
 from register_agent.errors import CredentialsRejected, LoyaltyApiError
-from register_agent.loyalty import make_loyalty_service
+from register_agent.loyalty import make_loyalty
 from register_agent.loyalty.domain import RegisterInfo
 from register_agent.loyalty.http import RegisterHttp
 from register_agent.loyalty.retries import Deadline
@@ -38,15 +38,15 @@ async def probe_api(config: ApiConfig, timeout_s: float = 5.0) -> ApiProbe:
     """The register info call (``GET /``): the key accepted, refused, or nobody answers;
     and the server's clock from the ``Date`` header of a plain request to the base URL."""
     server_date = await _server_date(config.base_url, timeout_s)
-    service = make_loyalty_service(config)
+    loyalty = make_loyalty(config)
     try:
-        info = await service.register(deadline=Deadline.after(timeout_s))
+        info = await loyalty.service.register(deadline=Deadline.after(timeout_s))
     except CredentialsRejected as exc:
         return ApiProbe("refused", str(exc), server_date=server_date)
     except LoyaltyApiError as exc:
         return ApiProbe("unreachable", str(exc), server_date=server_date)
     finally:
-        await service.aclose()
+        await loyalty.aclose()
     return ApiProbe("accepted", f"register {info.name} ({info.identifier})", info, server_date)
 
 

@@ -13,14 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Protocol
 
 from pydantic import SecretStr
 
 from register_agent.loyalty.retries import Deadline
-
-if TYPE_CHECKING:  # enrolment's types build on this module's
-    from register_agent.loyalty.enrolment import Enrolment
 
 
 class CardState(StrEnum):
@@ -138,13 +135,13 @@ class LoyaltyService(Protocol):
     Failures are ``NotApplied``, ``OutcomeUnknown``, ``AlreadyApplied`` or ``Rejected``.
     """
 
-    version: Literal["v1", "v3"]
     #: whether find_award can tell if an ambiguous award landed (v3 yes, v1 no)
     can_reconcile: bool
     #: whether stage_credits needs the API (v1 yes; v3 mints a token locally)
     stages_online: bool
-    #: finding customers by e-mail, listing them, handing out new cards (loyalty/enrolment)
-    enrolment: Enrolment
+    #: whether credits and reward claims can be taken back: reverse_award,
+    #: take_back_credits and reverse_claim (v3 yes; v1 has no reverse call)
+    can_reverse: bool
 
     def counter_deadline(self) -> Deadline:
         """A fresh deadline for a call a cashier waits for (``api.counter_deadline_s``)."""

@@ -1,8 +1,8 @@
 """Enrolment at the counter, the same for v1 and v3: find a customer by e-mail, list them
 (v1 only), and hand out a new card (find or create the member / contact, link the card).
 
-A protocol of its own beside ``LoyaltyService`` (which exposes it as ``.enrolment``), with
-its implementations in ``enrolment_v1`` and ``enrolment_v3``. Every method raises only
+A protocol of its own beside ``LoyaltyService`` (each version's bundle carries both), with
+its implementations in ``v1.enrolment`` and ``v3.enrolment``. Every method raises only
 ``register_agent.errors`` classes; "already exists" and "already linked to this very
 customer" are answers, not errors, so a hand-out repeated after a timeout is harmless.
 """

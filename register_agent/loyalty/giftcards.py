@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
 from register_agent.common.masking import safe_tail
 from register_agent.errors import OutcomeUnknown, RequestRejected
@@ -88,8 +88,6 @@ class GiftcardService(Protocol):
     5007 no program, 5008 maximum exceeded, 7010 not valid, 7015 no access, 5010
     transaction not found, 55025 not the card's last transaction).
     """
-
-    version: Literal["v1", "v3"]
 
     def counter_deadline(self) -> Deadline: ...
 

@@ -3,17 +3,16 @@
 
 Both are online only and idempotent by nature: subscribing someone who is subscribed, or
 setting a first name to what it is, changes nothing, so a call whose answer was lost is
-simply made again. ``make_profile_service`` picks the implementation for the loyalty service.
+simply made again. Each version's bundle (``v1.bundle``, ``v3.bundle``) brings its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Protocol
 
-from register_agent.config import NewsletterConfig
-from register_agent.loyalty.domain import CustomerRef, LoyaltyService
+from register_agent.loyalty.domain import CustomerRef
 from register_agent.loyalty.retries import Deadline
 
 
@@ -28,8 +27,6 @@ class NewsletterState(StrEnum):
 
 class ProfileService(Protocol):
     """Newsletter and attributes; failures are the ``register_agent.errors`` API classes."""
-
-    version: Literal["v1", "v3"]
 
     async def set_newsletter(
         self,
@@ -53,18 +50,3 @@ class ProfileService(Protocol):
         """Set the named attributes (others stay); the customer's attributes afterwards.
         v1 has no such call: RequestRejected."""
         ...
-
-
-def make_profile_service(loyalty: LoyaltyService, config: NewsletterConfig) -> ProfileService:
-    """The profile service beside ``loyalty``, on the same HTTP connection."""
-    # imported here: each implementation imports its version's service module
-    from register_agent.loyalty.v1.profile import V1ProfileService  # noqa: PLC0415
-    from register_agent.loyalty.v1.service import V1LoyaltyService  # noqa: PLC0415
-    from register_agent.loyalty.v3.profile import V3ProfileService  # noqa: PLC0415
-    from register_agent.loyalty.v3.service import V3LoyaltyService  # noqa: PLC0415
-
-    if isinstance(loyalty, V1LoyaltyService):
-        return V1ProfileService(loyalty.api, config)
-    if isinstance(loyalty, V3LoyaltyService):
-        return V3ProfileService(loyalty.api, config)
-    raise TypeError(f"no profile service for {type(loyalty).__name__}")

@@ -28,10 +28,9 @@ from register_agent.counter.giftcards.desk import GiftcardDesk
 from register_agent.counter.health import TillHealth
 from register_agent.errors import LoyaltyApiError
 from register_agent.journal import Journal, Operation
-from register_agent.loyalty import giftcards_for, make_loyalty_service
+from register_agent.loyalty import make_loyalty
 from register_agent.loyalty.domain import RegisterInfo
 from register_agent.loyalty.http import observe_calls
-from register_agent.loyalty.profile import make_profile_service
 from register_agent.loyalty.retries import Deadline
 from register_agent.outbox.handlers import make_handlers
 from register_agent.outbox.worker import Outbox, OutboxSettings
@@ -103,8 +102,11 @@ class Agent:
         stack.callback(self.journal.close)
         self.metrics = self._make_metrics(state / JOURNAL_FILE)
         stack.callback(observe_calls(self.metrics.api_call))
-        self.loyalty = make_loyalty_service(config.api, register=_cached_register(state))
-        stack.push_async_callback(self.loyalty.aclose)
+        loyalty = make_loyalty(
+            config.api, newsletter=config.newsletter, register=_cached_register(state)
+        )
+        stack.push_async_callback(loyalty.aclose)
+        self.loyalty = loyalty.service
         self.events = EventBus()
         self.printer_worker = await self._start_printer(stack)
         self.readers = [devices.make_reader(reader) for reader in config.readers]
@@ -117,18 +119,17 @@ class Agent:
         )
         self.till = Till(
             journal=self.journal,
-            loyalty=self.loyalty,
+            loyalty=loyalty,
             events=self.events,
             till=config.till,
             receipt=config.receipt,
             health=self.health,
             wake_outbox=lambda: self.outbox.wake(),  # noqa: PLW0108 (the outbox comes next)
             wake_printer=self.printer_worker.wake if self.printer_worker else lambda: None,
-            profiles=make_profile_service(self.loyalty, config.newsletter),
         )
         self.giftcards = GiftcardDesk(
             self.journal,
-            giftcards_for(self.loyalty),
+            loyalty.giftcards,
             self.health,
             self.events,
             config.receipt,

@@ -95,7 +95,7 @@ class AfterSaleDesk:
         ]
         if not credits:
             return False  # no customer: a QR receipt cannot be taken back
-        if self._loyalty.version == "v1":  # v1 has no reverse call
+        if not self._loyalty.can_reverse:
             raise CounterRefusal(
                 "refund_unsupported",
                 "Register API v1 cannot take credits back; correct the customer's balance "

@@ -39,13 +39,8 @@ from register_agent.counter.messages import (
 from register_agent.counter.profiles import ProfileDesk
 from register_agent.errors import CounterRefusal, LoyaltyApiError
 from register_agent.journal import Journal, Operation, OperationState, SaleRecord
-from register_agent.loyalty.domain import (
-    CardState,
-    CustomerDetails,
-    Identification,
-    LoyaltyService,
-)
-from register_agent.loyalty.profile import ProfileService
+from register_agent.loyalty.bundle import Loyalty
+from register_agent.loyalty.domain import CardState, CustomerDetails, Identification
 from register_agent.loyalty.retries import Deadline
 from register_agent.readers.scans import Scan
 from register_agent.till.after_sale import AfterSaleDesk
@@ -67,7 +62,7 @@ class Till:
         self,
         *,
         journal: Journal,
-        loyalty: LoyaltyService,
+        loyalty: Loyalty,
         events: EventBus,
         till: TillConfig,
         receipt: ReceiptConfig,
@@ -75,10 +70,10 @@ class Till:
         wake_outbox: Callable[[], None] = lambda: None,
         wake_printer: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
-        profiles: ProfileService | None = None,
     ) -> None:
         self._journal = journal
-        self._loyalty = loyalty
+        service = loyalty.service
+        self._loyalty = service
         self._events = events
         self._config = till
         self._receipt_attributes = receipt.customer_attributes
@@ -87,16 +82,16 @@ class Till:
         self._wake_printer = wake_printer
         self._clock = clock
         self._customers = CurrentCustomer(till.customer_window_s)
-        self.rewards = RewardDesk(journal, loyalty, health, clock=clock)
+        self.rewards = RewardDesk(journal, service, health, clock=clock)
         self._sale_loyalty = SaleLoyalty(
-            journal, loyalty, health, till=till, language=receipt.language
+            journal, service, health, till=till, language=receipt.language
         )
         self._after_sale = AfterSaleDesk(
-            journal, loyalty, self.rewards, till=till,
+            journal, service, self.rewards, till=till,
             wake_outbox=wake_outbox, wake_printer=wake_printer, clock=clock,
         )  # fmt: skip
         self.profile = ProfileDesk(
-            profiles, self._customers, events, health, loyalty.counter_deadline
+            loyalty.profile, self._customers, events, health, service.counter_deadline
         )
         self.enrolment = EnrolmentDesk(
             journal, loyalty, events, health, self._customers, till=till, receipt=receipt,

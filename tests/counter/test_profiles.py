@@ -15,8 +15,7 @@ from register_agent.counter.health import TillHealth
 from register_agent.counter.profiles import AttributesRequest, NewsletterRequest, ProfileDesk
 from register_agent.errors import CounterRefusal
 from register_agent.journal import Journal
-from register_agent.loyalty import LoyaltyService, make_loyalty_service
-from register_agent.loyalty.profile import make_profile_service
+from register_agent.loyalty import Loyalty, make_loyalty
 from tests.conftest import Sandbox
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("no_retry_waits")]
@@ -30,19 +29,19 @@ MakeDesk = Callable[..., ProfileDesk]
 @pytest.fixture
 async def make_desk(sandbox_clean: Sandbox, tmp_path: Path) -> AsyncIterator[MakeDesk]:
     journal = Journal.open(tmp_path / "journal.sqlite3")
-    services: list[LoyaltyService] = []
+    services: list[Loyalty] = []
 
     def build(version: str, newsletter: NewsletterConfig, base_url: str = "") -> ProfileDesk:
         key = sandbox_clean.v1_key if version == "v1" else sandbox_clean.v3_key
         api = ApiConfig(version=version, base_url=base_url or sandbox_clean.url, api_key=key)
-        loyalty = make_loyalty_service(api)
+        loyalty = make_loyalty(api, newsletter=newsletter)
         services.append(loyalty)
         return ProfileDesk(
-            make_profile_service(loyalty, newsletter),
+            loyalty.profile,
             CurrentCustomer(120),
             EventBus(),
             TillHealth(journal, OutboxConfig()),
-            loyalty.counter_deadline,
+            loyalty.service.counter_deadline,
         )
 
     yield build

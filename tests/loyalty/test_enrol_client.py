@@ -1,4 +1,4 @@
-"""The client's enrolment (``LoyaltyService.enrolment``) against the sandbox over real
+"""The client's enrolment (``Loyalty.enrolment``) against the sandbox over real
 loopback, v1 and v3: a blank card handed out to a new e-mail, a repeat changing nothing,
 a card of someone else refused, customers found by e-mail and listed (v1 only), and the
 new v3 contact calls; checked on the sandbox's ledger."""
@@ -12,7 +12,7 @@ import pytest
 
 from register_agent.config import ApiConfig
 from register_agent.errors import OutcomeUnknown, RequestRejected
-from register_agent.loyalty import CardState, LoyaltyService, make_loyalty_service
+from register_agent.loyalty import CardState, Loyalty, make_loyalty
 from register_agent.loyalty.enrolment import CARD_TAKEN, HandOutRefused, ListingUnsupported
 from register_agent.loyalty.v3.contacts import V3ContactsApi
 from register_agent.loyalty.v3.enrolment import V3Enrolment
@@ -24,18 +24,18 @@ BLANK = "D4E5F6A7"  # the seed's card nobody registered
 JAN_CARD = "A1B2C3D4"
 JAN_V3 = "0f8e6a7c-3b1d-4e52-9a57-2d4c1e9b7f10"
 
-MakeService = Callable[[str], LoyaltyService]
+MakeService = Callable[[str], Loyalty]
 
 
 @pytest.fixture
 async def make(sandbox_clean: Sandbox) -> AsyncIterator[MakeService]:
-    made: list[LoyaltyService] = []
+    made: list[Loyalty] = []
 
-    def build(version: str) -> LoyaltyService:
+    def build(version: str) -> Loyalty:
         key = sandbox_clean.v1_key if version == "v1" else sandbox_clean.v3_key
         config: dict[str, Any] = {"version": version, "base_url": sandbox_clean.url,
                                   "api_key": key, "read_timeout_s": 3.0}  # fmt: skip
-        made.append(service := make_loyalty_service(ApiConfig(**config)))
+        made.append(service := make_loyalty(ApiConfig(**config)))
         return service
 
     yield build
@@ -58,7 +58,7 @@ async def test_a_blank_card_handed_out_to_a_new_email(
         "contact_created", "identifier_linked")  # fmt: skip
     assert kinds(sandbox_clean) == [created, linked]
     # the card now identifies the new customer, who earns with it
-    found = await loyalty.identify(BLANK)
+    found = await loyalty.service.identify(BLANK)
     assert found.state is CardState.ACTIVE
     assert found.customer is not None
     assert found.customer.ref == customer.ref
@@ -78,7 +78,7 @@ async def test_a_customer_found_by_email_carries_their_attributes(
     jan = await loyalty.enrolment.find_customer("jan@example.org")
     assert (jan.ref.key, jan.balance) == ((JAN_V3 if version == "v3" else "7731"), 150)
     assert (jan.attributes["firstname"], jan.attributes["tier"]) == ("Jan", "Gold")
-    scanned = await loyalty.identify(JAN_CARD)
+    scanned = await loyalty.service.identify(JAN_CARD)
     assert scanned.customer is not None
     member_own = {k: v for k, v in scanned.customer.attributes.items() if k != "card_design"}
     assert dict(jan.attributes) == member_own  # the same as after a scan, less the card's
@@ -117,7 +117,7 @@ async def test_v3_creates_the_identifier_of_a_new_card(
     customer = await loyalty.enrolment.hand_out_card("ZZ990011", "jan@example.org")
     assert (customer.ref.key, customer.balance) == (JAN_V3, 150)
     assert kinds(sandbox_clean) == ["identifier_created"]
-    found = await loyalty.identify("ZZ990011")
+    found = await loyalty.service.identify("ZZ990011")
     assert found.customer is not None
     assert found.customer.ref.key == JAN_V3
 

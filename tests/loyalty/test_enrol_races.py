@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from register_agent.loyalty import LoyaltyService, make_loyalty_service
+from register_agent.loyalty import Loyalty, make_loyalty
 from register_agent.loyalty.enrolment import CARD_TAKEN, HandOutRefused
 from tests.support.loyalty_support import Script, api_config, api_error, form_of, ok
 
@@ -24,16 +24,16 @@ MEMBER_NEW: dict[str, Any] = {
     "member": {"id": 7735, "email": NEW},
     "credit_balance": {"balance": 0},
 }
-Build = Callable[[str], tuple[Script, LoyaltyService]]
+Build = Callable[[str], tuple[Script, Loyalty]]
 
 
 @pytest.fixture
 async def build() -> AsyncIterator[Build]:
-    made: list[LoyaltyService] = []
+    made: list[Loyalty] = []
 
-    def make(version: str) -> tuple[Script, LoyaltyService]:
+    def make(version: str) -> tuple[Script, Loyalty]:
         script = Script(version)
-        made.append(service := make_loyalty_service(api_config(version), script.transport()))
+        made.append(service := make_loyalty(api_config(version), script.transport()))
         return script, service
 
     yield make

@@ -28,7 +28,7 @@ from register_agent.loyalty import (
     LoyaltyService,
     V1LoyaltyService,
     V3LoyaltyService,
-    make_loyalty_service,
+    make_loyalty,
     mint_loyalty_token,
     set_testing,
 )
@@ -66,7 +66,7 @@ async def make(sandbox_clean: Sandbox) -> AsyncIterator[MakeService]:
             "connect_timeout_s": 1.0,
             "read_timeout_s": 3.0,
         }
-        service = make_loyalty_service(ApiConfig(**{**values, **overrides}))
+        service = make_loyalty(ApiConfig(**{**values, **overrides})).service
         made.append(service)
         return service
 

@@ -10,7 +10,7 @@ import pytest
 
 from register_agent.config import ApiConfig
 from register_agent.errors import OutcomeUnknown, RequestRejected
-from register_agent.loyalty import GiftcardService, giftcards_for, make_loyalty_service
+from register_agent.loyalty import GiftcardService, make_loyalty
 from tests.conftest import Sandbox
 
 pytestmark = [
@@ -39,9 +39,9 @@ async def make(sandbox_clean: Sandbox) -> AsyncIterator[Make]:
             connect_timeout_s=1.0,
             read_timeout_s=3.0,
         )
-        loyalty = make_loyalty_service(config)
+        loyalty = make_loyalty(config)
         made.append(loyalty)
-        return giftcards_for(loyalty)
+        return loyalty.giftcards
 
     yield build
     for loyalty in made:

@@ -11,8 +11,8 @@ import pytest
 
 from register_agent.config import ApiConfig, NewsletterConfig
 from register_agent.errors import ConfigError, NotApplied, OutcomeUnknown, RequestRejected
-from register_agent.loyalty import CustomerRef, LoyaltyService, make_loyalty_service
-from register_agent.loyalty.profile import NewsletterState, ProfileService, make_profile_service
+from register_agent.loyalty import CustomerRef, Loyalty, LoyaltyService, make_loyalty
+from register_agent.loyalty.profile import NewsletterState, ProfileService
 from tests.conftest import Sandbox
 
 pytestmark = [
@@ -31,16 +31,16 @@ Make = Callable[..., tuple[LoyaltyService, ProfileService]]
 
 @pytest.fixture
 async def make(sandbox_clean: Sandbox) -> AsyncIterator[Make]:
-    made: list[LoyaltyService] = []
+    made: list[Loyalty] = []
 
     def build(
         version: str, newsletter: NewsletterConfig = NEWSLETTER
     ) -> tuple[LoyaltyService, ProfileService]:
         key = sandbox_clean.v1_key if version == "v1" else sandbox_clean.v3_key
         config = ApiConfig(version=version, base_url=sandbox_clean.url, api_key=key)
-        loyalty = make_loyalty_service(config)
+        loyalty = make_loyalty(config, newsletter=newsletter)
         made.append(loyalty)
-        return loyalty, make_profile_service(loyalty, newsletter)
+        return loyalty.service, loyalty.profile
 
     yield build
     for service in made:

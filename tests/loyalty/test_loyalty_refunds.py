@@ -13,7 +13,7 @@ from register_agent.errors import OutcomeUnknown, RequestRejected
 from register_agent.loyalty import (
     CustomerRef,
     LoyaltyService,
-    make_loyalty_service,
+    make_loyalty,
 )
 from register_agent.loyalty.v3 import service as service_v3
 from tests.support.loyalty_support import Script, api_config, form_of, ok, query_of
@@ -33,7 +33,7 @@ def script() -> Script:
 
 @pytest.fixture
 async def loyalty(script: Script) -> AsyncIterator[LoyaltyService]:
-    service = make_loyalty_service(api_config("v3"), script.transport())
+    service = make_loyalty(api_config("v3"), script.transport()).service
     yield service
     await service.aclose()
 
@@ -134,7 +134,7 @@ async def test_too_many_transactions_stay_unknown(
 
 async def test_v1_refuses_to_take_credits_back_without_sending() -> None:
     script = Script("v1")
-    loyalty = make_loyalty_service(api_config("v1"), script.transport())
+    loyalty = make_loyalty(api_config("v1"), script.transport()).service
     try:
         with pytest.raises(RequestRejected, match="cannot take credits back"):
             await loyalty.take_back_credits(CustomerRef(key="7731"), 5, operation_id="op")

@@ -7,7 +7,7 @@ from pydantic import SecretStr
 
 from register_agent.config import ApiConfig
 from register_agent.errors import CredentialsRejected
-from register_agent.loyalty import make_loyalty_service
+from register_agent.loyalty import make_loyalty
 from tests.conftest import Sandbox
 
 pytestmark = pytest.mark.anyio
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.anyio
 @pytest.mark.parametrize("version", ["v1", "v3"])
 async def test_a_new_key_is_used_without_a_new_client(sandbox: Sandbox, version: str) -> None:
     config = ApiConfig(version=version, base_url=sandbox.url, api_key=SecretStr("revoked-key"))
-    loyalty = make_loyalty_service(config)
+    loyalty = make_loyalty(config).service
     try:
         with pytest.raises(CredentialsRejected):
             await loyalty.register()

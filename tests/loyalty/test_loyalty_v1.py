@@ -17,7 +17,7 @@ from register_agent.loyalty import (
     LoyaltyService,
     V1Api,
     V1LoyaltyService,
-    make_loyalty_service,
+    make_loyalty,
 )
 from tests.support.loyalty_support import Script, api_config, api_error, form_of, ok, query_of
 
@@ -81,7 +81,7 @@ def script() -> Script:
 
 @pytest.fixture
 async def loyalty(script: Script) -> AsyncIterator[LoyaltyService]:
-    service = make_loyalty_service(api_config("v1"), script.transport())
+    service = make_loyalty(api_config("v1"), script.transport()).service
     yield service
     await service.aclose()
 
@@ -92,9 +92,9 @@ def with_(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
 
 async def test_the_factory_picks_v1(loyalty: LoyaltyService) -> None:
     assert isinstance(loyalty, V1LoyaltyService)
-    assert loyalty.version == "v1"
     assert not loyalty.can_reconcile
     assert loyalty.stages_online
+    assert not loyalty.can_reverse
 
 
 async def test_register_info_is_fetched_once(loyalty: LoyaltyService, script: Script) -> None:
@@ -231,7 +231,7 @@ async def test_the_remaining_reads(script: Script) -> None:
     script.on(
         "GET", "/staged-credit-receptions/30218", ok(with_(STAGED, credit_reception=RECEPTION))
     )
-    service = make_loyalty_service(api_config("v1"), script.transport())
+    service = make_loyalty(api_config("v1"), script.transport()).service
     assert isinstance(service, V1LoyaltyService)
     api: V1Api = service.api
     reception = await api.credit_reception(990412)

@@ -26,7 +26,7 @@ from register_agent.loyalty import (
     LoyaltyService,
     RegisterInfo,
     V3LoyaltyService,
-    make_loyalty_service,
+    make_loyalty,
 )
 from register_agent.loyalty.tokens import mint_loyalty_token
 from register_agent.loyalty.v3 import service as service_v3
@@ -123,7 +123,7 @@ def script() -> Script:
 
 @pytest.fixture
 async def loyalty(script: Script) -> AsyncIterator[LoyaltyService]:
-    service = make_loyalty_service(api_config("v3"), script.transport())
+    service = make_loyalty(api_config("v3"), script.transport()).service
     yield service
     await service.aclose()
 
@@ -145,9 +145,9 @@ def transaction(uuid_tail: int, **fields: Any) -> dict[str, Any]:
 async def test_the_factory_picks_v3(loyalty: LoyaltyService) -> None:
     assert isinstance(loyalty, V3LoyaltyService)
     assert 1.9 < loyalty.counter_deadline().remaining() <= 2.0  # api.counter_deadline_s
-    assert loyalty.version == "v3"
     assert loyalty.can_reconcile
     assert not loyalty.stages_online
+    assert loyalty.can_reverse
 
 
 async def test_register_info_names_the_shop_uuid(loyalty: LoyaltyService, script: Script) -> None:
@@ -341,7 +341,7 @@ async def test_reconciliation_that_runs_out_of_pages_stays_unknown(
 
 async def test_staged_credits_are_a_token_minted_without_the_api(script: Script) -> None:
     info = RegisterInfo(name="Till 1", identifier="T001", shop_name="B", shop_key=SHOP_UUID)
-    loyalty = make_loyalty_service(api_config("v3"), script.transport(), register=info)
+    loyalty = make_loyalty(api_config("v3"), script.transport(), register=info).service
     issued = datetime(2024, 3, 2, 11, 0, tzinfo=UTC)
     staged = await loyalty.stage_credits("4711", Decimal("12.50"), issued_at=issued)
     await loyalty.aclose()
@@ -366,7 +366,7 @@ async def test_staged_credits_read_the_register_once_and_prefer_the_configured_s
 ) -> None:
     script.on("GET", "", ok(REGISTER))
     config = api_config("v3", shop_uuid="11111111-2222-4333-8444-555555555555")
-    loyalty = make_loyalty_service(config, script.transport())
+    loyalty = make_loyalty(config, script.transport()).service
     first = await loyalty.stage_credits("1", Decimal("3"))
     await loyalty.stage_credits("2", Decimal("3"))
     await loyalty.aclose()
@@ -377,7 +377,7 @@ async def test_staged_credits_read_the_register_once_and_prefer_the_configured_s
 async def test_staged_credits_need_the_token_secret(script: Script) -> None:
     info = RegisterInfo(name="Till 1", identifier="T001", shop_name="B", shop_key=SHOP_UUID)
     config = api_config("v3", loyalty_token_secret=None)
-    loyalty = make_loyalty_service(config, script.transport(), register=info)
+    loyalty = make_loyalty(config, script.transport(), register=info).service
     with pytest.raises(ConfigError, match="loyalty-token-secret"):
         await loyalty.stage_credits("1", Decimal("3"))
     await loyalty.aclose()
@@ -439,7 +439,7 @@ async def test_the_remaining_v3_calls(script: Script) -> None:
     script.on("GET", f"/contacts/{CONTACT}", ok({"uuid": CONTACT, "email": "jan@example.org"}))
     script.on("GET", "/credit-receptions/calculate", ok({"credits": 12}))
     script.on("POST", "/loyalty-tokens", ok(RECEPTION))
-    service = make_loyalty_service(api_config("v3"), script.transport())
+    service = make_loyalty(api_config("v3"), script.transport()).service
     assert isinstance(service, V3LoyaltyService)
     contact = await service.api.contact(CONTACT)
     assert contact.email == "jan@example.org"

@@ -242,13 +242,13 @@ CRASHING_TILL = textwrap.dedent(
     from pathlib import Path
     from register_agent.config import ApiConfig
     from register_agent.journal import Journal, NewOperation, SaleRecord
-    from register_agent.loyalty import make_loyalty_service
+    from register_agent.loyalty import make_loyalty
     from register_agent.outbox.handlers import make_handlers
     from register_agent.outbox.worker import Outbox
 
     async def main(path, url, key):
         journal = Journal.open(Path(path))
-        loyalty = make_loyalty_service(ApiConfig(version="v3", base_url=url, api_key=key))
+        loyalty = make_loyalty(ApiConfig(version="v3", base_url=url, api_key=key)).service
         payload = {"sale_id": "R-crash", "amount": "12.50", "card": "A1B2C3D4",
                    "customer": None, "pos_transaction": None}
         record = SaleRecord("R-crash", "d", 1250, "EUR", "card:A1B2C3D4", {}, "paid", 1.0)

@@ -19,7 +19,7 @@ from typing import Any
 
 from register_agent.config import ApiConfig
 from register_agent.journal import Journal, NewOperation, Operation, OperationState, SaleRecord
-from register_agent.loyalty import LoyaltyService, make_loyalty_service
+from register_agent.loyalty import LoyaltyService, make_loyalty
 from register_agent.outbox.handlers import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION, make_handlers
 from register_agent.outbox.worker import Outbox, OutboxSettings
 from tests.conftest import Sandbox
@@ -152,7 +152,7 @@ def open_journal(path: Path) -> Journal:
 
 
 def loyalty_for(sandbox: Sandbox, version: str, **overrides: Any) -> LoyaltyService:
-    return make_loyalty_service(api_config(sandbox, version, **overrides))
+    return make_loyalty(api_config(sandbox, version, **overrides)).service
 
 
 @contextlib.asynccontextmanager

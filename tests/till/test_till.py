@@ -22,7 +22,7 @@ from register_agent.counter.messages import ClaimRequest, RefundRequest, SaleReq
 from register_agent.errors import CounterRefusal
 from register_agent.journal import Journal, OperationState
 from register_agent.journal.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
-from register_agent.loyalty import make_loyalty_service
+from register_agent.loyalty import make_loyalty
 from register_agent.readers.scans import Scan
 from register_agent.till.sale import Till
 from tests.conftest import Sandbox
@@ -42,7 +42,7 @@ async def make_till(sandbox_clean: Sandbox, tmp_path: Path) -> AsyncIterator[Mak
     def build(version: str = "v3", *, base_url: str | None = None, **till: Any) -> Till:
         journal = Journal.open(tmp_path / f"journal-{len(journals)}.sqlite3")
         journals.append(journal)
-        loyalty = make_loyalty_service(
+        loyalty = make_loyalty(
             ApiConfig(
                 version=version,
                 base_url=base_url or sandbox_clean.url,

@@ -34,7 +34,8 @@ from register_agent.counter.messages import CardNotice, CustomerView, SaleAnswer
 from register_agent.errors import CounterRefusal, LoyaltyApiError
 from register_agent.journal import Journal
 from register_agent.journal.scrub import masked
-from register_agent.loyalty.domain import CardState, Customer, CustomerRef, LoyaltyService
+from register_agent.loyalty.bundle import Loyalty
+from register_agent.loyalty.domain import CardState, Customer, CustomerRef
 from register_agent.loyalty.retries import Deadline
 from register_agent.receipts.welcome import slip_id, welcome_lines, welcome_record
 
@@ -77,7 +78,7 @@ class EnrolmentDesk:
     def __init__(
         self,
         journal: Journal,
-        loyalty: LoyaltyService,
+        loyalty: Loyalty,
         events: EventBus,
         health: TillHealth,
         customers: CurrentCustomer,
@@ -88,7 +89,8 @@ class EnrolmentDesk:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._journal = journal
-        self._loyalty = loyalty
+        self._loyalty = loyalty.service
+        self._enrolment = loyalty.enrolment
         self._events = events
         self._health = health
         self._customers = customers
@@ -143,9 +145,7 @@ class EnrolmentDesk:
         remember_card(card)  # should any log line hold it: its last 4 characters only
         deadline = self._loyalty.counter_deadline()
         try:
-            customer = await self._loyalty.enrolment.hand_out_card(
-                card, request.email, deadline=deadline
-            )
+            customer = await self._enrolment.hand_out_card(card, request.email, deadline=deadline)
         except LoyaltyApiError as exc:
             raise refusal(exc, self._health, "handing out a card") from exc
         self._health.api_answered()
@@ -167,7 +167,7 @@ class EnrolmentDesk:
 
     async def find(self, email: str) -> CustomerEntry:
         try:
-            found = await self._loyalty.enrolment.find_customer(
+            found = await self._enrolment.find_customer(
                 email, deadline=self._loyalty.counter_deadline()
             )
         except LoyaltyApiError as exc:
@@ -177,7 +177,7 @@ class EnrolmentDesk:
 
     async def list_customers(self, page: int, limit: int) -> CustomerList:
         try:
-            found = await self._loyalty.enrolment.list_customers(
+            found = await self._enrolment.list_customers(
                 page, limit, deadline=self._loyalty.counter_deadline()
             )
         except LoyaltyApiError as exc:
@@ -195,9 +195,7 @@ class EnrolmentDesk:
         deadline = self._loyalty.counter_deadline()
         if request.email is not None:
             try:
-                customer = await self._loyalty.enrolment.find_customer(
-                    request.email, deadline=deadline
-                )
+                customer = await self._enrolment.find_customer(request.email, deadline=deadline)
             except LoyaltyApiError as exc:
                 raise refusal(exc, self._health, "finding a customer") from exc
             self._health.api_answered()

@@ -3,8 +3,6 @@ cents on transactions, and no reverse, no read-back and no prepaid balances."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import TypeAdapter
 
 from register_agent.errors import RequestRejected
@@ -51,8 +49,6 @@ def _id(text: str, what: str) -> int:
 
 class V1Giftcards:
     """The giftcard calls over Register API v1."""
-
-    version: Literal["v1", "v3"] = "v1"
 
     def __init__(self, http: RegisterHttp) -> None:
         self.http = http

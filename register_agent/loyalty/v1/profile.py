@@ -5,7 +5,6 @@ v1 has no call that changes a member's attributes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
 
 from pydantic import TypeAdapter
 
@@ -40,8 +39,6 @@ def _same_email(recipient: MarketingRecipient, email: str) -> bool:
 
 class V1ProfileService:
     """Newsletter opt-in and opt-out through v1 marketing recipients."""
-
-    version: Literal["v1", "v3"] = "v1"
 
     def __init__(self, api: V1Api, config: NewsletterConfig) -> None:
         self.api = api

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
 
 from pydantic import SecretStr
 
@@ -29,9 +28,7 @@ from register_agent.loyalty.domain import (
     RewardClaim,
     StagedCredits,
 )
-from register_agent.loyalty.enrolment import Enrolment
 from register_agent.loyalty.retries import Deadline
-from register_agent.loyalty.v1.enrolment import V1Enrolment
 from register_agent.loyalty.v1.models import CreditBalance, MemberWithBalance
 from register_agent.loyalty.v1.paths import RewardType, V1Api
 
@@ -64,14 +61,13 @@ def _by_card_or_member(customer: CustomerRef) -> dict[str, int | None]:
 class V1LoyaltyService:
     """The till's loyalty operations over Register API v1."""
 
-    version: Literal["v1", "v3"] = "v1"
     can_reconcile = False
     stages_online = True
+    can_reverse = False  # no reverse call in v1
 
     def __init__(self, api: V1Api, *, register: RegisterInfo | None = None) -> None:
         self.api = api
         self._register = register
-        self.enrolment: Enrolment = V1Enrolment(api)
 
     def counter_deadline(self) -> Deadline:
         return self.api.http.counter_deadline()

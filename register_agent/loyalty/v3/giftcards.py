@@ -3,8 +3,6 @@ correct (the card's last transaction only), reverse, read-back and prepaid balan
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import TypeAdapter
 
 from register_agent.errors import RequestRejected
@@ -47,8 +45,6 @@ def _txn(found: GiftcardTransactionV3) -> GiftcardTransaction:
 
 class V3Giftcards:
     """The giftcard and prepaid calls over Register API v3."""
-
-    version: Literal["v1", "v3"] = "v3"
 
     def __init__(self, http: RegisterHttp) -> None:
         self.http = http

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Literal
 
 from pydantic import TypeAdapter
 
@@ -48,8 +47,6 @@ _subscriptions = parse_with(TypeAdapter(list[ContactSubscription]))
 
 class V3ProfileService:
     """Attributes and newsletter over Register API v3."""
-
-    version: Literal["v1", "v3"] = "v3"
 
     def __init__(self, api: V3Api, config: NewsletterConfig) -> None:
         self.api = api

@@ -1,13 +1,13 @@
 """``LoyaltyService`` on the v3 Register API: contacts behind contact identifiers, POS
-transactions as the guard against double awards, loyalty tokens minted on the till."""
+transactions as the guard against double awards, loyalty tokens minted on the till. How
+its answers read as the till's awards, rewards and claims is ``receptions``."""
 
 from __future__ import annotations
 
 import logging
 import time
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from decimal import Decimal
 
 from pydantic import SecretStr
 
@@ -32,12 +32,17 @@ from register_agent.loyalty.domain import (
     RewardClaim,
     StagedCredits,
 )
-from register_agent.loyalty.enrolment import Enrolment
 from register_agent.loyalty.retries import Deadline
 from register_agent.loyalty.tokens import mint_loyalty_token
-from register_agent.loyalty.v3.enrolment import V3Enrolment
-from register_agent.loyalty.v3.models import Contact, CreditReception, LoyaltyTransaction
+from register_agent.loyalty.v3.models import Contact, LoyaltyTransaction
 from register_agent.loyalty.v3.paths import V3Api
+from register_agent.loyalty.v3.receptions import (
+    award_of,
+    cents,
+    claim_of,
+    reversals_of,
+    reward_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,57 +53,12 @@ _INACTIVE_CARD = 60004
 MAX_RECONCILE_PAGES = 20
 
 
-def _cents(amount: Decimal) -> int:
-    return int((amount * 100).to_integral_value(rounding=ROUND_HALF_UP))
-
-
-def _award(reception: CreditReception, operation_id: str | None) -> CreditAward:
-    contact = reception.contact
-    balance = contact.credit_balance if contact else None
-    return CreditAward(
-        reception_id=str(reception.uuid),
-        credits=reception.credits,
-        balance=balance.balance if balance else None,
-        operation_id=operation_id or reception.agent_operation_id,
-        created_at=reception.created_at,
-    )
-
-
-def _reversals_of(
-    original_id: str, transactions: list[LoyaltyTransaction]
-) -> list[CreditAward] | None:
-    """The counter-entries that may be the reverse of ``original_id`` (None: no original).
-
-    A reverse carries no link to what it reversed, so it is told by its shape: a credit
-    reception of the negated credits, not older than the original, carrying no operation id
-    but the original's own (should the API copy the attributes). The list's order is not
-    guaranteed by the docs, hence the dates rather than the positions.
-    """
-    original = next((t for t in transactions if str(t.uuid) == original_id), None)
-    if original is None:
-        return None
-    return [
-        CreditAward(
-            reception_id=str(t.uuid),
-            credits=t.credits or 0,
-            balance=None,
-            created_at=t.created_at,
-        )
-        for t in transactions
-        if t is not original
-        and t.type in (None, "credit_reception")
-        and (t.credits or 0) == -(original.credits or 0)
-        and t.operation_id() in (None, original.operation_id())
-        and not (t.created_at and original.created_at and t.created_at < original.created_at)
-    ]
-
-
 class V3LoyaltyService:
     """The till's loyalty operations over Register API v3."""
 
-    version: Literal["v1", "v3"] = "v3"
     can_reconcile = True
     stages_online = False
+    can_reverse = True
 
     def __init__(
         self, api: V3Api, config: ApiConfig, *, register: RegisterInfo | None = None
@@ -106,7 +66,6 @@ class V3LoyaltyService:
         self.api = api
         self._config = config
         self._register = register
-        self.enrolment: Enrolment = V3Enrolment(api)
 
     def counter_deadline(self) -> Deadline:
         return self.api.http.counter_deadline()
@@ -180,7 +139,7 @@ class V3LoyaltyService:
         deadline = deadline or self.api.http.default_deadline()
         terminal = (await self.register(deadline=deadline)).identifier
         created = await self.api.create_pos_transaction(
-            _cents(amount), transaction_id=sale_id, terminal_id=terminal, deadline=deadline
+            cents(amount), transaction_id=sale_id, terminal_id=terminal, deadline=deadline
         )
         return str(created.uuid)
 
@@ -207,7 +166,7 @@ class V3LoyaltyService:
             operation_id=operation_id,
             deadline=deadline,
         )
-        return _award(reception, operation_id)
+        return award_of(reception, operation_id)
 
     async def find_award(
         self, customer: CustomerRef, operation_id: str, *, deadline: Deadline | None = None
@@ -247,7 +206,7 @@ class V3LoyaltyService:
         reception = await self.api.create_credit_reception(
             customer.key, credits=-credits, operation_id=operation_id, deadline=deadline
         )
-        return _award(reception, operation_id)
+        return award_of(reception, operation_id)
 
     async def find_reversals(
         self, customer: CustomerRef, original_id: str, *, deadline: Deadline | None = None
@@ -259,7 +218,7 @@ class V3LoyaltyService:
             )
             transactions.extend(found)
             if page >= meta.last_page or not found:
-                return _reversals_of(original_id, transactions)
+                return reversals_of(original_id, transactions)
         raise OutcomeUnknown(
             f"the customer has more than {MAX_RECONCILE_PAGES * 100} loyalty transactions; "
             "whether the reverse landed cannot be told: a person must review it"
@@ -299,19 +258,7 @@ class V3LoyaltyService:
         self, customer: CustomerRef, *, deadline: Deadline | None = None
     ) -> list[Reward]:
         found = await self.api.rewards(customer.key, deadline=deadline)
-        rewards = [
-            Reward(
-                key=str(reward.uuid),
-                title=reward.title,
-                required_credits=reward.required_credits,
-                kind=(reward.reward_type or reward.type or "physical").lower(),
-                external_property=reward.external_property,
-                media_url=reward.media.value if reward.media else None,
-                stock=reward.stock,
-            )
-            for reward in found
-            if reward.is_active
-        ]
+        rewards = [reward_of(reward) for reward in found if reward.is_active]
         return sorted(rewards, key=lambda reward: reward.required_credits)
 
     async def claim_reward(
@@ -320,24 +267,16 @@ class V3LoyaltyService:
         claim = await self.api.create_reward_reception(
             customer.key, reward_key, contact_identifier_value=customer.card, deadline=deadline
         )
-        balance = claim.contact.credit_balance if claim.contact else None
-        return RewardClaim(
-            claim_id=str(claim.uuid),
-            title=claim.title
-            or (claim.reward.title if claim.reward and claim.reward.title else ""),
-            credits=claim.credits,
-            balance=balance.balance if balance else None,
-            external_property=claim.external_property,
-        )
+        return claim_of(claim)
 
     async def reverse_award(
         self, reception_id: str, *, deadline: Deadline | None = None
     ) -> CreditAward:
         reversal = await self.api.reverse_credit_reception(reception_id, deadline=deadline)
-        return _award(reversal, None)
+        return award_of(reversal, None)
 
     async def reverse_claim(
         self, claim_id: str, *, deadline: Deadline | None = None
     ) -> CreditAward:
         reversal = await self.api.reverse_reward_reception(claim_id, deadline=deadline)
-        return _award(reversal, None)
+        return award_of(reversal, None)

@@ -1,0 +1,80 @@
+"""How v3's answers read as the till's awards, rewards and claims: a credit reception as a
+``CreditAward``, a contact's loyalty transactions as the reversals of one of them, a v3
+reward and reward reception as a ``Reward`` and a ``RewardClaim``. Pure functions beside
+``V3LoyaltyService`` (``service``), which makes the calls.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from register_agent.loyalty.domain import CreditAward, Reward, RewardClaim
+from register_agent.loyalty.v3 import models
+
+
+def cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def award_of(reception: models.CreditReception, operation_id: str | None) -> CreditAward:
+    contact = reception.contact
+    balance = contact.credit_balance if contact else None
+    return CreditAward(
+        reception_id=str(reception.uuid),
+        credits=reception.credits,
+        balance=balance.balance if balance else None,
+        operation_id=operation_id or reception.agent_operation_id,
+        created_at=reception.created_at,
+    )
+
+
+def reversals_of(
+    original_id: str, transactions: list[models.LoyaltyTransaction]
+) -> list[CreditAward] | None:
+    """The counter-entries that may be the reverse of ``original_id`` (None: no original).
+
+    A reverse carries no link to what it reversed, so it is told by its shape: a credit
+    reception of the negated credits, not older than the original, carrying no operation id
+    but the original's own (should the API copy the attributes). The list's order is not
+    guaranteed by the docs, hence the dates rather than the positions.
+    """
+    original = next((t for t in transactions if str(t.uuid) == original_id), None)
+    if original is None:
+        return None
+    return [
+        CreditAward(
+            reception_id=str(t.uuid),
+            credits=t.credits or 0,
+            balance=None,
+            created_at=t.created_at,
+        )
+        for t in transactions
+        if t is not original
+        and t.type in (None, "credit_reception")
+        and (t.credits or 0) == -(original.credits or 0)
+        and t.operation_id() in (None, original.operation_id())
+        and not (t.created_at and original.created_at and t.created_at < original.created_at)
+    ]
+
+
+def reward_of(reward: models.Reward) -> Reward:
+    return Reward(
+        key=str(reward.uuid),
+        title=reward.title,
+        required_credits=reward.required_credits,
+        kind=(reward.reward_type or reward.type or "physical").lower(),
+        external_property=reward.external_property,
+        media_url=reward.media.value if reward.media else None,
+        stock=reward.stock,
+    )
+
+
+def claim_of(claim: models.RewardReception) -> RewardClaim:
+    balance = claim.contact.credit_balance if claim.contact else None
+    return RewardClaim(
+        claim_id=str(claim.uuid),
+        title=claim.title or (claim.reward.title if claim.reward and claim.reward.title else ""),
+        credits=claim.credits,
+        balance=balance.balance if balance else None,
+        external_property=claim.external_property,
+    )
