@@ -138,7 +138,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     print(BANNER, flush=True)
     try:
-        agent = Agent(lambda: embedded.config, announce=print)
+        agent = Agent(lambda: embedded.config)
         return asyncio.run(_run_announced(agent, embedded.sandbox.url))
     finally:
         embedded.close()
