@@ -1,5 +1,5 @@
-"""Typed answers of the giftcard and prepaid calls (v1 2.1 rows 15-18, v3 3.1 rows 16,
-30-34). Money is integer cents (``amount_in_cents``), as the API sends it.
+"""Typed answers of the giftcard calls (v1 2.1 rows 15, 17, 18, v3 3.1 rows 30, 32, 33).
+Money is integer cents (``amount_in_cents``), as the API sends it.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class GiftcardV1(ApiModel):
 
 
 class GiftcardV3(ApiModel):
-    """v3 ``giftcards/find-one-by`` and ``POST giftcards``."""
+    """v3 ``giftcards/find-one-by``."""
 
     uuid: UUID
     id: int | None = None
@@ -62,16 +62,4 @@ class GiftcardTransactionV3(ApiModel):
     amount_in_cents: int
     type: str | None = None
     card: CardRef | None = None
-    created_at: datetime | None = None
-
-
-class PrepaidBalance(ApiModel):
-    balance_in_cents: int
-    balance: str | None = None
-
-
-class PrepaidTransaction(ApiModel):
-    uuid: UUID
-    amount_in_cents: int
-    prepaid_balance: PrepaidBalance | None = None
     created_at: datetime | None = None

@@ -41,7 +41,6 @@ class Paths:
     REWARD_RECEPTION = "/rewards/{type}/reward-reception"
     # giftcards (issue 7): the calls live in giftcards_v1.py
     GIFTCARD_BY_HASH = "/giftcards/find-one-by"
-    GIFTCARDS = "/giftcards"
     GIFTCARD_TRANSACTIONS = "/giftcard-transactions"
     CORRECT_GIFTCARD_TRANSACTION = "/giftcard-transactions/correct/{id}"
 

@@ -306,7 +306,6 @@ class V3LoyaltyService:
                 required_credits=reward.required_credits,
                 kind=(reward.reward_type or reward.type or "physical").lower(),
                 external_property=reward.external_property,
-                media_url=reward.media.value if reward.media else None,
                 stock=reward.stock,
             )
             for reward in found
