@@ -210,10 +210,13 @@ def _review(args: argparse.Namespace) -> int:
         raise ConfigError("--balance goes with --giftcard-applied PAYMENT_ID only")
     config = load_config(args.config)
     return review_command(
-        config.state.directory, args.applied, args.resend,
-        giftcard_applied=args.giftcard_applied, giftcard_not_applied=args.giftcard_not_applied,
+        config.state.directory,
+        args.applied,
+        args.resend,
+        giftcard_applied=args.giftcard_applied,
+        giftcard_not_applied=args.giftcard_not_applied,
         balance_cents=args.balance,
-    )  # fmt: skip
+    )
 
 
 def _cents(text: str) -> int:

@@ -91,16 +91,28 @@ class Till:
             journal, loyalty, health, till=till, language=receipt.language
         )
         self._after_sale = AfterSaleDesk(
-            journal, loyalty, self.rewards, till=till,
-            wake_outbox=wake_outbox, wake_printer=wake_printer, clock=clock,
-        )  # fmt: skip
+            journal,
+            loyalty,
+            self.rewards,
+            till=till,
+            wake_outbox=wake_outbox,
+            wake_printer=wake_printer,
+            clock=clock,
+        )
         self.profile = ProfileDesk(
             profiles, self._customers, events, health, loyalty.counter_deadline
         )
         self.enrolment = EnrolmentDesk(
-            journal, loyalty, events, health, self._customers, till=till, receipt=receipt,
-            wake_printer=wake_printer, clock=clock,
-        )  # fmt: skip
+            journal,
+            loyalty,
+            events,
+            health,
+            self._customers,
+            till=till,
+            receipt=receipt,
+            wake_printer=wake_printer,
+            clock=clock,
+        )
 
     # --- scans --------------------------------------------------------------------------
 

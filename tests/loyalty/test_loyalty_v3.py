@@ -162,15 +162,21 @@ async def test_a_scanned_card_identifies_the_contact_with_balance(
     script.on("GET", "/contact-identifiers/find", ok(IDENTIFIER, meta=[]))
     # the contact, not its credit-balance: the same one read brings the attributes along
     contact = {
-        "uuid": CONTACT, "email": "jan@example.org", "credit_balance": {"balance": 150},
+        "uuid": CONTACT,
+        "email": "jan@example.org",
+        "credit_balance": {"balance": 150},
         "current_values": {"tier": "1", "firstname": "Jan", "city": None, "housenumber": 12},
         "current_display_values": {
-            "tier": "Gold", "firstname": "Jan", "city": "", "uuid": CONTACT,
+            "tier": "Gold",
+            "firstname": "Jan",
+            "city": "",
+            "uuid": CONTACT,
             "custom_app_login_url": "https://leat.example/home?token=secret",
-            "loyalty_balance": "150", "subscription_status_1": "Unsubscribed",
+            "loyalty_balance": "150",
+            "subscription_status_1": "Unsubscribed",
         },
         "attributes": [],
-    }  # fmt: skip
+    }
     script.on("GET", f"/contacts/{CONTACT}", ok(contact, meta=[]))
     found = await loyalty.identify("A1B2C3D4")
     assert found.usable
