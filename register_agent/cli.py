@@ -138,7 +138,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     print(BANNER, flush=True)
     try:
-        agent = Agent(lambda: embedded.config, announce=print)
+        agent = Agent(lambda: embedded.config)
         return asyncio.run(_run_announced(agent, embedded.sandbox.url))
     finally:
         embedded.close()
@@ -210,10 +210,13 @@ def _review(args: argparse.Namespace) -> int:
         raise ConfigError("--balance goes with --giftcard-applied PAYMENT_ID only")
     config = load_config(args.config)
     return review_command(
-        config.state.directory, args.applied, args.resend,
-        giftcard_applied=args.giftcard_applied, giftcard_not_applied=args.giftcard_not_applied,
+        config.state.directory,
+        args.applied,
+        args.resend,
+        giftcard_applied=args.giftcard_applied,
+        giftcard_not_applied=args.giftcard_not_applied,
         balance_cents=args.balance,
-    )  # fmt: skip
+    )
 
 
 def _cents(text: str) -> int:

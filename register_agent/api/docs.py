@@ -199,10 +199,14 @@ the difference instead. Correcting twice corrects once.
 GIFTCARD_PAY_EXAMPLES: dict[str, Any] = {
     "part": {
         "summary": "EUR 10 of sale 0042 on a giftcard",
-        "value": {"payment_id": "p-0042-1", "card": "GC7F3A9B21", "amount": "10.00",
-                  "sale_id": "0042"},
-    },
-}  # fmt: skip
+        "value": {
+            "payment_id": "p-0042-1",
+            "card": "GC7F3A9B21",
+            "amount": "10.00",
+            "sale_id": "0042",
+        },
+    }
+}
 
 RESUME = "the last event id the POS received; the `Last-Event-ID` header wins when both are sent"
 

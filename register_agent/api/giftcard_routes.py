@@ -19,14 +19,22 @@ from register_agent.counter.giftcards.messages import (
 
 CardPath = Annotated[
     str,
-    Path(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
-         description="the giftcard's value, as in its QR code or barcode"),
-]  # fmt: skip
+    Path(
+        min_length=4,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="the giftcard's value, as in its QR code or barcode",
+    ),
+]
 PaymentId = Annotated[
     str,
-    Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$",
-         description="the POS's payment or top-up id"),
-]  # fmt: skip
+    Path(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._:/-]+$",
+        description="the POS's payment or top-up id",
+    ),
+]
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:

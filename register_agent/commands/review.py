@@ -80,9 +80,13 @@ def giftcards_in_review(state_directory: Path) -> list[GiftcardPayment]:
 
 
 def resolve_giftcard(
-    state_directory: Path, payment_id: str, decision: str, *,
-    balance_cents: int | None = None, by: str | None = None,
-) -> GiftcardPayment:  # fmt: skip
+    state_directory: Path,
+    payment_id: str,
+    decision: str,
+    *,
+    balance_cents: int | None = None,
+    by: str | None = None,
+) -> GiftcardPayment:
     """Settle one giftcard payment, top-up or correction by a person's decision (applied:
     the money moved, ``balance_cents`` the card's balance they saw after it; not applied:
     it did not); the row as it is now."""
@@ -102,9 +106,14 @@ def resolve_giftcard(
         changes = _giftcard_changes(row, target, balance_cents)
         giftcard_rows.move(db, payment_id, (row.state, target), now, changes)
         giftcard_rows.record_decision(
-            db, payment_id, decision, by=who, now=now, balance_cents=balance_cents,
+            db,
+            payment_id,
+            decision,
+            by=who,
+            now=now,
+            balance_cents=balance_cents,
             note=f"{doubt}: {row.state} -> {target}",
-        )  # fmt: skip
+        )
         moved = giftcard_rows.payment(db, payment_id)
     assert moved is not None
     return moved
@@ -211,10 +220,14 @@ def _time(moment: float) -> str:
 
 
 def review_command(
-    state_directory: Path, applied: str | None, resend: str | None, *,
-    giftcard_applied: str | None = None, giftcard_not_applied: str | None = None,
+    state_directory: Path,
+    applied: str | None,
+    resend: str | None,
+    *,
+    giftcard_applied: str | None = None,
+    giftcard_not_applied: str | None = None,
     balance_cents: int | None = None,
-) -> int:  # fmt: skip
+) -> int:
     """The CLI's body: resolve one operation or giftcard payment, or list the ones
     waiting; the exit status."""
     for operation_id, decision in ((applied, APPLIED), (resend, RESEND)):
@@ -227,8 +240,9 @@ def review_command(
             row = resolve_giftcard(
                 state_directory, payment_id, decision, balance_cents=balance_cents
             )
-            print(f"giftcard payment {row.payment_id}: {decision} by {who_decides()}; "
-                  f"now {row.state}")  # fmt: skip
+            print(
+                f"giftcard payment {row.payment_id}: {decision} by {who_decides()}; now {row.state}"
+            )
             return 0
     _list_operations(state_directory)
     _list_giftcards(state_directory)

@@ -78,8 +78,11 @@ def export_operations(
         _refuse_unsettled_giftcards(db)
         if agent_stopped:
             queries.recover_in_flight(db, now)
-        moved = _rows(db, f"SELECT {_OPERATION_COLUMNS} FROM operations"  # noqa: S608
-                      f" WHERE state IN ({_MOVED_SQL}) ORDER BY seq")  # fmt: skip
+        moved = _rows(
+            db,
+            f"SELECT {_OPERATION_COLUMNS} FROM operations"  # noqa: S608
+            f" WHERE state IN ({_MOVED_SQL}) ORDER BY seq",
+        )
         if not moved:
             return Transferred(0, 0, _in_flight(db))
         sale_ids = sorted({row["sale_id"] for row in moved if row["sale_id"]})
@@ -148,9 +151,18 @@ def _take_back(db: sqlite3.Connection, row: dict[str, Any], now: float) -> bool:
         "UPDATE operations SET state = ?, payload = ?, attempts = ?, next_attempt_at = ?,"
         " last_error = ?, server_ref = ?, result = ?, updated_at = ?"
         " WHERE id = ? AND state = 'exported'",
-        (row["state"], row["payload"], row["attempts"], row["next_attempt_at"],
-         row["last_error"], row["server_ref"], row["result"], now, row["id"]),
-    )  # fmt: skip
+        (
+            row["state"],
+            row["payload"],
+            row["attempts"],
+            row["next_attempt_at"],
+            row["last_error"],
+            row["server_ref"],
+            row["result"],
+            now,
+            row["id"],
+        ),
+    )
     return changed.rowcount == 1
 
 

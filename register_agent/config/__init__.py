@@ -19,7 +19,12 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from register_agent.config.agent import (
     ApiConfig,
@@ -92,27 +97,33 @@ _toml_path: ContextVar[Path | None] = ContextVar("register_agent_config_path", d
 _credentials_dir: ContextVar[Path | None] = ContextVar("register_agent_credentials", default=None)
 
 
-class _TomlFileSource(PydanticBaseSettingsSource):
-    """The TOML file named for this load (absent file = no values)."""
+class _TomlFile(TomlConfigSettingsSource):
+    """pydantic-settings' own TOML source, handing on the file's tables as they are spelt.
 
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False  # unused: __call__ returns the whole file
+    Its base matches top-level names case-blind, as for keyword arguments: ``[API]`` would
+    pass for ``[api]``, or vanish without a word beside it, while keys inside a section stay
+    case-sensitive. As written, ``[API]`` is an unknown key like any other.
+    """
 
     def __call__(self) -> dict[str, Any]:
-        path = _toml_path.get()
-        if path is None or not path.exists():
-            return {}
-        try:
-            with path.open("rb") as handle:
-                return tomllib.load(handle)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(
-                f"{path}: not valid TOML ({exc}); fix the file and start again"
-            ) from exc
-        except OSError as exc:
-            raise ConfigError(
-                f"{path}: cannot be read ({exc.strerror}); check its permissions"
-            ) from exc
+        return self.toml_data
+
+
+def _toml_file_source(settings_cls: type[BaseSettings]) -> PydanticBaseSettingsSource:
+    """The TOML source on the file named for this load (an absent file gives no values).
+
+    The source reads the file as it is built, so a broken or unreadable file is reported
+    here, as the installer's message rather than a traceback.
+    """
+    path = _toml_path.get()
+    try:
+        return _TomlFile(settings_cls, toml_file=path)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file and start again") from exc
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot be read ({exc.strerror}); check its permissions"
+        ) from exc
 
 
 class _CredentialsSource(PydanticBaseSettingsSource):
@@ -180,7 +191,7 @@ class AgentConfig(BaseSettings):
             init_settings,
             env_settings,
             _CredentialsSource(settings_cls),
-            _TomlFileSource(settings_cls),
+            _toml_file_source(settings_cls),
         )
 
 

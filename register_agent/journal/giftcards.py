@@ -70,20 +70,30 @@ def start(db: sqlite3.Connection, record: GiftcardPayment) -> tuple[GiftcardPaym
         " updated_at = excluded.updated_at"
         " WHERE giftcard_payments.state = 'refused'",
         (
-            record.payment_id, record.request_digest, record.kind, record.sale_id,
-            record.card_tail, record.card_key, record.amount_cents, record.balance_before,
-            record.created_at, record.updated_at,
+            record.payment_id,
+            record.request_digest,
+            record.kind,
+            record.sale_id,
+            record.card_tail,
+            record.card_key,
+            record.amount_cents,
+            record.balance_before,
+            record.created_at,
+            record.updated_at,
         ),
-    )  # fmt: skip
+    )
     stored = payment(db, record.payment_id)
     assert stored is not None
     return stored, cursor.rowcount == 1
 
 
 def move(
-    db: sqlite3.Connection, payment_id: str, states: tuple[str, str], now: float,
+    db: sqlite3.Connection,
+    payment_id: str,
+    states: tuple[str, str],
+    now: float,
     changes: dict[str, Any],
-) -> bool:  # fmt: skip
+) -> bool:
     """Compare-and-set ``states`` = (expected, target) with ``changes``; False if the row was
     no longer in the expected state."""
     expected, target = states
@@ -154,9 +164,15 @@ def in_doubt(row: GiftcardPayment) -> str:
 
 
 def record_decision(
-    db: sqlite3.Connection, payment_id: str, decision: str, *, by: str, now: float,
-    balance_cents: int | None, note: str,
-) -> None:  # fmt: skip
+    db: sqlite3.Connection,
+    payment_id: str,
+    decision: str,
+    *,
+    by: str,
+    now: float,
+    balance_cents: int | None,
+    note: str,
+) -> None:
     db.execute(
         "INSERT INTO giftcard_decisions (payment_id, decision, balance_cents, decided_by,"
         " decided_at, note) VALUES (?, ?, ?, ?, ?, ?)",

@@ -17,8 +17,7 @@ from register_agent.loyalty.domain import Customer, CustomerDetails, CustomerRef
 from register_agent.loyalty.v1.models import LoyaltyCard, MemberWithBalance
 from register_agent.loyalty.v3.models import Contact
 
-#: longest attribute name and value carried; anything longer is not a till's business
-MAX_NAME = 64
+#: longest attribute value carried; anything longer is not a till's business
 MAX_VALUE = 200
 
 # Decision: a v3 contact's values also hold the platform's own fields: ids, balances,

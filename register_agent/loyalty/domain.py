@@ -104,7 +104,6 @@ class Reward:
     required_credits: int
     kind: str  # physical, digital or external
     external_property: str | None = None  # e.g. the PLU the till applies
-    media_url: str | None = None
     stock: int | None = None  # None: unlimited or not reported
 
 

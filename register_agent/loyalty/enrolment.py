@@ -61,9 +61,6 @@ def taken(card_tail: str) -> HandOutRefused:
 class Enrolment(Protocol):
     """Finding and enrolling customers at the counter over one Register API version."""
 
-    #: whether ``list_customers`` is offered (v1 List Members; v3 has no such call)
-    lists_customers: bool
-
     async def find_customer(self, email: str, *, deadline: Deadline | None = None) -> Customer:
         """The customer with this e-mail, with the balance; ``RequestRejected`` with the
         API's not-found code (v1 55012, v3 55031) when there is none."""

@@ -1,5 +1,5 @@
-"""Giftcards and prepaid balances as the rest of the agent knows them, and the one
-``GiftcardService`` interface over Register API v1 and v3 (``v1/giftcards``, ``v3/giftcards``).
+"""Giftcards as the rest of the agent knows them, and the one ``GiftcardService`` interface
+over Register API v1 and v3 (``v1/giftcards``, ``v3/giftcards``).
 
 Amounts are integer cents, signed: negative pays with the card, positive tops it up. A
 giftcard's hash is a bearer secret (whoever has it can spend the card): it leaves this
@@ -74,14 +74,8 @@ def maybe_landed(exc: RequestRejected, what: str) -> RequestRejected | OutcomeUn
     )
 
 
-def not_in_v1(what: str) -> RequestRejected:
-    return RequestRejected(
-        f"{what} is not part of Register API v1; it needs api.version v3", status=0
-    )
-
-
 class GiftcardService(Protocol):
-    """The giftcard (and v3 prepaid) calls of a till, the same for v1 and v3.
+    """The giftcard calls of a till, the same for v1 and v3.
 
     Failures are ``NotApplied``, ``OutcomeUnknown`` or ``Rejected`` (with the API's code:
     5001 not found, 5002 expired, 5003 insufficient balance, 5006 cannot be topped up,
@@ -95,12 +89,6 @@ class GiftcardService(Protocol):
         """The card and its balance (a GET: safe to repeat)."""
         ...
 
-    async def create_giftcard(
-        self, program_key: str, *, deadline: Deadline | None = None
-    ) -> Giftcard:
-        """A new digital card in the program (v1 program id, v3 program uuid)."""
-        ...
-
     async def giftcard_transaction(
         self, card_key: str, amount_cents: int, *, deadline: Deadline | None = None
     ) -> GiftcardTransaction:
@@ -111,26 +99,4 @@ class GiftcardService(Protocol):
         self, transaction_id: str, *, deadline: Deadline | None = None
     ) -> GiftcardTransaction:
         """Undo the card's last transaction (55025 for an older one)."""
-        ...
-
-    async def reverse_transaction(
-        self, transaction_id: str, *, deadline: Deadline | None = None
-    ) -> GiftcardTransaction:
-        """A counter-transaction for any transaction (v3; v1: RequestRejected)."""
-        ...
-
-    async def transaction(
-        self, transaction_id: str, *, deadline: Deadline | None = None
-    ) -> GiftcardTransaction:
-        """Read one transaction back (v3; v1: RequestRejected)."""
-        ...
-
-    async def prepaid_balance(self, contact_key: str, *, deadline: Deadline | None = None) -> int:
-        """A contact's prepaid balance in cents (v3; v1: RequestRejected)."""
-        ...
-
-    async def prepaid_transaction(
-        self, contact_key: str, amount_cents: int, *, deadline: Deadline | None = None
-    ) -> int:
-        """Move a contact's prepaid balance; the new balance in cents (v3 only)."""
         ...

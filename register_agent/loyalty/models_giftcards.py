@@ -1,4 +1,4 @@
-"""Typed answers of the giftcard and prepaid calls, v1 and v3. Money is integer cents
+"""Typed answers of the giftcard calls, v1 and v3. Money is integer cents
 (``amount_in_cents``), as the API sends it.
 """
 
@@ -32,7 +32,7 @@ class GiftcardV1(ApiModel):
 
 
 class GiftcardV3(ApiModel):
-    """v3 ``giftcards/find-one-by`` and ``POST giftcards``."""
+    """v3 ``giftcards/find-one-by``."""
 
     uuid: UUID
     id: int | None = None
@@ -62,16 +62,4 @@ class GiftcardTransactionV3(ApiModel):
     amount_in_cents: int
     type: str | None = None
     card: CardRef | None = None
-    created_at: datetime | None = None
-
-
-class PrepaidBalance(ApiModel):
-    balance_in_cents: int
-    balance: str | None = None
-
-
-class PrepaidTransaction(ApiModel):
-    uuid: UUID
-    amount_in_cents: int
-    prepaid_balance: PrepaidBalance | None = None
     created_at: datetime | None = None

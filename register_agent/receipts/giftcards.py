@@ -16,11 +16,15 @@ from register_agent.journal import GiftcardPayment
 from register_agent.receipts.layout import Language, Receipt, format_money
 
 _TEXTS: dict[str, dict[Language, str]] = {
-    "paid": {"en": "Paid with giftcard ****{tail}: {amount}",
-             "nl": "Betaald met cadeaukaart ****{tail}: {amount}"},
-    "left": {"en": "Left on the giftcard: {balance}",
-             "nl": "Resterend saldo cadeaukaart: {balance}"},
-}  # fmt: skip
+    "paid": {
+        "en": "Paid with giftcard ****{tail}: {amount}",
+        "nl": "Betaald met cadeaukaart ****{tail}: {amount}",
+    },
+    "left": {
+        "en": "Left on the giftcard: {balance}",
+        "nl": "Resterend saldo cadeaukaart: {balance}",
+    },
+}
 
 
 def giftcard_lines(

@@ -60,12 +60,10 @@ class Agent:
         load: Callable[[], AgentConfig],
         *,
         notifier: Notifier | None = None,
-        announce: Callable[[str], None] = print,
     ) -> None:
         self._load = load
         self.config = load()
         self._notifier = notifier or Notifier()
-        self._announce = announce
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         interval = self._notifier.watchdog_interval_s
@@ -215,7 +213,6 @@ class Agent:
         server = MetricsServer(self.metrics, self.config.local_api.metrics_listen)
         server.start()
         stack.callback(server.stop)
-        self.metrics_address = server.address
 
     async def _settled(self, operation: Operation) -> None:
         self.metrics.settled(operation.kind, operation.state)

@@ -85,9 +85,6 @@ class Heartbeat:
     def register(self, worker: str) -> None:
         self._last_seen[worker] = self._clock()
 
-    def unregister(self, worker: str) -> None:
-        self._last_seen.pop(worker, None)
-
     def beat(self, worker: str) -> None:
         self._last_seen[worker] = self._clock()
 

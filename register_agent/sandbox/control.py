@@ -138,9 +138,15 @@ def claim(store: Store, spec: Any) -> dict[str, Any]:
         elif parts.path.rstrip("/").endswith("/l"):
             txn = tokens.claim(store, dict(parse_qsl(parts.query)), account, "portal")
         else:
-            raise ApiError(1003, "Invalid input.", errors={
-                "url": ["Not a staged credit reception (/s/HASH) or loyalty token (/l?...) URL."]
-            })  # fmt: skip
+            raise ApiError(
+                1003,
+                "Invalid input.",
+                errors={
+                    "url": [
+                        "Not a staged credit reception (/s/HASH) or loyalty token (/l?...) URL."
+                    ]
+                },
+            )
         return _claimed(txn)
 
 

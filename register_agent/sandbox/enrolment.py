@@ -112,8 +112,9 @@ def create_identifier(call: Call) -> Reply:
     if call.store.card(hash=value) is not None:
         raise ApiError(60006, "Contact identifier already exists.")
     card = call.store.add_card(value, name, holder)
-    call.store.ledger.record("identifier_created", call.register, "v3", identifier=value,
-                             contact=contact_uuid)  # fmt: skip
+    call.store.ledger.record(
+        "identifier_created", call.register, "v3", identifier=value, contact=contact_uuid
+    )
     return Reply(identifier_body(call, card))
 
 
@@ -128,8 +129,9 @@ def link_identifier(call: Call) -> Reply:
     if card.member_id is not None:
         raise ApiError(60014, "Contact identifier is already linked to a contact.")
     card = call.store.link(card, holder)
-    call.store.ledger.record("identifier_linked", call.register, "v3", identifier=value,
-                             contact=contact_uuid)  # fmt: skip
+    call.store.ledger.record(
+        "identifier_linked", call.register, "v3", identifier=value, contact=contact_uuid
+    )
     return Reply(identifier_body(call, card))
 
 
@@ -161,8 +163,12 @@ def list_members(call: Call) -> Reply:
     members = sorted((a.member for a in call.store.accounts.values()), key=lambda m: m.id)
     start = (page - 1) * limit
     items = [{"id": m.id, "email": m.email} for m in members[start : start + limit]]
-    meta = {"page": page, "limit": limit, "last_page": max(1, -(-len(members) // limit)),
-            "total": len(members)}  # fmt: skip
+    meta = {
+        "page": page,
+        "limit": limit,
+        "last_page": max(1, -(-len(members) // limit)),
+        "total": len(members),
+    }
     return Reply(items, meta)
 
 

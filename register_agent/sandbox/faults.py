@@ -62,11 +62,17 @@ class Fault:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "mode": self.mode, "rate": self.rate, "count_left": self.count,
-            "paths": [p.pattern for p in self.paths], "methods": sorted(self.methods),
-            "retry_after": self.retry_after, "latency_ms": self.latency_ms,
-            "hold_s": self.hold_s, "seed": self.seed, "fired": self.fired,
-        }  # fmt: skip
+            "mode": self.mode,
+            "rate": self.rate,
+            "count_left": self.count,
+            "paths": [p.pattern for p in self.paths],
+            "methods": sorted(self.methods),
+            "retry_after": self.retry_after,
+            "latency_ms": self.latency_ms,
+            "hold_s": self.hold_s,
+            "seed": self.seed,
+            "fired": self.fired,
+        }
 
 
 class Faults:

@@ -83,8 +83,9 @@ class GiftcardBook:
 
     # ----- look-ups
 
-    def card(self, *, id: int | None = None, uuid: str | None = None,
-             hash: str | None = None) -> Card:  # fmt: skip
+    def card(
+        self, *, id: int | None = None, uuid: str | None = None, hash: str | None = None
+    ) -> Card:
         for card in self.cards.values():
             if card.seed.id == id or card.seed.uuid == uuid or card.seed.hash == hash:
                 return card
@@ -114,14 +115,22 @@ class GiftcardBook:
         """A new DIGITAL card with nothing on it (the only kind the API may create)."""
         self._next_card_id += 1
         seed = Giftcard(
-            id=self._next_card_id, uuid=self._new_uuid(), hash=f"GC{self._new_id():08d}",
-            balance_cents=0, program_id=program.id, type="DIGITAL",
-        )  # fmt: skip
+            id=self._next_card_id,
+            uuid=self._new_uuid(),
+            hash=f"GC{self._new_id():08d}",
+            balance_cents=0,
+            program_id=program.id,
+            type="DIGITAL",
+        )
         self.cards[seed.id] = card = Card(seed, 0, loaded=False)
         self._ledger.record(
-            "giftcard_created", register, api, giftcard={"id": seed.id, "uuid": seed.uuid},
-            hash=seed.hash, program_id=program.id,
-        )  # fmt: skip
+            "giftcard_created",
+            register,
+            api,
+            giftcard={"id": seed.id, "uuid": seed.uuid},
+            hash=seed.hash,
+            program_id=program.id,
+        )
         return card
 
     def spend_or_load(self, register: Register, api: str, card: Card, amount: int) -> GiftcardTxn:
@@ -181,8 +190,14 @@ class GiftcardBook:
         if _expired(card.seed, datetime.now(UTC).date()):
             raise ApiError(5002, "Het bedrag op de kaart is verlopen. | This giftcard has expired.")
 
-    def _book(self, register: Register, api: str, card: Card, amount: int,
-              corrects: GiftcardTxn | None = None) -> GiftcardTxn:  # fmt: skip
+    def _book(
+        self,
+        register: Register,
+        api: str,
+        card: Card,
+        amount: int,
+        corrects: GiftcardTxn | None = None,
+    ) -> GiftcardTxn:
         balance = card.balance + amount
         if balance < 0:
             raise ApiError(5003, _INSUFFICIENT)
@@ -190,8 +205,17 @@ class GiftcardBook:
         if amount > 0 and maximum is not None and balance > maximum:
             raise ApiError(5008, "Maximale limiet op kaart bereikt. | Max amount will be exceeded.")
         card.balance = balance
-        txn = GiftcardTxn(self._new_id(), self._new_uuid(), card, amount, register, api, _now(),
-                          balance, corrects=corrects)  # fmt: skip
+        txn = GiftcardTxn(
+            self._new_id(),
+            self._new_uuid(),
+            card,
+            amount,
+            register,
+            api,
+            _now(),
+            balance,
+            corrects=corrects,
+        )
         card.transactions.append(txn)
         self.transactions.append(txn)
         return txn
@@ -199,7 +223,13 @@ class GiftcardBook:
     def _ledger_row(self, kind: str, txn: GiftcardTxn, **extra: object) -> None:
         card = txn.card.seed
         self._ledger.record(
-            kind, txn.register, txn.api, id=txn.id, uuid=txn.uuid,
+            kind,
+            txn.register,
+            txn.api,
+            id=txn.id,
+            uuid=txn.uuid,
             giftcard={"id": card.id, "uuid": card.uuid, "hash": card.hash},
-            amount_in_cents=txn.amount, balance_after_cents=txn.balance_after, **extra,
-        )  # fmt: skip
+            amount_in_cents=txn.amount,
+            balance_after_cents=txn.balance_after,
+            **extra,
+        )

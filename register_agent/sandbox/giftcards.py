@@ -29,27 +29,41 @@ def _card_v1(call: Call, card: Card) -> dict[str, Any]:
     seed = card.seed
     program = call.store.giftcards.programs.get(card.program) if card.program else None
     return {
-        "id": seed.id, "hash": seed.hash, "type": seed.type, "active": seed.active,
-        "upgradeable": seed.upgradeable, "expiration_date": seed.expiration_date,
+        "id": seed.id,
+        "hash": seed.hash,
+        "type": seed.type,
+        "active": seed.active,
+        "upgradeable": seed.upgradeable,
+        "expiration_date": seed.expiration_date,
         "amount_in_cents": card.balance,  # the balance: see the module's docstring
         "giftcard_program": None if program is None else {"id": program.id, "name": program.name},
-    }  # fmt: skip
+    }
 
 
 def _card_v3(call: Call, card: Card) -> dict[str, Any]:
     seed = card.seed
     program = call.store.giftcards.programs.get(card.program) if card.program else None
     return {
-        "id": seed.id, "uuid": seed.uuid, "hash": seed.hash, "type": seed.type,
-        "expiration_date": seed.expiration_date, "active": seed.active,
-        "upgradeable": seed.upgradeable, "amount_in_cents": card.balance,
+        "id": seed.id,
+        "uuid": seed.uuid,
+        "hash": seed.hash,
+        "type": seed.type,
+        "expiration_date": seed.expiration_date,
+        "active": seed.active,
+        "upgradeable": seed.upgradeable,
+        "amount_in_cents": card.balance,
         "display_amount": _euros(card.balance),
         "url": f"{call.base_url}/giftcard-balance?hash={seed.hash}",
-        "giftcard_program": None if program is None else {
-            "uuid": program.uuid, "name": program.name,
-            "max_amount_in_cents": program.max_amount_cents,
-        },
-    }  # fmt: skip
+        "giftcard_program": (
+            None
+            if program is None
+            else {
+                "uuid": program.uuid,
+                "name": program.name,
+                "max_amount_in_cents": program.max_amount_cents,
+            }
+        ),
+    }
 
 
 def _txn_v1(txn: GiftcardTxn) -> dict[str, Any]:
@@ -59,11 +73,16 @@ def _txn_v1(txn: GiftcardTxn) -> dict[str, Any]:
 def _txn_v3(call: Call, txn: GiftcardTxn) -> dict[str, Any]:
     shop = call.store.shop(txn.register)
     return {
-        "id": txn.id, "uuid": txn.uuid, "amount_in_cents": txn.amount, "type": "STANDARD",
-        "settled": False, "card": {"id": txn.card.seed.id, "uuid": txn.card.seed.uuid},
+        "id": txn.id,
+        "uuid": txn.uuid,
+        "amount_in_cents": txn.amount,
+        "type": "STANDARD",
+        "settled": False,
+        "card": {"id": txn.card.seed.id, "uuid": txn.card.seed.uuid},
         "shop": {"id": shop.id, "uuid": shop.uuid, "name": shop.name},
-        "settlements": [], "created_at": txn.created_at,
-    }  # fmt: skip
+        "settlements": [],
+        "created_at": txn.created_at,
+    }
 
 
 def _hash(f: Fields) -> str:
@@ -199,14 +218,22 @@ def v3_prepaid_transaction(call: Call) -> Reply:
     balance = call.store.giftcards.prepaid_move(call.register, holder.member.id, amount or 0)
     txn_uuid = call.store.new_uuid()
     call.store.ledger.record(
-        "prepaid_transaction", call.register, "v3", uuid=txn_uuid,
+        "prepaid_transaction",
+        call.register,
+        "v3",
+        uuid=txn_uuid,
         member={"id": holder.member.id, "uuid": holder.member.uuid},
-        amount_in_cents=amount, balance_after_cents=balance,
-    )  # fmt: skip
+        amount_in_cents=amount,
+        balance_after_cents=balance,
+    )
     shop = call.shop
-    return Reply({
-        "uuid": txn_uuid, "amount_in_cents": amount, "prepaid_balance": _prepaid_body(balance),
-        "created_at": now(),
-        "shop": {"id": shop.id, "uuid": shop.uuid, "reference": None, "name": shop.name},
-        "contact_identifier": None if card is None else {"name": card.name, "value": card.hash},
-    })  # fmt: skip
+    return Reply(
+        {
+            "uuid": txn_uuid,
+            "amount_in_cents": amount,
+            "prepaid_balance": _prepaid_body(balance),
+            "created_at": now(),
+            "shop": {"id": shop.id, "uuid": shop.uuid, "reference": None, "name": shop.name},
+            "contact_identifier": None if card is None else {"name": card.name, "value": card.hash},
+        }
+    )

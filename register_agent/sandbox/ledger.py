@@ -39,9 +39,11 @@ class Ledger:
             txn.api,
             id=txn.id,
             uuid=txn.uuid,
-            member=None if member is None else {
-                "id": member.id, "uuid": member.uuid, "email": member.email
-            },
+            member=(
+                None
+                if member is None
+                else {"id": member.id, "uuid": member.uuid, "email": member.email}
+            ),
             card=txn.card.hash if txn.card else None,
             credits=txn.credits,
             balance_after=txn.balance_after if member else None,
@@ -51,4 +53,4 @@ class Ledger:
             reward={"id": txn.reward.id, "uuid": txn.reward.uuid} if txn.reward else None,
             reverses=txn.reverses.uuid if txn.reverses else None,
             **extra,
-        )  # fmt: skip
+        )

@@ -71,9 +71,15 @@ def create_recipient(call: Call) -> Reply:
     if program_id is None or marketing.recipient(program_id, email) is not None:
         raise ApiError(55005, "Marketing recipient already exists.")
     recipient = marketing.add_recipient(program_id, email)
-    call.store.ledger.record("marketing_recipient_created", call.register, "v1",
-                             id=recipient.id, marketing_program_id=program_id,
-                             email=recipient.email, is_subscribed=True)  # fmt: skip
+    call.store.ledger.record(
+        "marketing_recipient_created",
+        call.register,
+        "v1",
+        id=recipient.id,
+        marketing_program_id=program_id,
+        email=recipient.email,
+        is_subscribed=True,
+    )
     return Reply(_recipient_body(call, recipient))
 
 
@@ -93,8 +99,12 @@ def list_recipients(call: Call) -> Reply:
         if program_id in (None, r.program_id) and (email is None or r.email == email.lower())
     ]
     items = [_recipient_body(call, r) for r in found[(page - 1) * limit : page * limit]]
-    meta = {"page": page, "limit": limit, "last_page": max(1, -(-len(found) // limit)),
-            "total": len(found)}  # fmt: skip
+    meta = {
+        "page": page,
+        "limit": limit,
+        "last_page": max(1, -(-len(found) // limit)),
+        "total": len(found),
+    }
     return Reply(items, meta)
 
 
@@ -112,10 +122,14 @@ def update_recipient(call: Call) -> Reply:
     recipient = _recipient(call)
     recipient.is_subscribed = bool(subscribed)
     call.store.ledger.record(
-        "marketing_recipient_updated", call.register, "v1", id=recipient.id,
-        marketing_program_id=recipient.program_id, email=recipient.email,
+        "marketing_recipient_updated",
+        call.register,
+        "v1",
+        id=recipient.id,
+        marketing_program_id=recipient.program_id,
+        email=recipient.email,
         is_subscribed=recipient.is_subscribed,
-    )  # fmt: skip
+    )
     return Reply(_recipient_body(call, recipient))
 
 
@@ -185,10 +199,18 @@ def change_subscription(call: Call) -> Reply:
         raise ApiError(55030, "Subscription type not found.")
     marketing = call.store.marketing
     uuid = account.member.uuid
-    status = marketing.subscribe(uuid, kind) if call.args[1] == "subscribe" else (
-        marketing.unsubscribe(uuid, kind)
-    )  # fmt: skip
-    call.store.ledger.record("subscription_changed", call.register, "v3", contact=uuid,
-                             subscription_type=kind.uuid, action=call.args[1],
-                             status=status)  # fmt: skip
+    status = (
+        marketing.subscribe(uuid, kind)
+        if call.args[1] == "subscribe"
+        else marketing.unsubscribe(uuid, kind)
+    )
+    call.store.ledger.record(
+        "subscription_changed",
+        call.register,
+        "v3",
+        contact=uuid,
+        subscription_type=kind.uuid,
+        action=call.args[1],
+        status=status,
+    )
     return Reply(subscription_body(kind, status))

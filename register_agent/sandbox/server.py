@@ -145,8 +145,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
-    def send(self, status: int, body: bytes, content_type: str = "application/json",
-             headers: tuple[tuple[str, str], ...] = ()) -> None:  # fmt: skip
+    def send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -184,9 +189,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return
         fault = self.server.faults.pick(self.command, path)
         self.server.requests.append(
-            {"at": time.time(), "method": self.command, "path": path,
-             "fault": fault.mode if fault else None}
-        )  # fmt: skip
+            {
+                "at": time.time(),
+                "method": self.command,
+                "path": path,
+                "fault": fault.mode if fault else None,
+            }
+        )
         if fault is not None and self._short_circuit(fault):
             return
         delay = _Delay(
@@ -206,8 +215,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if fault.mode == "error_503":
             self.send(503, _MAINTENANCE_PAGE, "text/html; charset=utf-8")
         elif fault.mode == "error_429":
-            headers = (("Retry-After", str(fault.retry_after)), ("X-RateLimit-Limit", "5000"),
-                       ("X-RateLimit-Remaining", "0"))  # fmt: skip
+            headers = (
+                ("Retry-After", str(fault.retry_after)),
+                ("X-RateLimit-Limit", "5000"),
+                ("X-RateLimit-Remaining", "0"),
+            )
             self.send(429, dump({"message": "Too Many Attempts."}), headers=headers)
         elif fault.mode == "error_500":
             self.send(500, dump({"message": "Server Error"}))
@@ -225,8 +237,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         _cut(self.connection)
 
-    def _run(self, route: Route, args: tuple[str, ...], query: str, body: bytes,
-             delay: _Delay) -> tuple[int, Any]:  # fmt: skip
+    def _run(
+        self, route: Route, args: tuple[str, ...], query: str, body: bytes, delay: _Delay
+    ) -> tuple[int, Any]:
         store = self.server.store
         try:
             register = self._register()

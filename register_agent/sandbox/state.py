@@ -209,9 +209,14 @@ class Store:
         if stock.left is not None:
             stock.left -= 1
         return self.credit(
-            register, api, -reward.required_credits,
-            account=account, type="reward_reception", reward=reward, **details,
-        )  # fmt: skip
+            register,
+            api,
+            -reward.required_credits,
+            account=account,
+            type="reward_reception",
+            reward=reward,
+            **details,
+        )
 
     def reverse(self, register: Register, api: str, original: Transaction) -> Transaction:
         """A counter-entry giving back (or taking back) the original's credits."""
@@ -224,9 +229,13 @@ class Store:
             if stock.left is not None:
                 stock.left += 1
         txn = self.credit(
-            register, api, -original.credits,
-            account=original.account, card=original.card, reverses=original,
-        )  # fmt: skip
+            register,
+            api,
+            -original.credits,
+            account=original.account,
+            card=original.card,
+            reverses=original,
+        )
         original.reversed_by = txn
         return txn
 

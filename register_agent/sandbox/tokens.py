@@ -17,8 +17,15 @@ from register_agent.sandbox.params import ApiError, Fields, invalid, present
 from register_agent.sandbox.seed import Register
 from register_agent.sandbox.state import Account, Store, Transaction, credits_for
 
-TOKEN_FIELDS = ("version", "shop_uuid", "unique_id", "timestamp", "unit_name", "unit_value",
-                "credits")  # fmt: skip
+TOKEN_FIELDS = (
+    "version",
+    "shop_uuid",
+    "unique_id",
+    "timestamp",
+    "unit_name",
+    "unit_value",
+    "credits",
+)
 
 
 def token_string(params: Mapping[str, Any], secret: str) -> str:
@@ -77,8 +84,9 @@ def claim(
     register = register or next(r for r in store.seed.registers if r.shop_id == shop.id)
     if credits is None:
         credits = credits_for(shop, unit_value or 0)
-    txn = store.credit(register, api, credits, account=account, amount=unit_value,
-                       unit_name=unit_name)  # fmt: skip
+    txn = store.credit(
+        register, api, credits, account=account, amount=unit_value, unit_name=unit_name
+    )
     store.claimed_tokens.add((shop.uuid, unique_id or ""))
     store.ledger.transaction("token_claim", txn, unique_id=unique_id, token_shop_uuid=shop.uuid)
     return txn

@@ -112,13 +112,18 @@ def register_info(call: Call) -> Reply:
     Fields(call.params, ()).done()
     program = call.store.seed.loyalty_program
     shop = call.shop
-    return Reply({
-        "id": call.register.id,
-        "name": call.register.name,
-        "identifier": call.register.identifier,
-        "shop": {"id": shop.id, "name": shop.name,
-                 "loyalty_program": {"id": program.id, "name": program.name}},
-    })  # fmt: skip
+    return Reply(
+        {
+            "id": call.register.id,
+            "name": call.register.name,
+            "identifier": call.register.identifier,
+            "shop": {
+                "id": shop.id,
+                "name": shop.name,
+                "loyalty_program": {"id": program.id, "name": program.name},
+            },
+        }
+    )
 
 
 @ROUTES.add("GET", "/members/find-one-by")
@@ -199,9 +204,15 @@ def create_staged(call: Call) -> Reply:
     staged = call.store.stage(call.register, credits, amount)
     body = staged_body(call, staged)
     call.store.ledger.record(
-        "staged_credit_reception", call.register, "v1",
-        id=staged.id, hash=staged.hash, url=body["url"], credits=credits, amount=amount,
-    )  # fmt: skip
+        "staged_credit_reception",
+        call.register,
+        "v1",
+        id=staged.id,
+        hash=staged.hash,
+        url=body["url"],
+        credits=credits,
+        amount=amount,
+    )
     return Reply(body)
 
 
@@ -251,12 +262,17 @@ def claim_reward(call: Call) -> Reply:
     txn = call.store.claim_reward(call.register, "v1", account, stock, card=card)
     call.store.ledger.transaction("reward_reception", txn)
     reward = stock.reward
-    return Reply({
-        "id": txn.id,
-        "title": reward.title,
-        "credits": txn.credits,
-        **member_and_balance(account),
-        f"{kind}_reward": {"id": reward.id, "title": reward.title,
-                           "required_credits": reward.required_credits},
-        "external_property": reward.external_property,
-    })  # fmt: skip
+    return Reply(
+        {
+            "id": txn.id,
+            "title": reward.title,
+            "credits": txn.credits,
+            **member_and_balance(account),
+            f"{kind}_reward": {
+                "id": reward.id,
+                "title": reward.title,
+                "required_credits": reward.required_credits,
+            },
+            "external_property": reward.external_property,
+        }
+    )

@@ -30,22 +30,29 @@ ROUTES = RouteTable("v3", "/api/v3/register")
 def register_info(call: Call) -> Reply:
     V3Fields(call).done()
     shop = call.shop
-    return Reply({
-        "id": call.register.id, "name": call.register.name,
-        "identifier": call.register.identifier,
-        "shop": {"id": shop.id, "uuid": shop.uuid, "type": shop.type, "name": shop.name},
-    })  # fmt: skip
+    return Reply(
+        {
+            "id": call.register.id,
+            "name": call.register.name,
+            "identifier": call.register.identifier,
+            "shop": {"id": shop.id, "uuid": shop.uuid, "type": shop.type, "name": shop.name},
+        }
+    )
 
 
 @ROUTES.add("GET", "/loyalty-program")
 def loyalty_program(call: Call) -> Reply:
     V3Fields(call).done()
     program = call.store.seed.loyalty_program
-    return Reply({
-        "id": program.id, "name": program.name, "max_amount": program.max_amount,
-        "custom_credit_name": program.custom_credit_name,
-        "unit": {k: UNIT[k] for k in ("name", "label", "prefix")},
-    })  # fmt: skip
+    return Reply(
+        {
+            "id": program.id,
+            "name": program.name,
+            "max_amount": program.max_amount,
+            "custom_credit_name": program.custom_credit_name,
+            "unit": {k: UNIT[k] for k in ("name", "label", "prefix")},
+        }
+    )
 
 
 @ROUTES.add("GET", "/units")
@@ -105,18 +112,33 @@ def loyalty_transactions(call: Call) -> Reply:
     total = len(found)
     start = (page - 1) * limit
     items = [transaction_body(call, t) for t in found[start : start + limit]]
-    meta = {"page": page, "limit": limit, "viewing_from": start + 1 if items else 0,
-            "viewing_to": start + len(items), "last_page": max(1, -(-total // limit)),
-            "total": total}  # fmt: skip
+    meta = {
+        "page": page,
+        "limit": limit,
+        "viewing_from": start + 1 if items else 0,
+        "viewing_to": start + len(items),
+        "last_page": max(1, -(-total // limit)),
+        "total": total,
+    }
     return Reply(items, meta)
 
 
 @ROUTES.add("POST", "/credit-receptions")
 def create_credit_reception(call: Call) -> Reply:
     attributes = call.store.seed.loyalty_transaction_attributes
-    f = V3Fields(call, ["contact_uuid", "unit_value", "credits", "unit_name",
-                        "contact_identifier_value", "pos_transaction_uuid",
-                        "pos_transaction_id", *attributes])  # fmt: skip
+    f = V3Fields(
+        call,
+        [
+            "contact_uuid",
+            "unit_value",
+            "credits",
+            "unit_name",
+            "contact_identifier_value",
+            "pos_transaction_uuid",
+            "pos_transaction_id",
+            *attributes,
+        ],
+    )
     contact_uuid = f.text("contact_uuid", required=True)
     amount = f.decimal("unit_value")
     credits = f.integer("credits")
@@ -140,10 +162,16 @@ def create_credit_reception(call: Call) -> Reply:
         if pos is not None and pos.linked is not None:  # checked after the pause: a race
             raise ApiError(6001, "The POS transaction is already linked to a credit reception.")
         txn = call.store.credit(
-            call.register, "v3", credits, account=account, card=card, amount=amount,
+            call.register,
+            "v3",
+            credits,
+            account=account,
+            card=card,
+            amount=amount,
             unit_name=UNIT["name"] if amount is not None else None,
-            pos_transaction=pos_uuid, attributes={k: v for k, v in extra.items() if v},
-        )  # fmt: skip
+            pos_transaction=pos_uuid,
+            attributes={k: v for k, v in extra.items() if v},
+        )
         if pos is not None:
             pos.linked = txn
     call.store.ledger.transaction("credit_reception", txn)
@@ -195,8 +223,13 @@ def create_pos_transaction(call: Call) -> Reply:
     f.done()
     call.pause()
     pos = call.store.new_pos_transaction(call.register, cents or 0, transaction_id, terminal_id)
-    body = {"uuid": pos.uuid, "transaction_id": transaction_id, "terminal_id": terminal_id,
-            "created_at": pos.created_at, "amount_in_cents": pos.amount_in_cents}  # fmt: skip
+    body = {
+        "uuid": pos.uuid,
+        "transaction_id": transaction_id,
+        "terminal_id": terminal_id,
+        "created_at": pos.created_at,
+        "amount_in_cents": pos.amount_in_cents,
+    }
     call.store.ledger.record("pos_transaction", call.register, "v3", **body)
     return Reply(body, meta=[])  # as documented: an empty PHP array
 
@@ -211,14 +244,24 @@ def list_rewards(call: Call) -> Reply:
     for stock in call.store.stock.values():
         reward = stock.reward
         kind = reward_type(reward.type)
-        items.append({
-            "id": reward.id, "uuid": reward.uuid, "title": reward.title,
-            "description": reward.description, "type": kind, "reward_type": kind,
-            "is_active": reward.active, "required_credits": reward.required_credits,
-            "media": reward.media.model_dump() if reward.media else None,
-            "pre_redeemable": False, "expiration_duration": None, "cost_price": None,
-            "stock": stock.left, "external_property": reward.external_property,
-        })  # fmt: skip
+        items.append(
+            {
+                "id": reward.id,
+                "uuid": reward.uuid,
+                "title": reward.title,
+                "description": reward.description,
+                "type": kind,
+                "reward_type": kind,
+                "is_active": reward.active,
+                "required_credits": reward.required_credits,
+                "media": reward.media.model_dump() if reward.media else None,
+                "pre_redeemable": False,
+                "expiration_duration": None,
+                "cost_price": None,
+                "stock": stock.left,
+                "external_property": reward.external_property,
+            }
+        )
     return Reply(items)
 
 

@@ -13,8 +13,13 @@ from register_agent.sandbox.seed import Card, SubscriptionType
 from register_agent.sandbox.state import Account, Transaction
 
 UUID = "([^/]+)"
-UNIT = {"id": 1, "name": "purchase_amount", "label": "Purchase Amount", "prefix": "€",
-        "is_default": True}  # fmt: skip
+UNIT = {
+    "id": 1,
+    "name": "purchase_amount",
+    "label": "Purchase Amount",
+    "prefix": "€",
+    "is_default": True,
+}
 # A register key already names its shop, so shop_uuid is optional everywhere.
 SHOP = "shop_uuid"
 
@@ -59,10 +64,18 @@ def transaction_body(call: Call, txn: Transaction) -> dict[str, Any]:
         body.update(unit_value=txn.amount, unit=UNIT if txn.amount is not None else None)
     else:
         reward = txn.reward
-        body.update(title=reward.title, expires_at=None, has_been_collected=True, reward={
-            "uuid": reward.uuid, "title": reward.title, "reward_type": reward_type(reward.type),
-            "required_credits": reward.required_credits, "pre_redeemable": False,
-        })  # fmt: skip
+        body.update(
+            title=reward.title,
+            expires_at=None,
+            has_been_collected=True,
+            reward={
+                "uuid": reward.uuid,
+                "title": reward.title,
+                "reward_type": reward_type(reward.type),
+                "required_credits": reward.required_credits,
+                "pre_redeemable": False,
+            },
+        )
     for name in call.store.seed.loyalty_transaction_attributes:
         body[name] = txn.attributes.get(name)
     return body
@@ -122,21 +135,33 @@ def contact_values(account: Account) -> dict[str, Any]:
     for the customer's app, which a till must never show) and the custom attributes."""
     member = account.member
     return {
-        "uuid": member.uuid, "email": member.email, "status": "ACTIVE",
-        "loyalty_balance": account.balance, "is_anonymous": member.email is None,
+        "uuid": member.uuid,
+        "email": member.email,
+        "status": "ACTIVE",
+        "loyalty_balance": account.balance,
+        "is_anonymous": member.email is None,
         "custom_app_login_url": f"https://portal.sandbox.invalid/home?token=t-{member.uuid}",
         **account.attributes,
-    }  # fmt: skip
+    }
 
 
 def subscription_type_body(kind: SubscriptionType) -> dict[str, Any]:
-    return {"id": kind.id, "uuid": kind.uuid, "name": kind.name, "description": kind.description,
-            "active": kind.active, "strategy": kind.strategy}  # fmt: skip
+    return {
+        "id": kind.id,
+        "uuid": kind.uuid,
+        "name": kind.name,
+        "description": kind.description,
+        "active": kind.active,
+        "strategy": kind.strategy,
+    }
 
 
 def subscription_body(kind: SubscriptionType, status: str) -> dict[str, Any]:
-    return {"is_subscribed": status == "SUBSCRIBED", "status": status,
-            "subscription_type": subscription_type_body(kind)}  # fmt: skip
+    return {
+        "is_subscribed": status == "SUBSCRIBED",
+        "status": status,
+        "subscription_type": subscription_type_body(kind),
+    }
 
 
 def subscriptions_of(call: Call, account: Account) -> list[dict[str, Any]]:
@@ -156,9 +181,14 @@ def get_contact_body(account: Account, subscriptions: Sequence[dict[str, Any]] =
             "status"
         ]
     shown = {name: "" if value is None else str(value) for name, value in values.items()}
-    return Reply({
-        **contact_ref(account), "tier": None, "subscriptions": list(subscriptions),
-        "prepaid_balance": {"balance_in_cents": 0, "balance": "€0.00"},
-        "current_values": values, "current_display_values": shown,
-        "attributes": [],  # deprecated (Leat docs); a PHP empty array
-    })  # fmt: skip
+    return Reply(
+        {
+            **contact_ref(account),
+            "tier": None,
+            "subscriptions": list(subscriptions),
+            "prepaid_balance": {"balance_in_cents": 0, "balance": "€0.00"},
+            "current_values": values,
+            "current_display_values": shown,
+            "attributes": [],  # deprecated (Leat docs); a PHP empty array
+        }
+    )

@@ -87,16 +87,28 @@ class Till:
             journal, service, health, till=till, language=receipt.language
         )
         self._after_sale = AfterSaleDesk(
-            journal, service, self.rewards, till=till,
-            wake_outbox=wake_outbox, wake_printer=wake_printer, clock=clock,
-        )  # fmt: skip
+            journal,
+            service,
+            self.rewards,
+            till=till,
+            wake_outbox=wake_outbox,
+            wake_printer=wake_printer,
+            clock=clock,
+        )
         self.profile = ProfileDesk(
             loyalty.profile, self._customers, events, health, service.counter_deadline
         )
         self.enrolment = EnrolmentDesk(
-            journal, loyalty, events, health, self._customers, till=till, receipt=receipt,
-            wake_printer=wake_printer, clock=clock,
-        )  # fmt: skip
+            journal,
+            loyalty,
+            events,
+            health,
+            self._customers,
+            till=till,
+            receipt=receipt,
+            wake_printer=wake_printer,
+            clock=clock,
+        )
 
     # --- scans --------------------------------------------------------------------------
 

@@ -38,8 +38,13 @@ class ScriptedDesk:
         self.received.append(("hand_out", request))
         if request.card == "A1B2C3D4":
             raise CounterRefusal("card_taken", "card …C3D4 belongs to another", status=409)
-        return HandOutAnswer(customer=NEW, customer_key="7735", slip="printing",
-                             slip_id="welcome-1", slip_lines=("Welcome",))  # fmt: skip
+        return HandOutAnswer(
+            customer=NEW,
+            customer_key="7735",
+            slip="printing",
+            slip_id="welcome-1",
+            slip_lines=("Welcome",),
+        )
 
     async def find(self, email: str) -> CustomerEntry:
         self.received.append(("find", email))
@@ -98,8 +103,11 @@ async def test_customers_found_by_email_or_listed(
     found = await client.get("/v1/customers", params={"email": "jan@example.org"})
     assert found.json() == {
         "customers": [{"key": "7731", "display": "jan@example.org", "balance": 150}],
-        "page": 1, "limit": 1, "last_page": 1, "total": 1,
-    }  # fmt: skip
+        "page": 1,
+        "limit": 1,
+        "last_page": 1,
+        "total": 1,
+    }
     missing = await client.get("/v1/customers", params={"email": "no@example.org"})
     assert (missing.status_code, missing.json()["code"]) == (404, "customer_not_found")
     listed = await client.get("/v1/customers", params={"page": 2, "limit": 1})

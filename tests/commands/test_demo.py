@@ -32,17 +32,34 @@ PREVIEWS = (
 def run_demo(version: str, out: Path, *options: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "register_agent", *options, "demo", "--api-version", version,
-         "--out", str(out)],
-        capture_output=True, text=True, timeout=60, check=False, env=env, cwd=out.parent,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "register_agent",
+            *options,
+            "demo",
+            "--api-version",
+            version,
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+        cwd=out.parent,
+    )
 
 
 def decoded_qr(png: Path) -> list[str]:
     result = subprocess.run(
         ["zbarimg", "--quiet", "--raw", str(png)],
-        capture_output=True, text=True, timeout=10, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
     return result.stdout.split()
 
 

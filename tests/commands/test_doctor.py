@@ -87,8 +87,13 @@ def test_a_good_till_passes_every_check(
 ) -> None:
     secrets(monkeypatch, sandbox_clean.v3_key)
     credit_jan(sandbox_clean.url, sandbox_clean.v3_key)
-    path = config_file(tmp_path, base_url=sandbox_clean.url, state=tmp_path / "state",
-                       printer_port=devices[0], reader_port=devices[1])  # fmt: skip
+    path = config_file(
+        tmp_path,
+        base_url=sandbox_clean.url,
+        state=tmp_path / "state",
+        printer_port=devices[0],
+        reader_port=devices[1],
+    )
     Journal.open(tmp_path / "state" / "journal.sqlite3").close()  # as the agent left it
 
     assert run_doctor(lambda: load_config(path), contact=JAN) == 0
@@ -96,9 +101,19 @@ def test_a_good_till_passes_every_check(
     output = capsys.readouterr().out
     assert "FAIL" not in output, output
     assert "SKIP" not in output, output
-    for name in ("config", "API key", "clock", "loyalty-token secret",
-                 "attribute agent_operation_id", "state directory", "free space", "journal",
-                 "outbox", "reader counter", "printer"):  # fmt: skip
+    for name in (
+        "config",
+        "API key",
+        "clock",
+        "loyalty-token secret",
+        "attribute agent_operation_id",
+        "state directory",
+        "free space",
+        "journal",
+        "outbox",
+        "reader counter",
+        "printer",
+    ):
         assert f"PASS  {name}:" in output, name
     assert "against the Register API's Date header" in output
     version = len(MIGRATIONS)  # the journal the agent made is up to date
@@ -113,8 +128,13 @@ def test_a_broken_till_names_each_problem_with_its_fix(
     secrets(monkeypatch, "a-wrong-key")
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file where the state directory should be")
-    path = config_file(tmp_path, base_url=sandbox_clean.url, state=blocker / "state",
-                       printer_port=free_port(), reader_port="/dev/ttyREGISTERAGENT9")  # fmt: skip
+    path = config_file(
+        tmp_path,
+        base_url=sandbox_clean.url,
+        state=blocker / "state",
+        printer_port=free_port(),
+        reader_port="/dev/ttyREGISTERAGENT9",
+    )
 
     checks = by_name(diagnose(lambda: load_config(path), contact=JAN))
 
@@ -153,8 +173,13 @@ def test_a_missing_operation_attribute_is_named_with_its_fix(
         credit_jan(handle.url, "sandbox-v3-key")
         state = tmp_path / "state"
         state.mkdir()
-        path = config_file(tmp_path, base_url=handle.url, state=state,
-                           printer_port=devices[0], reader_port=devices[1])  # fmt: skip
+        path = config_file(
+            tmp_path,
+            base_url=handle.url,
+            state=state,
+            printer_port=devices[0],
+            reader_port=devices[1],
+        )
         checks = by_name(diagnose(lambda: load_config(path), contact=JAN))
     finally:
         handle.stop()
@@ -175,8 +200,13 @@ def test_the_status_ticket_prints_till_shop_api_outbox_and_version(
 ) -> None:
     secrets(monkeypatch, sandbox_clean.v3_key)
     with pty_pair() as (_, reader):
-        path = config_file(tmp_path, base_url=sandbox_clean.url, state=tmp_path / "state",
-                           printer_port=printer.address[1], reader_port=reader)  # fmt: skip
+        path = config_file(
+            tmp_path,
+            base_url=sandbox_clean.url,
+            state=tmp_path / "state",
+            printer_port=printer.address[1],
+            reader_port=reader,
+        )
         Journal.open(tmp_path / "state" / "journal.sqlite3").close()
         assert main(["--config", str(path), "print-test", "--status-ticket"]) == 0
 

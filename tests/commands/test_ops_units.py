@@ -28,9 +28,11 @@ def till_with_sale(state: Path, sale_id: str = "S1", digest: str = "d1") -> Jour
     journal = Journal.open(state / "journal.sqlite3")
     sale = SaleRecord(sale_id, digest, 1250, "EUR", "card:A1B2C3D4", {}, "paid", 1.0e9)
     operation = NewOperation(
-        f"op-{sale_id}", "credit_reception", "card:A1B2C3D4",
+        f"op-{sale_id}",
+        "credit_reception",
+        "card:A1B2C3D4",
         {"sale_id": sale_id, "amount": "12.50", "card": "A1B2C3D4", "customer": None},
-    )  # fmt: skip
+    )
     asyncio.run(journal.record_sale(sale, [operation], print_receipt=False))
     return journal
 

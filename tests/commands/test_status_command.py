@@ -49,9 +49,13 @@ class RunningAgent:
 def run_status(*options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "register_agent", "status", *options],
-        capture_output=True, text=True, timeout=20, check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+    )
 
 
 def start_agent(tmp: Path, listen: str) -> RunningAgent:
@@ -60,8 +64,12 @@ def start_agent(tmp: Path, listen: str) -> RunningAgent:
     config.write_text(CONFIG, encoding="utf-8")
     runtime = tmp / "run"
     runtime.mkdir(mode=0o700)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
-           "XDG_RUNTIME_DIR": str(runtime)}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "XDG_RUNTIME_DIR": str(runtime),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "register_agent", "--config", str(config), "run", "--sandbox",
          "--sandbox-port", "0", "--state-dir", str(tmp / "state"), "--listen", listen],
@@ -181,10 +189,15 @@ def test_status_over_a_unix_socket(tmp_path: Path) -> None:
 
 def _status(**changes: object) -> dict[str, object]:
     status: dict[str, object] = {
-        "register_api": "reachable", "outbox_pending": 0, "outbox_oldest_age_s": None,
-        "outbox_review": 0, "outbox_dead": 0, "alerts": [],
-        "printer": "online: Printer ready.", "readers": ["counter: ok", "door: ok"],
-    }  # fmt: skip
+        "register_api": "reachable",
+        "outbox_pending": 0,
+        "outbox_oldest_age_s": None,
+        "outbox_review": 0,
+        "outbox_dead": 0,
+        "alerts": [],
+        "printer": "online: Printer ready.",
+        "readers": ["counter: ok", "door: ok"],
+    }
     return {**status, **changes}
 
 
@@ -201,11 +214,14 @@ def test_what_makes_a_till_degraded() -> None:
 def test_the_status_line_in_the_installers_words() -> None:
     text = describe(
         _status(
-            register_api="unreachable", outbox_pending=3, outbox_oldest_age_s=130.0,
-            outbox_review=1, printer="paper out: Printer is out of paper: put in a new roll.",
+            register_api="unreachable",
+            outbox_pending=3,
+            outbox_oldest_age_s=130.0,
+            outbox_review=1,
+            printer="paper out: Printer is out of paper: put in a new roll.",
             alerts=["1 operations need a person: register-agent review"],
         )
-    )  # fmt: skip
+    )
     assert text.splitlines() == [
         "Register API: UNREACHABLE | outbox: 3 pending (oldest 2 min), 1 in review, 0 refused"
         " | printer: paper out: Printer is out of paper: put in a new roll."

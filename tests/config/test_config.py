@@ -70,6 +70,12 @@ def test_unknown_keys_name_section_and_field_with_a_hint(tmp_path: Path) -> None
     assert "printr: unknown key" in message
 
 
+def test_a_section_name_is_spelt_as_the_example_spells_it(tmp_path: Path) -> None:
+    path = write(tmp_path, '[api]\nversion = "v3"\n[API]\nversion = "v1"\n')
+    with pytest.raises(ConfigError, match="\n  API: unknown key"):
+        load_config(path)
+
+
 def test_unknown_environment_variable_is_an_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -96,6 +102,13 @@ def test_a_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
 def test_broken_toml_says_which_file(tmp_path: Path) -> None:
     path = write(tmp_path, "[api\n")
     with pytest.raises(ConfigError, match=r"config\.toml: not valid TOML"):
+        load_config(path)
+
+
+def test_a_file_not_in_utf8_is_not_valid_toml(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'[receipt]\nheader = ["Caf\xe9 de Pijp"]\n')
+    with pytest.raises(ConfigError, match=r"config\.toml: not valid TOML \('utf-8' codec"):
         load_config(path)
 
 

@@ -53,9 +53,11 @@ async def test_a_scanned_blank_card_is_offered_then_handed_out(
     assert answer.customer.card_tail == "F6A7"
     assert answer.slip == "printing"
     assert answer.slip_lines == (
-        "Welcome to Bakkerij Centrum", "Your card: ****F6A7", "Your balance: 0",
+        "Welcome to Bakkerij Centrum",
+        "Your card: ****F6A7",
+        "Your balance: 0",
         "Show your card at the till to collect points.",
-    )  # fmt: skip
+    )
     (job,) = await print_jobs(till)
     slip = await till._journal.sale(job.sale_id)
     assert slip is not None
@@ -175,7 +177,12 @@ async def test_a_welcome_slip_is_not_counted_as_a_sale(tmp_path: Path) -> None:
     finally:
         journal.close()
     metrics = AgentMetrics(
-        Sources(journal_file=tmp_path / "journal.sqlite3", api_state=lambda: "reachable",
-                printer=lambda: None, readers=list, started_at=0.0)
-    )  # fmt: skip
+        Sources(
+            journal_file=tmp_path / "journal.sqlite3",
+            api_state=lambda: "reachable",
+            printer=lambda: None,
+            readers=list,
+            started_at=0.0,
+        )
+    )
     assert "register_agent_sales_total 0.0" in generate_latest(metrics.registry).decode()

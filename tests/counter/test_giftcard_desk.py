@@ -73,7 +73,7 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
 
 def desk_for(journal: Journal, cards: ScriptedCards) -> GiftcardDesk:
     health = TillHealth(journal, OutboxConfig())
-    return GiftcardDesk(journal, cards, health, EventBus(), ReceiptConfig())  # type: ignore[arg-type]
+    return GiftcardDesk(journal, cards, health, EventBus(), ReceiptConfig())
 
 
 def payment(payment_id: str, amount: str) -> GiftcardPaymentRequest:
@@ -126,9 +126,13 @@ async def test_a_payment_left_in_flight_by_a_stopped_agent_is_settled(journal: J
     ))  # fmt: skip
     cards = ScriptedCards(2000)  # the agent stopped after the payment landed
     desk = GiftcardDesk(
-        journal, cards, TillHealth(journal, OutboxConfig()), EventBus(), ReceiptConfig(),  # type: ignore[arg-type]
+        journal,
+        cards,
+        TillHealth(journal, OutboxConfig()),
+        EventBus(),
+        ReceiptConfig(),
         clock=lambda: 1000.0 + STALE_IN_FLIGHT_S + 1,
-    )  # fmt: skip
+    )
     answer = await desk.pay(payment("P-4", "5.00"))
     assert (answer.balance, answer.state) == (Decimal("20.00"), "done")
     assert cards.sent == []  # settled by the balance, not sent again

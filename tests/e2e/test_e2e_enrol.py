@@ -141,5 +141,6 @@ def test_someone_elses_card_is_refused_and_a_blank_card_at_a_sale_gets_a_qr(
     assert "Hand out card" in notice["message"]
     assert sold["loyalty"]["state"] in ("qr", "pending")  # v1: its staged QR on the way
     assert "credit_reception" not in kinds(sandbox_clean)
-    assert "E-3" not in {op["sale_id"] for op in agent.journal_rows("operations")
-                         if op["kind"] == "credit_reception"}  # fmt: skip
+    assert "E-3" not in {
+        op["sale_id"] for op in agent.journal_rows("operations") if op["kind"] == "credit_reception"
+    }

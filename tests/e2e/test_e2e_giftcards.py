@@ -236,12 +236,25 @@ def review(agent: AgentProcess, *args: str) -> str:
     """``register-agent review ARGS`` as the person runs it beside the running agent."""
     key = agent.sandbox.v1_key if agent.version == "v1" else agent.sandbox.v3_key
     done = subprocess.run(
-        [sys.executable, "-m", "register_agent", "--config", str(agent.config_path), "review",
-         *args],
-        env={**os.environ, "REGISTER_AGENT_API__API_KEY": key,
-             "REGISTER_AGENT_API__LOYALTY_TOKEN_SECRET": TOKEN_SECRET},
-        capture_output=True, text=True, timeout=20, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "register_agent",
+            "--config",
+            str(agent.config_path),
+            "review",
+            *args,
+        ],
+        env={
+            **os.environ,
+            "REGISTER_AGENT_API__API_KEY": key,
+            "REGISTER_AGENT_API__LOYALTY_TOKEN_SECRET": TOKEN_SECRET,
+        },
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 

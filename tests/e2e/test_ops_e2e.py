@@ -133,8 +133,9 @@ def test_metrics_listener_shows_the_series_and_no_secrets(
     sandbox_clean: Sandbox, tmp_path: Path, agents: list[AgentProcess]
 ) -> None:
     port = free_port()
-    config = write_config(tmp_path / "till", base_url=sandbox_clean.url, version="v3",
-                          metrics_port=port)  # fmt: skip
+    config = write_config(
+        tmp_path / "till", base_url=sandbox_clean.url, version="v3", metrics_port=port
+    )
     sandbox_clean.set_fault(mode="error_503", count=1, paths=["/api/v3/register/pos-transactions"])
     agent = AgentProcess(config, sandbox_clean.v3_key)
     agents.append(agent)

@@ -90,9 +90,10 @@ def test_a_4xx_is_never_sent_again(
 
     def refused() -> bool:
         dead[:] = [
-            op for op in agent.journal_rows("operations")
+            op
+            for op in agent.journal_rows("operations")
             if op["sale_id"] == sale_id and op["state"] == "dead"
-        ]  # fmt: skip
+        ]
         return bool(dead)
 
     assert_eventually(refused, 10)

@@ -35,9 +35,14 @@ async def test_in_flight_once_then_moved(journal: Journal) -> None:
     # a second request for the same id while the first is in flight does not take it
     assert not (await journal.start_giftcard_payment(record("P-1")))[1]
     assert await journal.move_giftcard_payment(
-        "P-1", "in_flight", "done", NOW + 1, balance_after=1500, transaction_id="77",
+        "P-1",
+        "in_flight",
+        "done",
+        NOW + 1,
+        balance_after=1500,
+        transaction_id="77",
         result={"ok": True},
-    )  # fmt: skip
+    )
     # a second start of the same id changes nothing: the row is not refused
     again, taken = await journal.start_giftcard_payment(replace(record("P-1"), balance_before=9))
     assert not taken
@@ -59,8 +64,10 @@ async def test_sale_payments_and_purge(journal: Journal) -> None:
     await journal.move_giftcard_payment("P-3", "in_flight", "done", NOW + 1)
     await journal.move_giftcard_payment("P-4", "in_flight", "unknown", NOW + 1)
     assert [p.payment_id for p in await journal.giftcard_payments_of_sale("S-1")] == [
-        "P-3", "P-4", "P-5",
-    ]  # fmt: skip
+        "P-3",
+        "P-4",
+        "P-5",
+    ]
     await journal.purge_finished(before=NOW + 10)
     left = [p.payment_id for p in await journal.giftcard_payments_of_sale("S-1")]
     assert left == ["P-4", "P-5"]  # unsettled rows wait for a person

@@ -33,8 +33,12 @@ async def make(sandbox_clean: Sandbox) -> AsyncIterator[MakeService]:
 
     def build(version: str) -> Loyalty:
         key = sandbox_clean.v1_key if version == "v1" else sandbox_clean.v3_key
-        config: dict[str, Any] = {"version": version, "base_url": sandbox_clean.url,
-                                  "api_key": key, "read_timeout_s": 3.0}  # fmt: skip
+        config: dict[str, Any] = {
+            "version": version,
+            "base_url": sandbox_clean.url,
+            "api_key": key,
+            "read_timeout_s": 3.0,
+        }
         made.append(service := make_loyalty(ApiConfig(**config)))
         return service
 
@@ -54,8 +58,11 @@ async def test_a_blank_card_handed_out_to_a_new_email(
     loyalty = make(version)
     customer = await loyalty.enrolment.hand_out_card(BLANK, "new@example.org")
     assert (customer.display, customer.balance) == ("new@example.org", 0)
-    created, linked = ("member_created", "card_linked") if version == "v1" else (
-        "contact_created", "identifier_linked")  # fmt: skip
+    created, linked = (
+        ("member_created", "card_linked")
+        if version == "v1"
+        else ("contact_created", "identifier_linked")
+    )
     assert kinds(sandbox_clean) == [created, linked]
     # the card now identifies the new customer, who earns with it
     found = await loyalty.service.identify(BLANK)
@@ -97,8 +104,9 @@ async def test_a_card_of_someone_else_is_refused_clearly(
 
 
 @pytest.mark.parametrize("version", ["v1", "v3"])
-async def test_an_existing_member_gets_the_card(make: MakeService, sandbox_clean: Sandbox,
-                                                version: str) -> None:  # fmt: skip
+async def test_an_existing_member_gets_the_card(
+    make: MakeService, sandbox_clean: Sandbox, version: str
+) -> None:
     loyalty = make(version)
     marie = await loyalty.enrolment.hand_out_card(BLANK, "marie@example.org")
     assert (marie.display, marie.balance) == ("marie@example.org", 20)
@@ -141,27 +149,17 @@ async def test_v3_contact_calls(make: MakeService, sandbox_clean: Sandbox) -> No
     enrolment = make("v3").enrolment
     assert isinstance(enrolment, V3Enrolment)
     contacts = enrolment.contacts
-    made = await contacts.create_contact("new@example.org")
-    with pytest.raises(RequestRejected) as exists:
-        await contacts.create_contact("new@example.org")
-    assert exists.value.code == 60005
+    made = await contacts.find_or_create_contact("new@example.org")
     assert (await contacts.find_or_create_contact("new@example.org")).uuid == made.uuid
     linked = await contacts.link_contact_identifier(BLANK, str(made.uuid))
     assert linked.contact is not None
     with pytest.raises(RequestRejected) as already:
         await contacts.link_contact_identifier(BLANK, JAN_V3)
     assert already.value.code == 60014
-    assert (await contacts.unlink_contact_identifier(BLANK)).contact is None
-    assert (await contacts.delete_contact_identifier(BLANK)).value == BLANK
-    with pytest.raises(RequestRejected) as gone:
-        await contacts.delete_contact_identifier(BLANK)
-    assert gone.value.code == 60003
     with pytest.raises(RequestRejected) as missing:
         await enrolment.find_customer("nobody@example.org")
     assert missing.value.code == 55031
-    assert kinds(sandbox_clean) == [
-        "contact_created", "identifier_linked", "identifier_unlinked", "identifier_deleted"
-    ]  # fmt: skip
+    assert kinds(sandbox_clean) == ["contact_created", "identifier_linked"]
 
 
 async def test_v1_lists_members_and_v3_says_it_cannot(make: MakeService) -> None:

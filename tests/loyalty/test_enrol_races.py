@@ -80,8 +80,11 @@ async def test_v3_an_identifier_created_meanwhile_is_linked(build: Build) -> Non
     script.on("GET", "/contact-identifiers/find", api_error(60003))
     script.on("GET", "/contacts/find-or-create", ok(contact))
     script.on("POST", "/contact-identifiers", api_error(60006))
-    script.on("PUT", "/contact-identifiers/link", ok({"value": "N1", "active": True,
-                                                     "contact": {"uuid": UUID_NEW}}))  # fmt: skip
+    script.on(
+        "PUT",
+        "/contact-identifiers/link",
+        ok({"value": "N1", "active": True, "contact": {"uuid": UUID_NEW}}),
+    )
     customer = await loyalty.enrolment.hand_out_card("N1", NEW)
     assert (customer.ref.key, customer.ref.card, customer.balance) == (UUID_NEW, "N1", 5)
     (create,) = script.seen("POST", "/contact-identifiers")

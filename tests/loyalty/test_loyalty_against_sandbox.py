@@ -291,11 +291,9 @@ async def test_v3_rewards_claims_and_reverses(make: MakeService, sandbox_clean: 
         await loyalty.claim_reward(CustomerRef(key=AHMED_V3), COFFEE_V3)
 
 
-async def test_v3_calculate_and_contact(make: MakeService) -> None:
+async def test_v3_contact(make: MakeService) -> None:
     loyalty = make("v3")
     assert isinstance(loyalty, V3LoyaltyService)
-    calculation = await loyalty.api.calculate_credits(Decimal("12.50"), contact_uuid=JAN_V3)
-    assert calculation.credits == 12
     contact = await loyalty.api.contact(JAN_V3)
     assert contact.email == "jan@example.org"
 
@@ -318,9 +316,13 @@ async def test_drop_after_commit_is_unknown_and_the_ledger_shows_it(
     sandbox_clean.set_fault(mode="drop_after_commit", paths=[CREDIT_RECEPTIONS])
     with pytest.raises(OutcomeUnknown):
         await loyalty.award_credits(
-            customer(version), Decimal("12.50"), sale_id="R-5", operation_id="op-5",
-            pos_transaction=pos, deadline=Deadline.after(5),
-        )  # fmt: skip
+            customer(version),
+            Decimal("12.50"),
+            sale_id="R-5",
+            operation_id="op-5",
+            pos_transaction=pos,
+            deadline=Deadline.after(5),
+        )
     assert fired(sandbox_clean) == 1  # sent once, never repeated
     (row,) = receptions(sandbox_clean)
     assert row["credits"] == 12
@@ -339,9 +341,12 @@ async def test_a_refused_connection_is_not_applied(make: MakeService, version: s
     loyalty = make(version, base_url=f"http://127.0.0.1:{port}")
     with pytest.raises(NotApplied, match="nothing was sent"):
         await loyalty.award_credits(
-            customer(version), Decimal("1"), sale_id="R-6", operation_id="op-6",
+            customer(version),
+            Decimal("1"),
+            sale_id="R-6",
+            operation_id="op-6",
             pos_transaction="5d0b2c1e-8f7a-4f39-b1d2-6c3e9a4f2b77",
-        )  # fmt: skip
+        )
 
 
 @VERSIONS
@@ -354,9 +359,13 @@ async def test_429_waits_for_retry_after_then_succeeds(
     sandbox_clean.set_fault(mode="error_429", retry_after=1, count=1, paths=[CREDIT_RECEPTIONS])
     started = time.monotonic()
     award = await loyalty.award_credits(
-        customer(version), Decimal("5"), sale_id="R-7", operation_id="op-7",
-        pos_transaction=pos, deadline=Deadline.after(3),
-    )  # fmt: skip
+        customer(version),
+        Decimal("5"),
+        sale_id="R-7",
+        operation_id="op-7",
+        pos_transaction=pos,
+        deadline=Deadline.after(3),
+    )
     assert time.monotonic() - started >= 1.0
     assert award.credits == 5
     assert len(receptions(sandbox_clean)) == 1
@@ -370,11 +379,15 @@ async def test_429_beyond_the_deadline_is_not_applied_with_the_delay(
     sandbox_clean.set_fault(mode="error_429", retry_after=30, paths=[CREDIT_RECEPTIONS])
     with pytest.raises(NotApplied) as caught:
         await loyalty.award_credits(
-            customer(version), Decimal("5"), sale_id="R-8", operation_id="op-8",
-            pos_transaction=None if version == "v1" else await loyalty.open_pos_transaction(
-                "R-8", Decimal("5")),
+            customer(version),
+            Decimal("5"),
+            sale_id="R-8",
+            operation_id="op-8",
+            pos_transaction=(
+                None if version == "v1" else await loyalty.open_pos_transaction("R-8", Decimal("5"))
+            ),
             deadline=Deadline.after(2),
-        )  # fmt: skip
+        )
     assert caught.value.retry_after == 30
     assert fired(sandbox_clean) == 1
     assert receptions(sandbox_clean) == []
@@ -389,9 +402,13 @@ async def test_60001_is_unknown_and_never_retried(
     sandbox_clean.set_fault(mode="in_progress_60001", paths=[CREDIT_RECEPTIONS])
     with pytest.raises(OutcomeUnknown) as caught:
         await loyalty.award_credits(
-            customer(version), Decimal("5"), sale_id="R-9", operation_id="op-9",
-            pos_transaction=pos, deadline=Deadline.after(5),
-        )  # fmt: skip
+            customer(version),
+            Decimal("5"),
+            sale_id="R-9",
+            operation_id="op-9",
+            pos_transaction=pos,
+            deadline=Deadline.after(5),
+        )
     assert caught.value.code == 60001
     assert fired(sandbox_clean) == 1
     assert receptions(sandbox_clean) == []
@@ -406,9 +423,13 @@ async def test_a_500_on_a_post_is_unknown_and_not_retried_but_a_get_is(
     sandbox_clean.set_fault(mode="error_500", paths=[CREDIT_RECEPTIONS])
     with pytest.raises(OutcomeUnknown):
         await loyalty.award_credits(
-            customer(version), Decimal("5"), sale_id="R-10", operation_id="op-10",
-            pos_transaction=pos, deadline=Deadline.after(5),
-        )  # fmt: skip
+            customer(version),
+            Decimal("5"),
+            sale_id="R-10",
+            operation_id="op-10",
+            pos_transaction=pos,
+            deadline=Deadline.after(5),
+        )
     assert fired(sandbox_clean) == 1
     sandbox_clean.clear_faults()
     sandbox_clean.set_fault(mode="error_500", count=2)
@@ -423,9 +444,13 @@ async def test_503_maintenance(make: MakeService, sandbox_clean: Sandbox, versio
     sandbox_clean.set_fault(mode="error_503", paths=[CREDIT_RECEPTIONS])
     with pytest.raises(NotApplied) as caught:
         await loyalty.award_credits(
-            customer(version), Decimal("5"), sale_id="R-11", operation_id="op-11",
-            pos_transaction=pos, deadline=Deadline.after(5),
-        )  # fmt: skip
+            customer(version),
+            Decimal("5"),
+            sale_id="R-11",
+            operation_id="op-11",
+            pos_transaction=pos,
+            deadline=Deadline.after(5),
+        )
     assert caught.value.status == 503
     assert fired(sandbox_clean) == 1  # a POST goes back to the outbox
     sandbox_clean.clear_faults()
@@ -443,9 +468,13 @@ async def test_a_held_request_ends_at_the_counter_deadline(
     started = time.monotonic()
     with pytest.raises(OutcomeUnknown):
         await loyalty.award_credits(
-            customer(version), Decimal("5"), sale_id="R-12", operation_id="op-12",
-            pos_transaction=pos, deadline=Deadline.after(0.5),
-        )  # fmt: skip
+            customer(version),
+            Decimal("5"),
+            sale_id="R-12",
+            operation_id="op-12",
+            pos_transaction=pos,
+            deadline=Deadline.after(0.5),
+        )
     assert time.monotonic() - started < 0.9
     assert fired(sandbox_clean) == 1
 
@@ -481,9 +510,13 @@ async def test_a_concurrent_award_for_the_same_customer_meets_60001(
     async def award(sale: str, amount: str, pos: str | None) -> object:
         try:
             return await loyalty.award_credits(
-                customer(version), Decimal(amount), sale_id=sale, operation_id=f"op-{sale}",
-                pos_transaction=pos, deadline=Deadline.after(5),
-            )  # fmt: skip
+                customer(version),
+                Decimal(amount),
+                sale_id=sale,
+                operation_id=f"op-{sale}",
+                pos_transaction=pos,
+                deadline=Deadline.after(5),
+            )
         except OutcomeUnknown as exc:
             return exc
 

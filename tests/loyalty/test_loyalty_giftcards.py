@@ -20,8 +20,6 @@ pytestmark = [
 ]
 
 CARD, EXPIRED, DIGITAL_ONCE, CAPPED = "GC7F3A9B21", "GC0E1F2A3B", "GC1D2E3F4A", "GC2E3F4A5B"
-PROGRAM = {"v1": "5", "v3": "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f"}
-JAN_V3 = "0f8e6a7c-3b1d-4e52-9a57-2d4c1e9b7f10"
 
 Make = Callable[[str], GiftcardService]
 
@@ -93,14 +91,11 @@ async def test_refusals_carry_the_code(
 
 
 @pytest.mark.parametrize("version", ["v1", "v3"])
-async def test_unknown_card_and_new_card(make: Make, sandbox_clean: Sandbox, version: str) -> None:
+async def test_unknown_card(make: Make, version: str) -> None:
     cards = make(version)
     with pytest.raises(RequestRejected) as unknown:
         await cards.find_giftcard("GCNOTACARD")
     assert unknown.value.code == 5001
-    made = await cards.create_giftcard(PROGRAM[version])
-    assert (made.kind, made.balance_cents) == ("DIGITAL", 0)
-    assert (await cards.find_giftcard(made.hash)).key == made.key
 
 
 @pytest.mark.parametrize("version", ["v1", "v3"])
@@ -114,23 +109,3 @@ async def test_lost_answer_is_outcome_unknown(
         await cards.giftcard_transaction(card.key, -400)
     # it landed: the client must not have repeated the POST by itself
     assert [r["balance_after_cents"] for r in gift_rows(sandbox_clean)] == [2100]
-
-
-async def test_v3_reverse_read_back_and_prepaid(make: Make, sandbox_clean: Sandbox) -> None:
-    cards = make("v3")
-    card = await cards.find_giftcard(CARD)
-    paid = await cards.giftcard_transaction(card.key, -500)
-    assert (await cards.transaction(paid.transaction_id)).amount_cents == -500
-    reversed_ = await cards.reverse_transaction(paid.transaction_id)
-    assert reversed_.amount_cents == 500
-    assert await cards.prepaid_balance(JAN_V3) == 0
-    assert await cards.prepaid_transaction(JAN_V3, 1200) == 1200
-    assert await cards.prepaid_balance(JAN_V3) == 1200
-
-
-async def test_v1_has_no_reverse_or_prepaid(make: Make) -> None:
-    cards = make("v1")
-    with pytest.raises(RequestRejected):
-        await cards.reverse_transaction("1")
-    with pytest.raises(RequestRejected):
-        await cards.prepaid_balance("7731")

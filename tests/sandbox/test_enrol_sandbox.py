@@ -54,8 +54,12 @@ def test_v3_anonymous_contact_claimed_with_an_email(
     claimed = data(v3.put(path, data={"email": "new@example.org"}))
     assert claimed["email"] == "new@example.org"
     error(v3.put(path, data={"email": "other@example.org"}), 60016)
-    error(v3.put("/contacts/00000000-0000-4000-8000-000000000000/claim",
-                 data={"email": "x@example.org"}), 55031)  # fmt: skip
+    error(
+        v3.put(
+            "/contacts/00000000-0000-4000-8000-000000000000/claim", data={"email": "x@example.org"}
+        ),
+        55031,
+    )
     card = data(
         v3.get("/contact-identifiers/find", params={"contact_identifier_value": LOOSE_CARD})
     )

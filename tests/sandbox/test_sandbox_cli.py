@@ -21,8 +21,12 @@ def test_sandbox_command_answers_curl_with_the_seeded_key() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "register_agent", "sandbox", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     try:
         assert process.stdout is not None
         banner = [process.stdout.readline() for _ in range(8)]
@@ -31,10 +35,20 @@ def test_sandbox_command_answers_curl_with_the_seeded_key() -> None:
         assert any("sandbox-v3-key" in line for line in banner)
         assert any("sandbox-v1-key" in line for line in banner)
         answer = subprocess.run(
-            ["curl", "-sS", "--max-time", "5", "-H", "Authorization: Bearer sandbox-v3-key",
-             f"{url.group(1)}/api/v3/register"],
-            capture_output=True, text=True, timeout=10, check=True,
-        )  # fmt: skip
+            [
+                "curl",
+                "-sS",
+                "--max-time",
+                "5",
+                "-H",
+                "Authorization: Bearer sandbox-v3-key",
+                f"{url.group(1)}/api/v3/register",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
         assert json.loads(answer.stdout)["data"]["identifier"] == "T001"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=5) == 0
@@ -50,8 +64,11 @@ def test_a_broken_seed_stops_the_command_with_the_entry_named(tmp_path: Path) ->
     seed.write_text('loyalty_token_secret = "s"\n[[shops]]\nid = 1\n', encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "register_agent", "sandbox", "--port", "0", "--seed", str(seed)],
-        capture_output=True, text=True, timeout=20, check=False,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    )
     assert result.returncode == 2
     assert "shops[0].uuid: Field required" in result.stderr

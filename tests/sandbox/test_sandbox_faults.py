@@ -245,8 +245,10 @@ def test_the_request_log_names_each_api_request_and_its_fault(
     sandbox_clean.ledger()  # control routes are not API requests
     first, second = sandbox_clean.requests()
     assert (first["method"], first["path"], first["fault"]) == (
-        "POST", "/api/v3/register/credit-receptions", "error_503",
-    )  # fmt: skip
+        "POST",
+        "/api/v3/register/credit-receptions",
+        "error_503",
+    )
     assert second["fault"] is None
     assert before <= first["at"] <= second["at"] <= time.time()
     sandbox_clean.reset()

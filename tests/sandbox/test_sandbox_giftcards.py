@@ -49,9 +49,10 @@ def test_v1_find_spend_correct(v1: httpx.Client, sandbox_clean: Sandbox) -> None
     assert corrected["amount_in_cents"] == -500
     balance = data(v1.get("/giftcards/find-one-by", params={"hash": CARD}))["amount_in_cents"]
     assert balance == 1500
-    kinds = [(r["kind"], r["amount_in_cents"], r["balance_after_cents"]) for r in gift_rows(
-        sandbox_clean
-    )]  # fmt: skip
+    kinds = [
+        (r["kind"], r["amount_in_cents"], r["balance_after_cents"])
+        for r in gift_rows(sandbox_clean)
+    ]
     assert kinds == [
         ("giftcard_transaction", -1000, 1500),
         ("giftcard_transaction", 500, 2000),

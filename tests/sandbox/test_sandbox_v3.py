@@ -197,8 +197,13 @@ def test_loyalty_transactions_are_paginated_newest_first(
     page = data(response)
     assert [t["agent_operation_id"] for t in page] == ["op-2", "op-1"]
     assert response.json()["meta"] == {
-        "page": 2, "limit": 2, "viewing_from": 3, "viewing_to": 4, "last_page": 3, "total": 5,
-    }  # fmt: skip
+        "page": 2,
+        "limit": 2,
+        "viewing_from": 3,
+        "viewing_to": 4,
+        "last_page": 3,
+        "total": 5,
+    }
     newest = data(v3.get(f"/contacts/{JAN}/loyalty-transactions", params={"limit": 2}))
     assert [t["type"] for t in newest] == ["reward_reception", "credit_reception"]
     assert newest[1]["unit_value"] == 4  # the v1 reception, seen through v3

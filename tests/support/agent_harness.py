@@ -212,11 +212,6 @@ port = "{self.reader_path}"
         self.exits.append(code)
         return code
 
-    def restart(self, crash_at: str | None = None) -> AgentProcess:
-        if self.process is not None and self.process.poll() is None:
-            self.stop()
-        return self.start(crash_at)
-
     @property
     def pid(self) -> int:
         assert self.process is not None

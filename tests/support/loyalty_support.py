@@ -6,9 +6,7 @@ last one repeats) and records every request it saw, so tests count attempts exac
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -105,7 +103,3 @@ class Sleeps:
 
     async def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
-
-
-def decimal_json(response: httpx.Response) -> Any:
-    return json.loads(response.content, parse_float=Decimal)

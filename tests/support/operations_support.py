@@ -147,10 +147,6 @@ class Till:
         return [row for row in self.sandbox.ledger() if row["kind"] == kind]
 
 
-def open_journal(path: Path) -> Journal:
-    return Journal.open(path)
-
-
 def loyalty_for(sandbox: Sandbox, version: str, **overrides: Any) -> LoyaltyService:
     return make_loyalty(api_config(sandbox, version, **overrides)).service
 

@@ -7,7 +7,6 @@ import contextlib
 import os
 import tty
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
-from types import TracebackType
 from typing import Any, TypeVar
 
 from register_agent.config import ScansConfig, SerialReaderConfig
@@ -94,12 +93,7 @@ class ReaderBench:
     async def take(self, count: int, timeout_s: float = 3.0) -> list[Outcome]:
         return [await self.next(timeout_s) for _ in range(count)]
 
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         assert self._task is not None
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -73,8 +73,10 @@ class CounterSteps:
         """What the sandbox's ledger holds after these steps (in the summary step)."""
         t = self._tour
         created, linked = summary.counter["created"], summary.counter["linked"]
-        t._check(created == 1 and linked == 1, f"one customer created and one card linked, "
-                 f"got {created} and {linked}")  # fmt: skip
+        t._check(
+            created == 1 and linked == 1,
+            f"one customer created and one card linked, got {created} and {linked}",
+        )
         t._check(summary.counter["opt_in"] == 1, "one newsletter sign-up")
         left = GIFTCARD_CENTS - int(GIFTCARD_PAYS * 100)
         t._check(
@@ -164,8 +166,12 @@ class CounterSteps:
         held = Decimal(card["balance"])
         t._check(held * 100 == GIFTCARD_CENTS, f"EUR 25.00 on the giftcard, got {card}")
         t._say(f"   He hands over a giftcard, ****{card['card_tail']}: EUR {held} on it.")
-        payment = {"payment_id": "demo-gift-1", "card": GIFTCARD, "amount": str(GIFTCARD_PAYS),
-                   "sale_id": "demo-6"}  # fmt: skip
+        payment = {
+            "payment_id": "demo-gift-1",
+            "card": GIFTCARD,
+            "amount": str(GIFTCARD_PAYS),
+            "sale_id": "demo-6",
+        }
         paid = t._pos("POST", "/v1/giftcards/payments", payment).body
         left = held - GIFTCARD_PAYS
         t._check(Decimal(paid["balance"]) == left, f"EUR {left} left, got {paid}")
@@ -173,8 +179,10 @@ class CounterSteps:
         sold = t._sell("demo-6", amount, lines=[("Cheese cake", "18.40")])["loyalty"]
         t._check(sold["state"] == "credited", f"credits on the receipt, got {sold}")
         t._sales.append(Expected("demo-6", JAN_EMAIL, amount))
-        t._say(f"   Sale demo-6, EUR {amount}: EUR {GIFTCARD_PAYS} from the giftcard, the rest "
-               f"in cash; {'; '.join(sold['lines'])}.")  # fmt: skip
+        t._say(
+            f"   Sale demo-6, EUR {amount}: EUR {GIFTCARD_PAYS} from the giftcard, the rest "
+            f"in cash; {'; '.join(sold['lines'])}."
+        )
         receipt = t._preview("demo-6", "6-sale-with-giftcard.png")
         expected = receipt_lines(jan["attributes"], t._till.receipt_attributes)
         t._check(receipt.customer_lines == expected, f"{expected} printed: {receipt}")

@@ -134,7 +134,7 @@ async def _tour(embedded: Embedded, version: str, out: Path) -> int:
     from register_agent.commands.demo.tour import DemoFailed, Tour  # noqa: PLC0415
     from register_agent.runtime.agent import Agent  # noqa: PLC0415
 
-    agent = Agent(lambda: embedded.config, announce=lambda _: None)
+    agent = Agent(lambda: embedded.config)
     running = asyncio.create_task(agent.run())
     try:
         await _until_ready(agent, running)

@@ -131,9 +131,10 @@ class EnrolmentDesk:
             return NamedCard(customer=found.customer.ref)
         if found.state is CardState.UNREGISTERED:
             self._blank = (card, time.monotonic())
-            return NamedCard(notice=CardNotice(code="card_unregistered", message=(
+            message = (
                 f"{UNREGISTERED_MESSAGE}; this sale's points can be collected with the QR code"
-            )))  # fmt: skip
+            )
+            return NamedCard(notice=CardNotice(code="card_unregistered", message=message))
         code = "card_inactive" if found.state is CardState.INACTIVE else "card_unknown"
         message = f"{found.reason}; this sale's points can be collected with the QR code"
         return NamedCard(notice=CardNotice(code=code, message=message))
@@ -187,8 +188,13 @@ class EnrolmentDesk:
             CustomerEntry(key=c.ref.key, display=c.display, balance=c.balance)
             for c in found.customers
         )
-        return CustomerList(customers=customers, page=found.page, limit=found.limit,
-                            last_page=found.last_page, total=found.total)  # fmt: skip
+        return CustomerList(
+            customers=customers,
+            page=found.page,
+            limit=found.limit,
+            last_page=found.last_page,
+            total=found.total,
+        )
 
     async def choose(self, request: ChooseCustomerRequest) -> CustomerView:
         """The customer of the e-mail or card becomes the next sale's, exactly like a scan."""

@@ -46,8 +46,13 @@ def _corrected(row: GiftcardPayment, correction_id: str | None) -> GiftcardPayme
 class GiftcardCorrections:
     """Corrects confirmed giftcard payments and top-ups, each at most once."""
 
-    def __init__(self, journal: Journal, cards: GiftcardService, health: TillHealth,
-                 clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+    def __init__(
+        self,
+        journal: Journal,
+        cards: GiftcardService,
+        health: TillHealth,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._journal = journal
         self._cards = cards
         self._health = health
@@ -110,9 +115,13 @@ class GiftcardCorrections:
         self._health.api_answered()
         answer = _corrected(row, made.transaction_id)
         await self._journal.move_giftcard_payment(
-            row.payment_id, "correcting", "corrected", self._clock(),
-            correction_id=made.transaction_id, result=answer.model_dump(mode="json"),
-        )  # fmt: skip
+            row.payment_id,
+            "correcting",
+            "corrected",
+            self._clock(),
+            correction_id=made.transaction_id,
+            result=answer.model_dump(mode="json"),
+        )
         log.info("giftcard payment %s corrected", row.payment_id)
         return answer
 

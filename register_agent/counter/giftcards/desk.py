@@ -140,9 +140,13 @@ class GiftcardDesk:
         cents = -_cents(request.amount)
         digest = _digest("payment", request.payment_id, request.card, cents, request.sale_id)
         return await self._move(
-            request.payment_id, "payment", request.card, cents, sale_id=request.sale_id,
+            request.payment_id,
+            "payment",
+            request.card,
+            cents,
+            sale_id=request.sale_id,
             digest=digest,
-        )  # fmt: skip
+        )
 
     async def top_up(self, request: GiftcardTopUpRequest) -> GiftcardPaymentAnswer:
         cents = _cents(request.amount)
@@ -152,9 +156,15 @@ class GiftcardDesk:
         )
 
     async def _move(
-        self, payment_id: str, kind: str, value: str, cents: int, *, sale_id: str | None,
+        self,
+        payment_id: str,
+        kind: str,
+        value: str,
+        cents: int,
+        *,
+        sale_id: str | None,
         digest: str,
-    ) -> GiftcardPaymentAnswer:  # fmt: skip
+    ) -> GiftcardPaymentAnswer:
         remember_card(value)
         existing = await self._journal.giftcard_payment(payment_id)
         if existing is not None:
@@ -230,8 +240,9 @@ class GiftcardDesk:
         before = row.balance_before
         return None if before is None else before + row.amount_cents
 
-    async def _finish(self, row: GiftcardPayment, expected: str, balance: int | None,
-                      transaction_id: str | None) -> GiftcardPaymentAnswer:  # fmt: skip
+    async def _finish(
+        self, row: GiftcardPayment, expected: str, balance: int | None, transaction_id: str | None
+    ) -> GiftcardPaymentAnswer:
         answer = GiftcardPaymentAnswer(
             payment_id=row.payment_id,
             kind="top_up" if row.kind == "top_up" else "payment",
@@ -243,9 +254,14 @@ class GiftcardDesk:
             transaction_id=transaction_id,
         )
         if not await self._journal.move_giftcard_payment(
-            row.payment_id, expected, "done", self._clock(), balance_after=balance,
-            transaction_id=transaction_id, result=answer.model_dump(mode="json"),
-        ):  # fmt: skip
+            row.payment_id,
+            expected,
+            "done",
+            self._clock(),
+            balance_after=balance,
+            transaction_id=transaction_id,
+            result=answer.model_dump(mode="json"),
+        ):
             # a person decided it while it was being settled (register-agent review)
             stored = await self._journal.giftcard_payment(row.payment_id)
             if stored is not None and stored.state in _ANSWERED and stored.result:

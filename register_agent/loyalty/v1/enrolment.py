@@ -45,8 +45,6 @@ def _customer(found: MemberWithBalance, card_id: int | None = None) -> Customer:
 class V1Enrolment:
     """Members and new cards over Register API v1."""
 
-    lists_customers = True
-
     def __init__(self, api: V1Api) -> None:
         self.api = api
         self.members = V1MembersApi(api.http)

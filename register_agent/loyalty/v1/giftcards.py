@@ -1,18 +1,12 @@
-"""``GiftcardService`` on Register API v1: integer ids, ``amount`` in
-cents on transactions, and no reverse, no read-back and no prepaid balances."""
+"""``GiftcardService`` on Register API v1: integer ids, and ``amount`` in cents on
+transactions."""
 
 from __future__ import annotations
 
 from pydantic import TypeAdapter
 
 from register_agent.errors import RequestRejected
-from register_agent.loyalty.giftcards import (
-    Giftcard,
-    GiftcardTransaction,
-    expiry,
-    maybe_landed,
-    not_in_v1,
-)
+from register_agent.loyalty.giftcards import Giftcard, GiftcardTransaction, expiry, maybe_landed
 from register_agent.loyalty.http import RegisterHttp, parse_with
 from register_agent.loyalty.models_giftcards import GiftcardTransactionV1, GiftcardV1
 from register_agent.loyalty.retries import Deadline
@@ -20,7 +14,6 @@ from register_agent.loyalty.v1.paths import Paths
 
 _card = parse_with(TypeAdapter(GiftcardV1))
 _transaction = parse_with(TypeAdapter(GiftcardTransactionV1))
-_DIGITAL = 1  # the only type the API creates (55021 otherwise)
 
 
 def _giftcard(found: GiftcardV1) -> Giftcard:
@@ -61,13 +54,6 @@ class V1Giftcards:
         found = await self.http.get(Paths.GIFTCARD_BY_HASH, _card, params=params, deadline=deadline)
         return _giftcard(found)
 
-    async def create_giftcard(
-        self, program_key: str, *, deadline: Deadline | None = None
-    ) -> Giftcard:
-        form = {"giftcard_program_id": _id(program_key, "giftcard program"), "type": _DIGITAL}
-        made = await self.http.post(Paths.GIFTCARDS, _card, form=form, deadline=deadline)
-        return _giftcard(made)
-
     async def giftcard_transaction(
         self, card_key: str, amount_cents: int, *, deadline: Deadline | None = None
     ) -> GiftcardTransaction:
@@ -90,21 +76,3 @@ class V1Giftcards:
         except RequestRejected as exc:
             raise maybe_landed(exc, "the correction") from exc
         return _txn(made)
-
-    async def reverse_transaction(
-        self, transaction_id: str, *, deadline: Deadline | None = None
-    ) -> GiftcardTransaction:
-        raise not_in_v1("reversing a giftcard transaction (correct the last one instead)")
-
-    async def transaction(
-        self, transaction_id: str, *, deadline: Deadline | None = None
-    ) -> GiftcardTransaction:
-        raise not_in_v1("reading a giftcard transaction back")
-
-    async def prepaid_balance(self, contact_key: str, *, deadline: Deadline | None = None) -> int:
-        raise not_in_v1("a prepaid balance")
-
-    async def prepaid_transaction(
-        self, contact_key: str, amount_cents: int, *, deadline: Deadline | None = None
-    ) -> int:
-        raise not_in_v1("a prepaid transaction")

@@ -42,7 +42,6 @@ class Paths:
     REWARD_RECEPTION = "/rewards/{type}/reward-reception"
     # giftcards: the calls live in loyalty/v1/giftcards.py
     GIFTCARD_BY_HASH = "/giftcards/find-one-by"
-    GIFTCARDS = "/giftcards"
     GIFTCARD_TRANSACTIONS = "/giftcard-transactions"
     CORRECT_GIFTCARD_TRANSACTION = "/giftcard-transactions/correct/{id}"
 

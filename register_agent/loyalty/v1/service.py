@@ -228,7 +228,6 @@ class V1LoyaltyService:
                 required_credits=reward.required_credits,
                 kind=kind,
                 external_property=reward.external_property,
-                media_url=reward.media.value if reward.media else None,
                 stock=reward.stock,
             )
             for kind in _REWARD_TYPES

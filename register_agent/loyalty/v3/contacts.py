@@ -1,6 +1,6 @@
-"""The v3 Register API's contact and contact-identifier calls: create,
-link, unlink and delete identifiers; find, find-or-create, create, anonymous and claimed
-contacts; each path in one place (``ContactPaths``), like ``v3.Paths``.
+"""The v3 Register API's contact and contact-identifier calls: create and link identifiers;
+find, find-or-create, anonymous and claimed contacts; each path in one place
+(``ContactPaths``), like ``v3.Paths``.
 
 ``find-or-create`` is a GET that may create: repeating it is still safe (the second call
 finds what the first made), so the inline retries of a GET are right for it too.
@@ -24,8 +24,6 @@ class ContactPaths:
 
     IDENTIFIERS = "/contact-identifiers"
     LINK = "/contact-identifiers/link"
-    UNLINK = "/contact-identifiers/unlink"
-    CONTACTS = "/contacts"
     FIND = "/contacts/find-one-by"
     FIND_OR_CREATE = "/contacts/find-or-create"
     # the docs' spelling; the sandbox also serves the Postman export's /contact/anonymous
@@ -34,7 +32,7 @@ class ContactPaths:
 
 
 class CreatedContact(ApiModel):
-    """What creating a contact answers: its uuid only."""
+    """What creating an anonymous contact answers: its uuid only."""
 
     uuid: UUID
 
@@ -77,22 +75,6 @@ class V3ContactsApi:
             "PUT", ContactPaths.LINK, _identifier, form=form, deadline=deadline
         )
 
-    async def unlink_contact_identifier(
-        self, value: str, *, deadline: Deadline | None = None
-    ) -> ContactIdentifier:
-        form = {"contact_identifier_value": value}
-        return await self.http.call(
-            "PUT", ContactPaths.UNLINK, _identifier, form=form, deadline=deadline
-        )
-
-    async def delete_contact_identifier(
-        self, value: str, *, deadline: Deadline | None = None
-    ) -> ContactIdentifier:
-        params = {"contact_identifier_value": value}
-        return await self.http.call(
-            "DELETE", ContactPaths.IDENTIFIERS, _identifier, params=params, deadline=deadline
-        )
-
     async def find_contact(self, email: str, *, deadline: Deadline | None = None) -> Contact:
         """55031 when no contact has this e-mail."""
         params = {"email": email}
@@ -105,13 +87,6 @@ class V3ContactsApi:
         return await self.http.get(
             ContactPaths.FIND_OR_CREATE, _contact, params=params, deadline=deadline
         )
-
-    async def create_contact(
-        self, email: str, *, referral_code: str | None = None, deadline: Deadline | None = None
-    ) -> CreatedContact:
-        """60005 when a contact has this e-mail already."""
-        form: dict[str, FormValue] = {"email": email, "referral_code": referral_code}
-        return await self.http.post(ContactPaths.CONTACTS, _created, form=form, deadline=deadline)
 
     async def create_anonymous_contact(
         self,

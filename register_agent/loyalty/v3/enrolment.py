@@ -47,8 +47,6 @@ def _customer(contact: Contact | ContactRef, card: str | None = None) -> Custome
 class V3Enrolment:
     """Contacts and new cards over Register API v3."""
 
-    lists_customers = False
-
     def __init__(self, api: V3Api) -> None:
         self.api = api
         self.contacts = V3ContactsApi(api.http)

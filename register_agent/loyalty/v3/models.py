@@ -17,7 +17,6 @@ from pydantic import Field
 from register_agent.loyalty.v1.models import ApiModel, Media
 
 __all__ = [
-    "Calculation",
     "Contact",
     "ContactIdentifier",
     "ContactRef",
@@ -119,10 +118,6 @@ class CreditReception(ApiModel):
     shop: Shop | None = None
     contact_identifier: ContactIdentifier | None = None
     agent_operation_id: str | None = None
-
-
-class Calculation(ApiModel):
-    credits: int
 
 
 class Reward(ApiModel):

@@ -21,7 +21,6 @@ from register_agent.loyalty.retries import Deadline
 from register_agent.loyalty.tokens import LoyaltyToken
 from register_agent.loyalty.v3.models import (
     OPERATION_ATTRIBUTE,
-    Calculation,
     Contact,
     ContactIdentifier,
     CreditBalance,
@@ -49,21 +48,15 @@ class Paths:
     LOYALTY_TRANSACTIONS = "/contacts/{uuid}/loyalty-transactions"
     POS_TRANSACTIONS = "/pos-transactions"
     CREDIT_RECEPTIONS = "/credit-receptions"
-    CALCULATE = "/credit-receptions/calculate"
     REVERSE_CREDIT_RECEPTION = "/credit-receptions/{uuid}/reverse"
     REWARDS = "/rewards"
     REWARD_RECEPTIONS = "/reward-receptions"
     REVERSE_REWARD_RECEPTION = "/reward-receptions/{uuid}/reverse"
     LOYALTY_TOKENS = "/loyalty-tokens"
-    # giftcards and prepaid: the calls live in loyalty/v3/giftcards.py
+    # giftcards: the calls live in loyalty/v3/giftcards.py
     GIFTCARD_BY_HASH = "/giftcards/find-one-by"
-    GIFTCARDS = "/giftcards"
     GIFTCARD_TRANSACTIONS = "/giftcard-transactions"
-    GIFTCARD_TRANSACTION = "/giftcard-transactions/{uuid}"
     CORRECT_GIFTCARD_TRANSACTION = "/giftcard-transactions/{uuid}/correct"
-    REVERSE_GIFTCARD_TRANSACTION = "/giftcard-transactions/{uuid}/reverse"
-    PREPAID_BALANCE = "/contacts/{uuid}/prepaid-balance"  # the SDK's spelling
-    PREPAID_TRANSACTIONS = "/prepaid-transactions"
 
 
 _register = parse_with(TypeAdapter(Register))
@@ -72,7 +65,6 @@ _contact = parse_with(TypeAdapter(Contact))
 _balance = parse_with(TypeAdapter(CreditBalance))
 _pos = parse_with(TypeAdapter(PosTransaction))
 _reception = parse_with(TypeAdapter(CreditReception))
-_calculation = parse_with(TypeAdapter(Calculation))
 _rewards = parse_with(TypeAdapter(list[Reward]))
 _reward_reception = parse_with(TypeAdapter(RewardReception))
 _transactions_adapter = TypeAdapter(list[LoyaltyTransaction])
@@ -169,17 +161,6 @@ class V3Api:
                     code=exc.code,
                 ) from exc
             raise
-
-    async def calculate_credits(
-        self,
-        unit_value: Decimal,
-        *,
-        unit_name: str | None = PURCHASE_AMOUNT,
-        contact_uuid: str | None = None,
-        deadline: Deadline | None = None,
-    ) -> Calculation:
-        params = {"unit_value": unit_value, "unit_name": unit_name, "contact_uuid": contact_uuid}
-        return await self.http.get(Paths.CALCULATE, _calculation, params=params, deadline=deadline)
 
     async def reverse_credit_reception(
         self, reception_uuid: str, *, deadline: Deadline | None = None

@@ -34,7 +34,6 @@ class Paths:
 
     CONTACT = "/contacts/{uuid}"
     SUBSCRIPTION_TYPES = "/subscription-types"
-    SUBSCRIPTIONS = "/contact-subscriptions/{uuid}"
     SUBSCRIBE = "/contact-subscriptions/{uuid}/subscribe"
     UNSUBSCRIBE = "/contact-subscriptions/{uuid}/unsubscribe"
 
@@ -42,7 +41,6 @@ class Paths:
 _contact = parse_with(TypeAdapter(Contact))
 _types = parse_with(TypeAdapter(list[SubscriptionType]))
 _subscription = parse_with(TypeAdapter(ContactSubscription))
-_subscriptions = parse_with(TypeAdapter(list[ContactSubscription]))
 
 
 class V3ProfileService:
@@ -82,12 +80,6 @@ class V3ProfileService:
         if answer.is_subscribed:
             return NewsletterState.SUBSCRIBED
         return _STATES.get(answer.status.upper(), NewsletterState.UNSUBSCRIBED)
-
-    async def subscriptions(
-        self, customer: CustomerRef, *, deadline: Deadline | None = None
-    ) -> list[ContactSubscription]:
-        path = Paths.SUBSCRIPTIONS.format(uuid=segment(customer.key))
-        return await self.api.http.get(path, _subscriptions, deadline=deadline)
 
     async def _subscription_type(self, deadline: Deadline) -> str:
         """The configured type's uuid: as given, or found by its name (case-insensitive)."""

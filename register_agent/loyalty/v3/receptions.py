@@ -64,7 +64,6 @@ def reward_of(reward: models.Reward) -> Reward:
         required_credits=reward.required_credits,
         kind=(reward.reward_type or reward.type or "physical").lower(),
         external_property=reward.external_property,
-        media_url=reward.media.value if reward.media else None,
         stock=reward.stock,
     )
 
