@@ -77,7 +77,7 @@ def _add_transfers(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from register_agent.commands.doctor import run_doctor  # noqa: PLC0415
+    from register_agent.commands.doctor.diagnosis import run_doctor  # noqa: PLC0415
     from register_agent.config import load_config  # noqa: PLC0415 (lazy: start-up cost)
 
     if not args.verbose:  # the checks' own lines say it; the client's retries are noise here
