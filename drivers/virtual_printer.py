@@ -8,15 +8,15 @@ receives then is held in its buffer and printed when the state returns to ok.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import socket
-import socketserver
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+
+from drivers.loopback_server import ControlHandler, LoopbackServer, close_quietly
 
 log = logging.getLogger(__name__)
 
@@ -74,51 +74,6 @@ class PrintJob:
         return self.data[len(self.printed) :]
 
 
-class _Handler(socketserver.BaseRequestHandler):
-    server: _Server
-
-    def handle(self) -> None:
-        self.server.owner._serve(self.request)
-
-
-class _ControlHandler(socketserver.StreamRequestHandler):
-    server: _Server
-
-    def handle(self) -> None:
-        for line in self.rfile:
-            reply = self.server.owner.control(line.decode("ascii", "replace"))
-            self.wfile.write(reply.encode("ascii") + b"\n")
-
-
-class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        owner: VirtualPrinter,
-        handler: type[socketserver.BaseRequestHandler] = _Handler,
-    ) -> None:
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        self.owner = owner
-        super().__init__(address, handler)
-
-    def serve_in_thread(self, name: str) -> None:
-        thread = threading.Thread(
-            target=self.serve_forever,
-            kwargs={"poll_interval": 0.05},  # stop() waits up to one poll interval
-            name=name,
-            daemon=True,
-        )
-        thread.start()
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-
 class VirtualPrinter:
     """The printer; ``start()`` it (or use ``with``), switch ``state``, read ``jobs()``."""
 
@@ -129,15 +84,15 @@ class VirtualPrinter:
         self._jobs: list[_Job] = []
         self._paper_left: int | None = None
         self._connections: set[socket.socket] = set()
-        self._server: _Server | None = None
-        self._control: _Server | None = None
+        self._server: LoopbackServer | None = None
+        self._control: LoopbackServer | None = None
         self.status_queries = 0
 
     # --- life -----------------------------------------------------------------------------
 
     def start(self) -> VirtualPrinter:
         """Listen on loopback; ``port`` 0 picks a free port (see ``address``)."""
-        self._server = _Server(self._address, self)
+        self._server = LoopbackServer(self._address, self)
         self._server.serve_in_thread("virtual-printer")
         log.info("virtual printer listening on %s:%d", *self.address)
         return self
@@ -153,7 +108,7 @@ class VirtualPrinter:
         self._server = None
         with self._lock:
             for connection in list(self._connections):
-                _close_quietly(connection)
+                close_quietly(connection)
 
     def __enter__(self) -> VirtualPrinter:
         return self.start()
@@ -217,7 +172,7 @@ class VirtualPrinter:
 
     def start_control(self, port: int = 0) -> int:
         """Take line commands (see ``control``) on a loopback ``port``; the port used."""
-        self._control = _Server((self._address[0], port), self, _ControlHandler)
+        self._control = LoopbackServer((self._address[0], port), self, ControlHandler)
         self._control.serve_in_thread("virtual-printer-control")
         return int(self._control.server_address[1])
 
@@ -245,7 +200,8 @@ class VirtualPrinter:
 
     # --- the printer's side ---------------------------------------------------------------
 
-    def _serve(self, connection: socket.socket) -> None:
+    def serve(self, connection: socket.socket) -> None:
+        """One job: what arrives on ``connection`` until it closes (the server's thread)."""
         job = _Job(bytearray())
         carry = b""
         with self._lock:
@@ -314,9 +270,3 @@ def _split_queries(data: bytes) -> tuple[bytes, bytes, list[int]]:
 def _snapshot(job: _Job) -> PrintJob:
     data = bytes(job.received)
     return PrintJob(data=data, printed=data[: job.printed_upto], closed=job.closed)
-
-
-def _close_quietly(connection: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        connection.shutdown(socket.SHUT_RDWR)
-    connection.close()

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import serial
     import uvicorn
 
-    from drivers.virtual_printer import _Server as VirtualPrinterServer
+    from drivers.loopback_server import LoopbackServer as VirtualPrinterServer
     from register_agent.api.server import _InProcessServer
     from register_agent.config import AgentConfig
     from register_agent.config import _CredentialsSource as CredentialsSource

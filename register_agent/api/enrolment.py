@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
-from register_agent.api import docs
+from register_agent.api import counter_docs, docs
 from register_agent.api.problems import ErrorBody
 from register_agent.counter.enrolment.messages import (
     ChooseCustomerRequest,
@@ -33,18 +33,18 @@ def enrolment_router(desk: EnrolmentApi) -> APIRouter:
     @router.post(
         "/v1/cards",
         summary="Hand out a new card to a customer",
-        description=docs.HAND_OUT,
+        description=counter_docs.HAND_OUT,
         responses=_errors(409, 503),
     )
     async def hand_out(
-        request: Annotated[HandOutRequest, Body(openapi_examples=docs.HAND_OUT_EXAMPLES)],
+        request: Annotated[HandOutRequest, Body(openapi_examples=counter_docs.HAND_OUT_EXAMPLES)],
     ) -> HandOutAnswer:
         return await desk.hand_out(request)
 
     @router.get(
         "/v1/customers",
         summary="Find a customer by e-mail, or list the customers",
-        description=docs.CUSTOMERS,
+        description=counter_docs.CUSTOMERS,
         responses=_errors(404, 409, 503),
     )
     async def customers(
@@ -60,11 +60,13 @@ def enrolment_router(desk: EnrolmentApi) -> APIRouter:
     @router.post(
         "/v1/customer",
         summary="Make a customer the next sale's, by e-mail or card number",
-        description=docs.CHOOSE_CUSTOMER,
+        description=counter_docs.CHOOSE_CUSTOMER,
         responses=_errors(404, 409, 503),
     )
     async def choose_customer(
-        request: Annotated[ChooseCustomerRequest, Body(openapi_examples=docs.CHOOSE_EXAMPLES)],
+        request: Annotated[
+            ChooseCustomerRequest, Body(openapi_examples=counter_docs.CHOOSE_EXAMPLES)
+        ],
     ) -> CustomerView:
         return await desk.choose(request)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
 
-from register_agent.api import docs
+from register_agent.api import counter_docs, docs
 from register_agent.api.problems import ErrorBody
 from register_agent.counter.giftcards.messages import (
     GiftcardApi,
@@ -47,12 +47,12 @@ def giftcard_router(desk: GiftcardApi) -> APIRouter:
     @router.post(
         "/payments",
         summary="Pay (part of) a sale with a giftcard",
-        description=docs.GIFTCARD_PAY,
+        description=counter_docs.GIFTCARD_PAY,
         responses=_errors(404, 409, 503),
     )
     async def pay(
         request: Annotated[
-            GiftcardPaymentRequest, Body(openapi_examples=docs.GIFTCARD_PAY_EXAMPLES)
+            GiftcardPaymentRequest, Body(openapi_examples=counter_docs.GIFTCARD_PAY_EXAMPLES)
         ],
     ) -> GiftcardPaymentAnswer:
         return await desk.pay(request)
@@ -60,7 +60,7 @@ def giftcard_router(desk: GiftcardApi) -> APIRouter:
     @router.post(
         "/top-ups",
         summary="Load money onto a giftcard",
-        description=docs.GIFTCARD_TOP_UP,
+        description=counter_docs.GIFTCARD_TOP_UP,
         responses=_errors(404, 409, 503),
     )
     async def top_up(request: GiftcardTopUpRequest) -> GiftcardPaymentAnswer:
@@ -69,7 +69,7 @@ def giftcard_router(desk: GiftcardApi) -> APIRouter:
     @router.post(
         "/payments/{payment_id:path}/correct",
         summary="Correct a giftcard payment or top-up (the card's last one only)",
-        description=docs.GIFTCARD_CORRECT,
+        description=counter_docs.GIFTCARD_CORRECT,
         responses=_errors(404, 409, 503),
     )
     async def correct(payment_id: PaymentId) -> GiftcardPaymentAnswer:
@@ -78,7 +78,7 @@ def giftcard_router(desk: GiftcardApi) -> APIRouter:
     @router.get(
         "/{card}",
         summary="A giftcard and its balance",
-        description=docs.GIFTCARD_LOOK_UP,
+        description=counter_docs.GIFTCARD_LOOK_UP,
         responses=_errors(404, 409, 503),
     )
     async def look_up(card: CardPath) -> GiftcardView:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from register_agent.api import docs
+from register_agent.api import counter_docs, docs
 from register_agent.api.problems import ErrorBody
 from register_agent.counter.profiles import (
     AttributesAnswer,
@@ -28,22 +28,26 @@ def profile_router(desk: ProfileApi) -> APIRouter:
     @router.put(
         "/newsletter",
         summary="Opt the customer in or out of the newsletter",
-        description=docs.NEWSLETTER,
+        description=counter_docs.NEWSLETTER,
         responses=_errors(404, 409, 503),
     )
     async def newsletter(
-        request: Annotated[NewsletterRequest, Body(openapi_examples=docs.NEWSLETTER_EXAMPLES)],
+        request: Annotated[
+            NewsletterRequest, Body(openapi_examples=counter_docs.NEWSLETTER_EXAMPLES)
+        ],
     ) -> NewsletterAnswer:
         return await desk.set_newsletter(request)
 
     @router.put(
         "/attributes",
         summary="Set the customer's attributes (e.g. the first name)",
-        description=docs.ATTRIBUTES,
+        description=counter_docs.ATTRIBUTES,
         responses=_errors(404, 409, 503),
     )
     async def attributes(
-        request: Annotated[AttributesRequest, Body(openapi_examples=docs.ATTRIBUTES_EXAMPLES)],
+        request: Annotated[
+            AttributesRequest, Body(openapi_examples=counter_docs.ATTRIBUTES_EXAMPLES)
+        ],
     ) -> AttributesAnswer:
         return await desk.set_attributes(request)
 

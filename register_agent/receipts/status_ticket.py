@@ -20,7 +20,7 @@ from register_agent.journal.queries import outbox_summary
 from register_agent.loyalty.checks import probe_api
 from register_agent.receipts.layout import Cut, Element, ReceiptLayout, Rule, TextLine, clean
 
-REGISTER_FILE = "register.json"  # runtime/agent.py's cache of the register info
+REGISTER_FILE = "register.json"  # runtime/housekeeping.py's cache of the register info
 
 
 async def status_lines(config: AgentConfig) -> list[str]:

@@ -11,45 +11,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
-import json
 import logging
 import signal
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from register_agent.api import LocalApiServer, local_api_token, make_app
 from register_agent.common.events import EventBus
-from register_agent.common.logs import remember_card, remember_secrets, secrets_of, set_log_fields
+from register_agent.common.logs import remember_card, remember_secrets, secrets_of
 from register_agent.config import AgentConfig
 from register_agent.counter.giftcards.desk import GiftcardDesk
 from register_agent.counter.health import TillHealth
-from register_agent.errors import LoyaltyApiError
 from register_agent.journal import Journal, Operation
 from register_agent.loyalty import make_loyalty
-from register_agent.loyalty.domain import RegisterInfo
 from register_agent.loyalty.http import observe_calls
-from register_agent.loyalty.retries import Deadline
 from register_agent.outbox.handlers import make_handlers
 from register_agent.outbox.worker import Outbox, OutboxSettings
 from register_agent.readers.reader import RawScan
 from register_agent.readers.scans import Outcome, Scan, ScanPipeline
 from register_agent.receipts.printer_worker import PrinterWorker, agent_prints
 from register_agent.runtime import devices
+from register_agent.runtime.housekeeping import cached_register, keep_house
 from register_agent.runtime.metrics import AgentMetrics, MetricsServer, Sources
-from register_agent.runtime.sdnotify import Heartbeat, Notifier
+from register_agent.runtime.sdnotify import Heartbeat, Notifier, feed_watchdog
+from register_agent.runtime.tasks import Tasks, first_of
 from register_agent.till.sale import Till
 
 log = logging.getLogger(__name__)
 
 JOURNAL_FILE = "journal.sqlite3"
-REGISTER_FILE = "register.json"  # the register info, so tokens can be minted offline
 STOP_GRACE_S = 5.0  # what is in flight at SIGTERM gets this long to finish
 DEFAULT_SILENCE_S = 30.0  # a worker silent this long is hung (without a systemd watchdog)
-HOUSEKEEPING_S = 3600.0
-READER_SILENCE_S = 5.0  # an open serial reader's thread turns every 0.25 s
 
 
 class Agent:
@@ -78,7 +71,7 @@ class Agent:
         async with contextlib.AsyncExitStack() as stack:
             await self._start(stack)
             while not self._stop.is_set():
-                await _first(self._stop.wait(), self._reload.wait())
+                await first_of(self._stop.wait(), self._reload.wait())
                 if self._reload.is_set() and not self._stop.is_set():
                     self._reload.clear()
                     await self._reload_config()
@@ -101,7 +94,7 @@ class Agent:
         self.metrics = self._make_metrics(state / JOURNAL_FILE)
         stack.callback(observe_calls(self.metrics.api_call))
         loyalty = make_loyalty(
-            config.api, newsletter=config.newsletter, register=_cached_register(state)
+            config.api, newsletter=config.newsletter, register=cached_register(state)
         )
         stack.push_async_callback(loyalty.aclose)
         self.loyalty = loyalty.service
@@ -144,7 +137,7 @@ class Agent:
         recovered = await self.outbox.recover()
         if recovered:
             log.warning("%d operations were in flight at the last stop: reconciling", recovered)
-        tasks = await stack.enter_async_context(_Tasks())
+        tasks = await stack.enter_async_context(Tasks())
         self._start_workers(tasks)
         await self._start_api(stack)
         self._start_metrics(stack)
@@ -164,7 +157,7 @@ class Agent:
             on_beat=lambda: self.heartbeat.beat("printer"),
         )
 
-    def _start_workers(self, tasks: _Tasks) -> None:
+    def _start_workers(self, tasks: Tasks) -> None:
         self.heartbeat.register("outbox")
         for reader in self.readers:
             self.heartbeat.register(f"reader {reader.name}")
@@ -175,8 +168,13 @@ class Agent:
         if self.readers:
             pipeline = ScanPipeline(self.config.scans, self.config.readers)
             tasks.start("readers", devices.run_readers(self.readers, pipeline, self._scanned))
-        tasks.start("watchdog", self._feed_watchdog())
-        tasks.start("housekeeping", self._housekeeping())
+        watchdog = feed_watchdog(
+            self._notifier, self.heartbeat, self.readers, self.metrics.state.sample_readers
+        )
+        tasks.start("watchdog", watchdog)
+        tasks.start(
+            "housekeeping", keep_house(self.journal, self.loyalty, self.health, self.config.state)
+        )
 
     async def _start_api(self, stack: contextlib.AsyncExitStack) -> None:
         token = local_api_token(self.config.local_api, self.config.state.directory)
@@ -232,48 +230,6 @@ class Agent:
                 remember_card(outcome.value)  # logs show its last 4 characters only
             await self.till.scanned(outcome)
 
-    async def _feed_watchdog(self) -> None:
-        interval = self._notifier.watchdog_interval_s
-        pause = interval / 2 if interval else 5.0
-        while True:
-            self.heartbeat.beat("agent")  # the event loop itself turns
-            self._beat_readers()
-            self.metrics.state.sample_readers()
-            if interval:
-                self.heartbeat.feed(self._notifier)
-            await asyncio.sleep(pause)
-
-    def _beat_readers(self) -> None:
-        """A reader that is open and reading turns its thread every quarter second; one
-        that stopped turning is hung. A reader that is absent or reopening is not hung:
-        a missing scanner must not restart the agent (it disables only itself)."""
-        now = time.monotonic()
-        for reader in self.readers:
-            status = reader.status()
-            alive = status.alive_at is None or now - status.alive_at < READER_SILENCE_S
-            if status.state != "ok" or alive:
-                self.heartbeat.beat(f"reader {reader.name}")
-
-    async def _housekeeping(self) -> None:
-        """Refresh the cached register info; remove finished rows past the retention."""
-        while True:
-            await self._remember_register()
-            retention_s = self.config.state.retention_days * 86400
-            removed = await self.journal.purge_finished(before=time.time() - retention_s)
-            if removed:
-                log.info("removed %d finished sales older than the retention", removed)
-            await asyncio.sleep(HOUSEKEEPING_S)
-
-    async def _remember_register(self) -> None:
-        try:
-            info = await self.loyalty.register(deadline=Deadline.after(5.0))
-        except LoyaltyApiError as exc:
-            self.health.api_failed(exc)
-            log.warning("the Register API does not answer yet (%s); working offline", exc)
-            return
-        self.health.api_answered()
-        _store_register(self.config.state.directory, info)
-
     async def _reload_config(self) -> None:
         self._notifier.reloading()
         try:
@@ -314,41 +270,6 @@ class Agent:
         return tuple(lines)
 
 
-class _Tasks(contextlib.AbstractAsyncContextManager["_Tasks"]):
-    """Background workers; on exit each is cancelled and awaited, newest first."""
-
-    def __init__(self) -> None:
-        self._tasks: list[asyncio.Task[None]] = []
-
-    def start(self, name: str, work: Coroutine[Any, Any, None], **log_fields: str) -> None:
-        """Start ``work``; its log lines name ``log_fields`` (e.g. device="printer")."""
-        context = contextvars.copy_context()
-        context.run(set_log_fields, **log_fields)  # on for the task's whole life
-        task = asyncio.create_task(work, name=name, context=context)
-        task.add_done_callback(_report_end)
-        self._tasks.append(task)
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        for task in reversed(self._tasks):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-
-def _report_end(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("worker %s stopped: %s", task.get_name(), task.exception())
-
-
-async def _first(*waits: Coroutine[Any, Any, Any]) -> None:
-    tasks = [asyncio.ensure_future(wait) for wait in waits]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-
-
 def _outbox_settings(config: AgentConfig) -> OutboxSettings:
     return OutboxSettings(
         concurrency=config.outbox.concurrency,
@@ -356,17 +277,3 @@ def _outbox_settings(config: AgentConfig) -> OutboxSettings:
         backoff_max_s=config.outbox.backoff_max_s,
         unknown_delay_s=config.outbox.unknown_delay_s,
     )
-
-
-def _cached_register(state: Path) -> RegisterInfo | None:
-    try:
-        return RegisterInfo(**json.loads((state / REGISTER_FILE).read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def _store_register(state: Path, info: RegisterInfo) -> None:
-    path = state / REGISTER_FILE
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(info.__dict__), encoding="utf-8")
-    temporary.replace(path)

@@ -4,18 +4,24 @@
 every registered worker (outbox, printer, each reader) has checked in recently, so a hung
 worker stops the pings and systemd restarts the agent. The protocol is one datagram to
 ``$NOTIFY_SOCKET``: no library needed, and unlike the ``sdnotify`` package a failure to
-send is logged, not swallowed.
+send is logged, not swallowed. A reader counts as a worker while it is open: the agent's
+watchdog loop (``feed_watchdog``) checks it in as long as its thread turns.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+
+from register_agent.readers.reader import Reader
 
 log = logging.getLogger(__name__)
+
+READER_SILENCE_S = 5.0  # an open serial reader's thread turns every 0.25 s
 
 
 class Notifier:
@@ -101,3 +107,32 @@ class Heartbeat:
             log.error("no heartbeat from %s: not feeding the watchdog", ", ".join(silent))
             return False
         return notifier.notify("WATCHDOG=1")
+
+
+async def feed_watchdog(
+    notifier: Notifier, heartbeat: Heartbeat, readers: Sequence[Reader], tick: Callable[[], None]
+) -> None:
+    """The agent's watchdog loop, every half watchdog interval (5 s without a watchdog): the
+    event loop and the turning readers check in, ``tick`` runs (the readers' metrics are
+    sampled), and systemd is pinged while no worker is silent."""
+    interval = notifier.watchdog_interval_s
+    pause = interval / 2 if interval else 5.0
+    while True:
+        heartbeat.beat("agent")  # the event loop itself turns
+        beat_readers(readers, heartbeat)
+        tick()
+        if interval:
+            heartbeat.feed(notifier)
+        await asyncio.sleep(pause)
+
+
+def beat_readers(readers: Sequence[Reader], heartbeat: Heartbeat) -> None:
+    """A reader that is open and reading turns its thread every quarter second; one
+    that stopped turning is hung. A reader that is absent or reopening is not hung:
+    a missing scanner must not restart the agent (it disables only itself)."""
+    now = time.monotonic()
+    for reader in readers:
+        status = reader.status()
+        alive = status.alive_at is None or now - status.alive_at < READER_SILENCE_S
+        if status.state != "ok" or alive:
+            heartbeat.beat(f"reader {reader.name}")

@@ -9,50 +9,60 @@ import hmac
 import html
 import json
 import re
+from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from register_agent.sandbox import tokens
-from register_agent.sandbox.faults import FaultSpecError
+from register_agent.sandbox.faults import Faults, FaultSpecError
 from register_agent.sandbox.help import HELP_TEXT
 from register_agent.sandbox.params import ApiError
-from register_agent.sandbox.state import Account, Store, Transaction
+from register_agent.sandbox.records import Account, Transaction
+from register_agent.sandbox.state import Store
 from register_agent.sandbox.wire import dump
-
-if TYPE_CHECKING:
-    from register_agent.sandbox.server import SandboxServer
 
 Answer = tuple[int, bytes, str]
 JSON = "application/json"
 _STAGED_PATH = re.compile(r".*/s/([A-Za-z0-9]+)/?")
 
 
-def _help(server: SandboxServer, body: bytes) -> Answer:
+class RunningSandbox(Protocol):
+    """What the control routes use of the running sandbox (``server.SandboxServer``)."""
+
+    @property
+    def store(self) -> Store: ...
+    @property
+    def faults(self) -> Faults: ...
+    @property
+    def requests(self) -> deque[dict[str, Any]]: ...
+
+
+def _help(server: RunningSandbox, body: bytes) -> Answer:
     return 200, HELP_TEXT.encode(), "text/plain; charset=utf-8"
 
 
-def _ledger(server: SandboxServer, body: bytes) -> Answer:
+def _ledger(server: RunningSandbox, body: bytes) -> Answer:
     with server.store.lock:
         rows = list(server.store.ledger.rows)
     return 200, dump({"data": rows, "meta": {"total": len(rows)}}), JSON
 
 
-def _faults(server: SandboxServer, body: bytes) -> Answer:
+def _faults(server: RunningSandbox, body: bytes) -> Answer:
     return 200, dump({"data": server.faults.describe(), "meta": {}}), JSON
 
 
-def _requests(server: SandboxServer, body: bytes) -> Answer:
+def _requests(server: RunningSandbox, body: bytes) -> Answer:
     rows = list(server.requests)
     return 200, dump({"data": rows, "meta": {"total": len(rows)}}), JSON
 
 
-def _set_fault(server: SandboxServer, body: bytes) -> Answer:
+def _set_fault(server: RunningSandbox, body: bytes) -> Answer:
     active = server.faults.configure(_json(body))
     return 200, dump({"data": active, "meta": {}}), JSON
 
 
-def _reset(server: SandboxServer, body: bytes) -> Answer:
+def _reset(server: RunningSandbox, body: bytes) -> Answer:
     server.faults.clear()
     server.requests.clear()
     with server.store.lock:
@@ -60,11 +70,11 @@ def _reset(server: SandboxServer, body: bytes) -> Answer:
     return 200, dump({"data": {"reset": True}, "meta": {}}), JSON
 
 
-def _claim(server: SandboxServer, body: bytes) -> Answer:
+def _claim(server: RunningSandbox, body: bytes) -> Answer:
     return 200, dump({"data": claim(server.store, _json(body)), "meta": {}}), JSON
 
 
-ROUTES: dict[tuple[str, str], Callable[[SandboxServer, bytes], Answer]] = {
+ROUTES: dict[tuple[str, str], Callable[[RunningSandbox, bytes], Answer]] = {
     ("GET", "/_sandbox"): _help,
     ("GET", "/_sandbox/help"): _help,
     ("GET", "/_sandbox/ledger"): _ledger,
@@ -76,7 +86,7 @@ ROUTES: dict[tuple[str, str], Callable[[SandboxServer, bytes], Answer]] = {
 }
 
 
-def handle(server: SandboxServer, method: str, path: str, body: bytes) -> Answer:
+def handle(server: RunningSandbox, method: str, path: str, body: bytes) -> Answer:
     """Answer one control request: (status, body, content type)."""
     route = ROUTES.get((method, path.rstrip("/")))
     if route is None:
@@ -90,7 +100,7 @@ def handle(server: SandboxServer, method: str, path: str, body: bytes) -> Answer
         return exc.status, dump(exc.body()), JSON
 
 
-def landing(server: SandboxServer, path: str, query: str) -> Answer:
+def landing(server: RunningSandbox, path: str, query: str) -> Answer:
     """What a phone shows after scanning a receipt's QR code: the customer portal's page
     for a staged reception (``/s/HASH``) or a loyalty token (``/l?...``). Claiming is
     ``POST /_sandbox/claim`` (the sandbox has no customer log-in)."""

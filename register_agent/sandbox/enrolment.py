@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 
 from register_agent.sandbox.params import ApiError, Fields
+from register_agent.sandbox.records import Account
 from register_agent.sandbox.routes import Call, Reply, RouteTable
-from register_agent.sandbox.state import Account
 from register_agent.sandbox.v1 import card_body
 from register_agent.sandbox.v3_common import (
     UUID,

@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from register_agent.sandbox.records import Transaction
     from register_agent.sandbox.seed import Register
-    from register_agent.sandbox.state import Transaction
 
 
 class Ledger:

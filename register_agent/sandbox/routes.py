@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from register_agent.sandbox.params import ApiError, Params
+from register_agent.sandbox.records import Account
 from register_agent.sandbox.seed import Register, Shop
-from register_agent.sandbox.state import Account, Store
+from register_agent.sandbox.state import Store
 
 
 @dataclass

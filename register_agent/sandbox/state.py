@@ -10,7 +10,6 @@ import random
 import string
 import threading
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
@@ -19,73 +18,8 @@ from register_agent.sandbox.giftcard_state import GiftcardBook
 from register_agent.sandbox.ledger import Ledger
 from register_agent.sandbox.marketing import Marketing
 from register_agent.sandbox.params import ApiError
-from register_agent.sandbox.seed import Card, Member, Register, Reward, Seed, Shop
-
-
-@dataclass
-class Account:
-    """A member (v3: contact) and the balance that moves with receptions."""
-
-    member: Member
-    balance: int
-    attributes: dict[str, str] = field(default_factory=dict)  # custom ones, changeable
-
-
-@dataclass
-class Stock:
-    """A reward and how many are left (``None``: unlimited)."""
-
-    reward: Reward
-    left: int | None
-
-
-@dataclass
-class Transaction:
-    """A credit reception or reward reception: v1 sees ``id``, v3 sees ``uuid``."""
-
-    id: int
-    uuid: str
-    type: str  # "credit_reception" | "reward_reception"
-    credits: int
-    account: Account | None
-    card: Card | None
-    register: Register
-    api: str
-    created_at: str
-    amount: Decimal | None = None  # v1 purchase_amount / v3 unit_value
-    unit_name: str | None = None
-    pos_transaction: str | None = None
-    attributes: dict[str, str] = field(default_factory=dict)
-    reward: Reward | None = None
-    reverses: Transaction | None = None
-    reversed_by: Transaction | None = None
-    balance_after: int = 0
-
-
-@dataclass
-class Staged:
-    """A v1 staged credit reception: printed as a QR, claimed once by a customer."""
-
-    id: int
-    hash: str
-    credits: int
-    purchase_amount: Decimal | None
-    register: Register
-    created_at: str
-    claimed: Transaction | None = None
-
-
-@dataclass
-class PosTransaction:
-    """A v3 POS transaction: linked to at most one credit reception (else 6001)."""
-
-    uuid: str
-    transaction_id: str | None
-    terminal_id: str | None
-    amount_in_cents: int
-    register: Register
-    created_at: str
-    linked: Transaction | None = None
+from register_agent.sandbox.records import Account, PosTransaction, Staged, Stock, Transaction
+from register_agent.sandbox.seed import Card, Member, Register, Seed, Shop
 
 
 def now() -> str:

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from register_agent.sandbox.params import ApiError, Fields, invalid, present
+from register_agent.sandbox.records import Account, Transaction
 from register_agent.sandbox.seed import Register
-from register_agent.sandbox.state import Account, Store, Transaction, credits_for
+from register_agent.sandbox.state import Store, credits_for
 
 TOKEN_FIELDS = (
     "version",

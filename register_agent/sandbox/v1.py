@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from register_agent.sandbox.params import ApiError, Fields
+from register_agent.sandbox.records import Account, Staged, Transaction
 from register_agent.sandbox.routes import Call, Reply, RouteTable
 from register_agent.sandbox.seed import Card, Reward
-from register_agent.sandbox.state import Account, Staged, Transaction, credits_for
+from register_agent.sandbox.state import credits_for
 
 ROUTES = RouteTable("v1", "/api/v1/register")
 

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from register_agent.sandbox.params import ApiError, Fields, invalid
+from register_agent.sandbox.records import Account, Transaction
 from register_agent.sandbox.routes import Call, Reply
 from register_agent.sandbox.seed import Card, SubscriptionType
-from register_agent.sandbox.state import Account, Transaction
 
 UUID = "([^/]+)"
 UNIT = {

@@ -12,7 +12,8 @@ import pytest
 from drivers.virtual_printer import VirtualPrinter
 from register_agent import __version__
 from register_agent.cli import main
-from register_agent.commands.doctor import Check, diagnose, run_doctor
+from register_agent.commands.doctor.check import Check
+from register_agent.commands.doctor.diagnosis import diagnose, run_doctor
 from register_agent.config import load_config
 from register_agent.journal import Journal
 from register_agent.journal.schema import MIGRATIONS

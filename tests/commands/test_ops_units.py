@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import generate_latest
 
-from register_agent.commands.doctor import diagnose
+from register_agent.commands.doctor.diagnosis import diagnose
 from register_agent.commands.review import resolve
 from register_agent.commands.transfer import export_operations, import_operations
 from register_agent.config import load_config

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from types import SimpleNamespace
 
 from drivers.serial_reader import SerialReader
 from register_agent.readers.reader import DeviceStatus, RawScan
-from register_agent.runtime.agent import READER_SILENCE_S, Agent
-from register_agent.runtime.sdnotify import Heartbeat
+from register_agent.runtime.sdnotify import READER_SILENCE_S, Heartbeat, beat_readers
 from tests.support.reader_support import pty_pair, run, serial_config
 
 
@@ -60,5 +58,5 @@ def test_only_an_open_reader_that_stopped_turning_goes_unfed() -> None:
     for reader in readers:
         heartbeat.register(f"reader {reader.name}")
     clock[0] = 20.0
-    Agent._beat_readers(SimpleNamespace(readers=readers, heartbeat=heartbeat))  # type: ignore[arg-type]
+    beat_readers(readers, heartbeat)  # type: ignore[arg-type]
     assert heartbeat.silent_workers() == ["reader hung"]

@@ -2,24 +2,24 @@
 customer found by e-mail and signed up for the newsletter, Jan's attributes on the screen
 and the receipt, a giftcard paying part of his sale and an overspend refused.
 
-Played by the tour (``demo/tour.py``) with its own helpers, in the same words: each step
-says what the cashier does and checks what the agent answered and the sandbox applied.
+Played by the tour (``demo/tour.py``) through its guide (``demo/guide.py``), in the same
+words: each step says what the cashier does and checks what the agent answered and the
+sandbox applied.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from register_agent.commands.demo.ledger import Expected, Summary
 
 if TYPE_CHECKING:
-    from register_agent.commands.demo.tour import DemoTill
+    from register_agent.commands.demo.guide import Guide
     from register_agent.commands.local_client import Reply
-    from register_agent.receipts.layout import Receipt
 
 #: the default seed's card handed out at the counter, never registered by a customer
 BLANK_CARD = "D4E5F6A7"
@@ -33,32 +33,10 @@ GIFTCARD_PAYS = Decimal("10.00")
 WAIT_S = 5.0  # for the till to take the blank card's scan
 
 
-class TourHost(Protocol):
-    """The tour's helpers that these steps share (``tour.Tour``)."""
-
-    _till: DemoTill
-    _sales: list[Expected]
-
-    def _say(self, text: str) -> None: ...
-    def _begin(self, step: str) -> None: ...
-    def _check(self, condition: object, expected: str) -> None: ...
-    def _pos(self, method: str, path: str, body: object = None) -> Reply: ...
-    def _answer(self, method: str, path: str, body: object = None) -> Reply: ...
-    def _sell(
-        self,
-        sale_id: str,
-        amount: Decimal,
-        *,
-        lines: Sequence[tuple[str, str]] = (),
-        card: str | None = None,
-    ) -> dict[str, Any]: ...
-    def _preview(self, sale_id: str, name: str, copy: bool = False) -> Receipt: ...
-
-
 class CounterSteps:
     """Steps 7 to 12 of the tour, and their part of its ledger check."""
 
-    def __init__(self, tour: TourHost) -> None:
+    def __init__(self, tour: Guide) -> None:
         self._tour = tour
 
     def run(self) -> None:

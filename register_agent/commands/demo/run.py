@@ -23,7 +23,7 @@ from register_agent.errors import ConfigError
 if TYPE_CHECKING:  # imported when the demo runs: `register-agent --help` stays fast
     import asyncio
 
-    from register_agent.commands.demo.tour import DemoTill
+    from register_agent.commands.demo.guide import DemoTill
     from register_agent.config import AgentConfig
     from register_agent.receipts.layout import Receipt
     from register_agent.runtime.agent import Agent
@@ -131,7 +131,8 @@ async def _tour(embedded: Embedded, version: str, out: Path) -> int:
     """Start the agent, run the tour in a thread (its HTTP calls block), stop the agent."""
     import asyncio  # noqa: PLC0415
 
-    from register_agent.commands.demo.tour import DemoFailed, Tour  # noqa: PLC0415
+    from register_agent.commands.demo.guide import DemoFailed  # noqa: PLC0415
+    from register_agent.commands.demo.tour import Tour  # noqa: PLC0415
     from register_agent.runtime.agent import Agent  # noqa: PLC0415
 
     agent = Agent(lambda: embedded.config)
@@ -156,7 +157,7 @@ async def _tour(embedded: Embedded, version: str, out: Path) -> int:
 async def _until_ready(agent: Agent, running: asyncio.Task[int]) -> None:
     import asyncio  # noqa: PLC0415
 
-    from register_agent.commands.demo.tour import DemoFailed  # noqa: PLC0415
+    from register_agent.commands.demo.guide import DemoFailed  # noqa: PLC0415
 
     async def listening() -> None:
         while not hasattr(agent, "api_address"):
@@ -172,7 +173,7 @@ async def _until_ready(agent: Agent, running: asyncio.Task[int]) -> None:
 
 
 def _till_of(agent: Agent, embedded: Embedded, loop: asyncio.AbstractEventLoop) -> DemoTill:
-    from register_agent.commands.demo.tour import DemoTill  # noqa: PLC0415
+    from register_agent.commands.demo.guide import DemoTill  # noqa: PLC0415
     from register_agent.commands.local_client import JsonClient  # noqa: PLC0415
 
     config = embedded.config

@@ -1,0 +1,124 @@
+"""The doctor's checks of the Register API: the key accepted, the v3 loyalty-token secret and
+the ``agent_operation_id`` attribute, and the till's clock (against the API's Date header and
+the journal's last write).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from register_agent.commands.doctor.check import Check, failed, passed
+from register_agent.config import AgentConfig
+from register_agent.errors import JournalError, LoyaltyApiError
+from register_agent.journal.admin import journal_path, read_only
+from register_agent.loyalty.checks import ApiProbe, operation_attribute_seen, probe_api
+
+MAX_CLOCK_SKEW_S = 120.0  # loyalty tokens carry a timestamp the server checks
+EARLIEST_PLAUSIBLE = datetime(2025, 1, 1, tzinfo=UTC)  # a Pi without RTC boots in 1970
+
+
+async def api_checks(config: AgentConfig, contact: str | None) -> list[Check]:
+    api = config.api
+    if api.api_key is None:
+        fix = "store the register's API key as the systemd credential api-key"
+        return [failed("API key", "not set", fix), _clock_check(None, _journal_time(config))]
+    probe = await probe_api(api)
+    checks = [_key_check(probe), _clock_check(probe.server_date, _journal_time(config))]
+    if api.version == "v3":
+        checks.append(_token_secret_check(config))
+        checks.append(await _attribute_check(config, contact, probe))
+    return checks
+
+
+def _key_check(probe: ApiProbe) -> Check:
+    if probe.state == "accepted":
+        return passed("API key", f"accepted; {probe.detail}")
+    if probe.state == "refused":
+        fix = (
+            "create a new register API key in the Business Dashboard, store it as the "
+            "credential api-key and run systemctl reload register-agent"
+        )
+        return failed("API key", f"refused by the Register API ({probe.detail})", fix)
+    fix = "check the network, [api] base_url and any proxy; the till works offline meanwhile"
+    return failed("API key", f"not checked: the Register API does not answer ({probe.detail})", fix)
+
+
+def _token_secret_check(config: AgentConfig) -> Check:
+    if config.api.loyalty_token_secret is not None:
+        return passed("loyalty-token secret", "set")
+    fix = (
+        "store the account's loyalty-token secret (Business Dashboard) as the credential "
+        "loyalty-token-secret; without it receipts of sales without a card get no QR code"
+    )
+    return failed("loyalty-token secret", "not set", fix)
+
+
+async def _attribute_check(config: AgentConfig, contact: str | None, probe: ApiProbe) -> Check:
+    name = "attribute agent_operation_id"
+    if probe.state != "accepted":
+        return Check(name, "SKIP", "the Register API did not accept the key; not checked")
+    contact = contact or _recent_customer(config)
+    if contact is None:
+        return Check(
+            name,
+            "SKIP",
+            "no customer known on this till yet to read loyalty transactions of; "
+            "run doctor --contact CONTACT_UUID (any customer with a transaction)",
+        )
+    try:
+        seen = await operation_attribute_seen(config.api, contact)
+    except LoyaltyApiError as exc:
+        return Check(name, "SKIP", f"the contact's loyalty transactions cannot be read ({exc})")
+    if seen.present is None:
+        return Check(name, "SKIP", "that customer has no loyalty transactions to tell by")
+    if seen.present:
+        return passed(name, f"present on the account's loyalty transactions ({seen.transactions})")
+    fix = (
+        "create the loyalty-transaction attribute agent_operation_id (type text) in the "
+        "Leat Business Dashboard (Settings > Attributes > Loyalty transactions); until then "
+        "the Register API refuses the agent's credit receptions"
+    )
+    return failed(name, f"missing on all {seen.transactions} transactions read", fix)
+
+
+def _recent_customer(config: AgentConfig) -> str | None:
+    try:
+        with read_only(journal_path(config.state.directory)) as db:
+            row = db.execute(
+                "SELECT customer_key FROM operations WHERE customer_key LIKE 'customer:%'"
+                " ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+    except JournalError:
+        return None
+    # till.customer_key: "customer:<contact uuid>" once the card is resolved
+    return None if row is None else str(row[0]).removeprefix("customer:")
+
+
+def _journal_time(config: AgentConfig) -> float | None:
+    """The latest moment the journal has written (a clock set back lands before it)."""
+    try:
+        with read_only(journal_path(config.state.directory)) as db:
+            latest = db.execute("SELECT MAX(updated_at) FROM operations").fetchone()[0]
+    except JournalError:
+        return None
+    return None if latest is None else float(latest)
+
+
+def _clock_check(server_date: datetime | None, journal_time: float | None) -> Check:
+    """Against the API's Date header when it answers; always against a sane range and the
+    journal's last write (a Pi without RTC may boot with the time of its last shutdown)."""
+    name = "clock"
+    now = datetime.now(UTC)
+    fix = "enable time sync (timedatectl set-ntp true) or set the date; a Pi has no RTC"
+    if now < EARLIEST_PLAUSIBLE:
+        return failed(name, f"this till says {now:%Y-%m-%d %H:%M} UTC: implausible", fix)
+    if journal_time is not None and journal_time - now.timestamp() > MAX_CLOCK_SKEW_S:
+        behind = journal_time - now.timestamp()
+        return failed(name, f"{behind:.0f} s behind the journal's last write: set back", fix)
+    if server_date is None:
+        return passed(name, f"{now:%Y-%m-%d %H:%M:%S} UTC (no server Date header to compare)")
+    skew = (now - server_date).total_seconds()
+    detail = f"{skew:+.0f} s against the Register API's Date header"
+    if abs(skew) > MAX_CLOCK_SKEW_S:
+        return failed(name, f"{detail}: loyalty tokens would be refused", fix)
+    return passed(name, detail)

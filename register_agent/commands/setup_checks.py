@@ -1,0 +1,90 @@
+"""``register-agent config-check`` and ``print-test``: what an installer runs to see the
+configuration read and the printer print a test receipt or the till's status slip (or draw
+it as a PNG with ``--preview``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from register_agent.errors import ConfigError
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    config_check = commands.add_parser(
+        "config-check", help="read the configuration and say whether it is valid"
+    )
+    config_check.set_defaults(handler=_config_check)
+
+    print_test = commands.add_parser(
+        "print-test",
+        help="print a test receipt on the configured printer and report its status",
+    )
+    print_test.add_argument(
+        "--preview", type=Path, metavar="FILE.png", help="write the receipt as a PNG instead"
+    )
+    print_test.add_argument(
+        "--status-ticket",
+        action="store_true",
+        help="print the till's status (till, shop, API, devices, outbox, version) instead",
+    )
+    print_test.set_defaults(handler=_print_test)
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    from register_agent.config import load_config  # noqa: PLC0415 (lazy: start-up cost)
+
+    config = load_config(args.config)
+    key = "set" if config.api.api_key else "not set"
+    print(f"config ok: Register API {config.api.version} at {config.api.base_url}, API key {key}")
+    return 0
+
+
+def _print_test(args: argparse.Namespace) -> int:
+    """Print (or preview) the test receipt; 0 when it printed, 1 when the printer refused."""
+    import asyncio  # noqa: PLC0415 (lazy: start-up cost)
+
+    from register_agent.config import load_config  # noqa: PLC0415
+    from register_agent.receipts.layout import layout_receipt, print_test_receipt  # noqa: PLC0415
+    from register_agent.runtime.devices import print_test, write_receipt_preview  # noqa: PLC0415
+
+    config = load_config(args.config)
+    width = config.printer.line_width if config.printer else 42
+    if args.status_ticket:
+        return _status_ticket(config, width, args.preview)
+    receipt = print_test_receipt(config.receipt, f"{config.api.loyalty_token_base_url}/test")
+    layout = layout_receipt(receipt, config.receipt, width)
+    if args.preview:
+        write_receipt_preview(layout, args.preview)
+        print(f"preview written to {args.preview} ({width} characters a line)")
+        return 0
+    if config.printer is None:
+        raise ConfigError("no [printer] section in the config; add one (see the example file)")
+    before, after = asyncio.run(print_test(config.printer, layout))
+    print(f"printer {config.printer.kind}: {before.state}; {before.message}")
+    if after is None:
+        return 1
+    print(f"test receipt printed; printer now {after.state}: {after.message}")
+    return 0
+
+
+def _status_ticket(config: Any, width: int, preview: Path | None) -> int:
+    """The installer's status slip: printed, or drawn with --preview; shown on screen too."""
+    import asyncio  # noqa: PLC0415 (lazy: start-up cost)
+
+    from register_agent.receipts.status_ticket import status_layout, status_lines  # noqa: PLC0415
+    from register_agent.runtime.devices import print_test, write_receipt_preview  # noqa: PLC0415
+
+    lines = asyncio.run(status_lines(config))
+    print("\n".join(lines))
+    layout = status_layout(lines, width)
+    if preview:
+        write_receipt_preview(layout, preview)
+        return 0
+    if config.printer is None:
+        raise ConfigError("no [printer] section in the config; add one (see the example file)")
+    before, after = asyncio.run(print_test(config.printer, layout))
+    print(f"printer {config.printer.kind}: {before.state}; {before.message}")
+    return 0 if after is not None else 1
