@@ -9,8 +9,8 @@ import signal
 import threading
 from pathlib import Path
 
+from register_agent.sandbox.handle import SandboxHandle, start_sandbox
 from register_agent.sandbox.seed import Seed, default_seed_path, load_seed
-from register_agent.sandbox.server import SandboxHandle, start_sandbox
 
 __all__ = [
     "SandboxHandle",

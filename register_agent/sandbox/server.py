@@ -1,7 +1,8 @@
 """The sandbox's HTTP plumbing: a threading stdlib server on loopback, the API pipeline
 (route, fault, key, input, handler under the store's lock) and raw-socket fault modes.
 
-``start_sandbox()`` runs it in a thread for tests; ``serve_forever()`` is the CLI's loop.
+``handle.start_sandbox()`` runs it in a thread for tests; ``serve_forever()`` is the CLI's
+loop.
 """
 
 from __future__ import annotations
@@ -13,17 +14,14 @@ import socket
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-from register_agent.errors import ConfigError
 from register_agent.sandbox import control, enrolment, giftcards, profile, v1, v3
 from register_agent.sandbox.faults import Fault, Faults
 from register_agent.sandbox.params import ApiError, Params, parse_form
 from register_agent.sandbox.routes import Call, Route, find_route
-from register_agent.sandbox.seed import Register, load_seed
+from register_agent.sandbox.seed import Register
 from register_agent.sandbox.state import Store
 from register_agent.sandbox.wire import dump, read_body
 
@@ -272,42 +270,3 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 if hmac.compare_digest(register.api_key.encode(), key.encode()):
                     return register
         raise ApiError(401, "Unauthenticated.", status=401)
-
-
-@dataclass
-class SandboxHandle:
-    """A running sandbox (tests): ``url``, the live ``store``, and ``stop()``."""
-
-    server: SandboxServer
-    thread: threading.Thread
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def store(self) -> Store:
-        return self.server.store
-
-    def stop(self) -> None:
-        self.server.stop()
-        self.thread.join(timeout=5)
-
-
-def start_sandbox(
-    seed_path: Path | None = None, host: str = "127.0.0.1", port: int = 0
-) -> SandboxHandle:
-    """Start a sandbox in a background thread; ``port=0`` picks a free port."""
-    store = Store(load_seed(seed_path))
-    try:
-        server = SandboxServer((host, port), store)
-    except OSError as exc:
-        raise ConfigError(
-            f"sandbox: cannot listen on {host}:{port} ({exc.strerror}); choose another --port"
-        ) from exc
-    # a short poll interval so stop() returns in ~50 ms (tests start and stop sandboxes)
-    thread = threading.Thread(
-        target=server.serve_forever, args=(0.05,), name="sandbox", daemon=True
-    )
-    thread.start()
-    return SandboxHandle(server, thread)
