@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-from decimal import Decimal
 from pathlib import Path
 
+from register_agent.common.money import CENT, NotAnAmount, parse_amount, to_cents
 from register_agent.errors import ConfigError
 
 
@@ -102,12 +102,12 @@ def _review(args: argparse.Namespace) -> int:
 def _cents(text: str) -> int:
     """``--balance 12.50``: euros as the dashboard shows them, kept in cents."""
     try:
-        amount = Decimal(text.replace(",", "."))
-    except ArithmeticError as exc:
+        amount = parse_amount(text.replace(",", "."))
+    except NotAnAmount as exc:
         raise argparse.ArgumentTypeError(f"{text!r} is not an amount; write e.g. 12.50") from exc
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+    if amount < 0 or amount != amount.quantize(CENT):
         raise argparse.ArgumentTypeError(f"{text!r} is not an amount; write e.g. 12.50")
-    return int(amount * 100)
+    return to_cents(amount)
 
 
 def _transfer(args: argparse.Namespace) -> int:

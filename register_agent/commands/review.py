@@ -18,7 +18,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from register_agent.counter.giftcards.messages import GiftcardPaymentAnswer, euros
+from register_agent.common.money import to_euros
+from register_agent.counter.giftcards.messages import GiftcardPaymentAnswer
 from register_agent.errors import JournalError
 from register_agent.journal import GiftcardPayment, Operation, OperationState
 from register_agent.journal import giftcards as giftcard_rows
@@ -141,8 +142,8 @@ def _answer(row: GiftcardPayment, state: str, balance_cents: int | None) -> dict
         kind="top_up" if row.kind == "top_up" else "payment",
         state="corrected" if state == "corrected" else "done",
         card_tail=row.card_tail,
-        amount=euros(abs(row.amount_cents)),
-        balance=None if balance_cents is None else euros(balance_cents),
+        amount=to_euros(abs(row.amount_cents)),
+        balance=None if balance_cents is None else to_euros(balance_cents),
         sale_id=row.sale_id,
         transaction_id=None,  # its answer was lost: the API's id was never seen
     )
@@ -191,7 +192,7 @@ def _mask(value: str) -> str:
 def describe_giftcard(row: GiftcardPayment) -> str:
     """One giftcard payment for the person checking it: the card's last 4 only."""
     doubt = giftcard_rows.in_doubt(row)
-    amount = euros(abs(row.amount_cents))
+    amount = to_euros(abs(row.amount_cents))
     # a correction was sent when the row last moved; a payment or top-up when it was made
     when = _time(row.updated_at if doubt == "correction" else row.created_at)
     sign = "+" if (row.amount_cents > 0) != (doubt == "correction") else "-"
@@ -212,7 +213,7 @@ def describe_giftcard(row: GiftcardPayment) -> str:
 
 
 def _money(cents: int | None) -> str:
-    return "unknown" if cents is None else str(euros(cents))
+    return "unknown" if cents is None else str(to_euros(cents))
 
 
 def _time(moment: float) -> str:

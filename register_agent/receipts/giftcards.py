@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from decimal import Decimal
 
+from register_agent.common.money import to_euros
 from register_agent.journal import GiftcardPayment
 from register_agent.receipts.layout import Language, Receipt, format_money
 
@@ -35,10 +35,10 @@ def giftcard_lines(
     for payment in payments:
         if payment.kind != "payment" or payment.state != "done":
             continue
-        paid = format_money(Decimal(-payment.amount_cents) / 100, language, currency)
+        paid = format_money(to_euros(-payment.amount_cents), language, currency)
         lines.append(_TEXTS["paid"][language].format(tail=payment.card_tail, amount=paid))
         if payment.balance_after is not None:
-            left = format_money(Decimal(payment.balance_after) / 100, language, currency)
+            left = format_money(to_euros(payment.balance_after), language, currency)
             lines.append(_TEXTS["left"][language].format(balance=left))
     return tuple(lines)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from register_agent.common.events import EventBus
 from register_agent.common.logs import in_log_context
+from register_agent.common.money import to_euros
 from register_agent.common.test_hooks import hang_point
 from register_agent.config import AgentConfig, ReceiptConfig, TillConfig
 from register_agent.errors import PrinterError
@@ -148,7 +149,7 @@ def _lines(request: Mapping[str, Any]) -> tuple[SaleLine, ...]:
 
 def _total(sale: SaleRecord) -> Decimal:
     amount = _decimal(sale.request.get("amount"))
-    return amount if amount is not None else Decimal(sale.amount_cents) / 100
+    return amount if amount is not None else to_euros(sale.amount_cents)
 
 
 def _decimal(value: object) -> Decimal | None:

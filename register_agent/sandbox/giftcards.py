@@ -7,9 +7,9 @@ no balance field at all: our decision, in the help text too).
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
+from register_agent.common.money import to_euros
 from register_agent.sandbox.giftcard_state import Card, GiftcardTxn
 from register_agent.sandbox.params import ApiError, Fields
 from register_agent.sandbox.routes import Call, Reply, RouteTable
@@ -22,7 +22,7 @@ _DIGITAL = 1  # "type": 0 physical, 1 digital; only digital cards may be made by
 
 
 def _euros(cents: int) -> str:
-    return f"€{Decimal(cents) / 100:.2f}"
+    return f"€{to_euros(cents)}"  # the wire's "display_amount": "€12.50"
 
 
 def _card_v1(call: Call, card: Card) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from decimal import Decimal
 
+from register_agent.common.money import to_euros
 from register_agent.config import TillConfig
 from register_agent.counter.claims import RewardDesk
 from register_agent.counter.messages import ActionAnswer, RefundRequest
@@ -44,7 +45,7 @@ class AfterSaleDesk:
         """Take the sale's credits back, whole or in part, behind the original credit."""
         sale = await self._sale(sale_id)
         amount = request.amount
-        if amount is not None and amount > Decimal(sale.amount_cents) / 100:
+        if amount is not None and amount > to_euros(sale.amount_cents):
             raise CounterRefusal(
                 "refund_too_large", "the refund is larger than the sale", status=422
             )

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from register_agent.common.events import EventBus
 from register_agent.common.logs import log_context, remember_card
 from register_agent.common.masking import mask, safe_tail
+from register_agent.common.money import to_cents
 from register_agent.config import ReceiptConfig, TillConfig
 from register_agent.counter.claims import RewardDesk
 from register_agent.counter.customers import CurrentCustomer, sale_customer, with_details
@@ -205,7 +206,7 @@ class Till:
         record = SaleRecord(
             sale_id=request.sale_id,
             request_digest=digest,
-            amount_cents=int(request.amount * 100),
+            amount_cents=to_cents(request.amount),
             currency=request.currency,
             customer_key=customer_key(customer, card),
             answer=answer.model_dump(mode="json"),

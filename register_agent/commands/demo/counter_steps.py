@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from register_agent.commands.demo.ledger import Expected, Summary
+from register_agent.common.money import to_cents
 
 if TYPE_CHECKING:
     from register_agent.commands.demo.guide import Guide
@@ -56,7 +57,7 @@ class CounterSteps:
             f"one customer created and one card linked, got {created} and {linked}",
         )
         t._check(summary.counter["opt_in"] == 1, "one newsletter sign-up")
-        left = GIFTCARD_CENTS - int(GIFTCARD_PAYS * 100)
+        left = GIFTCARD_CENTS - to_cents(GIFTCARD_PAYS)
         t._check(
             summary.counter["giftcard"] == 1 and summary.giftcard_left_cents == left,
             f"one giftcard transaction leaving {left} cents, got {summary.counter['giftcard']}"

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from register_agent.common.money import to_euros
+
 #: ledger rows of a customer collecting a receipt's QR code (v3 token, v1 staged reception)
 QR_CLAIM_KINDS = ("token_claim", "staged_claim")
 #: a customer created at the counter (v1 member, v3 contact) and a card linked to one
@@ -106,7 +108,7 @@ def _opted_in(row: Mapping[str, Any]) -> bool:
 
 
 def _euros(cents: int | None) -> str:
-    return "?" if cents is None else f"EUR {Decimal(cents) / 100:.2f}"
+    return "?" if cents is None else f"EUR {to_euros(cents)}"
 
 
 def _per_member(rows: Iterable[Mapping[str, Any]]) -> tuple[dict[str, int], dict[str, int]]:

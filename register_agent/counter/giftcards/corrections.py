@@ -8,8 +8,9 @@ import logging
 import time
 from collections.abc import Callable
 
+from register_agent.common.money import to_euros
 from register_agent.counter.giftcards import refusals as refuse
-from register_agent.counter.giftcards.messages import GiftcardPaymentAnswer, euros
+from register_agent.counter.giftcards.messages import GiftcardPaymentAnswer
 from register_agent.counter.health import TillHealth
 from register_agent.errors import CounterRefusal, LoyaltyApiError, OutcomeUnknown, RequestRejected
 from register_agent.journal import GiftcardPayment, Journal
@@ -36,8 +37,8 @@ def _corrected(row: GiftcardPayment, correction_id: str | None) -> GiftcardPayme
         kind="top_up" if row.kind == "top_up" else "payment",
         state="corrected",
         card_tail=row.card_tail,
-        amount=euros(abs(row.amount_cents)),
-        balance=None if after is None else euros(after),
+        amount=to_euros(abs(row.amount_cents)),
+        balance=to_euros(after),
         sale_id=row.sale_id,
         transaction_id=correction_id,
     )

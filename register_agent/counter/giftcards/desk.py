@@ -19,11 +19,11 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from register_agent.common.events import EventBus
 from register_agent.common.logs import remember_card
 from register_agent.common.masking import safe_tail
+from register_agent.common.money import to_cents, to_euros
 from register_agent.config import ReceiptConfig
 from register_agent.counter.giftcards import refusals as refuse
 from register_agent.counter.giftcards.corrections import GiftcardCorrections
@@ -32,7 +32,6 @@ from register_agent.counter.giftcards.messages import (
     GiftcardPaymentRequest,
     GiftcardTopUpRequest,
     GiftcardView,
-    euros,
 )
 from register_agent.counter.health import TillHealth
 from register_agent.errors import CounterRefusal, LoyaltyApiError, OutcomeUnknown, RequestRejected
@@ -50,14 +49,6 @@ SETTLE_QUIET_S = 2.0
 STALE_IN_FLIGHT_S = 30.0
 #: the states whose answer is final (the same id again returns it)
 _ANSWERED = ("done", "corrected")
-
-
-def _cents(amount: Decimal) -> int:
-    return int(amount * 100)  # two decimal places at most (the request model says so)
-
-
-def _euros(cents: int | None) -> Decimal | None:
-    return None if cents is None else euros(cents)
 
 
 def _digest(kind: str, payment_id: str, card: str, cents: int, sale_id: str | None) -> str:
@@ -116,7 +107,7 @@ class GiftcardDesk:
         card = await self._find(value)
         return GiftcardView(
             card_tail=card.tail,
-            balance=_euros(card.balance_cents),
+            balance=to_euros(card.balance_cents),
             kind=card.kind,
             active=card.active,
             expired=card.expired(datetime.now(UTC).date()),
@@ -137,7 +128,7 @@ class GiftcardDesk:
     # --- payments and top-ups -------------------------------------------------------------
 
     async def pay(self, request: GiftcardPaymentRequest) -> GiftcardPaymentAnswer:
-        cents = -_cents(request.amount)
+        cents = -to_cents(request.amount)
         digest = _digest("payment", request.payment_id, request.card, cents, request.sale_id)
         return await self._move(
             request.payment_id,
@@ -149,7 +140,7 @@ class GiftcardDesk:
         )
 
     async def top_up(self, request: GiftcardTopUpRequest) -> GiftcardPaymentAnswer:
-        cents = _cents(request.amount)
+        cents = to_cents(request.amount)
         digest = _digest("top_up", request.top_up_id, request.card, cents, None)
         return await self._move(
             request.top_up_id, "top_up", request.card, cents, sale_id=None, digest=digest
@@ -248,8 +239,8 @@ class GiftcardDesk:
             kind="top_up" if row.kind == "top_up" else "payment",
             state="done",
             card_tail=row.card_tail,
-            amount=euros(abs(row.amount_cents)),
-            balance=_euros(balance),
+            amount=to_euros(abs(row.amount_cents)),
+            balance=to_euros(balance),
             sale_id=row.sale_id,
             transaction_id=transaction_id,
         )

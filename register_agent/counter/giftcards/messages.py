@@ -20,11 +20,6 @@ CardValue = Annotated[str, Field(min_length=4, max_length=64, pattern=r"^[A-Za-z
 Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2, gt=0)]
 
 
-def euros(cents: int) -> Decimal:
-    """Cents as the money the POS reads: ``1500`` -> ``Decimal("15.00")``."""
-    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
-
-
 def _no_float(value: object) -> object:
     if isinstance(value, float):
         # a ValueError, not a TypeError: pydantic turns it into the field's error message

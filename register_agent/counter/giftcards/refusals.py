@@ -3,8 +3,7 @@ cashier can read, from the Register API's outcome (``LoyaltyApiError`` and its c
 
 from __future__ import annotations
 
-from decimal import Decimal
-
+from register_agent.common.money import to_euros
 from register_agent.errors import (
     CounterRefusal,
     CredentialsRejected,
@@ -34,12 +33,8 @@ REFUSALS: dict[int, tuple[str, int, str]] = {
 }
 
 
-def money(cents: int, language: Language, currency: str) -> str:
-    return format_money(Decimal(cents) / 100, language, currency)
-
-
 def insufficient(balance_cents: int, language: Language, currency: str) -> CounterRefusal:
-    held = money(balance_cents, language, currency)
+    held = format_money(to_euros(balance_cents), language, currency)
     return CounterRefusal(
         "giftcard_insufficient",
         f"the giftcard holds {held}; ask for another payment for the rest",

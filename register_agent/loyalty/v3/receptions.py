@@ -6,14 +6,8 @@ reward and reward reception as a ``Reward`` and a ``RewardClaim``. Pure function
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
 from register_agent.loyalty.domain import CreditAward, Reward, RewardClaim
 from register_agent.loyalty.v3 import models
-
-
-def cents(amount: Decimal) -> int:
-    return int((amount * 100).to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def award_of(reception: models.CreditReception, operation_id: str | None) -> CreditAward:

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from pydantic import SecretStr
 
+from register_agent.common.money import to_cents
 from register_agent.config import ApiConfig
 from register_agent.errors import (
     ConfigError,
@@ -38,7 +39,6 @@ from register_agent.loyalty.v3.models import Contact, LoyaltyTransaction
 from register_agent.loyalty.v3.paths import V3Api
 from register_agent.loyalty.v3.receptions import (
     award_of,
-    cents,
     claim_of,
     reversals_of,
     reward_of,
@@ -139,7 +139,7 @@ class V3LoyaltyService:
         deadline = deadline or self.api.http.default_deadline()
         terminal = (await self.register(deadline=deadline)).identifier
         created = await self.api.create_pos_transaction(
-            cents(amount), transaction_id=sale_id, terminal_id=terminal, deadline=deadline
+            to_cents(amount), transaction_id=sale_id, terminal_id=terminal, deadline=deadline
         )
         return str(created.uuid)
 
