@@ -17,11 +17,12 @@ import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from register_agent.common.money import to_euros
 from register_agent.counter.giftcards.messages import GiftcardPaymentAnswer
 from register_agent.errors import JournalError
-from register_agent.journal import GiftcardPayment, Operation, OperationState
+from register_agent.journal import GiftcardPayment, GiftcardState, Operation, OperationState
 from register_agent.journal import giftcards as giftcard_rows
 from register_agent.journal.admin import (
     journal_path,
@@ -30,6 +31,7 @@ from register_agent.journal.admin import (
     record_decision,
     write_transaction,
 )
+from register_agent.journal.giftcards import GiftcardChanges
 from register_agent.journal.queries import operations_in
 
 APPLIED = "applied"
@@ -41,12 +43,12 @@ _TARGETS = {APPLIED: OperationState.DONE, RESEND: OperationState.PENDING}
 #: the same payment id again and sends it for real; a correction falls back to ``done``,
 #: from which the POS can ask for the correction again.
 _GIFTCARD_TARGETS = {
-    (APPLIED, "payment"): "done",
-    (APPLIED, "top_up"): "done",
-    (APPLIED, "correction"): "corrected",
-    (NOT_APPLIED, "payment"): "refused",
-    (NOT_APPLIED, "top_up"): "refused",
-    (NOT_APPLIED, "correction"): "done",
+    (APPLIED, "payment"): GiftcardState.DONE,
+    (APPLIED, "top_up"): GiftcardState.DONE,
+    (APPLIED, "correction"): GiftcardState.CORRECTED,
+    (NOT_APPLIED, "payment"): GiftcardState.REFUSED,
+    (NOT_APPLIED, "top_up"): GiftcardState.REFUSED,
+    (NOT_APPLIED, "correction"): GiftcardState.DONE,
 }
 
 
@@ -121,26 +123,32 @@ def resolve_giftcard(
 
 
 def _giftcard_changes(
-    row: GiftcardPayment, target: str, balance_cents: int | None
-) -> dict[str, object]:
+    row: GiftcardPayment, target: GiftcardState, balance_cents: int | None
+) -> GiftcardChanges:
     """What the row keeps so the POS's repeat and a reprint of the receipt say the same."""
-    if target == "corrected":
+    if target is GiftcardState.CORRECTED:
         # without a balance: the one after the payment less what it moved, as a confirmed
         # correction answers (giftcard_corrections: it was the card's last transaction)
         if balance_cents is None and row.balance_after is not None:
             balance_cents = row.balance_after - row.amount_cents
-        return {"result": _answer(row, "corrected", balance_cents)}
-    if target == "done" and row.result is None:  # a payment's; a correction's keeps its own
+        return {"result": _answer(row, GiftcardState.CORRECTED, balance_cents)}
+    # a payment's answer is made here; a correction's keeps its own
+    if target is GiftcardState.DONE and row.result is None:
         # the receipt's "left on the giftcard" is balance_after; None: the line is left out
-        return {"balance_after": balance_cents, "result": _answer(row, "done", balance_cents)}
+        return {
+            "balance_after": balance_cents,
+            "result": _answer(row, GiftcardState.DONE, balance_cents),
+        }
     return {}  # refused, or back to done after a correction that did not land
 
 
-def _answer(row: GiftcardPayment, state: str, balance_cents: int | None) -> dict[str, object]:
+def _answer(
+    row: GiftcardPayment, state: GiftcardState, balance_cents: int | None
+) -> dict[str, Any]:
     answer = GiftcardPaymentAnswer(
         payment_id=row.payment_id,
         kind="top_up" if row.kind == "top_up" else "payment",
-        state="corrected" if state == "corrected" else "done",
+        state="corrected" if state is GiftcardState.CORRECTED else "done",
         card_tail=row.card_tail,
         amount=to_euros(abs(row.amount_cents)),
         balance=None if balance_cents is None else to_euros(balance_cents),
@@ -205,7 +213,7 @@ def describe_giftcard(row: GiftcardPayment) -> str:
         f"    check: the card ending {row.card_tail} in the dashboard: a transaction "
         f"of {sign}{amount} at about {when}?",
     ]
-    if row.state in ("unknown", "correct_unknown"):
+    if row.state in (GiftcardState.UNKNOWN, GiftcardState.CORRECT_UNKNOWN):
         lines.append(
             "    (the POS sending it again settles it by itself: decide only if it will not)"
         )

@@ -27,7 +27,7 @@ from register_agent.errors import (
     OutcomeUnknown,
     RequestRejected,
 )
-from register_agent.journal import ClaimRecord, Journal, NewOperation
+from register_agent.journal import ClaimRecord, ClaimState, Journal, NewOperation
 from register_agent.journal.kinds import REVERSE_CLAIM
 from register_agent.loyalty.domain import CustomerRef, LoyaltyService
 
@@ -77,14 +77,16 @@ class RewardDesk:
                 request.sale_id,
                 f"customer:{customer.key}",
                 request.reward_key,
-                "in_flight",
+                ClaimState.IN_FLIGHT,
                 None,
                 None,
                 now,
                 now,
             )
         )
-        if stored.state != "in_flight":  # another request for this claim id got there first
+        if (
+            stored.state is not ClaimState.IN_FLIGHT
+        ):  # another request for this claim id got there first
             raise _not_confirmed()
         return await self._send(request, customer)
 
@@ -95,10 +97,10 @@ class RewardDesk:
             )
         except OutcomeUnknown as exc:
             self._health.api_failed(exc)
-            await self._journal.finish_claim(request.claim_id, "unknown", self._clock())
+            await self._journal.finish_claim(request.claim_id, ClaimState.UNKNOWN, self._clock())
             raise _not_confirmed() from exc
         except LoyaltyApiError as exc:
-            await self._journal.finish_claim(request.claim_id, "refused", self._clock())
+            await self._journal.finish_claim(request.claim_id, ClaimState.REFUSED, self._clock())
             raise self._refusal(exc) from exc
         self._health.api_answered()
         answer = ClaimAnswer(
@@ -110,7 +112,7 @@ class RewardDesk:
         )
         await self._journal.finish_claim(
             request.claim_id,
-            "done",
+            ClaimState.DONE,
             self._clock(),
             server_ref=claimed.claim_id,
             result=answer.model_dump(mode="json"),
@@ -163,7 +165,9 @@ class RewardDesk:
 
     async def reverse_claims_of_sale(self, sale_id: str) -> int:
         """Queue a reversal of every confirmed claim of a voided sale (v3); how many."""
-        claims = [c for c in await self._journal.claims_of_sale(sale_id) if c.state == "done"]
+        claims = [
+            c for c in await self._journal.claims_of_sale(sale_id) if c.state is ClaimState.DONE
+        ]
         if not claims or not self._loyalty.can_reverse:
             return 0
         operations = [
@@ -177,7 +181,7 @@ class RewardDesk:
         ]
         await self._journal.add_operations(sale_id, operations, self._clock())
         for claim in claims:
-            await self._journal.finish_claim(claim.claim_id, "reversed", self._clock())
+            await self._journal.finish_claim(claim.claim_id, ClaimState.REVERSED, self._clock())
         return len(operations)
 
 
@@ -189,9 +193,9 @@ def _repeat(existing: ClaimRecord, digest: str) -> ClaimAnswer | None:
             f"claim {existing.claim_id} was already made with other details; use a new claim id",
             status=409,
         )
-    if existing.state in ("done", "reversed") and existing.result is not None:
+    if existing.state in (ClaimState.DONE, ClaimState.REVERSED) and existing.result is not None:
         return ClaimAnswer.model_validate(existing.result)
-    if existing.state == "refused":
+    if existing.state is ClaimState.REFUSED:
         return None
     raise _not_confirmed()
 

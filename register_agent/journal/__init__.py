@@ -11,14 +11,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from register_agent.errors import JournalError
 from register_agent.journal import giftcards, queries
-from register_agent.journal.giftcards import GiftcardPayment
+from register_agent.journal.giftcards import GiftcardChanges, GiftcardPayment, GiftcardState
 from register_agent.journal.records import (
     TRANSITIONS,
     ClaimRecord,
+    ClaimState,
     NewOperation,
     Operation,
     OperationState,
@@ -38,7 +39,9 @@ from register_agent.journal.writer import (
 __all__ = [
     "TRANSITIONS",
     "ClaimRecord",
+    "ClaimState",
     "GiftcardPayment",
+    "GiftcardState",
     "Journal",
     "NewOperation",
     "Operation",
@@ -212,7 +215,7 @@ class Journal:
     async def finish_claim(
         self,
         claim_id: str,
-        state: str,
+        state: ClaimState,
         now: float,
         *,
         server_ref: str | None = None,
@@ -243,7 +246,12 @@ class Journal:
         return await self._writer.run_async(lambda db: giftcards.start(db, record))
 
     async def move_giftcard_payment(
-        self, payment_id: str, expected: str, target: str, now: float, **changes: Any
+        self,
+        payment_id: str,
+        expected: GiftcardState,
+        target: GiftcardState,
+        now: float,
+        **changes: Unpack[GiftcardChanges],
     ) -> bool:
         """Compare-and-set the payment's state; False when it was no longer ``expected``."""
         return await self._writer.run_async(

@@ -10,17 +10,42 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypedDict
 
 from register_agent.journal.records import dumps
 
+
+class GiftcardState(StrEnum):
+    """Where a giftcard payment or top-up (and its correction) stands."""
+
+    IN_FLIGHT = "in_flight"  # written before its request leaves
+    DONE = "done"
+    UNKNOWN = "unknown"  # the answer was lost: the card's balance settles it
+    REFUSED = "refused"  # nothing moved: the same payment id may be sent again
+    REVIEW = "review"  # the balance could not tell: a person decides
+    CORRECTING = "correcting"  # a done one being undone
+    CORRECT_UNKNOWN = "correct_unknown"  # the correction's answer was lost
+    CORRECTED = "corrected"
+
+
 #: states in which nothing more will happen to the row by itself (purged after retention)
-SETTLED = ("done", "refused", "corrected")
+SETTLED = (GiftcardState.DONE, GiftcardState.REFUSED, GiftcardState.CORRECTED)
 #: states whose outcome nobody knows yet: a person decides (register-agent review), or a
 #: repeat of the POS settles an ``unknown`` payment or ``correct_unknown`` correction
-WAITING = ("unknown", "review", "correct_unknown")
+WAITING = (GiftcardState.UNKNOWN, GiftcardState.REVIEW, GiftcardState.CORRECT_UNKNOWN)
 #: being sent right now (or left so by a stopped agent)
-SENDING = ("in_flight", "correcting")
+SENDING = (GiftcardState.IN_FLIGHT, GiftcardState.CORRECTING)
+
+
+class GiftcardChanges(TypedDict, total=False):
+    """What a move of a giftcard payment may change besides its state."""
+
+    balance_before: int | None
+    balance_after: int | None
+    transaction_id: str | None
+    correction_id: str | None
+    result: dict[str, Any] | None  # the answer given to the POS (the counter's model)
 
 
 @dataclass(frozen=True)
@@ -36,7 +61,7 @@ class GiftcardPayment:
     amount_cents: int
     balance_before: int | None
     balance_after: int | None
-    state: str
+    state: GiftcardState
     transaction_id: str | None
     correction_id: str | None
     result: dict[str, Any] | None
@@ -47,6 +72,7 @@ class GiftcardPayment:
     def from_row(cls, row: sqlite3.Row) -> GiftcardPayment:
         values = dict(row)
         values["result"] = json.loads(row["result"]) if row["result"] else None
+        values["state"] = GiftcardState(row["state"])
         return cls(**values)
 
 
@@ -64,11 +90,11 @@ def start(db: sqlite3.Connection, record: GiftcardPayment) -> tuple[GiftcardPaym
     cursor = db.execute(
         "INSERT INTO giftcard_payments (payment_id, request_digest, kind, sale_id, card_tail,"
         " card_key, amount_cents, balance_before, state, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'in_flight', ?, ?)"
-        " ON CONFLICT (payment_id) DO UPDATE SET state = 'in_flight',"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (payment_id) DO UPDATE SET state = excluded.state,"
         " balance_before = excluded.balance_before, card_key = excluded.card_key,"
         " updated_at = excluded.updated_at"
-        " WHERE giftcard_payments.state = 'refused'",
+        " WHERE giftcard_payments.state = ?",
         (
             record.payment_id,
             record.request_digest,
@@ -78,8 +104,10 @@ def start(db: sqlite3.Connection, record: GiftcardPayment) -> tuple[GiftcardPaym
             record.card_key,
             record.amount_cents,
             record.balance_before,
+            GiftcardState.IN_FLIGHT,
             record.created_at,
             record.updated_at,
+            GiftcardState.REFUSED,
         ),
     )
     stored = payment(db, record.payment_id)
@@ -90,15 +118,14 @@ def start(db: sqlite3.Connection, record: GiftcardPayment) -> tuple[GiftcardPaym
 def move(
     db: sqlite3.Connection,
     payment_id: str,
-    states: tuple[str, str],
+    states: tuple[GiftcardState, GiftcardState],
     now: float,
-    changes: dict[str, Any],
+    changes: GiftcardChanges,
 ) -> bool:
     """Compare-and-set ``states`` = (expected, target) with ``changes``; False if the row was
     no longer in the expected state."""
     expected, target = states
-    allowed = {"balance_before", "balance_after", "transaction_id", "correction_id", "result"}
-    assert set(changes) <= allowed, set(changes) - allowed
+    assert set(changes) <= GiftcardChanges.__annotations__.keys(), set(changes)
     values = {k: dumps(v) if k == "result" and v is not None else v for k, v in changes.items()}
     assignments = "".join(f", {name} = :{name}" for name in values)
     cursor = db.execute(
@@ -122,7 +149,7 @@ def to_check(db: sqlite3.Connection) -> int:
     return count_in(db, WAITING)
 
 
-def count_in(db: sqlite3.Connection, states: tuple[str, ...]) -> int:
+def count_in(db: sqlite3.Connection, states: tuple[GiftcardState, ...]) -> int:
     marks = ", ".join("?" for _ in states)
     row = db.execute(
         f"SELECT count(*) FROM giftcard_payments WHERE state IN ({marks})",  # noqa: S608
@@ -135,10 +162,16 @@ def recover_sending(db: sqlite3.Connection, now: float) -> int:
     """A stopped agent's rows being sent may have landed: unknown, as the desk takes a
     stale one (at the agent's start, and ``register-agent export --agent-stopped``)."""
     return db.execute(
-        "UPDATE giftcard_payments SET updated_at = ?, state = CASE state"
-        " WHEN 'in_flight' THEN 'unknown' ELSE 'correct_unknown' END"
-        " WHERE state IN ('in_flight', 'correcting')",
-        (now,),
+        "UPDATE giftcard_payments SET updated_at = :now, state = CASE state"
+        " WHEN :in_flight THEN :unknown ELSE :correct_unknown END"
+        " WHERE state IN (:in_flight, :correcting)",
+        {
+            "now": now,
+            "in_flight": GiftcardState.IN_FLIGHT,
+            "unknown": GiftcardState.UNKNOWN,
+            "correcting": GiftcardState.CORRECTING,
+            "correct_unknown": GiftcardState.CORRECT_UNKNOWN,
+        },
     ).rowcount
 
 
@@ -158,7 +191,9 @@ def in_doubt(row: GiftcardPayment) -> str:
     ("correction"), or whether the payment or top-up itself moved money (its kind)."""
     # a correction starts from a done payment, whose answer to the POS the row keeps; a
     # payment whose own answer was lost never had one
-    if row.state == "correct_unknown" or (row.state == "review" and row.result is not None):
+    if row.state is GiftcardState.CORRECT_UNKNOWN or (
+        row.state is GiftcardState.REVIEW and row.result is not None
+    ):
         return "correction"
     return row.kind
 

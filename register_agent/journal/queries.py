@@ -10,6 +10,7 @@ from register_agent.errors import JournalError
 from register_agent.journal.records import (
     ACTIVE_STATES,
     ClaimRecord,
+    ClaimState,
     NewOperation,
     Operation,
     OperationState,
@@ -274,19 +275,22 @@ def start_claim(db: sqlite3.Connection, record: ClaimRecord) -> None:
     db.execute(
         "INSERT INTO reward_claims (claim_id, request_digest, sale_id, customer_key,"
         " reward_key, state, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, 'in_flight', ?, ?)"
+        " VALUES (:claim_id, :digest, :sale_id, :customer_key, :reward_key, :in_flight,"
+        " :created_at, :updated_at)"
         " ON CONFLICT (claim_id) DO UPDATE"
-        " SET state = 'in_flight', updated_at = excluded.updated_at"
-        " WHERE reward_claims.state = 'refused'",
-        (
-            record.claim_id,
-            record.request_digest,
-            record.sale_id,
-            record.customer_key,
-            record.reward_key,
-            record.created_at,
-            record.updated_at,
-        ),
+        " SET state = :in_flight, updated_at = excluded.updated_at"
+        " WHERE reward_claims.state = :refused",
+        {
+            "claim_id": record.claim_id,
+            "digest": record.request_digest,
+            "sale_id": record.sale_id,
+            "customer_key": record.customer_key,
+            "reward_key": record.reward_key,
+            "in_flight": ClaimState.IN_FLIGHT,
+            "refused": ClaimState.REFUSED,
+            "created_at": record.created_at,
+            "updated_at": record.updated_at,
+        },
     )
 
 
@@ -294,7 +298,7 @@ def finish_claim(
     db: sqlite3.Connection,
     claim_id: str,
     *,
-    state: str,
+    state: ClaimState,
     now: float,
     server_ref: str | None,
     result: dict[str, Any] | None,

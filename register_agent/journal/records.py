@@ -188,6 +188,16 @@ class OutboxSummary:
     oldest_pending_age_s: float | None
 
 
+class ClaimState(StrEnum):
+    """Where a reward claim stands: sent once, online only, never queued."""
+
+    IN_FLIGHT = "in_flight"  # written before its request leaves
+    DONE = "done"
+    UNKNOWN = "unknown"  # the answer was lost: a person checks before trying again
+    REFUSED = "refused"  # nothing happened: the same claim id may be sent again
+    REVERSED = "reversed"  # its sale was voided: a reverse_claim operation gives it back
+
+
 @dataclass(frozen=True)
 class ClaimRecord:
     """A reward claim the POS asked for, under its own claim id (the idempotency key)."""
@@ -197,7 +207,7 @@ class ClaimRecord:
     sale_id: str | None
     customer_key: str
     reward_key: str
-    state: str  # in_flight, done, unknown, refused, reversed
+    state: ClaimState
     server_ref: str | None
     result: dict[str, Any] | None
     created_at: float
@@ -211,7 +221,7 @@ class ClaimRecord:
             sale_id=row["sale_id"],
             customer_key=row["customer_key"],
             reward_key=row["reward_key"],
-            state=row["state"],
+            state=ClaimState(row["state"]),
             server_ref=row["server_ref"],
             result=json.loads(row["result"]) if row["result"] else None,
             created_at=row["created_at"],

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from register_agent.common.money import to_euros
-from register_agent.journal import GiftcardPayment
+from register_agent.journal import GiftcardPayment, GiftcardState
 from register_agent.receipts.layout import Language, Receipt, format_money
 
 _TEXTS: dict[str, dict[Language, str]] = {
@@ -33,7 +33,7 @@ def giftcard_lines(
     """Two lines per confirmed payment of the sale; corrected ones are left out."""
     lines: list[str] = []
     for payment in payments:
-        if payment.kind != "payment" or payment.state != "done":
+        if payment.kind != "payment" or payment.state is not GiftcardState.DONE:
             continue
         paid = format_money(to_euros(-payment.amount_cents), language, currency)
         lines.append(_TEXTS["paid"][language].format(tail=payment.card_tail, amount=paid))

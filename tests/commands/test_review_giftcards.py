@@ -23,7 +23,7 @@ from register_agent.config import OutboxConfig
 from register_agent.counter.giftcards.desk import GiftcardDesk
 from register_agent.counter.health import TillHealth
 from register_agent.errors import CounterRefusal, JournalError, OutcomeUnknown, RequestRejected
-from register_agent.journal import GiftcardPayment, Journal
+from register_agent.journal import GiftcardPayment, GiftcardState, Journal
 from register_agent.loyalty.giftcards import Giftcard
 from register_agent.loyalty.retries import Deadline
 from register_agent.receipts.giftcards import giftcard_lines
@@ -184,10 +184,11 @@ async def test_a_payment_in_flight_at_a_stop_waits_for_review_after_the_restart(
     cards = ScriptedCards(2500)
     desk = desk_for(journal, cards)
     await desk.pay(payment("P-5", "2.00"))
-    await journal.move_giftcard_payment("P-5", "done", "correcting", 1.0)  # stopped correcting
+    # stopped correcting
+    await journal.move_giftcard_payment("P-5", GiftcardState.DONE, GiftcardState.CORRECTING, 1.0)
     stopped_paying = GiftcardPayment(
-        "P-6", "digest", "payment", None, "9B21", "card-1", -100, 2300, None, "in_flight",
-        None, None, None, 1.0, 1.0,
+        "P-6", "digest", "payment", None, "9B21", "card-1", -100, 2300, None,
+        GiftcardState.IN_FLIGHT, None, None, None, 1.0, 1.0,
     )  # fmt: skip
     assert (await journal.start_giftcard_payment(stopped_paying))[1]
     assert giftcards_in_review(tmp_path) == []  # nothing tells a person about them yet

@@ -12,7 +12,7 @@ import pytest
 from register_agent.commands.review import giftcards_in_review, resolve_giftcard
 from register_agent.commands.transfer import export_operations
 from register_agent.errors import JournalError
-from register_agent.journal import GiftcardPayment, OperationState
+from register_agent.journal import GiftcardPayment, GiftcardState, OperationState
 from tests.commands.test_ops_units import till_with_sale
 
 NOW = 1_700_000_000.0
@@ -23,12 +23,16 @@ def giftcard_in(state: Path, payment_id: str, target: str) -> None:
     journal = till_with_sale(state)
     row = GiftcardPayment(
         payment_id, "digest", "payment", "S1", "9B21", "41650", -300, 2500, None,
-        "in_flight", None, None, None, NOW, NOW,
+        GiftcardState.IN_FLIGHT, None, None, None, NOW, NOW,
     )  # fmt: skip
     try:
         asyncio.run(journal.start_giftcard_payment(row))
         if target != "in_flight":
-            assert asyncio.run(journal.move_giftcard_payment(payment_id, "in_flight", target, NOW))
+            assert asyncio.run(
+                journal.move_giftcard_payment(
+                    payment_id, GiftcardState.IN_FLIGHT, GiftcardState(target), NOW
+                )
+            )
         operation = asyncio.run(journal.operation("op-S1"))
     finally:
         journal.close()

@@ -16,7 +16,7 @@ from register_agent.counter.giftcards.desk import STALE_IN_FLIGHT_S, GiftcardDes
 from register_agent.counter.giftcards.messages import GiftcardPaymentRequest
 from register_agent.counter.health import TillHealth
 from register_agent.errors import CounterRefusal, OutcomeUnknown, RequestRejected
-from register_agent.journal import GiftcardPayment, Journal
+from register_agent.journal import GiftcardPayment, GiftcardState, Journal
 from register_agent.loyalty.giftcards import Giftcard, GiftcardTransaction
 from register_agent.loyalty.retries import Deadline
 
@@ -121,7 +121,7 @@ async def test_a_refused_payment_may_be_sent_again(journal: Journal) -> None:
 async def test_a_payment_left_in_flight_by_a_stopped_agent_is_settled(journal: Journal) -> None:
     digest = _digest("payment", "P-4", CARD, -500, None)
     await journal.start_giftcard_payment(GiftcardPayment(
-        "P-4", digest, "payment", None, "9B21", "card-1", -500, 2500, None, "in_flight",
+        "P-4", digest, "payment", None, "9B21", "card-1", -500, 2500, None, GiftcardState.IN_FLIGHT,
         None, None, None, 1000.0, 1000.0,
     ))  # fmt: skip
     cards = ScriptedCards(2000)  # the agent stopped after the payment landed

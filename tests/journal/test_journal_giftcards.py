@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from register_agent.journal import GiftcardPayment, Journal
+from register_agent.journal import GiftcardPayment, GiftcardState, Journal
 
 pytestmark = pytest.mark.anyio
 NOW = 1_700_000_000.0
@@ -25,7 +25,7 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
 def record(payment_id: str, sale_id: str | None = "S-1") -> GiftcardPayment:
     return GiftcardPayment(
         payment_id, "digest", "payment", sale_id, "9B21", "41650", -1000, 2500, None,
-        "in_flight", None, None, None, NOW, NOW,
+        GiftcardState.IN_FLIGHT, None, None, None, NOW, NOW,
     )  # fmt: skip
 
 
@@ -36,8 +36,8 @@ async def test_in_flight_once_then_moved(journal: Journal) -> None:
     assert not (await journal.start_giftcard_payment(record("P-1")))[1]
     assert await journal.move_giftcard_payment(
         "P-1",
-        "in_flight",
-        "done",
+        GiftcardState.IN_FLIGHT,
+        GiftcardState.DONE,
         NOW + 1,
         balance_after=1500,
         transaction_id="77",
@@ -48,12 +48,16 @@ async def test_in_flight_once_then_moved(journal: Journal) -> None:
     assert not taken
     assert (again.state, again.balance_before, again.balance_after) == ("done", 2500, 1500)
     assert again.result == {"ok": True}
-    assert not await journal.move_giftcard_payment("P-1", "in_flight", "unknown", NOW + 2)
+    assert not await journal.move_giftcard_payment(
+        "P-1", GiftcardState.IN_FLIGHT, GiftcardState.UNKNOWN, NOW + 2
+    )
 
 
 async def test_a_refused_payment_can_be_tried_again(journal: Journal) -> None:
     await journal.start_giftcard_payment(record("P-2"))
-    assert await journal.move_giftcard_payment("P-2", "in_flight", "refused", NOW + 1)
+    assert await journal.move_giftcard_payment(
+        "P-2", GiftcardState.IN_FLIGHT, GiftcardState.REFUSED, NOW + 1
+    )
     again, taken = await journal.start_giftcard_payment(replace(record("P-2"), balance_before=2000))
     assert (again.state, again.balance_before, taken) == ("in_flight", 2000, True)
 
@@ -61,8 +65,10 @@ async def test_a_refused_payment_can_be_tried_again(journal: Journal) -> None:
 async def test_sale_payments_and_purge(journal: Journal) -> None:
     for payment_id in ("P-3", "P-4", "P-5"):
         await journal.start_giftcard_payment(record(payment_id))
-    await journal.move_giftcard_payment("P-3", "in_flight", "done", NOW + 1)
-    await journal.move_giftcard_payment("P-4", "in_flight", "unknown", NOW + 1)
+    await journal.move_giftcard_payment("P-3", GiftcardState.IN_FLIGHT, GiftcardState.DONE, NOW + 1)
+    await journal.move_giftcard_payment(
+        "P-4", GiftcardState.IN_FLIGHT, GiftcardState.UNKNOWN, NOW + 1
+    )
     assert [p.payment_id for p in await journal.giftcard_payments_of_sale("S-1")] == [
         "P-3",
         "P-4",

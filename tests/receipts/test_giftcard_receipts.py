@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from register_agent.config import ReceiptConfig
-from register_agent.journal import GiftcardPayment
+from register_agent.journal import GiftcardPayment, GiftcardState
 from register_agent.receipts.giftcards import giftcard_lines, with_giftcards
 from register_agent.receipts.layout import Receipt, layout_receipt
 
 PAID = GiftcardPayment(
-    "P-1", "d", "payment", "S-1", "9B21", "41650", -1000, 2500, 1500, "done", "77", None,
-    None, 0.0, 0.0,
+    "P-1", "d", "payment", "S-1", "9B21", "41650", -1000, 2500, 1500, GiftcardState.DONE, "77",
+    None, None, 0.0, 0.0,
 )  # fmt: skip
 
 
@@ -28,7 +28,7 @@ def test_paid_and_left_in_english_and_dutch() -> None:
 
 
 def test_corrected_payments_and_top_ups_are_left_out() -> None:
-    corrected = replace(PAID, payment_id="P-2", state="corrected")
+    corrected = replace(PAID, payment_id="P-2", state=GiftcardState.CORRECTED)
     top_up = replace(PAID, payment_id="T-1", kind="top_up", amount_cents=500)
     assert giftcard_lines([corrected, top_up], "en", "EUR") == ()
     receipt = Receipt(sale_id="S-1")

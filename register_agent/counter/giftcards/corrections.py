@@ -13,7 +13,7 @@ from register_agent.counter.giftcards import refusals as refuse
 from register_agent.counter.giftcards.messages import GiftcardPaymentAnswer
 from register_agent.counter.health import TillHealth
 from register_agent.errors import CounterRefusal, LoyaltyApiError, OutcomeUnknown, RequestRejected
-from register_agent.journal import GiftcardPayment, Journal
+from register_agent.journal import GiftcardPayment, GiftcardState, Journal
 from register_agent.loyalty.giftcards import GiftcardService
 
 log = logging.getLogger(__name__)
@@ -63,15 +63,18 @@ class GiftcardCorrections:
         row = await self._journal.giftcard_payment(payment_id)
         if row is None:
             raise _unknown(payment_id)
-        if row.state == "corrected" and row.result is not None:
+        if row.state is GiftcardState.CORRECTED and row.result is not None:
             return GiftcardPaymentAnswer.model_validate(row.result)
-        if row.state == "correcting" and self._clock() - row.updated_at >= STALE_CORRECTING_S:
+        if (
+            row.state is GiftcardState.CORRECTING
+            and self._clock() - row.updated_at >= STALE_CORRECTING_S
+        ):
             # left by a stopped agent: the correction may have landed (like a lost answer)
             await self._journal.move_giftcard_payment(
-                payment_id, "correcting", "correct_unknown", self._clock()
+                payment_id, GiftcardState.CORRECTING, GiftcardState.CORRECT_UNKNOWN, self._clock()
             )
-            row = dataclasses.replace(row, state="correct_unknown")
-        if row.state not in ("done", "correct_unknown"):
+            row = dataclasses.replace(row, state=GiftcardState.CORRECT_UNKNOWN)
+        if row.state not in (GiftcardState.DONE, GiftcardState.CORRECT_UNKNOWN):
             raise CounterRefusal(
                 "giftcard_payment_not_done",
                 f"giftcard payment {payment_id} is not confirmed ({row.state}); there is "
@@ -87,7 +90,7 @@ class GiftcardCorrections:
                 status=409,
             )
         if not await self._journal.move_giftcard_payment(
-            payment_id, row.state, "correcting", self._clock()
+            payment_id, row.state, GiftcardState.CORRECTING, self._clock()
         ):
             raise refuse.not_confirmed()
         return await self._send(row, row.transaction_id)
@@ -98,18 +101,18 @@ class GiftcardCorrections:
             made = await self._cards.correct_transaction(transaction_id, deadline=deadline)
         except OutcomeUnknown as exc:
             self._health.api_failed(exc)
-            await self._back(row, "correct_unknown")
+            await self._back(row, GiftcardState.CORRECT_UNKNOWN)
             raise refuse.not_confirmed() from exc
         except LoyaltyApiError as exc:
             self._health.api_result(exc)
             if (
                 isinstance(exc, RequestRejected)
                 and exc.code == _NOT_LAST
-                and (row.state == "correct_unknown")
+                and (row.state is GiftcardState.CORRECT_UNKNOWN)
             ):
                 # a correction whose answer was lost is now the card's last transaction,
                 # or someone else used the card: only a person can tell which
-                await self._back(row, "review")
+                await self._back(row, GiftcardState.REVIEW)
                 raise refuse.needs_review() from exc
             await self._back(row, row.state)
             raise refuse.refusal(exc) from exc
@@ -117,8 +120,8 @@ class GiftcardCorrections:
         answer = _corrected(row, made.transaction_id)
         await self._journal.move_giftcard_payment(
             row.payment_id,
-            "correcting",
-            "corrected",
+            GiftcardState.CORRECTING,
+            GiftcardState.CORRECTED,
             self._clock(),
             correction_id=made.transaction_id,
             result=answer.model_dump(mode="json"),
@@ -126,7 +129,7 @@ class GiftcardCorrections:
         log.info("giftcard payment %s corrected", row.payment_id)
         return answer
 
-    async def _back(self, row: GiftcardPayment, state: str) -> None:
+    async def _back(self, row: GiftcardPayment, state: GiftcardState) -> None:
         await self._journal.move_giftcard_payment(
-            row.payment_id, "correcting", state, self._clock()
+            row.payment_id, GiftcardState.CORRECTING, state, self._clock()
         )

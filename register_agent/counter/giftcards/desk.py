@@ -35,7 +35,7 @@ from register_agent.counter.giftcards.messages import (
 )
 from register_agent.counter.health import TillHealth
 from register_agent.errors import CounterRefusal, LoyaltyApiError, OutcomeUnknown, RequestRejected
-from register_agent.journal import GiftcardPayment, Journal
+from register_agent.journal import GiftcardPayment, GiftcardState, Journal
 from register_agent.loyalty.giftcards import Giftcard, GiftcardService
 from register_agent.readers.scans import Scan
 from register_agent.receipts.layout import Language
@@ -48,7 +48,7 @@ SETTLE_QUIET_S = 2.0
 #: longer than a request and its settling can take in a running agent (counter deadlines)
 STALE_IN_FLIGHT_S = 30.0
 #: the states whose answer is final (the same id again returns it)
-_ANSWERED = ("done", "corrected")
+_ANSWERED = (GiftcardState.DONE, GiftcardState.CORRECTED)
 
 
 def _digest(kind: str, payment_id: str, card: str, cents: int, sale_id: str | None) -> str:
@@ -164,12 +164,12 @@ class GiftcardDesk:
             if existing.state in _ANSWERED and existing.result is not None:
                 return GiftcardPaymentAnswer.model_validate(existing.result)
             existing = await self._left_in_flight(existing)
-            if existing.state == "unknown":
+            if existing.state is GiftcardState.UNKNOWN:
                 return await self._settle(existing, value, just_sent=False)
-            if existing.state == "review":
+            if existing.state is GiftcardState.REVIEW:
                 raise refuse.needs_review()
-            if existing.state != "refused":  # in flight in another request right now
-                raise refuse.not_confirmed()
+            if existing.state is not GiftcardState.REFUSED:
+                raise refuse.not_confirmed()  # in flight in another request right now
         card = await self._find(value)
         if cents < 0 and card.balance_cents is not None and card.balance_cents < -cents:
             # no money moves: the cashier hears what the card holds and asks for the rest
@@ -177,7 +177,7 @@ class GiftcardDesk:
         now = self._clock()
         stored, taken = await self._journal.start_giftcard_payment(GiftcardPayment(
             payment_id, digest, kind, sale_id, card.tail, card.key, cents, card.balance_cents,
-            None, "in_flight", None, None, None, now, now,
+            None, GiftcardState.IN_FLIGHT, None, None, None, now, now,
         ))  # fmt: skip
         if not taken or stored.request_digest != digest:
             raise refuse.not_confirmed()  # another request for this id got there first
@@ -187,12 +187,15 @@ class GiftcardDesk:
         """A row in flight for longer than any request lasts was left by a stopped agent
         (like an operation in flight at a restart, it may have landed): it is settled like a
         lost answer."""
-        if row.state != "in_flight" or self._clock() - row.updated_at < STALE_IN_FLIGHT_S:
+        if (
+            row.state is not GiftcardState.IN_FLIGHT
+            or self._clock() - row.updated_at < STALE_IN_FLIGHT_S
+        ):
             return row
         moved = await self._journal.move_giftcard_payment(
-            row.payment_id, "in_flight", "unknown", self._clock()
+            row.payment_id, GiftcardState.IN_FLIGHT, GiftcardState.UNKNOWN, self._clock()
         )
-        return dataclasses.replace(row, state="unknown") if moved else row
+        return dataclasses.replace(row, state=GiftcardState.UNKNOWN) if moved else row
 
     async def _send(self, row: GiftcardPayment, card: Giftcard) -> GiftcardPaymentAnswer:
         deadline = self._cards.counter_deadline()
@@ -203,19 +206,19 @@ class GiftcardDesk:
         except OutcomeUnknown as exc:
             self._health.api_failed(exc)
             await self._journal.move_giftcard_payment(
-                row.payment_id, "in_flight", "unknown", self._clock()
+                row.payment_id, GiftcardState.IN_FLIGHT, GiftcardState.UNKNOWN, self._clock()
             )
             log.warning("giftcard payment %s: answer lost (%s); settling", row.payment_id, exc)
             return await self._settle(row, card.hash, just_sent=True)
         except LoyaltyApiError as exc:
             self._health.api_result(exc)
             await self._journal.move_giftcard_payment(
-                row.payment_id, "in_flight", "refused", self._clock()
+                row.payment_id, GiftcardState.IN_FLIGHT, GiftcardState.REFUSED, self._clock()
             )
             raise self._refusal(exc, card) from exc
         self._health.api_answered()
         balance = await self._balance_after(card, row)
-        return await self._finish(row, "in_flight", balance, txn.transaction_id)
+        return await self._finish(row, GiftcardState.IN_FLIGHT, balance, txn.transaction_id)
 
     async def _balance_after(self, card: Giftcard, row: GiftcardPayment) -> int | None:
         """The balance as the API now says (another till may use the card too); computed
@@ -232,7 +235,11 @@ class GiftcardDesk:
         return None if before is None else before + row.amount_cents
 
     async def _finish(
-        self, row: GiftcardPayment, expected: str, balance: int | None, transaction_id: str | None
+        self,
+        row: GiftcardPayment,
+        expected: GiftcardState,
+        balance: int | None,
+        transaction_id: str | None,
     ) -> GiftcardPaymentAnswer:
         answer = GiftcardPaymentAnswer(
             payment_id=row.payment_id,
@@ -247,7 +254,7 @@ class GiftcardDesk:
         if not await self._journal.move_giftcard_payment(
             row.payment_id,
             expected,
-            "done",
+            GiftcardState.DONE,
             self._clock(),
             balance_after=balance,
             transaction_id=transaction_id,
@@ -279,19 +286,19 @@ class GiftcardDesk:
         now, before = card.balance_cents, row.balance_before
         if now is not None and before is not None and now == before + row.amount_cents:
             log.info("giftcard payment %s: landed (settled by the balance)", row.payment_id)
-            return await self._finish(row, "unknown", now, None)
+            return await self._finish(row, GiftcardState.UNKNOWN, now, None)
         if now is not None and now == before:
             quiet = self._clock() - row.updated_at >= SETTLE_QUIET_S
             if just_sent or not quiet:
                 raise refuse.not_confirmed()
             if not await self._journal.move_giftcard_payment(
-                row.payment_id, "unknown", "in_flight", self._clock()
+                row.payment_id, GiftcardState.UNKNOWN, GiftcardState.IN_FLIGHT, self._clock()
             ):
                 raise refuse.not_confirmed()
             log.info("giftcard payment %s: did not land; sending it again", row.payment_id)
             return await self._send(row, card)
         await self._journal.move_giftcard_payment(
-            row.payment_id, "unknown", "review", self._clock()
+            row.payment_id, GiftcardState.UNKNOWN, GiftcardState.REVIEW, self._clock()
         )
         log.warning("giftcard payment %s: cannot be settled; needs review", row.payment_id)
         raise refuse.needs_review()
