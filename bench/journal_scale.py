@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bench.measure import Figure, median, percentile, time_async_calls
 from register_agent.journal import Journal, NewOperation, SaleRecord
+from register_agent.journal.payloads import Payload
 
 SALES_MEASURED = 200
 
@@ -46,7 +47,7 @@ async def _sale_latencies(path: Path) -> list[float]:
             record = SaleRecord(
                 f"bench-{number}", "d", 1250, "EUR", "customer:7", {}, "paid", time.time()
             )
-            operation = NewOperation(uuid.uuid4().hex, "credit_reception", "customer:7", {})
+            operation = NewOperation(uuid.uuid4().hex, "credit_reception", "customer:7", Payload())
             await journal.record_sale(record, [operation], print_receipt=True)
             await journal.due_operations(time.time(), limit=4)  # what the outbox asks next
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from register_agent.common.masking import safe_tail
 from register_agent.common.money import to_euros
 from register_agent.counter.giftcards.messages import GiftcardPaymentAnswer
 from register_agent.errors import JournalError
@@ -32,6 +33,12 @@ from register_agent.journal.admin import (
     write_transaction,
 )
 from register_agent.journal.giftcards import GiftcardChanges
+from register_agent.journal.payloads import (
+    CreditReceptionPayload,
+    Payload,
+    RefundPayload,
+    StagedCreditPayload,
+)
 from register_agent.journal.queries import operations_in
 
 APPLIED = "applied"
@@ -165,8 +172,7 @@ def who_decides() -> str:
 
 def describe(operation: Operation) -> str:
     """One operation for the person reviewing it; the card value masked, no secrets."""
-    payload = operation.payload
-    amount = payload.get("amount", "?")
+    amount = _amount(operation.payload)
     attempts = f"{operation.attempts} attempt{'s' if operation.attempts != 1 else ''}"
     return (
         f"{operation.id}  {operation.kind}  sale {operation.sale_id or '-'}  "
@@ -180,21 +186,29 @@ def mask_customer(operation: Operation) -> str:
     # till.customer_key: "customer:<key>" once resolved, "card:<value>" for an offline scan;
     # the payload's "customer" is filled in once the outbox resolved the card
     ordering = operation.customer_key or ""
-    resolved = operation.payload.get("customer")
-    resolved = resolved if isinstance(resolved, dict) else {}
-    key = resolved.get("key") or ordering.partition("customer:")[2]
-    card = operation.payload.get("card") or ordering.partition("card:")[2] or resolved.get("card")
+    credit = operation.payload if isinstance(operation.payload, CreditReceptionPayload) else None
+    resolved = credit.customer if credit else None
+    key = (resolved.key if resolved else None) or ordering.partition("customer:")[2]
+    scanned = credit.card if credit else None
+    card = scanned or ordering.partition("card:")[2] or (resolved.card if resolved else None)
     parts = []
     if key:
-        parts.append(_mask(str(key)))
+        parts.append(_mask(key))
     if card:
-        parts.append(f"card {_mask(str(card))}")
+        parts.append(f"card {_mask(card)}")
     return ", ".join(parts) or "none"
 
 
 def _mask(value: str) -> str:
     # the last four characters at most: card values are never shown in full
-    return f"...{value[-4:]}" if len(value) > 4 else "..."
+    return f"...{safe_tail(value)}" if len(value) > 4 else "..."
+
+
+def _amount(payload: Payload) -> str:
+    """The money the operation is about, as the POS sent it; "?" for a kind without."""
+    if isinstance(payload, CreditReceptionPayload | StagedCreditPayload | RefundPayload):
+        return str(payload.amount)
+    return "?"
 
 
 def describe_giftcard(row: GiftcardPayment) -> str:

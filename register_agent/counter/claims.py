@@ -29,6 +29,7 @@ from register_agent.errors import (
 )
 from register_agent.journal import ClaimRecord, ClaimState, Journal, NewOperation
 from register_agent.journal.kinds import REVERSE_CLAIM
+from register_agent.journal.payloads import ReverseClaimPayload
 from register_agent.loyalty.domain import CustomerRef, LoyaltyService
 
 #: the Register API's refusals of a claim, as the POS sees them (code, HTTP status)
@@ -175,7 +176,9 @@ class RewardDesk:
                 id=uuid.uuid4().hex,
                 kind=REVERSE_CLAIM,
                 customer_key=claim.customer_key,
-                payload={"claim_id": claim.claim_id, "server_claim_id": claim.server_ref},
+                payload=ReverseClaimPayload(
+                    claim_id=claim.claim_id, server_claim_id=claim.server_ref
+                ),
             )
             for claim in claims
         ]

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any, Unpack
 
 from register_agent.errors import JournalError
-from register_agent.journal import giftcards, queries
+from register_agent.journal import claims, giftcards, queries
+from register_agent.journal.claims import ClaimRecord, ClaimState
 from register_agent.journal.giftcards import GiftcardChanges, GiftcardPayment, GiftcardState
 from register_agent.journal.records import (
     TRANSITIONS,
-    ClaimRecord,
-    ClaimState,
     NewOperation,
     Operation,
+    OperationChanges,
     OperationState,
     OutboxSummary,
     PrintJob,
@@ -45,6 +45,7 @@ __all__ = [
     "Journal",
     "NewOperation",
     "Operation",
+    "OperationChanges",
     "OperationState",
     "OutboxSummary",
     "PrintJob",
@@ -143,13 +144,14 @@ class Journal:
         target: OperationState,
         *,
         now: float,
-        **changes: Any,
+        **changes: Unpack[OperationChanges],
     ) -> Operation:
         """Move an operation from ``expected`` to ``target`` (compare-and-set).
 
         ``changes`` may set ``next_attempt_at``, ``last_error``, ``server_ref``, ``result``
-        and ``payload``; moving into ``in_flight`` counts an attempt. Raises JournalError if
-        the move is not allowed or the operation is no longer in ``expected``.
+        and ``payload`` (``OperationChanges``); moving into ``in_flight`` counts an attempt.
+        Raises JournalError if the move is not allowed or the operation is no longer in
+        ``expected``.
         """
         if target not in TRANSITIONS[expected]:
             raise JournalError(f"operation {operation_id}: {expected} -> {target} is not allowed")
@@ -199,14 +201,14 @@ class Journal:
         return await self._writer.run_async(transaction)
 
     async def reward_claim(self, claim_id: str) -> ClaimRecord | None:
-        return await self._reader.run_async(lambda db: queries.claim(db, claim_id))
+        return await self._reader.run_async(lambda db: claims.claim(db, claim_id))
 
     async def start_claim(self, record: ClaimRecord) -> ClaimRecord:
         """Write the claim ``in_flight`` before the request leaves; returns it as stored."""
 
         def transaction(db: sqlite3.Connection) -> ClaimRecord:
-            queries.start_claim(db, record)
-            stored = queries.claim(db, record.claim_id)
+            claims.start(db, record)
+            stored = claims.claim(db, record.claim_id)
             assert stored is not None
             return stored
 
@@ -222,13 +224,13 @@ class Journal:
         result: dict[str, Any] | None = None,
     ) -> None:
         await self._writer.run_async(
-            lambda db: queries.finish_claim(
+            lambda db: claims.finish(
                 db, claim_id, state=state, now=now, server_ref=server_ref, result=result
             )
         )
 
     async def claims_of_sale(self, sale_id: str) -> list[ClaimRecord]:
-        return await self._reader.run_async(lambda db: queries.claims_of_sale(db, sale_id))
+        return await self._reader.run_async(lambda db: claims.of_sale(db, sale_id))
 
     async def integrity_check(self) -> str:
         return await self._writer.run_async(

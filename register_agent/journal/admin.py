@@ -17,7 +17,12 @@ from pathlib import Path
 
 from register_agent.errors import JournalError
 from register_agent.journal import queries
-from register_agent.journal.records import TRANSITIONS, Operation, OperationState
+from register_agent.journal.records import (
+    TRANSITIONS,
+    Operation,
+    OperationChanges,
+    OperationState,
+)
 from register_agent.journal.schema import migrate
 from register_agent.journal.writer import open_connection
 
@@ -98,7 +103,9 @@ def move_by_hand(
     if target not in TRANSITIONS[expected]:
         raise JournalError(f"operation {operation_id}: {expected} -> {target} is not allowed")
     moment = time.time() if now is None else now
-    changes = {"next_attempt_at": moment} if target is OperationState.PENDING else {}
+    changes: OperationChanges = {}
+    if target is OperationState.PENDING:
+        changes["next_attempt_at"] = moment
     return queries.move(
         db, operation_id, expected=expected, target=target, now=moment, changes=changes
     )

@@ -7,12 +7,12 @@ import sqlite3
 from typing import Any
 
 from register_agent.errors import JournalError
+from register_agent.journal.payloads import StoredJson
 from register_agent.journal.records import (
     ACTIVE_STATES,
-    ClaimRecord,
-    ClaimState,
     NewOperation,
     Operation,
+    OperationChanges,
     OperationState,
     OutboxSummary,
     PrintJob,
@@ -25,7 +25,7 @@ from register_agent.journal.scrub import scrub_cards
 # the states of records.ACTIVE_STATES, spelt out for SQL
 _ACTIVE = "'pending', 'in_flight', 'unknown'"
 assert {state.value for state in ACTIVE_STATES} == set(_ACTIVE.replace("'", "").split(", "))
-_CHANGEABLE = {"next_attempt_at", "last_error", "server_ref", "result", "payload"}
+_CHANGEABLE = frozenset(OperationChanges.__annotations__)
 
 
 def sale(db: sqlite3.Connection, sale_id: str) -> SaleRecord | None:
@@ -73,7 +73,7 @@ def insert_operation(
             sale_id,
             operation.kind,
             operation.customer_key,
-            dumps(operation.payload),
+            dumps(operation.payload.to_json()),
             now,
             now,
             now,
@@ -135,7 +135,7 @@ def move(
     expected: OperationState,
     target: OperationState,
     now: float,
-    changes: dict[str, Any],
+    changes: OperationChanges,
 ) -> Operation:
     unknown = set(changes) - _CHANGEABLE
     if unknown:
@@ -166,8 +166,9 @@ def move(
     return moved
 
 
-def _column_value(key: str, value: Any) -> Any:
-    return dumps(value) if key in ("result", "payload") and value is not None else value
+def _column_value(key: str, value: object) -> object:
+    """A change as its column stores it: the payload and result as JSON text."""
+    return dumps(value.to_json()) if isinstance(value, StoredJson) else value
 
 
 def recover_in_flight(db: sqlite3.Connection, now: float) -> int:
@@ -263,55 +264,3 @@ def purge_finished(db: sqlite3.Connection, before: float) -> int:
     db.execute(f"DELETE FROM operations WHERE sale_id IN ({finished})", params)  # noqa: S608
     db.execute(f"DELETE FROM print_jobs WHERE sale_id IN ({finished})", params)  # noqa: S608
     return db.execute(f"DELETE FROM sales WHERE sale_id IN ({finished})", params).rowcount  # noqa: S608
-
-
-def claim(db: sqlite3.Connection, claim_id: str) -> ClaimRecord | None:
-    row = db.execute("SELECT * FROM reward_claims WHERE claim_id = ?", (claim_id,)).fetchone()
-    return ClaimRecord.from_row(row) if row else None
-
-
-def start_claim(db: sqlite3.Connection, record: ClaimRecord) -> None:
-    """Insert the claim in flight, or move a refused one (nothing happened) back in flight."""
-    db.execute(
-        "INSERT INTO reward_claims (claim_id, request_digest, sale_id, customer_key,"
-        " reward_key, state, created_at, updated_at)"
-        " VALUES (:claim_id, :digest, :sale_id, :customer_key, :reward_key, :in_flight,"
-        " :created_at, :updated_at)"
-        " ON CONFLICT (claim_id) DO UPDATE"
-        " SET state = :in_flight, updated_at = excluded.updated_at"
-        " WHERE reward_claims.state = :refused",
-        {
-            "claim_id": record.claim_id,
-            "digest": record.request_digest,
-            "sale_id": record.sale_id,
-            "customer_key": record.customer_key,
-            "reward_key": record.reward_key,
-            "in_flight": ClaimState.IN_FLIGHT,
-            "refused": ClaimState.REFUSED,
-            "created_at": record.created_at,
-            "updated_at": record.updated_at,
-        },
-    )
-
-
-def finish_claim(
-    db: sqlite3.Connection,
-    claim_id: str,
-    *,
-    state: ClaimState,
-    now: float,
-    server_ref: str | None,
-    result: dict[str, Any] | None,
-) -> None:
-    db.execute(
-        "UPDATE reward_claims SET state = ?, server_ref = COALESCE(?, server_ref),"
-        " result = COALESCE(?, result), updated_at = ? WHERE claim_id = ?",
-        (state, server_ref, None if result is None else dumps(result), now, claim_id),
-    )
-
-
-def claims_of_sale(db: sqlite3.Connection, sale_id: str) -> list[ClaimRecord]:
-    rows = db.execute(
-        "SELECT * FROM reward_claims WHERE sale_id = ? ORDER BY created_at", (sale_id,)
-    )
-    return [ClaimRecord.from_row(row) for row in rows]

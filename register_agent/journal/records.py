@@ -1,4 +1,6 @@
-"""The journal's rows as the till sees them: sales, outbox operations and print jobs."""
+"""The journal's rows as the till sees them: sales, outbox operations and print jobs.
+An operation's payload and result are the typed models of its kind (``payloads``,
+``results``)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,12 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict, TypeVar
+
+from register_agent.journal.payloads import Payload, read_payload
+from register_agent.journal.results import Result, read_result
+
+R = TypeVar("R", bound=Result)
 
 
 def dumps(value: Any) -> str:
@@ -109,9 +116,9 @@ class NewOperation:
     """An operation as the till asks for it; the id is made by the agent before any attempt."""
 
     id: str
-    kind: str
+    kind: str  # one of ``kinds``; ``payload`` is that kind's model (``payloads.PAYLOADS``)
     customer_key: str | None
-    payload: dict[str, Any]
+    payload: Payload
 
 
 @dataclass(frozen=True)
@@ -121,13 +128,13 @@ class Operation:
     sale_id: str | None
     kind: str
     customer_key: str | None
-    payload: dict[str, Any]
+    payload: Payload
     state: OperationState
     attempts: int
     next_attempt_at: float
     last_error: str | None
     server_ref: str | None
-    result: dict[str, Any] | None
+    result: Result | None
     created_at: float
     updated_at: float
 
@@ -139,16 +146,31 @@ class Operation:
             sale_id=row["sale_id"],
             kind=row["kind"],
             customer_key=row["customer_key"],
-            payload=json.loads(row["payload"]),
+            payload=read_payload(row["kind"], row["payload"]),
             state=OperationState(row["state"]),
             attempts=row["attempts"],
             next_attempt_at=row["next_attempt_at"],
             last_error=row["last_error"],
             server_ref=row["server_ref"],
-            result=json.loads(row["result"]) if row["result"] else None,
+            result=read_result(row["kind"], row["result"]),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
         )
+
+    def result_as(self, model: type[R]) -> R | None:
+        """The result as ``model``; None without one (not done yet, or marked applied by a
+        person) or when it is another kind's."""
+        return self.result if isinstance(self.result, model) else None
+
+
+class OperationChanges(TypedDict, total=False):
+    """What a move of an operation may change besides its state."""
+
+    next_attempt_at: float
+    last_error: str | None
+    server_ref: str | None
+    result: Result | None
+    payload: Payload  # a step's result saved (the handler's updated payload)
 
 
 @dataclass(frozen=True)
@@ -186,44 +208,3 @@ class OutboxSummary:
     review: int
     dead: int
     oldest_pending_age_s: float | None
-
-
-class ClaimState(StrEnum):
-    """Where a reward claim stands: sent once, online only, never queued."""
-
-    IN_FLIGHT = "in_flight"  # written before its request leaves
-    DONE = "done"
-    UNKNOWN = "unknown"  # the answer was lost: a person checks before trying again
-    REFUSED = "refused"  # nothing happened: the same claim id may be sent again
-    REVERSED = "reversed"  # its sale was voided: a reverse_claim operation gives it back
-
-
-@dataclass(frozen=True)
-class ClaimRecord:
-    """A reward claim the POS asked for, under its own claim id (the idempotency key)."""
-
-    claim_id: str
-    request_digest: str
-    sale_id: str | None
-    customer_key: str
-    reward_key: str
-    state: ClaimState
-    server_ref: str | None
-    result: dict[str, Any] | None
-    created_at: float
-    updated_at: float
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> ClaimRecord:
-        return cls(
-            claim_id=row["claim_id"],
-            request_digest=row["request_digest"],
-            sale_id=row["sale_id"],
-            customer_key=row["customer_key"],
-            reward_key=row["reward_key"],
-            state=ClaimState(row["state"]),
-            server_ref=row["server_ref"],
-            result=json.loads(row["result"]) if row["result"] else None,
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )

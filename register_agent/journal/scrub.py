@@ -14,37 +14,36 @@ import json
 import sqlite3
 from typing import Any
 
+from register_agent.common.masking import mask
 from register_agent.journal.records import Operation, dumps
 
 _CARD_KEY = "card:"
 
 
-def masked(value: str) -> str:
-    """``…1234``: the last four printable ASCII characters of a card value."""
-    printable = [char for char in value if char.isascii() and char.isprintable()]
-    return "…" + "".join(printable[-4:])
-
-
 def _masked_customer(customer: Any) -> Any:
     if isinstance(customer, dict) and isinstance(customer.get("card"), str):
-        return {**customer, "card": masked(customer["card"])}
+        return {**customer, "card": mask(customer["card"])}
     return customer
 
 
 def _masked_key(key: str | None) -> str | None:
     if key and key.startswith(_CARD_KEY) and not key.startswith(_CARD_KEY + "…"):
-        return _CARD_KEY + masked(key[len(_CARD_KEY) :])
+        return _CARD_KEY + mask(key[len(_CARD_KEY) :])
     return key
 
 
 def scrub_cards(db: sqlite3.Connection, operation: Operation) -> None:
-    """Cut the card values of a finished operation (and of its sale) to their last four."""
-    payload = dict(operation.payload)
+    """Cut the card values of a finished operation (and of its sale) to their last four.
+
+    It works on the stored JSON, whatever the kind: a ``card`` and a ``customer``'s card
+    in the payload, a ``customer``'s card in the result.
+    """
+    payload = operation.payload.to_json()
     if isinstance(payload.get("card"), str):
-        payload["card"] = masked(payload["card"])
+        payload["card"] = mask(payload["card"])
     if "customer" in payload:
         payload["customer"] = _masked_customer(payload["customer"])
-    result = operation.result
+    result = None if operation.result is None else operation.result.to_json()
     if result is not None and "customer" in result:
         result = {**result, "customer": _masked_customer(result["customer"])}
     db.execute(
@@ -68,7 +67,7 @@ def _scrub_sale(db: sqlite3.Connection, sale_id: str) -> None:
         return
     request = json.loads(row["request"])
     if isinstance(request.get("customer_card"), str):
-        request["customer_card"] = masked(request["customer_card"])
+        request["customer_card"] = mask(request["customer_card"])
     db.execute(
         "UPDATE sales SET request = ?, customer_key = ? WHERE sale_id = ?",
         (dumps(request), _masked_key(row["customer_key"]), sale_id),

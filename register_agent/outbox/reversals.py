@@ -9,16 +9,24 @@ and leaves out those the journal knows as made by another of its operations.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 
-from register_agent.errors import LoyaltyApiError, RequestRejected
+from register_agent.errors import LoyaltyApiError
 from register_agent.journal import Journal, Operation, OperationState
 from register_agent.journal.kinds import REFUND, REVERSE_CLAIM
+from register_agent.journal.payloads import RefundPayload, RefundPlan, ReverseClaimPayload
+from register_agent.journal.results import CreditsResult, RefundResult
 from register_agent.loyalty import CreditAward, CustomerRef, LoyaltyService
-from register_agent.outbox.refund_plan import RefundPlan, plan_refund
-from register_agent.outbox.worker import Delivered, Progress, Reconciled
+from register_agent.outbox.contract import (
+    Delivered,
+    Progress,
+    Reconciled,
+    customer_ref,
+    fitting_payload,
+    payload_of,
+    refused,
+)
+from register_agent.outbox.refund_plan import plan_refund
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +39,13 @@ class RefundHandler:
         self._journal = journal
 
     async def send(self, operation: Operation, progress: Progress) -> Delivered:
-        saved = operation.payload.get("plan")
-        if saved is None:
+        payload = payload_of(operation, RefundPayload)
+        plan = payload.plan
+        if plan is None:
             plan = await plan_refund(self._journal, operation)
             # durable before the POST: reconciliation must know which call may have gone
             # out, and a re-send repeats the same plan
-            await progress.save({"plan": plan.to_json()})
-        else:
-            plan = RefundPlan.from_json(saved)
+            await progress.save(payload.planned(plan))
         if plan.credits == 0:
             # nothing to take back (a sale under one credit's worth): no call at all
             return Delivered(None, refund_result(None, plan))
@@ -46,34 +53,33 @@ class RefundHandler:
             award = await self._loyalty.reverse_award(plan.reception_id)
         else:
             award = await self._loyalty.take_back_credits(
-                plan.customer, plan.credits, operation_id=operation.id
+                _customer(plan), plan.credits, operation_id=operation.id
             )
         return Delivered(award.reception_id, refund_result(award, plan))
 
     async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
-        saved = operation.payload.get("plan")
-        if saved is None:
+        payload = fitting_payload(operation, RefundPayload)
+        plan = payload.plan if payload else None
+        if plan is None:
             return Reconciled.NOT_APPLIED  # the plan is saved before any POST
-        plan = RefundPlan.from_json(saved)
         if plan.credits == 0 or not self._loyalty.can_reconcile:
             # no call was made; v1 refuses refunds on the till, before sending anything
             return Reconciled.NOT_APPLIED
+        customer = _customer(plan)
         if plan.method == "credits":
-            found = await self._loyalty.find_award(plan.customer, operation.id)
+            found = await self._loyalty.find_award(customer, operation.id)
             if found is None:
                 return Reconciled.NOT_APPLIED
-            balance = await balance_or_none(self._loyalty, plan.customer)
+            balance = await balance_or_none(self._loyalty, customer)
             return Delivered(
                 found.reception_id, refund_result(replace(found, balance=balance), plan)
             )
-        return await reconcile_reverse(
-            self._loyalty,
-            self._journal,
-            operation,
-            plan.customer,
-            plan.reception_id,
-            extra={"amount": str(plan.amount)},
+        landed = await reconcile_reverse(
+            self._loyalty, self._journal, operation, customer, plan.reception_id
         )
+        if isinstance(landed, Reconciled):
+            return landed
+        return Delivered(landed.reception_id, refund_result(landed, plan))
 
 
 class ReverseClaimHandler:
@@ -84,29 +90,36 @@ class ReverseClaimHandler:
         self._journal = journal
 
     async def send(self, operation: Operation, progress: Progress) -> Delivered:
-        claim = operation.payload.get("server_claim_id")
+        claim = payload_of(operation, ReverseClaimPayload).server_claim_id
         if not claim:
-            raise RequestRejected(
-                "the reward claim to reverse has no server id; reverse it in the Business "
-                "Dashboard",
-                status=0,
+            raise refused(
+                "the reward claim to reverse has no server id; reverse it in the Business Dashboard"
             )
-        award = await self._loyalty.reverse_claim(str(claim))
+        award = await self._loyalty.reverse_claim(claim)
         return Delivered(award.reception_id, credits_result(award))
 
     async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
         if not self._loyalty.can_reconcile:
             return Reconciled.NOT_APPLIED  # v1 refuses reverses on the till: nothing was sent
         key = operation.customer_key or ""
-        claim = operation.payload.get("server_claim_id")
+        payload = fitting_payload(operation, ReverseClaimPayload)
+        claim = payload.server_claim_id if payload else None
         if not key.startswith("customer:") or not claim:
             # the plan's contract gives every reverse_claim a "customer:<key>"; without one
             # nobody's transactions can be searched
             return Reconciled.UNRESOLVABLE
         customer = CustomerRef(key=key.removeprefix("customer:"))
-        return await reconcile_reverse(
-            self._loyalty, self._journal, operation, customer, str(claim)
-        )
+        landed = await reconcile_reverse(self._loyalty, self._journal, operation, customer, claim)
+        if isinstance(landed, Reconciled):
+            return landed
+        return Delivered(landed.reception_id, credits_result(landed))
+
+
+def _customer(plan: RefundPlan) -> CustomerRef:
+    customer = customer_ref(plan.customer)
+    if customer is None:  # a plan is made only for a customer with a key
+        raise refused("the refund's plan names no customer; nothing can be sent")
+    return customer
 
 
 async def reconcile_reverse(
@@ -115,11 +128,10 @@ async def reconcile_reverse(
     operation: Operation,
     customer: CustomerRef,
     original_id: str,
-    *,
-    extra: Mapping[str, Any] | None = None,
-) -> Delivered | Reconciled:
-    """Whether ``operation``'s reverse of ``original_id`` landed, told by the customer's
-    transactions (a reverse names neither the operation nor what it reversed)."""
+) -> CreditAward | Reconciled:
+    """The counter-entry of ``operation``'s reverse of ``original_id``, with the balance
+    after it, if it landed; told by the customer's transactions (a reverse names neither
+    the operation nor what it reversed)."""
     found = await loyalty.find_reversals(customer, original_id)
     if found is None:
         # the reversed reception is not among the customer's transactions at all: nothing
@@ -138,8 +150,7 @@ async def reconcile_reverse(
         # ours cannot be told; a person decides rather than the agent guessing
         return Reconciled.UNRESOLVABLE
     balance = await balance_or_none(loyalty, customer)
-    award = replace(found[0], balance=balance)
-    return Delivered(award.reception_id, {**credits_result(award), **(extra or {})})
+    return replace(found[0], balance=balance)
 
 
 async def _reverses_made(journal: Journal, operation_id: str) -> set[str]:
@@ -156,16 +167,23 @@ async def _reverses_made(journal: Journal, operation_id: str) -> set[str]:
     }
 
 
-def credits_result(award: CreditAward) -> dict[str, Any]:
-    return {"reception_id": award.reception_id, "credits": award.credits, "balance": award.balance}
+def credits_result(award: CreditAward) -> CreditsResult:
+    return CreditsResult(
+        reception_id=award.reception_id, credits=award.credits, balance=award.balance
+    )
 
 
-def refund_result(award: CreditAward | None, plan: RefundPlan) -> dict[str, Any]:
+def refund_result(award: CreditAward | None, plan: RefundPlan) -> RefundResult:
     # "amount" (the money refunded) lets a later partial refund of the same sale count
     # what was taken back already
     if award is None:
-        return {"reception_id": None, "credits": 0, "balance": None, "amount": str(plan.amount)}
-    return {**credits_result(award), "amount": str(plan.amount)}
+        return RefundResult(reception_id=None, credits=0, balance=None, amount=plan.amount)
+    return RefundResult(
+        reception_id=award.reception_id,
+        credits=award.credits,
+        balance=award.balance,
+        amount=plan.amount,
+    )
 
 
 async def balance_or_none(loyalty: LoyaltyService, customer: CustomerRef) -> int | None:

@@ -4,8 +4,9 @@ It owns the persistent backoff (jitter, ``Retry-After``), the pause on a refused
 the order per customer (the journal hands out one operation per customer at a time), and
 reconciliation: an operation whose outcome is unknown is never sent again before a
 handler has found out whether it landed. The outbox's side of the failure table
-(docs/architecture.md, "When something fails") is ``_outcome``; what each kind of
-operation sends and how it is reconciled lives in its ``OperationHandler``.
+(docs/architecture.md, "When something fails") is ``_outcome``; how long to wait is
+``backoff``'s; what each kind of operation sends and how it is reconciled lives in its
+handler (``contract``).
 """
 
 from __future__ import annotations
@@ -13,13 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Unpack
 
 from register_agent.common.logs import in_log_context
 from register_agent.common.test_hooks import hang_point
@@ -31,68 +29,19 @@ from register_agent.errors import (
     OutcomeUnknown,
     Rejected,
 )
-from register_agent.journal import Journal, Operation, OperationState
+from register_agent.journal import Journal, Operation, OperationChanges, OperationState
+from register_agent.journal.payloads import Payload
+from register_agent.outbox.backoff import OutboxSettings, backoff_delay, reconcile_delay
+from register_agent.outbox.contract import (
+    Delivered,
+    OperationHandler,
+    Reconciled,
+    crash_point,
+)
+
+__all__ = ["Outbox", "OutboxSettings"]
 
 log = logging.getLogger(__name__)
-
-CRASH_ENV = "REGISTER_AGENT_CRASH_AT"
-
-
-def crash_point(name: str) -> None:
-    """Die here, at once and without cleanup, when a test named this point (kill -9 alike)."""
-    if os.environ.get(CRASH_ENV) == name:
-        os._exit(137)
-
-
-@dataclass(frozen=True)
-class Delivered:
-    """What the server answered for an operation that took effect."""
-
-    server_ref: str | None
-    result: Mapping[str, Any] = field(default_factory=dict)
-
-
-class Reconciled(StrEnum):
-    NOT_APPLIED = "not_applied"  # safe to send again
-    UNRESOLVABLE = "unresolvable"  # nothing can tell: a person decides (review)
-
-
-class OperationHandler(Protocol):
-    """How one kind of operation is sent, and how an unknown outcome is cleared up."""
-
-    async def send(self, operation: Operation, progress: Progress) -> Delivered:
-        """Send the operation; raise a LoyaltyApiError subclass for every failure."""
-
-    async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
-        """Find out whether an earlier attempt landed (GETs only: never re-sends)."""
-
-
-class Progress(Protocol):
-    """Lets a handler make intermediate results durable before its next request."""
-
-    async def save(self, payload: Mapping[str, Any]) -> None: ...
-
-
-@dataclass(frozen=True)
-class OutboxSettings:
-    concurrency: int = 4
-    backoff_base_s: float = 2.0
-    backoff_max_s: float = 300.0
-    unknown_delay_s: float = 5.0
-    idle_poll_s: float = 0.5
-
-
-def backoff_delay(attempts: int, settings: OutboxSettings, rng: random.Random) -> float:
-    """Exponential backoff with full jitter: many tills coming back never retry in step."""
-    ceiling = min(settings.backoff_max_s, settings.backoff_base_s * 2 ** max(0, attempts - 1))
-    return rng.uniform(ceiling / 2, ceiling)
-
-
-def reconcile_delay(age_s: float, settings: OutboxSettings) -> float:
-    """How long an operation that could not be cleared up yet waits before the next look:
-    a quarter of its age, within the backoff's bounds, so an old puzzle is not asked about
-    every few seconds for days."""
-    return min(settings.backoff_max_s, max(settings.backoff_base_s, age_s / 4))
 
 
 class Outbox:
@@ -174,9 +123,10 @@ class Outbox:
             if operation.id in self._busy or started >= room:
                 continue
             self._busy.add(operation.id)
-            sale_id = operation.payload.get("sale_id")
             tasks.create_task(
-                in_log_context(self._work(operation), operation_id=operation.id, sale_id=sale_id)
+                in_log_context(
+                    self._work(operation), operation_id=operation.id, sale_id=operation.sale_id
+                )
             )
             started += 1
         return started
@@ -206,7 +156,7 @@ class Outbox:
         target: OperationState,
         *,
         now: float,
-        **changes: Any,
+        **changes: Unpack[OperationChanges],
     ) -> Operation:
         """Move the operation on and tell whoever waits for it (a receipt, the POS screen)."""
         moved = await self._journal.move(operation_id, expected, target, now=now, **changes)
@@ -242,7 +192,7 @@ class Outbox:
             OperationState.DONE,
             now=self._clock(),
             server_ref=delivered.server_ref,
-            result=dict(delivered.result),
+            result=delivered.result,
             last_error=None,
         )
 
@@ -301,7 +251,7 @@ class Outbox:
                 OperationState.DONE,
                 now=now,
                 server_ref=found.server_ref,
-                result=dict(found.result),
+                result=found.result,
             )
         elif found is Reconciled.NOT_APPLIED:
             await self._settle(
@@ -316,21 +266,20 @@ class Outbox:
 
 
 class _JournalProgress:
-    """Saves a handler's intermediate results (a POS transaction's uuid) into the payload."""
+    """Saves a handler's intermediate results (a POS transaction's uuid) in its payload."""
 
     def __init__(self, journal: Journal, operation: Operation, clock: Callable[[], float]):
         self._journal = journal
         self._clock = clock
         self.operation = operation
 
-    async def save(self, payload: Mapping[str, Any]) -> None:
-        merged = {**self.operation.payload, **payload}
+    async def save(self, payload: Payload) -> None:
         self.operation = await self._journal.move(
             self.operation.id,
             OperationState.IN_FLIGHT,
             OperationState.IN_FLIGHT,
             now=self._clock(),
-            payload=merged,
+            payload=payload,
         )
 
 

@@ -27,6 +27,7 @@ from register_agent.errors import PrinterError
 from register_agent.journal import Journal, Operation, OperationState, PrintJob, SaleRecord
 from register_agent.journal.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
 from register_agent.journal.records import ACTIVE_STATES
+from register_agent.journal.results import CreditsResult, StagedCreditResult
 from register_agent.receipts.giftcards import with_giftcards
 from register_agent.receipts.layout import Receipt, ReceiptLayout, SaleLine, layout_receipt
 from register_agent.receipts.printer import Printer, PrinterState, PrinterStatus
@@ -116,8 +117,9 @@ def _credits(
             return _int(loyalty.get("credits")), _int(loyalty.get("balance")), False
         return None, None, loyalty.get("state") == "pending"
     if credit.state is OperationState.DONE:
-        result = credit.result or {}
-        return _int(result.get("credits")), _int(result.get("balance")), False
+        # no result: a person marked the credits applied (review); they are not known here
+        result = credit.result_as(CreditsResult)
+        return (result.credits, result.balance, False) if result else (None, None, False)
     if credit.state is OperationState.DEAD:
         # Rejected for good (an unregistered card): promising points would be untrue; the
         # operator sees the dead operation and its reason.
@@ -128,10 +130,9 @@ def _credits(
 
 def _qr(staged: Operation | None, loyalty: Mapping[str, Any]) -> tuple[str | None, bool]:
     """(the QR's URL, no QR could be made): the same URL on every copy of the slip."""
-    if staged is not None and staged.state is OperationState.DONE and staged.result:
-        url = staged.result.get("url")
-        if isinstance(url, str) and url:
-            return url, False
+    result = staged.result_as(StagedCreditResult) if staged is not None else None
+    if staged is not None and staged.state is OperationState.DONE and result and result.url:
+        return result.url, False
     answered = loyalty.get("qr_url")
     if isinstance(answered, str) and answered:
         return answered, False

@@ -16,6 +16,7 @@ from register_agent.counter.messages import ActionAnswer, RefundRequest
 from register_agent.errors import CounterRefusal
 from register_agent.journal import Journal, NewOperation, SaleRecord
 from register_agent.journal.kinds import CREDIT_RECEPTION, REFUND
+from register_agent.journal.payloads import RefundPayload
 from register_agent.loyalty.domain import LoyaltyService
 
 
@@ -108,11 +109,11 @@ class AfterSaleDesk:
             id=uuid.uuid4().hex,
             kind=REFUND,
             customer_key=original.customer_key,  # after the original, in order
-            payload={
-                "sale_id": sale.sale_id,
-                "original_operation": original.id,
-                "amount": None if amount is None else str(amount),
-            },
+            payload=RefundPayload(
+                sale_id=sale.sale_id,
+                original_operation=original.id,
+                amount=None if amount is None else str(amount),
+            ),
         )
         await self._journal.add_operations(sale.sale_id, [refund], self._clock())
         self._wake_outbox()

@@ -15,6 +15,12 @@ from register_agent.counter.messages import LoyaltyBlock, SaleAnswer, SaleReques
 from register_agent.errors import ConfigError, LoyaltyApiError
 from register_agent.journal import Journal, NewOperation, Operation, OperationState
 from register_agent.journal.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
+from register_agent.journal.payloads import (
+    CreditReceptionPayload,
+    StagedCreditPayload,
+    StoredCustomer,
+)
+from register_agent.journal.results import CreditsResult, StagedCreditResult
 from register_agent.loyalty.domain import CustomerRef, LoyaltyService
 from register_agent.receipts.layout import Language, text
 
@@ -65,20 +71,19 @@ class SaleLoyalty:
         """The sale's operations and the loyalty block as far as it is known now."""
         if request.amount <= 0:
             return [], LoyaltyBlock(state="none", lines=())
-        payload = {"sale_id": request.sale_id, "amount": str(request.amount)}
+        sale_id, amount = request.sale_id, str(request.amount)
         if card is not None or customer is not None:
+            named = StoredCustomer(key=customer.key, card=customer.card) if customer else None
             credit = NewOperation(
                 id=uuid.uuid4().hex,
                 kind=CREDIT_RECEPTION,
                 customer_key=customer_key(customer, card),
-                payload={
-                    **payload,
-                    "customer": {"key": customer.key, "card": customer.card} if customer else None,
-                    "card": card,
-                    "pos_transaction": None,
-                },
+                payload=CreditReceptionPayload(
+                    sale_id=sale_id, amount=amount, customer=named, card=card, pos_transaction=None
+                ),
             )
             return [credit], self._pending_block()
+        payload = StagedCreditPayload(sale_id=sale_id, amount=amount)
         if self._loyalty.stages_online:  # v1: a staged credit reception, through the API
             staged = NewOperation(uuid.uuid4().hex, STAGED_CREDIT_RECEPTION, None, payload)
             return [staged], self._pending_block()
@@ -114,32 +119,33 @@ class SaleLoyalty:
                 no_qr = LoyaltyBlock(state="none", lines=(text("no_qr", self._language),))
                 return answer.model_copy(update={"loyalty": no_qr})
             return answer
-        result = operation.result or {}
         if operation.kind == STAGED_CREDIT_RECEPTION:
+            staged = operation.result_as(StagedCreditResult)
             block = LoyaltyBlock(
                 state="qr",
                 lines=(text("scan_to_collect", self._language),),
-                qr_url=result.get("url"),
-                credits=result.get("credits"),
+                qr_url=staged.url if staged else None,
+                credits=staged.credits if staged else None,
             )
         else:
-            block = self._credited_block(answer.loyalty, result)
+            block = self._credited_block(answer.loyalty, operation.result_as(CreditsResult))
         return answer.model_copy(update={"loyalty": block})
 
-    def _credited_block(self, before: LoyaltyBlock, result: dict[str, object]) -> LoyaltyBlock:
-        credits = result.get("credits")
-        balance = result.get("balance")
+    def _credited_block(self, before: LoyaltyBlock, result: CreditsResult | None) -> LoyaltyBlock:
+        # no result: a person marked the credits applied (review); they are not known here
+        credits = result.credits if result else None
+        balance = result.balance if result else None
         lines = [f"{text('credits_earned', self._language)}: {credits}"]
         if balance is not None:
             lines.append(f"{text('new_balance', self._language)}: {balance}")
         customer = before.customer
-        if customer is not None and isinstance(balance, int):
+        if customer is not None and balance is not None:
             customer = customer.model_copy(update={"balance": balance})
         return LoyaltyBlock(
             state="credited",
             lines=tuple(lines),
-            credits=credits if isinstance(credits, int) else None,
-            balance=balance if isinstance(balance, int) else None,
+            credits=credits,
+            balance=balance,
             customer=customer,
             customer_lines=before.customer_lines,
         )

@@ -40,6 +40,7 @@ from register_agent.counter.messages import (
 from register_agent.counter.profiles import ProfileDesk
 from register_agent.errors import CounterRefusal, LoyaltyApiError
 from register_agent.journal import Journal, Operation, OperationState, SaleRecord
+from register_agent.journal.results import credits_moved
 from register_agent.loyalty.bundle import Loyalty
 from register_agent.loyalty.domain import CardState, CustomerDetails, Identification
 from register_agent.loyalty.retries import Deadline
@@ -259,7 +260,7 @@ class Till:
                 "sale_id": operation.sale_id,
                 "kind": operation.kind,
                 "state": str(operation.state),
-                "credits": (operation.result or {}).get("credits"),
+                "credits": credits_moved(operation.result),
             },
         )
 

@@ -20,6 +20,7 @@ from register_agent.readers.reader import DeviceStatus
 from register_agent.readers.scans import Reason, Rejection, Repeat, Scan
 from register_agent.receipts.printer import PrinterState, PrinterStatus
 from register_agent.runtime.metrics import AgentMetrics, Sources
+from tests.support.stored import as_payload
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -31,7 +32,10 @@ def till_with_sale(state: Path, sale_id: str = "S1", digest: str = "d1") -> Jour
         f"op-{sale_id}",
         "credit_reception",
         "card:A1B2C3D4",
-        {"sale_id": sale_id, "amount": "12.50", "card": "A1B2C3D4", "customer": None},
+        as_payload(
+            "credit_reception",
+            {"sale_id": sale_id, "amount": "12.50", "card": "A1B2C3D4", "customer": None},
+        ),
     )
     asyncio.run(journal.record_sale(sale, [operation], print_receipt=False))
     return journal

@@ -21,8 +21,11 @@ from register_agent.journal import (
     PrintJobState,
     SaleRecord,
 )
+from register_agent.journal.payloads import CreditReceptionPayload, StoredCustomer
+from register_agent.journal.results import CreditReceptionResult
 from register_agent.journal.schema import MIGRATIONS
 from register_agent.journal.writer import open_connection
+from tests.support.stored import stored as stored_json
 
 NOW = 1_800_000_000.0
 
@@ -41,9 +44,8 @@ def sale(sale_id: str = "4711", *, customer: str | None = "card:A1B2C3D4") -> Sa
 
 
 def credit(op_id: str, customer: str | None = "card:A1B2C3D4") -> NewOperation:
-    return NewOperation(
-        id=op_id, kind="credit_reception", customer_key=customer, payload={"cents": 1250}
-    )
+    payload = CreditReceptionPayload(sale_id="4711", amount="12.50", card="A1B2C3D4")
+    return NewOperation(id=op_id, kind="credit_reception", customer_key=customer, payload=payload)
 
 
 @pytest.fixture
@@ -119,18 +121,21 @@ async def test_moves_follow_the_state_table(journal: Journal) -> None:
         await journal.move("op-1", OperationState.IN_FLIGHT, OperationState.REVIEW, now=NOW)
     with pytest.raises(JournalError, match="is not pending any more"):
         await journal.move("op-1", OperationState.PENDING, OperationState.IN_FLIGHT, now=NOW)
+    credited = CreditReceptionResult(
+        reception_id="a6c1f0d2", credits=12, balance=None, customer=StoredCustomer(key="c-1")
+    )
     done = await journal.move(
         "op-1",
         OperationState.IN_FLIGHT,
         OperationState.DONE,
         now=NOW + 1,
         server_ref="a6c1f0d2",
-        result={"credits": 12},
+        result=credited,
     )
     assert (done.state, done.server_ref, done.result) == (
         OperationState.DONE,
         "a6c1f0d2",
-        {"credits": 12},
+        credited,
     )
     with pytest.raises(JournalError, match="not allowed"):
         await journal.move("op-1", OperationState.DONE, OperationState.PENDING, now=NOW)
@@ -245,11 +250,12 @@ def test_an_acknowledged_sale_survives_kill_9(tmp_path: Path) -> None:
         import asyncio, os, signal, sys
         from pathlib import Path
         from register_agent.journal import Journal, NewOperation, SaleRecord
+        from register_agent.journal.payloads import Payload
         async def main():
             journal = Journal.open(Path({str(path)!r}))
             for number in range(20):
                 record = SaleRecord(str(number), "d", 100, "EUR", None, {{}}, "paid", 1.0)
-                op = NewOperation(f"op-{{number}}", "staged", None, {{}})
+                op = NewOperation(f"op-{{number}}", "staged", None, Payload())
                 await journal.record_sale(record, [op], print_receipt=True)
                 print(number, flush=True)  # the POS's acknowledgement
             os.kill(os.getpid(), signal.SIGKILL)
@@ -295,21 +301,30 @@ async def test_a_finished_operation_keeps_only_the_last_four_of_its_card(tmp_pat
     journal = Journal.open(path)
     record = SaleRecord(**{**sale("9").__dict__, "customer_key": "card:04A2241A6B5E80"})
     record = SaleRecord(**{**record.__dict__, "request": {"customer_card": "04A2241A6B5E80"}})
-    waiting = NewOperation(
-        "op-9", "credit_reception", "card:04A2241A6B5E80", {"card": "04A2241A6B5E80"}
-    )
+    scanned = CreditReceptionPayload(sale_id="9", amount="12.50", card="04A2241A6B5E80")
+    waiting = NewOperation("op-9", "credit_reception", "card:04A2241A6B5E80", scanned)
     await journal.record_sale(record, [waiting], print_receipt=False)
-    await journal.move("op-9", OperationState.PENDING, OperationState.IN_FLIGHT, now=NOW)
-    assert (await journal.operation("op-9")).payload["card"] == "04A2241A6B5E80"  # type: ignore[union-attr]
+    sent = await journal.move("op-9", OperationState.PENDING, OperationState.IN_FLIGHT, now=NOW)
+    assert stored_json(sent.payload)["card"] == "04A2241A6B5E80"
     done = await journal.move(
         "op-9",
         OperationState.IN_FLIGHT,
         OperationState.DONE,
         now=NOW,
-        result={"customer": {"key": "c-1", "card": "04A2241A6B5E80"}},
+        result=CreditReceptionResult(
+            reception_id="r-9",
+            credits=12,
+            balance=None,
+            customer=StoredCustomer(key="c-1", card="04A2241A6B5E80"),
+        ),
     )
-    assert (done.payload["card"], done.customer_key) == ("…5E80", "card:…5E80")
-    assert done.result == {"customer": {"key": "c-1", "card": "…5E80"}}
+    assert (stored_json(done.payload)["card"], done.customer_key) == ("…5E80", "card:…5E80")
+    assert stored_json(done.result) == {
+        "reception_id": "r-9",
+        "credits": 12,
+        "balance": None,
+        "customer": {"key": "c-1", "card": "…5E80"},
+    }
     stored = await journal.sale("9")
     assert stored is not None
     assert (stored.request["customer_card"], stored.customer_key) == ("…5E80", "card:…5E80")

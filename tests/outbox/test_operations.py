@@ -15,14 +15,16 @@ from pathlib import Path
 import pytest
 
 from register_agent.journal import Journal, OperationState
+from register_agent.journal.payloads import PAYLOADS
+from register_agent.journal.results import RESULTS
 from register_agent.loyalty import CustomerRef
+from register_agent.outbox.contract import CRASH_ENV
 from register_agent.outbox.handlers import (
     BETWEEN_POS_TRANSACTION_AND_CREDIT,
     CREDIT_RECEPTION,
     REVERSE_CLAIM,
     make_handlers,
 )
-from register_agent.outbox.worker import CRASH_ENV
 from tests.conftest import Sandbox
 from tests.support.operations_support import (
     CREDIT_RECEPTIONS,
@@ -35,6 +37,7 @@ from tests.support.operations_support import (
     closed_port_url,
     loyalty_for,
 )
+from tests.support.stored import stored
 
 pytestmark = [
     pytest.mark.anyio,
@@ -76,9 +79,9 @@ async def test_a_sale_is_credited_once_with_the_operation_id(till: Till) -> None
     assert (row["credits"], row["amount"], row["card"]) == (12, "12.50", JAN_CARD)
     assert row["attributes"] == {"agent_operation_id": op_id}
     (pos,) = till.rows("pos_transaction")
-    assert row["pos_transaction"] == pos["uuid"] == done.payload["pos_transaction"]
+    assert row["pos_transaction"] == pos["uuid"] == stored(done.payload)["pos_transaction"]
     assert done.server_ref == row["uuid"]
-    assert done.result == {
+    assert stored(done.result) == {
         "reception_id": row["uuid"],
         "credits": 12,
         "balance": 162,
@@ -92,9 +95,9 @@ async def test_a_card_scanned_offline_is_resolved_then_credited(till: Till) -> N
     await till.deliver()
     done = await till.op(op_id)
     assert done.state is OperationState.DONE
-    assert done.payload["customer"] == {"key": JAN_V3, "card": "…C3D4"}
+    assert stored(done.payload)["customer"] == {"key": JAN_V3, "card": "…C3D4"}
     assert done.result is not None
-    assert (done.result["credits"], done.result["balance"]) == (7, 157)
+    assert (stored(done.result)["credits"], stored(done.result)["balance"]) == (7, 157)
     (row,) = till.rows("credit_reception")
     assert row["member"]["uuid"] == JAN_V3
 
@@ -127,7 +130,7 @@ async def test_offline_the_resolution_waits_then_is_delivered(till: Till) -> Non
     await till.outbox.drain_once()
     waiting = await till.op(op_id)
     assert waiting.state is OperationState.PENDING  # never dead, never unknown
-    assert waiting.payload["customer"] is None
+    assert stored(waiting.payload)["customer"] is None
     assert "NotApplied" in (waiting.last_error or "")
     await down.aclose()
     till.use(loyalty_for(till.sandbox, "v3"))
@@ -160,7 +163,7 @@ async def test_a_dropped_answer_is_reconciled_to_one_reception(till: Till) -> No
     (row,) = till.rows("credit_reception")
     assert (done.state, done.server_ref, done.attempts) == (OperationState.DONE, row["uuid"], 1)
     assert done.result is not None
-    assert (done.result["credits"], done.result["balance"]) == (12, 162)
+    assert (stored(done.result)["credits"], stored(done.result)["balance"]) == (12, 162)
 
 
 async def test_a_dropped_pos_transaction_loses_nothing_and_doubles_nothing(till: Till) -> None:
@@ -225,7 +228,7 @@ async def test_60001_is_reconciled_then_sent_again(till: Till) -> None:
     done = await till.op(op_id)
     assert (done.state, done.attempts) == (OperationState.DONE, 2)
     (row,) = till.rows("credit_reception")
-    assert row["pos_transaction"] == unknown.payload["pos_transaction"]
+    assert row["pos_transaction"] == stored(unknown.payload)["pos_transaction"]
 
 
 async def test_one_customers_sales_are_credited_in_order(till: Till) -> None:
@@ -242,6 +245,7 @@ CRASHING_TILL = textwrap.dedent(
     from pathlib import Path
     from register_agent.config import ApiConfig
     from register_agent.journal import Journal, NewOperation, SaleRecord
+    from register_agent.journal.payloads import CreditReceptionPayload
     from register_agent.loyalty import make_loyalty
     from register_agent.outbox.handlers import make_handlers
     from register_agent.outbox.worker import Outbox
@@ -249,8 +253,8 @@ CRASHING_TILL = textwrap.dedent(
     async def main(path, url, key):
         journal = Journal.open(Path(path))
         loyalty = make_loyalty(ApiConfig(version="v3", base_url=url, api_key=key)).service
-        payload = {"sale_id": "R-crash", "amount": "12.50", "card": "A1B2C3D4",
-                   "customer": None, "pos_transaction": None}
+        payload = CreditReceptionPayload(sale_id="R-crash", amount="12.50", card="A1B2C3D4",
+                                         customer=None, pos_transaction=None)
         record = SaleRecord("R-crash", "d", 1250, "EUR", "card:A1B2C3D4", {}, "paid", 1.0)
         await journal.record_sale(record, [NewOperation(
             "op-crash", "credit_reception", "card:A1B2C3D4", payload)], print_receipt=False)
@@ -291,7 +295,7 @@ async def test_a_crash_between_the_pos_transaction_and_the_credits(
         await loyalty.aclose()
         journal.close()
     assert done.state is OperationState.DONE
-    assert done.payload["pos_transaction"] == pos["uuid"]
+    assert stored(done.payload)["pos_transaction"] == pos["uuid"]
     (row,) = restarted.rows("credit_reception")
     assert (row["credits"], row["pos_transaction"]) == (12, pos["uuid"])
     assert len(restarted.rows("pos_transaction")) == 1
@@ -309,3 +313,27 @@ async def test_a_malformed_operation_is_dead_not_retried(till: Till) -> None:
     assert (claim.state, claim.attempts) == (OperationState.DEAD, 1)
     assert "no server id" in (claim.last_error or "")
     assert len(till.rows("credit_reception")) == 1
+
+
+async def test_a_payload_that_does_not_fit_its_kind_is_dead_and_says_why(till: Till) -> None:
+    await till.sell("1.00", customer=JAN_V3, card=JAN_CARD, sale_id="R-1")
+    card = "04A2241A6B5E80"
+    no_sale = await till.queue(
+        CREDIT_RECEPTION, "customer:other", {"amount": "1.50", "card": card}, "R-1"
+    )
+    await till.deliver()
+    dead = await till.op(no_sale)
+    assert (dead.state, dead.attempts) == (OperationState.DEAD, 1)
+    assert "payload is malformed (sale_id: Field required)" in (dead.last_error or "")
+    assert card not in (dead.last_error or "")
+    assert len(till.rows("credit_reception")) == 1
+
+
+async def test_every_kind_has_a_payload_model_a_result_model_and_a_handler(
+    journal: Journal, sandbox_clean: Sandbox
+) -> None:
+    loyalty = loyalty_for(sandbox_clean, "v3")
+    try:
+        assert set(make_handlers(loyalty, journal)) == set(PAYLOADS) == set(RESULTS)
+    finally:
+        await loyalty.aclose()

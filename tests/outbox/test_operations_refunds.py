@@ -23,6 +23,7 @@ from tests.support.operations_support import (
     Till,
     till_on,
 )
+from tests.support.stored import stored
 
 pytestmark = [
     pytest.mark.anyio,
@@ -45,7 +46,7 @@ async def sold(till: Till, amount: str) -> tuple[str, str]:
     await till.deliver()
     sale = await till.op(op_id)
     assert sale.state is OperationState.DONE
-    return op_id, sale.payload["sale_id"]
+    return op_id, stored(sale.payload)["sale_id"]
 
 
 async def refund(till: Till, sale: tuple[str, str], amount: str | None) -> str:
@@ -58,7 +59,7 @@ async def result_of(till: Till, op_id: str) -> dict[str, Any]:
     operation = await till.op(op_id)
     assert operation.state is OperationState.DONE, operation.last_error
     assert operation.result is not None
-    return operation.result
+    return stored(operation.result)
 
 
 async def test_a_whole_refund_reverses_the_sales_credits(till: Till) -> None:
@@ -112,7 +113,7 @@ async def test_a_refund_beyond_the_sale_is_dead(till: Till) -> None:
 async def test_a_refund_of_credits_never_awarded_is_dead(till: Till) -> None:
     sale_op = await till.sell("5.00", card=UNREGISTERED_CARD)
     await till.deliver()
-    sale_id = (await till.op(sale_op)).payload["sale_id"]
+    sale_id = stored((await till.op(sale_op)).payload)["sale_id"]
     payload = {"sale_id": sale_id, "original_operation": sale_op, "amount": None}
     op_id = await till.queue(REFUND, f"card:{UNREGISTERED_CARD}", payload, sale_id)
     await till.deliver()
@@ -126,7 +127,7 @@ async def test_a_refund_waits_for_the_sales_credits(till: Till) -> None:
     till.sandbox.set_fault(mode="error_503", paths=[CREDIT_RECEPTIONS])
     sale_op = await till.sell("6.00", customer=JAN_V3, card=JAN_CARD)
     await till.outbox.drain_once()
-    sale_id = (await till.op(sale_op)).payload["sale_id"]
+    sale_id = stored((await till.op(sale_op)).payload)["sale_id"]
     op_id = await refund(till, (sale_op, sale_id), None)
     await till.outbox.drain_once()
     assert (await till.op(op_id)).attempts == 0  # held behind the sale, not tried
@@ -199,14 +200,14 @@ async def test_a_refund_queued_under_another_key_still_waits_for_the_sale(till: 
     till.sandbox.set_fault(mode="error_503", paths=[CREDIT_RECEPTIONS])
     sale_op = await till.sell("6.00", customer=JAN_V3, card=JAN_CARD)
     await till.outbox.drain_once()
-    sale_id = (await till.op(sale_op)).payload["sale_id"]
+    sale_id = stored((await till.op(sale_op)).payload)["sale_id"]
     payload = {"sale_id": sale_id, "original_operation": sale_op, "amount": None}
     op_id = await till.queue(REFUND, None, payload, sale_id)
     await till.outbox.drain_once()
     waiting = await till.op(op_id)
     assert (waiting.state, waiting.attempts) == (OperationState.PENDING, 1)
     assert "not delivered yet" in (waiting.last_error or "")
-    assert "plan" not in waiting.payload
+    assert "plan" not in stored(waiting.payload)
     till.sandbox.clear_faults()
     await till.deliver()
     assert (await result_of(till, op_id))["credits"] == -6

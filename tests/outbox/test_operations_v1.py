@@ -21,6 +21,7 @@ from tests.support.operations_support import (
     Till,
     till_on,
 )
+from tests.support.stored import stored
 
 pytestmark = [
     pytest.mark.anyio,
@@ -43,7 +44,7 @@ async def test_a_sale_is_credited_once_by_card(till: Till) -> None:
     (row,) = till.rows("credit_reception")
     assert (row["credits"], row["card"], row["member"]["id"]) == (12, JAN_CARD, 7731)
     assert done.state is OperationState.DONE
-    assert done.result == {
+    assert stored(done.result) == {
         "reception_id": str(row["id"]),
         "credits": 12,
         "balance": 162,
@@ -56,7 +57,7 @@ async def test_a_card_scanned_offline_is_resolved_to_the_member(till: Till) -> N
     await till.deliver()
     done = await till.op(op_id)
     assert done.state is OperationState.DONE
-    assert done.payload["customer"] == {"key": JAN_V1, "card": "…" + JAN_CARD_V1[-4:]}
+    assert stored(done.payload)["customer"] == {"key": JAN_V1, "card": "…" + JAN_CARD_V1[-4:]}
     assert [row["credits"] for row in till.rows("credit_reception")] == [5]
 
 
@@ -87,8 +88,12 @@ async def test_a_sale_without_a_card_gets_a_claimable_staged_reception(till: Til
     assert done.state is OperationState.DONE
     assert done.result is not None
     (staged,) = till.rows("staged_credit_reception")
-    assert done.result == {"url": staged["url"], "reference": str(staged["id"]), "credits": 8}
-    claimed = till.sandbox.claim(done.result["url"], 7732)
+    assert stored(done.result) == {
+        "url": staged["url"],
+        "reference": str(staged["id"]),
+        "credits": 8,
+    }
+    claimed = till.sandbox.claim(stored(done.result)["url"], 7732)
     assert claimed.json()["data"]["credits"] == 8
 
 
@@ -102,15 +107,15 @@ async def test_a_dropped_staged_reception_is_created_again(till: Till) -> None:
     assert done.state is OperationState.DONE
     assert done.result is not None
     lost, printed = till.rows("staged_credit_reception")
-    assert done.result["url"] == printed["url"] != lost["url"]
+    assert stored(done.result)["url"] == printed["url"] != lost["url"]
     # only the printed one is ever claimed; the lost one, never printed, awards nothing
-    assert till.sandbox.claim(done.result["url"], 7732).json()["data"]["credits"] == 8
+    assert till.sandbox.claim(stored(done.result)["url"], 7732).json()["data"]["credits"] == 8
 
 
 async def test_a_refund_on_v1_is_dead_with_the_reason(till: Till) -> None:
     sale = await till.sell("10.00", customer=JAN_V1, card=JAN_CARD_V1)
     await till.deliver()
-    sale_id = (await till.op(sale)).payload["sale_id"]
+    sale_id = stored((await till.op(sale)).payload)["sale_id"]
     payload = {"sale_id": sale_id, "original_operation": sale, "amount": None}
     refund = await till.queue(REFUND, f"customer:{JAN_V1}", payload, sale_id)
     await till.deliver()

@@ -28,15 +28,12 @@ from register_agent.errors import (
     RequestRejected,
 )
 from register_agent.journal import Journal, NewOperation, Operation, OperationState, SaleRecord
-from register_agent.outbox.worker import (
-    Delivered,
-    Outbox,
-    OutboxSettings,
-    Progress,
-    Reconciled,
-    backoff_delay,
-    reconcile_delay,
-)
+from register_agent.journal.payloads import Payload
+from register_agent.journal.results import Result
+from register_agent.outbox.backoff import OutboxSettings, backoff_delay, reconcile_delay
+from register_agent.outbox.contract import Delivered, Progress, Reconciled
+from register_agent.outbox.worker import Outbox
+from tests.support.stored import stored
 
 pytestmark = pytest.mark.anyio
 NOW = 1_800_000_000.0
@@ -55,8 +52,8 @@ class ScriptedApi:
 
     async def send(self, operation: Operation, progress: Progress) -> Delivered:
         self.sent.append(operation.id)
-        if self.save is not None:
-            await progress.save(self.save)
+        if self.save is not None:  # a step's result, added to the payload
+            await progress.save(operation.payload.model_copy(update=self.save))
         outcome = self.send_script.pop(0) if self.send_script else Delivered("ref-" + operation.id)
         if isinstance(outcome, LoyaltyApiError):
             raise outcome
@@ -104,7 +101,9 @@ async def sell(journal: Journal, sale_id: str, customer: str | None = "card:A") 
     record = SaleRecord(sale_id, "d", 1250, "EUR", customer, {}, "paid", NOW)
     op_id = f"op-{sale_id}"
     await journal.record_sale(
-        record, [NewOperation(op_id, "credit", customer, {"cents": 1250})], print_receipt=False
+        record,
+        [NewOperation(op_id, "credit", customer, Payload.model_validate({"cents": 1250}))],
+        print_receipt=False,
     )
     return op_id
 
@@ -150,13 +149,13 @@ async def test_an_unknown_outcome_is_reconciled_never_resent(
 ) -> None:
     op_id = await sell(journal, "1")
     api.send_script = [OutcomeUnknown("the connection dropped after sending")]
-    api.reconcile_script = [Delivered("found-it", {"credits": 12})]
+    api.reconcile_script = [Delivered("found-it", Result.model_validate({"credits": 12}))]
     await outbox.drain_once()
     assert (await state_of(journal, op_id)).state is OperationState.UNKNOWN
     clock.now = NOW + 60
     await outbox.drain_once()
     done = await state_of(journal, op_id)
-    assert (done.state, done.server_ref, done.result) == (
+    assert (done.state, done.server_ref, stored(done.result)) == (
         OperationState.DONE,
         "found-it",
         {"credits": 12},
@@ -263,7 +262,7 @@ async def test_a_saved_step_survives_without_counting_an_attempt(
     api.send_script = [OutcomeUnknown("reset")]
     await outbox.drain_once()
     after = await state_of(journal, op_id)
-    assert after.payload == {"cents": 1250, "pos_transaction_uuid": "5d0b2c1e"}
+    assert stored(after.payload) == {"cents": 1250, "pos_transaction_uuid": "5d0b2c1e"}
     assert (after.state, after.attempts) == (OperationState.UNKNOWN, 1)
 
 
@@ -284,7 +283,9 @@ def test_a_crash_after_sending_leaves_the_operation_to_reconciliation(tmp_path: 
         import asyncio
         from pathlib import Path
         from register_agent.journal import Journal, NewOperation, SaleRecord
-        from register_agent.outbox.worker import Delivered, Outbox
+        from register_agent.journal.payloads import Payload
+        from register_agent.outbox.contract import Delivered
+        from register_agent.outbox.worker import Outbox
         class Api:
             async def send(self, operation, progress):
                 print("sent", flush=True)
@@ -295,7 +296,8 @@ def test_a_crash_after_sending_leaves_the_operation_to_reconciliation(tmp_path: 
             journal = Journal.open(Path({str(path)!r}))
             record = SaleRecord("1", "d", 100, "EUR", "card:A", {{}}, "paid", 1.0)
             await journal.record_sale(
-                record, [NewOperation("op-1", "credit", "card:A", {{}})], print_receipt=False)
+                record, [NewOperation("op-1", "credit", "card:A", Payload())],
+                print_receipt=False)
             await Outbox(journal, {{"credit": Api()}}).drain_once()
             print("survived", flush=True)
         asyncio.run(main())

@@ -23,6 +23,7 @@ from tests.support.printing_support import (
     sale_record,
     staged_operation,
 )
+from tests.support.stored import as_result
 
 RECEIPT = TillConfig()
 SLIP = TillConfig(prints="loyalty_slip")
@@ -45,7 +46,7 @@ def operation(
         next_attempt_at=NOW,
         last_error=None,
         server_ref=None,
-        result=result,
+        result=None if result is None else as_result(new.kind, result),
         created_at=NOW,
         updated_at=NOW,
     )

@@ -23,6 +23,7 @@ from register_agent.loyalty import LoyaltyService, make_loyalty
 from register_agent.outbox.handlers import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION, make_handlers
 from register_agent.outbox.worker import Outbox, OutboxSettings
 from tests.conftest import Sandbox
+from tests.support.stored import as_payload
 
 TOKEN_SECRET = "sandbox-token-secret"
 JAN_V3 = "0f8e6a7c-3b1d-4e52-9a57-2d4c1e9b7f10"
@@ -116,7 +117,7 @@ class Till:
         record = SaleRecord(sale_id, "digest", cents, "EUR", key, {}, "paid", self.clock())
         op_id = uuid.uuid4().hex
         await self.journal.record_sale(
-            record, [NewOperation(op_id, kind, key, payload)], print_receipt=False
+            record, [NewOperation(op_id, kind, key, as_payload(kind, payload))], print_receipt=False
         )
         return op_id
 
@@ -125,7 +126,7 @@ class Till:
     ) -> str:
         """A later operation (a refund, a reversal) behind what the customer already has."""
         op_id = uuid.uuid4().hex
-        operation = NewOperation(op_id, kind, customer_key, payload)
+        operation = NewOperation(op_id, kind, customer_key, as_payload(kind, payload))
         await self.journal.add_operations(sale_id, [operation], self.clock())
         return op_id
 

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from register_agent.counter.messages import LoyaltyBlock, SaleAnswer, SaleLineIn, SaleRequest
 from register_agent.journal import Journal, NewOperation, Operation, OperationState, SaleRecord
+from register_agent.journal.payloads import (
+    CreditReceptionPayload,
+    StagedCreditPayload,
+    StoredCustomer,
+)
+from tests.support.stored import as_result
 
 NOW = 1_800_000_000.0
 TOKEN_URL = "https://loyalty.piggy.eu/t/6f1c2a94-5c2e-4a8e-9d0b-1f2e3d4c5b6a"
@@ -40,18 +47,18 @@ def sale_record(
 
 
 def credit_operation(sale_id: str) -> NewOperation:
-    payload = {
-        "sale_id": sale_id,
-        "amount": "12.50",
-        "customer": {"key": "7731", "card": "A1B2C3D4"},
-        "card": "A1B2C3D4",
-        "pos_transaction": None,
-    }
+    payload = CreditReceptionPayload(
+        sale_id=sale_id,
+        amount="12.50",
+        customer=StoredCustomer(key="7731", card="A1B2C3D4"),
+        card="A1B2C3D4",
+        pos_transaction=None,
+    )
     return NewOperation(f"op-{sale_id}", "credit_reception", "customer:7731", payload)
 
 
 def staged_operation(sale_id: str) -> NewOperation:
-    payload = {"sale_id": sale_id, "amount": "12.50"}
+    payload = StagedCreditPayload(sale_id=sale_id, amount="12.50")
     return NewOperation(f"op-{sale_id}", "staged_credit_reception", None, payload)
 
 
@@ -74,9 +81,15 @@ async def record(
     return stored
 
 
-async def finish(journal: Journal, operation_id: str, result: dict[str, object]) -> Operation:
-    """The outbox's moves for an operation that was delivered."""
-    await journal.move(operation_id, OperationState.PENDING, OperationState.IN_FLIGHT, now=NOW)
+async def finish(journal: Journal, operation_id: str, result: dict[str, Any]) -> Operation:
+    """The outbox's moves for an operation that was delivered (``result`` as stored)."""
+    sent = await journal.move(
+        operation_id, OperationState.PENDING, OperationState.IN_FLIGHT, now=NOW
+    )
     return await journal.move(
-        operation_id, OperationState.IN_FLIGHT, OperationState.DONE, now=NOW, result=result
+        operation_id,
+        OperationState.IN_FLIGHT,
+        OperationState.DONE,
+        now=NOW,
+        result=as_result(sent.kind, result),
     )

@@ -26,6 +26,7 @@ from register_agent.loyalty import make_loyalty
 from register_agent.readers.scans import Scan
 from register_agent.till.sale import Till
 from tests.conftest import Sandbox
+from tests.support.stored import stored
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("no_retry_waits")]
 JAN_CARD, MARIE_CARD, AHMED_CARD = "A1B2C3D4", "B2C3D4E5", "C3D4E5F6"
@@ -104,8 +105,8 @@ async def test_a_scanned_customer_is_credited_with_the_next_sale_only(
     (credit,) = await till._journal.operations_of_sale("4711")
     assert credit.kind == CREDIT_RECEPTION
     assert credit.customer_key == f"card:{JAN_CARD}"
-    assert credit.payload["customer"] == {"key": JAN_V3, "card": JAN_CARD}
-    assert credit.payload["amount"] == "12.50"
+    assert stored(credit.payload)["customer"] == {"key": JAN_V3, "card": JAN_CARD}
+    assert stored(credit.payload)["amount"] == "12.50"
     await till.sell(sale("4712", "3.00"))
     assert await till._journal.operations_of_sale("4712") == []  # no customer for this one
     kinds = [event.kind for event in events_of(till)]
@@ -118,7 +119,7 @@ async def test_a_sale_naming_its_customer_still_consumes_the_scan(make_till: Mak
     await till.sell(sale("4713", customer_card="B2C3D4E5"))
     assert await till.current_customer() is None
     (credit,) = await till._journal.operations_of_sale("4713")
-    assert credit.payload["card"] == "B2C3D4E5"
+    assert stored(credit.payload)["card"] == "B2C3D4E5"
 
 
 async def test_a_sale_without_a_card_gets_a_token_qr_that_claims_once(
@@ -175,8 +176,8 @@ async def test_a_card_scanned_offline_is_kept_for_the_sale(make_till: MakeTill) 
     await till.sell(sale("off-1", "4.00"))
     (credit,) = await till._journal.operations_of_sale("off-1")
     assert credit.customer_key == f"card:{MARIE_CARD}"
-    assert credit.payload["customer"] is None
-    assert credit.payload["card"] == MARIE_CARD
+    assert stored(credit.payload)["customer"] is None
+    assert stored(credit.payload)["card"] == MARIE_CARD
     assert (await till.status()).register_api == "unreachable"
 
 
@@ -276,7 +277,7 @@ async def test_refunds_reprints_and_voids(make_till: MakeTill) -> None:
     operations = await till._journal.operations_of_sale("4711")
     assert [op.kind for op in operations] == [CREDIT_RECEPTION, "refund", "refund"]
     assert {op.customer_key for op in operations} == {f"card:{JAN_CARD}"}
-    assert [op.payload["amount"] for op in operations[1:]] == ["2.50", None]
+    assert [stored(op.payload)["amount"] for op in operations[1:]] == ["2.50", None]
     with pytest.raises(CounterRefusal) as closed:
         await till.refund("4711", RefundRequest())
     assert closed.value.code == "sale_closed"

@@ -18,7 +18,7 @@ from typing import Any
 
 from register_agent.common.events import EventBus
 from register_agent.common.logs import remember_card
-from register_agent.common.masking import safe_tail
+from register_agent.common.masking import mask, safe_tail
 from register_agent.config import ReceiptConfig, TillConfig
 from register_agent.counter.customers import CurrentCustomer
 from register_agent.counter.enrolment.messages import (
@@ -33,7 +33,6 @@ from register_agent.counter.health import TillHealth
 from register_agent.counter.messages import CardNotice, CustomerView, SaleAnswer
 from register_agent.errors import CounterRefusal, LoyaltyApiError
 from register_agent.journal import Journal
-from register_agent.journal.scrub import masked
 from register_agent.loyalty.bundle import Loyalty
 from register_agent.loyalty.domain import CardState, Customer, CustomerRef
 from register_agent.loyalty.retries import Deadline
@@ -68,7 +67,7 @@ class NamedCard:
         the journal)."""
         card = request.get("customer_card")
         if self.notice is not None and isinstance(card, str):
-            return {**request, "customer_card": masked(card)}
+            return {**request, "customer_card": mask(card)}
         return request
 
 

@@ -1,0 +1,142 @@
+"""What each kind of outbox operation carries: one model per kind, written by the till and
+read (and completed step by step) by the outbox's handler of that kind.
+
+A payload is stored as JSON text with the keys and values the agent always wrote, so a
+journal written before these models reads back unchanged. Amounts the POS sent stay the
+decimal strings they were: the handler parses them when it delivers, so a malformed one
+makes a dead operation with its reason instead of a row that cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from register_agent.journal.kinds import (
+    CREDIT_RECEPTION,
+    REFUND,
+    REVERSE_CLAIM,
+    STAGED_CREDIT_RECEPTION,
+)
+
+
+class StoredJson(BaseModel):
+    """A JSON object of the journal, as a typed model.
+
+    Keys this version does not know are kept (``extra="allow"``), and only the keys that
+    were read or set are written back (``exclude_unset``): a row goes back exactly as it
+    came, whichever version of the agent wrote it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+Stored = TypeVar("Stored", bound=StoredJson)
+
+
+def read_stored(model: type[Stored], fallback: type[Stored], text: str) -> Stored:
+    """``text`` as ``model``; as ``fallback`` (every key kept) when it does not fit, so one
+    odd row never stops the journal from reading the others."""
+    data = json.loads(text)
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        return fallback.model_validate(data)
+
+
+def problems(error: ValidationError) -> str:
+    """What does not fit, by field: never the values (a payload may hold a card value)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc']) or 'payload'}: {problem['msg']}"
+        for problem in error.errors()
+    )
+
+
+class StoredCustomer(StoredJson):
+    """A customer as the journal keeps one: the API's key and the card scanned, if any."""
+
+    key: str
+    card: str | None = Field(default=None, repr=False)  # cut to its last 4 once done
+
+
+class Payload(StoredJson):
+    """An operation's payload: the model of its kind, or this one for a kind this version
+    does not know (its keys kept as they are)."""
+
+
+class CreditReceptionPayload(Payload):
+    """A sale's credits for a customer named, or scanned while the API was away."""
+
+    sale_id: str
+    amount: str  # the sale's amount as the POS sent it, e.g. "12.50"
+    #: known at the sale, or saved by the handler once the card is resolved
+    customer: StoredCustomer | None = None
+    card: str | None = Field(default=None, repr=False)  # scanned offline: resolved later
+    #: v3: the POS transaction opened for the sale, saved before its credits are posted
+    pos_transaction: str | None = None
+    #: the server answered 6001 (credited already) for this sale's POS transaction
+    already_applied: bool = False
+
+    def resolved(self, customer: StoredCustomer) -> CreditReceptionPayload:
+        return self.model_copy(update={"customer": customer})
+
+    def with_pos_transaction(self, pos_transaction: str) -> CreditReceptionPayload:
+        return self.model_copy(update={"pos_transaction": pos_transaction})
+
+    def applied_already(self) -> CreditReceptionPayload:
+        return self.model_copy(update={"already_applied": True})
+
+
+class StagedCreditPayload(Payload):
+    """v1: a sale without a customer, whose credits a receipt's QR code hands out."""
+
+    sale_id: str
+    amount: str
+
+
+class RefundPlan(StoredJson):
+    """The call a refund makes, saved in its payload before the call goes out."""
+
+    method: Literal["reverse", "credits"]
+    customer: StoredCustomer
+    reception_id: str  # the sale's credit reception
+    credits: int  # credits to take back (>= 0)
+    amount: Decimal  # the money refunded
+
+
+class RefundPayload(Payload):
+    """A refunded sale's credits taken back: all of them, or a part for part of the money."""
+
+    sale_id: str | None = None  # the sale it is journaled under
+    original_operation: str  # the id of the sale's credit reception
+    amount: str | None = None  # the money refunded as the POS sent it; None: the whole sale
+    plan: RefundPlan | None = None
+
+    def planned(self, plan: RefundPlan) -> RefundPayload:
+        return self.model_copy(update={"plan": plan})
+
+
+class ReverseClaimPayload(Payload):
+    """A voided sale's reward claim given back (v3)."""
+
+    claim_id: str  # the POS's claim id
+    server_claim_id: str | None = None  # the API's id of the claim (None: never confirmed)
+
+
+#: every kind's payload model: a new kind of operation is one model here and in results.py
+PAYLOADS: dict[str, type[Payload]] = {
+    CREDIT_RECEPTION: CreditReceptionPayload,
+    STAGED_CREDIT_RECEPTION: StagedCreditPayload,
+    REFUND: RefundPayload,
+    REVERSE_CLAIM: ReverseClaimPayload,
+}
+
+
+def read_payload(kind: str, text: str) -> Payload:
+    return read_stored(PAYLOADS.get(kind, Payload), Payload, text)
