@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any, Literal, TextIO, TypeVar
 
+from register_agent.common.masking import mask
 from register_agent.config import AgentConfig
 
 T = TypeVar("T")
@@ -78,7 +79,7 @@ class _Masks:
                 text = text.replace(secret, SECRET_MASK)
         for card in reversed(self.cards):
             if card in text:
-                text = text.replace(card, "…" + card[-4:])
+                text = text.replace(card, mask(card))
         return text
 
 
