@@ -15,12 +15,12 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from register_agent.common.events import EventBus
 from register_agent.common.logs import in_log_context
-from register_agent.common.money import to_euros
+from register_agent.common.money import NotAnAmount, parse_amount, to_euros
 from register_agent.common.test_hooks import hang_point
 from register_agent.config import AgentConfig, ReceiptConfig, TillConfig
 from register_agent.errors import PrinterError
@@ -157,8 +157,8 @@ def _decimal(value: object) -> Decimal | None:
     if value is None or isinstance(value, float):
         return None
     try:
-        return Decimal(str(value))
-    except InvalidOperation:
+        return parse_amount(value)
+    except NotAnAmount:
         return None
 
 
