@@ -152,14 +152,10 @@ def _giftcard_changes(
 def _answer(
     row: GiftcardPayment, state: GiftcardState, balance_cents: int | None
 ) -> dict[str, Any]:
-    answer = GiftcardPaymentAnswer(
-        payment_id=row.payment_id,
-        kind="top_up" if row.kind == "top_up" else "payment",
-        state="corrected" if state is GiftcardState.CORRECTED else "done",
-        card_tail=row.card_tail,
-        amount=to_euros(abs(row.amount_cents)),
-        balance=None if balance_cents is None else to_euros(balance_cents),
-        sale_id=row.sale_id,
+    answer = GiftcardPaymentAnswer.of(
+        row,
+        corrected=state is GiftcardState.CORRECTED,
+        balance_cents=balance_cents,
         transaction_id=None,  # its answer was lost: the API's id was never seen
     )
     return answer.model_dump(mode="json")

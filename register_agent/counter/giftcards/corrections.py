@@ -8,7 +8,6 @@ import logging
 import time
 from collections.abc import Callable
 
-from register_agent.common.money import to_euros
 from register_agent.counter.giftcards import refusals as refuse
 from register_agent.counter.giftcards.messages import GiftcardPaymentAnswer
 from register_agent.counter.health import TillHealth
@@ -32,15 +31,8 @@ def _corrected(row: GiftcardPayment, correction_id: str | None) -> GiftcardPayme
     # the correction was the card's last transaction, so nothing came after the payment:
     # the balance is exactly the one after it, less what it moved
     after = None if row.balance_after is None else row.balance_after - row.amount_cents
-    return GiftcardPaymentAnswer(
-        payment_id=row.payment_id,
-        kind="top_up" if row.kind == "top_up" else "payment",
-        state="corrected",
-        card_tail=row.card_tail,
-        amount=to_euros(abs(row.amount_cents)),
-        balance=to_euros(after),
-        sale_id=row.sale_id,
-        transaction_id=correction_id,
+    return GiftcardPaymentAnswer.of(
+        row, corrected=True, balance_cents=after, transaction_id=correction_id
     )
 
 

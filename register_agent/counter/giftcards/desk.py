@@ -34,7 +34,7 @@ from register_agent.counter.giftcards.messages import (
     GiftcardView,
 )
 from register_agent.counter.health import TillHealth
-from register_agent.errors import CounterRefusal, LoyaltyApiError, OutcomeUnknown, RequestRejected
+from register_agent.errors import CounterRefusal, LoyaltyApiError, OutcomeUnknown
 from register_agent.journal import GiftcardPayment, GiftcardState, Journal
 from register_agent.loyalty.giftcards import Giftcard, GiftcardService
 from register_agent.readers.scans import Scan
@@ -215,7 +215,7 @@ class GiftcardDesk:
             await self._journal.move_giftcard_payment(
                 row.payment_id, GiftcardState.IN_FLIGHT, GiftcardState.REFUSED, self._clock()
             )
-            raise self._refusal(exc, card) from exc
+            raise refuse.refusal(exc, card.balance_cents, self._money_format()) from exc
         self._health.api_answered()
         balance = await self._balance_after(card, row)
         return await self._finish(row, GiftcardState.IN_FLIGHT, balance, txn.transaction_id)
@@ -241,15 +241,8 @@ class GiftcardDesk:
         balance: int | None,
         transaction_id: str | None,
     ) -> GiftcardPaymentAnswer:
-        answer = GiftcardPaymentAnswer(
-            payment_id=row.payment_id,
-            kind="top_up" if row.kind == "top_up" else "payment",
-            state="done",
-            card_tail=row.card_tail,
-            amount=to_euros(abs(row.amount_cents)),
-            balance=to_euros(balance),
-            sale_id=row.sale_id,
-            transaction_id=transaction_id,
+        answer = GiftcardPaymentAnswer.of(
+            row, corrected=False, balance_cents=balance, transaction_id=transaction_id
         )
         if not await self._journal.move_giftcard_payment(
             row.payment_id,
@@ -302,11 +295,6 @@ class GiftcardDesk:
         )
         log.warning("giftcard payment %s: cannot be settled; needs review", row.payment_id)
         raise refuse.needs_review()
-
-    def _refusal(self, exc: LoyaltyApiError, card: Giftcard) -> CounterRefusal:
-        if isinstance(exc, RequestRejected) and exc.code == 5003 and card.balance_cents:
-            return refuse.insufficient(card.balance_cents, *self._money_format())
-        return refuse.refusal(exc)
 
     def _money_format(self) -> tuple[Language, str]:
         return self._receipt.language, self._receipt.currency

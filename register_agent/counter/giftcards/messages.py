@@ -13,7 +13,9 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import Field, field_validator
 
+from register_agent.common.money import to_euros
 from register_agent.counter.messages import Message, PosId
+from register_agent.journal import GiftcardPayment
 
 #: a giftcard value as scanned or typed: the scan whitelist's characters, at most 64
 CardValue = Annotated[str, Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -73,6 +75,27 @@ class GiftcardPaymentAnswer(Message):
     sale_id: str | None = None
     #: the Register API's transaction id; None when a lost answer was settled by the balance
     transaction_id: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        row: GiftcardPayment,
+        *,
+        corrected: bool,
+        balance_cents: int | None,
+        transaction_id: str | None,
+    ) -> GiftcardPaymentAnswer:
+        """The answer for the journal's ``row``, booked (or corrected), with the balance after."""
+        return cls(
+            payment_id=row.payment_id,
+            kind="top_up" if row.kind == "top_up" else "payment",
+            state="corrected" if corrected else "done",
+            card_tail=row.card_tail,
+            amount=to_euros(abs(row.amount_cents)),
+            balance=to_euros(balance_cents),
+            sale_id=row.sale_id,
+            transaction_id=transaction_id,
+        )
 
 
 class GiftcardApi(Protocol):

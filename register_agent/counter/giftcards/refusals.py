@@ -42,8 +42,15 @@ def insufficient(balance_cents: int, language: Language, currency: str) -> Count
     )
 
 
-def refusal(exc: LoyaltyApiError) -> CounterRefusal:
-    """A refusal for a failed call (the 5003 with a known balance is ``insufficient``)."""
+def refusal(
+    exc: LoyaltyApiError,
+    balance_cents: int | None = None,
+    held_as: tuple[Language, str] | None = None,
+) -> CounterRefusal:
+    """A refusal for a failed call; a too-low balance (5003) that is known is named, in the
+    receipt's ``held_as`` language and currency."""
+    if isinstance(exc, RequestRejected) and exc.code == 5003 and balance_cents and held_as:
+        return insufficient(balance_cents, *held_as)
     if isinstance(exc, NotApplied):
         return CounterRefusal(
             "giftcard_offline",
