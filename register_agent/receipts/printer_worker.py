@@ -1,10 +1,11 @@
 """The printer worker (the last step of a sale, docs/architecture.md): prints the journal's
 pending receipts.
 
-It asks the printer's status first, waits a bounded time for the sale's credits, composes
-the receipt from the sale and its operations, prints it and marks the job done. A job the
-printer cannot take stays pending and is tried again when the printer is back; the worker
-runs as its own task, so a dead printer never holds up a sale.
+It asks the printer's status first, waits a bounded time for the sale's credits (woken by
+the outbox's "settled" signal, ``outbox/settled.py``), composes the receipt from the sale
+and its operations (``receipts/sale_receipt.py``), prints it and marks the job done. A job
+the printer cannot take stays pending and is tried again when the printer is back; the
+worker runs as its own task, so a dead printer never holds up a sale.
 """
 
 from __future__ import annotations
@@ -13,30 +14,23 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
 
 from register_agent.common.events import EventBus
 from register_agent.common.logs import in_log_context
-from register_agent.common.money import NotAnAmount, parse_amount, to_euros
 from register_agent.common.test_hooks import hang_point
 from register_agent.config import AgentConfig, ReceiptConfig, TillConfig
 from register_agent.errors import PrinterError
-from register_agent.journal import Journal, Operation, OperationState, PrintJob, SaleRecord
-from register_agent.journal.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
+from register_agent.journal import Journal, Operation, PrintJob, SaleRecord
 from register_agent.journal.records import ACTIVE_STATES
-from register_agent.journal.results import CreditsResult, StagedCreditResult
+from register_agent.outbox.settled import Settled, finished
 from register_agent.receipts.giftcards import with_giftcards
-from register_agent.receipts.layout import Receipt, ReceiptLayout, SaleLine, layout_receipt
+from register_agent.receipts.layout import ReceiptLayout, layout_receipt
 from register_agent.receipts.printer import Printer, PrinterState, PrinterStatus
-from register_agent.receipts.welcome import welcome_receipt
+from register_agent.receipts.sale_receipt import RECEIPT_KINDS, compose_receipt, says_loyalty
 
 log = logging.getLogger(__name__)
-
-#: operations whose outcome the receipt shows (a refund's does not belong on the sale's slip)
-_RECEIPT_KINDS = (CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION)
 
 
 def agent_prints(config: AgentConfig) -> bool:
@@ -46,127 +40,6 @@ def agent_prints(config: AgentConfig) -> bool:
     answer; without a ``[printer]`` section there is nothing to print on either.
     """
     return config.till.prints != "pos" and config.printer is not None
-
-
-# --- the receipt, from the journal's rows ----------------------------------------------------
-
-
-def compose_receipt(
-    sale: SaleRecord, operations: Sequence[Operation], job: PrintJob, till: TillConfig
-) -> Receipt:
-    """What the slip of ``job`` says, from the sale and its operations as they are now.
-
-    Credits and balance come from the done credit reception (or the answer, when the till
-    already had them); a credit reception still on its way says "points will be added". The
-    QR is the v1 staged reception's URL or the v3 token's (the answer's ``qr_url``); a
-    staged reception not made yet says plainly that there is no QR. It needs no clock:
-    the bounded wait for the credits is the worker's, done before it is called.
-    """
-    welcome = welcome_receipt(sale, job)
-    if welcome is not None:  # a card handed out at the counter, not a sale
-        return welcome
-    loyalty: Mapping[str, Any] = sale.answer.get("loyalty") or {}
-    credits, balance, pending = _credits(_last(operations, CREDIT_RECEPTION), loyalty)
-    qr_url, qr_unavailable = _qr(_last(operations, STAGED_CREDIT_RECEPTION), loyalty)
-    slip = till.prints == "loyalty_slip"
-    return Receipt(
-        sale_id=sale.sale_id,
-        # a loyalty slip leaves the sale itself to the POS's own receipt; its id stays, so
-        # the slip can be matched to the sale (and reprinted by it)
-        lines=() if slip else _lines(sale.request),
-        total=None if slip else _total(sale),
-        customer_lines=_customer_lines(loyalty),
-        credits_earned=credits,
-        new_balance=balance,
-        points_pending=pending,
-        qr_url=qr_url,
-        qr_unavailable=qr_unavailable,
-        copy=job.copy > 0,
-    )
-
-
-def says_loyalty(receipt: Receipt) -> bool:
-    """Whether ``receipt`` has a loyalty part (credits, points to follow, a QR, or why not)."""
-    return (
-        receipt.credits_earned is not None
-        or receipt.new_balance is not None
-        or receipt.points_pending
-        or receipt.qr_url is not None
-        or receipt.qr_unavailable
-    )
-
-
-def _customer_lines(loyalty: Mapping[str, Any]) -> tuple[str, ...]:
-    """The attribute lines as the sale's answer stored them: a reprint prints the same,
-    whatever the config says by then."""
-    lines = loyalty.get("customer_lines") or ()
-    return tuple(line for line in lines if isinstance(line, str))
-
-
-def _last(operations: Sequence[Operation], kind: str) -> Operation | None:
-    found = [operation for operation in operations if operation.kind == kind]
-    return found[-1] if found else None
-
-
-def _credits(
-    credit: Operation | None, loyalty: Mapping[str, Any]
-) -> tuple[int | None, int | None, bool]:
-    """(credits, balance, points pending) for the slip."""
-    if credit is None:
-        if loyalty.get("state") == "credited":
-            return _int(loyalty.get("credits")), _int(loyalty.get("balance")), False
-        return None, None, loyalty.get("state") == "pending"
-    if credit.state is OperationState.DONE:
-        # no result: a person marked the credits applied (review); they are not known here
-        result = credit.result_as(CreditsResult)
-        return (result.credits, result.balance, False) if result else (None, None, False)
-    if credit.state is OperationState.DEAD:
-        # Rejected for good (an unregistered card): promising points would be untrue; the
-        # operator sees the dead operation and its reason.
-        return None, None, False
-    # pending, in flight, unknown, or in review (a person will settle it either way)
-    return None, None, True
-
-
-def _qr(staged: Operation | None, loyalty: Mapping[str, Any]) -> tuple[str | None, bool]:
-    """(the QR's URL, no QR could be made): the same URL on every copy of the slip."""
-    result = staged.result_as(StagedCreditResult) if staged is not None else None
-    if staged is not None and staged.state is OperationState.DONE and result and result.url:
-        return result.url, False
-    answered = loyalty.get("qr_url")
-    if isinstance(answered, str) and answered:
-        return answered, False
-    return None, staged is not None
-
-
-def _lines(request: Mapping[str, Any]) -> tuple[SaleLine, ...]:
-    lines = request.get("lines") or ()
-    return tuple(
-        SaleLine(str(line.get("text", "")), _decimal(line.get("amount")))
-        for line in lines
-        if isinstance(line, Mapping)
-    )
-
-
-def _total(sale: SaleRecord) -> Decimal:
-    amount = _decimal(sale.request.get("amount"))
-    return amount if amount is not None else to_euros(sale.amount_cents)
-
-
-def _decimal(value: object) -> Decimal | None:
-    if value is None or isinstance(value, float):
-        return None
-    try:
-        return parse_amount(value)
-    except NotAnAmount:
-        return None
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-# --- the worker ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -181,8 +54,6 @@ class PrintTiming:
     retry_min_s: float = 0.5
     #: ... up to this: a slip comes out at most this long after the printer is back
     retry_max_s: float = 10.0
-    #: how often the sale's operations are read while waiting for the credits
-    credits_poll_s: float = 0.1
 
 
 class PrinterWorker:
@@ -200,6 +71,7 @@ class PrinterWorker:
         clock: Callable[[], float] = time.time,
         on_beat: Callable[[], None] = lambda: None,
         timing: PrintTiming | None = None,
+        settled: Settled | None = None,
     ) -> None:
         self._journal = journal
         self._printer = printer
@@ -210,6 +82,7 @@ class PrinterWorker:
         self._clock = clock  # the journal's time (sales' created_at)
         self._on_beat = on_beat
         self._timing = timing or PrintTiming()
+        self._settled = settled or Settled()  # the outbox's signal (the runtime's)
         self._wake = asyncio.Event()
         self._status: PrinterStatus | None = None
         self._status_at = float("-inf")  # monotonic
@@ -225,6 +98,7 @@ class PrinterWorker:
         *,
         events: EventBus | None = None,
         on_beat: Callable[[], None] = lambda: None,
+        settled: Settled | None = None,
     ) -> PrinterWorker:
         width = config.printer.line_width if config.printer is not None else 42
         return cls(
@@ -235,6 +109,7 @@ class PrinterWorker:
             width=width,
             events=events,
             on_beat=on_beat,
+            settled=settled,
         )
 
     def printer_status(self) -> PrinterStatus | None:
@@ -345,10 +220,14 @@ class PrinterWorker:
         while True:
             operations = await self._journal.operations_of_sale(sale.sale_id)
             remaining = stop_at - time.monotonic()
-            if remaining <= 0 or not _unsettled(operations):
+            unsettled = _unsettled(operations)
+            if remaining <= 0 or not unsettled:
                 return operations
+            # in slices with a heartbeat between them: a long wait is not a hung worker
+            # (the journal is read again after each: a person's review settles it too)
             self._on_beat()
-            await asyncio.sleep(min(self._timing.credits_poll_s, remaining))
+            slice_s = min(self._timing.turn_s, remaining)
+            await self._settled.wait(unsettled, slice_s, until=finished)
 
     async def _refresh_status(self) -> PrinterStatus:
         try:
@@ -373,5 +252,6 @@ class PrinterWorker:
             )
 
 
-def _unsettled(operations: Sequence[Operation]) -> bool:
-    return any(op.kind in _RECEIPT_KINDS and op.state in ACTIVE_STATES for op in operations)
+def _unsettled(operations: list[Operation]) -> list[str]:
+    """The sale's operations the receipt waits for that the outbox has not finished."""
+    return [op.id for op in operations if op.kind in RECEIPT_KINDS and op.state in ACTIVE_STATES]

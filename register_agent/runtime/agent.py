@@ -27,6 +27,7 @@ from register_agent.journal import Journal, Operation
 from register_agent.loyalty import make_loyalty
 from register_agent.loyalty.http import observe_calls
 from register_agent.outbox.handlers import make_handlers
+from register_agent.outbox.settled import Settled
 from register_agent.outbox.worker import Outbox, OutboxSettings
 from register_agent.readers.reader import RawScan
 from register_agent.readers.scans import Outcome, Scan, ScanPipeline
@@ -99,6 +100,7 @@ class Agent:
         stack.push_async_callback(loyalty.aclose)
         self.loyalty = loyalty.service
         self.events = EventBus()
+        self.settled = Settled()  # the outbox tells it; the till and the printer wait on it
         self.printer_worker = await self._start_printer(stack)
         self.readers = [devices.make_reader(reader) for reader in config.readers]
         self.health = TillHealth(
@@ -117,6 +119,7 @@ class Agent:
             health=self.health,
             wake_outbox=lambda: self.outbox.wake(),  # noqa: PLW0108 (the outbox comes next)
             wake_printer=self.printer_worker.wake if self.printer_worker else lambda: None,
+            settled=self.settled,
         )
         self.giftcards = GiftcardDesk(
             self.journal,
@@ -155,6 +158,7 @@ class Agent:
             printer,
             events=self.events,
             on_beat=lambda: self.heartbeat.beat("printer"),
+            settled=self.settled,
         )
 
     def _start_workers(self, tasks: Tasks) -> None:
@@ -213,6 +217,7 @@ class Agent:
         stack.callback(server.stop)
 
     async def _settled(self, operation: Operation) -> None:
+        self.settled.notify(operation)  # first: wakes the sale and the slip waiting for it
         self.metrics.settled(operation.kind, operation.state)
         await self.till.operation_settled(operation)
 

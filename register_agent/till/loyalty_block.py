@@ -1,37 +1,33 @@
 """The loyalty block of a sale: the operations a paid sale queues for its credits, what its
-receipt says at once, and what it says after the till's bounded wait for those credits
-(the ``Till`` in ``till/sale.py`` records the sale, this decides its loyalty part).
+receipt says at once, and what it says after the till's bounded wait for those credits, in
+the words of ``receipts/sale_outcome.py`` (the slip's too). The ``Till`` in
+``till/sale.py`` records the sale, this decides its loyalty part.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
+from collections.abc import Mapping
 
 from register_agent.config import TillConfig
+from register_agent.counter.customers import BoundCustomer, sale_customer
 from register_agent.counter.health import TillHealth
-from register_agent.counter.messages import LoyaltyBlock, SaleAnswer, SaleRequest
+from register_agent.counter.messages import CardNotice, LoyaltyBlock, SaleAnswer, SaleRequest
 from register_agent.errors import ConfigError, LoyaltyApiError
-from register_agent.journal import Journal, NewOperation, Operation, OperationState
+from register_agent.journal import Journal, NewOperation, Operation
 from register_agent.journal.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
 from register_agent.journal.payloads import (
     CreditReceptionPayload,
     StagedCreditPayload,
     StoredCustomer,
 )
-from register_agent.journal.results import CreditsResult, StagedCreditResult
 from register_agent.loyalty.domain import CustomerRef, LoyaltyService
+from register_agent.outbox.settled import Settled
 from register_agent.receipts.layout import Language, text
+from register_agent.receipts.sale_outcome import Answered, Said, SaleOutcome, sale_outcome
 
 log = logging.getLogger(__name__)
-
-_FINAL = (
-    OperationState.DONE,
-    OperationState.DEAD,
-    OperationState.REVIEW,
-    OperationState.EXPORTED,  # moved to a replacement till: nothing more happens here
-)
 
 
 def customer_key(customer: CustomerRef | None, card: str | None) -> str | None:
@@ -46,6 +42,22 @@ def customer_key(customer: CustomerRef | None, card: str | None) -> str | None:
     return f"customer:{customer.key}" if customer is not None else None
 
 
+def with_customer(
+    block: LoyaltyBlock,
+    bound: BoundCustomer | None,
+    notice: CardNotice | None,
+    attributes: Mapping[str, str],
+) -> LoyaltyBlock:
+    """The sale's block with its scanned customer (``attributes``: what the receipt prints
+    of them), or why the card the sale named does not collect; the block after the wait
+    keeps both."""
+    if bound is not None and block.customer is None:
+        block = block.model_copy(update=sale_customer(bound, attributes))
+    if notice is not None:
+        block = block.model_copy(update={"notice": notice})
+    return block
+
+
 class SaleLoyalty:
     """Decides a sale's credit operations and its loyalty block, before and after the wait."""
 
@@ -57,13 +69,14 @@ class SaleLoyalty:
         *,
         till: TillConfig,
         language: Language,
+        settled: Settled,
     ) -> None:
         self._journal = journal
         self._loyalty = loyalty
         self._health = health
         self._config = till
         self._language = language
-        self._settled: dict[str, asyncio.Event] = {}
+        self._settled = settled
 
     async def for_sale(
         self, request: SaleRequest, customer: CustomerRef | None, card: str | None
@@ -113,59 +126,49 @@ class SaleLoyalty:
         # known to be offline: the credits cannot come in time, so do not keep the cashier
         offline = self._health.api_state in ("unreachable", "key_refused")
         wait_s = 0.0 if offline else self._config.receipt_wait_s
-        operation = await self._wait_for(operations[0].id, wait_s)
-        if operation is None or operation.state is not OperationState.DONE:
-            if operation is not None and operation.kind == STAGED_CREDIT_RECEPTION:
-                no_qr = LoyaltyBlock(state="none", lines=(text("no_qr", self._language),))
-                return answer.model_copy(update={"loyalty": no_qr})
+        await self._settled.wait([operations[0].id], wait_s)  # its first attempt's outcome
+        operation = await self._journal.operation(operations[0].id)
+        if operation is None:
             return answer
-        if operation.kind == STAGED_CREDIT_RECEPTION:
-            staged = operation.result_as(StagedCreditResult)
-            block = LoyaltyBlock(
-                state="qr",
-                lines=(text("scan_to_collect", self._language),),
-                qr_url=staged.url if staged else None,
-                credits=staged.credits if staged else None,
-            )
-        else:
-            block = self._credited_block(answer.loyalty, operation.result_as(CreditsResult))
+        block = settled_block(answer.loyalty, operation, self._language)
         return answer.model_copy(update={"loyalty": block})
 
-    def _credited_block(self, before: LoyaltyBlock, result: CreditsResult | None) -> LoyaltyBlock:
-        # no result: a person marked the credits applied (review); they are not known here
-        credits = result.credits if result else None
-        balance = result.balance if result else None
-        lines = [f"{text('credits_earned', self._language)}: {credits}"]
-        if balance is not None:
-            lines.append(f"{text('new_balance', self._language)}: {balance}")
-        customer = before.customer
-        if customer is not None and balance is not None:
-            customer = customer.model_copy(update={"balance": balance})
+
+def settled_block(before: LoyaltyBlock, operation: Operation, language: Language) -> LoyaltyBlock:
+    """The sale's loyalty block once its credit (or staged credit) reception is where it
+    is: ``sale_outcome``'s words, the slip's too. The customer, their attribute lines and
+    the named card's notice stay as the sale's answer had them."""
+    credit = operation if operation.kind == CREDIT_RECEPTION else None
+    staged = operation if operation.kind == STAGED_CREDIT_RECEPTION else None
+    outcome = sale_outcome(Answered.from_stored(before.model_dump(mode="json")), credit, staged)
+    customer = before.customer
+    if outcome.said is Said.CREDITED and customer is not None and outcome.balance is not None:
+        customer = customer.model_copy(update={"balance": outcome.balance})
+    kept = {"customer": customer, "customer_lines": before.customer_lines, "notice": before.notice}
+    return _said(outcome, language).model_copy(update=kept)
+
+
+def _said(outcome: SaleOutcome, language: Language) -> LoyaltyBlock:
+    """The block's state, lines, numbers and QR for ``outcome``."""
+    if outcome.said is Said.CREDITED:
+        # no numbers: a person marked the credits applied (review); they are not known here
+        lines = []
+        if outcome.credits is not None:
+            lines.append(f"{text('credits_earned', language)}: {outcome.credits}")
+        if outcome.balance is not None:
+            lines.append(f"{text('new_balance', language)}: {outcome.balance}")
         return LoyaltyBlock(
-            state="credited",
-            lines=tuple(lines),
-            credits=credits,
-            balance=balance,
-            customer=customer,
-            customer_lines=before.customer_lines,
+            state="credited", lines=tuple(lines), credits=outcome.credits, balance=outcome.balance
         )
-
-    async def _wait_for(self, operation_id: str, timeout_s: float) -> Operation | None:
-        event = self._settled.setdefault(operation_id, asyncio.Event())
-        try:
-            # the outbox may have finished before we started listening: look first
-            operation = await self._journal.operation(operation_id)
-            if operation is not None and (operation.state in _FINAL or operation.attempts > 0):
-                return operation  # settled, or its first attempt already failed
-            await asyncio.wait_for(event.wait(), timeout_s)
-        except TimeoutError:
-            pass
-        finally:
-            self._settled.pop(operation_id, None)
-        return await self._journal.operation(operation_id)
-
-    def settled(self, operation: Operation) -> None:
-        """The outbox moved an operation on: wake the sale that waits for it, if any."""
-        # the first attempt's outcome is known: done, refused, or not now (pending/unknown)
-        if operation.state is not OperationState.IN_FLIGHT and operation.id in self._settled:
-            self._settled[operation.id].set()
+    if outcome.said is Said.PENDING:
+        return LoyaltyBlock(state="pending", lines=(text("points_later", language),))
+    if outcome.said is Said.QR:
+        return LoyaltyBlock(
+            state="qr",
+            lines=(text("scan_to_collect", language),),
+            qr_url=outcome.qr_url,
+            credits=outcome.credits,
+        )
+    if outcome.said is Said.NO_QR:
+        return LoyaltyBlock(state="none", lines=(text("no_qr", language),))
+    return LoyaltyBlock(state="none", lines=())  # a credit refused for good: nothing to promise

@@ -24,14 +24,15 @@ from register_agent.common.masking import mask, safe_tail
 from register_agent.common.money import to_cents
 from register_agent.config import ReceiptConfig, TillConfig
 from register_agent.counter.claims import RewardDesk
-from register_agent.counter.customers import CurrentCustomer, sale_customer, with_details
-from register_agent.counter.enrolment.desk import EnrolmentDesk, NamedCard
+from register_agent.counter.customers import CurrentCustomer, with_details
+from register_agent.counter.enrolment.desk import EnrolmentDesk
 from register_agent.counter.health import TillHealth
 from register_agent.counter.messages import (
     ActionAnswer,
     ClaimAnswer,
     ClaimRequest,
     CustomerView,
+    LoyaltyBlock,
     RefundRequest,
     SaleAnswer,
     SaleRequest,
@@ -44,9 +45,11 @@ from register_agent.journal.results import credits_moved
 from register_agent.loyalty.bundle import Loyalty
 from register_agent.loyalty.domain import CardState, CustomerDetails, Identification
 from register_agent.loyalty.retries import Deadline
+from register_agent.outbox.settled import Settled
 from register_agent.readers.scans import Scan
 from register_agent.till.after_sale import AfterSaleDesk
-from register_agent.till.loyalty_block import SaleLoyalty, customer_key
+from register_agent.till.loyalty_block import SaleLoyalty, customer_key, with_customer
+from register_agent.till.named_card import NamedCard, NamedCards
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,7 @@ class Till:
         health: TillHealth,
         wake_outbox: Callable[[], None] = lambda: None,
         wake_printer: Callable[[], None] = lambda: None,
+        settled: Settled | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._journal = journal
@@ -86,7 +90,12 @@ class Till:
         self._customers = CurrentCustomer(till.customer_window_s)
         self.rewards = RewardDesk(journal, service, health, clock=clock)
         self._sale_loyalty = SaleLoyalty(
-            journal, service, health, till=till, language=receipt.language
+            journal,
+            service,
+            health,
+            till=till,
+            language=receipt.language,
+            settled=settled or Settled(),  # the outbox's signal (the runtime's)
         )
         self._after_sale = AfterSaleDesk(
             journal,
@@ -110,6 +119,9 @@ class Till:
             receipt=receipt,
             wake_printer=wake_printer,
             clock=clock,
+        )
+        self._named_cards = NamedCards(
+            service, health, till=till, remember_blank=self.enrolment.remember_blank
         )
 
     # --- scans --------------------------------------------------------------------------
@@ -188,22 +200,16 @@ class Till:
         # left bound would credit the shopper after this one to the scanned card.
         taken = self._customers.take()
         bound = taken if request.customer_card is None else None
-        card = request.customer_card or (bound.card if bound else None)
-        customer = bound.ref if bound else None
         named = NamedCard()
-        if request.customer_card:  # looked up now: an unregistered card gets a QR instead
-            named = await self.enrolment.check_named_card(request.customer_card)
-            customer, card = named.customer, None if named.notice else card
+        if request.customer_card:  # looked up once: an unregistered card gets a QR instead
+            named = await self._named_cards.look_up(request.customer_card)
+            customer, card = named.customer, None if named.notice else request.customer_card
+        else:
+            customer, card = (bound.ref, bound.card) if bound else (None, None)
         operations, block = await self._sale_loyalty.for_sale(request, customer, card)
-        if bound is not None and block.customer is None:
-            block = block.model_copy(update=sale_customer(bound, self._receipt_attributes))
-        prints = request.print_receipt if request.print_receipt is not None else True
-        answer = SaleAnswer(
-            sale_id=request.sale_id,
-            loyalty=block,
-            receipt="printing" if prints and self._config.prints != "pos" else "pos",
+        answer = self._answer(
+            request, with_customer(block, bound, named.notice, self._receipt_attributes)
         )
-        answer = named.noted(answer)  # why the named card does not collect, if it does not
         record = SaleRecord(
             sale_id=request.sale_id,
             request_digest=digest,
@@ -222,10 +228,18 @@ class Till:
             return _repeat(stored, digest)
         self._wake_outbox()
         self._wake_printer()
-        final = named.noted(await self._sale_loyalty.after_wait(answer, operations))
+        final = await self._sale_loyalty.after_wait(answer, operations)
         if final != answer:
             await self._journal.set_sale_answer(request.sale_id, final.model_dump(mode="json"))
         return final
+
+    def _answer(self, request: SaleRequest, block: LoyaltyBlock) -> SaleAnswer:
+        prints = request.print_receipt if request.print_receipt is not None else True
+        return SaleAnswer(
+            sale_id=request.sale_id,
+            loyalty=block,
+            receipt="printing" if prints and self._config.prints != "pos" else "pos",
+        )
 
     # --- after the sale -----------------------------------------------------------------
 
@@ -250,8 +264,8 @@ class Till:
         return await self._health.status()
 
     async def operation_settled(self, operation: Operation) -> None:
-        """The outbox moved an operation on: wake whoever waits, tell the POS screen."""
-        self._sale_loyalty.settled(operation)
+        """The outbox moved an operation on: tell the POS screen (the sale waiting for it
+        hears it from the outbox's ``Settled`` signal)."""
         if operation.state is OperationState.DONE:
             self._health.api_answered()
         await self._events.publish(

@@ -19,7 +19,7 @@ from register_agent.counter.messages import SaleRequest
 from register_agent.errors import CounterRefusal
 from register_agent.journal import Journal, PrintJob
 from register_agent.journal.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
-from register_agent.receipts.printer_worker import compose_receipt
+from register_agent.receipts.sale_receipt import compose_receipt
 from register_agent.receipts.welcome import slip_id, welcome_record
 from register_agent.runtime.metrics import AgentMetrics, Sources
 from register_agent.till.sale import Till

@@ -12,7 +12,8 @@ from register_agent.config import AgentConfig, ReceiptConfig, TillConfig, Virtua
 from register_agent.counter.messages import LoyaltyBlock
 from register_agent.journal import NewOperation, Operation, OperationState, PrintJob, PrintJobState
 from register_agent.receipts.layout import SaleLine, layout_receipt
-from register_agent.receipts.printer_worker import agent_prints, compose_receipt
+from register_agent.receipts.printer_worker import agent_prints
+from register_agent.receipts.sale_receipt import compose_receipt
 from tests.support.printing_support import (
     NOW,
     PENDING,

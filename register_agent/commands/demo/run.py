@@ -210,7 +210,7 @@ def _preview(
     from register_agent.journal import PrintJob, PrintJobState  # noqa: PLC0415
     from register_agent.receipts.giftcards import with_giftcards  # noqa: PLC0415
     from register_agent.receipts.layout import layout_receipt  # noqa: PLC0415
-    from register_agent.receipts.printer_worker import compose_receipt  # noqa: PLC0415
+    from register_agent.receipts.sale_receipt import compose_receipt  # noqa: PLC0415
     from register_agent.runtime.devices import write_receipt_preview  # noqa: PLC0415
 
     journal = agent.journal

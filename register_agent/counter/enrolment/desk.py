@@ -4,21 +4,19 @@ customer by e-mail, lists customers (v1), and makes a found customer the next sa
 like a scan. Online only, like reward claims (``counter/claims.py``): offline, a clear
 refusal.
 
-It also decides what an unregistered card means at the counter: scanned, the POS is
-offered the hand-out; named with a sale, the sale goes as one without a card (a QR) and
-says why, instead of promising points that could never be credited.
+It also remembers the last unregistered card the till saw, so the hand-out may leave its
+number out: a scan of one offers the POS the hand-out, and a sale naming one (looked up by
+``till/named_card.py``) tells the desk too.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from register_agent.common.events import EventBus
 from register_agent.common.logs import remember_card
-from register_agent.common.masking import mask, safe_tail
+from register_agent.common.masking import safe_tail
 from register_agent.config import ReceiptConfig, TillConfig
 from register_agent.counter.customers import CurrentCustomer
 from register_agent.counter.enrolment.messages import (
@@ -30,11 +28,11 @@ from register_agent.counter.enrolment.messages import (
 )
 from register_agent.counter.enrolment.refusals import card_refusal, refusal
 from register_agent.counter.health import TillHealth
-from register_agent.counter.messages import CardNotice, CustomerView, SaleAnswer
+from register_agent.counter.messages import CustomerView
 from register_agent.errors import CounterRefusal, LoyaltyApiError
 from register_agent.journal import Journal
 from register_agent.loyalty.bundle import Loyalty
-from register_agent.loyalty.domain import CardState, Customer, CustomerRef
+from register_agent.loyalty.domain import CardState, Customer
 from register_agent.loyalty.retries import Deadline
 from register_agent.receipts.welcome import slip_id, welcome_lines, welcome_record
 
@@ -44,31 +42,6 @@ UNREGISTERED_MESSAGE = (
     "this card is not registered to a customer yet: hand it out with the customer's e-mail "
     "(Hand out card)"
 )
-
-
-@dataclass(frozen=True)
-class NamedCard:
-    """A sale's ``customer_card`` as looked up at the counter: its customer when it can
-    collect, the notice when it cannot, neither when it could not be looked up in time."""
-
-    customer: CustomerRef | None = None
-    notice: CardNotice | None = None
-
-    def noted(self, answer: SaleAnswer) -> SaleAnswer:
-        """``answer`` carrying the notice (also after the wait built a new loyalty block)."""
-        if self.notice is None or answer.loyalty.notice is not None:
-            return answer
-        loyalty = answer.loyalty.model_copy(update={"notice": self.notice})
-        return answer.model_copy(update={"loyalty": loyalty})
-
-    def stored(self, request: dict[str, Any]) -> dict[str, Any]:
-        """The sale's request as the journal keeps it: a card that will not collect is
-        needed by no operation, so only its last characters are kept (no full card value in
-        the journal)."""
-        card = request.get("customer_card")
-        if self.notice is not None and isinstance(card, str):
-            return {**request, "customer_card": mask(card)}
-        return request
 
 
 class EnrolmentDesk:
@@ -103,40 +76,13 @@ class EnrolmentDesk:
 
     def unregistered_scanned(self, card: str) -> dict[str, str]:
         """Remember the blank card (a hand-out may leave its number out); the event's offer."""
-        self._blank = (card, time.monotonic())
+        self.remember_blank(card)
         return {"offer": HAND_OUT, "reason": UNREGISTERED_MESSAGE}
 
-    async def check_named_card(self, card: str) -> NamedCard:
-        """Look up a sale's ``customer_card`` within the receipt wait, when online.
-
-        Decision: a card that cannot collect (unregistered, unknown, inactive) makes the
-        sale one without a card: a QR the customer can still claim, and a notice the POS
-        shows, rather than "points will be added" for a credit that would only end dead.
-        Offline, or not answered in time, the card is resolved by the outbox as before (an
-        unregistered card then ends dead with the reason: that cannot be known earlier).
-        """
-        wait_s = min(self._till.receipt_wait_s, self._loyalty.counter_deadline().remaining())
-        if wait_s <= 0 or self._health.api_state in ("unreachable", "key_refused"):
-            return NamedCard()
-        try:
-            found = await self._loyalty.identify(
-                card, deadline=Deadline.after(wait_s), with_balance=False
-            )
-        except LoyaltyApiError as exc:
-            self._health.api_failed(exc)
-            return NamedCard()
-        self._health.api_answered()
-        if found.usable and found.customer is not None:
-            return NamedCard(customer=found.customer.ref)
-        if found.state is CardState.UNREGISTERED:
-            self._blank = (card, time.monotonic())
-            message = (
-                f"{UNREGISTERED_MESSAGE}; this sale's points can be collected with the QR code"
-            )
-            return NamedCard(notice=CardNotice(code="card_unregistered", message=message))
-        code = "card_inactive" if found.state is CardState.INACTIVE else "card_unknown"
-        message = f"{found.reason}; this sale's points can be collected with the QR code"
-        return NamedCard(notice=CardNotice(code=code, message=message))
+    def remember_blank(self, card: str) -> None:
+        """An unregistered card was seen (scanned, chosen, or named with a sale): the next
+        hand-out may leave its number out."""
+        self._blank = (card, time.monotonic())
 
     # --- the local API --------------------------------------------------------------------
 
@@ -214,7 +160,7 @@ class EnrolmentDesk:
         self._health.api_answered()
         if not found.usable or found.customer is None:
             if found.state is CardState.UNREGISTERED:
-                self._blank = (card, time.monotonic())
+                self.remember_blank(card)
             raise card_refusal(found.state, found.reason)
         return await self._bind(card, found.customer, deadline)
 
