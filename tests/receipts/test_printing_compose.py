@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
 from register_agent.config import AgentConfig, ReceiptConfig, TillConfig, VirtualPrinterConfig
 from register_agent.counter.messages import LoyaltyBlock
-from register_agent.journal import NewOperation, Operation, OperationState, PrintJob, PrintJobState
+from register_agent.journal import OperationState, PrintJob, PrintJobState
 from register_agent.receipts.layout import SaleLine, layout_receipt
 from register_agent.receipts.printer_worker import agent_prints
 from register_agent.receipts.sale_receipt import compose_receipt
@@ -21,36 +20,15 @@ from tests.support.printing_support import (
     TOKEN_URL,
     V3_QR,
     credit_operation,
+    operation,
     sale_record,
     staged_operation,
 )
-from tests.support.stored import as_result
 
 RECEIPT = TillConfig()
 SLIP = TillConfig(prints="loyalty_slip")
 FIRST = PrintJob(1, "4711", 0, PrintJobState.PENDING, 0, None, NOW, None)
 REPRINT = replace(FIRST, id=2, copy=1)
-
-
-def operation(
-    new: NewOperation, state: OperationState, result: dict[str, Any] | None = None
-) -> Operation:
-    return Operation(
-        seq=1,
-        id=new.id,
-        sale_id="4711",
-        kind=new.kind,
-        customer_key=new.customer_key,
-        payload=new.payload,
-        state=state,
-        attempts=1,
-        next_attempt_at=NOW,
-        last_error=None,
-        server_ref=None,
-        result=None if result is None else as_result(new.kind, result),
-        created_at=NOW,
-        updated_at=NOW,
-    )
 
 
 CREDITED = {"reception_id": "r1", "credits": 12, "balance": 162, "customer": {"key": "7731"}}

@@ -62,6 +62,28 @@ def staged_operation(sale_id: str) -> NewOperation:
     return NewOperation(f"op-{sale_id}", "staged_credit_reception", None, payload)
 
 
+def operation(
+    new: NewOperation, state: OperationState, result: dict[str, Any] | None = None
+) -> Operation:
+    """``new`` as the journal would hand it back in ``state``, with its result (as stored)."""
+    return Operation(
+        seq=1,
+        id=new.id,
+        sale_id="4711",
+        kind=new.kind,
+        customer_key=new.customer_key,
+        payload=new.payload,
+        state=state,
+        attempts=1,
+        next_attempt_at=NOW,
+        last_error=None,
+        server_ref=None,
+        result=None if result is None else as_result(new.kind, result),
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
 PENDING = LoyaltyBlock(state="pending", lines=("Your points will be added shortly.",))
 V3_QR = LoyaltyBlock(state="qr", lines=("Scan to collect your points",), qr_url=TOKEN_URL)
 

@@ -5,13 +5,12 @@ before: both come from ``receipts.sale_outcome``."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import pytest
 
 from register_agent.config import TillConfig
 from register_agent.counter.messages import CardNotice, CustomerView, LoyaltyBlock
-from register_agent.journal import NewOperation, Operation, OperationState, PrintJob, PrintJobState
+from register_agent.journal import OperationState, PrintJob, PrintJobState
 from register_agent.receipts.layout import Receipt
 from register_agent.receipts.sale_receipt import compose_receipt
 from register_agent.till.loyalty_block import settled_block
@@ -20,10 +19,10 @@ from tests.support.printing_support import (
     PENDING,
     STAGED_URL,
     credit_operation,
+    operation,
     sale_record,
     staged_operation,
 )
-from tests.support.stored import as_result
 
 JOB = PrintJob(1, "4711", 0, PrintJobState.PENDING, 0, None, NOW, None)
 CREDITED = {"reception_id": "r1", "credits": 12, "balance": 162, "customer": {"key": "7731"}}
@@ -42,25 +41,6 @@ NEW = {"credit_reception": credit_operation, "staged_credit_reception": staged_o
 RESULTS = {"credit_reception": CREDITED, "staged_credit_reception": STAGED}
 #: (state, with a result): done with no result is done by a person's review
 STATES = [(state, False) for state in OperationState] + [(OperationState.DONE, True)]
-
-
-def operation(new: NewOperation, state: OperationState, result: dict[str, Any] | None) -> Operation:
-    return Operation(
-        seq=1,
-        id=new.id,
-        sale_id="4711",
-        kind=new.kind,
-        customer_key=new.customer_key,
-        payload=new.payload,
-        state=state,
-        attempts=1,
-        next_attempt_at=NOW,
-        last_error=None,
-        server_ref=None,
-        result=None if result is None else as_result(new.kind, result),
-        created_at=NOW,
-        updated_at=NOW,
-    )
 
 
 def answer_says(block: LoyaltyBlock) -> tuple[object, ...]:
