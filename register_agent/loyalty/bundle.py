@@ -23,7 +23,7 @@ class Loyalty:
 
     #: customers, credits and rewards: what a scan, a sale and the outbox use
     service: LoyaltyService
-    #: giftcards and prepaid balances at the counter
+    #: giftcards at the counter
     giftcards: GiftcardService
     #: the newsletter and the custom attributes a cashier may set
     profile: ProfileService

@@ -1,5 +1,5 @@
 """Register API v3's services as one ``Loyalty`` bundle: contacts behind contact
-identifiers, giftcards and prepaid balances, subscriptions and custom attributes, enrolment
+identifiers, giftcards, subscriptions and custom attributes, enrolment
 that links (or creates) a card.
 """
 
