@@ -28,13 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Connects this till to the Piggy / Leat loyalty platform.",
     )
     parser.add_argument("--version", action="version", version=f"register-agent {__version__}")
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=None,
-        help="config file (default /etc/register-agent/config.toml)",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    _add_shared_options(parser, default=None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     setup_checks.add_commands(commands)
     scan_test.add_commands(commands)
@@ -42,7 +36,25 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_command(commands)
     status.add_command(commands)
     operator_commands.add_commands(commands)
+    # `register-agent doctor --config x` as well as `register-agent --config x doctor`: an
+    # installer types the option where it comes to mind. SUPPRESS leaves the value given
+    # before the sub-command (or the default) alone when none is given after it.
+    for command in commands.choices.values():
+        _add_shared_options(command, default=argparse.SUPPRESS)
     return parser
+
+
+def _add_shared_options(parser: argparse.ArgumentParser, *, default: object) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=default,
+        help="config file (default /etc/register-agent/config.toml)",
+    )
+    verbose_default = False if default is None else default
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=verbose_default, help="log debug detail"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

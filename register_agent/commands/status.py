@@ -33,7 +33,13 @@ _PRINTER_FINE = ("online", "none", "not checked yet")
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     status = commands.add_parser(
-        "status", help="the running agent's state in a few lines (exit 0 ok, 1 degraded, 2 down)"
+        "status",
+        help="the running agent's state in a few lines (exit 0 ok, 1 degraded, 2 down, "
+        "3 cannot tell)",
+        description="Ask the running agent (GET /v1/status on its local API) how the till is "
+        "doing. Exit status: 0 healthy; 1 degraded (the Register API, the printer, a reader "
+        "or the outbox needs attention); 2 the agent is not running; 3 cannot tell (the "
+        "local API token cannot be read or is refused).",
     )
     status.add_argument(
         "--state-dir",
