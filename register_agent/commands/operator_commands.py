@@ -78,11 +78,16 @@ def _add_transfers(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def _doctor(args: argparse.Namespace) -> int:
     from register_agent.commands.doctor.diagnosis import run_doctor  # noqa: PLC0415
+    from register_agent.commands.setup_checks import config_file_of  # noqa: PLC0415
     from register_agent.config import load_config  # noqa: PLC0415 (lazy: start-up cost)
 
     if not args.verbose:  # the checks' own lines say it; the client's retries are noise here
         logging.getLogger("register_agent.loyalty").setLevel(logging.WARNING)
-    return run_doctor(lambda: load_config(args.config), contact=args.contact)
+    return run_doctor(
+        lambda: load_config(args.config),
+        contact=args.contact,
+        config_file=config_file_of(args.config),
+    )
 
 
 def _review(args: argparse.Namespace) -> int:

@@ -33,12 +33,43 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     print_test.set_defaults(handler=_print_test)
 
 
+def config_file_of(given: Path | None) -> Path:
+    """The file the config is read from: ``--config``, else the default path."""
+    from register_agent.config import DEFAULT_CONFIG_PATH  # noqa: PLC0415 (lazy: start-up cost)
+
+    return given or DEFAULT_CONFIG_PATH
+
+
+def missing_config_file(path: Path) -> tuple[str, str] | None:
+    """What is wrong and the fix when ``path`` is not there, else None.
+
+    ``load_config`` accepts an absent default file (``run --sandbox``, ``demo`` and
+    ``status`` need none); an installer checking a till must hear that it reads nothing.
+    """
+    if path.is_file():
+        return None
+    return (
+        f"{path} does not exist, so only the built-in defaults and REGISTER_AGENT_* "
+        "variables apply (no reader, no printer)",
+        f"copy config/register-agent.example.toml to {path} and fill it in, or name "
+        "another file with --config PATH",
+    )
+
+
 def _config_check(args: argparse.Namespace) -> int:
     from register_agent.config import load_config  # noqa: PLC0415 (lazy: start-up cost)
 
+    path = config_file_of(args.config)
+    # a --config file that is not there is load_config's to refuse, with its own words
+    if args.config is None and (missing := missing_config_file(path)):
+        problem, fix = missing
+        raise ConfigError(f"no config file: {problem}; {fix}")
     config = load_config(args.config)
     key = "set" if config.api.api_key else "not set"
-    print(f"config ok: Register API {config.api.version} at {config.api.base_url}, API key {key}")
+    print(
+        f"config ok ({path}): Register API {config.api.version} at {config.api.base_url}, "
+        f"API key {key}"
+    )
     return 0
 
 

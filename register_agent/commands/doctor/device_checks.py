@@ -31,6 +31,17 @@ def reader_check(reader: ReaderConfig) -> Check:
     return passed(name, f"{device} present, readable by {user}")
 
 
+def no_reader() -> Check:
+    """The line for a till without a ``[[readers]]`` block: nothing is wrong with it, but the
+    installer must see that no scanner is read (a forgotten block looks the same)."""
+    return passed(
+        "reader",
+        "none configured: no card is scanned at this till; the POS must send the card "
+        "with the sale (customer_card) and sales without one get a QR code. A till with a "
+        "scanner needs a [[readers]] block (see config/register-agent.example.toml)",
+    )
+
+
 def _service_user_may_use(device: Path) -> tuple[str, bool]:
     """Whether the service user may open ``device``: the user running doctor, or (doctor
     run as root) the unit's ``register-agent`` user, judged by owner, groups and mode."""
