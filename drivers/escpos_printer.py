@@ -57,9 +57,23 @@ def parse_status(replies: dict[int, int]) -> PrinterStatus:
         byte = replies.get(query)
         if byte is None:
             return PrinterStatus(PrinterState.NO_REPLY, f"no answer to DLE EOT {query}")
-        if byte & 0x93 != 0x12:
-            return PrinterStatus(PrinterState.NO_REPLY, f"not a status byte: 0x{byte:02X}")
+        if byte & 0x93 != 0x12:  # Epson's fixed bits: 1 and 4 set, 0 and 7 clear
+            return _not_a_printer(byte)
     return _state_of(*(replies[n] for n in (1, 2, 3, 4)))
+
+
+def _not_a_printer(byte: int) -> PrinterStatus:
+    """Something answered, but not as an ESC/POS printer does: a wrong port or device (a web
+    page or a printer's admin port answers 'H' of "HTTP"), or a printer in another mode."""
+    shown = f" ({chr(byte)!r})" if 0x20 <= byte < 0x7F else ""
+    return PrinterStatus(
+        PrinterState.NO_REPLY,
+        f"the device answered 0x{byte:02X}{shown}, which is not an ESC/POS status byte: it is "
+        "not an ESC/POS printer, or [printer] names the wrong port or device",
+        hint="point [printer] at the printer's raw ESC/POS port (9100 on most network "
+        "printers) or its device; if that is what it names, switch the printer to ESC/POS "
+        "mode (its manual or self-test page says how)",
+    )
 
 
 def _state_of(printer: int, cause: int, error: int, paper: int) -> PrinterStatus:
@@ -152,6 +166,10 @@ class EscposPrinter:
                     break
                 replies[query] = answer[0]
         except OSError as exc:
+            # a device that answered garbage and then hung up is still no printer
+            garbage = [byte for byte in replies.values() if byte & 0x93 != 0x12]
+            if garbage:
+                return _not_a_printer(garbage[0])
             return PrinterStatus(PrinterState.NO_REPLY, first_line(exc))
         return parse_status(replies)
 

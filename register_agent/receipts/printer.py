@@ -38,6 +38,8 @@ class PrinterStatus:
 
     state: PrinterState
     detail: str = ""
+    #: what the installer should do, when the driver knows better than the cashier's message
+    hint: str = ""
 
     @property
     def can_print(self) -> bool:

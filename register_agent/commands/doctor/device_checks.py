@@ -82,5 +82,7 @@ async def printer_check(config: AgentConfig) -> Check:
     )
     if status.can_print:
         return passed("printer", detail)
+    if status.hint:  # the driver knows what the answer means: its words, not the state's
+        return failed("printer", f"{config.printer.kind}: {status.detail}", status.hint)
     fix = f"{status.message} If it is on and ready, check [printer] in the config."
     return failed("printer", detail, fix)
