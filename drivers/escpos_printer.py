@@ -120,6 +120,8 @@ class EscposPrinter:
     def _status_blocking(self) -> PrinterStatus:
         with self._lock:
             self._check_open()
+            if isinstance(self.config, FilePrinterConfig):
+                return _file_status(self.config.path)
             try:
                 link = open_link(self.config)
             except PrinterError as exc:
@@ -176,6 +178,17 @@ class EscposPrinter:
     def _check_open(self) -> None:
         if self._closed:
             raise PrinterError("the printer driver was closed", device="printer")
+
+
+def _file_status(path: Path) -> PrinterStatus:
+    """A file or device node cannot answer a status query, and opening it the way a job does
+    (python-escpos opens it "wb") would empty the file the last job wrote: only ask whether
+    a job could be written."""
+    target = path if path.exists() else path.parent
+    if not os.access(target, os.W_OK):
+        what = "cannot be written" if path.exists() else "cannot be created"
+        return PrinterStatus(PrinterState.NO_REPLY, f"{path} {what} by this user")
+    return PrinterStatus(PrinterState.ONLINE, "a file target reports no status")
 
 
 def _close_link(link: Link) -> None:
