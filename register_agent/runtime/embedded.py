@@ -69,7 +69,7 @@ def embed(
     register = next(
         (r for r in seed.registers if r.api_key == f"sandbox-{version}-key"), seed.registers[0]
     )
-    sandbox = start_sandbox(port=sandbox_port)
+    sandbox = start_sandbox(port=sandbox_port, port_option="--sandbox-port")
     api = config.api.model_copy(
         update={
             "version": version,

@@ -35,15 +35,25 @@ class SandboxHandle:
 
 
 def start_sandbox(
-    seed_path: Path | None = None, host: str = "127.0.0.1", port: int = 0
+    seed_path: Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    port_option: str = "--port",
 ) -> SandboxHandle:
-    """Start a sandbox in a background thread; ``port=0`` picks a free port."""
+    """Start a sandbox in a background thread; ``port=0`` picks a free port.
+
+    ``port_option`` is the command's option that chose ``port`` (``sandbox --port``, ``run
+    --sandbox-port``): a busy port's message names the one the user can actually type.
+    """
     store = Store(load_seed(seed_path))
     try:
         server = SandboxServer((host, port), store)
     except OSError as exc:
         raise ConfigError(
-            f"sandbox: cannot listen on {host}:{port} ({exc.strerror}); choose another --port"
+            f"sandbox: cannot listen on {host}:{port} ({exc.strerror}); is another "
+            f"register-agent already running? Stop it, or choose another port with "
+            f"{port_option} (0 picks a free one)"
         ) from exc
     # a short poll interval so stop() returns in ~50 ms (tests start and stop sandboxes)
     thread = threading.Thread(
