@@ -5,7 +5,7 @@ STAMP := $(VENV)/.setup-done
 
 .PHONY: run test lint unit faults setup clean
 
-$(STAMP): pyproject.toml scripts/setup.sh
+$(STAMP): pyproject.toml scripts/setup.sh scripts/system-packages.txt
 	VENV=$(VENV) ./scripts/setup.sh
 	touch $(STAMP)
 
