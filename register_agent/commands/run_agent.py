@@ -38,7 +38,11 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument("--api-version", choices=["v1", "v3"], default="v3", help="with --sandbox")
     run.add_argument("--sandbox-port", type=int, default=8720, help="with --sandbox (0 = free)")
     run.add_argument(
-        "--state-dir", type=Path, default=None, help="with --sandbox (default: a new temp dir)"
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="with --sandbox (default: $TMPDIR or /tmp/register-agent-sandbox-UID, emptied "
+        "at start and removed at exit)",
     )
     run.add_argument(
         "--listen", default=None, help="the local API's address, instead of [local_api] listen"
@@ -81,6 +85,23 @@ def _run(args: argparse.Namespace) -> int:
         embedded.close()
 
 
+def own_command() -> str:
+    """This command as another terminal can type it: ``register-agent`` when that name on
+    the PATH is this very program (a till's install, an activated environment), else its
+    full path. `make run` starts ``.venv/bin/register-agent`` and puts nothing on the PATH,
+    so a bare name printed for it would not be found."""
+    import shutil  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    script = Path(sys.executable).parent / "register-agent"
+    if not script.is_file():  # an interpreter without the console script: run the package
+        return f"{sys.executable} -m register_agent"
+    on_path = shutil.which("register-agent")
+    if on_path is not None and Path(on_path).resolve() == script.resolve():
+        return "register-agent"
+    return str(script.absolute())
+
+
 def _listening(config: AgentConfig, listen: str | None) -> AgentConfig:
     """``config`` with the local API on ``--listen`` when it was given."""
     if listen is None:
@@ -107,15 +128,16 @@ async def _run_announced(agent: Any, sandbox_url: str) -> int:
             await asyncio.sleep(0.05)
         config = agent.config
         token_file = config.state.directory / "local-api-token"
+        command = own_command()
         print(
             f" sandbox Register API: {sandbox_url}  (ledger: {sandbox_url}/_sandbox/ledger)\n"
             f" local API for the POS: http://{agent.api_address}  (docs: /docs)\n"
             f" local API token:      in {token_file}\n"
             f" journal:              {config.state.directory / 'journal.sqlite3'}\n"
-            f" till status:          register-agent status --state-dir {config.state.directory}"
+            f" till status:          {command} status --state-dir {config.state.directory}"
             f" --listen {agent.api_address}\n"
             " try it:\n"
-            "   register-agent scan A1B2C3D4        # Jan's loyalty card on the virtual reader\n"
+            f"   {command} scan A1B2C3D4        # Jan's loyalty card on the virtual reader\n"
             f'   curl -H "Authorization: Bearer $(cat {token_file})" \\\n'
             f'        -d \'{{"sale_id": "1", "amount": "12.50"}}\' '
             f"-H 'Content-Type: application/json' http://{agent.api_address}/v1/sales\n"

@@ -7,7 +7,10 @@ to start.
 
 from __future__ import annotations
 
-import tempfile
+import fcntl
+import os
+import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -33,14 +36,74 @@ BANNER = """\
 
 
 @dataclass
+class RunFolder:
+    """The per-user state directory of ``run --sandbox`` without ``--state-dir``, held by
+    this process (an exclusive lock on ``.lock`` inside) and removed when it ends."""
+
+    path: Path
+    lock: int  # the descriptor holding the lock
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+        os.close(self.lock)
+
+
+@dataclass
 class Embedded:
     """The sandbox this process runs, and the config that points the agent at it."""
 
     sandbox: SandboxHandle
     config: AgentConfig
+    folder: RunFolder | None = None
 
     def close(self) -> None:
         self.sandbox.stop()
+        if self.folder is not None:
+            self.folder.remove()
+
+
+def sandbox_state_dir() -> Path:
+    """Where ``run --sandbox`` keeps its journal and token: one fixed path per user, so the
+    README's ``cat "${TMPDIR:-/tmp}/register-agent-sandbox-$(id -u)/local-api-token"``
+    names this run's token however often it ran before (a new temp directory per run left
+    one behind each time, and a ``*`` matched them all)."""
+    # a fixed name in a shared /tmp is safe here: claim_run_folder takes only a private
+    # directory of this user and opens nothing in it that follows a symlink
+    base = Path(os.environ.get("TMPDIR") or "/tmp")  # noqa: S108
+    return base / f"register-agent-sandbox-{os.getuid()}"
+
+
+def claim_run_folder(path: Path) -> RunFolder:
+    """Take ``path`` for this run, emptied; refuse one another run holds or another user owns.
+
+    Emptied because the sandbox starts from its seed on every run: the last run's journal
+    would send operations this sandbox never saw, and the README's sale "1" would be that
+    run's sale again. The lock says a second ``run --sandbox`` at once is using it.
+    """
+    path.mkdir(mode=0o700, exist_ok=True)
+    info = path.lstat()  # a fixed name in a shared /tmp: it must be our own directory
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise ConfigError(
+            f"{path} is not a private directory of this user; remove it, or give "
+            "`run --sandbox` a directory of your own with --state-dir DIR"
+        )
+    lock = os.open(path / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(lock)
+        raise ConfigError(
+            f"another `register-agent run --sandbox` is using {path}; stop it (Ctrl-C in "
+            "its terminal), or give this one --state-dir DIR, --sandbox-port and --listen"
+        ) from None
+    for entry in path.iterdir():
+        if entry.name == ".lock":
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    return RunFolder(path, lock)
 
 
 #: what the sandbox's giftcards look like (default_seed.toml, and the cards it makes)
@@ -69,7 +132,13 @@ def embed(
     register = next(
         (r for r in seed.registers if r.api_key == f"sandbox-{version}-key"), seed.registers[0]
     )
-    sandbox = start_sandbox(port=sandbox_port, port_option="--sandbox-port")
+    folder = None if state_dir else claim_run_folder(sandbox_state_dir())
+    try:
+        sandbox = start_sandbox(port=sandbox_port, port_option="--sandbox-port")
+    except BaseException:
+        if folder is not None:
+            folder.remove()
+        raise
     api = config.api.model_copy(
         update={
             "version": version,
@@ -79,7 +148,7 @@ def embed(
             "loyalty_token_base_url": sandbox.url,
         }
     )
-    directory = state_dir or Path(tempfile.mkdtemp(prefix="register-agent-sandbox-"))
+    directory = state_dir or sandbox_state_dir()
     embedded = config.model_copy(
         update={
             "api": api,
@@ -93,7 +162,7 @@ def embed(
             ),
         }
     )
-    return Embedded(sandbox, embedded)
+    return Embedded(sandbox, embedded, folder)
 
 
 def _sandbox_newsletter(configured: NewsletterConfig, seed: Seed) -> NewsletterConfig:
