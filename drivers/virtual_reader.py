@@ -120,7 +120,9 @@ class VirtualReader:
         except ReaderError:
             await self._teardown()
             raise
-        log.info("virtual reader %s: scan with `register-agent scan VALUE`", self.name)
+        # not "`register-agent scan`": how the command is typed here (a path, or a name on
+        # the PATH) is the caller's to say, and run --sandbox prints it in full
+        log.info("virtual reader %s: scans come in at %s", self.name, self._socket_path)
 
     def __aiter__(self) -> AsyncIterator[RawScan]:
         return aiter(self._serial)

@@ -130,6 +130,7 @@ def test_run_sandbox_twice_in_a_row_as_the_readme_says(
         run = start(machine)
         runs.append(run)
         # the commands it prints work as printed, in a shell without the venv on PATH
+        assert not [line for line in run.printed if "`register-agent " in line]
         scan_line = next(line for line in run.printed if f" scan {JAN_CARD}" in line)
         scan = shell(scan_line.split("  #")[0].strip(), machine)
         assert scan.returncode == 0, scan.stdout + scan.stderr
