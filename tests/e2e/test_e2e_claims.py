@@ -1,5 +1,6 @@
-"""The outbox never works one operation twice at once after a restart: a real agent
-process against the sandbox."""
+"""Lost answers end to end, on a real agent process against the sandbox: one lost answer
+does not make the Register API "unreachable", and the outbox never works one operation
+twice at once after a restart."""
 
 from __future__ import annotations
 
@@ -18,6 +19,38 @@ from tests.support.ops_support import (
 )
 
 JAN_CARD = "A1B2C3D4"
+COFFEE = {"v3": "6e2b9d4a-1f3c-4b5d-8e7f-9a0b1c2d3e4f", "v1": "physical:301"}
+CLAIMS_PATH = {"v3": "/api/v3/register/reward-receptions", "v1": "/api/v1/register/rewards/"}
+
+
+def start(tmp_path: Path, sandbox: Sandbox, version: str, **env: str) -> AgentProcess:
+    config = write_config(tmp_path / "till", base_url=sandbox.url, version=version)
+    key = sandbox.v3_key if version == "v3" else sandbox.v1_key
+    return AgentProcess(config, key, env=env or None)
+
+
+def claim(agent: AgentProcess, claim_id: str, version: str) -> httpx.Response:
+    body = {"claim_id": claim_id, "reward_key": COFFEE[version], "customer_card": JAN_CARD}
+    return agent.http.post("/v1/rewards/claims", json=body)
+
+
+def lose_next_claim_answer(sandbox: Sandbox, version: str, mode: str = "drop_after_commit") -> None:
+    sandbox.set_fault(mode=mode, count=1, methods=["POST"], paths=[CLAIMS_PATH[version]], hold_s=3)
+
+
+def test_one_lost_answer_does_not_make_the_api_unreachable(
+    tmp_path: Path, sandbox_clean: Sandbox
+) -> None:
+    agent = start(tmp_path, sandbox_clean, "v3")
+    try:
+        agent.sell("S-1", "5.00", JAN_CARD)  # the API answers: reachable
+        assert agent.http.get("/v1/status").json()["register_api"] == "reachable"
+        lose_next_claim_answer(sandbox_clean, "v3")
+        assert claim(agent, "C-1", "v3").json()["code"] == "claim_not_confirmed"
+        # the request reached the API and only its answer was lost: not "unreachable"
+        assert agent.http.get("/v1/status").json()["register_api"] == "reachable"
+    finally:
+        agent.stop()
 
 
 def test_after_a_restart_one_operation_is_reconciled_once(
