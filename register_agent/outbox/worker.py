@@ -258,6 +258,7 @@ class Outbox:
                 last_error=describe_failure(exc),
             )
             return
+        self._on_api_result(None)  # its reads were answered: the API is there
         if isinstance(found, Delivered):
             await self._settle(
                 operation.id,
@@ -274,6 +275,16 @@ class Outbox:
                 OperationState.PENDING,
                 now=now,
                 next_attempt_at=now,
+            )
+        elif found is Reconciled.NOT_YET:
+            later = now + reconcile_delay(now - operation.created_at, self._settings)
+            await self._settle(
+                operation.id,
+                OperationState.UNKNOWN,
+                OperationState.UNKNOWN,
+                now=now,
+                next_attempt_at=later,
+                last_error="not found yet: it may still land",
             )
         else:
             await self._settle(operation.id, OperationState.UNKNOWN, OperationState.REVIEW, now=now)

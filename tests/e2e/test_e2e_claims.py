@@ -1,24 +1,30 @@
-"""Lost answers end to end, on a real agent process against the sandbox: one lost answer
-does not make the Register API "unreachable", and the outbox never works one operation
-twice at once after a restart."""
+"""Reward claims whose answer was lost, end to end: a real agent process against the
+sandbox, whose faults lose the answer (after the claim was made, or before). The claim
+becomes a ``reward_claim`` operation: found among the customer's loyalty transactions
+(v3), or decided by a person in ``register-agent review``; the claim id then answers it.
+Also: the outbox never works one operation twice at once after a restart.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from tests.conftest import Sandbox
 from tests.support.ops_support import (
     AgentProcess,
+    cli,
+    free_port,
     journal_rows,
     wait_for,
     write_config,
 )
 
-JAN_CARD = "A1B2C3D4"
+JAN_CARD, JAN_UUID = "A1B2C3D4", "0f8e6a7c-3b1d-4e52-9a57-2d4c1e9b7f10"
 COFFEE = {"v3": "6e2b9d4a-1f3c-4b5d-8e7f-9a0b1c2d3e4f", "v1": "physical:301"}
 CLAIMS_PATH = {"v3": "/api/v3/register/reward-receptions", "v1": "/api/v1/register/rewards/"}
 
@@ -32,6 +38,26 @@ def start(tmp_path: Path, sandbox: Sandbox, version: str, **env: str) -> AgentPr
 def claim(agent: AgentProcess, claim_id: str, version: str) -> httpx.Response:
     body = {"claim_id": claim_id, "reward_key": COFFEE[version], "customer_card": JAN_CARD}
     return agent.http.post("/v1/rewards/claims", json=body)
+
+
+def claimed(sandbox: Sandbox) -> list[dict[str, Any]]:
+    return [row for row in sandbox.ledger() if row["kind"] == "reward_reception"]
+
+
+def claim_state(agent: AgentProcess, claim_id: str) -> str:
+    rows = journal_rows(
+        agent.config, "SELECT state FROM reward_claims WHERE claim_id = ?", (claim_id,)
+    )
+    return str(rows[0][0])
+
+
+def lost_claims(agent: AgentProcess) -> dict[str, int]:
+    """The figures a storm test reads: the reward_claim operations by state."""
+    rows = journal_rows(
+        agent.config,
+        "SELECT state, COUNT(*) FROM operations WHERE kind = 'reward_claim' GROUP BY state",
+    )
+    return {str(state): int(count) for state, count in rows}
 
 
 def lose_next_claim_answer(sandbox: Sandbox, version: str, mode: str = "drop_after_commit") -> None:
@@ -49,6 +75,93 @@ def test_one_lost_answer_does_not_make_the_api_unreachable(
         assert claim(agent, "C-1", "v3").json()["code"] == "claim_not_confirmed"
         # the request reached the API and only its answer was lost: not "unreachable"
         assert agent.http.get("/v1/status").json()["register_api"] == "reachable"
+    finally:
+        agent.stop()
+
+
+def test_lost_claim_is_found_and_its_id_answers_the_claim(
+    tmp_path: Path, sandbox_clean: Sandbox
+) -> None:
+    agent = start(tmp_path, sandbox_clean, "v3")
+    try:
+        lose_next_claim_answer(sandbox_clean, "v3")  # made, then the connection dropped
+        first = claim(agent, "C-1", "v3")
+        assert first.status_code == 409
+        assert first.json()["code"] == "claim_not_confirmed"
+
+        wait_for(lambda: claim_state(agent, "C-1") == "done", 15, "the claim to be found")
+        again = claim(agent, "C-1", "v3")  # the POS asks again under the same claim id
+        assert again.status_code == 200, again.text
+        answer = again.json()
+        assert (answer["title"], answer["credits"], answer["balance"]) == ("Free coffee", -50, 100)
+        assert len(claimed(sandbox_clean)) == 1  # claimed once, never sent again
+        assert lost_claims(agent) == {"done": 1}
+        status = agent.http.get("/v1/status").json()
+        assert (status["claims_unconfirmed"], status["claims_review"]) == (0, 0)
+    finally:
+        agent.stop()
+
+
+def test_ambiguous_claim_goes_to_review_and_the_decision_answers_it(
+    tmp_path: Path, sandbox_clean: Sandbox, v3: httpx.Client
+) -> None:
+    port = free_port()
+    config = write_config(
+        tmp_path / "till", base_url=sandbox_clean.url, version="v3", metrics_port=port
+    )
+    agent = AgentProcess(config, sandbox_clean.v3_key)
+    try:
+        # the same reward for the same customer, claimed at another till a moment before
+        form = {"contact_uuid": JAN_UUID, "reward_uuid": COFFEE["v3"]}
+        v3.post("/reward-receptions", data=form).raise_for_status()
+        lose_next_claim_answer(sandbox_clean, "v3")
+        assert claim(agent, "C-2", "v3").json()["code"] == "claim_not_confirmed"
+
+        # two receptions of the coffee since the attempt: which is ours cannot be told
+        wait_for(lambda: lost_claims(agent) == {"review": 1}, 15, "the claim in review")
+        status = agent.http.get("/v1/status").json()
+        assert (status["claims_unconfirmed"], status["claims_review"]) == (0, 1)
+        assert any("reward claims" in alert for alert in status["alerts"]), status
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert 'register_agent_reward_claims_lost{state="review"} 1.0' in metrics
+        assert claim(agent, "C-2", "v3").json()["code"] == "claim_not_confirmed"
+
+        listing = cli(config, "review")
+        assert "claim C-2" in listing
+        assert "reward_claim" in listing
+        (operation,) = journal_rows(config, "SELECT id FROM operations WHERE state = 'review'")
+        cli(config, "review", "--applied", operation[0])  # the dashboard shows both
+        again = claim(agent, "C-2", "v3")
+        assert again.status_code == 200, again.text
+        assert again.json()["claim_id"] == "C-2"
+        assert lost_claims(agent) == {"done": 1}
+        assert len(claimed(sandbox_clean)) == 2  # the other till's and ours, nothing more
+    finally:
+        agent.stop()
+
+
+def test_v1_lost_claim_is_reviewed_and_not_applied_lets_the_pos_claim_again(
+    tmp_path: Path, sandbox_clean: Sandbox
+) -> None:
+    agent = start(tmp_path, sandbox_clean, "v1")
+    try:
+        # the API holds the claim past the counter's deadline, then drops it unapplied
+        lose_next_claim_answer(sandbox_clean, "v1", mode="timeout")
+        assert claim(agent, "C-3", "v1").json()["code"] == "claim_not_confirmed"
+        wait_for(lambda: lost_claims(agent) == {"review": 1}, 15, "the claim in review")
+        assert "claim C-3" in cli(agent.config, "review")
+
+        (operation,) = journal_rows(
+            agent.config, "SELECT id FROM operations WHERE state = 'review'"
+        )
+        cli(agent.config, "review", "--resend", operation[0])  # the dashboard shows none
+        wait_for(lambda: claim_state(agent, "C-3") == "refused", 15, "the decision")
+        assert claimed(sandbox_clean) == []  # deciding sent nothing
+        again = claim(agent, "C-3", "v1")  # the POS claims again under the same id
+        assert again.status_code == 200, again.text
+        assert again.json()["credits"] == -50
+        assert len(claimed(sandbox_clean)) == 1
+        assert lost_claims(agent) == {"done": 1}
     finally:
         agent.stop()
 
