@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -203,4 +204,41 @@ def transaction_reads(sandbox: Sandbox) -> int:
         1
         for request in sandbox.requests()
         if request["method"] == "GET" and "/loyalty-transactions" in request["path"]
+    )
+
+
+def test_claim_in_flight_at_a_power_cut_is_found_after_the_restart(
+    tmp_path: Path, sandbox_clean: Sandbox
+) -> None:
+    config = write_config(tmp_path / "till", base_url=sandbox_clean.url, version="v3")
+    agent = AgentProcess(config, sandbox_clean.v3_key)
+    # the API takes its time over the claim, and makes it; the till dies meanwhile
+    sandbox_clean.set_fault(
+        mode="latency", latency_ms=3000, count=1, methods=["POST"], paths=[CLAIMS_PATH["v3"]]
+    )
+    with ThreadPoolExecutor(1) as pos:
+        asked = pos.submit(claim, agent, "C-4", "v3")
+        wait_for(lambda: claim_sent(sandbox_clean), 10, "the claim on its way")
+        agent.process.kill()
+        agent.process.wait(5)
+        with contextlib.suppress(httpx.TransportError):
+            asked.result()
+    agent.stop()
+    assert claim_state(agent, "C-4") == "in_flight"
+
+    agent = AgentProcess(config, sandbox_clean.v3_key)
+    try:
+        wait_for(lambda: claim_state(agent, "C-4") == "done", 15, "the claim to be found")
+        again = claim(agent, "C-4", "v3")
+        assert again.status_code == 200, again.text
+        assert again.json()["credits"] == -50
+        assert len(claimed(sandbox_clean)) == 1
+    finally:
+        agent.stop()
+
+
+def claim_sent(sandbox: Sandbox) -> bool:
+    return any(
+        request["method"] == "POST" and request["path"].endswith("/reward-receptions")
+        for request in sandbox.requests()
     )
