@@ -12,6 +12,7 @@ from typing import Literal
 from register_agent.config import OutboxConfig
 from register_agent.counter.messages import TillStatus
 from register_agent.errors import (
+    AlreadyApplied,
     CredentialsRejected,
     LoyaltyApiError,
     OutcomeUnknown,
@@ -48,8 +49,8 @@ class TillHealth:
 
     def api_result(self, failure: LoyaltyApiError | None) -> None:
         """What the last Register API call said: None, it answered; else how it failed."""
-        if failure is None or isinstance(failure, RequestRejected):
-            self.api_answered()  # a refusal with a code is an answer
+        if failure is None or isinstance(failure, RequestRejected | AlreadyApplied):
+            self.api_answered()  # a refusal with a code (6001 too) is an answer
         else:
             self.api_failed(failure)
 
