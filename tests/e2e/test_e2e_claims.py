@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import Sandbox
 from tests.support.ops_support import (
@@ -62,7 +63,16 @@ def lost_claims(agent: AgentProcess) -> dict[str, int]:
 
 
 def lose_next_claim_answer(sandbox: Sandbox, version: str, mode: str = "drop_after_commit") -> None:
-    sandbox.set_fault(mode=mode, count=1, methods=["POST"], paths=[CLAIMS_PATH[version]], hold_s=3)
+    """The next claim's answer never arrives; "latency" makes it past the counter deadline
+    (2 s) and "timeout" drops it unmade after 3 s; the others make it, then fail."""
+    sandbox.set_fault(
+        mode=mode,
+        count=1,
+        methods=["POST"],
+        paths=[CLAIMS_PATH[version]],
+        hold_s=3,
+        latency_ms=3000,
+    )
 
 
 def test_one_lost_answer_does_not_make_the_api_unreachable(
@@ -80,12 +90,13 @@ def test_one_lost_answer_does_not_make_the_api_unreachable(
         agent.stop()
 
 
+@pytest.mark.parametrize("mode", ["drop_after_commit", "error_500_after_commit", "latency"])
 def test_lost_claim_is_found_and_its_id_answers_the_claim(
-    tmp_path: Path, sandbox_clean: Sandbox
+    tmp_path: Path, sandbox_clean: Sandbox, mode: str
 ) -> None:
     agent = start(tmp_path, sandbox_clean, "v3")
     try:
-        lose_next_claim_answer(sandbox_clean, "v3")  # made, then the connection dropped
+        lose_next_claim_answer(sandbox_clean, "v3", mode)  # made, but the answer is lost
         first = claim(agent, "C-1", "v3")
         assert first.status_code == 409
         assert first.json()["code"] == "claim_not_confirmed"
