@@ -65,6 +65,8 @@ if TYPE_CHECKING:
     TillStatus.outbox_oldest_age_s
     TillStatus.outbox_review
     TillStatus.outbox_dead
+    TillStatus.claims_unconfirmed
+    TillStatus.claims_review
     GiftcardView.can_top_up
     # journal rows: a column of the table, a state the SQL sets by its value
     job = cast(PrintJob, None)

@@ -41,7 +41,7 @@ the POS may switch on it; the `message` is a sentence for the cashier. Codes:
 | 409 | `card_unknown`, `card_unregistered`, `card_inactive` | the card cannot collect |
 | 409 | `insufficient_credits`, `reward_out_of_stock` | the loyalty service refused the claim |
 | 409 | `claim_limit_reached`, `reward_inactive`, `claim_refused` | the same |
-| 409 | `claim_not_confirmed` | check the balance in the Piggy dashboard before trying again |
+| 409 | `claim_not_confirmed` | answer lost; the till finds out: send the same claim id later |
 | 409 | `newsletter_not_configured` | the till's `[newsletter]` config names no newsletter |
 | 409 | `newsletter_unknown` | the loyalty account lacks the configured newsletter |
 | 409 | `profile_unsupported` | v1 cannot change a customer's attributes |

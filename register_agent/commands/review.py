@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from register_agent.commands.review_claims import HOW_TO_DECIDE, describe_claim
 from register_agent.common.masking import safe_tail
 from register_agent.common.money import to_euros
 from register_agent.counter.giftcards.messages import GiftcardPaymentAnswer
@@ -37,6 +38,7 @@ from register_agent.journal.payloads import (
     CreditReceptionPayload,
     Payload,
     RefundPayload,
+    RewardClaimPayload,
     StagedCreditPayload,
 )
 from register_agent.journal.queries import operations_in
@@ -168,6 +170,8 @@ def who_decides() -> str:
 
 def describe(operation: Operation) -> str:
     """One operation for the person reviewing it; the card value masked, no secrets."""
+    if isinstance(operation.payload, RewardClaimPayload):
+        return describe_claim(operation, operation.payload)
     amount = _amount(operation.payload)
     attempts = f"{operation.attempts} attempt{'s' if operation.attempts != 1 else ''}"
     return (
@@ -276,6 +280,7 @@ def _list_operations(state_directory: Path) -> None:
     print(f"{len(waiting)} operations wait for review. Look the customer up in the Piggy")
     print("dashboard, then: register-agent review --applied OP_ID  (the credits are there)")
     print("                 register-agent review --resend OP_ID   (they are not: send again)")
+    print(HOW_TO_DECIDE)
     for operation in waiting:
         print(describe(operation))
 

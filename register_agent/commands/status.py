@@ -139,7 +139,11 @@ def _outbox(status: dict[str, Any]) -> str:
     oldest = f" (oldest {_age(float(age))})" if pending and age is not None else ""
     review = int(status.get("outbox_review", 0))
     dead = int(status.get("outbox_dead", 0))
-    return f"{pending} pending{oldest}, {review} in review, {dead} refused"
+    claims = int(status.get("claims_unconfirmed", 0)), int(status.get("claims_review", 0))
+    lost = (
+        f"; reward claims {claims[0]} being checked, {claims[1]} in review" if any(claims) else ""
+    )
+    return f"{pending} pending{oldest}, {review} in review, {dead} refused{lost}"
 
 
 def _age(seconds: float) -> str:

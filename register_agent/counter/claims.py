@@ -2,9 +2,10 @@
 
 A claim is never queued: offline, the POS gets a clear refusal instead of a claim that
 could overspend later (docs/architecture.md, "Exactly once"). The claim is written
-``in_flight`` before its request leaves; the same claim id again returns the first answer,
-and a claim whose outcome is unknown is reported "not confirmed" until a person has
-checked.
+``in_flight`` before its request leaves; the same claim id again returns the first answer.
+A claim whose answer was lost is reported "not confirmed" and becomes an operation like
+the others (a ``reward_claim`` one): the outbox finds out whether it landed, or a person
+decides in review, and the claim id then answers that (``outbox/claims.py``).
 """
 
 from __future__ import annotations
@@ -54,11 +55,13 @@ class RewardDesk:
         health: TillHealth,
         *,
         clock: Callable[[], float] = time.time,
+        wake_outbox: Callable[[], None] = lambda: None,
     ) -> None:
         self._journal = journal
         self._loyalty = loyalty
         self._health = health
         self._clock = clock
+        self._wake_outbox = wake_outbox
 
     async def claim(self, request: ClaimRequest, bound: BoundCustomer | None) -> ClaimAnswer:
         digest = hashlib.sha256(
@@ -89,16 +92,22 @@ class RewardDesk:
             stored.state is not ClaimState.IN_FLIGHT
         ):  # another request for this claim id got there first
             raise _not_confirmed()
-        return await self._send(request, customer)
+        return await self._send(request, customer, stored)
 
-    async def _send(self, request: ClaimRequest, customer: CustomerRef) -> ClaimAnswer:
+    async def _send(
+        self, request: ClaimRequest, customer: CustomerRef, stored: ClaimRecord
+    ) -> ClaimAnswer:
         try:
             claimed = await self._loyalty.claim_reward(
                 customer, request.reward_key, deadline=self._loyalty.counter_deadline()
             )
         except OutcomeUnknown as exc:
-            self._health.api_failed(exc)
-            await self._journal.finish_claim(request.claim_id, ClaimState.UNKNOWN, self._clock())
+            # one lost answer is not "the API is down" (TillHealth judges the run of them)
+            self._health.api_result(exc)
+            now = self._clock()
+            # unknown, with its reward_claim operation: the outbox looks for it at once
+            await self._journal.claim_lost(stored, now, look_at=now)
+            self._wake_outbox()
             raise _not_confirmed() from exc
         except LoyaltyApiError as exc:
             await self._journal.finish_claim(request.claim_id, ClaimState.REFUSED, self._clock())
@@ -206,7 +215,8 @@ def _repeat(existing: ClaimRecord, digest: str) -> ClaimAnswer | None:
 def _not_confirmed() -> CounterRefusal:
     return CounterRefusal(
         "claim_not_confirmed",
-        "this reward claim was not confirmed: check the customer's balance in the Piggy "
-        "dashboard before trying again",
+        "this reward claim was not confirmed: the till is checking with the loyalty service "
+        "whether it was made; send the same claim again in a moment for the outcome (if it "
+        "stays unconfirmed, a manager settles it with register-agent review)",
         status=409,
     )

@@ -11,10 +11,18 @@ from typing import Literal
 
 from register_agent.config import OutboxConfig
 from register_agent.counter.messages import TillStatus
-from register_agent.errors import CredentialsRejected, LoyaltyApiError, RequestRejected
+from register_agent.errors import (
+    AlreadyApplied,
+    CredentialsRejected,
+    LoyaltyApiError,
+    OutcomeUnknown,
+    RequestRejected,
+)
 from register_agent.journal import Journal
 
 ApiState = Literal["reachable", "unreachable", "key_refused", "unknown"]
+#: lost answers in a row after which the Register API counts as unreachable
+UNANSWERED_IS_DOWN = 3
 
 
 class TillHealth:
@@ -37,18 +45,28 @@ class TillHealth:
         self._credentials_refused = credentials_refused
         self._clock = clock
         self._api: ApiState = "unknown"
+        self._unanswered = 0  # lost answers in a row (OutcomeUnknown), since the last answer
 
     def api_result(self, failure: LoyaltyApiError | None) -> None:
         """What the last Register API call said: None, it answered; else how it failed."""
-        if failure is None or isinstance(failure, RequestRejected):
-            self.api_answered()  # a refusal with a code is an answer
+        if failure is None or isinstance(failure, RequestRejected | AlreadyApplied):
+            self.api_answered()  # a refusal with a code (6001 too) is an answer
         else:
             self.api_failed(failure)
 
     def api_answered(self) -> None:
         self._api = "reachable"
+        self._unanswered = 0
 
     def api_failed(self, exc: LoyaltyApiError) -> None:
+        if isinstance(exc, OutcomeUnknown):
+            # The request reached the server and its answer was lost (a reset, a 500 after
+            # the commit, a slow answer past the deadline): one of them says the API is
+            # there but stumbled. A run of them with no answer between (a hung API fails
+            # every call, the outbox's and the counter's) is "unreachable".
+            self._unanswered += 1
+            if self._unanswered < UNANSWERED_IS_DOWN:
+                return
         self._api = "key_refused" if isinstance(exc, CredentialsRejected) else "unreachable"
 
     @property
@@ -70,6 +88,12 @@ class TillHealth:
             alerts.append(f"{summary.review} operations need a person: register-agent review")
         if summary.dead:
             alerts.append(f"{summary.dead} operations were refused by the Register API")
+        claims = await self._journal.claim_figures()
+        if claims.review:
+            alerts.append(
+                f"{claims.review} reward claims may or may not have been made: check the "
+                "customer's rewards in the dashboard, then register-agent review"
+            )
         if unconfirmed := await self._journal.giftcard_payments_to_check():
             alerts.append(
                 f"{unconfirmed} giftcard payments are not confirmed: check the cards, then "
@@ -81,6 +105,8 @@ class TillHealth:
             outbox_oldest_age_s=age,
             outbox_review=summary.review,
             outbox_dead=summary.dead,
+            claims_unconfirmed=claims.unconfirmed,
+            claims_review=claims.review,
             alerts=tuple(alerts),
             printer=self._printer(),
             readers=self._readers(),

@@ -143,6 +143,9 @@ class TillStatus(Message):
     outbox_oldest_age_s: float | None
     outbox_review: int
     outbox_dead: int
+    # reward claims whose answer was lost: still being checked, and waiting for a person
+    claims_unconfirmed: int = 0
+    claims_review: int = 0
     alerts: tuple[str, ...]
     printer: str  # the printer's state and its message, or "none"
     readers: tuple[str, ...]  # "name: ok" / "name: down (detail)"

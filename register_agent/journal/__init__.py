@@ -15,7 +15,7 @@ from typing import Any, Unpack
 
 from register_agent.errors import JournalError
 from register_agent.journal import claims, giftcards, queries
-from register_agent.journal.claims import ClaimRecord, ClaimState
+from register_agent.journal.claims import ClaimFigures, ClaimRecord, ClaimState
 from register_agent.journal.giftcards import GiftcardChanges, GiftcardPayment, GiftcardState
 from register_agent.journal.records import (
     TRANSITIONS,
@@ -38,6 +38,7 @@ from register_agent.journal.writer import (
 
 __all__ = [
     "TRANSITIONS",
+    "ClaimFigures",
     "ClaimRecord",
     "ClaimState",
     "GiftcardPayment",
@@ -157,20 +158,23 @@ class Journal:
             raise JournalError(f"operation {operation_id}: {expected} -> {target} is not allowed")
 
         def transaction(db: sqlite3.Connection) -> Operation:
-            return queries.move(
+            moved = queries.move(
                 db, operation_id, expected=expected, target=target, now=now, changes=changes
             )
+            claims.follow(db, moved)  # a lost claim's row answers what its operation found
+            return moved
 
         return await self._writer.run_async(transaction)
 
     async def recover_after_restart(self, now: float) -> int:
         """At start: every ``in_flight`` operation may have applied, so it becomes ``unknown``;
         so does a giftcard payment or correction being sent (counted in the status alert and
-        listed by register-agent review, also when the POS never sends it again)."""
+        listed by register-agent review, also when the POS never sends it again), and a
+        reward claim being sent, which gets its ``reward_claim`` operation."""
 
         def transaction(db: sqlite3.Connection) -> int:
             giftcards.recover_sending(db, now)
-            return queries.recover_in_flight(db, now)
+            return queries.recover_in_flight(db, now) + claims.recover_in_flight(db, now)
 
         return await self._writer.run_async(transaction)
 
@@ -228,6 +232,16 @@ class Journal:
                 db, claim_id, state=state, now=now, server_ref=server_ref, result=result
             )
         )
+
+    async def claim_lost(self, record: ClaimRecord, now: float, look_at: float) -> None:
+        """The claim's answer was lost: ``unknown``, with its ``reward_claim`` operation."""
+        await self._writer.run_async(lambda db: claims.lost(db, record, now, look_at))
+
+    async def claim_receptions(self, *, except_claim: str) -> set[str]:
+        return await self._reader.run_async(lambda db: claims.receptions_known(db, except_claim))
+
+    async def claim_figures(self) -> ClaimFigures:
+        return await self._reader.run_async(claims.figures)
 
     async def claims_of_sale(self, sale_id: str) -> list[ClaimRecord]:
         return await self._reader.run_async(lambda db: claims.of_sale(db, sale_id))

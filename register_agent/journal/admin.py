@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from register_agent.errors import JournalError
-from register_agent.journal import queries
+from register_agent.journal import claims, queries
 from register_agent.journal.records import (
     TRANSITIONS,
     Operation,
@@ -106,6 +106,8 @@ def move_by_hand(
     changes: OperationChanges = {}
     if target is OperationState.PENDING:
         changes["next_attempt_at"] = moment
-    return queries.move(
+    moved = queries.move(
         db, operation_id, expected=expected, target=target, now=moment, changes=changes
     )
+    claims.follow(db, moved)  # a lost claim's row answers the person's decision
+    return moved

@@ -1,17 +1,27 @@
 """The journal's reward claims: one row per POS claim id, written ``in_flight`` before the
 request leaves, so the same claim id is sent at most once (online only, never queued).
 The row keeps the answer given to the POS, which a repeat of the claim gets again.
+
+A claim whose answer was lost is an operation like the others: the row goes ``unknown``
+together with a ``reward_claim`` operation, which the outbox reconciles (never re-sends)
+and a person decides in review; the row follows that operation (``follow``), so the claim
+id answers what was found or decided.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from register_agent.journal.records import dumps
+from register_agent.journal import queries
+from register_agent.journal.kinds import REWARD_CLAIM
+from register_agent.journal.payloads import RewardClaimPayload, StoredCustomer
+from register_agent.journal.records import NewOperation, Operation, OperationState, dumps
+from register_agent.journal.results import RewardClaimResult
 
 
 class ClaimState(StrEnum):
@@ -19,8 +29,8 @@ class ClaimState(StrEnum):
 
     IN_FLIGHT = "in_flight"  # written before its request leaves
     DONE = "done"
-    UNKNOWN = "unknown"  # the answer was lost: a person checks before trying again
-    REFUSED = "refused"  # nothing happened: the same claim id may be sent again
+    UNKNOWN = "unknown"  # the answer was lost: its reward_claim operation finds out
+    REFUSED = "refused"  # nothing happened (or it was found not to): it may be sent again
     REVERSED = "reversed"  # its sale was voided: a reverse_claim operation gives it back
 
 
@@ -105,3 +115,124 @@ def of_sale(db: sqlite3.Connection, sale_id: str) -> list[ClaimRecord]:
         "SELECT * FROM reward_claims WHERE sale_id = ? ORDER BY created_at", (sale_id,)
     )
     return [ClaimRecord.from_row(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class ClaimFigures:
+    """The claims whose answer was lost, by where their operation stands (status, metrics,
+    and a test's tally)."""
+
+    unconfirmed: int  # being found out by the outbox
+    review: int  # nothing could tell: a person decides (register-agent review)
+    settled: int  # found or decided: the claim id answers the outcome
+
+
+def reconcile_operation(record: ClaimRecord, started_at: float) -> NewOperation:
+    """The ``reward_claim`` operation that finds out what became of ``record``."""
+    key = record.customer_key.partition("customer:")[2]
+    return NewOperation(
+        id=uuid.uuid4().hex,
+        kind=REWARD_CLAIM,
+        # no customer to queue behind: finding out only reads, and a customer's credits
+        # must not wait while a lost claim is looked for (for minutes, when not found yet)
+        customer_key=None,
+        payload=RewardClaimPayload(
+            claim_id=record.claim_id,
+            reward_key=record.reward_key,
+            customer=StoredCustomer(key=key),
+            started_at=started_at,
+        ),
+    )
+
+
+def lost(db: sqlite3.Connection, record: ClaimRecord, now: float, look_at: float) -> None:
+    """The claim's answer was lost: the row goes ``unknown`` and its operation, in state
+    ``unknown`` (it may have applied), is reconciled from ``look_at`` on."""
+    cursor = db.execute(
+        "UPDATE reward_claims SET state = ?, updated_at = ? WHERE claim_id = ? AND state = ?",
+        (ClaimState.UNKNOWN, now, record.claim_id, ClaimState.IN_FLIGHT),
+    )
+    if cursor.rowcount != 1:
+        return  # not in flight any more (cannot be: the desk alone moves it from there)
+    operation = reconcile_operation(record, record.updated_at)
+    # no sale either: a sale's operations are its credits and refunds (its slip and its
+    # refund plan read them); the claim's row keeps the sale it belongs to
+    queries.insert_operation(db, None, operation, now)
+    db.execute(
+        "UPDATE operations SET state = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+        (
+            OperationState.UNKNOWN,
+            look_at,
+            "the reward claim's answer was lost",
+            operation.id,
+        ),
+    )
+
+
+def recover_in_flight(db: sqlite3.Connection, now: float) -> int:
+    """At start: a claim the agent stopped while sending may have applied; found out like a
+    lost answer."""
+    rows = db.execute("SELECT * FROM reward_claims WHERE state = ?", (ClaimState.IN_FLIGHT,))
+    stuck = [ClaimRecord.from_row(row) for row in rows]
+    for record in stuck:
+        lost(db, record, now, now)
+    return len(stuck)
+
+
+def follow(db: sqlite3.Connection, operation: Operation) -> None:
+    """The claim's row follows its ``reward_claim`` operation once that is done: the answer
+    found (or a person's "applied"), or ``refused`` when it did not land, so the POS may
+    claim it again under the same claim id. Same transaction as the operation's move."""
+    if operation.kind != REWARD_CLAIM or operation.state is not OperationState.DONE:
+        return
+    claim_id = getattr(operation.payload, "claim_id", None)
+    found = operation.result
+    if isinstance(found, RewardClaimResult) and not found.applied:
+        state, answer = ClaimState.REFUSED, None
+    else:
+        # a person's "applied" (register-agent review) has no result: the claim was made,
+        # its details were never seen (the dashboard has them)
+        seen = found if isinstance(found, RewardClaimResult) else None
+        state = ClaimState.DONE
+        answer = {
+            "claim_id": claim_id,
+            "title": seen.title if seen else "",
+            "credits": seen.credits if seen else 0,
+            "balance": seen.balance if seen else None,
+            "external_property": seen.external_property if seen else None,
+        }
+    db.execute(
+        "UPDATE reward_claims SET state = ?, server_ref = COALESCE(?, server_ref),"
+        " result = COALESCE(?, result), updated_at = ? WHERE claim_id = ? AND state = ?",
+        (
+            state,
+            operation.server_ref,
+            None if answer is None else dumps(answer),
+            operation.updated_at,
+            claim_id,
+            ClaimState.UNKNOWN,
+        ),
+    )
+
+
+def receptions_known(db: sqlite3.Connection, except_claim: str) -> set[str]:
+    """The server's ids of the reward receptions other claims of this till answered with."""
+    rows = db.execute(
+        "SELECT server_ref FROM reward_claims WHERE server_ref IS NOT NULL AND claim_id != ?",
+        (except_claim,),
+    )
+    return {row[0] for row in rows}
+
+
+def figures(db: sqlite3.Connection) -> ClaimFigures:
+    counts = dict(
+        db.execute(
+            "SELECT state, COUNT(*) FROM operations WHERE kind = ? GROUP BY state",
+            (REWARD_CLAIM,),
+        ).fetchall()
+    )
+    return ClaimFigures(
+        unconfirmed=sum(counts.get(s, 0) for s in ("pending", "in_flight", "unknown")),
+        review=counts.get("review", 0),
+        settled=counts.get("done", 0),
+    )

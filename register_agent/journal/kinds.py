@@ -11,3 +11,6 @@ STAGED_CREDIT_RECEPTION = "staged_credit_reception"
 REFUND = "refund"
 #: a voided sale's reward claim undone (v3)
 REVERSE_CLAIM = "reverse_claim"
+#: a reward claim whose answer was lost: its outcome found out (never sent again by the
+#: outbox; claims are online only, and the POS may claim again once it did not land)
+REWARD_CLAIM = "reward_claim"

@@ -19,6 +19,7 @@ from register_agent.journal.kinds import (
     CREDIT_RECEPTION,
     REFUND,
     REVERSE_CLAIM,
+    REWARD_CLAIM,
     STAGED_CREDIT_RECEPTION,
 )
 
@@ -129,12 +130,23 @@ class ReverseClaimPayload(Payload):
     server_claim_id: str | None = None  # the API's id of the claim (None: never confirmed)
 
 
+class RewardClaimPayload(Payload):
+    """A reward claim whose outcome is unknown, to be found among the customer's loyalty
+    transactions (``outbox/claims.py``)."""
+
+    claim_id: str  # the POS's claim id: its row in reward_claims follows this operation
+    reward_key: str
+    customer: StoredCustomer
+    started_at: float  # when the claim's request was about to leave (the till's clock)
+
+
 #: every kind's payload model: a new kind of operation is one model here and in results.py
 PAYLOADS: dict[str, type[Payload]] = {
     CREDIT_RECEPTION: CreditReceptionPayload,
     STAGED_CREDIT_RECEPTION: StagedCreditPayload,
     REFUND: RefundPayload,
     REVERSE_CLAIM: ReverseClaimPayload,
+    REWARD_CLAIM: RewardClaimPayload,
 }
 
 

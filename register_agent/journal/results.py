@@ -14,6 +14,7 @@ from register_agent.journal.kinds import (
     CREDIT_RECEPTION,
     REFUND,
     REVERSE_CLAIM,
+    REWARD_CLAIM,
     STAGED_CREDIT_RECEPTION,
 )
 from register_agent.journal.payloads import StoredCustomer, StoredJson, read_stored
@@ -53,12 +54,25 @@ class RefundResult(CreditsResult):
     amount: Decimal
 
 
+class RewardClaimResult(Result):
+    """What became of a claim whose answer was lost: it landed (the reward reception found,
+    with what the POS is answered) or it did not (the POS may claim it again)."""
+
+    applied: bool
+    reception_id: str | None = None
+    title: str = ""
+    credits: int = 0  # negative: what the reward cost
+    balance: int | None = None
+    external_property: str | None = None
+
+
 #: every kind's result model (a reverse_claim gives back credits and says no more)
 RESULTS: dict[str, type[Result]] = {
     CREDIT_RECEPTION: CreditReceptionResult,
     STAGED_CREDIT_RECEPTION: StagedCreditResult,
     REFUND: RefundResult,
     REVERSE_CLAIM: CreditsResult,
+    REWARD_CLAIM: RewardClaimResult,
 }
 
 

@@ -256,4 +256,17 @@ class LoyaltyService(Protocol):
         """Undo a reward claim, giving the credits back (v3; v1: RequestRejected)."""
         ...
 
+    async def find_claims(
+        self,
+        customer: CustomerRef,
+        reward_key: str,
+        *,
+        since: datetime,
+        deadline: Deadline | None = None,
+    ) -> list[RewardClaim]:
+        """Reconciliation of a claim whose answer was lost: the customer's claims that may
+        be it (this reward, this shop, from ``since`` on), told by the documented fields of
+        the loyalty transactions. OutcomeUnknown when that cannot be told (always in v1)."""
+        ...
+
     async def aclose(self) -> None: ...

@@ -47,6 +47,7 @@ class Delivered:
 class Reconciled(StrEnum):
     NOT_APPLIED = "not_applied"  # safe to send again
     UNRESOLVABLE = "unresolvable"  # nothing can tell: a person decides (review)
+    NOT_YET = "not_yet"  # nothing found, but it may still land: look again later
 
 
 class Progress(Protocol):

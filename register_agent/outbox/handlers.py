@@ -28,6 +28,7 @@ from register_agent.journal.kinds import (
     CREDIT_RECEPTION,
     REFUND,
     REVERSE_CLAIM,
+    REWARD_CLAIM,
     STAGED_CREDIT_RECEPTION,
 )
 from register_agent.journal.payloads import (
@@ -36,6 +37,7 @@ from register_agent.journal.payloads import (
 )
 from register_agent.journal.results import CreditReceptionResult, StagedCreditResult
 from register_agent.loyalty import CreditAward, CustomerRef, LoyaltyService
+from register_agent.outbox.claims import RewardClaimHandler
 from register_agent.outbox.contract import (
     Delivered,
     OperationHandler,
@@ -76,6 +78,7 @@ def make_handlers(loyalty: LoyaltyService, journal: Journal) -> dict[str, Operat
         STAGED_CREDIT_RECEPTION: StagedCreditHandler(loyalty),
         REFUND: RefundHandler(loyalty, journal),
         REVERSE_CLAIM: ReverseClaimHandler(loyalty, journal),
+        REWARD_CLAIM: RewardClaimHandler(loyalty, journal),
     }
 
 

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Unpack
 
 from register_agent.common.logs import in_log_context
-from register_agent.common.test_hooks import hang_point
+from register_agent.common.test_hooks import hang_point, pause_point
 from register_agent.errors import (
     AlreadyApplied,
     CredentialsRejected,
@@ -30,7 +30,6 @@ from register_agent.errors import (
     Rejected,
 )
 from register_agent.journal import Journal, Operation, OperationChanges, OperationState
-from register_agent.journal.payloads import Payload
 from register_agent.outbox.backoff import OutboxSettings, backoff_delay, reconcile_delay
 from register_agent.outbox.contract import (
     Delivered,
@@ -38,6 +37,7 @@ from register_agent.outbox.contract import (
     Reconciled,
     crash_point,
 )
+from register_agent.outbox.progress import JournalProgress, describe_failure
 
 __all__ = ["Outbox", "OutboxSettings"]
 
@@ -69,6 +69,7 @@ class Outbox:
         self._on_api_result = on_api_result  # the till's health: is the API reachable?
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
+        self._watching: list[set[str]] = []  # what ended during each read of the due list
         self._stopping = False
         self.credentials_refused = False
 
@@ -117,10 +118,21 @@ class Outbox:
         room = self._settings.concurrency - len(self._busy)
         if room <= 0:
             return 0
-        due = await self._journal.due_operations(self._clock(), limit=room + len(self._busy))
+        # One owner per operation. The due list is read on the reader thread while the
+        # tasks go on, so an operation can end (and leave _busy) after the read saw it due:
+        # its row in the list is stale then, and starting it would work it a second time
+        # beside the move its first owner just made. What ended meanwhile waits for the
+        # next turn's fresh read.
+        ended: set[str] = set()
+        self._watching.append(ended)
+        try:
+            due = await self._journal.due_operations(self._clock(), limit=room + len(self._busy))
+            await pause_point("outbox_due_read")
+        finally:
+            self._watching.remove(ended)
         started = 0
         for operation in due:
-            if operation.id in self._busy or started >= room:
+            if operation.id in self._busy or operation.id in ended or started >= room:
                 continue
             self._busy.add(operation.id)
             tasks.create_task(
@@ -147,6 +159,8 @@ class Outbox:
             log.exception("operation %s (%s) failed unexpectedly", operation.id, operation.kind)
         finally:
             self._busy.discard(operation.id)
+            for ended in self._watching:
+                ended.add(operation.id)
             self.wake()
 
     async def _settle(
@@ -172,7 +186,7 @@ class Outbox:
         sent = await self._journal.move(
             operation.id, OperationState.PENDING, OperationState.IN_FLIGHT, now=now
         )
-        progress = _JournalProgress(self._journal, sent, self._clock)
+        progress = JournalProgress(self._journal, sent, self._clock)
         try:
             delivered = await self._handler(sent).send(progress.operation, progress)
         except LoyaltyApiError as exc:
@@ -208,7 +222,7 @@ class Outbox:
             target,
             now=now,
             next_attempt_at=now + delay,
-            last_error=_describe(exc),
+            last_error=describe_failure(exc),
         )
 
     def _outcome(self, operation: Operation, exc: LoyaltyApiError) -> tuple[OperationState, float]:
@@ -241,9 +255,10 @@ class Outbox:
                 OperationState.UNKNOWN,
                 now=now,
                 next_attempt_at=now + reconcile_delay(now - operation.created_at, self._settings),
-                last_error=_describe(exc),
+                last_error=describe_failure(exc),
             )
             return
+        self._on_api_result(None)  # its reads were answered: the API is there
         if isinstance(found, Delivered):
             await self._settle(
                 operation.id,
@@ -261,33 +276,19 @@ class Outbox:
                 now=now,
                 next_attempt_at=now,
             )
+        elif found is Reconciled.NOT_YET:
+            later = now + reconcile_delay(now - operation.created_at, self._settings)
+            await self._settle(
+                operation.id,
+                OperationState.UNKNOWN,
+                OperationState.UNKNOWN,
+                now=now,
+                next_attempt_at=later,
+                last_error="not found yet: it may still land",
+            )
         else:
             await self._settle(operation.id, OperationState.UNKNOWN, OperationState.REVIEW, now=now)
 
 
-class _JournalProgress:
-    """Saves a handler's intermediate results (a POS transaction's uuid) in its payload."""
-
-    def __init__(self, journal: Journal, operation: Operation, clock: Callable[[], float]):
-        self._journal = journal
-        self._clock = clock
-        self.operation = operation
-
-    async def save(self, payload: Payload) -> None:
-        self.operation = await self._journal.move(
-            self.operation.id,
-            OperationState.IN_FLIGHT,
-            OperationState.IN_FLIGHT,
-            now=self._clock(),
-            payload=payload,
-        )
-
-
 async def _nobody_waits(operation: Operation) -> None:
     """The default ``on_settled``: nothing to tell."""
-
-
-def _describe(exc: Exception) -> str:
-    code_value = getattr(exc, "code", None)
-    code = f" (code {code_value})" if code_value is not None else ""
-    return f"{type(exc).__name__}{code}: {exc}"

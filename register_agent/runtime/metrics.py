@@ -28,6 +28,7 @@ from prometheus_client.registry import Collector
 from register_agent.errors import ConfigError, JournalError
 from register_agent.journal import OperationState, PrintJobState
 from register_agent.journal.admin import read_only
+from register_agent.journal.claims import figures as claim_figures
 from register_agent.journal.giftcards import to_check
 from register_agent.journal.queries import outbox_summary
 from register_agent.readers.reader import DeviceStatus
@@ -203,6 +204,19 @@ def _journal_metrics(db: sqlite3.Connection, started_at: float) -> Iterable[Metr
         "Giftcard payments, top-ups and corrections not confirmed (register-agent review)",
         value=to_check(db),
     )
+    claims = claim_figures(db)
+    lost = GaugeMetricFamily(
+        "register_agent_reward_claims_lost",
+        "Reward claims whose answer was lost, by where they stand (review: register-agent review)",
+        labels=["state"],
+    )
+    for where, count in (
+        ("unconfirmed", claims.unconfirmed),
+        ("review", claims.review),
+        ("settled", claims.settled),
+    ):
+        lost.add_metric([where], count)
+    yield lost
     jobs = GaugeMetricFamily(
         "register_agent_print_jobs", "Print jobs in the journal by state", labels=["state"]
     )

@@ -88,7 +88,7 @@ class Till:
         self._wake_printer = wake_printer
         self._clock = clock
         self._customers = CurrentCustomer(till.customer_window_s)
-        self.rewards = RewardDesk(journal, service, health, clock=clock)
+        self.rewards = RewardDesk(journal, service, health, clock=clock, wake_outbox=wake_outbox)
         self._sale_loyalty = SaleLoyalty(
             journal,
             service,

@@ -207,6 +207,8 @@ async def test_the_status_of_the_till(api: Api) -> None:
         "outbox_oldest_age_s": 3.5,
         "outbox_review": 0,
         "outbox_dead": 1,
+        "claims_unconfirmed": 0,
+        "claims_review": 0,
         "alerts": [],
         "printer": "ok",
         "readers": ["front: ok"],

@@ -278,6 +278,16 @@ port = "{self.reader_path}"
             order = "seq" if table == "operations" else "rowid"
             return [dict(row) for row in db.execute(f"SELECT * FROM {table} ORDER BY {order}")]  # noqa: S608
 
+    def lost_claims(self) -> dict[str, int]:
+        """Reward claims whose answer was lost, by the state of their ``reward_claim``
+        operation: unknown (being found out), review (a person decides), done (settled: the
+        claim id answers it; ``reward_claims.state`` says done or refused)."""
+        with self.journal() as db:
+            rows = db.execute(
+                "SELECT state, COUNT(*) FROM operations WHERE kind = 'reward_claim' GROUP BY state"
+            )
+            return {str(state): int(count) for state, count in rows}
+
     def integrity(self) -> str:
         self.integrity_checks += 1
         with self.journal() as db:

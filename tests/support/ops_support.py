@@ -77,7 +77,7 @@ def cli(config: Path, *args: str, api_key: str = "unused", timeout: float = 20) 
 class AgentProcess:
     """``register-agent run`` in a subprocess; ready once its local API answers."""
 
-    def __init__(self, config: Path, api_key: str) -> None:
+    def __init__(self, config: Path, api_key: str, *, env: dict[str, str] | None = None) -> None:
         self.config = config
         listen = next(
             line.split('"')[1] for line in config.read_text().splitlines() if "listen =" in line
@@ -87,7 +87,7 @@ class AgentProcess:
         with self.log.open("wb") as output:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "register_agent", "--config", str(config), "run"],
-                env=environment(api_key),
+                env={**environment(api_key), **(env or {})},  # a test hook, a crash point
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )

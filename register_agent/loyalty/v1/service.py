@@ -202,6 +202,19 @@ class V1LoyaltyService:
             "Register API v1 has no reverse call, so there is no reverse to look for"
         )
 
+    async def find_claims(
+        self,
+        customer: CustomerRef,
+        reward_key: str,
+        *,
+        since: datetime,
+        deadline: Deadline | None = None,
+    ) -> list[RewardClaim]:
+        raise OutcomeUnknown(
+            "Register API v1 lists no transactions: whether an unanswered reward claim "
+            "landed cannot be told; a person must review it with `register-agent review`"
+        )
+
     async def stage_credits(
         self,
         sale_id: str,

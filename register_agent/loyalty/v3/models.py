@@ -30,6 +30,7 @@ __all__ = [
     "Reward",
     "RewardReception",
     "Shop",
+    "ShopRef",
     "Unit",
 ]
 
@@ -153,6 +154,13 @@ class RewardReception(ApiModel):
     external_property: str | None = None
 
 
+class ShopRef(ApiModel):
+    """The shop of a transaction; its uuid as text (the docs' examples are not uuids)."""
+
+    uuid: str | None = None
+    name: str | None = None
+
+
 class LoyaltyTransaction(ApiModel):
     """One entry of a contact's loyalty transactions, with its custom attributes.
 
@@ -166,6 +174,9 @@ class LoyaltyTransaction(ApiModel):
     unit_value: Decimal | None = None
     created_at: datetime | None = None
     contact: ContactRef | None = None
+    shop: ShopRef | None = None
+    reward: RewardRef | None = None  # a reward reception's reward, as its create answer has
+    title: str | None = None
     agent_operation_id: str | None = None
     attributes: Any = None  # an object, or [] (an empty PHP array)
 

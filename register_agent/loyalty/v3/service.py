@@ -35,6 +35,7 @@ from register_agent.loyalty.domain import (
 )
 from register_agent.loyalty.retries import Deadline
 from register_agent.loyalty.tokens import mint_loyalty_token
+from register_agent.loyalty.v3.claim_history import claims_matching, reward_receptions
 from register_agent.loyalty.v3.models import Contact, LoyaltyTransaction
 from register_agent.loyalty.v3.paths import V3Api
 from register_agent.loyalty.v3.receptions import (
@@ -280,3 +281,15 @@ class V3LoyaltyService:
     ) -> CreditAward:
         reversal = await self.api.reverse_reward_reception(claim_id, deadline=deadline)
         return award_of(reversal, None)
+
+    async def find_claims(
+        self,
+        customer: CustomerRef,
+        reward_key: str,
+        *,
+        since: datetime,
+        deadline: Deadline | None = None,
+    ) -> list[RewardClaim]:
+        shop = self._config.shop_uuid or (await self.register(deadline=deadline)).shop_key
+        found = await reward_receptions(self.api, customer.key, deadline=deadline)
+        return claims_matching(found, reward_key, since=since, shop=shop or None)
