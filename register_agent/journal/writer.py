@@ -89,6 +89,7 @@ class JournalWriter:
         each inside its own savepoint so a refused one takes nothing else with it. A
         caller hears of its result only after the COMMIT (durable) or a rollback."""
         committed: list[tuple[Future[Any], Any]] = []
+        changes = connection.total_changes
         try:
             self.health.refuse_if_damaged()
             connection.execute("BEGIN IMMEDIATE")
@@ -102,7 +103,8 @@ class JournalWriter:
                 if not result.done():
                     result.set_exception(failure)
             return
-        self.health.wrote()
+        if connection.total_changes > changes:  # a question alone proves no space
+            self.health.wrote()
         for result, value in committed:
             result.set_result(value)
 

@@ -7,6 +7,10 @@ handler has found out whether it landed. The outbox's side of the failure table
 (docs/architecture.md, "When something fails") is ``_outcome``; how long to wait is
 ``backoff``'s; what each kind of operation sends and how it is reconciled lives in its
 handler (``contract``).
+
+A journal that takes no writes (a full disk) stops no delivery for good: an answer in hand
+is kept in memory and written once the disk has space (the operation stays busy, so it is
+never sent again meanwhile), and the loop itself survives a failing journal with a backoff.
 """
 
 from __future__ import annotations
@@ -19,18 +23,20 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Unpack
 
+from register_agent.common.faults import WorkerFaults
 from register_agent.common.logs import in_log_context
 from register_agent.common.test_hooks import hang_point
 from register_agent.errors import (
     AlreadyApplied,
     CredentialsRejected,
+    JournalError,
+    JournalUnavailable,
     LoyaltyApiError,
     NotApplied,
     OutcomeUnknown,
     Rejected,
 )
 from register_agent.journal import Journal, Operation, OperationChanges, OperationState
-from register_agent.journal.payloads import Payload
 from register_agent.outbox.backoff import OutboxSettings, backoff_delay, reconcile_delay
 from register_agent.outbox.contract import (
     Delivered,
@@ -38,6 +44,7 @@ from register_agent.outbox.contract import (
     Reconciled,
     crash_point,
 )
+from register_agent.outbox.journal_writes import JournalProgress, JournalWrites
 
 __all__ = ["Outbox", "OutboxSettings"]
 
@@ -58,6 +65,7 @@ class Outbox:
         on_beat: Callable[[], None] = lambda: None,
         on_settled: Callable[[Operation], Awaitable[None]] | None = None,
         on_api_result: Callable[[LoyaltyApiError | None], None] = lambda _: None,
+        faults: WorkerFaults | None = None,
     ) -> None:
         self._journal = journal
         self._handlers = dict(handlers)
@@ -67,6 +75,7 @@ class Outbox:
         self._on_beat = on_beat
         self._on_settled = on_settled or _nobody_waits
         self._on_api_result = on_api_result  # the till's health: is the API reachable?
+        self._writes = JournalWrites(journal, faults or WorkerFaults(), lambda: self._stopping)
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
         self._stopping = False
@@ -93,7 +102,12 @@ class Outbox:
                 # cleared before looking, not after: a wake-up that comes while we look
                 # (an operation finished) must not be lost to a half-second nap
                 self._wake.clear()
-                started = await self.step(tasks)
+                try:
+                    started = await self.step(tasks)
+                except JournalError as exc:  # unreadable for now: look again later
+                    await asyncio.sleep(self._writes.failed(exc))
+                    continue
+                self._writes.ok()
                 if not started:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._settings.idle_poll_s)
@@ -142,6 +156,10 @@ class Outbox:
                 await self._reconcile(operation)
             else:
                 await self._send(operation)
+        except JournalUnavailable as exc:
+            # it stays where the journal has it, and busy for a while: no tight loop of
+            # refused writes while the disk is full
+            await asyncio.sleep(self._writes.failed(exc))
         except Exception:
             # never let one operation take the worker down; it stays where it was
             log.exception("operation %s (%s) failed unexpectedly", operation.id, operation.kind)
@@ -158,8 +176,9 @@ class Outbox:
         now: float,
         **changes: Unpack[OperationChanges],
     ) -> Operation:
-        """Move the operation on and tell whoever waits for it (a receipt, the POS screen)."""
-        moved = await self._journal.move(operation_id, expected, target, now=now, **changes)
+        """Move the operation on (kept through a full disk: ``journal_writes.py``) and tell
+        whoever waits for it (a receipt, the POS screen)."""
+        moved = await self._writes.move(operation_id, expected, target, now=now, **changes)
         await self._on_settled(moved)
         return moved
 
@@ -172,7 +191,7 @@ class Outbox:
         sent = await self._journal.move(
             operation.id, OperationState.PENDING, OperationState.IN_FLIGHT, now=now
         )
-        progress = _JournalProgress(self._journal, sent, self._clock)
+        progress = JournalProgress(self._journal, sent, self._clock)
         try:
             delivered = await self._handler(sent).send(progress.operation, progress)
         except LoyaltyApiError as exc:
@@ -263,24 +282,6 @@ class Outbox:
             )
         else:
             await self._settle(operation.id, OperationState.UNKNOWN, OperationState.REVIEW, now=now)
-
-
-class _JournalProgress:
-    """Saves a handler's intermediate results (a POS transaction's uuid) in its payload."""
-
-    def __init__(self, journal: Journal, operation: Operation, clock: Callable[[], float]):
-        self._journal = journal
-        self._clock = clock
-        self.operation = operation
-
-    async def save(self, payload: Payload) -> None:
-        self.operation = await self._journal.move(
-            self.operation.id,
-            OperationState.IN_FLIGHT,
-            OperationState.IN_FLIGHT,
-            now=self._clock(),
-            payload=payload,
-        )
 
 
 async def _nobody_waits(operation: Operation) -> None:

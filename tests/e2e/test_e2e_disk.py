@@ -1,0 +1,167 @@
+"""End to end with a real full disk: the state directory of the real ``register-agent run``
+process is a small tmpfs, filled with a file and given back. The POS hears a 503 it can
+act on instead of a reset, the agent stays up and says why (``/v1/status``,
+``register-agent status``, systemd's status line), and once the space is back the refused
+sale sent again and a new one are each credited once in the sandbox's ledger. A
+housekeeping round that fails on the disk shows in ``status`` instead of dying unseen.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Sandbox
+from tests.support.agent_harness import TOKEN, AgentProcess, wait_for
+from tests.support.agent_process import ROOT, Notifications
+
+JAN = "A1B2C3D4"
+DISK_SIZE = "4m"  # room for the journal and its WAL; filled by a ballast file
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A till's home whose state directory is a tmpfs of its own, unmounted at the end."""
+    home = tmp_path / "till"
+    state = home / "state"
+    state.mkdir(parents=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={DISK_SIZE},mode=0700", "tmpfs", str(state)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(
+            "a full disk needs a small file system of its own: mounting a tmpfs was not "
+            f"permitted ({mounted.stderr.strip() or mounted.returncode}); run as root"
+        )
+    try:
+        yield home
+    finally:
+        subprocess.run(["umount", "-l", str(state)], check=False)
+
+
+def fill(directory: Path) -> Path:
+    """Write a ballast file until the file system says ENOSPC; the file, to give it back."""
+    ballast = directory / "ballast"
+    with ballast.open("wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass
+    assert os.statvfs(directory).f_bavail == 0
+    return ballast
+
+
+def credited(sandbox: Sandbox, amount: str) -> list[dict[str, Any]]:
+    whole = int(Decimal(amount))
+    return [
+        row
+        for row in sandbox.ledger()
+        if row["kind"] == "credit_reception" and int(Decimal(row["amount"])) == whole
+    ]
+
+
+def said(notifications: Notifications, start: str, *, after: str | None = None) -> list[str]:
+    """The status lines told to "systemd" that start with ``start`` (with ``after``: only
+    those after the first line that starts with the disk-full news)."""
+    lines = notifications.lines()
+    if after is not None:
+        full = [i for i, line in enumerate(lines) if line.startswith("STATUS=the till's disk")]
+        lines = lines[full[0] + 1 :] if full else []
+    return [line for line in lines if line.startswith(start)]
+
+
+def status_command(agent: AgentProcess) -> subprocess.CompletedProcess[str]:
+    """``register-agent status`` against the running agent, as an operator runs it."""
+    env = {**os.environ, "REGISTER_AGENT_LOCAL_API__TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "register_agent", "--config", str(agent.config_path), "status"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_a_full_disk_answers_503_and_the_agent_goes_on_once_space_is_back(
+    small_disk: Path, sandbox_clean: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notifications = Notifications(small_disk.parent / "notify")
+    monkeypatch.setenv("NOTIFY_SOCKET", str(notifications.path))  # the harness passes it on
+    agent = AgentProcess(small_disk, sandbox_clean, "v3", receipt_wait_s=1.5)
+    try:
+        agent.start()
+        assert agent.sell("before", "11.00", customer_card=JAN).status_code == 200
+        agent.wait_printed("before")
+        ballast = fill(agent.state_dir)
+
+        refused = agent.sell("during", "12.00", customer_card=JAN)
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["code"] == "disk_full"
+        assert "disk is full" in refused.json()["message"]
+        assert "without loyalty" in refused.json()["message"]
+        assert refused.headers["Retry-After"] == "60"
+        assert agent.running
+        status = agent.status()  # the reads go on
+        assert status["journal"] == "disk_full"
+        assert any("disk is full" in alert for alert in status["alerts"]), status
+        told = status_command(agent)
+        assert told.returncode == 1, told.stdout + told.stderr
+        assert "DISK FULL" in told.stdout
+        wait_for(lambda: said(notifications, "STATUS=the till's disk is full"), 15, "STATUS=")
+        assert credited(sandbox_clean, "12.00") == []
+        with agent.journal() as db:
+            assert (
+                db.execute("SELECT COUNT(*) FROM sales WHERE sale_id = 'during'").fetchone()[0] == 0
+            )
+
+        ballast.unlink()  # the operator frees space; nobody restarts the agent
+        again = agent.sell("during", "12.00", customer_card=JAN)
+        assert again.status_code == 200, again.text
+        assert agent.sell("after", "13.00", customer_card=JAN).status_code == 200
+        agent.drain()
+        for amount in ("11.00", "12.00", "13.00"):
+            assert len(credited(sandbox_clean, amount)) == 1, amount
+        agent.wait_printed("during")
+        agent.wait_printed("after")
+        assert agent.status()["journal"] == "ok"
+        ready = "STATUS=journal open, local API listening"
+        wait_for(lambda: said(notifications, ready, after=ready), 15, "STATUS= back to ready")
+        assert agent.running
+        assert agent.stop() == 0
+    finally:
+        agent.close()
+        notifications.close()
+
+
+def test_a_failing_housekeeping_round_shows_in_status_and_the_agent_stays_up(
+    sandbox_clean: Sandbox, tmp_path: Path
+) -> None:
+    agent = AgentProcess(tmp_path, sandbox_clean, "v3")
+    # where housekeeping writes the register info before moving it in place: a directory,
+    # so the write fails with an OSError like a full disk's
+    (agent.state_dir / "register.tmp").mkdir()
+    try:
+        agent.start()
+        alerts = wait_for(
+            lambda: [a for a in agent.status()["alerts"] if a.startswith("housekeeping")],
+            10,
+            "the housekeeping failure in status",
+        )
+        assert "register.tmp" in alerts[0]
+        assert agent.running
+        assert agent.sell("S-1", "5.00", customer_card=JAN).status_code == 200
+    finally:
+        agent.close()
