@@ -2,8 +2,10 @@
 process is a small tmpfs, filled with a file and given back. The POS hears a 503 it can
 act on instead of a reset, the agent stays up and says why (``/v1/status``,
 ``register-agent status``, systemd's status line), and once the space is back the refused
-sale sent again and a new one are each credited once in the sandbox's ledger. A
-housekeeping round that fails on the disk shows in ``status`` instead of dying unseen.
+sale sent again and a new one are each credited once in the sandbox's ledger. An
+answer of the Register API that arrives while the disk is full, and a slip printed then,
+are written once there is space: credited once, printed once. A housekeeping round that
+fails on the disk shows in ``status`` instead of dying unseen.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from drivers.virtual_printer import VirtualState
 from tests.conftest import Sandbox
 from tests.support.agent_harness import TOKEN, AgentProcess, wait_for
 from tests.support.agent_process import ROOT, Notifications
@@ -163,5 +167,77 @@ def test_a_failing_housekeeping_round_shows_in_status_and_the_agent_stays_up(
         assert "register.tmp" in alerts[0]
         assert agent.running
         assert agent.sell("S-1", "5.00", customer_card=JAN).status_code == 200
+    finally:
+        agent.close()
+
+
+def test_an_answer_that_comes_while_the_disk_is_full_is_kept_and_credited_once(
+    small_disk: Path, sandbox_clean: Sandbox
+) -> None:
+    agent = AgentProcess(small_disk, sandbox_clean, "v3", read_timeout_s=10.0)
+    # the credit reception is answered 3 s after it arrived: the disk fills meanwhile
+    sandbox_clean.set_fault(
+        mode="latency", latency_ms=3000, count=1, paths=[".*/credit-receptions$"]
+    )
+    try:
+        agent.start()
+        assert agent.sell("slow", "14.00", customer_card=JAN).status_code == 200
+        wait_for(
+            lambda: [
+                r for r in sandbox_clean.requests() if r["path"].endswith("/credit-receptions")
+            ],
+            10,
+            "the credit reception to reach the sandbox",
+        )
+        ballast = fill(agent.state_dir)
+        wait_for(lambda: credited(sandbox_clean, "14.00"), 10, "the sandbox to credit the sale")
+        wait_for(
+            lambda: any(a.startswith("outbox") for a in agent.status()["alerts"]),
+            10,
+            "the outbox's refused write in status",
+        )
+        assert [op["state"] for op in agent.journal_rows("operations")] == ["in_flight"]
+        assert agent.running
+
+        ballast.unlink()
+        agent.drain()
+        assert [op["state"] for op in agent.journal_rows("operations")] == ["done"]
+        assert len(credited(sandbox_clean, "14.00")) == 1
+        assert not any(a.startswith("outbox") for a in agent.status()["alerts"])
+        assert agent.running
+    finally:
+        agent.close()
+
+
+def test_a_slip_printed_while_the_disk_is_full_is_not_printed_again(
+    small_disk: Path, sandbox_clean: Sandbox
+) -> None:
+    agent = AgentProcess(small_disk, sandbox_clean, "v3")
+    try:
+        agent.start()
+        agent.printer.state = VirtualState.PAPER_OUT  # the slip waits in the journal
+        assert agent.sell("paper", "15.00", customer_card=JAN).status_code == 200
+        agent.drain()  # credited, and the job is still pending
+        ballast = fill(agent.state_dir)
+        agent.printer.state = VirtualState.OK  # a new roll: the slip comes out now
+        agent.wait_printed("paper", timeout_s=15)
+        wait_for(
+            lambda: any(a.startswith("printer") for a in agent.status()["alerts"]),
+            10,
+            "the printer's refused write in status",
+        )
+        # the worker turns again after 0.5 s, 1 s, 2 s (its backoff) and fails to mark the
+        # job each time: still one slip
+        time.sleep(4)
+        assert len(agent.printed_for("paper")) == 1
+
+        ballast.unlink()
+        wait_for(
+            lambda: [j["state"] for j in agent.journal_rows("print_jobs")] == ["printed"],
+            20,
+            "the printed slip marked done",
+        )
+        assert len(agent.printed_for("paper")) == 1
+        assert agent.running
     finally:
         agent.close()
