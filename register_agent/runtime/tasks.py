@@ -49,6 +49,8 @@ class Tasks(contextlib.AbstractAsyncContextManager["Tasks"]):
 
     async def __aexit__(self, *exc_info: object) -> None:
         for task in reversed(self._tasks):
+            if task.done():
+                continue  # its end was reported when it came (``_ended``)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

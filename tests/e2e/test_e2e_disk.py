@@ -87,10 +87,20 @@ def said(notifications: Notifications, start: str, *, after: str | None = None) 
 
 
 def status_command(agent: AgentProcess) -> subprocess.CompletedProcess[str]:
-    """``register-agent status`` against the running agent, as an operator runs it."""
-    env = {**os.environ, "REGISTER_AGENT_LOCAL_API__TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
+    return operator_command(agent, "status")
+
+
+def operator_command(agent: AgentProcess, command: str) -> subprocess.CompletedProcess[str]:
+    """``register-agent status`` or ``doctor`` beside the running agent, as an operator runs
+    it (the token and the API key from the environment, like the agent's)."""
+    env = {
+        **os.environ,
+        "REGISTER_AGENT_LOCAL_API__TOKEN": TOKEN,
+        "REGISTER_AGENT_API__API_KEY": agent.sandbox.v3_key,
+        "PYTHONPATH": str(ROOT),
+    }
     return subprocess.run(
-        [sys.executable, "-m", "register_agent", "--config", str(agent.config_path), "status"],
+        [sys.executable, "-m", "register_agent", "--config", str(agent.config_path), command],
         capture_output=True,
         text=True,
         env=env,
@@ -124,6 +134,9 @@ def test_a_full_disk_answers_503_and_the_agent_goes_on_once_space_is_back(
         told = status_command(agent)
         assert told.returncode == 1, told.stdout + told.stderr
         assert "DISK FULL" in told.stdout
+        doctor = operator_command(agent, "doctor")
+        assert "FAIL  free space: the disk of" in doctor.stdout, doctor.stdout
+        assert "503 disk_full" in doctor.stdout
         wait_for(lambda: said(notifications, "STATUS=the till's disk is full"), 15, "STATUS=")
         assert credited(sandbox_clean, "12.00") == []
         with agent.journal() as db:
