@@ -18,9 +18,12 @@ async def test_a_worker_that_dies_is_reported_to_the_agent() -> None:
     async def failing() -> None:
         raise OSError(28, "No space left on device")
 
+    async def waiting() -> None:
+        await asyncio.Event().wait()
+
     async with Tasks(on_death=died.append) as tasks:
         tasks.start("housekeeping", failing())
-        tasks.start("outbox", asyncio.Event().wait())
+        tasks.start("outbox", waiting())
         await asyncio.sleep(0.05)
         assert died == ["housekeeping"]
     assert died == ["housekeeping"]  # the cancelled outbox is not a death
