@@ -23,7 +23,7 @@ from register_agent.journal.payloads import Payload
 WORKER = "outbox"
 #: a journal that takes no writes is tried again after this, doubling up to JOURNAL_MAX_S
 JOURNAL_RETRY_S = 0.5
-JOURNAL_MAX_S = 30.0
+JOURNAL_MAX_S = 10.0
 
 
 class JournalWrites:
@@ -62,6 +62,7 @@ class JournalWrites:
         return self._faults.report(WORKER, problem, first_s=JOURNAL_RETRY_S, max_s=JOURNAL_MAX_S)
 
     def ok(self) -> None:
+        """The journal took the outbox's write (or answered its question) again."""
         self._faults.clear(WORKER)
 
 

@@ -95,6 +95,7 @@ class Outbox:
 
     async def run(self) -> None:
         """Deliver until cancelled; every turn of the loop is a heartbeat, idle or busy."""
+        failing = False
         async with asyncio.TaskGroup() as tasks:
             while True:
                 self._on_beat()
@@ -104,10 +105,14 @@ class Outbox:
                 self._wake.clear()
                 try:
                     started = await self.step(tasks)
-                except JournalError as exc:  # unreadable for now: look again later
-                    await asyncio.sleep(self._writes.failed(exc))
+                except JournalError as exc:  # unreadable now: look again at the next poll
+                    self._writes.failed(exc)  # (not later: the heartbeat goes on)
+                    failing = True
+                    await asyncio.sleep(self._settings.idle_poll_s)
                     continue
-                self._writes.ok()
+                if failing:
+                    self._writes.ok()
+                    failing = False
                 if not started:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._settings.idle_poll_s)
@@ -156,10 +161,8 @@ class Outbox:
                 await self._reconcile(operation)
             else:
                 await self._send(operation)
-        except JournalUnavailable as exc:
-            # it stays where the journal has it, and busy for a while: no tight loop of
-            # refused writes while the disk is full
-            await asyncio.sleep(self._writes.failed(exc))
+        except JournalUnavailable as exc:  # it stays as it is, busy for a while: no tight
+            await asyncio.sleep(self._writes.failed(exc))  # loop of refused writes
         except Exception:
             # never let one operation take the worker down; it stays where it was
             log.exception("operation %s (%s) failed unexpectedly", operation.id, operation.kind)
