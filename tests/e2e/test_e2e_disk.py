@@ -11,6 +11,7 @@ fails on the disk shows in ``status`` instead of dying unseen.
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -254,3 +255,47 @@ def test_a_slip_printed_while_the_disk_is_full_is_not_printed_again(
         assert agent.running
     finally:
         agent.close()
+
+
+def test_a_damaged_journal_page_refuses_sales_and_the_agent_stays_up(
+    sandbox_clean: Sandbox, tmp_path: Path
+) -> None:
+    agent = AgentProcess(tmp_path, sandbox_clean, "v3")
+    try:
+        agent.start()
+        assert agent.sell("first", "16.00", customer_card=JAN).status_code == 200
+        agent.drain()
+        agent.stop()  # a clean stop: every page is in the main file
+        agent.start()
+        damage_the_sales_table(agent.state_dir / "journal.sqlite3")
+
+        refused = agent.sell("second", "17.00", customer_card=JAN)
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["code"] == "journal_damaged"
+        assert "register-agent journal recover" in refused.json()["message"]
+        assert agent.running
+        assert agent.status()["journal"] == "damaged"
+        again = agent.sell("third", "18.00", customer_card=JAN)  # no write is tried now
+        assert again.status_code == 503
+        assert "DAMAGED" in status_command(agent).stdout
+        assert credited(sandbox_clean, "17.00") == credited(sandbox_clean, "18.00") == []
+        assert agent.running
+    finally:
+        agent.close()
+
+
+def damage_the_sales_table(path: Path) -> None:
+    """Overwrite the pages of the sales table and its index with garbage, beside the
+    running agent (which has not read them since its start): a bad page on the card."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+        roots = [
+            row[0]
+            for row in db.execute("SELECT rootpage FROM sqlite_master WHERE tbl_name = 'sales'")
+        ]
+    with path.open("r+b") as journal:
+        for root in roots:
+            journal.seek((root - 1) * size)
+            journal.write(b"\xff" * size)
+        journal.flush()
+        os.fsync(journal.fileno())
