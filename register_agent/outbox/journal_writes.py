@@ -4,8 +4,10 @@ full disk, and a handler's intermediate results (``JournalProgress``).
 An answer of the Register API in hand must reach the journal: when the disk is full the
 move is tried again, with a backoff, until it has space. The operation stays busy in the
 worker meanwhile, so it is never sent again; should the agent stop first, the journal
-still has it ``in_flight`` (or ``unknown``) and it is reconciled after the restart. A
-damaged journal is not waited for: nothing will be written until an operator acts.
+still has it ``in_flight`` (or ``unknown``) and it is reconciled after the restart. The
+start's own recovery (``in_flight`` becomes ``unknown``) waits for space the same way, so
+a full disk does not keep the agent from starting. A damaged journal is not waited for:
+nothing will be written until an operator acts.
 """
 
 from __future__ import annotations
@@ -55,6 +57,16 @@ class JournalWrites:
                 continue
             self.ok()
             return moved
+
+    async def recover(self, now: float) -> int | None:
+        """``Journal.recover_after_restart``; None while the disk is full."""
+        try:
+            return await self._journal.recover_after_restart(now)
+        except JournalUnavailable as exc:
+            if exc.kind != "disk_full":
+                raise
+            self.failed(exc)
+            return None
 
     def failed(self, exc: JournalError) -> float:
         """Report the journal's refusal (status, the log once); the pause before the next try."""

@@ -6,11 +6,7 @@ reconciliation: an operation whose outcome is unknown is never sent again before
 handler has found out whether it landed. The outbox's side of the failure table
 (docs/architecture.md, "When something fails") is ``_outcome``; how long to wait is
 ``backoff``'s; what each kind of operation sends and how it is reconciled lives in its
-handler (``contract``).
-
-A journal that takes no writes (a full disk) stops no delivery for good: an answer in hand
-is kept in memory and written once the disk has space (the operation stays busy, so it is
-never sent again meanwhile), and the loop itself survives a failing journal with a backoff.
+handler (``contract``); how a full disk stops no delivery for good, ``journal_writes``'s.
 """
 
 from __future__ import annotations
@@ -79,6 +75,7 @@ class Outbox:
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
         self._stopping = False
+        self._unrecovered = False  # the start's recovery waits for space on the disk
         self.credentials_refused = False
 
     def wake(self) -> None:
@@ -90,8 +87,11 @@ class Outbox:
         self.wake()
 
     async def recover(self) -> int:
-        """At start: what was in flight when the agent stopped may have applied."""
-        return await self._journal.recover_after_restart(self._clock())
+        """At start: what was in flight when the agent stopped may have applied (on a full
+        disk, ``run`` does it first once there is space: nothing in flight is due before)."""
+        recovered = await self._writes.recover(self._clock())
+        self._unrecovered = recovered is None
+        return recovered or 0
 
     async def run(self) -> None:
         """Deliver until cancelled; every turn of the loop is a heartbeat, idle or busy."""
@@ -104,7 +104,9 @@ class Outbox:
                 # (an operation finished) must not be lost to a half-second nap
                 self._wake.clear()
                 try:
-                    started = await self.step(tasks)
+                    if self._unrecovered and await self.recover():
+                        log.warning("operations in flight at the last stop: reconciling")
+                    started = not self._unrecovered and await self.step(tasks)
                 except JournalError as exc:  # unreadable now: look again at the next poll
                     self._writes.failed(exc)  # (not later: the heartbeat goes on)
                     failing = True

@@ -10,6 +10,7 @@ fails on the disk shows in ``status`` instead of dying unseen.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -20,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from drivers.virtual_printer import VirtualState
@@ -299,3 +301,38 @@ def damage_the_sales_table(path: Path) -> None:
             journal.write(b"\xff" * size)
         journal.flush()
         os.fsync(journal.fileno())
+
+
+def test_an_agent_that_restarts_on_a_full_disk_starts_and_reconciles_once_there_is_space(
+    small_disk: Path, sandbox_clean: Sandbox
+) -> None:
+    agent = AgentProcess(small_disk, sandbox_clean, "v3")
+    try:
+        # killed (like kill -9) with the credit sent and its answer not yet in the journal
+        agent.start(crash_at="after_send")
+        with contextlib.suppress(httpx.TransportError):  # it may die before answering
+            agent.sell("cut", "19.00", customer_card=JAN)
+        assert agent.wait_exit(10) == 137, agent.log()
+        assert [op["state"] for op in agent.journal_rows("operations")] == ["in_flight"]
+        # A connection of the test's holds the WAL open, so the start cannot fold it into
+        # the main file and delete it (which would free the space the test took away): the
+        # start's first write, in_flight -> unknown, meets the full disk.
+        with agent.journal() as holder:
+            holder.execute("SELECT COUNT(*) FROM operations").fetchone()
+            ballast = fill(agent.state_dir)
+            agent.start()  # systemd's restart, on the full disk: it must come up
+        assert agent.status()["journal"] == "disk_full"
+        refused = agent.sell("next", "20.00", customer_card=JAN)
+        assert refused.status_code == 503, refused.text
+        assert [op["state"] for op in agent.journal_rows("operations")] == ["in_flight"]
+        assert agent.running
+
+        ballast.unlink()
+        agent.drain()  # in_flight becomes unknown, then reconciled: found, done
+        assert [op["state"] for op in agent.journal_rows("operations")] == ["done"]
+        assert len(credited(sandbox_clean, "19.00")) == 1
+        assert agent.sell("next", "20.00", customer_card=JAN).status_code == 200
+        agent.drain()
+        assert len(credited(sandbox_clean, "20.00")) == 1
+    finally:
+        agent.close()
