@@ -145,8 +145,9 @@ class PrinterWorker:
                 except JournalError as exc:  # a full disk: the jobs wait, the worker goes on
                     self._faults.report(WORKER, f"the journal fails ({exc})", first_s=0, max_s=0)
                     self._blocked = True
-                except Exception:  # a bug must not stop the receipts for good
+                except Exception as exc:  # a bug must not stop the receipts for good
                     log.exception("printer worker: a turn failed; trying again later")
+                    self._faults.report(WORKER, f"a turn failed ({exc!r})", first_s=0, max_s=0)
                     self._blocked = True
                 next_turn = time.monotonic() + self._pause()
             wait = min(self._timing.turn_s, max(0.0, next_turn - time.monotonic()))
