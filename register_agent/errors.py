@@ -12,6 +12,8 @@ and what to do, and never carries a secret (API key, token secret) or a full car
     │   ├── ReaderError             a card reader (serial, keyboard wedge, NFC)
     │   └── PrinterError            the receipt printer
     ├── JournalError                the SQLite journal cannot be used safely
+    │   └── JournalUnavailable      it takes no writes now: the disk is full (passes
+    │                               when space is freed) or the file is damaged
     ├── CounterRefusal              the till refuses a POS request (a stable code and a
     │                               sentence the cashier can read: offline, conflict, ...)
     ├── AgentUnreachable            a command (status, demo) cannot reach the running
@@ -63,6 +65,19 @@ class PrinterError(DeviceError):
 
 class JournalError(RegisterAgentError):
     """The journal cannot guarantee durability (pragmas refused, disk full, I/O error)."""
+
+
+class JournalUnavailable(JournalError):
+    """The journal takes no writes now; nothing of the refused transaction was kept.
+
+    ``kind`` is ``"disk_full"`` (the next write is tried again and succeeds once space is
+    freed) or ``"damaged"`` (corruption or an I/O error of the storage: no write is tried
+    again until an operator has acted and the agent restarted).
+    """
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class CounterRefusal(RegisterAgentError):

@@ -73,9 +73,15 @@ the POS may switch on it; the `message` is a sentence for the cashier. Codes:
 | 503 | `giftcard_offline` | giftcards work online only: ask for another payment |
 | 503 | `not_confirmed` | a hand-out or profile change was not confirmed: send it again |
 | 503 | `stopping` | the agent is stopping (a restart): try again in a moment |
+| 503 | `disk_full` | the till's disk is full: send the same request again later |
+| 503 | `journal_damaged` | the till's journal is damaged: support must recover it |
 | 500 | `internal_error` | the agent failed; the details are in its log |
 
 Sales are never refused for being offline: the credits are queued and delivered later.
+A sale is refused (`503 disk_full`, `journal_damaged`) only when the till cannot record it:
+nothing of it was kept, the cashier finishes the sale without loyalty points, and the same
+sale (same `sale_id`) sent again after `Retry-After`, once the disk has space, is credited
+once.
 """
 
 SELL = """
@@ -172,6 +178,7 @@ ERRORS = {
     422: "a field is missing or wrong (`invalid_request`, `refund_too_large`)",
     500: "the agent failed (`internal_error`); the details are in its log",
     503: "the loyalty service cannot be used now (`offline`, `giftcard_offline`, `key_refused`), "
+    "the till cannot record it (`disk_full`, `journal_damaged`: see `Retry-After`), "
     "or the agent is stopping (`stopping`)",
 }
 

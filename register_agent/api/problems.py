@@ -1,5 +1,6 @@
 """Every error of the local API as one JSON shape, ``{"code": ..., "message": ...}``: the
 till's refusals with their own status and code, invalid requests as 422 naming the field,
+a journal that takes no writes (full disk, damaged file) as 503 with ``Retry-After``,
 anything unexpected as a neutral 500 (the details go to the log, never to the POS).
 """
 
@@ -17,12 +18,28 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from register_agent.errors import CounterRefusal
+from register_agent.errors import CounterRefusal, JournalUnavailable
 
 log = logging.getLogger(__name__)
 
 STOPPING_MESSAGE = "the till's agent is stopping; try again in a moment"
 INTERNAL_MESSAGE = "the till could not handle this request; try again, and tell the installer"
+#: a request that must be journaled while the journal takes no writes: what the cashier
+#: does now, and when the POS may send the same request again (nothing of it was kept)
+JOURNAL_REFUSALS = {
+    "disk_full": (
+        "disk_full",
+        "the till's disk is full, so loyalty points cannot be recorded now: finish the sale "
+        "without loyalty points and call support",
+        "60",  # freeing space takes a person: a minute, not a tight loop of resends
+    ),
+    "damaged": (
+        "journal_damaged",
+        "the till's loyalty journal is damaged, so loyalty points cannot be recorded: finish "
+        "the sale without loyalty points and call support (register-agent journal recover)",
+        "300",  # it does not mend by itself: an operator recovers it and restarts the agent
+    ),
+}
 _HTTP_CODES = {
     400: ("bad_request", "the request could not be read"),
     404: ("not_found", "this address is not part of the local API; see /docs"),
@@ -86,6 +103,13 @@ async def _refused(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.code, str(exc))
 
 
+async def _journal_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, JournalUnavailable)
+    code, message, retry_after = JOURNAL_REFUSALS.get(exc.kind, JOURNAL_REFUSALS["damaged"])
+    log.warning("local API: %s %s refused: %s", request.method, request.url.path, exc)
+    return error_response(503, code, message, headers={"Retry-After": retry_after})
+
+
 async def _invalid(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = describe_problems(exc.errors())
@@ -101,6 +125,7 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CounterRefusal, _refused)
+    app.add_exception_handler(JournalUnavailable, _journal_unavailable)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http)
     app.add_middleware(LastResort)

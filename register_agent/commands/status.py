@@ -27,6 +27,7 @@ _API_WORDS = {
     "key_refused": "KEY REFUSED",
     "unknown": "not checked yet",
 }
+_JOURNAL_WORDS = {"disk_full": "DISK FULL (sales refused)", "damaged": "DAMAGED (sales refused)"}
 #: printer states in which the till is fine; "none" is a till whose POS prints
 _PRINTER_FINE = ("online", "none", "not checked yet")
 
@@ -114,6 +115,7 @@ def healthy(status: dict[str, Any]) -> bool:
     """
     return (
         status.get("register_api") in ("reachable", "unknown")
+        and status.get("journal", "ok") == "ok"
         and not status.get("alerts")
         and _printer_state(status) in _PRINTER_FINE
         and all(_reader_state(line) == "ok" for line in status.get("readers", ()))
@@ -129,6 +131,9 @@ def describe(status: dict[str, Any]) -> str:
         f"printer: {_printer_words(status)}",
         f"readers: {readers or 'none'}",
     ]
+    journal = status.get("journal", "ok")
+    if journal != "ok":  # named only when it refuses sales: the line stays short
+        parts.append(f"journal: {_JOURNAL_WORDS.get(journal, journal)}")
     alerts = [f"  alert: {alert}" for alert in status.get("alerts", ())]
     return "\n".join([" | ".join(parts), *alerts])
 

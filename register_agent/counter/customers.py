@@ -128,5 +128,11 @@ class CurrentCustomer:
         self._bound = None
         return bound
 
+    def give_back(self, bound: BoundCustomer | None) -> None:
+        """A sale that took ``bound`` was not recorded: bound again for its resend, unless
+        another card was scanned meanwhile (its window runs on from the scan)."""
+        if self.peek() is None:
+            self._bound = bound
+
     def clear(self) -> None:
         self._bound = None

@@ -1,6 +1,7 @@
 """How the till is doing, in the few fields of ``GET /v1/status`` and ``register-agent
 status``: the Register API, the outbox against its store-and-forward caps, the printer and
-the readers. A cap passed raises an alert; loyalty never blocks the sale itself.
+the readers, the journal's storage and the workers in trouble. A cap passed raises an
+alert; loyalty never blocks the sale itself, but a journal that takes no writes does.
 """
 
 from __future__ import annotations
@@ -9,16 +10,18 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
+from register_agent.common.faults import WorkerFaults
 from register_agent.config import OutboxConfig
 from register_agent.counter.messages import TillStatus
 from register_agent.errors import (
     AlreadyApplied,
     CredentialsRejected,
+    JournalError,
     LoyaltyApiError,
     OutcomeUnknown,
     RequestRejected,
 )
-from register_agent.journal import Journal
+from register_agent.journal import ClaimFigures, Journal, OutboxSummary
 
 ApiState = Literal["reachable", "unreachable", "key_refused", "unknown"]
 #: lost answers in a row after which the Register API counts as unreachable
@@ -36,9 +39,11 @@ class TillHealth:
         printer: Callable[[], str] = lambda: "none",
         readers: Callable[[], tuple[str, ...]] = tuple,
         credentials_refused: Callable[[], bool] = lambda: False,
+        faults: WorkerFaults | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._journal = journal
+        self.faults = faults or WorkerFaults()
         self._caps = caps
         self._printer = printer
         self._readers = readers
@@ -73,10 +78,35 @@ class TillHealth:
     def api_state(self) -> ApiState:
         return "key_refused" if self._credentials_refused() else self._api
 
+    def trouble(self) -> list[str]:
+        """The journal's storage and the workers in trouble, in the cashier's words (the
+        first alerts of ``status``, and systemd's status line)."""
+        lines = []
+        fault = self._journal.fault
+        if fault is not None and fault.kind == "disk_full":
+            lines.append(
+                f"the till's disk is full ({fault.detail}): sales are refused until space "
+                "is freed in the state directory; the agent goes on by itself then"
+            )
+        elif fault is not None:
+            lines.append(
+                f"the journal is damaged ({fault.detail}): sales are refused; run "
+                "register-agent journal recover, then restart the agent"
+            )
+        lines += [f"{worker}: {problem}" for worker, problem in self.faults.current().items()]
+        return lines
+
     async def status(self) -> TillStatus:
-        summary = await self._journal.outbox_summary(self._clock())
+        alerts = self.trouble()
+        try:
+            summary = await self._journal.outbox_summary(self._clock())
+            unconfirmed = await self._journal.giftcard_payments_to_check()
+            claims = await self._journal.claim_figures()
+        except JournalError as exc:  # a damaged page: the status still answers
+            summary, unconfirmed = OutboxSummary(0, 0, 0, 0, 0, None), 0
+            claims = ClaimFigures(0, 0, 0)
+            alerts.append(f"the journal cannot be read: {exc}")
         waiting = summary.pending + summary.in_flight + summary.unknown
-        alerts: list[str] = []
         if self.api_state == "key_refused":
             alerts.append("the Register API refuses the API key: sending is paused")
         if waiting > self._caps.max_pending:
@@ -88,13 +118,12 @@ class TillHealth:
             alerts.append(f"{summary.review} operations need a person: register-agent review")
         if summary.dead:
             alerts.append(f"{summary.dead} operations were refused by the Register API")
-        claims = await self._journal.claim_figures()
         if claims.review:
             alerts.append(
                 f"{claims.review} reward claims may or may not have been made: check the "
                 "customer's rewards in the dashboard, then register-agent review"
             )
-        if unconfirmed := await self._journal.giftcard_payments_to_check():
+        if unconfirmed:
             alerts.append(
                 f"{unconfirmed} giftcard payments are not confirmed: check the cards, then "
                 "register-agent review"
@@ -110,4 +139,5 @@ class TillHealth:
             alerts=tuple(alerts),
             printer=self._printer(),
             readers=self._readers(),
+            journal=self._journal.fault.kind if self._journal.fault else "ok",
         )

@@ -149,6 +149,8 @@ class TillStatus(Message):
     alerts: tuple[str, ...]
     printer: str  # the printer's state and its message, or "none"
     readers: tuple[str, ...]  # "name: ok" / "name: down (detail)"
+    #: "ok"; "disk_full" or "damaged": sales and other writes are refused (503) meanwhile
+    journal: Literal["ok", "disk_full", "damaged"] = "ok"
 
 
 class TillApi(Protocol):

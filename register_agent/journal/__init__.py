@@ -9,13 +9,14 @@ of ``records.TRANSITIONS`` by compare-and-set, so a bug can never skip a step.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Unpack
 
 from register_agent.errors import JournalError
 from register_agent.journal import claims, giftcards, queries
 from register_agent.journal.claims import ClaimFigures, ClaimRecord, ClaimState
+from register_agent.journal.faults import JournalFault
 from register_agent.journal.giftcards import GiftcardChanges, GiftcardPayment, GiftcardState
 from register_agent.journal.records import (
     TRANSITIONS,
@@ -29,12 +30,7 @@ from register_agent.journal.records import (
     SaleRecord,
 )
 from register_agent.journal.schema import migrate
-from register_agent.journal.writer import (
-    JournalReader,
-    JournalWriter,
-    exit_process,
-    open_connection,
-)
+from register_agent.journal.writer import JournalReader, JournalWriter, open_connection
 
 __all__ = [
     "TRANSITIONS",
@@ -44,6 +40,7 @@ __all__ = [
     "GiftcardPayment",
     "GiftcardState",
     "Journal",
+    "JournalFault",
     "NewOperation",
     "Operation",
     "OperationChanges",
@@ -60,19 +57,22 @@ class Journal:
 
     def __init__(self, writer: JournalWriter) -> None:
         self._writer = writer
-        self._reader = JournalReader(writer.path)
+        self._reader = JournalReader(writer.path, writer.health)
 
     @classmethod
-    def open(
-        cls, path: Path, *, on_fatal: Callable[[BaseException], None] = exit_process
-    ) -> Journal:
+    def open(cls, path: Path) -> Journal:
         """Open (creating or upgrading) the journal at ``path``; refuse an unsafe file."""
         connection = open_connection(path)
         try:
             migrate(connection)
         finally:
             connection.close()
-        return cls(JournalWriter(path, on_fatal=on_fatal))
+        return cls(JournalWriter(path))
+
+    @property
+    def fault(self) -> JournalFault | None:
+        """A full disk or a damaged file, while it lasts (``faults.py``); None when well."""
+        return self._writer.health.fault
 
     def close(self) -> None:
         self._reader.close()

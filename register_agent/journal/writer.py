@@ -4,16 +4,17 @@ queued up while it waited for the disk is committed together (group commit): one
 for many transactions, each still all or nothing.
 
 The writer refuses to start unless the connection really runs in WAL mode with
-``synchronous=FULL``; an I/O error, a full disk or corruption during a transaction ends the
-process (systemd restarts it) instead of carrying on with a journal that may have lost a
-sale.
+``synchronous=FULL``. A full disk, corruption or an I/O error during a transaction rolls
+the whole group back and refuses it with a ``JournalUnavailable`` (``faults.py``): the
+agent stays up and says so, a full disk is tried again with the next write, a damaged file
+takes no write at all until an operator has acted. No caller ever hears "committed" of a
+transaction that was not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import queue
 import sqlite3
 import threading
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from register_agent.errors import JournalError
+from register_agent.journal.faults import JournalHealth
 
 log = logging.getLogger(__name__)
 
@@ -32,25 +34,15 @@ Job = tuple[Transaction[Any], Future[Any]]
 #: transactions committed together at most (one fsync for all of them)
 MAX_GROUP = 64
 
-#: primary SQLite result codes after which the file can no longer be trusted
-FATAL_SQLITE_CODES = frozenset({sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CORRUPT})
 SYNCHRONOUS_FULL = 2
-EXIT_JOURNAL_FAILED = 75  # EX_TEMPFAIL: systemd's Restart= brings the agent back
-
-
-def exit_process(exc: BaseException) -> None:
-    """The default reaction to a fatal journal error: stop at once, let systemd restart us."""
-    log.critical("the journal cannot be written safely (%s); stopping so systemd restarts", exc)
-    logging.shutdown()
-    os._exit(EXIT_JOURNAL_FAILED)
 
 
 class JournalWriter:
     """Runs transactions one at a time on a dedicated thread; ``BEGIN IMMEDIATE`` each."""
 
-    def __init__(self, path: Path, *, on_fatal: Callable[[BaseException], None] = exit_process):
+    def __init__(self, path: Path, health: JournalHealth | None = None) -> None:
         self.path = path
-        self._on_fatal = on_fatal
+        self.health = health or JournalHealth(path)
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._closing = False
         opened: Future[None] = Future()
@@ -97,23 +89,31 @@ class JournalWriter:
         each inside its own savepoint so a refused one takes nothing else with it. A
         caller hears of its result only after the COMMIT (durable) or a rollback."""
         committed: list[tuple[Future[Any], Any]] = []
+        changes = connection.total_changes
         try:
+            self.health.refuse_if_damaged()
             connection.execute("BEGIN IMMEDIATE")
             for transaction, result in group:
                 self._execute_one(connection, transaction, result, committed)
             connection.execute("COMMIT")
-        except sqlite3.Error as exc:  # fatal inside a savepoint, or the COMMIT itself
+        except (sqlite3.Error, JournalError) as exc:  # a storage failure, or the COMMIT's
             _rollback(connection)
-            self._on_fatal(exc)  # first: nobody may act on this failure before it
-            failure = JournalError(f"journal write failed: {exc}")
-            for result, _ in committed:
-                result.set_exception(failure)
-            for _, result in group:
+            failure = exc if isinstance(exc, JournalError) else self._failure(exc)
+            for _, result in group:  # the savepoints that got through are undone too
                 if not result.done():
                     result.set_exception(failure)
             return
+        if connection.total_changes > changes:  # a question alone proves no space
+            self.health.wrote()
         for result, value in committed:
             result.set_result(value)
+
+    def _failure(self, exc: sqlite3.Error) -> JournalError:
+        refused = self.health.failed(exc)
+        if refused is not None:
+            return refused
+        log.error("journal: a group of transactions failed and was rolled back: %s", exc)
+        return JournalError(f"journal write failed: {exc}")
 
     def _execute_one(
         self,
@@ -126,8 +126,8 @@ class JournalWriter:
         try:
             value = transaction(connection)
         except sqlite3.Error as exc:
-            if _is_fatal(exc):
-                raise  # the file cannot be trusted: the whole group goes
+            if self.health.failed(exc) is not None:
+                raise  # the storage failed: the whole group goes
             _undo_job(connection)
             result.set_exception(JournalError(f"journal write refused: {exc}"))
         except BaseException as exc:  # noqa: BLE001 (a bug in the transaction: undone, handed to the caller)
@@ -165,8 +165,9 @@ class JournalReader:
     status poll or the outbox's "what is due" never waits behind the writer's fsyncs
     (WAL lets one reader and one writer work at once; bench/README.md)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, health: JournalHealth | None = None) -> None:
         self.path = path
+        self._health = health or JournalHealth(path)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-reader")
         self._connection: sqlite3.Connection | None = None
 
@@ -186,7 +187,8 @@ class JournalReader:
         try:
             return question(connection)
         except sqlite3.Error as exc:
-            raise JournalError(f"journal read failed: {exc}") from exc
+            refused = self._health.failed(exc)  # a damaged page stops the writes too
+            raise refused or JournalError(f"journal read failed: {exc}") from exc
 
     async def run_async(self, question: Transaction[T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self._read, question)
@@ -240,8 +242,3 @@ def _rollback(connection: sqlite3.Connection) -> None:
             connection.execute("ROLLBACK")
         except sqlite3.Error:
             log.exception("journal rollback failed")
-
-
-def _is_fatal(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code is not None and (code & 0xFF) in FATAL_SQLITE_CODES

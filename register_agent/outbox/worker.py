@@ -4,9 +4,9 @@ It owns the persistent backoff (jitter, ``Retry-After``), the pause on a refused
 the order per customer (the journal hands out one operation per customer at a time), and
 reconciliation: an operation whose outcome is unknown is never sent again before a
 handler has found out whether it landed. The outbox's side of the failure table
-(docs/architecture.md, "When something fails") is ``_outcome``; how long to wait is
-``backoff``'s; what each kind of operation sends and how it is reconciled lives in its
-handler (``contract``).
+(docs/architecture.md, "When something fails") and how long to wait are ``backoff``'s;
+what each kind of operation sends and how it is reconciled lives in its handler
+(``contract``); how a full disk stops no delivery for good, ``journal_writes``'s.
 """
 
 from __future__ import annotations
@@ -19,25 +19,25 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Unpack
 
+from register_agent.common.faults import WorkerFaults
 from register_agent.common.logs import in_log_context
 from register_agent.common.test_hooks import hang_point, pause_point
 from register_agent.errors import (
-    AlreadyApplied,
     CredentialsRejected,
+    JournalError,
+    JournalUnavailable,
     LoyaltyApiError,
-    NotApplied,
     OutcomeUnknown,
-    Rejected,
 )
 from register_agent.journal import Journal, Operation, OperationChanges, OperationState
-from register_agent.outbox.backoff import OutboxSettings, backoff_delay, reconcile_delay
+from register_agent.outbox.backoff import OutboxSettings, after_failure, reconcile_delay
 from register_agent.outbox.contract import (
     Delivered,
     OperationHandler,
     Reconciled,
     crash_point,
 )
-from register_agent.outbox.progress import JournalProgress, describe_failure
+from register_agent.outbox.journal_writes import JournalProgress, JournalWrites, describe_failure
 
 __all__ = ["Outbox", "OutboxSettings"]
 
@@ -58,6 +58,7 @@ class Outbox:
         on_beat: Callable[[], None] = lambda: None,
         on_settled: Callable[[Operation], Awaitable[None]] | None = None,
         on_api_result: Callable[[LoyaltyApiError | None], None] = lambda _: None,
+        faults: WorkerFaults | None = None,
     ) -> None:
         self._journal = journal
         self._handlers = dict(handlers)
@@ -67,10 +68,12 @@ class Outbox:
         self._on_beat = on_beat
         self._on_settled = on_settled or _nobody_waits
         self._on_api_result = on_api_result  # the till's health: is the API reachable?
+        self._writes = JournalWrites(journal, faults or WorkerFaults(), lambda: self._stopping)
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
         self._watching: list[set[str]] = []  # what ended during each read of the due list
         self._stopping = False
+        self._unrecovered = False  # the start's recovery waits for space on the disk
         self.credentials_refused = False
 
     def wake(self) -> None:
@@ -82,11 +85,15 @@ class Outbox:
         self.wake()
 
     async def recover(self) -> int:
-        """At start: what was in flight when the agent stopped may have applied."""
-        return await self._journal.recover_after_restart(self._clock())
+        """At start: what was in flight when the agent stopped may have applied (on a full
+        disk, ``run`` does it first once there is space: nothing in flight is due before)."""
+        recovered = await self._writes.recover(self._clock())
+        self._unrecovered = recovered is None
+        return recovered or 0
 
     async def run(self) -> None:
         """Deliver until cancelled; every turn of the loop is a heartbeat, idle or busy."""
+        failing = False
         async with asyncio.TaskGroup() as tasks:
             while True:
                 self._on_beat()
@@ -94,7 +101,18 @@ class Outbox:
                 # cleared before looking, not after: a wake-up that comes while we look
                 # (an operation finished) must not be lost to a half-second nap
                 self._wake.clear()
-                started = await self.step(tasks)
+                try:
+                    if self._unrecovered and await self.recover():
+                        log.warning("operations in flight at the last stop: reconciling")
+                    started = not self._unrecovered and await self.step(tasks)
+                except JournalError as exc:  # unreadable now: look again at the next poll
+                    self._writes.failed(exc)  # (not later: the heartbeat goes on)
+                    failing = True
+                    await asyncio.sleep(self._settings.idle_poll_s)
+                    continue
+                if failing:
+                    self._writes.ok()
+                    failing = False
                 if not started:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._settings.idle_poll_s)
@@ -154,6 +172,8 @@ class Outbox:
                 await self._reconcile(operation)
             else:
                 await self._send(operation)
+        except JournalUnavailable as exc:  # it stays as it is, busy for a while: no tight
+            await asyncio.sleep(self._writes.failed(exc))  # loop of refused writes
         except Exception:
             # never let one operation take the worker down; it stays where it was
             log.exception("operation %s (%s) failed unexpectedly", operation.id, operation.kind)
@@ -172,8 +192,9 @@ class Outbox:
         now: float,
         **changes: Unpack[OperationChanges],
     ) -> Operation:
-        """Move the operation on and tell whoever waits for it (a receipt, the POS screen)."""
-        moved = await self._journal.move(operation_id, expected, target, now=now, **changes)
+        """Move the operation on (kept through a full disk: ``journal_writes.py``) and tell
+        whoever waits for it (a receipt, the POS screen)."""
+        moved = await self._writes.move(operation_id, expected, target, now=now, **changes)
         await self._on_settled(moved)
         return moved
 
@@ -212,7 +233,7 @@ class Outbox:
 
     async def _after_failure(self, operation: Operation, exc: LoyaltyApiError) -> None:
         now = self._clock()
-        target, delay = self._outcome(operation, exc)
+        target, delay = after_failure(operation.attempts, exc, self._settings, self._rng)
         if isinstance(exc, CredentialsRejected) and not self.credentials_refused:
             self.credentials_refused = True
             log.error("the Register API refused the API key: sending paused until it changes")
@@ -224,21 +245,6 @@ class Outbox:
             next_attempt_at=now + delay,
             last_error=describe_failure(exc),
         )
-
-    def _outcome(self, operation: Operation, exc: LoyaltyApiError) -> tuple[OperationState, float]:
-        """Where an operation goes after a failure, and when it is looked at again."""
-        if isinstance(exc, AlreadyApplied):
-            return OperationState.UNKNOWN, 0.0  # reconciliation fetches the result
-        if isinstance(exc, OutcomeUnknown):
-            return OperationState.UNKNOWN, self._settings.unknown_delay_s
-        if isinstance(exc, CredentialsRejected):
-            return OperationState.PENDING, 0.0
-        if isinstance(exc, Rejected):
-            return OperationState.DEAD, 0.0
-        delay = backoff_delay(operation.attempts, self._settings, self._rng)
-        if isinstance(exc, NotApplied) and exc.retry_after is not None:
-            delay = max(delay, exc.retry_after)
-        return OperationState.PENDING, delay
 
     async def _reconcile(self, operation: Operation) -> None:
         now = self._clock()

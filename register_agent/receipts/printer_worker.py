@@ -5,7 +5,9 @@ It asks the printer's status first, waits a bounded time for the sale's credits 
 the outbox's "settled" signal, ``outbox/settled.py``), composes the receipt from the sale
 and its operations (``receipts/sale_receipt.py``), prints it and marks the job done. A job
 the printer cannot take stays pending and is tried again when the printer is back; the
-worker runs as its own task, so a dead printer never holds up a sale.
+worker runs as its own task, so a dead printer never holds up a sale. A slip printed
+while the journal takes no writes (a full disk) is remembered until it is marked done, so
+it is not printed again every turn.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from register_agent.common.events import EventBus
+from register_agent.common.faults import WorkerFaults
 from register_agent.common.logs import in_log_context
 from register_agent.common.test_hooks import hang_point
 from register_agent.config import AgentConfig, ReceiptConfig, TillConfig
-from register_agent.errors import PrinterError
+from register_agent.errors import JournalError, PrinterError
 from register_agent.journal import Journal, Operation, PrintJob, SaleRecord
 from register_agent.journal.records import ACTIVE_STATES
 from register_agent.outbox.settled import Settled, finished
@@ -31,6 +34,8 @@ from register_agent.receipts.printer import Printer, PrinterState, PrinterStatus
 from register_agent.receipts.sale_receipt import RECEIPT_KINDS, compose_receipt, says_loyalty
 
 log = logging.getLogger(__name__)
+
+WORKER = "printer"
 
 
 def agent_prints(config: AgentConfig) -> bool:
@@ -72,8 +77,12 @@ class PrinterWorker:
         on_beat: Callable[[], None] = lambda: None,
         timing: PrintTiming | None = None,
         settled: Settled | None = None,
+        faults: WorkerFaults | None = None,
     ) -> None:
         self._journal = journal
+        self._faults = faults or WorkerFaults()
+        #: job id -> when it was printed, for slips the journal has not marked done yet
+        self._printed: dict[int, float] = {}
         self._printer = printer
         self._till = till
         self._receipt = receipt
@@ -99,6 +108,7 @@ class PrinterWorker:
         events: EventBus | None = None,
         on_beat: Callable[[], None] = lambda: None,
         settled: Settled | None = None,
+        faults: WorkerFaults | None = None,
     ) -> PrinterWorker:
         width = config.printer.line_width if config.printer is not None else 42
         return cls(
@@ -110,6 +120,7 @@ class PrinterWorker:
             events=events,
             on_beat=on_beat,
             settled=settled,
+            faults=faults,
         )
 
     def printer_status(self) -> PrinterStatus | None:
@@ -130,8 +141,13 @@ class PrinterWorker:
                 self._wake.clear()
                 try:
                     await self.print_due_once()
-                except Exception:  # a bug must not stop the receipts for good
+                    self._faults.clear(WORKER)
+                except JournalError as exc:  # a full disk: the jobs wait, the worker goes on
+                    self._faults.report(WORKER, f"the journal fails ({exc})", first_s=0, max_s=0)
+                    self._blocked = True
+                except Exception as exc:  # a bug must not stop the receipts for good
                     log.exception("printer worker: a turn failed; trying again later")
+                    self._faults.report(WORKER, f"a turn failed ({exc!r})", first_s=0, max_s=0)
                     self._blocked = True
                 next_turn = time.monotonic() + self._pause()
             wait = min(self._timing.turn_s, max(0.0, next_turn - time.monotonic()))
@@ -151,6 +167,9 @@ class PrinterWorker:
     async def print_due_once(self) -> int:
         """Print the jobs due now, oldest first, stopping at the first that fails; how many
         were done. The status is asked first; with nothing to print, only now and then."""
+        for job_id, printed_at in list(self._printed.items()):  # first what is on paper
+            await self._journal.print_job_done(job_id, printed_at)
+            del self._printed[job_id]
         jobs = await self._journal.print_jobs_due(self._clock(), self._till.receipt_freshness_s)
         if not jobs:
             self._blocked = False
@@ -207,7 +226,10 @@ class PrinterWorker:
             await self._journal.print_job_failed(job.id, str(exc))
             await self._refresh_status()
             return False
-        await self._journal.print_job_done(job.id, self._clock())
+        # on paper: should the journal refuse to mark it (a full disk), it is marked later
+        self._printed[job.id] = self._clock()
+        await self._journal.print_job_done(job.id, self._printed[job.id])
+        del self._printed[job.id]
         return True
 
     async def _wait_for_credits(self, sale: SaleRecord) -> list[Operation]:

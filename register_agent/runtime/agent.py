@@ -19,6 +19,7 @@ from pathlib import Path
 
 from register_agent.api import LocalApiServer, local_api_token, make_app
 from register_agent.common.events import EventBus
+from register_agent.common.faults import WorkerFaults
 from register_agent.common.logs import remember_card, remember_secrets, secrets_of
 from register_agent.config import AgentConfig
 from register_agent.counter.giftcards.desk import GiftcardDesk
@@ -35,7 +36,7 @@ from register_agent.receipts.printer_worker import PrinterWorker, agent_prints
 from register_agent.runtime import devices
 from register_agent.runtime.housekeeping import cached_register, keep_house
 from register_agent.runtime.metrics import AgentMetrics, MetricsServer, Sources
-from register_agent.runtime.sdnotify import Heartbeat, Notifier, feed_watchdog
+from register_agent.runtime.sdnotify import READY_STATUS, Heartbeat, Notifier, feed_watchdog
 from register_agent.runtime.tasks import Tasks, first_of
 from register_agent.till.sale import Till
 
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 JOURNAL_FILE = "journal.sqlite3"
 STOP_GRACE_S = 5.0  # what is in flight at SIGTERM gets this long to finish
 DEFAULT_SILENCE_S = 30.0  # a worker silent this long is hung (without a systemd watchdog)
+EXIT_WORKER_DIED = 70  # EX_SOFTWARE: a worker ended, a bug; systemd's Restart= starts afresh
 
 
 class Agent:
@@ -60,6 +62,8 @@ class Agent:
         self._notifier = notifier or Notifier()
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
+        self._died: str | None = None  # the worker whose end stopped the agent
+        self.faults = WorkerFaults()  # the workers in trouble, for status and systemd
         interval = self._notifier.watchdog_interval_s
         self.heartbeat = Heartbeat(interval if interval else DEFAULT_SILENCE_S)
 
@@ -78,7 +82,7 @@ class Agent:
                     await self._reload_config()
             self._notifier.stopping()
             log.info("stopping")
-        return 0
+        return EXIT_WORKER_DIED if self._died else 0
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
@@ -109,6 +113,7 @@ class Agent:
             printer=self._printer_line,
             readers=self._reader_lines,
             credentials_refused=lambda: self.outbox.credentials_refused,
+            faults=self.faults,
         )
         self.till = Till(
             journal=self.journal,
@@ -136,15 +141,16 @@ class Agent:
             on_beat=lambda: self.heartbeat.beat("outbox"),
             on_settled=self._settled,
             on_api_result=self.health.api_result,
+            faults=self.faults,
         )
         recovered = await self.outbox.recover()
         if recovered:
             log.warning("%d operations were in flight at the last stop: reconciling", recovered)
-        tasks = await stack.enter_async_context(Tasks())
+        tasks = await stack.enter_async_context(Tasks(on_death=self._worker_died))
         self._start_workers(tasks)
         await self._start_api(stack)
         self._start_metrics(stack)
-        self._notifier.ready("journal open, local API listening")
+        self._notifier.ready(READY_STATUS)
         log.info("ready: Register API %s at %s", config.api.version, config.api.base_url)
 
     async def _start_printer(self, stack: contextlib.AsyncExitStack) -> PrinterWorker | None:
@@ -159,6 +165,7 @@ class Agent:
             events=self.events,
             on_beat=lambda: self.heartbeat.beat("printer"),
             settled=self.settled,
+            faults=self.faults,
         )
 
     def _start_workers(self, tasks: Tasks) -> None:
@@ -172,9 +179,8 @@ class Agent:
         if self.readers:
             pipeline = ScanPipeline(self.config.scans, self.config.readers)
             tasks.start("readers", devices.run_readers(self.readers, pipeline, self._scanned))
-        watchdog = feed_watchdog(
-            self._notifier, self.heartbeat, self.readers, self.metrics.state.sample_readers
-        )
+        tick, trouble = self.metrics.state.sample_readers, self.health.trouble
+        watchdog = feed_watchdog(self._notifier, self.heartbeat, self.readers, tick, trouble)
         tasks.start("watchdog", watchdog)
         tasks.start(
             "housekeeping", keep_house(self.journal, self.loyalty, self.health, self.config.state)
@@ -208,6 +214,8 @@ class Agent:
                 ),
                 readers=lambda: [reader.status() for reader in self.readers],
                 started_at=time.time(),
+                journal_state=lambda: self.journal.fault.kind if self.journal.fault else "ok",
+                worker_faults=self.faults.current,
             )
         )
 
@@ -215,6 +223,11 @@ class Agent:
         server = MetricsServer(self.metrics, self.config.local_api.metrics_listen)
         server.start()
         stack.callback(server.stop)
+
+    def _worker_died(self, worker: str) -> None:
+        """A worker ended (tasks.py): stop loudly, so systemd starts a whole agent again."""
+        self._died = worker
+        self._stop.set()
 
     async def _settled(self, operation: Operation) -> None:
         self.settled.notify(operation)  # first: wakes the sale and the slip waiting for it

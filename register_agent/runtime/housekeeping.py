@@ -1,7 +1,9 @@
 """The agent's hourly housekeeping: the register info asked of the Register API again and
 kept in the state directory (``register.json``), so that after a restart without the API
 loyalty tokens can still be minted; and finished sales past the retention removed from the
-journal.
+journal. A round that fails on the disk or the journal (a full disk, a damaged file) is
+reported in ``status`` and tried again sooner, doubling up to the hour: housekeeping never
+dies of it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from register_agent.config import StateConfig
 from register_agent.counter.health import TillHealth
-from register_agent.errors import LoyaltyApiError
+from register_agent.errors import JournalError, LoyaltyApiError
 from register_agent.journal import Journal
 from register_agent.loyalty import LoyaltyService
 from register_agent.loyalty.domain import RegisterInfo
@@ -25,6 +27,8 @@ log = logging.getLogger("register_agent.runtime.agent")
 
 REGISTER_FILE = "register.json"  # the register info, so tokens can be minted offline
 HOUSEKEEPING_S = 3600.0
+RETRY_S = 30.0  # a failed round is tried again after this, doubling up to HOUSEKEEPING_S
+WORKER = "housekeeping"
 
 
 async def keep_house(
@@ -32,9 +36,16 @@ async def keep_house(
 ) -> None:
     """Refresh the cached register info; remove finished rows past the retention."""
     while True:
-        await _remember_register(loyalty, health, state.directory)
-        retention_s = state.retention_days * 86400
-        removed = await journal.purge_finished(before=time.time() - retention_s)
+        try:
+            await _remember_register(loyalty, health, state.directory)
+            retention_s = state.retention_days * 86400
+            removed = await journal.purge_finished(before=time.time() - retention_s)
+        except (OSError, JournalError) as exc:
+            problem = f"a round failed ({exc})"
+            pause = health.faults.report(WORKER, problem, first_s=RETRY_S, max_s=HOUSEKEEPING_S)
+            await asyncio.sleep(pause)
+            continue
+        health.faults.clear(WORKER)
         if removed:
             log.info("removed %d finished sales older than the retention", removed)
         await asyncio.sleep(HOUSEKEEPING_S)

@@ -16,7 +16,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from register_agent.receipts.welcome import SLIP_PREFIX
 log = logging.getLogger(__name__)
 
 API_STATES = ("reachable", "unreachable", "key_refused", "unknown")
+JOURNAL_STATES = ("ok", "disk_full", "damaged")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ class Sources:
     printer: Callable[[], PrinterStatus | None]
     readers: Callable[[], Sequence[DeviceStatus]]
     started_at: float
+    #: "ok", or "disk_full" / "damaged" while the journal takes no writes
+    journal_state: Callable[[], str] = lambda: "ok"
+    #: worker name -> its last failure, for the workers that have not got through since
+    worker_faults: Callable[[], Mapping[str, str]] = dict
 
 
 class AgentMetrics:
@@ -141,6 +146,22 @@ class StateCollector(Collector):
         for state in API_STATES:
             api.add_metric([state], 1.0 if state == current else 0.0)
         yield api
+        journal = GaugeMetricFamily(
+            "register_agent_journal_state",
+            "1 for the journal's storage state: ok, disk_full or damaged (sales refused)",
+            labels=["state"],
+        )
+        for state in JOURNAL_STATES:
+            journal.add_metric([state], 1.0 if state == self._sources.journal_state() else 0.0)
+        yield journal
+        failing = GaugeMetricFamily(
+            "register_agent_worker_failing",
+            "1 for a worker (outbox, printer, housekeeping) whose last turn failed",
+            labels=["worker"],
+        )
+        for worker in sorted(self._sources.worker_faults()):
+            failing.add_metric([worker], 1.0)
+        yield failing
         printer = GaugeMetricFamily(
             "register_agent_printer_state", "1 for the printer's last known state", labels=["state"]
         )

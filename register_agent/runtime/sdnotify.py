@@ -22,6 +22,7 @@ from register_agent.readers.reader import Reader
 log = logging.getLogger(__name__)
 
 READER_SILENCE_S = 5.0  # an open serial reader's thread turns every 0.25 s
+READY_STATUS = "journal open, local API listening"
 
 
 class Notifier:
@@ -33,6 +34,7 @@ class Notifier:
         # a leading "@" names a socket in the abstract namespace
         self._address = "\0" + address[1:] if address.startswith("@") else address
         self._socket: socket.socket | None = None
+        self._last_status = ""
         if self._address:
             self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
         usec = env.get("WATCHDOG_USEC", "")
@@ -58,6 +60,7 @@ class Notifier:
         return True
 
     def ready(self, status: str = "") -> bool:
+        self._last_status = status or self._last_status
         return self.notify("READY=1", *([f"STATUS={status}"] if status else []))
 
     def reloading(self) -> bool:
@@ -69,6 +72,14 @@ class Notifier:
 
     def status(self, text: str) -> bool:
         return self.notify(f"STATUS={text}")
+
+    def status_changed(self, text: str) -> bool:
+        """``STATUS=text`` when it differs from the last one this sent (``systemctl
+        status`` shows it): a full disk and its end, without a datagram every few seconds."""
+        if text == self._last_status:
+            return False
+        self._last_status = text
+        return self.status(text)
 
     def close(self) -> None:
         if self._socket is not None:
@@ -110,17 +121,23 @@ class Heartbeat:
 
 
 async def feed_watchdog(
-    notifier: Notifier, heartbeat: Heartbeat, readers: Sequence[Reader], tick: Callable[[], None]
+    notifier: Notifier,
+    heartbeat: Heartbeat,
+    readers: Sequence[Reader],
+    tick: Callable[[], None],
+    trouble: Callable[[], Sequence[str]] = list,
 ) -> None:
     """The agent's watchdog loop, every half watchdog interval (5 s without a watchdog): the
     event loop and the turning readers check in, ``tick`` runs (the readers' metrics are
-    sampled), and systemd is pinged while no worker is silent."""
+    sampled), systemd's status line says the ``trouble`` (a full disk, a worker failing)
+    or that all is well again, and systemd is pinged while no worker is silent."""
     interval = notifier.watchdog_interval_s
     pause = interval / 2 if interval else 5.0
     while True:
         heartbeat.beat("agent")  # the event loop itself turns
         beat_readers(readers, heartbeat)
         tick()
+        notifier.status_changed("; ".join(trouble()) or READY_STATUS)
         if interval:
             heartbeat.feed(notifier)
         await asyncio.sleep(pause)

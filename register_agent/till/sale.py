@@ -12,6 +12,7 @@ Every refusal is a ``CounterRefusal`` the POS can show.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -39,7 +40,7 @@ from register_agent.counter.messages import (
     TillStatus,
 )
 from register_agent.counter.profiles import ProfileDesk
-from register_agent.errors import CounterRefusal, LoyaltyApiError
+from register_agent.errors import CounterRefusal, JournalUnavailable, LoyaltyApiError
 from register_agent.journal import Journal, Operation, OperationState, SaleRecord
 from register_agent.journal.results import credits_moved
 from register_agent.loyalty.bundle import Loyalty
@@ -221,16 +222,21 @@ class Till:
             created_at=self._clock(),
             request=named.stored(request.model_dump(mode="json")),
         )
-        stored, created = await self._journal.record_sale(
-            record, operations, print_receipt=answer.receipt == "printing"
-        )
+        try:
+            stored, created = await self._journal.record_sale(
+                record, operations, print_receipt=answer.receipt == "printing"
+            )
+        except JournalUnavailable:  # not recorded (503): the resent sale finds its customer
+            self._customers.give_back(taken)
+            raise
         if not created:  # the same sale id, posted twice at the same moment
             return _repeat(stored, digest)
         self._wake_outbox()
         self._wake_printer()
         final = await self._sale_loyalty.after_wait(answer, operations)
-        if final != answer:
-            await self._journal.set_sale_answer(request.sale_id, final.model_dump(mode="json"))
+        if final != answer:  # a full disk: the sale is recorded, a repeat gets the first answer
+            with contextlib.suppress(JournalUnavailable):
+                await self._journal.set_sale_answer(request.sale_id, final.model_dump(mode="json"))
         return final
 
     def _answer(self, request: SaleRequest, block: LoyaltyBlock) -> SaleAnswer:

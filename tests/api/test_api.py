@@ -212,6 +212,7 @@ async def test_the_status_of_the_till(api: Api) -> None:
         "alerts": [],
         "printer": "ok",
         "readers": ["front: ok"],
+        "journal": "ok",
     }
 
 

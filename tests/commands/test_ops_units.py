@@ -103,6 +103,28 @@ def test_metrics_count_scans_and_reader_changes_without_values(tmp_path: Path) -
     assert "8712345678906" not in text
 
 
+def test_metrics_say_a_full_disk_and_a_failing_worker(tmp_path: Path) -> None:
+    till_with_sale(tmp_path).close()
+    metrics = AgentMetrics(
+        Sources(
+            journal_file=tmp_path / "journal.sqlite3",
+            api_state=lambda: "reachable",
+            printer=lambda: None,
+            readers=list,
+            started_at=0.0,
+            journal_state=lambda: "disk_full",
+            worker_faults=lambda: {"housekeeping": "[Errno 28] No space left on device"},
+        )
+    )
+    text = generate_latest(metrics.registry).decode()
+    for series in (
+        'register_agent_journal_state{state="disk_full"} 1.0',
+        'register_agent_journal_state{state="ok"} 0.0',
+        'register_agent_worker_failing{worker="housekeeping"} 1.0',
+    ):
+        assert series in text, series
+
+
 def states_of(state: Path) -> dict[str, str]:
     journal = Journal.open(state / "journal.sqlite3")
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from register_agent.errors import JournalError
+from register_agent.errors import JournalError, JournalUnavailable
 from register_agent.journal import (
     Journal,
     NewOperation,
@@ -216,22 +216,47 @@ async def test_retention_removes_only_finished_sales(journal: Journal) -> None:
     assert await journal.integrity_check() == "ok"
 
 
-async def test_a_full_disk_during_a_write_ends_the_process(tmp_path: Path) -> None:
-    fatal: list[BaseException] = []
-    journal = Journal.open(tmp_path / "journal.sqlite3", on_fatal=fatal.append)
+def fill_the_disk(db: sqlite3.Connection) -> None:
+    """A real SQLITE_FULL: the file may not grow past the pages it has."""
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages}")
+    db.execute("CREATE TABLE ballast (b BLOB)")
+    db.execute("INSERT INTO ballast VALUES (zeroblob(1000000))")
+
+
+async def test_a_full_disk_refuses_the_group_and_the_next_write_goes_through(
+    tmp_path: Path,
+) -> None:
+    journal = Journal.open(tmp_path / "journal.sqlite3")
     await journal.record_sale(sale("1"), [], print_receipt=False)
-
-    def fill_the_disk(db: sqlite3.Connection) -> None:
-        # a real SQLITE_FULL: the file may not grow past the pages it has
-        pages = db.execute("PRAGMA page_count").fetchone()[0]
-        db.execute(f"PRAGMA max_page_count = {pages}")
-        db.execute("CREATE TABLE ballast (b BLOB)")
-        db.execute("INSERT INTO ballast VALUES (zeroblob(1000000))")
-
-    with pytest.raises(JournalError, match="write failed"):
+    with pytest.raises(JournalUnavailable, match="disk is full") as refused:
         await journal._writer.run_async(fill_the_disk)
-    assert len(fatal) == 1
-    assert isinstance(fatal[0], sqlite3.OperationalError)
+    assert refused.value.kind == "disk_full"
+    assert journal.fault is not None
+    assert journal.fault.kind == "disk_full"
+    # the space is back (the connection's cap lifted): the next write commits, the fault ends
+    await journal._writer.run_async(lambda db: db.execute("PRAGMA max_page_count = 1000000"))
+    await journal.record_sale(sale("2"), [], print_receipt=False)
+    assert journal.fault is None
+    assert await journal.sale("2") is not None
+    assert await journal.integrity_check() == "ok"
+    journal.close()
+
+
+async def test_a_damaged_page_stops_every_later_write(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "journal.sqlite3")
+
+    def meet_a_damaged_page(db: sqlite3.Connection) -> None:
+        damage = sqlite3.DatabaseError("database disk image is malformed")
+        damage.sqlite_errorcode = sqlite3.SQLITE_CORRUPT
+        raise damage
+
+    with pytest.raises(JournalUnavailable, match="journal recover") as refused:
+        await journal._writer.run_async(meet_a_damaged_page)
+    assert refused.value.kind == "damaged"
+    with pytest.raises(JournalUnavailable, match="damaged"):
+        await journal.record_sale(sale("1"), [], print_receipt=False)
+    assert await journal.sale("1") is None  # reads go on
     journal.close()
 
 

@@ -89,3 +89,17 @@ def test_a_silent_worker_stops_the_watchdog_pings(
     assert heartbeat.feed(notifier)
     assert listener.recv(64) == b"WATCHDOG=1"
     notifier.close()
+
+
+def test_a_changed_status_line_is_sent_once(systemd_socket: tuple[socket.socket, str]) -> None:
+    listener, path = systemd_socket
+    notifier = Notifier({"NOTIFY_SOCKET": path})
+    assert notifier.ready("journal open, local API listening")
+    listener.recv(4096)
+    assert not notifier.status_changed("journal open, local API listening")  # nothing new
+    assert notifier.status_changed("the till's disk is full")
+    assert listener.recv(4096) == b"STATUS=the till's disk is full"
+    assert not notifier.status_changed("the till's disk is full")
+    assert notifier.status_changed("journal open, local API listening")
+    assert listener.recv(4096) == b"STATUS=journal open, local API listening"
+    notifier.close()

@@ -18,6 +18,7 @@ from register_agent.journal.queries import outbox_summary
 from register_agent.journal.schema import MIGRATIONS
 
 MIN_FREE_BYTES = 100 * 1024 * 1024  # a day of a busy till is a few MB; an SD card fills up
+FULL_BYTES = 1024 * 1024  # less than this: a sale's transaction may not fit any more
 
 
 def state_writable(directory: Path) -> Check:
@@ -63,6 +64,12 @@ def _free_space(directory: Path) -> Check:
     except OSError as exc:
         return failed("free space", f"{directory}: {exc.strerror}", "create the state directory")
     detail = f"{free / 1e6:.0f} MB free in {directory}"
+    if free < FULL_BYTES:
+        detail = (
+            f"the disk of {directory} is full: the agent refuses sales and other writes "
+            "(503 disk_full) until there is space, then goes on by itself"
+        )
+        return failed("free space", detail, "free space on that file system (old logs?)")
     if free < MIN_FREE_BYTES:
         return failed("free space", detail, "free space on that file system (old logs?)")
     return passed("free space", detail)
