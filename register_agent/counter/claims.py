@@ -23,6 +23,7 @@ from register_agent.counter.messages import ClaimAnswer, ClaimRequest
 from register_agent.errors import (
     CounterRefusal,
     CredentialsRejected,
+    JournalUnavailable,
     LoyaltyApiError,
     NotApplied,
     OutcomeUnknown,
@@ -62,12 +63,18 @@ class RewardDesk:
         self._health = health
         self._clock = clock
         self._wake_outbox = wake_outbox
+        # claims the Register API made whose answer the journal could not take (a full
+        # disk): the claim id answers them from here until the journal has them
+        self._unsaved: dict[str, tuple[ClaimAnswer, str]] = {}
 
     async def claim(self, request: ClaimRequest, bound: BoundCustomer | None) -> ClaimAnswer:
         digest = hashlib.sha256(
             json.dumps(request.model_dump(mode="json"), sort_keys=True).encode()
         ).hexdigest()
         existing = await self._journal.reward_claim(request.claim_id)
+        if existing is not None and request.claim_id in self._unsaved:
+            _repeat(existing, digest, made=True)  # another body under the id: a conflict
+            return await self._finish(request.claim_id, *self._unsaved[request.claim_id])
         if existing is not None:
             answer = _repeat(existing, digest)
             if answer is not None:
@@ -120,13 +127,26 @@ class RewardDesk:
             balance=claimed.balance,
             external_property=claimed.external_property,
         )
-        await self._journal.finish_claim(
-            request.claim_id,
-            ClaimState.DONE,
-            self._clock(),
-            server_ref=claimed.claim_id,
-            result=answer.model_dump(mode="json"),
-        )
+        return await self._finish(request.claim_id, answer, claimed.claim_id)
+
+    async def _finish(self, claim_id: str, answer: ClaimAnswer, server_ref: str) -> ClaimAnswer:
+        """Journal the made claim and answer it. The reward was taken: a journal that takes
+        no writes now (a full disk) must not turn that into a refusal the cashier would
+        believe, so the answer is kept here and written with the claim id's next request
+        (should the agent stop first, the claim is ``in_flight`` at the restart and found
+        by reconciliation like any claim whose answer was lost)."""
+        try:
+            await self._journal.finish_claim(
+                claim_id,
+                ClaimState.DONE,
+                self._clock(),
+                server_ref=server_ref,
+                result=answer.model_dump(mode="json"),
+            )
+        except JournalUnavailable:
+            self._unsaved[claim_id] = (answer, server_ref)
+        else:
+            self._unsaved.pop(claim_id, None)
         return answer
 
     async def _customer_for(
@@ -197,14 +217,17 @@ class RewardDesk:
         return len(operations)
 
 
-def _repeat(existing: ClaimRecord, digest: str) -> ClaimAnswer | None:
-    """The first answer to a claim id again; None: it was refused, so try again."""
+def _repeat(existing: ClaimRecord, digest: str, *, made: bool = False) -> ClaimAnswer | None:
+    """The first answer to a claim id again; None: it was refused, so try again. ``made``:
+    the claim was made, only the journal lacks its answer (checked for a conflict only)."""
     if existing.request_digest != digest:
         raise CounterRefusal(
             "claim_conflict",
             f"claim {existing.claim_id} was already made with other details; use a new claim id",
             status=409,
         )
+    if made:
+        return None
     if existing.state in (ClaimState.DONE, ClaimState.REVERSED) and existing.result is not None:
         return ClaimAnswer.model_validate(existing.result)
     if existing.state is ClaimState.REFUSED:

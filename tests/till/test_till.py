@@ -19,8 +19,8 @@ from register_agent.common.events import Event, EventBus
 from register_agent.config import ApiConfig, OutboxConfig, ReceiptConfig, TillConfig
 from register_agent.counter.health import TillHealth
 from register_agent.counter.messages import ClaimRequest, RefundRequest, SaleRequest
-from register_agent.errors import CounterRefusal
-from register_agent.journal import Journal, OperationState
+from register_agent.errors import CounterRefusal, JournalUnavailable
+from register_agent.journal import ClaimState, Journal, OperationState
 from register_agent.journal.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
 from register_agent.loyalty import make_loyalty
 from register_agent.readers.scans import Scan
@@ -204,6 +204,39 @@ async def test_reward_claims_are_made_once_per_claim_id(
     assert conflict.value.code == "claim_conflict"
     receptions = [row for row in sandbox_clean.ledger() if row["kind"] == "reward_reception"]
     assert len(receptions) == 1
+
+
+async def test_a_claim_made_while_the_disk_is_full_is_answered_made_and_journaled_later(
+    make_till: MakeTill, sandbox_clean: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Register API took the reward; the journal refused the answer (a full disk). The
+    cashier hears it was made, not a 503, and the claim id's repeat journals it, once."""
+    till = make_till("v3")
+    finish = Journal.finish_claim
+    refused: list[str] = []
+    journals: list[Journal] = []
+
+    async def full_once(journal: Journal, claim_id: str, *args: Any, **kwargs: Any) -> None:
+        journals.append(journal)
+        if not refused:
+            refused.append(claim_id)
+            raise JournalUnavailable("database or disk is full", kind="disk_full")
+        await finish(journal, claim_id, *args, **kwargs)
+
+    monkeypatch.setattr(Journal, "finish_claim", full_once)
+    request = ClaimRequest(claim_id="C-F", reward_key=COFFEE_V3, customer_key=JAN_V3)
+    first = await till.claim_reward(request)
+    assert (first.title, first.credits, first.balance) == ("Free coffee", -50, 100)
+    assert refused == ["C-F"]
+    assert await till.claim_reward(request) == first
+    with pytest.raises(CounterRefusal) as conflict:
+        await till.claim_reward(ClaimRequest(claim_id="C-F", reward_key="other"))
+    assert conflict.value.code == "claim_conflict"
+    receptions = [row for row in sandbox_clean.ledger() if row["kind"] == "reward_reception"]
+    assert len(receptions) == 1
+    claim = await journals[-1].reward_claim("C-F")
+    assert claim is not None
+    assert claim.state is ClaimState.DONE
 
 
 async def test_a_claim_the_balance_does_not_cover_is_refused_clearly(make_till: MakeTill) -> None:
