@@ -12,6 +12,8 @@ and what to do, and never carries a secret (API key, token secret) or a full car
     │   ├── ReaderError             a card reader (serial, keyboard wedge, NFC)
     │   └── PrinterError            the receipt printer
     ├── JournalError                the SQLite journal cannot be used safely
+    │   └── JournalNeedsDecision    lost, damaged or not this till's: a person runs
+    │                               `register-agent journal recover` or `reset`
     ├── CounterRefusal              the till refuses a POS request (a stable code and a
     │                               sentence the cashier can read: offline, conflict, ...)
     ├── AgentUnreachable            a command (status, demo) cannot reach the running
@@ -63,6 +65,15 @@ class PrinterError(DeviceError):
 
 class JournalError(RegisterAgentError):
     """The journal cannot guarantee durability (pragmas refused, disk full, I/O error)."""
+
+
+class JournalNeedsDecision(JournalError):
+    """The journal is missing, empty, damaged, another till's or behind what this till
+    knows it held: the agent must not start on it until a person decides (recover or
+    reset). The process exits with ``EXIT_CODE``, which the systemd unit does not restart
+    (``RestartPreventExitStatus=``): a restart could not change the answer."""
+
+    EXIT_CODE = 78  # EX_CONFIG: fixing it takes a person
 
 
 class CounterRefusal(RegisterAgentError):

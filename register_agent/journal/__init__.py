@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Unpack
 
 from register_agent.errors import JournalError
-from register_agent.journal import claims, giftcards, queries
+from register_agent.journal import claims, giftcards, identity, opening, queries
 from register_agent.journal.claims import ClaimRecord, ClaimState
 from register_agent.journal.giftcards import GiftcardChanges, GiftcardPayment, GiftcardState
 from register_agent.journal.records import (
@@ -28,13 +28,7 @@ from register_agent.journal.records import (
     PrintJobState,
     SaleRecord,
 )
-from register_agent.journal.schema import migrate
-from register_agent.journal.writer import (
-    JournalReader,
-    JournalWriter,
-    exit_process,
-    open_connection,
-)
+from register_agent.journal.writer import JournalReader, JournalWriter, exit_process
 
 __all__ = [
     "TRANSITIONS",
@@ -57,25 +51,35 @@ __all__ = [
 class Journal:
     """The agent's journal; every method runs one committed transaction on the writer."""
 
-    def __init__(self, writer: JournalWriter) -> None:
+    def __init__(self, writer: JournalWriter, marker: identity.Marker | None = None) -> None:
         self._writer = writer
         self._reader = JournalReader(writer.path)
+        self._marker = marker
+        self._lock: int | None = None
 
     @classmethod
     def open(
         cls, path: Path, *, on_fatal: Callable[[BaseException], None] = exit_process
     ) -> Journal:
-        """Open (creating or upgrading) the journal at ``path``; refuse an unsafe file."""
-        connection = open_connection(path)
+        """Open (creating or upgrading) the journal at ``path``; refuse an unsafe file, and
+        one that is not this till's whole journal (``journal/identity.py``)."""
+        lock, marker = opening.open_checked(path)
         try:
-            migrate(connection)
-        finally:
-            connection.close()
-        return cls(JournalWriter(path, on_fatal=on_fatal))
+            journal = cls(JournalWriter(path, on_fatal=on_fatal), marker)
+        except BaseException:
+            identity.release(lock)
+            raise
+        journal._lock = lock
+        return journal
 
     def close(self) -> None:
         self._reader.close()
+        if self._marker is not None:
+            opening.mark_closed(self._writer, self._marker)
         self._writer.close()
+        if self._lock is not None:
+            identity.release(self._lock)
+            self._lock = None
 
     async def record_sale(
         self,

@@ -13,10 +13,11 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from register_agent.errors import JournalError
-from register_agent.journal import queries
+from register_agent.journal import identity, queries
 from register_agent.journal.records import (
     TRANSITIONS,
     Operation,
@@ -55,6 +56,18 @@ def write_transaction(path: Path) -> Iterator[sqlite3.Connection]:
         raise JournalError(f"journal {path}: {exc}; try again in a moment") from exc
     finally:
         connection.close()
+        _closed_after_us(path)
+
+
+def _closed_after_us(path: Path) -> None:
+    """With no agent running, this command's connection was the last: SQLite folded the
+    -wal file into the journal and removed it. The marker must not then take that for a
+    -wal file lost after a crash (``identity.check_before_open``)."""
+    marker = identity.read_marker(path)
+    if marker is not None and marker.open and not identity.wal_path(path).exists():
+        with read_only(path) as db:
+            now = identity.sequence(db)
+        identity.write_marker(path, replace(marker, sequence=max(now, marker.sequence), open=False))
 
 
 @contextmanager
