@@ -1,0 +1,200 @@
+"""The two ways on from a journal the agent refuses to start on (``journal/identity.py``),
+run by a person with the agent stopped: ``recover`` copies every row SQLite can still read
+into a fresh journal, ``reset`` starts an empty one. Both keep the old file (and its
+``-wal`` and ``-shm``) aside under a dated name and give the new journal a new identity,
+so the marker names it from then on.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from register_agent.errors import JournalError
+from register_agent.journal import identity
+from register_agent.journal.schema import migrate
+from register_agent.journal.writer import open_connection
+
+#: the tables copied, parents first; the identity is the new journal's own
+TABLES = (
+    "sales",
+    "operations",
+    "print_jobs",
+    "reward_claims",
+    "operation_decisions",
+    "giftcard_payments",
+    "giftcard_decisions",
+)
+CHUNK = 500  # rows read at a time
+#: rows jumped over, at most this many times per table, past a page SQLite cannot read
+MAX_SKIPS = 64
+SKIP_ROWS = 50
+UNFINISHED = "('pending', 'in_flight')"
+RECOVERED_NOTE = (
+    "recovered: the journal was damaged, and a later state of this operation may have "
+    "been lost with it; reconciled before it is sent again"
+)
+
+
+@dataclass
+class Salvage:
+    """What a recover or reset did: where the old file went, what the new one holds."""
+
+    aside: Path | None  # the old journal, kept; None when there was none
+    copied: dict[str, int] = field(default_factory=dict)  # table -> rows
+    unreadable: dict[str, str] = field(default_factory=dict)  # table -> what was lost
+    reconciled: int = 0  # unfinished operations made "unknown"
+
+
+@contextmanager
+def agent_stopped(journal: Path) -> Iterator[None]:
+    """The state directory's lock, exclusively: no agent may have this journal open."""
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(journal.with_name(identity.LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise JournalError(
+                f"the agent is running on {journal}: stop it first (systemctl stop "
+                "register-agent), then run this command again; nothing was changed"
+            ) from exc
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def reset(journal: Path) -> Salvage:
+    """Keep the old journal aside and start an empty one, this till's from now on."""
+    with agent_stopped(journal):
+        aside = _move_aside(journal, "reset")
+        _fresh(journal, "reset", aside, lambda db: None)
+        return Salvage(aside)
+
+
+def recover(journal: Path) -> Salvage:
+    """Keep the damaged journal aside and copy what SQLite can read of it into a new one."""
+    with agent_stopped(journal):
+        aside = _move_aside(journal, "damaged")
+        result = Salvage(aside)
+        rows = _read_all(aside, result) if aside is not None else {}
+
+        def fill(db: sqlite3.Connection) -> None:
+            for table in TABLES:
+                result.copied[table] = _insert(db, table, rows.get(table, []))
+            # a salvaged row may be older than what was lost with the damage (sent, or
+            # done, since): nothing unfinished is sent again before it is reconciled
+            result.reconciled = db.execute(
+                "UPDATE operations SET state = 'unknown', last_error = ?"  # noqa: S608
+                f" WHERE state IN {UNFINISHED}",
+                (RECOVERED_NOTE,),
+            ).rowcount
+
+        _fresh(journal, "recovered", aside, fill)
+        return result
+
+
+def _move_aside(journal: Path, label: str) -> Path | None:
+    """Rename the journal and its -wal and -shm files together (SQLite finds a -wal file
+    by the main file's name); the main file's new path, or None when it did not exist."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = journal.with_name(f"{journal.name}.{label}-{stamp}")
+    moved = None
+    for suffix in ("", "-wal", "-shm"):
+        source = journal.with_name(journal.name + suffix)
+        if source.exists():
+            source.replace(aside.with_name(aside.name + suffix))
+            moved = aside if suffix == "" else moved
+    return moved
+
+
+def _fresh(journal: Path, origin: str, aside: Path | None, fill: Any) -> None:
+    """A new journal at ``journal``, with its identity and its marker ("closed")."""
+    connection = open_connection(journal)
+    try:
+        migrate(connection)
+        connection.execute("PRAGMA foreign_keys=OFF")  # a row whose parent was lost stays
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            fill(connection)
+            journal_id = identity.stamp(connection, origin, note=str(aside) if aside else None)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        sequence = identity.sequence(connection)
+    except sqlite3.Error as exc:
+        raise JournalError(f"cannot write the new journal {journal}: {exc}") from exc
+    finally:
+        connection.close()
+    marker = identity.Marker(journal_id, origin, time.time(), sequence, open=False)
+    identity.write_marker(journal, marker)
+
+
+def _read_all(aside: Path, result: Salvage) -> dict[str, list[dict[str, Any]]]:
+    """Every readable row of every table, read from a working copy (the kept file stays
+    as it was found: opening it could fold its -wal file into it)."""
+    work = aside.with_name(aside.name + ".reading")
+    for suffix in ("", "-wal"):
+        source = aside.with_name(aside.name + suffix)
+        if source.exists():
+            shutil.copyfile(source, work.with_name(work.name + suffix))
+    try:
+        connection = sqlite3.connect(work)
+        connection.row_factory = sqlite3.Row
+        try:
+            return {table: _read_table(connection, table, result) for table in TABLES}
+        finally:
+            connection.close()
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            work.with_name(work.name + suffix).unlink(missing_ok=True)
+
+
+def _read_table(db: sqlite3.Connection, table: str, result: Salvage) -> list[dict[str, Any]]:
+    """The table's rows in rowid order; past a page that cannot be read, the next rows
+    are tried further on (SKIP_ROWS at a time, MAX_SKIPS times)."""
+    rows: list[dict[str, Any]] = []
+    last, skips = 0, 0  # the journal's rowids start at 1
+    while True:
+        try:
+            chunk = db.execute(
+                f"SELECT rowid AS _rowid, * FROM {table} WHERE rowid > ?"  # noqa: S608
+                " ORDER BY rowid LIMIT ?",
+                (last, CHUNK),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            if "no such table" in str(exc):  # a journal of an older schema
+                return rows
+            result.unreadable[table] = f"rows after #{last} could not all be read ({exc})"
+            if skips >= MAX_SKIPS:
+                return rows
+            skips += 1
+            last += SKIP_ROWS
+            continue
+        if not chunk:
+            return rows
+        rows += [dict(row) for row in chunk]
+        last = int(chunk[-1]["_rowid"])
+
+
+def _insert(db: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> int:
+    columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+    count = 0
+    for row in rows:
+        names = [name for name in columns if name in row]
+        marks = ", ".join("?" for _ in names)
+        inserted = db.execute(
+            f"INSERT OR IGNORE INTO {table} ({', '.join(names)}) VALUES ({marks})",  # noqa: S608
+            [row[name] for name in names],
+        )
+        count += inserted.rowcount
+    return count
