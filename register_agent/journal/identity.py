@@ -190,20 +190,47 @@ def confirm(db: sqlite3.Connection, journal: Path, marker: Marker | None) -> Mar
     journal_id, origin = found
     if marker is None:  # the marker alone was lost: the file itself is whole
         return Marker(journal_id, origin, time.time(), sequence(db), open=True)
+    _compare(journal, journal_id, marker, sequence(db))
+    return replace(marker, sequence=sequence(db), open=True)
+
+
+def inspect(db: sqlite3.Connection, journal: Path, marker: Marker | None) -> str:
+    """``confirm`` without changing anything, for ``register-agent doctor``: a line that
+    says whose journal this is, or ``JournalNeedsDecision`` as the agent would stop."""
+    found = identity_row(db) if _has_identity_table(db) else None
+    now = sequence(db)
+    if found is None:
+        if marker is not None:
+            raise JournalNeedsDecision(
+                f"the journal {journal} has no identity, but the marker {MARKER_FILE} names "
+                f"{marker.journal_id[:8]}; {DECIDE}"
+            )
+        return f"no identity yet (the agent gives it one at its next start); sequence {now}"
+    journal_id, origin = found
+    if marker is not None:
+        _compare(journal, journal_id, marker, now)
+    known = f", the marker remembers {marker.sequence}" if marker else ", no marker yet"
+    return f"this till's journal {journal_id[:8]} ({origin}); sequence {now}{known}"
+
+
+def _compare(journal: Path, journal_id: str, marker: Marker, now: int) -> None:
     if journal_id != marker.journal_id:
         raise JournalNeedsDecision(
             f"the journal {journal} is another journal ({journal_id[:8]}) than this till's "
             f"({marker.journal_id[:8]}, {MARKER_FILE}): copied from another till, or an "
             f"old backup. Put this till's journal back, or {DECIDE}"
         )
-    now = sequence(db)
     if now < marker.sequence:
         raise JournalNeedsDecision(
             f"the journal {journal} has lost rows: its sequence is {now}, and it was at "
             f"least {marker.sequence} at the last start or stop (an old backup, or its "
             f"write-ahead log removed or cut short); {DECIDE}"
         )
-    return replace(marker, sequence=now, open=True)
+
+
+def _has_identity_table(db: sqlite3.Connection) -> bool:
+    query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal_identity'"
+    return db.execute(query).fetchone() is not None
 
 
 @contextlib.contextmanager
