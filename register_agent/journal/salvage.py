@@ -34,9 +34,9 @@ TABLES = (
     "giftcard_decisions",
 )
 CHUNK = 500  # rows read at a time
-#: rows jumped over, at most this many times per table, past a page SQLite cannot read
-MAX_SKIPS = 64
-SKIP_ROWS = 50
+#: past a damaged page: this many rowids in a row that hold nothing or cannot be read end
+#: the table (rowids are dense once in use: only the oldest rows are ever purged)
+MISSES = 1000
 UNFINISHED = "('pending', 'in_flight')"
 RECOVERED_NOTE = (
     "recovered: the journal was damaged, and a later state of this operation may have "
@@ -147,6 +147,7 @@ def _read_all(aside: Path, result: Salvage) -> dict[str, list[dict[str, Any]]]:
         source = aside.with_name(aside.name + suffix)
         if source.exists():
             shutil.copyfile(source, work.with_name(work.name + suffix))
+    _whole_pages(work)
     try:
         connection = sqlite3.connect(work)
         connection.row_factory = sqlite3.Row
@@ -159,11 +160,29 @@ def _read_all(aside: Path, result: Salvage) -> dict[str, list[dict[str, Any]]]:
             work.with_name(work.name + suffix).unlink(missing_ok=True)
 
 
+def _whole_pages(work: Path) -> None:
+    """A file cut off inside a page is "malformed" as a whole to SQLite: the working copy
+    is filled up with zeros to the size its header names, so the pages that remain can be
+    read (a zeroed page is then one damaged page among whole ones)."""
+    data = work.read_bytes()[:100]
+    if len(data) < 100 or not data.startswith(b"SQLite format 3\x00"):
+        return
+    page_size = int.from_bytes(data[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(data[28:32], "big")
+    size = work.stat().st_size
+    wanted = max(pages * page_size, -(-size // page_size) * page_size)
+    if wanted > size:
+        with work.open("r+b") as file:
+            file.truncate(wanted)  # the new bytes read as zeros
+
+
 def _read_table(db: sqlite3.Connection, table: str, result: Salvage) -> list[dict[str, Any]]:
-    """The table's rows in rowid order; past a page that cannot be read, the next rows
-    are tried further on (SKIP_ROWS at a time, MAX_SKIPS times)."""
+    """The table's rows in rowid order. A scan stops at the first page it cannot read;
+    from there each rowid is asked for on its own, which only fails for the rows on a
+    damaged page, until MISSES rowids in a row hold nothing (the end of the table)."""
     rows: list[dict[str, Any]] = []
-    last, skips = 0, 0  # the journal's rowids start at 1
+    last = _first_rowid(db, table) - 1
     while True:
         try:
             chunk = db.execute(
@@ -174,16 +193,45 @@ def _read_table(db: sqlite3.Connection, table: str, result: Salvage) -> list[dic
         except sqlite3.Error as exc:
             if "no such table" in str(exc):  # a journal of an older schema
                 return rows
-            result.unreadable[table] = f"rows after #{last} could not all be read ({exc})"
-            if skips >= MAX_SKIPS:
-                return rows
-            skips += 1
-            last += SKIP_ROWS
-            continue
+            return rows + _one_by_one(db, table, last, result, exc)
         if not chunk:
             return rows
         rows += [dict(row) for row in chunk]
         last = int(chunk[-1]["_rowid"])
+
+
+def _first_rowid(db: sqlite3.Connection, table: str) -> int:
+    try:
+        first = db.execute(f"SELECT MIN(rowid) FROM {table}").fetchone()[0]  # noqa: S608
+    except sqlite3.Error:
+        return 1
+    return int(first) if first is not None else 1
+
+
+def _one_by_one(
+    db: sqlite3.Connection, table: str, last: int, result: Salvage, exc: sqlite3.Error
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    misses, rowid = 0, last
+    while misses < MISSES:  # a rowid that fails or holds nothing is a miss
+        rowid += 1
+        try:
+            row = db.execute(
+                f"SELECT rowid AS _rowid, * FROM {table} WHERE rowid = ?",  # noqa: S608
+                (rowid,),
+            ).fetchone()
+        except sqlite3.Error:
+            misses += 1
+            continue
+        if row is None:
+            misses += 1
+        else:
+            rows.append(dict(row))
+            misses = 0
+    result.unreadable[table] = (
+        f"not every row after #{last} could be read ({exc}); {len(rows)} of them were"
+    )
+    return rows
 
 
 def _insert(db: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> int:

@@ -132,3 +132,26 @@ async def test_reset_starts_empty_and_keeps_the_old_file(tmp_path: Path) -> None
     finally:
         journal.close()
     assert _origin(path) == "reset"
+
+
+async def test_recover_reads_what_is_left_of_a_file_cut_short(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal.open(path)
+    for number in range(300):
+        await journal.record_sale(sale(f"S-{number}"), [credit(f"op-{number}")], print_receipt=True)
+    journal.close()
+    size = path.stat().st_size
+    with path.open("r+b") as file:
+        file.truncate(size * 2 // 3 + 100)  # inside a page, as a failing card cuts it
+    with pytest.raises(JournalNeedsDecision, match="is damaged"):
+        Journal.open(path)
+
+    result = recover(path)
+
+    assert 0 < result.copied["sales"] < 300
+    assert "sales" in result.unreadable
+    journal = Journal.open(path)
+    try:
+        assert await journal.sale("S-0") is not None
+    finally:
+        journal.close()
