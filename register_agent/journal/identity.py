@@ -40,8 +40,6 @@ from pathlib import Path
 
 from register_agent.errors import JournalError, JournalNeedsDecision
 
-MARKER_FILE = "journal.id"
-LOCK_FILE = "journal.lock"
 #: what else in the state directory shows that this till ran before: the local-API token
 #: it generated (api/auth.py) and the register info it cached (runtime/housekeeping.py)
 HISTORY_FILES = ("local-api-token", "register.json")
@@ -65,7 +63,13 @@ class Marker:
 
 
 def marker_path(journal: Path) -> Path:
-    return journal.with_name(MARKER_FILE)
+    """``journal.id`` beside ``journal.sqlite3`` (a journal of another name, as tests keep
+    several in one folder, has a marker of its own)."""
+    return journal.with_suffix(".id")
+
+
+def lock_path(journal: Path) -> Path:
+    return journal.with_suffix(".lock")
 
 
 def wal_path(journal: Path) -> Path:
@@ -79,10 +83,10 @@ def read_marker(journal: Path) -> Marker | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError) as exc:
-        raise JournalError(
+        raise JournalNeedsDecision(
             f"the journal's marker {path} cannot be read ({exc}); it tells whether the "
-            f"journal beside it is this till's. Check the journal with register-agent "
-            f"doctor, then {DECIDE.removeprefix('stop the agent and decide: ')}"
+            f"journal beside it is this till's and whole. If the journal is whole, "
+            f"`register-agent journal recover` keeps all of it; {DECIDE}"
         ) from exc
 
 
@@ -104,7 +108,7 @@ def write_marker(journal: Path, marker: Marker) -> None:
 
 def history(journal: Path) -> list[str]:
     """What in the state directory says this till has run before (empty: a new till)."""
-    names = [MARKER_FILE, *HISTORY_FILES]
+    names = [marker_path(journal).name, *HISTORY_FILES]
     return [name for name in names if (journal.parent / name).exists()]
 
 
@@ -179,9 +183,9 @@ def confirm(db: sqlite3.Connection, journal: Path, marker: Marker | None) -> Mar
     if found is None:
         if marker is not None:
             raise JournalNeedsDecision(
-                f"the journal {journal} is not the one this till made (it has no identity, "
-                f"the marker {MARKER_FILE} names {marker.journal_id[:8]}); if it is a "
-                f"backup put back by hand, {DECIDE}"
+                f"the journal {journal} is not the one this till made (it has no "
+                f"identity, the marker {marker_path(journal).name} names "
+                f"{marker.journal_id[:8]}); if it is a backup put back by hand, {DECIDE}"
             )
         origin = "new" if not history(journal) and sequence(db) == 0 else "adopted"
         with _transaction(db):
@@ -202,8 +206,8 @@ def inspect(db: sqlite3.Connection, journal: Path, marker: Marker | None) -> str
     if found is None:
         if marker is not None:
             raise JournalNeedsDecision(
-                f"the journal {journal} has no identity, but the marker {MARKER_FILE} names "
-                f"{marker.journal_id[:8]}; {DECIDE}"
+                f"the journal {journal} has no identity, but the marker "
+                f"{marker_path(journal).name} names {marker.journal_id[:8]}; {DECIDE}"
             )
         return f"no identity yet (the agent gives it one at its next start); sequence {now}"
     journal_id, origin = found
@@ -217,8 +221,8 @@ def _compare(journal: Path, journal_id: str, marker: Marker, now: int) -> None:
     if journal_id != marker.journal_id:
         raise JournalNeedsDecision(
             f"the journal {journal} is another journal ({journal_id[:8]}) than this till's "
-            f"({marker.journal_id[:8]}, {MARKER_FILE}): copied from another till, or an "
-            f"old backup. Put this till's journal back, or {DECIDE}"
+            f"({marker.journal_id[:8]}, {marker_path(journal).name}): copied from another "
+            f"till, or an old backup. Put this till's journal back, or {DECIDE}"
         )
     if now < marker.sequence:
         raise JournalNeedsDecision(
@@ -249,7 +253,7 @@ def hold(journal: Path) -> int:
     commands take it exclusively, so they never move a journal an agent has open."""
     try:
         journal.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(journal.with_name(LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+        descriptor = os.open(lock_path(journal), os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         raise JournalError(
             f"cannot use the state directory {journal.parent}: {exc}; check that it exists "

@@ -58,7 +58,7 @@ class Salvage:
 def agent_stopped(journal: Path) -> Iterator[None]:
     """The state directory's lock, exclusively: no agent may have this journal open."""
     journal.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(journal.with_name(identity.LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+    descriptor = os.open(identity.lock_path(journal), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
