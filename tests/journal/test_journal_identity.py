@@ -5,6 +5,7 @@ readable rows and reconciles what was unfinished, reset starts empty."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sqlite3
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from register_agent.errors import JournalNeedsDecision
 from register_agent.journal import Journal, OperationState, identity
+from register_agent.journal.admin import write_transaction
 from register_agent.journal.salvage import recover, reset
 from tests.journal.test_journal import credit, sale
 
@@ -155,3 +157,19 @@ async def test_recover_reads_what_is_left_of_a_file_cut_short(tmp_path: Path) ->
         assert await journal.sale("S-0") is not None
     finally:
         journal.close()
+
+
+async def test_a_command_that_folds_the_wal_in_after_a_crash_is_no_lost_wal(
+    tmp_path: Path,
+) -> None:
+    """review, export or import with the agent stopped after a crash: their connection is
+    the last, and SQLite folds the -wal file into the journal and removes it."""
+    path = tmp_path / "journal.sqlite3"
+    await _with_a_sale(path)
+    marker = identity.read_marker(path)
+    assert marker is not None
+    identity.write_marker(path, dataclasses.replace(marker, open=True))  # as a kill leaves it
+    with write_transaction(path) as db:
+        db.execute("SELECT COUNT(*) FROM sales")
+    assert not identity.wal_path(path).exists()
+    Journal.open(path).close()  # not taken for a -wal file lost after a crash
