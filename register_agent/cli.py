@@ -15,9 +15,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from register_agent import __version__
-from register_agent.commands import operator_commands, run_agent, scan_test, setup_checks, status
+from register_agent.commands import (
+    journal_command,
+    operator_commands,
+    run_agent,
+    scan_test,
+    setup_checks,
+    status,
+)
 from register_agent.commands.demo import run as demo
-from register_agent.errors import RegisterAgentError
+from register_agent.errors import JournalNeedsDecision, RegisterAgentError
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -36,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_command(commands)
     status.add_command(commands)
     operator_commands.add_commands(commands)
+    journal_command.add_command(commands)
     # `register-agent doctor --config x` as well as `register-agent --config x doctor`: an
     # installer types the option where it comes to mind. SUPPRESS leaves the value given
     # before the sub-command (or the default) alone when none is given after it.
@@ -66,6 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Command = args.handler
     try:
         return handler(args)
+    except JournalNeedsDecision as exc:  # systemd does not restart this exit status
+        print(f"register-agent: {exc}", file=sys.stderr)
+        return JournalNeedsDecision.EXIT_CODE
     except RegisterAgentError as exc:
         print(f"register-agent: {exc}", file=sys.stderr)
         return 2

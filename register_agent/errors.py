@@ -12,8 +12,10 @@ and what to do, and never carries a secret (API key, token secret) or a full car
     │   ├── ReaderError             a card reader (serial, keyboard wedge, NFC)
     │   └── PrinterError            the receipt printer
     ├── JournalError                the SQLite journal cannot be used safely
-    │   └── JournalUnavailable      it takes no writes now: the disk is full (passes
-    │                               when space is freed) or the file is damaged
+    │   ├── JournalUnavailable      it takes no writes now: the disk is full (passes
+    │   │                           when space is freed) or the file is damaged
+    │   └── JournalNeedsDecision    lost, damaged or not this till's: a person runs
+    │                               `register-agent journal recover` or `reset`
     ├── CounterRefusal              the till refuses a POS request (a stable code and a
     │                               sentence the cashier can read: offline, conflict, ...)
     ├── AgentUnreachable            a command (status, demo) cannot reach the running
@@ -78,6 +80,15 @@ class JournalUnavailable(JournalError):
     def __init__(self, message: str, *, kind: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class JournalNeedsDecision(JournalError):
+    """The journal is missing, empty, damaged, another till's or behind what this till
+    knows it held: the agent must not start on it until a person decides (recover or
+    reset). The process exits with ``EXIT_CODE``, which the systemd unit does not restart
+    (``RestartPreventExitStatus=``): a restart could not change the answer."""
+
+    EXIT_CODE = 78  # EX_CONFIG: fixing it takes a person
 
 
 class CounterRefusal(RegisterAgentError):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Unpack
 
 from register_agent.errors import JournalError
-from register_agent.journal import claims, giftcards, queries
+from register_agent.journal import claims, giftcards, identity, opening, queries
 from register_agent.journal.claims import ClaimFigures, ClaimRecord, ClaimState
 from register_agent.journal.faults import JournalFault
 from register_agent.journal.giftcards import GiftcardChanges, GiftcardPayment, GiftcardState
@@ -29,8 +29,7 @@ from register_agent.journal.records import (
     PrintJobState,
     SaleRecord,
 )
-from register_agent.journal.schema import migrate
-from register_agent.journal.writer import JournalReader, JournalWriter, open_connection
+from register_agent.journal.writer import JournalReader, JournalWriter
 
 __all__ = [
     "TRANSITIONS",
@@ -55,19 +54,24 @@ __all__ = [
 class Journal:
     """The agent's journal; every method runs one committed transaction on the writer."""
 
-    def __init__(self, writer: JournalWriter) -> None:
+    def __init__(self, writer: JournalWriter, marker: identity.Marker | None = None) -> None:
         self._writer = writer
         self._reader = JournalReader(writer.path, writer.health)
+        self._marker = marker
+        self._lock: int | None = None
 
     @classmethod
     def open(cls, path: Path) -> Journal:
-        """Open (creating or upgrading) the journal at ``path``; refuse an unsafe file."""
-        connection = open_connection(path)
+        """Open (creating or upgrading) the journal at ``path``; refuse an unsafe file, and
+        one that is not this till's whole journal (``journal/identity.py``)."""
+        lock, marker = opening.open_checked(path)
         try:
-            migrate(connection)
-        finally:
-            connection.close()
-        return cls(JournalWriter(path))
+            journal = cls(JournalWriter(path), marker)
+        except BaseException:
+            identity.release(lock)
+            raise
+        journal._lock = lock
+        return journal
 
     @property
     def fault(self) -> JournalFault | None:
@@ -76,7 +80,15 @@ class Journal:
 
     def close(self) -> None:
         self._reader.close()
+        fault = self._writer.health.fault
+        if self._marker is not None and (fault is None or fault.kind != "damaged"):
+            # a journal found damaged while running is not marked "closed": the next start
+            # then checks the file and refuses it until a person decides
+            opening.mark_closed(self._writer, self._marker)
         self._writer.close()
+        if self._lock is not None:
+            identity.release(self._lock)
+            self._lock = None
 
     async def record_sale(
         self,

@@ -13,10 +13,11 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from register_agent.errors import JournalError
-from register_agent.journal import claims, queries
+from register_agent.journal import claims, identity, queries
 from register_agent.journal.records import (
     TRANSITIONS,
     Operation,
@@ -42,6 +43,7 @@ def write_transaction(path: Path) -> Iterator[sqlite3.Connection]:
             "creates the journal at its first start)"
         )
     connection = open_connection(path)
+    sequence = 0
     try:
         migrate(connection)
         connection.execute("BEGIN IMMEDIATE")
@@ -51,10 +53,22 @@ def write_transaction(path: Path) -> Iterator[sqlite3.Connection]:
         except BaseException:
             connection.execute("ROLLBACK")
             raise
+        sequence = identity.sequence(connection)
     except sqlite3.Error as exc:
         raise JournalError(f"journal {path}: {exc}; try again in a moment") from exc
     finally:
         connection.close()
+        _closed_after_us(path, sequence)
+
+
+def _closed_after_us(path: Path, sequence: int) -> None:
+    """With no agent running, this command's connection was the last: SQLite folded the
+    -wal file into the journal and removed it. The marker must not then take that for a
+    -wal file lost after a crash (``identity.check_before_open``)."""
+    marker = identity.read_marker(path)
+    if marker is not None and marker.open and not identity.wal_path(path).exists():
+        known = max(sequence, marker.sequence)
+        identity.write_marker(path, replace(marker, sequence=known, open=False))
 
 
 @contextmanager

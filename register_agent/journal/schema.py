@@ -132,6 +132,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX giftcard_decisions_payment ON giftcard_decisions (payment_id);
     """,
+    # 4: the journal's identity (journal/identity.py): which journal of this till this file
+    #    is, matched at every start against the marker file in the state directory
+    """
+    CREATE TABLE journal_identity (
+        singleton   INTEGER PRIMARY KEY CHECK (singleton = 1),  -- one row, or none yet
+        journal_id  TEXT NOT NULL,               -- also in the state directory's marker
+        origin      TEXT NOT NULL
+                    CHECK (origin IN ('new', 'adopted', 'recovered', 'reset')),
+        created_at  REAL NOT NULL,
+        note        TEXT                         -- recovered / reset: the file kept aside
+    );
+    """,
 )
 
 

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from register_agent.errors import JournalError
 from register_agent.journal.faults import JournalHealth
+from register_agent.journal.identity import damaged
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,10 @@ class JournalWriter:
         """Run a transaction without blocking the event loop; returns after the commit."""
         return await asyncio.wrap_future(self.submit(transaction))
 
+    def alive(self) -> bool:
+        """False once closed, or ended by a fatal error."""
+        return self._thread.is_alive()
+
     def close(self) -> None:
         """Finish the queued transactions, then close the connection."""
         if self._thread.is_alive():
@@ -218,6 +223,8 @@ def open_connection(path: Path) -> sqlite3.Connection:
         journal_mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
         synchronous = connection.execute("PRAGMA synchronous").fetchone()[0]
     except (OSError, sqlite3.Error) as exc:
+        if (damage := damaged(path, exc)) is not None:  # not a matter of rights or space
+            raise damage from exc
         raise JournalError(
             f"cannot open the journal {path}: {exc}; check that the state directory exists, "
             "is writable by the service user and has free space"

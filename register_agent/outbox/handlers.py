@@ -121,7 +121,13 @@ class CreditReceptionHandler:
     ) -> CreditReceptionPayload:
         """v3 step 1 (v1 has none: the payload stays as it is). Its outcome may be unknown
         too: reconciliation then finds no award and the next attempt opens another; an
-        unlinked POS transaction awards nothing."""
+        unlinked POS transaction awards nothing.
+
+        Not asked first whether a POS transaction with this sale id exists (one made
+        before the journal was lost): v3 documents no such look-up, only create and push,
+        and v1 has no POS transaction to ask about (docs/register-api.md, decision 26).
+        The journal is the guard, and a till never starts on a lost one without a
+        person's decision (journal/identity.py)."""
         pos_transaction = await self._loyalty.open_pos_transaction(payload.sale_id, amount)
         if pos_transaction is None:
             return payload

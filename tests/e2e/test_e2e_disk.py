@@ -314,18 +314,21 @@ def test_an_agent_that_restarts_on_a_full_disk_starts_and_reconciles_once_there_
             agent.sell("cut", "19.00", customer_card=JAN)
         assert agent.wait_exit(10) == 137, agent.log()
         assert [op["state"] for op in agent.journal_rows("operations")] == ["in_flight"]
-        # A connection of the test's holds the WAL open, so the start cannot fold it into
-        # the main file and delete it (which would free the space the test took away): the
-        # start's first write, in_flight -> unknown, meets the full disk.
+        # A read transaction of the test's holds the WAL, so the start can neither fold it
+        # into the main file nor write it from its beginning again (either would free the
+        # space the test took away): the start's first write, in_flight -> unknown, meets
+        # the full disk, and so does the marker's.
         with agent.journal() as holder:
+            holder.execute("BEGIN")
             holder.execute("SELECT COUNT(*) FROM operations").fetchone()
             ballast = fill(agent.state_dir)
             agent.start()  # systemd's restart, on the full disk: it must come up
-        assert agent.status()["journal"] == "disk_full"
-        refused = agent.sell("next", "20.00", customer_card=JAN)
-        assert refused.status_code == 503, refused.text
-        assert [op["state"] for op in agent.journal_rows("operations")] == ["in_flight"]
-        assert agent.running
+            assert agent.status()["journal"] == "disk_full"
+            refused = agent.sell("next", "20.00", customer_card=JAN)
+            assert refused.status_code == 503, refused.text
+            assert agent.journal_rows("operations")[0]["state"] == "in_flight"
+            assert agent.running
+            holder.execute("COMMIT")
 
         ballast.unlink()
         agent.drain()  # in_flight becomes unknown, then reconciled: found, done

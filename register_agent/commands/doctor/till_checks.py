@@ -11,8 +11,8 @@ from pathlib import Path
 
 from register_agent.commands.doctor.check import Check, failed, passed
 from register_agent.config import AgentConfig
-from register_agent.errors import JournalError
-from register_agent.journal import OutboxSummary
+from register_agent.errors import JournalError, JournalNeedsDecision
+from register_agent.journal import OutboxSummary, identity
 from register_agent.journal.admin import journal_path, read_only
 from register_agent.journal.queries import outbox_summary
 from register_agent.journal.schema import MIGRATIONS
@@ -40,22 +40,33 @@ def journal_checks(config: AgentConfig) -> list[Check]:
     path = journal_path(directory)
     if not directory.is_dir():
         return [Check("journal", "SKIP", f"no state directory {directory} (see above)")]
-    checks = [_free_space(directory)]
-    if not path.exists():
-        checks.append(passed("journal", f"none yet at {path} (the agent creates it at start)"))
-        return checks
-    try:
+    return [_free_space(directory), *_journal_file(config, path)]
+
+
+def _journal_file(config: AgentConfig, path: Path) -> list[Check]:
+    decide = "stop the agent, then run the command the line names"
+    try:  # as the agent would find it at its start (journal/identity.py)
+        marker = identity.check_before_open(path)
+        if not path.exists():
+            return [passed("journal", f"none yet at {path} (the agent creates it at start)")]
         with read_only(path) as db:
             mode = str(db.execute("PRAGMA journal_mode").fetchone()[0])
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
             integrity = str(db.execute("PRAGMA quick_check").fetchone()[0])
             summary = outbox_summary(db, time.time())
+            whose = identity.inspect(db, path, marker)
+    except JournalNeedsDecision as exc:
+        return [failed("journal identity", str(exc), decide)]
     except JournalError as exc:
-        fix = "check the file's owner and permissions; restore a backup if it is damaged"
-        return [*checks, failed("journal", str(exc), fix)]
-    checks.append(_journal_pragmas(mode, version, integrity))
-    checks.append(_outbox_check(config, summary))
-    return checks
+        cause = exc.__cause__
+        if cause is not None and (damage := identity.damaged(path, cause)) is not None:
+            return [failed("journal", str(damage), decide)]
+        return [failed("journal", str(exc), "check the file's owner and permissions")]
+    return [
+        passed("journal identity", whose),
+        _journal_pragmas(mode, version, integrity),
+        _outbox_check(config, summary),
+    ]
 
 
 def _free_space(directory: Path) -> Check:
@@ -80,7 +91,7 @@ def _journal_pragmas(mode: str, version: int, integrity: str) -> Check:
     # every open; the file itself can only tell its journal mode, version and integrity
     detail = f"journal_mode={mode}, schema {version}/{len(MIGRATIONS)}, quick_check {integrity}"
     if mode.lower() != "wal" or integrity != "ok" or version > len(MIGRATIONS):
-        fix = "stop the agent, move the journal aside, restore a backup or start afresh"
+        fix = "stop the agent, then register-agent journal recover (or reset: see --help)"
         return failed("journal", detail, fix)
     return passed("journal", detail)
 
