@@ -221,7 +221,14 @@ async def test_the_status_of_the_till(api: Api) -> None:
     [
         ({**SALE, "amount": 12.5}, "amount", 'send the amount as a decimal string, e.g. "12.50"'),
         ({"amount": "12.50"}, "sale_id", "is required"),
-        ({**SALE, "amount": "12.505"}, "amount", "no more than 2 decimal places"),
+        ({**SALE, "amount": "12.505"}, "amount", "at most two decimals"),
+        ({**SALE, "amount": 12}, "amount", "a decimal string"),
+        *(
+            ({**SALE, "amount": spelt}, "amount", "at most two decimals")
+            for spelt in ("1e3", "\u0661\u0662", "1_000", "+5", " 12.50", "-1.00", "12,50")
+        ),
+        ({**SALE, "amount": "21474836.48"}, "amount", "more than the Register API can hold"),
+        ({**SALE, "lines": [{"text": "x", "amount": "1e1"}]}, "lines[0].amount", "e.g."),
         ({**SALE, "lines": [{"amount": "1.00"}]}, "lines[0].text", "is required"),
         ({**SALE, "tip": "1.00"}, "tip", "is not a field of this request"),
     ],
