@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Unpack
 
 from register_agent.errors import JournalError
-from register_agent.journal import claims, giftcards, queries
+from register_agent.journal import claims, giftcards, queries, refunds
 from register_agent.journal.claims import ClaimRecord, ClaimState
 from register_agent.journal.giftcards import GiftcardChanges, GiftcardPayment, GiftcardState
 from register_agent.journal.records import (
@@ -28,6 +28,7 @@ from register_agent.journal.records import (
     PrintJobState,
     SaleRecord,
 )
+from register_agent.journal.refunds import RefundRecord
 from register_agent.journal.schema import migrate
 from register_agent.journal.writer import (
     JournalReader,
@@ -50,6 +51,7 @@ __all__ = [
     "OutboxSummary",
     "PrintJob",
     "PrintJobState",
+    "RefundRecord",
     "SaleRecord",
 ]
 
@@ -113,6 +115,35 @@ class Journal:
                 queries.insert_operation(db, sale_id, operation, now)
 
         await self._writer.run_async(transaction)
+
+    async def record_refund(
+        self,
+        sale_id: str,
+        operations: Sequence[NewOperation],
+        refund: RefundRecord | None,
+        *,
+        closes_sale: bool,
+        now: float,
+    ) -> tuple[RefundRecord | None, bool]:
+        """A refund's operations, its refund id's row and (whole) the sale's new state, in one
+        transaction; returns the row as stored and whether this call wrote it."""
+
+        def transaction(db: sqlite3.Connection) -> tuple[RefundRecord | None, bool]:
+            if refund is not None:
+                existing = refunds.refund(db, refund.refund_id)
+                if existing is not None:
+                    return existing, False
+                refunds.insert(db, refund)
+            for operation in operations:
+                queries.insert_operation(db, sale_id, operation, now)
+            if closes_sale:
+                queries.set_sale_state(db, sale_id, "refunded")
+            return refund, True
+
+        return await self._writer.run_async(transaction)
+
+    async def refund(self, refund_id: str) -> RefundRecord | None:
+        return await self._reader.run_async(lambda db: refunds.refund(db, refund_id))
 
     async def sale(self, sale_id: str) -> SaleRecord | None:
         return await self._reader.run_async(lambda db: queries.sale(db, sale_id))
