@@ -23,6 +23,7 @@ MODES = (
     "timeout",  # hold the request hold_s seconds, then close it unanswered and unapplied
     "drop_after_commit",  # apply the change, then close the connection with no response
     "error_500_after_commit",  # apply the change, then answer 500 as if it had failed
+    "pos_transaction_gone",  # forget the POS transaction the request names: 1027 follows
 )
 _KEYS = {"mode", "rate", "count", "seed", "paths", "methods", "retry_after", "latency_ms", "hold_s"}
 
