@@ -323,6 +323,19 @@ async def test_the_openapi_document_lists_every_endpoint_without_the_token(api: 
     assert schemas["SaleRequest"]["properties"]["amount"]["type"] == "string"
     assert schemas["SaleLineIn"]["properties"]["amount"]["anyOf"][0]["type"] == "string"
     assert "'number'" not in str(schemas["RefundRequest"])
+    # the pattern and bounds the till holds the POS to, and the answers when it does not
+    amount = schemas["SaleRequest"]["properties"]["amount"]
+    assert amount["pattern"] == r"^[0-9]+(\.[0-9]{1,2})?$"
+    assert "from 0 to 21474836.47" in amount["description"]
+    assert "JSON number is refused" in amount["description"]
+    assert "refund_id" in schemas["RefundRequest"]["properties"]
+    sell = operations[("POST", "/v1/sales")]["responses"]
+    assert {"400", "409", "422"} <= set(sell)
+    assert "amount_too_large" in sell["422"]["description"]
+    refund = operations[("POST", "/v1/sales/{sale_id}/refund")]["responses"]
+    assert "refund_id_required" in refund["422"]["description"]
+    for code in ("amount_too_large", "refund_id_required", "refund_conflict", "bad_request"):
+        assert f"`{code}`" in document["info"]["description"], code
     page = await api.anonymous.get("/docs")
     assert page.status_code == 200
     assert "swagger" in page.text.lower()
