@@ -225,6 +225,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.send(500, dump({"message": "Server Error"}))
         elif fault.mode == "in_progress_60001":
             self.send(400, dump(ApiError(60001, "Credit reception creating in progress.").body()))
+        elif fault.mode == "error_1003":
+            self.send(400, dump(ApiError(1003, "Invalid input.").body()))
         elif fault.mode == "timeout":
             self.server.stopping.wait(fault.hold_s)
             self._drop()
