@@ -30,6 +30,8 @@ and what to do, and never carries a secret (API key, token secret) or a full car
         └── Rejected                final: the server refused the request
             ├── CredentialsRejected 401/403: the API key is wrong or revoked
             └── RequestRejected     a 400 with an error code (1017, 1013, ...)
+                └── PosTransactionGone  1027: the POS transaction a credit reception
+                                        named does not exist (any more)
 
 ``NotApplied``, ``OutcomeUnknown``, ``AlreadyApplied`` and ``Rejected`` are exactly the
 outcomes of the failure table in docs/architecture.md ("When something fails"): the client
@@ -181,3 +183,9 @@ class RequestRejected(Rejected):
         self.field_errors: dict[str, list[str]] = {
             field: list(messages) for field, messages in (field_errors or {}).items()
         }
+
+
+class PosTransactionGone(RequestRejected):
+    """1027 on a credit reception: the POS transaction it named does not exist (any more).
+    This request was not applied; whether an earlier one with the same POS transaction was
+    is the outbox handler's question (``outbox/handlers.py``)."""

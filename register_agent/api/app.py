@@ -92,7 +92,7 @@ def make_app(
         redoc_url=None,
         openapi_url=OPENAPI_PATH,
         swagger_ui_oauth2_redirect_url=None,
-        responses=_errors(401, 422, 500, 503),
+        responses=_errors(400, 401, 422, 500, 503),
         dependencies=[Security(_bearer)],
     )
     gate = StreamGate()

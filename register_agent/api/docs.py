@@ -16,12 +16,19 @@ first start). A missing or wrong token is a `401` with `WWW-Authenticate: Bearer
 documentation (`/docs`, `/openapi.json`) is readable without the token; use "Authorize"
 to try the endpoints.
 
-**Money** is a decimal string: `"12.50"`, never a number like `12.5`.
+**Money** is a decimal string of ASCII digits with an optional dot and at most two
+decimals: `"12.50"`, `"12.5"`, `"12"`. A JSON number (`12.5`, or `12`), an exponent
+(`"1e3"`), a sign (`"+5"`; `"-2.00"` only on a receipt line), separators (`"1_000"`,
+`"12,50"`) or spaces are refused with `422 invalid_request`. Amounts are compared in
+cents: `"12.5"` and `"12.50"` are the same amount. None is above 21474836.47 (what the
+Register API holds), and a sale none above the till's `[till] max_sale_amount`
+(100000.00 unless the installer set another): `422 amount_too_large`.
 
-**Idempotency.** The POS's `sale_id`, `claim_id`, giftcard `payment_id` and `top_up_id` are
-idempotency keys: sending the same request again (after a timeout, say) returns the first
-answer and does nothing twice; the same id with a different body is a `409`
-(`sale_conflict`, `claim_conflict`, `giftcard_conflict`).
+**Idempotency.** The POS's `sale_id`, `refund_id`, `claim_id`, giftcard `payment_id` and
+`top_up_id` are idempotency keys: sending the same request again (after a timeout, say)
+returns the first answer and does nothing twice; the same id with a different body is a
+`409` (`sale_conflict`, `refund_conflict`, `claim_conflict`, `giftcard_conflict`). A
+request that was refused did nothing and is not kept: the same id may be sent again.
 
 **Errors** are always JSON: `{"code": "...", "message": "..."}`. The `code` is stable, so
 the POS may switch on it; the `message` is a sentence for the cashier. Codes:
@@ -33,6 +40,7 @@ the POS may switch on it; the `message` is a sentence for the cashier. Codes:
 | 404 | `unknown_reward` | the reward does not exist |
 | 404 | `not_found` | not an address of this API |
 | 409 | `sale_conflict` | this sale id was used for a different sale |
+| 409 | `refund_conflict` | this refund id was used for another sale or amount |
 | 409 | `claim_conflict` | this claim id was used for a different claim |
 | 409 | `sale_closed` | the sale was already refunded or voided |
 | 409 | `refund_unsupported` | the Register API (v1) cannot take credits back |
@@ -69,6 +77,9 @@ the POS may switch on it; the `message` is a sentence for the cashier. Codes:
 | 422 | `no_card` | a hand-out without `card`, and no blank card was scanned just before |
 | 422 | `invalid_email` | the loyalty service did not accept the e-mail address |
 | 422 | `refund_too_large` | the refund is larger than the sale |
+| 422 | `refund_id_required` | a part refund without `refund_id`: send one |
+| 422 | `amount_too_large` | the sale is above the till's `[till] max_sale_amount` |
+| 400 | `bad_request` | the request could not be read at all |
 | 503 | `offline`, `key_refused` | the loyalty service is out of reach (claims, cards, profiles) |
 | 503 | `giftcard_offline` | giftcards work online only: ask for another payment |
 | 503 | `not_confirmed` | a hand-out or profile change was not confirmed: send it again |
@@ -97,7 +108,13 @@ names, e.g. "Name: Jan"), `loyalty.lines` and the QR. The answer's `customer` ca
 only those attributes (it is kept with the sale); `GET /v1/customer` has them all.
 
 Sending the same `sale_id` and body again returns the first answer and credits nothing
-more; the same `sale_id` with another body is `409 sale_conflict`.
+more, also while the first request is still being answered (the repeat waits for it);
+the same `sale_id` with another body is `409 sale_conflict`. The same amount spelt
+otherwise (`"12.5"` for `"12.50"`) is the same body.
+
+`amount` is at most the till's `[till] max_sale_amount` (100000.00 by default): a larger
+sale is refused with `422 amount_too_large` and nothing is recorded, rather than being
+promised credits the loyalty service would refuse.
 
 A `customer_card` that cannot collect (not registered yet, unknown, inactive) is looked up
 while the sale is recorded: the sale then goes as one without a card (`qr`) and
@@ -107,8 +124,18 @@ Offline the card is checked later, when the credits are delivered.
 
 REFUND = """
 Takes back the credits of a sale: the whole sale without a body (or `{}`), part of it with
-`{"amount": "5.00"}` (credits taken back in proportion). The refund is queued and delivered
-after the sale's own credits. Sale ids with `/` work as they are (`/v1/sales/2026/11/7/refund`).
+`{"refund_id": "R-0042-1", "amount": "5.00"}` (credits taken back in proportion). The
+refund is queued and delivered after the sale's own credits. Sale ids with `/` work as
+they are (`/v1/sales/2026/11/7/refund`).
+
+`refund_id` is the refund's idempotency key, chosen by the POS like a `sale_id` (a new one
+for every refund, the same one when a refund is sent again): the same `refund_id` again
+returns the first answer and takes nothing back twice; with another sale or amount it is
+`409 refund_conflict`. **A part refund needs a `refund_id`** (`422 refund_id_required`
+without one): the sale stays open after a part refund, so nothing else could tell a
+resend from a second refund. A whole refund may go without one: the sale is then closed,
+and sending it again is `409 sale_closed`; with a `refund_id`, sending it again returns
+the first answer instead.
 """
 
 VOID = """
@@ -174,8 +201,11 @@ ERRORS = {
     401: "no token, or the wrong one (`unauthorized`)",
     404: "no such sale, reward, customer, giftcard or payment (`unknown_sale`, "
     "`unknown_reward`, `customer_not_found`, `giftcard_unknown`, `giftcard_payment_unknown`)",
+    400: "the request could not be read at all (`bad_request`)",
     409: "refused by the till: see the codes in the description",
-    422: "a field is missing or wrong (`invalid_request`, `refund_too_large`)",
+    422: "a field is missing or wrong (`invalid_request`, naming each field and what is "
+    "wrong, e.g. an amount that is not a plain decimal string), or refused "
+    "(`amount_too_large`, `refund_id_required`, `refund_too_large`)",
     500: "the agent failed (`internal_error`); the details are in its log",
     503: "the loyalty service cannot be used now (`offline`, `giftcard_offline`, `key_refused`), "
     "the till cannot record it (`disk_full`, `journal_damaged`: see `Retry-After`), "
@@ -207,7 +237,8 @@ SALE_EXAMPLES: dict[str, Any] = {
 
 REFUND_EXAMPLES: dict[str, Any] = {
     "whole": {"summary": "the whole sale", "value": {}},
-    "part": {"summary": "part of it", "value": {"amount": "5.00"}},
+    "whole_once": {"summary": "the whole sale, once per refund id", "value": {"refund_id": "R-1"}},
+    "part": {"summary": "part of it", "value": {"refund_id": "R-0042-1", "amount": "5.00"}},
 }
 
 CLAIM_EXAMPLES: dict[str, Any] = {
@@ -221,13 +252,13 @@ CLAIM_EXAMPLES: dict[str, Any] = {
     },
 }
 
-#: money in the OpenAPI document: pydantic describes a Decimal as "number or string", but
-#: the API refuses numbers (floats round: 0.1 + 0.2), so the POS developer reads this
+#: money the agent answers with: pydantic describes a Decimal as "number or string", but
+#: the agent always writes a decimal string (what the POS sends: ``counter.messages.Amount``)
 MONEY: dict[str, Any] = {
     "type": "string",
     "pattern": r"^-?[0-9]+(\.[0-9]{1,2})?$",
     "examples": ["12.50"],
-    "description": 'money as a decimal string, e.g. "12.50"; a JSON number is refused',
+    "description": 'money as a decimal string, e.g. "12.50"',
 }
 
 

@@ -2,9 +2,9 @@
 to its replacement, so new hardware loses no customer's credits and awards none twice.
 
 Export writes the operations still to deliver (``pending``, ``unknown``, ``review``) with
-what delivering and receipting them needs (their sales, the sales' other operations and
-reward claims, for refunds and reversals); print jobs stay behind. In the same
-transaction the old till marks them ``exported``, a final state its outbox never sends.
+what delivering and receipting them needs (their sales, the sales' other operations, reward
+claims and refund ids); print jobs stay behind. In the same transaction the old till marks
+them ``exported``, a final state its outbox never sends.
 The file is in place (fsync'd) before that commit; should the commit fail, it is removed.
 Import adds them under the same operation ids, so importing twice adds nothing, and an
 ``unknown`` one stays ``unknown``: the new till reconciles it before any new attempt.
@@ -53,6 +53,7 @@ _CLAIM_COLUMNS = (
     "claim_id, request_digest, sale_id, customer_key, reward_key, state, server_ref,"
     " result, created_at, updated_at"
 )
+_REFUND_COLUMNS = "refund_id, sale_id, amount_cents, answer, created_at"
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,9 @@ def import_operations(state_directory: Path, source: Path, *, by: str) -> Transf
         for sale in document["sales"]:
             _refuse_other_sale(db, sale)
             added_sales += _insert(db, "sales", _SALE_COLUMNS, sale)
-        for claim in document["reward_claims"]:
-            _insert(db, "reward_claims", _CLAIM_COLUMNS, claim)
+        for table, columns in (("reward_claims", _CLAIM_COLUMNS), ("refunds", _REFUND_COLUMNS)):
+            for row in document.get(table, []):  # an older agent's file has no refunds
+                _insert(db, table, columns, row)
         note = f"{document['export_id']} from {document['from_till']} via {source.name}"
         for operation in document["operations"]:
             # due at once on this till: the backoff of the old one is no reason to wait
@@ -189,10 +191,9 @@ def _document(
         f" AND state IN ('done', 'dead') ORDER BY seq",
         sale_ids,
     )
-    claims = _rows(
-        db,
-        f"SELECT {_CLAIM_COLUMNS} FROM reward_claims WHERE sale_id IN ({marks})",  # noqa: S608
-        sale_ids,
+    claims, refunds = (
+        _rows(db, f"SELECT {columns} FROM {table} WHERE sale_id IN ({marks})", sale_ids)  # noqa: S608
+        for table, columns in (("reward_claims", _CLAIM_COLUMNS), ("refunds", _REFUND_COLUMNS))
     )
     operations = sorted(
         [
@@ -215,6 +216,7 @@ def _document(
         "sales": sales,
         "operations": operations,
         "reward_claims": claims,
+        "refunds": refunds,  # a part refund sent again on the new till: known by its id
     }
 
 

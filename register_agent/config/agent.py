@@ -6,6 +6,7 @@ timing, the outbox, the local API, receipts, logging and the newsletter opt-in.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -60,6 +61,14 @@ class TillConfig(Section):
     #: "loyalty_slip": the agent prints only the loyalty part; "pos": the POS prints the
     #: loyalty block from the sale's answer and the agent prints nothing
     prints: Literal["receipt", "loyalty_slip", "pos"] = "receipt"
+    #: a sale above this is refused (422 ``amount_too_large``) before it is recorded: the
+    #: Register API holds 21474836.47 at most (cents in 32 bits; common.money's
+    #: API_MAX_AMOUNT, spelt out here because config sits below common), and a sale it
+    #: refuses after the till promised "points will be added" is a promise broken. The
+    #: default is far above any shop's sale and still catches cents typed as euros
+    max_sale_amount: Decimal = Field(
+        default=Decimal("100000.00"), gt=0, le=Decimal("21474836.47"), decimal_places=2
+    )
 
 
 class OutboxConfig(Section):

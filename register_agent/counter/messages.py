@@ -2,18 +2,58 @@
 local API, as typed models. The till (``till/sale.py``) works on these, the local API
 (``api/app.py``) serves them, and the printer worker reads the loyalty block from them.
 
-Money is a decimal string on the wire ("12.50") and a ``Decimal`` inside; never a float.
+Money is a decimal string on the wire ("12.50") and a ``Decimal`` of whole cents inside;
+never a number: a float loses cents (0.1 + 0.2), and an integer leaves the reader guessing
+whether 1250 meant euros or cents, so one spelling, the string, is the only one taken.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from register_agent.common.money import API_MAX_AMOUNT, NotAnAmount, parse_pos_amount
 
 #: what the POS may use as a sale or claim id: printable, no spaces, at most 64 characters
 PosId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
+
+
+def money_schema(*, signed: bool = False) -> dict[str, Any]:
+    """An amount in the OpenAPI document, as the POS developer must send it."""
+    sign = "-?" if signed else ""
+    most = API_MAX_AMOUNT
+    bounds = f"from -{most} to {most}" if signed else f"from 0 to {most}"
+    return {
+        "type": "string",
+        "pattern": rf"^{sign}[0-9]+(\.[0-9]{{1,2}})?$",
+        "examples": ["-2.00" if signed else "12.50"],
+        "description": f'money as a decimal string, e.g. "12.50": digits, an optional dot and '
+        f"at most two decimals ({bounds}); a JSON number is refused. "
+        '"12.5" and "12.50" are the same amount',
+    }
+
+
+def _pos_amount(signed: bool) -> BeforeValidator:
+    def parse(value: object) -> Decimal:
+        if isinstance(value, Decimal):  # built in Python (tests, the demo): never JSON
+            value = format(value, "f")
+        # ValueErrors, not TypeErrors: pydantic turns them into the field's error message
+        if not isinstance(value, str):
+            raise ValueError('send the amount as a decimal string, e.g. "12.50", not a number')  # noqa: TRY004
+        try:
+            return parse_pos_amount(value, signed=signed)
+        except NotAnAmount as exc:
+            raise ValueError(str(exc)) from None
+
+    return BeforeValidator(parse)
+
+
+#: an amount the POS sends: >= 0, whole cents, compared in cents (common/money.py)
+Amount = Annotated[Decimal, _pos_amount(False), WithJsonSchema(money_schema())]
+#: a receipt line's amount, which may be negative (a discount)
+SignedAmount = Annotated[Decimal, _pos_amount(True), WithJsonSchema(money_schema(signed=True))]
 
 
 class Message(BaseModel):
@@ -24,28 +64,21 @@ class SaleLineIn(Message):
     """A line the POS wants on the agent's receipt."""
 
     text: str = Field(max_length=200)
-    amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
+    amount: SignedAmount | None = None
 
 
 class SaleRequest(Message):
     """``POST /v1/sales``: a paid sale. The sale id is the idempotency key."""
 
     sale_id: PosId
-    amount: Decimal = Field(max_digits=12, decimal_places=2, ge=0)
+    #: at most ``[till] max_sale_amount`` (refused with ``amount_too_large`` above it)
+    amount: Amount
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     lines: tuple[SaleLineIn, ...] = Field(default=(), max_length=200)
     #: name the customer explicitly (a card number typed or scanned by the POS itself)
     customer_card: str | None = Field(default=None, min_length=1, max_length=64)
     #: False: the POS prints the loyalty block itself; None: the till's config decides
     print_receipt: bool | None = None
-
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _no_float(cls, value: object) -> object:
-        if isinstance(value, float):
-            # a ValueError, not a TypeError: pydantic turns it into the field's error message
-            raise ValueError('send the amount as a decimal string, e.g. "12.50"')  # noqa: TRY004
-        return value
 
 
 class RewardView(Message):
@@ -100,9 +133,16 @@ class SaleAnswer(Message):
 
 
 class RefundRequest(Message):
-    """``POST /v1/sales/{id}/refund``: the whole sale, or part of it (``amount``)."""
+    """``POST /v1/sales/{id}/refund``: the whole sale, or part of it (``amount``).
 
-    amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2, gt=0)
+    ``refund_id`` is the idempotency key, like a sale's id: the same refund id again
+    answers the first answer. A part refund needs one (the sale stays open after it, so
+    nothing else could tell a resend from a second refund); a whole refund may go without,
+    since the sale's state then refuses a second one (``sale_closed``).
+    """
+
+    refund_id: PosId | None = None
+    amount: Amount | None = Field(default=None, gt=0)
 
 
 class ActionAnswer(Message):
@@ -111,6 +151,7 @@ class ActionAnswer(Message):
     sale_id: str
     action: Literal["refund", "void", "reprint"]
     message: str
+    refund_id: str | None = None  # a refund's own id, as the POS sent it
 
 
 class ClaimRequest(Message):

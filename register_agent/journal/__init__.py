@@ -16,8 +16,9 @@ from typing import Any, Unpack
 from register_agent.errors import JournalError
 from register_agent.journal import claims, giftcards, identity, opening, queries
 from register_agent.journal.claims import ClaimFigures, ClaimRecord, ClaimState
+from register_agent.journal.counter_records import CounterRecords
 from register_agent.journal.faults import JournalFault
-from register_agent.journal.giftcards import GiftcardChanges, GiftcardPayment, GiftcardState
+from register_agent.journal.giftcards import GiftcardPayment, GiftcardState
 from register_agent.journal.records import (
     TRANSITIONS,
     NewOperation,
@@ -29,6 +30,7 @@ from register_agent.journal.records import (
     PrintJobState,
     SaleRecord,
 )
+from register_agent.journal.refunds import RefundRecord
 from register_agent.journal.writer import JournalReader, JournalWriter
 
 __all__ = [
@@ -47,11 +49,12 @@ __all__ = [
     "OutboxSummary",
     "PrintJob",
     "PrintJobState",
+    "RefundRecord",
     "SaleRecord",
 ]
 
 
-class Journal:
+class Journal(CounterRecords):
     """The agent's journal; every method runs one committed transaction on the writer."""
 
     def __init__(self, writer: JournalWriter, marker: identity.Marker | None = None) -> None:
@@ -216,78 +219,7 @@ class Journal:
 
         return await self._writer.run_async(transaction)
 
-    async def reward_claim(self, claim_id: str) -> ClaimRecord | None:
-        return await self._reader.run_async(lambda db: claims.claim(db, claim_id))
-
-    async def start_claim(self, record: ClaimRecord) -> ClaimRecord:
-        """Write the claim ``in_flight`` before the request leaves; returns it as stored."""
-
-        def transaction(db: sqlite3.Connection) -> ClaimRecord:
-            claims.start(db, record)
-            stored = claims.claim(db, record.claim_id)
-            assert stored is not None
-            return stored
-
-        return await self._writer.run_async(transaction)
-
-    async def finish_claim(
-        self,
-        claim_id: str,
-        state: ClaimState,
-        now: float,
-        *,
-        server_ref: str | None = None,
-        result: dict[str, Any] | None = None,
-    ) -> None:
-        await self._writer.run_async(
-            lambda db: claims.finish(
-                db, claim_id, state=state, now=now, server_ref=server_ref, result=result
-            )
-        )
-
-    async def claim_lost(self, record: ClaimRecord, now: float, look_at: float) -> None:
-        """The claim's answer was lost: ``unknown``, with its ``reward_claim`` operation."""
-        await self._writer.run_async(lambda db: claims.lost(db, record, now, look_at))
-
-    async def claim_receptions(self, *, except_claim: str) -> set[str]:
-        return await self._reader.run_async(lambda db: claims.receptions_known(db, except_claim))
-
-    async def claim_figures(self) -> ClaimFigures:
-        return await self._reader.run_async(claims.figures)
-
-    async def claims_of_sale(self, sale_id: str) -> list[ClaimRecord]:
-        return await self._reader.run_async(lambda db: claims.of_sale(db, sale_id))
-
     async def integrity_check(self) -> str:
         return await self._writer.run_async(
             lambda db: str(db.execute("PRAGMA integrity_check").fetchone()[0])
         )
-
-    # --- giftcard payments (journal/giftcards.py) -----------------------------------------
-
-    async def giftcard_payment(self, payment_id: str) -> GiftcardPayment | None:
-        return await self._reader.run_async(lambda db: giftcards.payment(db, payment_id))
-
-    async def start_giftcard_payment(self, record: GiftcardPayment) -> tuple[GiftcardPayment, bool]:
-        """Write the payment ``in_flight`` before its request leaves; returns it as stored
-        and whether this call took it (only then may the request be sent)."""
-        return await self._writer.run_async(lambda db: giftcards.start(db, record))
-
-    async def move_giftcard_payment(
-        self,
-        payment_id: str,
-        expected: GiftcardState,
-        target: GiftcardState,
-        now: float,
-        **changes: Unpack[GiftcardChanges],
-    ) -> bool:
-        """Compare-and-set the payment's state; False when it was no longer ``expected``."""
-        return await self._writer.run_async(
-            lambda db: giftcards.move(db, payment_id, (expected, target), now, changes)
-        )
-
-    async def giftcard_payments_of_sale(self, sale_id: str) -> list[GiftcardPayment]:
-        return await self._reader.run_async(lambda db: giftcards.of_sale(db, sale_id))
-
-    async def giftcard_payments_to_check(self) -> int:
-        return await self._reader.run_async(giftcards.to_check)

@@ -81,14 +81,27 @@ class CreditReceptionPayload(Payload):
     card: str | None = Field(default=None, repr=False)  # scanned offline: resolved later
     #: v3: the POS transaction opened for the sale, saved before its credits are posted
     pos_transaction: str | None = None
+    #: the attempt that opened it: a later attempt may have posted credits with it before
+    #: (None: an older agent's payload, which did not say)
+    pos_transaction_attempt: int | None = None
     #: the server answered 6001 (credited already) for this sale's POS transaction
     already_applied: bool = False
+    #: the server answered 1027 (no such POS transaction) after an earlier attempt may
+    #: have credited the sale with it: only its operation id can tell now
+    pos_transaction_gone: bool = False
 
     def resolved(self, customer: StoredCustomer) -> CreditReceptionPayload:
         return self.model_copy(update={"customer": customer})
 
-    def with_pos_transaction(self, pos_transaction: str) -> CreditReceptionPayload:
-        return self.model_copy(update={"pos_transaction": pos_transaction})
+    def with_pos_transaction(
+        self, pos_transaction: str | None, attempt: int | None
+    ) -> CreditReceptionPayload:
+        return self.model_copy(
+            update={"pos_transaction": pos_transaction, "pos_transaction_attempt": attempt}
+        )
+
+    def gone(self) -> CreditReceptionPayload:
+        return self.model_copy(update={"pos_transaction_gone": True})
 
     def applied_already(self) -> CreditReceptionPayload:
         return self.model_copy(update={"already_applied": True})

@@ -262,5 +262,6 @@ def purge_finished(db: sqlite3.Connection, before: float) -> int:
         params,
     )
     db.execute(f"DELETE FROM operations WHERE sale_id IN ({finished})", params)  # noqa: S608
+    db.execute(f"DELETE FROM refunds WHERE sale_id IN ({finished})", params)  # noqa: S608
     db.execute(f"DELETE FROM print_jobs WHERE sale_id IN ({finished})", params)  # noqa: S608
     return db.execute(f"DELETE FROM sales WHERE sale_id IN ({finished})", params).rowcount  # noqa: S608

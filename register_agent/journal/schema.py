@@ -144,6 +144,18 @@ MIGRATIONS: tuple[str, ...] = (
         note        TEXT                         -- recovered / reset: the file kept aside
     );
     """,
+    # 5: refunds under the POS's refund id: a part refund leaves its sale open, so only its
+    #    own id tells a resend from a second refund. Written with the refund's operation
+    """
+    CREATE TABLE refunds (
+        refund_id    TEXT PRIMARY KEY,            -- the POS software's own refund id
+        sale_id      TEXT NOT NULL,               -- no foreign key: purged with its sale
+        amount_cents INTEGER,                     -- NULL: the whole sale
+        answer       TEXT NOT NULL,               -- JSON answer given to the POS
+        created_at   REAL NOT NULL
+    );
+    CREATE INDEX refunds_sale ON refunds (sale_id);
+    """,
 )
 
 

@@ -21,6 +21,7 @@ from register_agent.errors import (
     AlreadyApplied,
     NotApplied,
     OutcomeUnknown,
+    PosTransactionGone,
     RequestRejected,
 )
 from register_agent.journal import Journal, Operation
@@ -98,10 +99,33 @@ class CreditReceptionHandler:
             # an operation whose customer is still unresolved provably posted nothing
             payload = payload.resolved(stored_customer(customer))
             await progress.save(payload)
+        attempt = operation.attempts
         if payload.pos_transaction is None:
-            payload = await self._open_pos_transaction(payload, amount, progress)
+            payload = await self._open_pos_transaction(payload, amount, attempt, progress)
         try:
-            award = await self._loyalty.award_credits(
+            award = await self._award(operation, customer, amount, payload, progress)
+        except PosTransactionGone as gone:
+            payload = await self._replace_gone(payload, attempt, gone, progress)
+            payload = await self._open_pos_transaction(payload, amount, attempt, progress)
+            try:
+                award = await self._award(operation, customer, amount, payload, progress)
+            except PosTransactionGone as again:
+                # the new one, used by this refused request only, is gone too: nothing was
+                # credited through either; the next attempt opens another after a backoff
+                await self._replace_gone(payload, attempt, again, progress)
+                raise NotApplied(f"{again}; a new one is opened on the next attempt") from again
+        return Delivered(award.reception_id, award_result(award, customer))
+
+    async def _award(
+        self,
+        operation: Operation,
+        customer: CustomerRef,
+        amount: Decimal,
+        payload: CreditReceptionPayload,
+        progress: Progress,
+    ) -> CreditAward:
+        try:
+            return await self._loyalty.award_credits(
                 customer,
                 amount,
                 sale_id=payload.sale_id,
@@ -114,10 +138,48 @@ class CreditReceptionHandler:
             # meet 6001 again, with no delay, forever)
             await progress.save(payload.applied_already())
             raise
-        return Delivered(award.reception_id, award_result(award, customer))
+
+    async def _replace_gone(
+        self,
+        payload: CreditReceptionPayload,
+        attempt: int,
+        gone: PosTransactionGone,
+        progress: Progress,
+    ) -> CreditReceptionPayload:
+        """1027: the sale's POS transaction does not exist (any more). The payload without
+        it, saved, when nothing can have been credited through it; else OutcomeUnknown.
+
+        Can a POS transaction that is gone carry a credit? The 1027 answer is an error, so
+        *this* request credited nothing. But a credit reception an earlier request linked
+        to it stays a credit reception: nothing in the docs says a reception disappears
+        with its POS transaction, so the customer would keep those credits. Whether an
+        earlier request used it is known from the attempt that opened it:
+
+        - opened in this very attempt, only this refused request used it: nothing was
+          credited through it, and a new POS transaction is as safe as the first (opened,
+          saved before use, and guarded by 6001 from then on);
+        - opened by an earlier attempt (or not recorded, by an older agent), an earlier
+          request may have landed with it, and its 6001 guard is gone with it. Only the
+          operation id can tell now: the operation becomes unknown and reconciliation looks
+          for it (``reconcile``); found, it is done; not found, a person decides (review),
+          since the documented transaction list need not show the id, rather than risk
+          crediting the sale twice.
+        """
+        if payload.pos_transaction_attempt != attempt:
+            await progress.save(payload.gone())
+            raise OutcomeUnknown(
+                f"{gone}; an earlier attempt may have credited the sale with it, so it is "
+                "looked for by its operation id before anything is sent again",
+                status=gone.status,
+                code=gone.code,
+            ) from gone
+        log.info("sale %s: its POS transaction is gone (1027); opening a new one", payload.sale_id)
+        payload = payload.with_pos_transaction(None, None)
+        await progress.save(payload)  # a crash now: the next attempt opens a new one
+        return payload
 
     async def _open_pos_transaction(
-        self, payload: CreditReceptionPayload, amount: Decimal, progress: Progress
+        self, payload: CreditReceptionPayload, amount: Decimal, attempt: int, progress: Progress
     ) -> CreditReceptionPayload:
         """v3 step 1 (v1 has none: the payload stays as it is). Its outcome may be unknown
         too: reconciliation then finds no award and the next attempt opens another; an
@@ -131,8 +193,9 @@ class CreditReceptionHandler:
         pos_transaction = await self._loyalty.open_pos_transaction(payload.sale_id, amount)
         if pos_transaction is None:
             return payload
-        # saved before step 2, so every later attempt reuses it and 6001 guards it
-        payload = payload.with_pos_transaction(pos_transaction)
+        # saved before step 2, so every later attempt reuses it and 6001 guards it; with
+        # the attempt that opened it, which tells what a 1027 on it may hide (_replace_gone)
+        payload = payload.with_pos_transaction(pos_transaction, attempt)
         await progress.save(payload)
         crash_point(BETWEEN_POS_TRANSACTION_AND_CREDIT)
         return payload
@@ -175,6 +238,12 @@ class CreditReceptionHandler:
             # carries our operation id (the account lacks the agent_operation_id attribute?):
             # done, but its result cannot be fetched; a person confirms it (review)
             log.warning("operation %s: credited (6001) but not found by its id", operation.id)
+            return Reconciled.UNRESOLVABLE
+        if found is None and payload.pos_transaction_gone:
+            # the POS transaction an earlier attempt may have credited through is gone, and
+            # with it the 6001 guard; not found by its id proves nothing (the list need not
+            # show it): a person decides (review) rather than risk a second credit
+            log.warning("operation %s: its POS transaction is gone (1027)", operation.id)
             return Reconciled.UNRESOLVABLE
         if found is None:
             # safe to send again: the next attempt reuses the saved POS transaction, and

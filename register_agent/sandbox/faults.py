@@ -19,10 +19,12 @@ MODES = (
     "error_429",  # throttled: 429 with Retry-After, nothing applied
     "error_500",  # server error before anything is applied
     "in_progress_60001",  # 400/60001 "credit reception creating in progress", nothing applied
+    "error_1003",  # 400/1003 "invalid input": refused for good, nothing applied
     "latency",  # answer after latency_ms (for credit receptions: while the customer is locked)
     "timeout",  # hold the request hold_s seconds, then close it unanswered and unapplied
     "drop_after_commit",  # apply the change, then close the connection with no response
     "error_500_after_commit",  # apply the change, then answer 500 as if it had failed
+    "pos_transaction_gone",  # forget the POS transaction the request names: 1027 follows
 )
 _KEYS = {"mode", "rate", "count", "seed", "paths", "methods", "retry_after", "latency_ms", "hold_s"}
 

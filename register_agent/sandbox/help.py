@@ -82,10 +82,12 @@ Control (loopback only, no key; faults never apply here)
                             "paths": [prefix or regex], "methods": ["POST"],
                             "retry_after": s, "latency_ms": ms, "hold_s": s}
        modes: error_503 (HTML body), error_429 (Retry-After), error_500,
-              in_progress_60001, latency, timeout (held hold_s, default 30, then closed
-              unanswered and NOT applied), drop_after_commit (applied, then the connection
-              is closed without a response), error_500_after_commit (applied, then a
-              500), off (clears every fault)
+              in_progress_60001, error_1003 (refused, nothing applied), latency,
+              timeout (held hold_s, default 30, then closed unanswered and NOT applied),
+              drop_after_commit (applied, then the connection is closed without a
+              response), error_500_after_commit (applied, then a 500),
+              pos_transaction_gone (the POS transaction the request names is forgotten
+              first, so a credit reception on it answers 1027), off (clears every fault)
        Several faults may be active; a request meets the first that matches and fires.
   GET  /_sandbox/requests  the last 20,000 API requests as they arrived: {at (Unix time),
                            method, path, fault (the fault mode met, or null)}, oldest first

@@ -196,6 +196,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         )
         if fault is not None and self._short_circuit(fault):
             return
+        if fault is not None and fault.mode == "pos_transaction_gone":
+            self._forget_pos_transaction(query, body)
         delay = _Delay(
             fault.latency_ms / 1000 if fault and fault.mode == "latency" else 0, self.server
         )
@@ -223,12 +225,25 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.send(500, dump({"message": "Server Error"}))
         elif fault.mode == "in_progress_60001":
             self.send(400, dump(ApiError(60001, "Credit reception creating in progress.").body()))
+        elif fault.mode == "error_1003":
+            self.send(400, dump(ApiError(1003, "Invalid input.").body()))
         elif fault.mode == "timeout":
             self.server.stopping.wait(fault.hold_s)
             self._drop()
         else:
             return False
         return True
+
+    def _forget_pos_transaction(self, query: str, body: bytes) -> None:
+        """The POS transaction this request names no longer exists (expired, or removed on
+        the server): the route then answers 1027 from the state, as the real API would."""
+        try:
+            params = self._params(query, body)
+        except ApiError:
+            return  # the route refuses the same body itself
+        named = params.get("pos_transaction_uuid") or params.get("pos_transaction_id")
+        with self.server.store.lock:
+            self.server.store.pos_transactions.pop(str(named or ""), None)
 
     def _drop(self) -> None:
         """Close the TCP connection without a byte of response: a real dropped connection."""

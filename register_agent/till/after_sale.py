@@ -9,12 +9,12 @@ import uuid
 from collections.abc import Callable
 from decimal import Decimal
 
-from register_agent.common.money import to_euros
+from register_agent.common.money import to_cents, to_euros
 from register_agent.config import TillConfig
 from register_agent.counter.claims import RewardDesk
 from register_agent.counter.messages import ActionAnswer, RefundRequest
 from register_agent.errors import CounterRefusal
-from register_agent.journal import Journal, NewOperation, SaleRecord
+from register_agent.journal import Journal, NewOperation, RefundRecord, SaleRecord
 from register_agent.journal.kinds import CREDIT_RECEPTION, REFUND
 from register_agent.journal.payloads import RefundPayload
 from register_agent.loyalty.domain import LoyaltyService
@@ -43,23 +43,56 @@ class AfterSaleDesk:
         self._clock = clock
 
     async def refund(self, sale_id: str, request: RefundRequest) -> ActionAnswer:
-        """Take the sale's credits back, whole or in part, behind the original credit."""
+        """Take the sale's credits back, whole or in part, behind the original credit; once
+        per refund id."""
+        if request.refund_id is not None:
+            kept = await self._journal.refund(request.refund_id)
+            if kept is not None:  # a resend: the first answer, nothing queued again
+                return _repeat(kept, sale_id, request)
+        elif request.amount is not None:
+            # A part refund leaves the sale open, so a resend (after a timeout, a restart)
+            # would look like a second refund and take the credits back twice: without an
+            # id of its own, no part refund can be made safe, so none is taken
+            raise CounterRefusal(
+                "refund_id_required",
+                "a part refund needs its own refund_id (like a sale's sale_id), sent again "
+                "unchanged when the refund is repeated; the refund was not taken",
+                status=422,
+            )
         sale = await self._sale(sale_id)
         amount = request.amount
         if amount is not None and amount > to_euros(sale.amount_cents):
             raise CounterRefusal(
                 "refund_too_large", "the refund is larger than the sale", status=422
             )
-        queued = await self._queue_refund(sale, amount)
-        if amount is None:
-            await self._journal.set_sale_state(sale_id, "refunded")
-        message = "credits will be taken back" if queued else "no loyalty credits to take back"
-        return ActionAnswer(sale_id=sale_id, action="refund", message=message)
+        operations = await self._refund_operations(sale, amount)
+        message = "credits will be taken back" if operations else "no loyalty credits to take back"
+        answer = ActionAnswer(
+            sale_id=sale_id, action="refund", message=message, refund_id=request.refund_id
+        )
+        record = None
+        if request.refund_id is not None:
+            record = RefundRecord(
+                refund_id=request.refund_id,
+                sale_id=sale_id,
+                amount_cents=None if amount is None else to_cents(amount),
+                answer=answer.model_dump(mode="json"),
+                created_at=self._clock(),
+            )
+        stored, created = await self._journal.record_refund(
+            sale_id, operations, record, closes_sale=amount is None, now=self._clock()
+        )
+        if not created and stored is not None:  # the same refund id, sent twice at once
+            return _repeat(stored, sale_id, request)
+        self._wake_outbox()
+        return answer
 
     async def void(self, sale_id: str) -> ActionAnswer:
         """A voided sale gives back its credits and its reward claims (v3)."""
         sale = await self._sale(sale_id)
-        queued = await self._queue_refund(sale, None)
+        operations = await self._refund_operations(sale, None)
+        await self._journal.add_operations(sale_id, operations, self._clock())
+        queued = bool(operations)
         claims = await self._rewards.reverse_claims_of_sale(sale_id)
         await self._journal.set_sale_state(sale_id, "voided")
         self._wake_outbox()
@@ -89,14 +122,18 @@ class AfterSaleDesk:
             )
         return sale
 
-    async def _queue_refund(self, sale: SaleRecord, amount: Decimal | None) -> bool:
+    async def _refund_operations(
+        self, sale: SaleRecord, amount: Decimal | None
+    ) -> list[NewOperation]:
+        """The operation that takes back the sale's credits (``amount``: a part), queued
+        behind its credit reception; none when the sale credited nobody."""
         credits = [
             op
             for op in await self._journal.operations_of_sale(sale.sale_id)
             if op.kind == CREDIT_RECEPTION
         ]
         if not credits:
-            return False  # no customer: a QR receipt cannot be taken back
+            return []  # no customer: a QR receipt cannot be taken back
         if not self._loyalty.can_reverse:
             raise CounterRefusal(
                 "refund_unsupported",
@@ -115,6 +152,18 @@ class AfterSaleDesk:
                 amount=None if amount is None else str(amount),
             ),
         )
-        await self._journal.add_operations(sale.sale_id, [refund], self._clock())
-        self._wake_outbox()
-        return True
+        return [refund]
+
+
+def _repeat(kept: RefundRecord, sale_id: str, request: RefundRequest) -> ActionAnswer:
+    """The answer kept under a refund id, for a request that repeats it (compared in cents:
+    "5" and "5.00" are the same refund)."""
+    cents = None if request.amount is None else to_cents(request.amount)
+    if (kept.sale_id, kept.amount_cents) != (sale_id, cents):
+        raise CounterRefusal(
+            "refund_conflict",
+            f"refund {kept.refund_id} was already taken for another sale or amount; "
+            "use a new refund_id for a new refund",
+            status=409,
+        )
+    return ActionAnswer.model_validate(kept.answer)

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -51,14 +49,9 @@ from register_agent.readers.scans import Scan
 from register_agent.till.after_sale import AfterSaleDesk
 from register_agent.till.loyalty_block import SaleLoyalty, customer_key, with_customer
 from register_agent.till.named_card import NamedCard, NamedCards
+from register_agent.till.sale_answers import SaleAnswers, repeat, request_digest
 
 log = logging.getLogger(__name__)
-
-
-def request_digest(request: SaleRequest) -> str:
-    """The same sale id with the same body is a repeat; with another body, a conflict."""
-    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class Till:
@@ -89,6 +82,7 @@ class Till:
         self._wake_printer = wake_printer
         self._clock = clock
         self._customers = CurrentCustomer(till.customer_window_s)
+        self._answers = SaleAnswers(journal)
         self.rewards = RewardDesk(journal, service, health, clock=clock, wake_outbox=wake_outbox)
         self._sale_loyalty = SaleLoyalty(
             journal,
@@ -194,9 +188,20 @@ class Till:
 
     async def _sell(self, request: SaleRequest) -> SaleAnswer:
         digest = request_digest(request)
-        existing = await self._journal.sale(request.sale_id)
-        if existing is not None:
-            return _repeat(existing, digest)
+        return await self._answers.answer(request, digest, lambda: self._record(request, digest))
+
+    async def _record(self, request: SaleRequest, digest: str) -> SaleAnswer:
+        """A sale the journal does not hold yet: recorded, then answered after the wait."""
+        if request.amount > self._config.max_sale_amount:
+            # refused before it is recorded: the API would refuse it after "points will be
+            # added" was promised, and its credits would be dead
+            raise CounterRefusal(
+                "amount_too_large",
+                f"the sale's amount {request.amount} is above this till's maximum of "
+                f"{self._config.max_sale_amount} ([till] max_sale_amount); check the amount, "
+                "and record a larger sale without loyalty",
+                status=422,
+            )
         # The sale consumes the scan even when the POS names the customer itself: a scan
         # left bound would credit the shopper after this one to the scanned card.
         taken = self._customers.take()
@@ -229,8 +234,8 @@ class Till:
         except JournalUnavailable:  # not recorded (503): the resent sale finds its customer
             self._customers.give_back(taken)
             raise
-        if not created:  # the same sale id, posted twice at the same moment
-            return _repeat(stored, digest)
+        if not created:  # recorded meanwhile (not by this process's requests: they wait)
+            return repeat(stored, digest)
         self._wake_outbox()
         self._wake_printer()
         final = await self._sale_loyalty.after_wait(answer, operations)
@@ -283,14 +288,3 @@ class Till:
                 "credits": credits_moved(operation.result),
             },
         )
-
-
-def _repeat(existing: SaleRecord, digest: str) -> SaleAnswer:
-    if existing.request_digest != digest:
-        raise CounterRefusal(
-            "sale_conflict",
-            f"sale {existing.sale_id} was already recorded with other details; "
-            "use a new sale id for a new sale",
-            status=409,
-        )
-    return SaleAnswer.model_validate(existing.answer)

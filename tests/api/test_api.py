@@ -224,7 +224,14 @@ async def test_the_status_of_the_till(api: Api) -> None:
     [
         ({**SALE, "amount": 12.5}, "amount", 'send the amount as a decimal string, e.g. "12.50"'),
         ({"amount": "12.50"}, "sale_id", "is required"),
-        ({**SALE, "amount": "12.505"}, "amount", "no more than 2 decimal places"),
+        ({**SALE, "amount": "12.505"}, "amount", "at most two decimals"),
+        ({**SALE, "amount": 12}, "amount", "a decimal string"),
+        *(
+            ({**SALE, "amount": spelt}, "amount", "at most two decimals")
+            for spelt in ("1e3", "\u0661\u0662", "1_000", "+5", " 12.50", "-1.00", "12,50")
+        ),
+        ({**SALE, "amount": "21474836.48"}, "amount", "more than the Register API can hold"),
+        ({**SALE, "lines": [{"text": "x", "amount": "1e1"}]}, "lines[0].amount", "e.g."),
         ({**SALE, "lines": [{"amount": "1.00"}]}, "lines[0].text", "is required"),
         ({**SALE, "tip": "1.00"}, "tip", "is not a field of this request"),
     ],
@@ -319,6 +326,19 @@ async def test_the_openapi_document_lists_every_endpoint_without_the_token(api: 
     assert schemas["SaleRequest"]["properties"]["amount"]["type"] == "string"
     assert schemas["SaleLineIn"]["properties"]["amount"]["anyOf"][0]["type"] == "string"
     assert "'number'" not in str(schemas["RefundRequest"])
+    # the pattern and bounds the till holds the POS to, and the answers when it does not
+    amount = schemas["SaleRequest"]["properties"]["amount"]
+    assert amount["pattern"] == r"^[0-9]+(\.[0-9]{1,2})?$"
+    assert "from 0 to 21474836.47" in amount["description"]
+    assert "JSON number is refused" in amount["description"]
+    assert "refund_id" in schemas["RefundRequest"]["properties"]
+    sell = operations[("POST", "/v1/sales")]["responses"]
+    assert {"400", "409", "422"} <= set(sell)
+    assert "amount_too_large" in sell["422"]["description"]
+    refund = operations[("POST", "/v1/sales/{sale_id}/refund")]["responses"]
+    assert "refund_id_required" in refund["422"]["description"]
+    for code in ("amount_too_large", "refund_id_required", "refund_conflict", "bad_request"):
+        assert f"`{code}`" in document["info"]["description"], code
     page = await api.anonymous.get("/docs")
     assert page.status_code == 200
     assert "swagger" in page.text.lower()

@@ -15,7 +15,7 @@ from register_agent.commands.review import resolve
 from register_agent.commands.transfer import export_operations, import_operations
 from register_agent.config import load_config
 from register_agent.errors import JournalError
-from register_agent.journal import Journal, NewOperation, OperationState, SaleRecord
+from register_agent.journal import Journal, NewOperation, OperationState, RefundRecord, SaleRecord
 from register_agent.readers.reader import DeviceStatus
 from register_agent.readers.scans import Reason, Rejection, Repeat, Scan
 from register_agent.receipts.printer import PrinterState, PrinterStatus
@@ -60,6 +60,23 @@ def test_import_refuses_another_sale_under_the_same_id(tmp_path: Path) -> None:
         journal.close()
     assert operation is not None
     assert operation.state is OperationState.PENDING  # its own, untouched
+
+
+def test_a_refund_id_travels_with_its_sale_to_the_new_till(tmp_path: Path) -> None:
+    journal = till_with_sale(tmp_path / "old")
+    kept = RefundRecord("R-1", "S1", 500, {"sale_id": "S1", "action": "refund"}, 1.0e9)
+    asyncio.run(journal.record_refund("S1", [], kept, closes_sale=False, now=1.0e9))
+    journal.close()
+    export_operations(tmp_path / "old", tmp_path / "move.json", by="tester")
+    (tmp_path / "new").mkdir()
+    Journal.open(tmp_path / "new" / "journal.sqlite3").close()  # the new till's first start
+    import_operations(tmp_path / "new", tmp_path / "move.json", by="tester")
+    journal = Journal.open(tmp_path / "new" / "journal.sqlite3")
+    try:
+        # the POS's resend of R-1 on the new till is answered, not taken again
+        assert asyncio.run(journal.refund("R-1")) == kept
+    finally:
+        journal.close()
 
 
 def test_metrics_count_scans_and_reader_changes_without_values(tmp_path: Path) -> None:

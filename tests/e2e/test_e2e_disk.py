@@ -59,11 +59,11 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 def fill(directory: Path) -> Path:
     """Write a ballast file until the file system says ENOSPC; the file, to give it back."""
     ballast = directory / "ballast"
-    with ballast.open("wb") as out:
+    # unbuffered: a buffer left over at the close would meet ENOSPC there
+    with ballast.open("wb", buffering=0) as out:
         try:
             while True:
                 out.write(b"\0" * 65536)
-                out.flush()
         except OSError:
             pass
     assert os.statvfs(directory).f_bavail == 0

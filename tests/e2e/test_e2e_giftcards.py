@@ -111,6 +111,17 @@ def test_the_same_payment_twice_moves_money_once(
     assert sandbox_balance(sandbox_clean) == 2100
 
 
+def test_a_giftcard_amount_is_a_plain_decimal_string(
+    agent: AgentProcess, sandbox_clean: Sandbox
+) -> None:
+    for amount in ("1e0", "+4", " 4.00", "4_0", "\u0664", 4):
+        refused = pay(agent, "P-plain", amount)  # type: ignore[arg-type]
+        assert (refused.status_code, refused.json()["code"]) == (422, "invalid_request"), amount
+    assert gift_rows(sandbox_clean) == []
+    first = pay(agent, "P-plain", "4.5").raise_for_status().json()
+    assert pay(agent, "P-plain", "4.50").json() == first  # the same amount, in cents
+
+
 def test_a_lost_answer_still_moves_money_once(agent: AgentProcess, sandbox_clean: Sandbox) -> None:
     sandbox_clean.set_fault(mode="drop_after_commit", count=1, paths=GIFTCARD_PATHS)
     first = pay(agent, "P-4", "6.00")

@@ -201,13 +201,14 @@ def test_the_till_and_the_handlers_write_what_the_previous_version_wrote() -> No
     )
     assert dumps(at_sale.to_json()) == OLD_ROWS[0][2]
     resolved = at_sale.resolved(StoredCustomer(key="c-1", card="04A2241A"))
-    stepped = resolved.with_pos_transaction("5d0b2c1e").applied_already()
+    stepped = resolved.with_pos_transaction("5d0b2c1e", 1).applied_already()
     assert stepped.to_json() == {
         "sale_id": "S-1",
         "amount": "12.50",
         "customer": {"key": "c-1", "card": "04A2241A"},
         "card": "04A2241A",
         "pos_transaction": "5d0b2c1e",
+        "pos_transaction_attempt": 1,  # new: an older agent's payload reads back as None
         "already_applied": True,
     }
     refund = RefundPayload(sale_id="S-1", original_operation="op-credit", amount=None)

@@ -245,6 +245,18 @@ port = "{self.reader_path}"
         }
         return self.http.post("/v1/sales", json=body)
 
+    def refund(
+        self, sale_id: str, amount: str | None = None, refund_id: str | None = None
+    ) -> httpx.Response:
+        """``POST /v1/sales/{id}/refund``: the whole sale, or ``amount`` of it; a part refund
+        needs its ``refund_id`` (the same one again is the same refund, answered once)."""
+        body = {
+            key: value
+            for key, value in (("amount", amount), ("refund_id", refund_id))
+            if value is not None
+        }
+        return self.http.post(f"/v1/sales/{sale_id}/refund", json=body)
+
     def scan(self, value: str, *, wait: bool = True) -> None:
         """A card on the pty reader; by default wait until the till has bound it."""
         os.write(self._master, f"{value}\r".encode())
@@ -273,7 +285,7 @@ port = "{self.reader_path}"
             connection.close()
 
     def journal_rows(self, table: str) -> list[dict[str, Any]]:
-        assert table in ("sales", "operations", "print_jobs", "reward_claims")
+        assert table in ("sales", "operations", "print_jobs", "reward_claims", "refunds")
         with self.journal() as db:
             order = "seq" if table == "operations" else "rowid"
             return [dict(row) for row in db.execute(f"SELECT * FROM {table} ORDER BY {order}")]  # noqa: S608

@@ -299,10 +299,15 @@ async def test_refunds_reprints_and_voids(make_till: MakeTill) -> None:
     till = make_till("v3")
     await till.scanned(scan(JAN_CARD))
     await till.sell(sale("4711"))
-    partial = await till.refund("4711", RefundRequest(amount=Decimal("2.50")))
+    part = RefundRequest(refund_id="R-1", amount=Decimal("2.50"))
+    partial = await till.refund("4711", part)
     assert partial.message == "credits will be taken back"
+    assert await till.refund("4711", part) == partial  # a resend queues nothing
+    with pytest.raises(CounterRefusal) as no_id:
+        await till.refund("4711", RefundRequest(amount=Decimal("2.50")))
+    assert (no_id.value.code, no_id.value.status) == ("refund_id_required", 422)
     with pytest.raises(CounterRefusal) as too_much:
-        await till.refund("4711", RefundRequest(amount=Decimal("20.00")))
+        await till.refund("4711", RefundRequest(refund_id="R-2", amount=Decimal("20.00")))
     assert too_much.value.code == "refund_too_large"
     reprint = await till.reprint("4711")
     assert reprint.message == "copy 1 queued for printing"

@@ -11,22 +11,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal, Protocol
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from register_agent.common.money import to_euros
-from register_agent.counter.messages import Message, PosId
+from register_agent.counter.messages import Amount, Message, PosId
 from register_agent.journal import GiftcardPayment
 
 #: a giftcard value as scanned or typed: the scan whitelist's characters, at most 64
 CardValue = Annotated[str, Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2, gt=0)]
-
-
-def _no_float(value: object) -> object:
-    if isinstance(value, float):
-        # a ValueError, not a TypeError: pydantic turns it into the field's error message
-        raise ValueError('send the amount as a decimal string, e.g. "10.00"')  # noqa: TRY004
-    return value
+#: a giftcard amount: a plain decimal string like a sale's, above zero
+Money = Annotated[Amount, Field(gt=0)]
 
 
 class GiftcardPaymentRequest(Message):
@@ -38,8 +32,6 @@ class GiftcardPaymentRequest(Message):
     amount: Money
     sale_id: PosId | None = None  # the sale it pays: its receipt shows the payment
 
-    _amount = field_validator("amount", mode="before")(_no_float)
-
 
 class GiftcardTopUpRequest(Message):
     """``POST /v1/giftcards/top-ups``: load ``amount`` onto the card, once per top-up id."""
@@ -47,8 +39,6 @@ class GiftcardTopUpRequest(Message):
     top_up_id: PosId
     card: CardValue
     amount: Money
-
-    _amount = field_validator("amount", mode="before")(_no_float)
 
 
 class GiftcardView(Message):

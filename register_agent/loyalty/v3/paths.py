@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import TypeAdapter
 
-from register_agent.errors import AlreadyApplied, RequestRejected
+from register_agent.errors import AlreadyApplied, PosTransactionGone, RequestRejected
 from register_agent.loyalty.forms import FormValue, segment
 from register_agent.loyalty.http import RegisterHttp, parse_with
 from register_agent.loyalty.outcomes import Envelope
@@ -35,6 +35,8 @@ from register_agent.loyalty.v3.models import (
 
 #: the 6001 guard: "the POS transaction is already linked to a credit reception"
 POS_TRANSACTION_LINKED = 6001
+#: "POS Transaction not found" (the docs' error list; on credit receptions and pushes)
+POS_TRANSACTION_NOT_FOUND = 1027
 PURCHASE_AMOUNT = "purchase_amount"
 
 
@@ -159,6 +161,13 @@ class V3Api:
                     "already awarded: fetch the result by reconciliation",
                     status=exc.status,
                     code=exc.code,
+                ) from exc
+            if exc.code == POS_TRANSACTION_NOT_FOUND and pos_transaction_uuid is not None:
+                raise PosTransactionGone(
+                    f"{exc}; the sale's POS transaction no longer exists",
+                    status=exc.status,
+                    code=exc.code,
+                    field_errors=exc.field_errors,
                 ) from exc
             raise
 
