@@ -8,6 +8,7 @@ receives then is held in its buffer and printed when the state returns to ok.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -177,7 +178,8 @@ class VirtualPrinter:
         return int(self._control.server_address[1])
 
     def control(self, command: str) -> str:
-        """One command of the control port: ``state [NAME]``, ``jobs``, ``clear``.
+        """One command of the control port: ``state [NAME]``, ``paper_after BYTES``,
+        ``jobs``, ``dump`` (every job as one JSON line, bytes in hex), ``clear``.
 
         For the demo: ``echo 'state paper_out' | nc 127.0.0.1 PORT``.
         """
@@ -186,16 +188,23 @@ class VirtualPrinter:
                 pass
             case ["state", name] if name in set(VirtualState):
                 self.state = VirtualState(name)
+            case ["paper_after", count] if count.isdigit():
+                self.run_out_of_paper_after(int(count))
             case ["jobs"]:
                 jobs = self.jobs()
                 done = sum(job.complete for job in jobs)
                 held = sum(len(job.held) for job in jobs)
                 return f"jobs {len(jobs)} printed {done} held_bytes {held}"
+            case ["dump"]:
+                return json.dumps([_dumped(job) for job in self.jobs()])
             case ["clear"]:
                 self.clear()
             case _:
                 names = "|".join(VirtualState)
-                return f"error: commands are 'state [{names}]', 'jobs', 'clear'"
+                return (
+                    f"error: commands are 'state [{names}]', 'paper_after BYTES', 'jobs', "
+                    "'dump', 'clear'"
+                )
         return f"state {self.state}"
 
     # --- the printer's side ---------------------------------------------------------------
@@ -265,6 +274,10 @@ def _split_queries(data: bytes) -> tuple[bytes, bytes, list[int]]:
         if rest.endswith(tail):
             return bytes(payload + rest[: -len(tail)]), tail, queries
     return bytes(payload + rest), b"", queries
+
+
+def _dumped(job: PrintJob) -> dict[str, object]:
+    return {"data": job.data.hex(), "printed": job.printed.hex(), "closed": job.closed}
 
 
 def _snapshot(job: _Job) -> PrintJob:
