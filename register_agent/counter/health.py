@@ -13,6 +13,7 @@ from register_agent.config import OutboxConfig
 from register_agent.counter.messages import TillStatus
 from register_agent.errors import CredentialsRejected, LoyaltyApiError, RequestRejected
 from register_agent.journal import Journal
+from register_agent.receipts.held import HELD_REPORTED_S, held_alert
 
 ApiState = Literal["reachable", "unreachable", "key_refused", "unknown"]
 
@@ -75,6 +76,9 @@ class TillHealth:
                 f"{unconfirmed} giftcard payments are not confirmed: check the cards, then "
                 "register-agent review"
             )
+        held = await self._journal.held_receipts(self._clock() - HELD_REPORTED_S)
+        if (receipts := held_alert(held)) is not None:
+            alerts.append(receipts)
         return TillStatus(
             register_api=self.api_state,
             outbox_pending=waiting,

@@ -14,8 +14,9 @@ from register_agent.config import AgentConfig
 from register_agent.errors import JournalError
 from register_agent.journal import OutboxSummary
 from register_agent.journal.admin import journal_path, read_only
-from register_agent.journal.queries import outbox_summary
+from register_agent.journal.queries import held_receipts, outbox_summary
 from register_agent.journal.schema import MIGRATIONS
+from register_agent.receipts.held import HELD_REPORTED_S, held_alert
 
 MIN_FREE_BYTES = 100 * 1024 * 1024  # a day of a busy till is a few MB; an SD card fills up
 
@@ -49,11 +50,15 @@ def journal_checks(config: AgentConfig) -> list[Check]:
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
             integrity = str(db.execute("PRAGMA quick_check").fetchone()[0])
             summary = outbox_summary(db, time.time())
+            held = held_receipts(db, time.time() - HELD_REPORTED_S)
     except JournalError as exc:
         fix = "check the file's owner and permissions; restore a backup if it is damaged"
         return [*checks, failed("journal", str(exc), fix)]
     checks.append(_journal_pragmas(mode, version, integrity))
     checks.append(_outbox_check(config, summary))
+    if (alert := held_alert(held)) is not None:
+        sentence, _, fix = alert.partition("; ")
+        checks.append(failed("receipts", sentence, fix))
     return checks
 
 
