@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.escpos_links import Link, TransportConfig, first_line, open_link, where
+from drivers.escpos_text import TextReceipts
 from drivers.virtual_printer import VirtualPrinter
 from register_agent.config import FilePrinterConfig, NetworkPrinterConfig, VirtualPrinterConfig
 from register_agent.errors import PrinterError
@@ -195,12 +196,14 @@ class VirtualNetworkPrinter:
     that lives as long as this object (the demo's printer)."""
 
     def __init__(self, config: VirtualPrinterConfig, **driver_options: Any) -> None:
-        self.device = VirtualPrinter(config.host, config.port).start()
+        folder = config.receipts_dir
+        shown = None if folder is None else TextReceipts(folder, config.line_width)
+        self.device = VirtualPrinter(config.host, config.port, receipts=shown).start()
         if config.control_port is not None:
             self.device.start_control(config.control_port)
         host, port = self.device.address
         network = NetworkPrinterConfig(
-            **config.model_dump(exclude={"kind", "host", "port", "control_port"}),
+            **config.model_dump(exclude={"kind", "host", "port", "control_port", "receipts_dir"}),
             kind="network",
             host=host,
             port=port,

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +23,8 @@ import pytest
 
 from drivers.virtual_printer import VirtualState
 from tests.conftest import Sandbox
-from tests.support.agent_harness import TOKEN, AgentProcess, wait_for
+from tests.support.agent_harness import TOKEN, AgentProcess, free_port, wait_for
+from tests.support.agent_process import local_api
 from tests.support.fault_support import tune
 from tests.support.printer_process import PrinterProcess
 
@@ -161,3 +163,40 @@ def test_held_receipts_raise_an_alert_and_their_reprint_is_the_original(
     assert b"*** COPY ***" in copy
     assert re.search(rb"Sale late +" + local_time(sale["created_at"]) + b"\n", copy)
     assert re.search(rb"Copy +" + local_time(copied["created_at"]) + b"\n", copy)
+
+
+def test_run_sandbox_shows_each_receipt_as_text_with_its_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``make run``: the banner names the receipts' folder, the log names each receipt's
+    file, and the file reads like the slip, with the sale's date and time."""
+    config = tmp_path / "config.toml"
+    config.write_text('[local_api]\nmetrics_listen = ""\n', encoding="utf-8")
+    (tmp_path / "run").mkdir(mode=0o700)
+    state, log, port = tmp_path / "state", tmp_path / "agent.log", free_port()
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path / "run"), "PYTHONUNBUFFERED": "1"}
+    env["TZ"] = TILL_ZONE
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "register_agent", "--config", str(config), "run",
+             "--sandbox", "--sandbox-port", "0", "--state-dir", str(state),
+             "--listen", f"127.0.0.1:{port}"],
+            stdout=output, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    try:
+        folder = state / "receipts"
+        wait_for(lambda: f"receipts, as text:    {folder}" in log.read_text(), 30, "banner")
+        token = (state / "local-api-token").read_text(encoding="utf-8").strip()
+        with local_api(port, token) as pos:
+            pos.post("/v1/sales", json={"sale_id": "1", "amount": "12.50"}).raise_for_status()
+        receipt = wait_for(lambda: sorted(folder.glob("receipt-*.txt")), 15, "a receipt")[0]
+        wait_for(lambda: str(receipt) in log.read_text(), 5, "the log line naming the file")
+    finally:
+        process.terminate()
+        process.wait(15)
+    sold = datetime.fromtimestamp(time.time(), ZoneInfo(TILL_ZONE)).strftime("%Y-%m-%d")
+    text = receipt.read_text(encoding="utf-8")
+    assert re.search(rf"^Sale 1 +{sold} \d\d:\d\d$", text, re.M), text
+    assert re.search(r"^Total +€12\.50$", text, re.M), text
+    assert "[QR code: http" in text  # a sale without a card: the QR to collect the points
+    assert "\x1b" not in text
