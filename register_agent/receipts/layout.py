@@ -186,11 +186,12 @@ def layout_receipt(receipt: Receipt, settings: ReceiptConfig, width: int) -> Rec
         elements.append(TextLine(text("copy", lang), align="center", bold=True))
         if receipt.copied_at is not None:
             elements += _columns(text("copied_at", lang), _when(receipt.copied_at), width)
-    sold = _when(receipt.sold_at) if receipt.sold_at is not None else ""
-    if receipt.sale_id:
-        elements += _columns(f"{text('sale', lang)} {clean(receipt.sale_id)}", sold, width)
-    elif sold:
-        elements.append(TextLine(sold))
+    # the sale's time beside its id (alone on a slip without one, e.g. a welcome slip)
+    sale = f"{text('sale', lang)} {clean(receipt.sale_id)}" if receipt.sale_id else ""
+    if receipt.sold_at is not None:
+        elements += _columns(sale, _when(receipt.sold_at), width)
+    elif sale:
+        elements += _wrapped(sale, width)
     elements += _sale(receipt, settings, width)
     elements += _loyalty(receipt, lang, width)
     for note in receipt.notes:

@@ -139,4 +139,4 @@ def test_every_slip_carries_the_sales_time_and_a_copy_its_own_in_the_tills_zone(
     assert f"Sale 4711{' ' * 17}2027-01-15 13:45" in texts["sale"]
     assert f"Sale 4711{' ' * 17}2027-01-15 13:45" in texts["copy"]
     assert f"Copy{' ' * 22}2027-01-15 14:45" in texts["copy"]
-    assert "2027-01-15 13:45" in texts["welcome"]
+    assert f"{' ' * 26}2027-01-15 13:45" in texts["welcome"]
