@@ -254,17 +254,15 @@ class VirtualPrinter:
             connection.sendall(answers[query - 1 : query])
 
     def _show_finished(self) -> None:
-        """Write out, as text, each job that came out whole since the last look."""
+        """Write out, as text, each job that came out whole since the last look (under the
+        lock: two jobs ending together must not take the same file number)."""
         if self._receipts is None:
             return
         with self._lock:
-            finished = [
-                j for j in self._jobs if j.received and not j.shown and _snapshot(j).complete
-            ]
-            for job in finished:
-                job.shown = True
-        for job in finished:
-            self._receipts.write(bytes(job.received))
+            for job in self._jobs:
+                if job.received and not job.shown and _snapshot(job).complete:
+                    job.shown = True
+                    self._receipts.write(bytes(job.received))
 
     def _advance(self) -> None:
         """Print what the state allows, in order (the caller holds the lock)."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+# Decision: the threshold is ``[till] receipt_freshness_s`` itself, with no setting of its
+# own: the moment a receipt stops being printed by itself is the moment a person must act.
 #: Decision: a held receipt is reported for a day. A customer who wanted it came back or
 #: left long ago; after that the alert would keep the till "degraded" with nothing left
 #: to do (the journal keeps the job until ``[state] retention_days``, for a reprint).
