@@ -50,6 +50,12 @@ class _EscposLink:
 
 
 class _NetworkLink(_EscposLink):
+    def __init__(self, printer: Any) -> None:
+        super().__init__(printer)
+        # A query right after the slip's bytes would otherwise wait for their ACK (Nagle
+        # against delayed ACK: ~40 ms a slip on loopback, more on a slow printer)
+        printer.device.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def ask(self, query: bytes, timeout: float) -> bytes:
         sock: socket.socket = self.printer.device
         sock.sendall(query)

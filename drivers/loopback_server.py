@@ -11,6 +11,8 @@ import socketserver
 import threading
 from typing import Protocol
 
+DLE_EOT = b"\x10\x04"
+
 
 class Owner(Protocol):
     """The printer behind the server."""
@@ -71,3 +73,20 @@ def close_quietly(connection: socket.socket) -> None:
     with contextlib.suppress(OSError):
         connection.shutdown(socket.SHUT_RDWR)
     connection.close()
+
+
+def split_queries(data: bytes) -> tuple[bytes, bytes, list[int]]:
+    """A job's bytes read so far without its ``DLE EOT n`` status queries: (job bytes, an
+    incomplete query to carry into the next read, the queries ``n``)."""
+    payload = bytearray()
+    queries: list[int] = []
+    start = 0
+    while (found := data.find(DLE_EOT, start)) != -1 and found + 2 < len(data):
+        payload += data[start:found]
+        queries.append(data[found + 2])
+        start = found + 3
+    rest = data[start:]
+    for tail in (DLE_EOT, DLE_EOT[:1]):
+        if rest.endswith(tail):
+            return bytes(payload + rest[: -len(tail)]), tail, queries
+    return bytes(payload + rest), b"", queries

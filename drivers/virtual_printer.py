@@ -8,6 +8,7 @@ receives then is held in its buffer and printed when the state returns to ok.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -16,11 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from drivers.loopback_server import ControlHandler, LoopbackServer, close_quietly
+from drivers.escpos_text import TextReceipts
+from drivers.loopback_server import (
+    ControlHandler,
+    LoopbackServer,
+    close_quietly,
+    split_queries,
+)
 
 log = logging.getLogger(__name__)
-
-DLE_EOT = b"\x10\x04"
 
 
 class VirtualState(StrEnum):
@@ -52,6 +57,7 @@ class _Job:
     received: bytearray
     printed_upto: int = 0
     closed: bool = False
+    shown: bool = False  # written out as text
 
 
 @dataclass(frozen=True)
@@ -77,8 +83,11 @@ class PrintJob:
 class VirtualPrinter:
     """The printer; ``start()`` it (or use ``with``), switch ``state``, read ``jobs()``."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, receipts: TextReceipts | None = None
+    ) -> None:
         self._address = (host, port)
+        self._receipts = receipts  # where each finished job goes as text (run --sandbox)
         self._lock = threading.Condition()
         self._state = VirtualState.OK
         self._jobs: list[_Job] = []
@@ -138,6 +147,7 @@ class VirtualPrinter:
                 self._paper_left = None  # a new roll
             self._state = state
             self._advance()
+        self._show_finished()
 
     def run_out_of_paper_after(self, byte_count: int) -> None:
         """The roll ends after ``byte_count`` more printed bytes: the state becomes paper out."""
@@ -177,7 +187,8 @@ class VirtualPrinter:
         return int(self._control.server_address[1])
 
     def control(self, command: str) -> str:
-        """One command of the control port: ``state [NAME]``, ``jobs``, ``clear``.
+        """One command of the control port: ``state [NAME]``, ``paper_after BYTES``,
+        ``jobs``, ``dump`` (every job as one JSON line, bytes in hex), ``clear``.
 
         For the demo: ``echo 'state paper_out' | nc 127.0.0.1 PORT``.
         """
@@ -186,16 +197,23 @@ class VirtualPrinter:
                 pass
             case ["state", name] if name in set(VirtualState):
                 self.state = VirtualState(name)
+            case ["paper_after", count] if count.isdigit():
+                self.run_out_of_paper_after(int(count))
             case ["jobs"]:
                 jobs = self.jobs()
                 done = sum(job.complete for job in jobs)
                 held = sum(len(job.held) for job in jobs)
                 return f"jobs {len(jobs)} printed {done} held_bytes {held}"
+            case ["dump"]:
+                return json.dumps([_dumped(job) for job in self.jobs()])
             case ["clear"]:
                 self.clear()
             case _:
                 names = "|".join(VirtualState)
-                return f"error: commands are 'state [{names}]', 'jobs', 'clear'"
+                return (
+                    f"error: commands are 'state [{names}]', 'paper_after BYTES', 'jobs', "
+                    "'dump', 'clear'"
+                )
         return f"state {self.state}"
 
     # --- the printer's side ---------------------------------------------------------------
@@ -209,7 +227,7 @@ class VirtualPrinter:
             self._jobs.append(job)
         try:
             while chunk := connection.recv(4096):
-                payload, carry, queries = _split_queries(carry + chunk)
+                payload, carry, queries = split_queries(carry + chunk)
                 self._receive(job, payload)
                 for query in queries:
                     self._answer(connection, query)
@@ -221,6 +239,7 @@ class VirtualPrinter:
                 job.closed = True
                 self._connections.discard(connection)
                 self._advance()
+            self._show_finished()
 
     def _receive(self, job: _Job, payload: bytes) -> None:
         with self._lock:
@@ -233,6 +252,17 @@ class VirtualPrinter:
             answers = STATUS_ANSWERS.get(self._state)
         if answers is not None and 1 <= query <= len(answers):
             connection.sendall(answers[query - 1 : query])
+
+    def _show_finished(self) -> None:
+        """Write out, as text, each job that came out whole since the last look (under the
+        lock: two jobs ending together must not take the same file number)."""
+        if self._receipts is None:
+            return
+        with self._lock:
+            for job in self._jobs:
+                if job.received and not job.shown and _snapshot(job).complete:
+                    job.shown = True
+                    self._receipts.write(bytes(job.received))
 
     def _advance(self) -> None:
         """Print what the state allows, in order (the caller holds the lock)."""
@@ -251,20 +281,8 @@ class VirtualPrinter:
         self._lock.notify_all()
 
 
-def _split_queries(data: bytes) -> tuple[bytes, bytes, list[int]]:
-    """(job bytes, an incomplete query to carry into the next read, the queries ``n``)."""
-    payload = bytearray()
-    queries: list[int] = []
-    start = 0
-    while (found := data.find(DLE_EOT, start)) != -1 and found + 2 < len(data):
-        payload += data[start:found]
-        queries.append(data[found + 2])
-        start = found + 3
-    rest = data[start:]
-    for tail in (DLE_EOT, DLE_EOT[:1]):
-        if rest.endswith(tail):
-            return bytes(payload + rest[: -len(tail)]), tail, queries
-    return bytes(payload + rest), b"", queries
+def _dumped(job: PrintJob) -> dict[str, object]:
+    return {"data": job.data.hex(), "printed": job.printed.hex(), "closed": job.closed}
 
 
 def _snapshot(job: _Job) -> PrintJob:

@@ -143,8 +143,9 @@ Cancels a sale: its credits are taken back and its reward claims reversed (queue
 """
 
 REPRINT = """
-Prints the sale's receipt again, marked COPY. Also the way to print a receipt that waited
-too long (the printer was off) and is no longer printed by itself.
+Prints the sale's receipt again, marked COPY with the time of the copy. Also the way to
+print a receipt that waited too long (the printer was off) and is no longer printed by
+itself: a receipt that never printed comes out as the original, not as a copy.
 """
 
 CUSTOMER = """
@@ -172,7 +173,8 @@ voiding that sale reverses the claim.
 STATUS = """
 For the POS's service screen: whether the loyalty service is reachable, the queue of
 undelivered operations (how many, the oldest's age, how many need review or failed), alerts,
-the printer and the card readers.
+the printer and the card readers. Receipts that waited too long for the printer and were
+not printed are an alert naming their sales, for a reprint.
 """
 
 RESUME = "the last event id the POS received; the `Last-Event-ID` header wins when both are sent"

@@ -123,6 +123,8 @@ async def _run_announced(agent: Any, sandbox_url: str) -> int:
     """Run the agent and, once it is ready, tell a new user how to drive it."""
     import asyncio  # noqa: PLC0415
 
+    from register_agent.runtime.embedded import receipts_folder  # noqa: PLC0415
+
     async def announce() -> None:
         while not hasattr(agent, "api_address"):
             await asyncio.sleep(0.05)
@@ -134,6 +136,7 @@ async def _run_announced(agent: Any, sandbox_url: str) -> int:
             f" local API for the POS: http://{agent.api_address}  (docs: /docs)\n"
             f" local API token:      in {token_file}\n"
             f" journal:              {config.state.directory / 'journal.sqlite3'}\n"
+            f" receipts, as text:    {receipts_folder(config) or 'on the configured printer'}\n"
             f" till status:          {command} status --state-dir {config.state.directory}"
             f" --listen {agent.api_address}\n"
             " try it:\n"

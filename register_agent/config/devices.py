@@ -95,6 +95,9 @@ class VirtualPrinterConfig(_PrinterCommon):
     timeout_s: float = Field(default=2.0, gt=0, le=30)
     #: a loopback port taking line commands (``state paper_out``) for the demo; None: none
     control_port: int | None = Field(default=None, ge=0, le=65535)
+    #: a folder where each receipt it prints is written as text (``run --sandbox`` sets
+    #: ``<state directory>/receipts``); None: only the bytes are kept
+    receipts_dir: Path | None = None
 
 
 PrinterConfig = Annotated[

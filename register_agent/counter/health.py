@@ -22,6 +22,7 @@ from register_agent.errors import (
     RequestRejected,
 )
 from register_agent.journal import ClaimFigures, Journal, OutboxSummary
+from register_agent.receipts.held import HELD_REPORTED_S, held_alert
 
 ApiState = Literal["reachable", "unreachable", "key_refused", "unknown"]
 #: lost answers in a row after which the Register API counts as unreachable
@@ -102,9 +103,10 @@ class TillHealth:
             summary = await self._journal.outbox_summary(self._clock())
             unconfirmed = await self._journal.giftcard_payments_to_check()
             claims = await self._journal.claim_figures()
+            held = await self._journal.held_receipts(self._clock() - HELD_REPORTED_S)
         except JournalError as exc:  # a damaged page: the status still answers
             summary, unconfirmed = OutboxSummary(0, 0, 0, 0, 0, None), 0
-            claims = ClaimFigures(0, 0, 0)
+            claims, held = ClaimFigures(0, 0, 0), []
             alerts.append(f"the journal cannot be read: {exc}")
         waiting = summary.pending + summary.in_flight + summary.unknown
         if self.api_state == "key_refused":
@@ -128,6 +130,8 @@ class TillHealth:
                 f"{unconfirmed} giftcard payments are not confirmed: check the cards, then "
                 "register-agent review"
             )
+        if (receipts := held_alert(held)) is not None:
+            alerts.append(receipts)
         return TillStatus(
             register_api=self.api_state,
             outbox_pending=waiting,

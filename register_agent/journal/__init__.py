@@ -201,8 +201,13 @@ class Journal(CounterRecords):
         return await self._writer.run_async(lambda db: queries.print_jobs_due(db, now, freshness_s))
 
     async def add_reprint(self, sale_id: str, now: float) -> PrintJob:
-        """A new copy of the sale's receipt (marked COPY when printed)."""
+        """The sale's receipt again: the original while it never printed, else a new copy
+        (marked COPY when printed)."""
         return await self._writer.run_async(lambda db: queries.add_reprint(db, sale_id, now))
+
+    async def held_receipts(self, since: float) -> list[str]:
+        """The sales whose receipt waited too long for the printer (due after ``since``)."""
+        return await self._reader.run_async(lambda db: queries.held_receipts(db, since))
 
     async def print_job_done(self, job_id: int, now: float) -> None:
         await self._writer.run_async(lambda db: queries.print_job_done(db, job_id, now))

@@ -211,10 +211,18 @@ def print_jobs_due(db: sqlite3.Connection, now: float, freshness_s: float) -> li
 def add_reprint(db: sqlite3.Connection, sale_id: str, now: float) -> PrintJob:
     if sale(db, sale_id) is None:
         raise JournalError(f"sale {sale_id} is not in the journal")
-    # the held original is superseded by this explicit reprint
-    db.execute(
-        "UPDATE print_jobs SET state = 'printed' WHERE sale_id = ? AND state = 'held'", (sale_id,)
-    )
+    # An original that never printed (held, or still waiting for the printer) is what the
+    # reprint prints: the customer has no receipt yet, so it is no copy, and it stays
+    # unprinted until the printer took it. Its created_at becomes the time it was asked
+    # for again, so the freshness rule does not hold it at once; the slip prints the
+    # sale's own time, which the sale keeps.
+    original = db.execute(
+        "UPDATE print_jobs SET state = 'pending', created_at = ? WHERE sale_id = ?"
+        " AND copy = 0 AND state IN ('held', 'pending') RETURNING *",
+        (now, sale_id),
+    ).fetchone()
+    if original is not None:
+        return PrintJob.from_row(original)
     copy = db.execute(
         "SELECT COALESCE(MAX(copy), -1) + 1 FROM print_jobs WHERE sale_id = ?", (sale_id,)
     ).fetchone()[0]
@@ -224,6 +232,16 @@ def add_reprint(db: sqlite3.Connection, sale_id: str, now: float) -> PrintJob:
     )
     row = db.execute("SELECT * FROM print_jobs WHERE id = ?", (cursor.lastrowid,)).fetchone()
     return PrintJob.from_row(row)
+
+
+def held_receipts(db: sqlite3.Connection, since: float) -> list[str]:
+    """The sales whose receipt was held (never printed) and was due after ``since``."""
+    rows = db.execute(
+        "SELECT DISTINCT sale_id FROM print_jobs WHERE state = 'held' AND created_at >= ?"
+        " ORDER BY id",
+        (since,),
+    )
+    return [row[0] for row in rows]
 
 
 def insert_print_job(db: sqlite3.Connection, sale_id: str, copy: int, now: float) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import textwrap
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
@@ -38,6 +39,7 @@ TEXTS: dict[str, dict[Language, str]] = {
         " om uw punten te sparen.",
     },
     "copy": {"en": "*** COPY ***", "nl": "*** KOPIE ***"},
+    "copied_at": {"en": "Copy", "nl": "Kopie"},
     "sale": {"en": "Sale", "nl": "Bon"},
     "test_title": {"en": "Printer test", "nl": "Printertest"},
     # the welcome slip of a card handed out at the counter (welcome.py)
@@ -115,6 +117,9 @@ class Receipt:
     barcode: str | None = None
     #: a reprint: every print after the first says so
     copy: bool = False
+    #: when the sale was made and when the copy was asked for, in the till's time zone
+    sold_at: datetime | None = None
+    copied_at: datetime | None = None
     #: extra free text (the test receipt), printed as is after cleaning
     notes: tuple[str, ...] = ()
 
@@ -179,8 +184,14 @@ def layout_receipt(receipt: Receipt, settings: ReceiptConfig, width: int) -> Rec
     elements += _header(settings, width)
     if receipt.copy:
         elements.append(TextLine(text("copy", lang), align="center", bold=True))
-    if receipt.sale_id:
-        elements += _wrapped(f"{text('sale', lang)} {clean(receipt.sale_id)}", width)
+        if receipt.copied_at is not None:
+            elements += _columns(text("copied_at", lang), _when(receipt.copied_at), width)
+    # the sale's time beside its id (alone on a slip without one, e.g. a welcome slip)
+    sale = f"{text('sale', lang)} {clean(receipt.sale_id)}" if receipt.sale_id else ""
+    if receipt.sold_at is not None:
+        elements += _columns(sale, _when(receipt.sold_at), width)
+    elif sale:
+        elements += _wrapped(sale, width)
     elements += _sale(receipt, settings, width)
     elements += _loyalty(receipt, lang, width)
     for note in receipt.notes:
@@ -190,6 +201,12 @@ def layout_receipt(receipt: Receipt, settings: ReceiptConfig, width: int) -> Rec
     elements += _footer(settings, width)
     elements.append(Cut())
     return ReceiptLayout(width=width, elements=tuple(elements))
+
+
+def _when(moment: datetime) -> str:
+    """Decision: ISO date and 24-hour time (``2026-12-04 14:03``), in every language: it
+    reads the same in Dutch and English, sorts, and fits beside the sale id on 58 mm."""
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _header(settings: ReceiptConfig, width: int) -> list[Element]:

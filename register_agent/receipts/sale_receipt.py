@@ -15,6 +15,7 @@ from register_agent.journal import Operation, PrintJob, SaleRecord
 from register_agent.journal.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
 from register_agent.receipts.layout import Receipt, SaleLine
 from register_agent.receipts.sale_outcome import Answered, Said, SaleOutcome, sale_outcome
+from register_agent.receipts.slip_times import copy_and_times
 from register_agent.receipts.welcome import welcome_receipt
 
 #: operations whose outcome the receipt shows (a refund's does not belong on the sale's slip)
@@ -48,7 +49,7 @@ def compose_receipt(
         lines=() if slip else _lines(sale.request),
         total=None if slip else _total(sale),
         customer_lines=_customer_lines(loyalty),
-        copy=job.copy > 0,
+        **copy_and_times(sale, job),
         **_loyalty_fields(outcome),
     )
 

@@ -35,7 +35,10 @@ async def status_lines(config: AgentConfig) -> list[str]:
         if probe.register is not None:
             till = f"{probe.register.name} ({probe.register.identifier})"
             shop = probe.register.shop_name
+    # the time on top, where a sale's slip has it (same format; the zone named, since an
+    # installer may compare tickets of tills in other zones)
     lines = [
+        datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         f"Till: {till}",
         f"Shop: {shop}",
         f"Host: {socket.gethostname()}",
@@ -44,7 +47,6 @@ async def status_lines(config: AgentConfig) -> list[str]:
     ]
     lines += [_reader_line(reader) for reader in config.readers]
     lines += [_outbox_line(config.state.directory), f"register-agent {__version__}"]
-    lines.append(datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"))
     return [clean(line) for line in lines]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from register_agent.journal import PrintJob, SaleRecord
 from register_agent.receipts.layout import Language, Receipt, text
+from register_agent.receipts.slip_times import copy_and_times
 
 #: the journal entry's request key that makes a "sale" a welcome slip
 WELCOME = "welcome"
@@ -64,4 +65,5 @@ def welcome_receipt(sale: SaleRecord, job: PrintJob) -> Receipt | None:
     if not isinstance(welcome, Mapping):
         return None
     # the balance is among the lines already (in the order the slip reads best)
-    return Receipt(notes=tuple(str(line) for line in welcome.get("lines") or ()), copy=job.copy > 0)
+    notes = tuple(str(line) for line in welcome.get("lines") or ())
+    return Receipt(notes=notes, **copy_and_times(sale, job))

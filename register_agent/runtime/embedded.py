@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from register_agent.config import (
     AgentConfig,
     NewsletterConfig,
+    PrinterConfig,
     StateConfig,
     VirtualPrinterConfig,
     VirtualReaderConfig,
@@ -154,7 +155,7 @@ def embed(
             "api": api,
             "state": StateConfig(directory=directory),
             "readers": config.readers or [VirtualReaderConfig(kind="virtual", name="counter")],
-            "printer": config.printer or VirtualPrinterConfig(kind="virtual"),
+            "printer": _seen_printer(config.printer, directory / "receipts"),
             "newsletter": _sandbox_newsletter(config.newsletter, seed),
             # the seeded giftcards look like this: `register-agent scan GC7F3A9B21` shows one
             "scans": config.scans.model_copy(
@@ -163,6 +164,21 @@ def embed(
         }
     )
     return Embedded(sandbox, embedded, folder)
+
+
+def _seen_printer(configured: PrinterConfig | None, folder: Path) -> PrinterConfig:
+    """The config's printer, else a virtual one; a virtual printer without a folder of its
+    own writes each receipt as text into ``folder``, so a newcomer sees what it printed."""
+    printer = configured or VirtualPrinterConfig(kind="virtual")
+    if isinstance(printer, VirtualPrinterConfig) and printer.receipts_dir is None:
+        return printer.model_copy(update={"receipts_dir": folder})
+    return printer
+
+
+def receipts_folder(config: AgentConfig) -> Path | None:
+    """Where the virtual printer writes its receipts as text (None: it does not)."""
+    printer = config.printer
+    return printer.receipts_dir if isinstance(printer, VirtualPrinterConfig) else None
 
 
 def _sandbox_newsletter(configured: NewsletterConfig, seed: Seed) -> NewsletterConfig:

@@ -108,8 +108,10 @@ class AfterSaleDesk:
             )
         job = await self._journal.add_reprint(sale_id, self._clock())
         self._wake_printer()
+        # a receipt that never printed comes out as the original, not as a copy
+        queued = f"copy {job.copy}" if job.copy else "the original receipt (never printed)"
         return ActionAnswer(
-            sale_id=sale_id, action="reprint", message=f"copy {job.copy} queued for printing"
+            sale_id=sale_id, action="reprint", message=f"{queued} queued for printing"
         )
 
     async def _sale(self, sale_id: str) -> SaleRecord:

@@ -3,6 +3,7 @@ loopback, a virtual network printer, a pty as the serial reader, real directorie
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -223,4 +224,5 @@ def test_the_status_ticket_prints_till_shop_api_outbox_and_version(
     )
     for line in expected:
         assert line in ticket, line
+    assert re.search(r"STATUS\n.*-{10,}\n\d{4}-\d\d-\d\d \d\d:\d\d ", ticket, re.S), ticket
     assert sandbox_clean.v3_key not in capsys.readouterr().out

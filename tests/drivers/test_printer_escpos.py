@@ -174,7 +174,8 @@ def test_paper_running_out_mid_job_holds_it_until_a_new_roll(
     printer_device: VirtualPrinter, driver: EscposPrinter
 ) -> None:
     printer_device.run_out_of_paper_after(100)
-    asyncio.run(driver.print(receipt()))  # the printer took the job into its buffer
+    with pytest.raises(PrinterError, match="in the middle of the receipt"):  # printed again
+        asyncio.run(driver.print(receipt()))  # the printer took the job into its buffer
     assert printer_device.wait_until(lambda p: bool(p.jobs()) and p.jobs()[0].closed, timeout=2)
     job = printer_device.jobs()[0]
     assert len(job.printed) == 100

@@ -15,12 +15,8 @@ from pathlib import Path
 import pytest
 
 from drivers.escpos_printer import EscposPrinter, VirtualNetworkPrinter
-from drivers.virtual_printer import (
-    STATUS_ANSWERS,
-    VirtualPrinter,
-    VirtualState,
-    _split_queries,
-)
+from drivers.loopback_server import split_queries
+from drivers.virtual_printer import STATUS_ANSWERS, VirtualPrinter, VirtualState
 from register_agent.config import (
     FilePrinterConfig,
     ReceiptConfig,
@@ -56,9 +52,9 @@ def test_status_queries_are_answered_and_kept_out_of_the_job() -> None:
 
 
 def test_a_query_split_across_reads_is_still_a_query() -> None:
-    payload, carry, queries = _split_queries(b"XY\x10")
+    payload, carry, queries = split_queries(b"XY\x10")
     assert (payload, carry, queries) == (b"XY", b"\x10", [])
-    payload, carry, queries = _split_queries(carry + b"\x04\x02Z")
+    payload, carry, queries = split_queries(carry + b"\x04\x02Z")
     assert (payload, carry, queries) == (b"Z", b"", [2])
 
 
@@ -130,7 +126,7 @@ def answer_like_a_printer(master: int, received: bytearray, stop: threading.Even
     while not stop.is_set():
         if not select.select([master], [], [], 0.02)[0]:
             continue
-        payload, carry, queries = _split_queries(carry + os.read(master, 4096))
+        payload, carry, queries = split_queries(carry + os.read(master, 4096))
         received += payload
         for query in queries:
             os.write(master, STATUS_ANSWERS[VirtualState.PAPER_NEAR_END][query - 1 : query])

@@ -188,18 +188,28 @@ async def test_a_parked_operation_holds_nobody_up_and_backoff_is_respected(
     assert (summary.pending, summary.review, summary.oldest_pending_age_s) == (1, 1, 60.0)
 
 
-async def test_stale_receipts_are_held_and_reprints_are_copies(journal: Journal) -> None:
+async def test_stale_receipts_are_held_and_reprinted_as_the_original_until_printed(
+    journal: Journal,
+) -> None:
     await journal.record_sale(sale("old"), [], print_receipt=True)
     fresh = sale("new")
     fresh = SaleRecord(**{**fresh.__dict__, "created_at": NOW + 900})
     await journal.record_sale(fresh, [], print_receipt=True)
     due = await journal.print_jobs_due(NOW + 1000, freshness_s=600)
     assert [job.sale_id for job in due] == ["new"]
+    assert await journal.held_receipts(since=NOW - 1) == ["old"]
+    # never printed: the reprint is the original, pending again and due from now
     reprint = await journal.add_reprint("old", NOW + 1000)
-    assert (reprint.copy, reprint.state) == (1, PrintJobState.PENDING)
+    assert (reprint.copy, reprint.state, reprint.created_at) == (
+        0,
+        PrintJobState.PENDING,
+        NOW + 1000,
+    )
+    assert await journal.held_receipts(since=NOW - 1) == []
+    assert (await journal.add_reprint("old", NOW + 1001)).id == reprint.id  # still waiting
     await journal.print_job_done(reprint.id, NOW + 1001)
     second = await journal.add_reprint("old", NOW + 1002)
-    assert second.copy == 2
+    assert second.copy == 1  # printed once: now a copy
     with pytest.raises(JournalError, match="not in the journal"):
         await journal.add_reprint("never-sold", NOW)
 

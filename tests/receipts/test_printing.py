@@ -249,7 +249,7 @@ async def test_a_silent_printer_blocks_nothing_and_the_running_worker_prints_whe
     assert beats > beats_while_down
 
 
-async def test_a_stale_job_waits_for_a_reprint_which_is_a_copy_with_the_same_qr(
+async def test_a_stale_job_waits_for_a_reprint_which_prints_the_original_with_the_same_qr(
     journal: Journal, printer: Printer, device: VirtualPrinter
 ) -> None:
     await record(journal, "morning", V3_QR)
@@ -257,10 +257,11 @@ async def test_a_stale_job_waits_for_a_reprint_which_is_a_copy_with_the_same_qr(
     printing = worker(journal, printer, clock=lambda: later)
     assert await printing.print_due_once() == 0
     assert device.jobs() == []
-    await journal.add_reprint("morning", later)
+    again = await journal.add_reprint("morning", later)
+    assert again.copy == 0  # it never printed: the customer gets the original
     assert await printing.print_due_once() == 1
     [data] = printed(device, 1)
-    assert has(data, "*** COPY ***")
+    assert not has(data, "*** COPY ***")
     assert qr_payloads(data) == [TOKEN_URL.encode()]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from register_agent.journal import OperationState, PrintJob, PrintJobState
 from register_agent.receipts.layout import SaleLine, layout_receipt
 from register_agent.receipts.printer_worker import agent_prints
 from register_agent.receipts.sale_receipt import compose_receipt
+from register_agent.receipts.welcome import welcome_record
 from tests.support.printing_support import (
     NOW,
     PENDING,
@@ -26,6 +28,7 @@ from tests.support.printing_support import (
 )
 
 RECEIPT = TillConfig()
+SHOP = ReceiptConfig(header=("Bakkerij Jansen",))
 SLIP = TillConfig(prints="loyalty_slip")
 FIRST = PrintJob(1, "4711", 0, PrintJobState.PENDING, 0, None, NOW, None)
 REPRINT = replace(FIRST, id=2, copy=1)
@@ -113,3 +116,27 @@ def test_only_the_pos_or_a_missing_printer_keeps_the_worker_off() -> None:
     assert agent_prints(AgentConfig(printer=printer, till=SLIP))
     assert not agent_prints(AgentConfig(printer=printer, till=TillConfig(prints="pos")))
     assert not agent_prints(AgentConfig(printer=None))
+
+
+def test_every_slip_carries_the_sales_time_and_a_copy_its_own_in_the_tills_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Kathmandu")  # 5:45 from UTC: no other zone passes
+    time.tzset()
+    try:
+        sale = sale_record("4711", V3_QR, created_at=NOW)  # 2027-01-15 08:00 UTC
+        welcome = welcome_record("welcome-1", ("Your card: ****C3D4",), 0, "EUR", NOW)
+        copy = replace(REPRINT, created_at=NOW + 3600)
+        slips = {
+            "sale": layout_receipt(compose_receipt(sale, [], FIRST, RECEIPT), SHOP, 42),
+            "copy": layout_receipt(compose_receipt(sale, [], copy, RECEIPT), SHOP, 42),
+            "welcome": layout_receipt(compose_receipt(welcome, [], FIRST, RECEIPT), SHOP, 42),
+        }
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    texts = {kind: layout.plain_text().splitlines() for kind, layout in slips.items()}
+    assert f"Sale 4711{' ' * 17}2027-01-15 13:45" in texts["sale"]
+    assert f"Sale 4711{' ' * 17}2027-01-15 13:45" in texts["copy"]
+    assert f"Copy{' ' * 22}2027-01-15 14:45" in texts["copy"]
+    assert f"{' ' * 26}2027-01-15 13:45" in texts["welcome"]

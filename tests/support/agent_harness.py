@@ -76,6 +76,7 @@ class AgentProcess:
         read_timeout_s: float = 2.0,
         prints: str = "receipt",
         log_level: str = "info",
+        printer: Any = None,
     ) -> None:
         self.home = home
         self.sandbox = sandbox
@@ -87,7 +88,8 @@ class AgentProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.receipt_wait_s = receipt_wait_s
-        self.printer = VirtualPrinter().start()
+        # a VirtualPrinter in this process, or one in its own (support/printer_process.py)
+        self.printer = printer if printer is not None else VirtualPrinter().start()
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
         self.reader_path = os.ttyname(self._slave)

@@ -14,8 +14,9 @@ from register_agent.config import AgentConfig
 from register_agent.errors import JournalError, JournalNeedsDecision
 from register_agent.journal import OutboxSummary, identity
 from register_agent.journal.admin import journal_path, read_only
-from register_agent.journal.queries import outbox_summary
+from register_agent.journal.queries import held_receipts, outbox_summary
 from register_agent.journal.schema import MIGRATIONS
+from register_agent.receipts.held import HELD_REPORTED_S, held_alert
 
 MIN_FREE_BYTES = 100 * 1024 * 1024  # a day of a busy till is a few MB; an SD card fills up
 FULL_BYTES = 1024 * 1024  # less than this: a sale's transaction may not fit any more
@@ -55,6 +56,7 @@ def _journal_file(config: AgentConfig, path: Path) -> list[Check]:
             integrity = str(db.execute("PRAGMA quick_check").fetchone()[0])
             summary = outbox_summary(db, time.time())
             whose = identity.inspect(db, path, marker)
+            held = held_receipts(db, time.time() - HELD_REPORTED_S)
     except JournalNeedsDecision as exc:
         return [failed("journal identity", str(exc), decide)]
     except JournalError as exc:
@@ -62,11 +64,15 @@ def _journal_file(config: AgentConfig, path: Path) -> list[Check]:
         if cause is not None and (damage := identity.damaged(path, cause)) is not None:
             return [failed("journal", str(damage), decide)]
         return [failed("journal", str(exc), "check the file's owner and permissions")]
-    return [
+    checks = [
         passed("journal identity", whose),
         _journal_pragmas(mode, version, integrity),
         _outbox_check(config, summary),
     ]
+    if (alert := held_alert(held)) is not None:
+        sentence, _, fix = alert.partition("; ")
+        checks.append(failed("receipts", sentence, fix))
+    return checks
 
 
 def _free_space(directory: Path) -> Check:
