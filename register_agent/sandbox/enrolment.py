@@ -18,10 +18,10 @@ from register_agent.sandbox.v3_common import (
     UUID,
     V3Fields,
     contact,
-    get_contact_body,
     identifier,
     identifier_body,
 )
+from register_agent.sandbox.v3_contacts import get_contact_body
 
 V1_ROUTES = RouteTable("v1", "/api/v1/register")
 V3_ROUTES = RouteTable("v3", "/api/v3/register")
@@ -181,7 +181,7 @@ def find_or_create_contact(call: Call) -> Reply:
         call.store.ledger.record(
             "contact_created", call.register, "v3", contact=account.member.uuid
         )
-    return get_contact_body(account)
+    return get_contact_body(call, account)
 
 
 @V3_ROUTES.add("PUT", f"/contacts/{UUID}/claim")
@@ -195,7 +195,7 @@ def claim_anonymous_contact(call: Call) -> Reply:
         raise ApiError(60005, "Contact already exists.")
     account = call.store.set_email(account, email)
     call.store.ledger.record("contact_claimed", call.register, "v3", contact=account.member.uuid)
-    return get_contact_body(account)
+    return get_contact_body(call, account, balance_id=True)  # as the claim example shows
 
 
 @V3_ROUTES.add("DELETE", "/contact-identifiers")
@@ -209,4 +209,4 @@ def delete_identifier(call: Call) -> Reply:
     body = identifier_body(call, card)
     call.store.delete_card(card)
     call.store.ledger.record("identifier_deleted", call.register, "v3", identifier=value)
-    return Reply(body)
+    return Reply(body, meta={})  # the docs show no answer: today's kept

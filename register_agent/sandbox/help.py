@@ -88,7 +88,8 @@ Control (loopback only, no key; faults never apply here)
               500), off (clears every fault)
        Several faults may be active; a request meets the first that matches and fires.
   GET  /_sandbox/requests  the last 20,000 API requests as they arrived: {at (Unix time),
-                           method, path, fault (the fault mode met, or null)}, oldest first
+                           method, path, fault (the fault mode met, or null), user_agent,
+                           unknown_fields (names the call does not know)}, oldest first
   POST /_sandbox/reset     state, faults and the request log back to the seed
   POST /_sandbox/claim     {"url": staged or loyalty-token URL, "member": id|uuid|email}
                            plays a customer scanning a receipt's QR code
@@ -97,9 +98,10 @@ Control (loopback only, no key; faults never apply here)
 Decisions (numbered as in the agent's docs/register-api.md, and the sandbox's own)
   - Bodies: application/x-www-form-urlencoded (PHP bracket keys), multipart/form-data or
     JSON; GET parameters in the query string. Empty strings and nulls count as absent.
-  - Strict: only documented fields are accepted; any other is 1003 with a field error,
-    except loyalty-transaction attributes that exist in the account on v3 credit
-    receptions (the seed's loyalty_transaction_attributes, e.g. agent_operation_id).
+  - Lenient, as the real API: a field a call does not know is ignored (and listed in the
+    request log's unknown_fields); on v3 credit receptions the loyalty-transaction
+    attributes that exist in the account (the seed's loyalty_transaction_attributes, e.g.
+    agent_operation_id) are known fields.
   - Both loyalty_card_id and member_id, or both pos_transaction_uuid and
     pos_transaction_id, in one call: 1003. v1 credits and purchase_amount must be >= 0.
   - Errors: 400 {status_code, code, message[, errors]}; a missing or unknown key 401 with

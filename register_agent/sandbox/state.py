@@ -61,6 +61,8 @@ class Store:
         # v1 marketing recipients and v3 subscriptions; recipient ids go on counting
         self.marketing = Marketing.after(getattr(self, "marketing", None))
         self.giftcards = GiftcardBook(seed, self.ledger, self.new_id, self.new_uuid)
+        #: custom attributes on loyalty-transaction list entries (POST /_sandbox/options)
+        self.list_attributes = seed.list_transaction_attributes
 
     # ----- look-ups (None when absent: the caller picks the API's error code)
 
