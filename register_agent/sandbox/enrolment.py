@@ -87,9 +87,9 @@ def create_anonymous_contact(call: Call) -> Reply:
     f.done()
     card = call.store.card(hash=value) if value else None
     if card is not None and card.member_id is not None:
-        raise ApiError(60014, "Contact identifier is already linked to a contact.")
+        raise ApiError(60014, "Contact identifier is already linked.")
     if card is not None and card.status != "ACTIVE":
-        raise ApiError(60004, "Contact identifier is inactive.")
+        raise ApiError(60004, "Contact identifier inactive.")
     account = call.store.add_member(None)
     if card is not None:
         call.store.link(card, account)
@@ -127,7 +127,7 @@ def link_identifier(call: Call) -> Reply:
     card = identifier(call, value)
     holder = contact(call, contact_uuid)
     if card.member_id is not None:
-        raise ApiError(60014, "Contact identifier is already linked to a contact.")
+        raise ApiError(60014, "Contact identifier is already linked.")
     card = call.store.link(card, holder)
     call.store.ledger.record(
         "identifier_linked", call.register, "v3", identifier=value, contact=contact_uuid
@@ -189,7 +189,7 @@ def claim_anonymous_contact(call: Call) -> Reply:
     email = checked_email(V3Fields(call, ["email"]))
     account = contact(call, call.args[0])
     if account.member.email is not None:
-        raise ApiError(60016, "Contact is not anonymous.")
+        raise ApiError(60016, "Contact not anonymous.")
     # decision (the docs are silent): an e-mail another contact has is 60005, as on create
     if call.store.account_by_email(email) is not None:
         raise ApiError(60005, "Contact already exists.")

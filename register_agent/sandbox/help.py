@@ -90,7 +90,10 @@ Control (loopback only, no key; faults never apply here)
   GET  /_sandbox/requests  the last 20,000 API requests as they arrived: {at (Unix time),
                            method, path, fault (the fault mode met, or null), user_agent,
                            unknown_fields (names the call does not know)}, oldest first
-  POST /_sandbox/reset     state, faults and the request log back to the seed
+  POST /_sandbox/reset     state, faults, options and the request log back to the seed
+  POST /_sandbox/options   {"list_transaction_attributes": true|false}: custom attributes
+                           on loyalty-transaction list entries (the docs show none; seed
+                           default list_transaction_attributes = false)
   POST /_sandbox/claim     {"url": staged or loyalty-token URL, "member": id|uuid|email}
                            plays a customer scanning a receipt's QR code
   GET  /s/{hash}, /l?...   what a phone shows after scanning such a QR code (no claim)

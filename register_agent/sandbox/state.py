@@ -137,9 +137,9 @@ class Store:
         """Book a reward reception: checks activity, stock and balance, then takes them."""
         reward = stock.reward
         if not reward.active:
-            raise ApiError(1052, "This reward is not active.")
+            raise ApiError(1052, "Reward is inactive.")
         if stock.left is not None and stock.left <= 0:
-            raise ApiError(1018, "Deze beloning is niet meer op voorraad | Reward out of stock.")
+            raise ApiError(1018, "The stock on this reward is empty.")
         if account.balance < reward.required_credits:
             raise ApiError(1017, "Onvoldoende punten | Insufficient credits.")
         if stock.left is not None:

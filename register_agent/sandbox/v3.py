@@ -110,7 +110,7 @@ def loyalty_transactions(call: Call) -> Reply:
         found = [t for t in found if t.type == kind[:-1]]
     total = len(found)
     start = (page - 1) * limit
-    items = [transaction_body(call, t) for t in found[start : start + limit]]
+    items = [transaction_body(call, t, listed=True) for t in found[start : start + limit]]
     meta = {
         "page": page,
         "limit": limit,
@@ -154,7 +154,7 @@ def create_credit_reception(call: Call) -> Reply:
         raise ApiError(60007, "Unit not found.")
     pos = call.store.pos_transactions.get(pos_uuid or "") if pos_uuid else None
     if pos_uuid and (pos is None or pos.register.shop_id != call.register.shop_id):
-        raise ApiError(1027, "POS transaction not found.")
+        raise ApiError(1027, "POS Transaction not found.")
     if credits is None:
         credits = credits_for(call.shop, amount or 0)
     with call.crediting(account):

@@ -157,7 +157,7 @@ def identifier(call: Call, value: str) -> Card:
     if card is None:
         raise ApiError(60003, "Contact identifier not found.")
     if card.status != "ACTIVE":
-        raise ApiError(60004, "Contact identifier is inactive.")
+        raise ApiError(60004, "Contact identifier inactive.")
     return card
 
 

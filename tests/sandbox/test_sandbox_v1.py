@@ -19,7 +19,8 @@ def data(response: httpx.Response) -> Any:
     assert response.status_code == 200, response.text
     body = response.json()
     # meta is left out only where the docs leave it out (v3 POS transactions, giftcards)
-    assert "data" in body and set(body) <= {"data", "meta"}
+    assert "data" in body
+    assert set(body) <= {"data", "meta"}
     return body["data"]
 
 
