@@ -93,6 +93,8 @@ def test_the_transaction_list_meta_is_read_as_paging() -> None:
 def test_the_docs_reward_reception_names_the_whole_reward() -> None:
     body = _real_uuids(load_example("reward-receptions/create-reward-reception.json"))
     claim = RewardReception.model_validate(body["data"])
-    assert claim.reward is not None and claim.reward.title == "Lekkerbekkie"
-    assert claim.contact is not None and claim.contact.credit_balance is not None
+    assert claim.reward is not None
+    assert claim.reward.title == "Lekkerbekkie"
+    assert claim.contact is not None
+    assert claim.contact.credit_balance is not None
     assert claim.contact.credit_balance.balance == 2883
