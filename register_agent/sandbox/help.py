@@ -4,8 +4,8 @@ documentation is silent", and the sandbox's own).
 """
 
 HELP_TEXT = """\
-register-agent sandbox: a strict simulator of Piggy's Register API v1 and v3
-============================================================================
+register-agent sandbox: a simulator of Piggy's Register API v1 and v3
+=====================================================================
 
 API (every seeded key works on both; Authorization: Bearer <key>)
   v1  /api/v1/register                               GET  register info
@@ -37,7 +37,7 @@ API (every seeded key works on both; Authorization: Bearer <key>)
       /contact-identifiers/find?contact_identifier_value=, /contacts/find-one-by?email=,
       /contacts/{uuid}, /contacts/{uuid}/credit-balance, /contacts/find-or-create?email=,
       /contacts/{uuid}/loyalty-transactions?page=&limit=&type=,
-      /credit-receptions/calculate?unit_value=, /rewards?contact_uuid=
+      /credit-receptions/calculate?unit_value=, /rewards?contact_uuid=, /rewards/{uuid}
       POST /credit-receptions, /pos-transactions, /reward-receptions, /loyalty-tokens,
            /contacts (60005), /contacts/anonymous = /contact/anonymous (7),
            /contact-identifiers (60006)

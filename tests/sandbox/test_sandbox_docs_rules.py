@@ -160,3 +160,17 @@ def _sandbox_messages() -> list[tuple[str, str]]:
 def test_error_messages_are_the_documented_ones(code: str, message: str) -> None:
     documented = json.loads((DOCS / "error-messages.json").read_text())
     assert message in documented[code]
+
+
+def test_the_session_check_catches_an_agent_request_with_an_unknown_field(
+    sandbox_clean: Sandbox,
+) -> None:
+    headers = {"Authorization": f"Bearer {sandbox_clean.v3_key}", "User-Agent": "register-agent/0"}
+    url = f"{sandbox_clean.url}/api/v3/register/contacts/{JAN}/credit-balance"
+    assert sandbox_clean.http.get(url, params={"shop_id": "44"}, headers=headers).is_success
+    before = len(sandbox_clean.agent_unknown_fields)
+    sandbox_clean.note_agent_unknown_fields()
+    caught = sandbox_clean.agent_unknown_fields[before:]
+    assert caught == [f"GET /api/v3/register/contacts/{JAN}/credit-balance: shop_id"]
+    sandbox_clean.reset()  # notes it once more, then empties the log
+    del sandbox_clean.agent_unknown_fields[before:]  # the test's own request, not the agent's
