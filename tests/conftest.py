@@ -23,6 +23,7 @@ from tests.support.figures import summarise
 
 V3_KEY = "sandbox-v3-key"
 V1_KEY = "sandbox-v1-key"
+AGENT = "register-agent/"  # the agent's User-Agent (register_agent/loyalty/http.py)
 
 
 @dataclass
@@ -34,6 +35,9 @@ class Sandbox:
     v1_key: str = V1_KEY
     # one client for every control call: building an httpx.Client costs ~50 ms
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=5))
+    #: requests of the agent (its User-Agent) that carried a field the API does not know,
+    #: gathered before each reset; the session fails at its end if there is any
+    agent_unknown_fields: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -45,8 +49,18 @@ class Sandbox:
         return response.json()["data"]
 
     def reset(self) -> None:
-        """State and faults back to the seed."""
+        """State and faults back to the seed (the request log is checked first)."""
+        self.note_agent_unknown_fields()
         self._control("POST", "reset")
+
+    def note_agent_unknown_fields(self) -> None:
+        """Keep every request the agent sent with a field the API does not know: the real
+        API would ignore it silently, so the agent would believe it sent something."""
+        for row in self.requests():
+            if row.get("unknown_fields") and row.get("user_agent", "").startswith(AGENT):
+                self.agent_unknown_fields.append(
+                    f"{row['method']} {row['path']}: {', '.join(row['unknown_fields'])}"
+                )
 
     def ledger(self) -> list[dict[str, Any]]:
         """Every reception, claim, reverse and POS transaction so far, oldest first."""
@@ -55,9 +69,15 @@ class Sandbox:
 
     def requests(self) -> list[dict[str, Any]]:
         """Every API request the sandbox received since the last reset: at, method, path,
-        fault (the fault mode it met, or None)."""
+        fault (the fault mode it met, or None), user_agent, unknown_fields."""
         rows: list[dict[str, Any]] = self._control("GET", "requests")
         return rows
+
+    def options(self, **switches: bool) -> dict[str, bool]:
+        """Switch the sandbox (until the next reset), e.g.
+        ``options(list_transaction_attributes=False)`` for the documented list entries."""
+        answer: dict[str, bool] = self._control("POST", "options", switches)
+        return answer
 
     def set_fault(self, **spec: Any) -> list[dict[str, Any]]:
         """Add a fault, e.g. ``set_fault(mode="error_503", count=1, paths=["/api/v3"])``."""
@@ -93,9 +113,14 @@ def sandbox() -> Iterator[Sandbox]:
     box = Sandbox(handle)
     try:
         yield box
+        box.note_agent_unknown_fields()
     finally:
         box.http.close()
         handle.stop()
+    # a session-wide check: the agent never sends a field the Register API does not know
+    assert box.agent_unknown_fields == [], "the agent sent fields the API does not know:\n" + (
+        "\n".join(sorted(set(box.agent_unknown_fields)))
+    )
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from register_agent.loyalty.models_profile import MarketingRecipient
     from register_agent.loyalty.v1.models import Rewards
     from register_agent.loyalty.v3.models import CreditReception, Reward, Unit
+    from register_agent.sandbox.seed import Address
     from register_agent.sandbox.server import SandboxHandler, SandboxServer
     from tests.support.agent_harness import Tally
 
@@ -81,5 +82,11 @@ if TYPE_CHECKING:
     Unit.is_default
     CreditReception.contact_identifier
     Reward.pre_redeemable
+    # a seeded shop's address: sent whole (model_dump) in the sandbox's receptions
+    Address.street
+    Address.housenumber
+    Address.postalcode
+    Address.city
+    Address.country
     # shown in the fault suite's assertion messages (the tally's repr)
     Tally.credited_once

@@ -36,5 +36,7 @@ class ContactSubscription(ApiModel):
     """A contact's status for one subscription type (also the subscribe call's answer)."""
 
     is_subscribed: bool
-    status: str  # SUBSCRIBED, UNSUBSCRIBED or PENDING_CONFIRMATION
+    # SUBSCRIBED, UNSUBSCRIBED or PENDING_CONFIRMATION; the docs' list of a contact's
+    # subscriptions shows a number instead (0 for unsubscribed)
+    status: str | int
     subscription_type: SubscriptionType | None = None

@@ -70,6 +70,23 @@ def _reset(server: RunningSandbox, body: bytes) -> Answer:
     return 200, dump({"data": {"reset": True}, "meta": {}}), JSON
 
 
+def _options(server: RunningSandbox, body: bytes) -> Answer:
+    """Switches of the running sandbox, back to the seed's on reset:
+    ``{"list_transaction_attributes": true}`` puts the custom attributes on the entries of
+    a contact's loyalty-transaction list (the docs' list shows none)."""
+    spec = _json(body)
+    if not isinstance(spec, dict) or not set(spec) <= {"list_transaction_attributes"}:
+        raise ApiError(1003, 'Invalid input: send {"list_transaction_attributes": true|false}.')
+    value = spec.get("list_transaction_attributes")
+    with server.store.lock:
+        if isinstance(value, bool):
+            server.store.list_attributes = value
+        elif value is not None:
+            raise ApiError(1003, "Invalid input: list_transaction_attributes is true or false.")
+        options = {"list_transaction_attributes": server.store.list_attributes}
+    return 200, dump({"data": options, "meta": {}}), JSON
+
+
 def _claim(server: RunningSandbox, body: bytes) -> Answer:
     return 200, dump({"data": claim(server.store, _json(body)), "meta": {}}), JSON
 
@@ -83,6 +100,7 @@ ROUTES: dict[tuple[str, str], Callable[[RunningSandbox, bytes], Answer]] = {
     ("POST", "/_sandbox/faults"): _set_fault,
     ("POST", "/_sandbox/reset"): _reset,
     ("POST", "/_sandbox/claim"): _claim,
+    ("POST", "/_sandbox/options"): _options,
 }
 
 

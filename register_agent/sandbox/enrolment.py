@@ -18,10 +18,10 @@ from register_agent.sandbox.v3_common import (
     UUID,
     V3Fields,
     contact,
-    get_contact_body,
     identifier,
     identifier_body,
 )
+from register_agent.sandbox.v3_contacts import get_contact_body
 
 V1_ROUTES = RouteTable("v1", "/api/v1/register")
 V3_ROUTES = RouteTable("v3", "/api/v3/register")
@@ -87,9 +87,9 @@ def create_anonymous_contact(call: Call) -> Reply:
     f.done()
     card = call.store.card(hash=value) if value else None
     if card is not None and card.member_id is not None:
-        raise ApiError(60014, "Contact identifier is already linked to a contact.")
+        raise ApiError(60014, "Contact identifier is already linked.")
     if card is not None and card.status != "ACTIVE":
-        raise ApiError(60004, "Contact identifier is inactive.")
+        raise ApiError(60004, "Contact identifier inactive.")
     account = call.store.add_member(None)
     if card is not None:
         call.store.link(card, account)
@@ -127,7 +127,7 @@ def link_identifier(call: Call) -> Reply:
     card = identifier(call, value)
     holder = contact(call, contact_uuid)
     if card.member_id is not None:
-        raise ApiError(60014, "Contact identifier is already linked to a contact.")
+        raise ApiError(60014, "Contact identifier is already linked.")
     card = call.store.link(card, holder)
     call.store.ledger.record(
         "identifier_linked", call.register, "v3", identifier=value, contact=contact_uuid
@@ -181,7 +181,7 @@ def find_or_create_contact(call: Call) -> Reply:
         call.store.ledger.record(
             "contact_created", call.register, "v3", contact=account.member.uuid
         )
-    return get_contact_body(account)
+    return get_contact_body(call, account)
 
 
 @V3_ROUTES.add("PUT", f"/contacts/{UUID}/claim")
@@ -189,13 +189,13 @@ def claim_anonymous_contact(call: Call) -> Reply:
     email = checked_email(V3Fields(call, ["email"]))
     account = contact(call, call.args[0])
     if account.member.email is not None:
-        raise ApiError(60016, "Contact is not anonymous.")
+        raise ApiError(60016, "Contact not anonymous.")
     # decision (the docs are silent): an e-mail another contact has is 60005, as on create
     if call.store.account_by_email(email) is not None:
         raise ApiError(60005, "Contact already exists.")
     account = call.store.set_email(account, email)
     call.store.ledger.record("contact_claimed", call.register, "v3", contact=account.member.uuid)
-    return get_contact_body(account)
+    return get_contact_body(call, account, balance_id=True)  # as the claim example shows
 
 
 @V3_ROUTES.add("DELETE", "/contact-identifiers")
@@ -209,4 +209,4 @@ def delete_identifier(call: Call) -> Reply:
     body = identifier_body(call, card)
     call.store.delete_card(card)
     call.store.ledger.record("identifier_deleted", call.register, "v3", identifier=value)
-    return Reply(body)
+    return Reply(body, meta={})  # the docs show no answer: today's kept

@@ -12,7 +12,7 @@ from typing import Any
 from register_agent.common.money import to_euros
 from register_agent.sandbox.giftcard_state import Card, GiftcardTxn
 from register_agent.sandbox.params import ApiError, Fields
-from register_agent.sandbox.routes import Call, Reply, RouteTable
+from register_agent.sandbox.routes import NO_META, Call, Reply, RouteTable
 from register_agent.sandbox.state import now
 from register_agent.sandbox.v3_common import UUID, V3Fields, contact, identifier
 
@@ -40,29 +40,62 @@ def _card_v1(call: Call, card: Card) -> dict[str, Any]:
     }
 
 
+def _display_amount(cents: int) -> str:
+    """The found card's ``display_amount`` as the docs print it: "€ 25,00" (Dutch)."""
+    euros, rest = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}€ {euros},{rest:02d}"
+
+
 def _card_v3(call: Call, card: Card) -> dict[str, Any]:
+    """``giftcards/find-one-by`` as documented: no id, url or program uuid."""
+    seed = card.seed
+    program = call.store.giftcards.programs.get(card.program) if card.program else None
+    return {
+        "uuid": seed.uuid,
+        "type": seed.type,
+        "hash": seed.hash,
+        "expiration_date": seed.expiration_date,
+        "active": seed.active,
+        "upgradeable": seed.upgradeable,
+        "amount_in_cents": card.balance,
+        "display_amount": _display_amount(card.balance),
+        "giftcard_program": None if program is None else {"name": program.name},
+    }
+
+
+def _created_v3(call: Call, card: Card) -> dict[str, Any]:
+    """``POST giftcards`` as documented, which prints the amount "€0.00" where the find
+    prints "€ 25,00": each as shown. Decision (the docs are silent): ``amount`` is the
+    balance in currency units; the program's ``calculator_flow`` is "DEFAULT" and its
+    ``expiration_days`` null (the seed sets no expiry)."""
     seed = card.seed
     program = call.store.giftcards.programs.get(card.program) if card.program else None
     return {
         "id": seed.id,
         "uuid": seed.uuid,
-        "hash": seed.hash,
         "type": seed.type,
-        "expiration_date": seed.expiration_date,
-        "active": seed.active,
-        "upgradeable": seed.upgradeable,
+        "hash": seed.hash,
         "amount_in_cents": card.balance,
-        "display_amount": _euros(card.balance),
+        "upgradeable": seed.upgradeable,
+        "active": seed.active,
+        "expiration_date": seed.expiration_date,
+        "amount": to_euros(card.balance),
         "url": f"{call.base_url}/giftcard-balance?hash={seed.hash}",
+        "display_amount": _euros(card.balance),
+        "formatted_expiration_date": (seed.expiration_date or "")[:10] or None,
         "giftcard_program": (
             None
             if program is None
             else {
-                "uuid": program.uuid,
+                "id": program.id,
                 "name": program.name,
+                "uuid": program.uuid,
                 "max_amount_in_cents": program.max_amount_cents,
+                "calculator_flow": "DEFAULT",
+                "expiration_days": None,
             }
         ),
+        "giftcard_recipients": [],
     }
 
 
@@ -138,7 +171,7 @@ def v1_correct(call: Call) -> Reply:
 @V3_ROUTES.add("GET", "/giftcards/find-one-by")
 def v3_find(call: Call) -> Reply:
     card = call.store.giftcards.card(hash=_hash(V3Fields(call, ["hash"])))
-    return Reply(_card_v3(call, card))
+    return Reply(_card_v3(call, card), meta=NO_META)  # as documented: no meta
 
 
 @V3_ROUTES.add("POST", "/giftcards")
@@ -150,7 +183,7 @@ def v3_create(call: Call) -> Reply:
     if kind != _DIGITAL:
         raise ApiError(55021, "Only Digital giftcards can by created using the public API.")
     program = call.store.giftcards.program(uuid=program_uuid)
-    return Reply(_card_v3(call, call.store.giftcards.create(call.register, "v3", program)))
+    return Reply(_created_v3(call, call.store.giftcards.create(call.register, "v3", program)))
 
 
 @V3_ROUTES.add("POST", "/giftcard-transactions")
@@ -176,7 +209,8 @@ def v3_correct(call: Call) -> Reply:
     V3Fields(call).done()
     book = call.store.giftcards
     original = book.transaction(uuid=call.args[0])
-    return Reply(_txn_v3(call, book.correct(call.register, "v3", original)))
+    # not on the registers pages: today's meta kept
+    return Reply(_txn_v3(call, book.correct(call.register, "v3", original)), meta={})
 
 
 # reverse calls are served for GET (the SDK) and POST (the docs)
@@ -234,6 +268,8 @@ def v3_prepaid_transaction(call: Call) -> Reply:
             "prepaid_balance": _prepaid_body(balance),
             "created_at": now(),
             "shop": {"id": shop.id, "uuid": shop.uuid, "reference": None, "name": shop.name},
-            "contact_identifier": None if card is None else {"name": card.name, "value": card.hash},
+            "contact_identifier": None
+            if card is None
+            else {"name": card.name, "value": card.hash, "active": card.status == "ACTIVE"},
         }
     )

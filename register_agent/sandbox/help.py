@@ -4,8 +4,8 @@ documentation is silent", and the sandbox's own).
 """
 
 HELP_TEXT = """\
-register-agent sandbox: a strict simulator of Piggy's Register API v1 and v3
-============================================================================
+register-agent sandbox: a simulator of Piggy's Register API v1 and v3
+=====================================================================
 
 API (every seeded key works on both; Authorization: Bearer <key>)
   v1  /api/v1/register                               GET  register info
@@ -37,7 +37,7 @@ API (every seeded key works on both; Authorization: Bearer <key>)
       /contact-identifiers/find?contact_identifier_value=, /contacts/find-one-by?email=,
       /contacts/{uuid}, /contacts/{uuid}/credit-balance, /contacts/find-or-create?email=,
       /contacts/{uuid}/loyalty-transactions?page=&limit=&type=,
-      /credit-receptions/calculate?unit_value=, /rewards?contact_uuid=
+      /credit-receptions/calculate?unit_value=, /rewards?contact_uuid=, /rewards/{uuid}
       POST /credit-receptions, /pos-transactions, /reward-receptions, /loyalty-tokens,
            /contacts (60005), /contacts/anonymous = /contact/anonymous (7),
            /contact-identifiers (60006)
@@ -90,8 +90,12 @@ Control (loopback only, no key; faults never apply here)
               first, so a credit reception on it answers 1027), off (clears every fault)
        Several faults may be active; a request meets the first that matches and fires.
   GET  /_sandbox/requests  the last 20,000 API requests as they arrived: {at (Unix time),
-                           method, path, fault (the fault mode met, or null)}, oldest first
-  POST /_sandbox/reset     state, faults and the request log back to the seed
+                           method, path, fault (the fault mode met, or null), user_agent,
+                           unknown_fields (names the call does not know)}, oldest first
+  POST /_sandbox/reset     state, faults, options and the request log back to the seed
+  POST /_sandbox/options   {"list_transaction_attributes": true|false}: custom attributes
+                           on loyalty-transaction list entries (the docs show none; seed
+                           default list_transaction_attributes = false)
   POST /_sandbox/claim     {"url": staged or loyalty-token URL, "member": id|uuid|email}
                            plays a customer scanning a receipt's QR code
   GET  /s/{hash}, /l?...   what a phone shows after scanning such a QR code (no claim)
@@ -99,9 +103,10 @@ Control (loopback only, no key; faults never apply here)
 Decisions (numbered as in the agent's docs/register-api.md, and the sandbox's own)
   - Bodies: application/x-www-form-urlencoded (PHP bracket keys), multipart/form-data or
     JSON; GET parameters in the query string. Empty strings and nulls count as absent.
-  - Strict: only documented fields are accepted; any other is 1003 with a field error,
-    except loyalty-transaction attributes that exist in the account on v3 credit
-    receptions (the seed's loyalty_transaction_attributes, e.g. agent_operation_id).
+  - Lenient, as the real API: a field a call does not know is ignored (and listed in the
+    request log's unknown_fields); on v3 credit receptions the loyalty-transaction
+    attributes that exist in the account (the seed's loyalty_transaction_attributes, e.g.
+    agent_operation_id) are known fields.
   - Both loyalty_card_id and member_id, or both pos_transaction_uuid and
     pos_transaction_id, in one call: 1003. v1 credits and purchase_amount must be >= 0.
   - Errors: 400 {status_code, code, message[, errors]}; a missing or unknown key 401 with

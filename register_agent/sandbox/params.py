@@ -2,7 +2,9 @@
 
 Piggy runs on Laravel, so the sandbox reads input the way Laravel does: query string and
 body merged, PHP bracket keys (``attributes[x]=y``) nested, empty strings and JSON nulls
-treated as absent. Every call names the fields it accepts; anything else is a 1003.
+treated as absent. Every call names the fields it accepts; anything else is accepted and
+ignored, as the real API does, and noted in the request log (``unknown_fields``) so tests
+can check that the agent never sends a field the API does not know.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
@@ -23,6 +26,9 @@ _BRACKETS = re.compile(r"\[([^\]]*)\]")
 # Bounds like a database column's: a 32-bit integer, an amount below a billion
 MAX_INTEGER = 2**31 - 1
 MAX_AMOUNT = Decimal(10**9)
+#: the unknown field names of the request being handled (each request has its own thread,
+#: so its own context); None outside a request, e.g. a claim through the control routes
+UNKNOWN_FIELDS: ContextVar[set[str] | None] = ContextVar("unknown_fields", default=None)
 
 
 class ApiError(Exception):
@@ -114,9 +120,15 @@ class Fields:
         self.params = present(params)
         self.errors: dict[str, list[str]] = {}
         allowed = set(accepted)
-        for name in self.params:
-            if name not in allowed:
-                self.fail(name, f"The {name} field is not accepted by this call.")
+        unknown = {name for name in params if name not in allowed}
+        # Laravel validates the fields a call names and ignores the rest, so the real API
+        # answers a field it does not know as if it were not sent; the sandbox does the
+        # same and only notes the name for its request log.
+        seen = UNKNOWN_FIELDS.get()
+        if seen is not None:
+            seen.update(unknown)
+        for name in unknown:
+            self.params.pop(name, None)
 
     def fail(self, name: str, message: str) -> None:
         self.errors.setdefault(name, []).append(message)

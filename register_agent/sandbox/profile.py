@@ -17,6 +17,8 @@ from register_agent.sandbox.v3_common import (
     UUID,
     V3Fields,
     contact,
+)
+from register_agent.sandbox.v3_contacts import (
     get_contact_body,
     subscription_body,
     subscription_type_body,
@@ -170,7 +172,7 @@ def update_contact(call: Call) -> Reply:
     call.store.ledger.record(
         "contact_updated", call.register, "v3", contact=account.member.uuid, attributes=now
     )
-    return get_contact_body(account, subscriptions_of(call, account))
+    return get_contact_body(call, account)
 
 
 # --- v3 subscriptions ------------------------------------------------------------------------
@@ -184,8 +186,10 @@ def subscription_types(call: Call) -> Reply:
 
 @V3_ROUTES.add("GET", f"/contact-subscriptions/{UUID}")
 def contact_subscriptions(call: Call) -> Reply:
-    V3Fields(call).done()
-    return Reply(subscriptions_of(call, contact(call, call.args[0])))
+    # the docs list contact_uuid as this call's parameter: it is the path's, and accepted
+    # in the query as well (a client that sends both is answered, not refused)
+    V3Fields(call, ["contact_uuid"]).done()
+    return Reply(subscriptions_of(call, contact(call, call.args[0]), numbered=True))
 
 
 @V3_ROUTES.add("PUT", f"/contact-subscriptions/{UUID}/(subscribe|unsubscribe)")

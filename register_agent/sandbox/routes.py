@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from register_agent.sandbox.params import ApiError, Params
@@ -18,12 +18,37 @@ from register_agent.sandbox.seed import Register, Shop
 from register_agent.sandbox.state import Store
 
 
+class _Meta:
+    """A ``meta`` a handler did not choose, or chose to leave out."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: the API version's usual meta (below); NO_META leaves the key out, as the docs' POS
+#: transaction and giftcard answers do
+VERSION_META = _Meta("VERSION_META")
+NO_META = _Meta("NO_META")
+
+
+def meta_for(version: str, meta: Any) -> Any:
+    """The meta to send. v3's documented answers mostly carry ``[]`` (Laravel's empty PHP
+    array); the ones that show ``{}`` or paging say so in their handler. v1's reference is
+    gone: its answers keep the ``{}`` they always had (decision: keep today's behaviour)."""
+    if meta is VERSION_META:
+        return [] if version == "v3" else {}
+    return meta
+
+
 @dataclass
 class Reply:
     """A success: ``{"data": data, "meta": meta}`` with HTTP 200."""
 
     data: Any
-    meta: Any = field(default_factory=dict)
+    meta: Any = VERSION_META
 
 
 @dataclass

@@ -25,6 +25,17 @@ class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Address(_Entry):
+    """A shop's address (``[shops.address]``); every field may be left out (null)."""
+
+    street: str | None = None
+    housenumber: int | None = None
+    postalcode: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+
+
 class Shop(_Entry):
     """``[[shops]]``: ``credits_per_unit`` credits per currency unit, rounded down."""
 
@@ -33,6 +44,7 @@ class Shop(_Entry):
     name: str
     credits_per_unit: Decimal = Field(ge=0)
     type: Literal["physical", "webshop"] = "physical"
+    address: Address = Address()
 
 
 class Register(_Entry):
@@ -45,13 +57,26 @@ class Register(_Entry):
     identifier: str
 
 
+class Tier(_Entry):
+    """``[[tiers]]``: a loyalty tier; a v3 contact names its tier as the docs show it, an
+    object without the ``id`` (which is the tier's raw value in ``current_values``)."""
+
+    id: int
+    uuid: str
+    name: str
+    description: str | None = None
+    position: int = 1
+
+
 class Member(_Entry):
-    """``[[members]]``: a customer (a v3 contact); ``credits`` is the starting balance."""
+    """``[[members]]``: a customer (a v3 contact); ``credits`` is the starting balance,
+    ``tier`` the id of one of the seed's ``tiers``."""
 
     id: int
     uuid: str
     email: str | None  # None only for anonymous contacts made through the API
     credits: int = 0
+    tier: int | None = None
     #: custom attributes (v1 extra keys of the member, v3 the contact's values); each name
     #: must be one of the seed's ``contact_attributes``
     attributes: dict[str, str] = {}
@@ -88,6 +113,8 @@ class Reward(_Entry):
     media: Media | None = None
     active: bool = True
     description: str | None = None
+    #: seconds a claimed reward stays valid (the claim's ``expires_at``); None: no expiry
+    expiration_duration: int | None = Field(default=None, ge=0)
 
 
 class GiftcardProgram(_Entry):
@@ -153,6 +180,12 @@ class Seed(_Entry):
 
     loyalty_token_secret: str = Field(min_length=1)
     loyalty_transaction_attributes: tuple[str, ...] = ("agent_operation_id",)
+    #: whether entries of ``GET contacts/{uuid}/loyalty-transactions`` carry the custom
+    #: attributes. The docs' list example carries none (their create example does), so
+    #: false is the documented shape; true (today's) while the agent's v3 reconciliation
+    #: still looks for its operation id in the list. ``POST /_sandbox/options`` switches it.
+    list_transaction_attributes: bool = True
+    tiers: tuple[Tier, ...] = ()
     loyalty_program: LoyaltyProgram = LoyaltyProgram()
     shops: tuple[Shop, ...] = Field(min_length=1)
     registers: tuple[Register, ...] = Field(min_length=1)
@@ -211,6 +244,11 @@ def _reference_problems(seed: Seed) -> Iterable[str]:
     yield from _duplicates("cards", "id", [c.id for c in seed.cards])
     yield from _duplicates("rewards", "id", [r.id for r in seed.rewards])
     yield from _duplicates("rewards", "uuid", [r.uuid for r in seed.rewards])
+    yield from _duplicates("tiers", "id", [t.id for t in seed.tiers])
+    tier_ids = {t.id for t in seed.tiers}
+    for index, member in enumerate(seed.members):
+        if member.tier is not None and member.tier not in tier_ids:
+            yield f"members[{index}].tier: no tier with id {member.tier}"
     shop_ids = {s.id for s in seed.shops}
     for index, register in enumerate(seed.registers):
         if register.shop_id not in shop_ids:

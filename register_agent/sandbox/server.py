@@ -17,10 +17,10 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from register_agent.sandbox import control, enrolment, giftcards, profile, v1, v3
+from register_agent.sandbox import control, enrolment, giftcards, profile, v1, v3, v3_rewards
 from register_agent.sandbox.faults import Fault, Faults
-from register_agent.sandbox.params import ApiError, Params, parse_form
-from register_agent.sandbox.routes import Call, Route, find_route
+from register_agent.sandbox.params import UNKNOWN_FIELDS, ApiError, Params, parse_form
+from register_agent.sandbox.routes import NO_META, Call, Route, find_route, meta_for
 from register_agent.sandbox.seed import Register
 from register_agent.sandbox.state import Store
 from register_agent.sandbox.wire import dump, read_body
@@ -28,7 +28,7 @@ from register_agent.sandbox.wire import dump, read_body
 log = logging.getLogger(__name__)
 # enrolment's v3 routes first: GET /contacts/find-or-create must not be read as
 # GET /contacts/{uuid} (the first route whose path matches wins)
-TABLES = [v1.ROUTES, enrolment.V1_ROUTES, enrolment.V3_ROUTES, v3.ROUTES]
+TABLES = [v1.ROUTES, enrolment.V1_ROUTES, enrolment.V3_ROUTES, v3.ROUTES, v3_rewards.ROUTES]
 TABLES += [profile.V1_ROUTES, profile.V3_ROUTES]
 TABLES += [giftcards.V1_ROUTES, giftcards.V3_ROUTES]
 MAX_BODY = 1_000_000
@@ -186,14 +186,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.send(exc.status, dump(exc.body()))
             return
         fault = self.server.faults.pick(self.command, path)
-        self.server.requests.append(
-            {
-                "at": time.time(),
-                "method": self.command,
-                "path": path,
-                "fault": fault.mode if fault else None,
-            }
-        )
+        entry: dict[str, Any] = {
+            "at": time.time(),
+            "method": self.command,
+            "path": path,
+            "fault": fault.mode if fault else None,
+            "user_agent": self.headers.get("User-Agent", ""),
+            # the fields the call does not know (accepted and ignored, as the real API
+            # does); filled in once the handler has read the input
+            "unknown_fields": [],
+        }
+        self.server.requests.append(entry)
         if fault is not None and self._short_circuit(fault):
             return
         if fault is not None and fault.mode == "pos_transaction_gone":
@@ -201,7 +204,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
         delay = _Delay(
             fault.latency_ms / 1000 if fault and fault.mode == "latency" else 0, self.server
         )
-        status, payload = self._run(route, args, query, body, delay)
+        unknown: set[str] = set()
+        token = UNKNOWN_FIELDS.set(unknown)
+        try:
+            status, payload = self._run(route, args, query, body, delay)
+        finally:
+            UNKNOWN_FIELDS.reset(token)
+        entry["unknown_fields"] = sorted(unknown)
         delay.rest()
         if fault is not None and fault.mode == "drop_after_commit":
             self._drop()  # committed above; the client never hears of it
@@ -266,7 +275,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         except Exception:  # a sandbox bug must answer 500, not kill the connection
             log.exception("sandbox: %s %s failed", self.command, self.path.partition("?")[0])
             return 500, {"message": "Server Error"}
-        return 200, {"data": reply.data, "meta": reply.meta}
+        if reply.meta is NO_META:
+            return 200, {"data": reply.data}
+        return 200, {"data": reply.data, "meta": meta_for(route.version, reply.meta)}
 
     def _params(self, query: str, body: bytes) -> Params:
         """Query and body merged, as Laravel's ``input()`` sees them (the body wins)."""

@@ -61,6 +61,8 @@ class Store:
         # v1 marketing recipients and v3 subscriptions; recipient ids go on counting
         self.marketing = Marketing.after(getattr(self, "marketing", None))
         self.giftcards = GiftcardBook(seed, self.ledger, self.new_id, self.new_uuid)
+        #: custom attributes on loyalty-transaction list entries (POST /_sandbox/options)
+        self.list_attributes = seed.list_transaction_attributes
 
     # ----- look-ups (None when absent: the caller picks the API's error code)
 
@@ -135,9 +137,9 @@ class Store:
         """Book a reward reception: checks activity, stock and balance, then takes them."""
         reward = stock.reward
         if not reward.active:
-            raise ApiError(1052, "This reward is not active.")
+            raise ApiError(1052, "Reward is inactive.")
         if stock.left is not None and stock.left <= 0:
-            raise ApiError(1018, "Deze beloning is niet meer op voorraad | Reward out of stock.")
+            raise ApiError(1018, "The stock on this reward is empty.")
         if account.balance < reward.required_credits:
             raise ApiError(1017, "Onvoldoende punten | Insufficient credits.")
         if stock.left is not None:

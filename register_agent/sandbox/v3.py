@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from register_agent.sandbox import tokens
 from register_agent.sandbox.params import ApiError, Fields, invalid
-from register_agent.sandbox.routes import Call, Reply, RouteTable
+from register_agent.sandbox.routes import NO_META, Call, Reply, RouteTable
 from register_agent.sandbox.state import credits_for
 from register_agent.sandbox.v3_common import (
     UNIT,
@@ -15,13 +15,11 @@ from register_agent.sandbox.v3_common import (
     V3Fields,
     card_of,
     contact,
-    get_contact_body,
     identifier,
     identifier_body,
-    reward_type,
-    subscriptions_of,
     transaction_body,
 )
+from register_agent.sandbox.v3_contacts import get_contact_body
 
 ROUTES = RouteTable("v3", "/api/v3/register")
 
@@ -36,7 +34,8 @@ def register_info(call: Call) -> Reply:
             "name": call.register.name,
             "identifier": call.register.identifier,
             "shop": {"id": shop.id, "uuid": shop.uuid, "type": shop.type, "name": shop.name},
-        }
+        },
+        meta={},  # the registers pages show no example of this call: today's answer kept
     )
 
 
@@ -51,14 +50,15 @@ def loyalty_program(call: Call) -> Reply:
             "max_amount": program.max_amount,
             "custom_credit_name": program.custom_credit_name,
             "unit": {k: UNIT[k] for k in ("name", "label", "prefix")},
-        }
+        },
+        meta={},  # as documented
     )
 
 
 @ROUTES.add("GET", "/units")
 def units(call: Call) -> Reply:
     V3Fields(call).done()
-    return Reply([{k: UNIT[k] for k in ("name", "label", "prefix", "is_default")}])
+    return Reply([{k: UNIT[k] for k in ("name", "label", "prefix", "is_default")}], meta={})
 
 
 @ROUTES.add("GET", "/contact-identifiers/find")
@@ -66,8 +66,7 @@ def find_identifier(call: Call) -> Reply:
     f = V3Fields(call, ["contact_identifier_value"])
     value = f.text("contact_identifier_value", required=True)
     f.done()
-    # meta [] (a PHP empty array) as in the documented example: clients must take both
-    return Reply(identifier_body(call, identifier(call, value or "")), meta=[])
+    return Reply(identifier_body(call, identifier(call, value or "")))
 
 
 @ROUTES.add("GET", "/contacts/find-one-by")
@@ -78,14 +77,14 @@ def find_contact(call: Call) -> Reply:
     account = call.store.account_by_email(email or "")
     if account is None:
         raise ApiError(55031, "Contact not found.")
-    return get_contact_body(account, subscriptions_of(call, account))
+    return get_contact_body(call, account)
 
 
 @ROUTES.add("GET", f"/contacts/{UUID}")
 def get_contact(call: Call) -> Reply:
     V3Fields(call).done()
     account = contact(call, call.args[0])
-    return get_contact_body(account, subscriptions_of(call, account))
+    return get_contact_body(call, account)
 
 
 @ROUTES.add("GET", f"/contacts/{UUID}/credit-balance")
@@ -111,7 +110,7 @@ def loyalty_transactions(call: Call) -> Reply:
         found = [t for t in found if t.type == kind[:-1]]
     total = len(found)
     start = (page - 1) * limit
-    items = [transaction_body(call, t) for t in found[start : start + limit]]
+    items = [transaction_body(call, t, listed=True) for t in found[start : start + limit]]
     meta = {
         "page": page,
         "limit": limit,
@@ -155,7 +154,7 @@ def create_credit_reception(call: Call) -> Reply:
         raise ApiError(60007, "Unit not found.")
     pos = call.store.pos_transactions.get(pos_uuid or "") if pos_uuid else None
     if pos_uuid and (pos is None or pos.register.shop_id != call.register.shop_id):
-        raise ApiError(1027, "POS transaction not found.")
+        raise ApiError(1027, "POS Transaction not found.")
     if credits is None:
         credits = credits_for(call.shop, amount or 0)
     with call.crediting(account):
@@ -175,7 +174,7 @@ def create_credit_reception(call: Call) -> Reply:
         if pos is not None:
             pos.linked = txn
     call.store.ledger.transaction("credit_reception", txn)
-    return Reply(transaction_body(call, txn))
+    return Reply(transaction_body(call, txn), meta={})  # as documented
 
 
 @ROUTES.add("GET", "/credit-receptions/calculate")
@@ -190,7 +189,7 @@ def calculate(call: Call) -> Reply:
         contact(call, contact_uuid)
     if unit_name is not None and unit_name != UNIT["name"]:
         raise ApiError(60007, "Unit not found.")
-    return Reply({"credits": credits_for(call.shop, amount or 0)})
+    return Reply({"credits": credits_for(call.shop, amount or 0)}, meta={})
 
 
 @ROUTES.add("GET POST", f"/credit-receptions/{UUID}/reverse")
@@ -211,7 +210,8 @@ def reverse(call: Call, kind: str, not_found: ApiError) -> Reply:
     call.pause()
     txn = call.store.reverse(call.register, "v3", original)
     call.store.ledger.transaction(f"reverse_{kind}", txn)
-    return Reply(transaction_body(call, txn))
+    # the registers pages document no reverse: it answers like the reception it reverses
+    return Reply(transaction_body(call, txn), meta={})
 
 
 @ROUTES.add("POST", "/pos-transactions")
@@ -231,56 +231,7 @@ def create_pos_transaction(call: Call) -> Reply:
         "amount_in_cents": pos.amount_in_cents,
     }
     call.store.ledger.record("pos_transaction", call.register, "v3", **body)
-    return Reply(body, meta=[])  # as documented: an empty PHP array
-
-
-@ROUTES.add("GET", "/rewards")
-def list_rewards(call: Call) -> Reply:
-    f = V3Fields(call, ["contact_uuid"])
-    contact_uuid = f.text("contact_uuid", required=True)  # as the docs and the SDK say
-    f.done()
-    contact(call, contact_uuid)
-    items = []
-    for stock in call.store.stock.values():
-        reward = stock.reward
-        kind = reward_type(reward.type)
-        items.append(
-            {
-                "id": reward.id,
-                "uuid": reward.uuid,
-                "title": reward.title,
-                "description": reward.description,
-                "type": kind,
-                "reward_type": kind,
-                "is_active": reward.active,
-                "required_credits": reward.required_credits,
-                "media": reward.media.model_dump() if reward.media else None,
-                "pre_redeemable": False,
-                "expiration_duration": None,
-                "cost_price": None,
-                "stock": stock.left,
-                "external_property": reward.external_property,
-            }
-        )
-    return Reply(items)
-
-
-@ROUTES.add("POST", "/reward-receptions")
-def claim_reward(call: Call) -> Reply:
-    f = V3Fields(call, ["contact_uuid", "reward_uuid", "contact_identifier_value"])
-    contact_uuid = f.text("contact_uuid", required=True)
-    reward_uuid = f.text("reward_uuid", required=True)
-    value = f.text("contact_identifier_value")
-    f.done()
-    account = contact(call, contact_uuid)
-    card = card_of(call, account, value)
-    stock = call.store.reward(uuid=reward_uuid)
-    if stock is None:
-        raise ApiError(6003, "Reward not found.")
-    call.pause()
-    txn = call.store.claim_reward(call.register, "v3", account, stock, card=card)
-    call.store.ledger.transaction("reward_reception", txn)
-    return Reply(transaction_body(call, txn))
+    return Reply(body, meta=NO_META)  # as documented: no meta at all
 
 
 @ROUTES.add("POST", "/loyalty-tokens")
@@ -291,4 +242,4 @@ def claim_loyalty_token(call: Call) -> Reply:
     account = contact(call, contact_uuid)
     call.pause()
     txn = tokens.claim(call.store, call.params, account, "v3", call.register)
-    return Reply(transaction_body(call, txn))
+    return Reply(transaction_body(call, txn), meta={})  # no example: today's answer kept

@@ -1,16 +1,18 @@
-"""Shapes and look-ups shared by the v3 routes: contacts, identifiers, transactions, and
-the errors v3 gives for a missing contact (55031) or identifier (60003 / 60004).
+"""Shapes and look-ups shared by the v3 routes: identifiers, receptions (credit and reward,
+as the docs' examples show them), and the errors v3 gives for a missing contact (55031)
+or identifier (60003 / 60004). A contact's own body is ``v3_contacts``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from register_agent.sandbox.params import ApiError, Fields, invalid
 from register_agent.sandbox.records import Account, Transaction
-from register_agent.sandbox.routes import Call, Reply
-from register_agent.sandbox.seed import Card, SubscriptionType
+from register_agent.sandbox.routes import Call
+from register_agent.sandbox.seed import Card, Reward, Shop
 
 UUID = "([^/]+)"
 UNIT = {
@@ -24,12 +26,30 @@ UNIT = {
 SHOP = "shop_uuid"
 
 
-def contact_ref(account: Account, balance: int | None = None) -> dict[str, Any]:
+def contact_ref(account: Account) -> dict[str, Any]:
+    """A contact inside a reception as the docs show it. The balance is the contact's
+    current one, in a list entry too (the docs' list shows the same balance on every
+    entry, not a running one). Decision (the docs are silent): the credit balance's ``id``
+    is the member's id, one balance per contact."""
     return {
         "uuid": account.member.uuid,
         "email": account.member.email,
-        "credit_balance": {"balance": account.balance if balance is None else balance},
+        "credit_balance": {"id": account.member.id, "balance": account.balance},
     }
+
+
+def shop_body(shop: Shop) -> dict[str, Any]:
+    """A shop inside a reception, with its address as the docs show it. Decision (the docs
+    are silent): the address's id is the shop's; the coordinates and the docs' second
+    spelling of house number and postal code are null, as in every docs example."""
+    address = {
+        "id": shop.id,
+        "shop_id": shop.id,
+        **shop.address.model_dump(),
+        **dict.fromkeys(("latitude", "longitude", "house_number", "postal_code")),
+    }
+    body = {"id": shop.id, "uuid": shop.uuid, "type": shop.type, "name": shop.name}
+    return {**body, "address": address}
 
 
 def identifier_body(call: Call, card: Card, *, with_contact: bool = True) -> dict[str, Any]:
@@ -46,39 +66,77 @@ def identifier_body(call: Call, card: Card, *, with_contact: bool = True) -> dic
     return body
 
 
-def transaction_body(call: Call, txn: Transaction) -> dict[str, Any]:
-    shop = call.store.shop(txn.register)
+def transaction_body(call: Call, txn: Transaction, *, listed: bool = False) -> dict[str, Any]:
+    """A credit or reward reception as the docs' create examples show it; ``listed``: as an
+    entry of the contact's loyalty-transaction list, which carries the custom attributes
+    only when the seed (or ``POST /_sandbox/options``) says so."""
     body: dict[str, Any] = {
         "uuid": txn.uuid,
         "type": txn.type,
         "credits": txn.credits,
         "created_at": txn.created_at,
-        "channel": "REGISTER",
-        "contact": contact_ref(txn.account, txn.balance_after) if txn.account else None,
-        "shop": {"id": shop.id, "uuid": shop.uuid, "type": shop.type, "name": shop.name},
+        "contact": contact_ref(txn.account) if txn.account else None,
+        "shop": shop_body(call.store.shop(txn.register)),
         "contact_identifier": identifier_body(call, txn.card, with_contact=False)
         if txn.card
         else None,
     }
     if txn.reward is None:
-        body.update(unit_value=txn.amount, unit=UNIT if txn.amount is not None else None)
+        # a reception of credits alone still names the program's unit, its value null
+        body.update(unit_value=txn.amount, unit=UNIT)
     else:
-        reward = txn.reward
-        body.update(
-            title=reward.title,
-            expires_at=None,
-            has_been_collected=True,
-            reward={
-                "uuid": reward.uuid,
-                "title": reward.title,
-                "reward_type": reward_type(reward.type),
-                "required_credits": reward.required_credits,
-                "pre_redeemable": False,
-            },
-        )
-    for name in call.store.seed.loyalty_transaction_attributes:
-        body[name] = txn.attributes.get(name)
+        body.update(reward_reception_fields(call, txn))
+    if not listed or call.store.list_attributes:
+        for name in call.store.seed.loyalty_transaction_attributes:
+            body[name] = txn.attributes.get(name)
     return body
+
+
+def reward_reception_fields(call: Call, txn: Transaction) -> dict[str, Any]:
+    """What a reward reception adds: the whole reward (with its attributes), when the claim
+    expires and whether it was collected, as the docs show. A digital reward's reception
+    is a ``digital_reward_reception`` with its ``digital_reward_code`` (the vendor SDK's
+    fixtures); decision: the sandbox's code is derived from the reception's id."""
+    reward = txn.reward
+    assert reward is not None
+    stock = call.store.reward(id=reward.id)
+    fields: dict[str, Any] = {
+        "title": reward.title,
+        "reward": {
+            "id": reward.id,
+            "uuid": reward.uuid,
+            "title": reward.title,
+            "description": reward.description,
+            "reward_type": reward_type(reward.type),
+            "media": reward.media.model_dump() if reward.media else None,
+            "required_credits": reward.required_credits,
+            "pre_redeemable": False,
+            "expiration_duration": reward.expiration_duration,
+            "is_active": reward.active,
+            "cost_price": None,
+            "stock": stock.left if stock else None,
+            **reward_attributes(reward),
+        },
+        "expires_at": _expiry(txn.created_at, reward.expiration_duration),
+        "has_been_collected": False,
+    }
+    if reward_type(reward.type) == "DIGITAL" and txn.credits < 0:
+        fields["type"] = "digital_reward_reception"
+        fields["digital_reward_code"] = {"code": f"SANDBOX-{txn.id}"}
+    return fields
+
+
+def _expiry(created_at: str, seconds: int | None) -> str | None:
+    if seconds is None:
+        return None
+    when = datetime.fromisoformat(created_at) + timedelta(seconds=seconds)
+    return when.isoformat()
+
+
+def reward_attributes(reward: Reward) -> dict[str, Any]:
+    """A reward's custom attributes, by name next to its fields as the docs show them:
+    the seed's one reward attribute, ``external_property`` (null when unset)."""
+    return {"external_property": reward.external_property}
 
 
 def reward_type(kind: str) -> str:
@@ -99,7 +157,7 @@ def identifier(call: Call, value: str) -> Card:
     if card is None:
         raise ApiError(60003, "Contact identifier not found.")
     if card.status != "ACTIVE":
-        raise ApiError(60004, "Contact identifier is inactive.")
+        raise ApiError(60004, "Contact identifier inactive.")
     return card
 
 
@@ -128,67 +186,3 @@ def card_of(call: Call, account: Account, value: str | None) -> Card | None:
     if card.member_id != account.member.id:
         raise invalid("contact_identifier_value", "The identifier belongs to another contact.")
     return card
-
-
-def contact_values(account: Account) -> dict[str, Any]:
-    """A contact's ``current_values``: the platform's own fields (among them a log-in link
-    for the customer's app, which a till must never show) and the custom attributes."""
-    member = account.member
-    return {
-        "uuid": member.uuid,
-        "email": member.email,
-        "status": "ACTIVE",
-        "loyalty_balance": account.balance,
-        "is_anonymous": member.email is None,
-        "custom_app_login_url": f"https://portal.sandbox.invalid/home?token=t-{member.uuid}",
-        **account.attributes,
-    }
-
-
-def subscription_type_body(kind: SubscriptionType) -> dict[str, Any]:
-    return {
-        "id": kind.id,
-        "uuid": kind.uuid,
-        "name": kind.name,
-        "description": kind.description,
-        "active": kind.active,
-        "strategy": kind.strategy,
-    }
-
-
-def subscription_body(kind: SubscriptionType, status: str) -> dict[str, Any]:
-    return {
-        "is_subscribed": status == "SUBSCRIBED",
-        "status": status,
-        "subscription_type": subscription_type_body(kind),
-    }
-
-
-def subscriptions_of(call: Call, account: Account) -> list[dict[str, Any]]:
-    """The contact's status for every active subscription type."""
-    marketing = call.store.marketing
-    return [
-        subscription_body(kind, marketing.status(account.member.uuid, kind))
-        for kind in call.store.seed.subscription_types
-        if kind.active
-    ]
-
-
-def get_contact_body(account: Account, subscriptions: Sequence[dict[str, Any]] = ()) -> Reply:
-    values = contact_values(account)
-    for subscription in subscriptions:  # as the docs' example: subscription_status_{type id}
-        values[f"subscription_status_{subscription['subscription_type']['id']}"] = subscription[
-            "status"
-        ]
-    shown = {name: "" if value is None else str(value) for name, value in values.items()}
-    return Reply(
-        {
-            **contact_ref(account),
-            "tier": None,
-            "subscriptions": list(subscriptions),
-            "prepaid_balance": {"balance_in_cents": 0, "balance": "€0.00"},
-            "current_values": values,
-            "current_display_values": shown,
-            "attributes": [],  # deprecated (Leat docs); a PHP empty array
-        }
-    )

@@ -82,7 +82,10 @@ def test_v3_refusals(v3: httpx.Client, card: str, amount: int, expected: int) ->
 
 def test_v3_transaction_get_correct_reverse(v3: httpx.Client, sandbox_clean: Sandbox) -> None:
     found = data(v3.get("/giftcards/find-one-by", params={"hash": CARD}))
-    assert (found["uuid"], found["display_amount"]) == (CARD_UUID, "€25.00")
+    assert (found["uuid"], found["display_amount"]) == (
+        CARD_UUID,
+        "€ 25,00",
+    )  # as the docs print it
     body = {"giftcard_uuid": CARD_UUID, "amount_in_cents": -700}
     first = data(v3.post("/giftcard-transactions", data=body))
     assert first["card"]["uuid"] == CARD_UUID

@@ -79,7 +79,7 @@ class V3ProfileService:
         answer = await self.api.http.put(path, _subscription, form=form, deadline=deadline)
         if answer.is_subscribed:
             return NewsletterState.SUBSCRIBED
-        return _STATES.get(answer.status.upper(), NewsletterState.UNSUBSCRIBED)
+        return _STATES.get(str(answer.status).upper(), NewsletterState.UNSUBSCRIBED)
 
     async def _subscription_type(self, deadline: Deadline) -> str:
         """The configured type's uuid: as given, or found by its name (case-insensitive)."""
