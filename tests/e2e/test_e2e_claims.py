@@ -28,6 +28,8 @@ from tests.support.ops_support import (
 
 JAN_CARD, JAN_UUID = "A1B2C3D4", "0f8e6a7c-3b1d-4e52-9a57-2d4c1e9b7f10"
 COFFEE = {"v3": "6e2b9d4a-1f3c-4b5d-8e7f-9a0b1c2d3e4f", "v1": "physical:301"}
+#: a digital reward on v3: its reception is a ``digital_reward_reception``, as documented
+CROISSANT_V3 = "91b5e207-4c6f-4e80-b1a2-cd3e4f506172"
 CLAIMS_PATH = {"v3": "/api/v3/register/reward-receptions", "v1": "/api/v1/register/rewards/"}
 
 
@@ -37,8 +39,14 @@ def start(tmp_path: Path, sandbox: Sandbox, version: str, **env: str) -> AgentPr
     return AgentProcess(config, key, env=env or None)
 
 
-def claim(agent: AgentProcess, claim_id: str, version: str) -> httpx.Response:
-    body = {"claim_id": claim_id, "reward_key": COFFEE[version], "customer_card": JAN_CARD}
+def claim(
+    agent: AgentProcess, claim_id: str, version: str, reward: str | None = None
+) -> httpx.Response:
+    body = {
+        "claim_id": claim_id,
+        "reward_key": reward or COFFEE[version],
+        "customer_card": JAN_CARD,
+    }
     return agent.http.post("/v1/rewards/claims", json=body)
 
 
@@ -110,6 +118,27 @@ def test_lost_claim_is_found_and_its_id_answers_the_claim(
         assert lost_claims(agent) == {"done": 1}
         status = agent.http.get("/v1/status").json()
         assert (status["claims_unconfirmed"], status["claims_review"]) == (0, 0)
+    finally:
+        agent.stop()
+
+
+def test_a_lost_claim_of_a_digital_reward_is_found_and_not_made_twice(
+    tmp_path: Path, sandbox_clean: Sandbox
+) -> None:
+    """A digital reward's reception is listed as ``digital_reward_reception`` (the vendor's
+    documented type): reconciliation finds it as the claim's, rather than judging the
+    claim not made and letting the POS charge the customer for it again."""
+    agent = start(tmp_path, sandbox_clean, "v3")
+    try:
+        lose_next_claim_answer(sandbox_clean, "v3")
+        assert claim(agent, "C-D", "v3", CROISSANT_V3).json()["code"] == "claim_not_confirmed"
+        wait_for(lambda: lost_claims(agent) != {"unknown": 1}, 15, "the claim to be looked for")
+        assert lost_claims(agent) == {"done": 1}
+        assert claim_state(agent, "C-D") == "done"
+        again = claim(agent, "C-D", "v3", CROISSANT_V3)
+        assert again.status_code == 200, again.text
+        assert again.json()["credits"] == -25
+        assert len(claimed(sandbox_clean)) == 1
     finally:
         agent.stop()
 

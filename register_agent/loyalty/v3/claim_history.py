@@ -23,6 +23,12 @@ from register_agent.loyalty.v3.paths import V3Api
 MAX_PAGES = 20
 
 
+#: the list entries a claim can be: a physical reward's reception, and a digital one's,
+#: which the vendor documents as a type of its own (with its ``digital_reward_code``);
+#: None: an entry that does not say is not ruled out
+CLAIM_TYPES = (None, "reward_reception", "digital_reward_reception")
+
+
 async def reward_receptions(
     api: V3Api, contact_uuid: str, *, deadline: Deadline | None = None
 ) -> list[LoyaltyTransaction]:
@@ -59,7 +65,7 @@ def claims_matching(
             balance=None,
         )
         for entry in entries
-        if entry.type in (None, "reward_reception")
+        if entry.type in CLAIM_TYPES
         and (entry.reward is None or str(entry.reward.uuid) == reward_key)
         and (entry.credits is None or entry.credits <= 0)
         and (entry.created_at is None or _utc(entry.created_at) >= since)
