@@ -154,13 +154,18 @@ def check_claims(
     receptions = {str(row["uuid"]) for row in rows} | {str(row["id"]) for row in rows}
     if len(set(refs)) != len(made) or not set(refs) <= receptions:
         books.problems.append(f"{len(made)} claims made do not each name a reception: {refs}")
-    operations = claim_operations(agent)
-    settled = {c for c in lost_answers & made if operations.get(c, {}).get("state") == "done"}
+    # a lost answer is settled by reconciliation: found (landed), or taken as not landed
+    # (after a while: outbox/claims.py), when the POS's next ask claims it afresh
+    found = Counter[bool]()
+    for operation in claim_operations(agent).values():
+        if operation["state"] == "done":
+            found[bool(json.loads(operation["result"] or "{}").get("applied"))] += 1
     books.figures.update(
         claims=len(claimed),
         claims_made=len(made),
         claims_unknown=len(lost_answers),
-        claims_settled=len(settled),
+        claims_settled=found[True],
+        claims_not_landed=found[False],
         claims_in_review=len(review),
         claims_doubled=doubled,
     )

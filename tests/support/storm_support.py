@@ -34,7 +34,7 @@ from tests.support.agent_harness import AgentProcess
 #: answers the POS sends again as they are (nothing was decided)
 RESEND_CODES = {503, 500}
 #: a POS gives up on a request after this many sends: the agent is broken, not busy
-MAX_SENDS = 40
+MAX_SENDS = 100
 
 
 @dataclass
@@ -69,6 +69,8 @@ class Pos:
             except httpx.TransportError:
                 if not self.agent.running:
                     self.restart()
+                else:  # a cut under way, not yet reaped: the refusals come in a burst
+                    time.sleep(0.1)
                 continue
             if answer.status_code == 500:
                 self.agent_errors.append(answer.text)
