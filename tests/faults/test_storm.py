@@ -1,4 +1,4 @@
-"""The storm: one real agent process (v3) and its POS through sales, part refunds and
+"""The storm: one real agent process (v1, and v3) and its POS through sales, part refunds and
 reward claims, while the sandbox hangs part of the time, drops answers after committing
 and answers 500 after committing, all at once, and the agent is killed at random moments
 and restarted like systemd would. The POS sends each request again, same id and body,
@@ -90,6 +90,7 @@ class Storm:
         self.claimed: dict[str, dict[str, str]] = {}  # claim id -> body
         self.refunds_tried: set[str] = set()  # sale ids
         self.refused_refunds = 0  # v1 cannot take credits back: refused for good
+        self.repeats = 0  # requests the POS sent again after losing their answer
         self.repeats_differ: list[str] = []
 
     def twice_maybe(self, name: str, request: Any) -> httpx.Response:
@@ -98,6 +99,7 @@ class Storm:
         answer = self.pos.send(request)
         if self.rng.random() < LOST_ANSWER:
             again = self.pos.send(request)
+            self.repeats += 1
             if answer.status_code == 200 and again.json() != answer.json():
                 self.repeats_differ.append(f"{name}: {answer.text} then {again.text}")
             answer = again
@@ -225,6 +227,7 @@ def test_storm(version: str, sandbox_clean: Sandbox, tmp_path: Path) -> None:
             kill9=agent.exits.count(-signal.SIGKILL),
             restarts=pos.restarts,
             resent=pos.resent,
+            repeated=storm.repeats,
         )
         record(
             Figures(
