@@ -150,6 +150,10 @@ class PrinterWorker:
                     self._faults.report(WORKER, f"a turn failed ({exc!r})", first_s=0, max_s=0)
                     self._blocked = True
                 next_turn = time.monotonic() + self._pause()
+                # the turn's end is a sign of life too: a slow status check (a printer
+                # library loading cold, a status deadline) and the wait after it must not
+                # add up to a silence the watchdog takes for a hung worker
+                self._on_beat()
             wait = min(self._timing.turn_s, max(0.0, next_turn - time.monotonic()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
