@@ -97,3 +97,29 @@ def test_the_pos_reward_list_carries_each_rewards_picture(
     pictures = {reward["title"]: reward.get("media_url") for reward in customer["rewards"]}
     assert pictures["Free coffee"] == "https://cdn.example/coffee.jpg", customer
     assert pictures["Croissant"] == "https://cdn.example/croissant.jpg", customer
+
+
+def claim_state(agent: AgentProcess, claim_id: str) -> str | None:
+    rows = [row for row in agent.journal_rows("reward_claims") if row["claim_id"] == claim_id]
+    return str(rows[0]["state"]) if rows else None
+
+
+def test_a_lost_digital_claim_found_later_answers_its_code_and_plu(
+    agent: AgentProcess, sandbox_clean: Sandbox
+) -> None:
+    sandbox_clean.set_fault(  # the claim is made, its answer lost
+        mode="drop_after_commit",
+        count=1,
+        methods=["POST"],
+        paths=["/api/v3/register/reward-receptions"],
+    )
+    first = claim(agent, "rw-croissant-lost", CROISSANT)
+    assert first.json()["code"] == "claim_not_confirmed", first.text
+    wait_for(lambda: claim_state(agent, "rw-croissant-lost") == "done", 15, "the claim found")
+    again = claim(agent, "rw-croissant-lost", CROISSANT)
+    assert again.status_code == 200, again.text
+    (reception,) = receptions(sandbox_clean)
+    assert (again.json()["external_property"], again.json()["code"]) == (
+        "PLU-3003",
+        f"SANDBOX-{reception['id']}",
+    )
