@@ -6,6 +6,8 @@ could overspend later (docs/architecture.md, "Exactly once"). The claim is writt
 A claim whose answer was lost is reported "not confirmed" and becomes an operation like
 the others (a ``reward_claim`` one): the outbox finds out whether it landed, or a person
 decides in review, and the claim id then answers that (``outbox/claims.py``).
+A digital reward's code is answered to the POS and printed on a claim slip of its own
+(``receipts/welcome.py``), so it reaches the customer whatever becomes of the sale.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from register_agent.config import ReceiptConfig
 from register_agent.counter.customers import BoundCustomer
 from register_agent.counter.enrolment.refusals import card_refusal
 from register_agent.counter.health import TillHealth
@@ -33,6 +36,7 @@ from register_agent.journal import ClaimRecord, ClaimState, Journal, NewOperatio
 from register_agent.journal.kinds import REVERSE_CLAIM
 from register_agent.journal.payloads import ReverseClaimPayload
 from register_agent.loyalty.domain import CustomerRef, LoyaltyService
+from register_agent.receipts.welcome import claim_lines, claim_slip_id, welcome_record
 
 #: the Register API's refusals of a claim, as the POS sees them (code, HTTP status)
 CLAIM_REFUSALS: dict[int, tuple[str, int]] = {
@@ -57,12 +61,16 @@ class RewardDesk:
         *,
         clock: Callable[[], float] = time.time,
         wake_outbox: Callable[[], None] = lambda: None,
+        receipt: ReceiptConfig | None = None,
+        wake_printer: Callable[[], None] = lambda: None,
     ) -> None:
         self._journal = journal
         self._loyalty = loyalty
         self._health = health
         self._clock = clock
         self._wake_outbox = wake_outbox
+        self._receipt = receipt  # None: no claim slips (a desk without a printer's config)
+        self._wake_printer = wake_printer
         # claims the Register API made whose answer the journal could not take (a full
         # disk): the claim id answers them from here until the journal has them
         self._unsaved: dict[str, tuple[ClaimAnswer, str]] = {}
@@ -126,8 +134,26 @@ class RewardDesk:
             credits=claimed.credits,
             balance=claimed.balance,
             external_property=claimed.external_property,
+            code=claimed.code,
+            slip_id=claim_slip_id(request.claim_id) if claimed.code else None,
         )
-        return await self._finish(request.claim_id, answer, claimed.claim_id)
+        answer = await self._finish(request.claim_id, answer, claimed.claim_id)
+        await self._print_code(answer)
+        return answer
+
+    async def _print_code(self, answer: ClaimAnswer) -> None:
+        """A digital reward's code on a slip of its own: the customer leaves with it even
+        when the sale's receipt printed before the claim, or there is no sale."""
+        if answer.code is None or answer.slip_id is None or self._receipt is None:
+            return
+        lines = claim_lines(answer.title, answer.code, self._receipt.language)
+        record = welcome_record(answer.slip_id, lines, None, self._receipt.currency, self._clock())
+        try:
+            _, created = await self._journal.record_sale(record, [], print_receipt=True)
+        except JournalUnavailable:
+            return  # a full disk: the code is in the POS's answer, the cashier reads it out
+        if created:  # the same claim again finds its slip printed (or printing) already
+            self._wake_printer()
 
     async def _finish(self, claim_id: str, answer: ClaimAnswer, server_ref: str) -> ClaimAnswer:
         """Journal the made claim and answer it. The reward was taken: a journal that takes

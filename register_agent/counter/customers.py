@@ -88,6 +88,7 @@ def reward_view(reward: Reward, balance: int | None) -> RewardView:
         required_credits=reward.required_credits,
         claimable=balance is not None and balance >= reward.required_credits,
         external_property=reward.external_property,
+        media_url=reward.media_url,
     )
 
 

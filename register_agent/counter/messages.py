@@ -87,6 +87,7 @@ class RewardView(Message):
     required_credits: int
     claimable: bool  # the balance covers it
     external_property: str | None = None
+    media_url: str | None = None  # the reward's picture, for the POS's screen
 
 
 class CustomerView(Message):
@@ -173,7 +174,10 @@ class ClaimAnswer(Message):
     title: str
     credits: int  # negative: what the reward cost
     balance: int | None
-    external_property: str | None = None
+    external_property: str | None = None  # the PLU the POS applies for the reward
+    code: str | None = None  # a digital reward's code (also printed for the customer)
+    #: the claim slip that prints the code: ``POST /v1/sales/{slip_id}/reprint`` again
+    slip_id: str | None = None
 
 
 class TillStatus(Message):

@@ -200,6 +200,7 @@ def follow(db: sqlite3.Connection, operation: Operation) -> None:
             "credits": seen.credits if seen else 0,
             "balance": seen.balance if seen else None,
             "external_property": seen.external_property if seen else None,
+            "code": seen.code if seen else None,
         }
     db.execute(
         "UPDATE reward_claims SET state = ?, server_ref = COALESCE(?, server_ref),"

@@ -64,6 +64,7 @@ class RewardClaimResult(Result):
     credits: int = 0  # negative: what the reward cost
     balance: int | None = None
     external_property: str | None = None
+    code: str | None = None  # a digital reward's code
 
 
 #: every kind's result model (a reverse_claim gives back credits and says no more)

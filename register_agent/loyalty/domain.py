@@ -105,6 +105,7 @@ class Reward:
     kind: str  # physical, digital or external
     external_property: str | None = None  # e.g. the PLU the till applies
     stock: int | None = None  # None: unlimited or not reported
+    media_url: str | None = None  # the reward's picture, for the POS's list
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class RewardClaim:
     credits: int  # negative: what the claim cost
     balance: int | None
     external_property: str | None = None
+    code: str | None = None  # a digital reward's code, the customer's to use
 
 
 @dataclass(frozen=True)

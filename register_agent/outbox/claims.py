@@ -103,6 +103,7 @@ class RewardClaimHandler:
                     credits=claim.credits,
                     balance=balance,
                     external_property=claim.external_property,
+                    code=claim.code,
                 ),
             )
         if self._clock() - payload.started_at < self._settle_after_s:

@@ -1,10 +1,12 @@
-"""The welcome slip of a card handed out at the counter: the shop's name, the card (its
-last characters only) and the starting balance.
+"""The slips of their own printed at the counter: the welcome slip of a card handed out
+(the shop's name, the card by its last characters, the starting balance), and the claim
+slip of a digital reward (its title and the code the customer uses).
 
-It goes through the printer worker like a receipt: a zero-amount entry in the journal's
-sales whose request carries ``welcome`` (no migration needed, and a reprint works as for
-any sale). Its id comes from the card and the e-mail, so a repeated hand-out finds the
-slip it already printed instead of printing another.
+Each goes through the printer worker like a receipt: a zero-amount entry in the journal's
+sales whose request carries ``welcome`` and the slip's lines (no migration needed, and a
+reprint works as for any sale). A welcome slip's id comes from the card and the e-mail, a
+claim slip's from the claim id, so a repeated hand-out or claim finds the slip it already
+printed instead of printing another.
 """
 
 from __future__ import annotations
@@ -19,14 +21,32 @@ from register_agent.receipts.slip_times import copy_and_times
 
 #: the journal entry's request key that makes a "sale" a welcome slip
 WELCOME = "welcome"
-#: how every welcome slip's id starts (the sales metric leaves them out)
+#: how every slip of its own starts its id (the sales metric leaves them out)
 SLIP_PREFIX = "welcome-"
+
+_CLAIM_TEXTS: dict[str, dict[Language, str]] = {
+    "reward": {"en": "Your reward: {title}", "nl": "Uw beloning: {title}"},
+    "code": {"en": "Your code: {code}", "nl": "Uw code: {code}"},
+}
 
 
 def slip_id(card: str, email: str) -> str:
     """The same card and e-mail: the same slip (the POS's sale ids never start so)."""
     digest = hashlib.sha256(f"{card}\n{email.strip().lower()}".encode()).hexdigest()
     return f"{SLIP_PREFIX}{digest[:16]}"
+
+
+def claim_slip_id(claim_id: str) -> str:
+    """The same claim id: the same slip (hashed: a POS's claim id may hold any character)."""
+    return f"{SLIP_PREFIX}claim-{hashlib.sha256(claim_id.encode()).hexdigest()[:16]}"
+
+
+def claim_lines(title: str, code: str, language: Language) -> tuple[str, ...]:
+    """A digital reward's slip: what was claimed and the code that redeems it."""
+    return (
+        _CLAIM_TEXTS["reward"][language].format(title=title),
+        _CLAIM_TEXTS["code"][language].format(code=code),
+    )
 
 
 def welcome_lines(

@@ -83,7 +83,15 @@ class Till:
         self._clock = clock
         self._customers = CurrentCustomer(till.customer_window_s)
         self._answers = SaleAnswers(journal)
-        self.rewards = RewardDesk(journal, service, health, clock=clock, wake_outbox=wake_outbox)
+        self.rewards = RewardDesk(
+            journal,
+            service,
+            health,
+            clock=clock,
+            wake_outbox=wake_outbox,
+            receipt=receipt,
+            wake_printer=wake_printer,
+        )
         self._sale_loyalty = SaleLoyalty(
             journal,
             service,

@@ -171,6 +171,7 @@ async def test_the_current_customer_is_shown_then_cleared(api: Api) -> None:
                 "required_credits": 100,
                 "claimable": True,
                 "external_property": None,
+                "media_url": None,
             }
         ],
         "attributes": {"firstname": "Jan", "tier": "Gold"},
@@ -191,6 +192,8 @@ async def test_a_reward_claim_and_an_offline_refusal(api: Api) -> None:
         "credits": -100,
         "balance": 50,
         "external_property": None,
+        "code": None,
+        "slip_id": None,
     }
     api.till.offline = True
     refused = await api.client.post("/v1/rewards/claims", json=claim)

@@ -75,12 +75,14 @@ def assert_tour_succeeded(result: subprocess.CompletedProcess[str], out: Path) -
     assert "Every step went as expected." in output
     assert summary_number(output, "credit receptions") == 5
     assert summary_number(output, "QR codes collected") == 1
-    assert summary_number(output, "rewards claimed") == 1
+    assert summary_number(output, "rewards claimed") == 2  # a coffee and a croissant
     assert summary_number(output, "duplicates") == 0
     assert "sales not credited: none" in output
-    # Jan: 150 at the start, +12, -50 (coffee), +18 (the giftcard sale); Sofie 500 +20;
-    # Marie 20 +9; Ahmed +7 (QR); Lotte's new card +15
-    assert "jan@example.org: -20 points, balance 130" in output
+    # Jan: 150 at the start, +12, -50 (coffee), -25 (croissant), +18 (the giftcard sale);
+    # Sofie 500 +20; Marie 20 +9; Ahmed +7 (QR); Lotte's new card +15
+    assert "jan@example.org: -45 points, balance 105" in output
+    # the claimed reward's PLU, from the reward's own attribute in the claim's answer
+    assert "The POS rings up PLU PLU-1001 at no charge" in output
     assert "lotte@example.org: +15 points, balance 15" in output
     assert "sofie@example.org: +20 points, balance 520" in output
     assert "marie@example.org: +9 points, balance 29" in output
@@ -120,7 +122,14 @@ def test_the_v3_tour_ends_well_and_its_qr_collects_points_once(
     tmp_path: Path, sandbox_clean: Sandbox
 ) -> None:
     out = tmp_path / "demo-out"
-    url = assert_tour_succeeded(run_demo("v3", out), out)
+    result = run_demo("v3", out)
+    url = assert_tour_succeeded(result, out)
+    # a digital reward's code (digital_reward_code) printed on its claim slip
+    code = re.search(
+        r"PLU PLU-3003, and the code (SANDBOX-\d+) \(digital_reward_code\)", result.stdout
+    )
+    assert code, result.stdout
+    assert (out / "2b-claim-slip.png").stat().st_size > 1000
     # A loyalty token is checked by its hash alone: any sandbox with the seed's secret
     # accepts it, so the test's own sandbox can collect it (once) as a phone would.
     params = dict(parse_qsl(urlsplit(url).query))

@@ -25,6 +25,8 @@ MARIE_CARD = "B2C3D4E5"
 SOFIE_CARD = "04A2241A6B5E80"  # an NFC card's UID
 AHMED = "ahmed@example.org"
 REWARD = "Free coffee"
+#: a digital reward on v3 (its reception hands out a code), v1's "external" one
+DIGITAL_REWARD = "Croissant"
 #: one credit per euro, rounded down (the seed's shop)
 CREDITS_PER_EURO = 1
 
@@ -133,11 +135,40 @@ class Tour(Guide):
         self._say(
             f"   {first.body['title']} for {cost} points: Jan now has {first.body['balance']}."
         )
+        plu = first.body.get("external_property")
+        self._check(plu == "PLU-1001", f"the reward's PLU in the answer, got {first.body}")
+        self._say(
+            f"   The POS rings up PLU {plu} at no charge: the reward's own PLU attribute "
+            "(external_property), read from the reward in the claim's answer."
+        )
         second = self._pos("POST", "/v1/rewards/claims", claim)
         self._check(
             second.body == first.body, f"the same answer for the same claim, got {second.body}"
         )
         self._say("   The POS sends the claim again (a retry): same answer, claimed once.")
+        self._claim_digital(jan)
+
+    def _claim_digital(self, jan: dict[str, Any]) -> None:
+        """A digital reward: on v3 its reception carries a code (``digital_reward_code``),
+        printed on a claim slip of its own; v1's "external" reward answers its PLU only."""
+        reward = next((r for r in jan.get("rewards") or [] if r["title"] == DIGITAL_REWARD), None)
+        self._check(reward is not None, f"the reward {DIGITAL_REWARD!r} offered to Jan")
+        assert reward is not None
+        claim = {"claim_id": "demo-claim-2", "reward_key": reward["key"], "customer_card": JAN_CARD}
+        answer = self._pos("POST", "/v1/rewards/claims", claim).body
+        plu = answer.get("external_property")
+        self._check(plu == "PLU-3003", f"the reward's PLU in the answer, got {answer}")
+        if self._version != "v3":
+            self._say(f"   Jan also takes a {DIGITAL_REWARD.lower()}: the POS rings up {plu}.")
+            return
+        code, slip_id = answer.get("code"), answer.get("slip_id")
+        self._check(bool(code) and bool(slip_id), f"a digital reward's code, got {answer}")
+        slip = self._preview(str(slip_id), "2b-claim-slip.png")
+        self._check(any(str(code) in note for note in slip.notes), f"the code on the slip: {slip}")
+        self._say(
+            f"   Jan also takes a {DIGITAL_REWARD.lower()} (a digital reward): PLU {plu}, and "
+            f"the code {code} (digital_reward_code) printed on a claim slip for him."
+        )
 
     def _go_offline(self) -> None:
         self._begin("5. The Register API goes down")
@@ -198,7 +229,7 @@ class Tour(Guide):
         self._check(summary.duplicates == 0, f"no sale credited twice, got {summary.duplicates}")
         self._check(not summary.missing, f"every sale credited, missing {summary.missing}")
         self._check(
-            summary.qr_claims == 1 and summary.reward_claims == 1, "one QR and one reward claim"
+            summary.qr_claims == 1 and summary.reward_claims == 2, "one QR and two reward claims"
         )
         self._counter.check(summary)
         self._say(f"\nReceipt previews in {self._out}:")

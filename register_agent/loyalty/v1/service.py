@@ -242,6 +242,7 @@ class V1LoyaltyService:
                 kind=kind,
                 external_property=reward.external_property,
                 stock=reward.stock,
+                media_url=reward.media.value if reward.media else None,
             )
             for kind in _REWARD_TYPES
             for reward in getattr(found, kind)

@@ -60,13 +60,17 @@ def claims_matching(
     return [
         RewardClaim(
             claim_id=str(entry.uuid),
-            title=entry.title or (entry.reward.title if entry.reward else None) or "",
+            title=entry.title or (reward.title if reward else None) or "",
             credits=entry.credits or 0,
             balance=None,
+            # the entry's own reward and code, when it carries them (documented fields)
+            external_property=entry.plu(),
+            code=entry.code(),
         )
         for entry in entries
+        for reward in [entry.claimed()]
         if entry.type in CLAIM_TYPES
-        and (entry.reward is None or str(entry.reward.uuid) == reward_key)
+        and (reward is None or str(reward.uuid) == reward_key)
         and (entry.credits is None or entry.credits <= 0)
         and (entry.created_at is None or _utc(entry.created_at) >= since)
         and (shop is None or entry.shop is None or entry.shop.uuid in (None, shop))

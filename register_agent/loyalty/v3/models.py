@@ -37,6 +37,13 @@ __all__ = [
 #: the loyalty-transaction attribute that carries the agent's operation id: evidence when
 #: reconciling, never the guard (docs/register-api.md, decision 14)
 OPERATION_ATTRIBUTE = "agent_operation_id"
+#: The reward attribute that holds the PLU the till applies for a claimed reward. The docs
+#: give a reward no PLU or external id field: a shop adds reward attributes of its own
+#: (``/reward-attributes``; the docs' "Update Reward" example sets one to "PLU123"), and
+#: they arrive by name next to the reward's fields. Decision: the attribute is named
+#: ``external_property``, the name v1 gives the same thing, so a reward set up for one
+#: version reads the same on the other (docs/register-api.md, decision 27).
+PLU_ATTRIBUTE = "external_property"
 
 
 class Shop(ApiModel):
@@ -133,16 +140,54 @@ class Reward(ApiModel):
     media: Media | None = None
     pre_redeemable: bool = False
     stock: int | None = None
-    external_property: str | None = None
+    #: the PLU the till applies: a reward attribute, by name next to the standard fields
+    #: as the docs show a reward's custom attributes (the name: PLU_ATTRIBUTE)
+    external_property: str | None = Field(default=None, validation_alias=PLU_ATTRIBUTE)
 
 
 class RewardRef(ApiModel):
+    """The reward a reception names: the whole reward in the docs' reward reception (its
+    attributes by name next to its fields, the PLU among them), a uuid and a type in the
+    vendor SDK's ``digital_reward``. Only what the till uses is read."""
+
     uuid: UUID
     title: str | None = None
+    reward_type: str | None = None
+    media: Media | None = None
+    external_property: str | None = Field(default=None, validation_alias=PLU_ATTRIBUTE)
 
 
-class RewardReception(ApiModel):
-    """A claimed reward; ``credits`` is negative."""
+class DigitalRewardCode(ApiModel):
+    """The code a digital reward's reception hands the customer (the vendor SDK's
+    ``digital_reward_code``; the registers pages show no digital reception)."""
+
+    code: str
+
+
+class ClaimedReward(ApiModel):
+    """What a reward reception says of its reward, wherever the vendor puts it: ``reward``
+    (the registers pages' example), ``digital_reward`` (the vendor SDK's digital
+    reception), and a digital reward's ``digital_reward_code``."""
+
+    reward: RewardRef | None = None
+    digital_reward: RewardRef | None = None
+    digital_reward_code: DigitalRewardCode | None = None
+
+    def claimed(self) -> RewardRef | None:
+        return self.reward or self.digital_reward
+
+    def plu(self) -> str | None:
+        claimed = self.claimed()
+        return claimed.external_property if claimed else None
+
+    def code(self) -> str | None:
+        return self.digital_reward_code.code if self.digital_reward_code else None
+
+
+class RewardReception(ClaimedReward):
+    """A claimed reward; ``credits`` is negative. Its reward's PLU and a digital reward's
+    code are read where the docs and the SDK put them (``ClaimedReward``): a reception has
+    no top-level PLU."""
 
     uuid: UUID
     type: str = "reward_reception"
@@ -150,8 +195,6 @@ class RewardReception(ApiModel):
     credits: int
     created_at: datetime | None = None
     contact: ContactRef | None = None
-    reward: RewardRef | None = None
-    external_property: str | None = None
 
 
 class ShopRef(ApiModel):
@@ -161,7 +204,7 @@ class ShopRef(ApiModel):
     name: str | None = None
 
 
-class LoyaltyTransaction(ApiModel):
+class LoyaltyTransaction(ClaimedReward):
     """One entry of a contact's loyalty transactions, with its custom attributes.
 
     Custom attributes arrive by name next to the standard fields (as in the docs' credit
@@ -175,7 +218,6 @@ class LoyaltyTransaction(ApiModel):
     created_at: datetime | None = None
     contact: ContactRef | None = None
     shop: ShopRef | None = None
-    reward: RewardRef | None = None  # a reward reception's reward, as its create answer has
     title: str | None = None
     agent_operation_id: str | None = None
     attributes: Any = None  # an object, or [] (an empty PHP array)

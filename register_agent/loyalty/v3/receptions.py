@@ -59,15 +59,19 @@ def reward_of(reward: models.Reward) -> Reward:
         kind=(reward.reward_type or reward.type or "physical").lower(),
         external_property=reward.external_property,
         stock=reward.stock,
+        media_url=reward.media.value if reward.media else None,
     )
 
 
 def claim_of(claim: models.RewardReception) -> RewardClaim:
     balance = claim.contact.credit_balance if claim.contact else None
+    reward = claim.claimed()
     return RewardClaim(
         claim_id=str(claim.uuid),
-        title=claim.title or (claim.reward.title if claim.reward and claim.reward.title else ""),
+        title=claim.title or (reward.title if reward and reward.title else ""),
         credits=claim.credits,
         balance=balance.balance if balance else None,
-        external_property=claim.external_property,
+        # where the docs put them: the reward's own attribute, the reception's code
+        external_property=claim.plu(),
+        code=claim.code(),
     )
