@@ -236,10 +236,12 @@ class LoyaltyService(Protocol):
         credits: int,
         *,
         operation_id: str,
+        pos_transaction: str | None = None,
         deadline: Deadline | None = None,
     ) -> CreditAward:
-        """A partial refund: a credit reception of ``-credits`` (``credits`` > 0) carrying
-        ``operation_id`` like an award, so ``find_award`` reconciles it (v1: RequestRejected)."""
+        """A partial refund: a credit reception of ``-credits`` (``credits`` > 0), linked
+        to the refund's own ``pos_transaction`` when given (AlreadyApplied: an earlier
+        attempt landed); v1: RequestRejected."""
         ...
 
     async def find_reversals(

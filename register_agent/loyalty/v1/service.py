@@ -191,6 +191,7 @@ class V1LoyaltyService:
         credits: int,
         *,
         operation_id: str,
+        pos_transaction: str | None = None,
         deadline: Deadline | None = None,
     ) -> CreditAward:
         raise _no_reverse()

@@ -198,14 +198,21 @@ class V3LoyaltyService:
         credits: int,
         *,
         operation_id: str,
+        pos_transaction: str | None = None,
         deadline: Deadline | None = None,
     ) -> CreditAward:
         if credits <= 0:
             raise ValueError("the credits to take back must be a positive number")
         # negative credits, by contact only: the docs' advice for a partial refund (not a
-        # negative unit_value); no card, so a card disabled since the sale does not block it
+        # negative unit_value); no card, so a card disabled since the sale does not block it.
+        # The refund's own POS transaction is its documented guard: a second reception on
+        # it is refused with 6001 (AlreadyApplied), so a resend after a lost answer is safe
         reception = await self.api.create_credit_reception(
-            customer.key, credits=-credits, operation_id=operation_id, deadline=deadline
+            customer.key,
+            credits=-credits,
+            pos_transaction_uuid=pos_transaction,
+            operation_id=operation_id,
+            deadline=deadline,
         )
         return award_of(reception, operation_id)
 
