@@ -197,10 +197,16 @@ class LoyaltyService(Protocol):
         ...
 
     async def find_award(
-        self, customer: CustomerRef, operation_id: str, *, deadline: Deadline | None = None
-    ) -> CreditAward | None:
-        """Reconciliation: the award carrying ``operation_id``, or None when it surely did
-        not land. Raises OutcomeUnknown when that cannot be told (always in v1)."""
+        self,
+        customer: CustomerRef,
+        *,
+        amount: Decimal,
+        since: datetime,
+        deadline: Deadline | None = None,
+    ) -> list[CreditAward]:
+        """Reconciliation of a sale the server says is credited (6001): the customer's
+        credit receptions that may be it (a sale of ``amount``, made from ``since`` on),
+        told by documented fields only. OutcomeUnknown when that cannot be told (v1)."""
         ...
 
     async def stage_credits(

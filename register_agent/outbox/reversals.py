@@ -201,7 +201,7 @@ async def reconcile_reverse(
         return Reconciled.UNRESOLVABLE
     # a counter-entry of the same size that another of our operations made (the reverse
     # of another sale of the same amount) is not this one's
-    others = await _reverses_made(journal, operation.id)
+    others = await made_by_others(journal, operation.id, (REFUND, REVERSE_CLAIM))
     found = [award for award in found if award.reception_id not in others]
     if not found:
         # no counter-entry: the reverse did not land; sending it again is safe (and the
@@ -215,17 +215,15 @@ async def reconcile_reverse(
     return replace(found[0], balance=balance)
 
 
-async def _reverses_made(journal: Journal, operation_id: str) -> set[str]:
-    """The receptions the journal knows as made by other refunds and reversed claims.
+async def made_by_others(journal: Journal, operation_id: str, kinds: tuple[str, ...]) -> set[str]:
+    """The receptions the journal knows as made by its other operations of ``kinds``.
 
-    Reads every finished operation still kept (retention): a rare path (a reverse whose
-    answer was lost), so a few milliseconds on the writer thread are fine.
+    Reads every finished operation still kept (retention): a rare path (an answer that
+    was lost), so a few milliseconds on the writer thread are fine.
     """
     done = await journal.operations_in(OperationState.DONE)
     return {
-        op.server_ref
-        for op in done
-        if op.kind in (REFUND, REVERSE_CLAIM) and op.id != operation_id and op.server_ref
+        op.server_ref for op in done if op.kind in kinds and op.id != operation_id and op.server_ref
     }
 
 

@@ -35,7 +35,6 @@ def agent(sandbox_clean: Sandbox, tmp_path: Path) -> Iterator[AgentProcess]:
 def test_part_refunds_with_dropped_answers_take_back_once(
     agent: AgentProcess, sandbox_clean: Sandbox
 ) -> None:
-    sandbox_clean.options(list_transaction_attributes=False)  # the documented list entries
     for index in range(REFUNDS):
         agent.sell(f"S-P{index}", f"{20 + index}.00", customer_card=JAN_CARD).raise_for_status()
     agent.drain(30)

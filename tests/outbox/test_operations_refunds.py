@@ -153,7 +153,6 @@ async def test_a_lost_reverse_is_reconciled_not_repeated(till: Till) -> None:
 
 
 async def test_a_lost_partial_refund_is_settled_by_its_own_pos_transaction(till: Till) -> None:
-    till.sandbox.options(list_transaction_attributes=False)  # the documented list entries
     sale = await sold(till, "10.00")
     till.sandbox.set_fault(mode="drop_after_commit", count=1, paths=[CREDIT_RECEPTIONS])
     op_id = await refund(till, sale, "5.00")

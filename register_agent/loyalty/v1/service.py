@@ -177,8 +177,13 @@ class V1LoyaltyService:
         )
 
     async def find_award(
-        self, customer: CustomerRef, operation_id: str, *, deadline: Deadline | None = None
-    ) -> CreditAward | None:
+        self,
+        customer: CustomerRef,
+        *,
+        amount: Decimal,
+        since: datetime,
+        deadline: Deadline | None = None,
+    ) -> list[CreditAward]:
         raise OutcomeUnknown(
             "Register API v1 cannot tell whether an unanswered credit reception landed "
             "(no operation id or POS transaction exists in v1); a person must review it "

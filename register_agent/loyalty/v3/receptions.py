@@ -6,6 +6,9 @@ reward and reward reception as a ``Reward`` and a ``RewardClaim``. Pure function
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
 from register_agent.loyalty.domain import CreditAward, Reward, RewardClaim
 from register_agent.loyalty.v3 import models
 
@@ -20,6 +23,42 @@ def award_of(reception: models.CreditReception, operation_id: str | None) -> Cre
         operation_id=operation_id or reception.agent_operation_id,
         created_at=reception.created_at,
     )
+
+
+def awards_matching(
+    entries: list[models.LoyaltyTransaction],
+    amount: Decimal,
+    *,
+    since: datetime,
+    shop: str | None,
+) -> list[CreditAward]:
+    """The credit receptions that may be a sale's of ``amount`` made from ``since`` on at
+    ``shop``, told by documented fields only (the list entries carry no id of ours).
+
+    An entry is left out only by a field that proves it is another: not a credit
+    reception, another purchase amount, credits taken rather than given, made before
+    ``since`` or at another shop. A field an entry lacks proves nothing, so the caller sees
+    two where it cannot tell them apart, never one by omission.
+    """
+    return [
+        CreditAward(
+            reception_id=str(entry.uuid),
+            credits=entry.credits or 0,
+            balance=None,
+            created_at=entry.created_at,
+        )
+        for entry in entries
+        if entry.type in (None, "credit_reception")
+        and (entry.unit_value is None or entry.unit_value == amount)
+        and (entry.credits is None or entry.credits >= 0)
+        and (entry.created_at is None or _utc(entry.created_at) >= since)
+        and (shop is None or entry.shop is None or entry.shop.uuid in (None, shop))
+    ]
+
+
+def _utc(moment: datetime) -> datetime:
+    """A time without a zone is read as UTC (the docs' times all carry +00:00)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def reversals_of(
