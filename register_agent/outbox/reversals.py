@@ -204,8 +204,11 @@ async def reconcile_reverse(
     others = await made_by_others(journal, operation.id, (REFUND, REVERSE_CLAIM))
     found = [award for award in found if award.reception_id not in others]
     if not found:
-        # no counter-entry: the reverse did not land; sending it again is safe (and the
-        # sandbox refuses a second reverse of the same reception should it have landed)
+        # no counter-entry among every one of the customer's transactions (a documented
+        # read, and the docs say a reverse makes one): it did not land, and it is sent
+        # again. Decided so although the docs document no refusal of a second reverse
+        # (only 1003): the list is read after the reconcile delay, when a request that
+        # was cut off has long been written or dropped
         return Reconciled.NOT_APPLIED
     if len(found) > 1:
         # several candidates (a correction by hand, another till's reverse): which one is

@@ -66,10 +66,11 @@ def reversals_of(
 ) -> list[CreditAward] | None:
     """The counter-entries that may be the reverse of ``original_id`` (None: no original).
 
-    A reverse carries no link to what it reversed, so it is told by its shape: a credit
-    reception of the negated credits, not older than the original, carrying no operation id
-    but the original's own (should the API copy the attributes). The list's order is not
-    guaranteed by the docs, hence the dates rather than the positions.
+    A reverse carries no link to what it reversed, so it is told by its shape, as the docs
+    describe it ("a new Credit Reception with the same data as initially used, but for the
+    negative number of credits"): a credit reception of the negated credits, not older than
+    the original. Custom attributes decide nothing (the docs' list entries carry none). The
+    list's order is not guaranteed by the docs, hence the dates rather than the positions.
     """
     original = next((t for t in transactions if str(t.uuid) == original_id), None)
     if original is None:
@@ -85,7 +86,6 @@ def reversals_of(
         if t is not original
         and t.type in (None, "credit_reception")
         and (t.credits or 0) == -(original.credits or 0)
-        and t.operation_id() in (None, original.operation_id())
         and not (t.created_at and original.created_at and t.created_at < original.created_at)
     ]
 
