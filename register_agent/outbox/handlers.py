@@ -257,12 +257,15 @@ class CreditReceptionHandler:
         """6001: the sale is credited; its reception, for the receipt's credits and a later
         refund's reverse, found among the customer's by documented fields only: a sale of
         this amount, at this shop, made after the sale was journaled (less the clock margin
-        a reward claim allows too), and not known as another of the journal's sales."""
+        a reward claim allows too), and not known as another of the journal's operations."""
         since = datetime.fromtimestamp(operation.created_at - CLOCK_MARGIN_S, UTC)
         found = await self._loyalty.find_award(
             customer, amount=amount_of(payload.amount), since=since
         )
-        others = await made_by_others(self._journal, operation.id, (CREDIT_RECEPTION,))
+        # every reception the journal knows as its own: a voided claim's counter-entry
+        # gives credits too, and may lack the unit
+        kinds = (CREDIT_RECEPTION, REFUND, REVERSE_CLAIM)
+        others = await made_by_others(self._journal, operation.id, kinds)
         found = [award for award in found if award.reception_id not in others]
         if len(found) != 1:
             # credited for sure (6001), but which reception is ours cannot be told (two of

@@ -1,8 +1,8 @@
-"""Part refunds whose answers are lost, end to end: the real ``register-agent run`` process
-(v3) against the sandbox, with the documented transaction list (no custom attributes on
-its entries). The sandbox applies each part refund's negative credits and then drops the
-answer; the refund is taken back once (its own POS transaction answers a resend with
-6001) or put in ``review``, never twice.
+"""Sales and part refunds whose answers are lost, end to end: the real ``register-agent
+run`` process (v3) against the sandbox, with the documented transaction list (no custom
+attributes on its entries). The sandbox applies each change and then drops the answer; it
+is applied once (its own POS transaction answers a resend with 6001) or put in
+``review``, never twice.
 """
 
 from __future__ import annotations
@@ -30,6 +30,31 @@ def agent(sandbox_clean: Sandbox, tmp_path: Path) -> Iterator[AgentProcess]:
         yield till.start()
     finally:
         till.close()
+
+
+def test_sales_with_dropped_answers_are_done_once(
+    agent: AgentProcess, sandbox_clean: Sandbox
+) -> None:
+    sandbox_clean.set_fault(mode="drop_after_commit", count=REFUNDS, paths=[CREDIT_RECEPTIONS])
+    for index in range(REFUNDS):
+        agent.sell(f"S-D{index}", f"{20 + index}.00", customer_card=JAN_CARD).raise_for_status()
+    agent.drain(60)
+
+    credited = [row for row in sandbox_clean.ledger() if row["kind"] == "credit_reception"]
+    sales = [op for op in agent.journal_rows("operations") if op["kind"] == "credit_reception"]
+    record(
+        Figures(
+            "sales, answers dropped v3",
+            sales=REFUNDS,
+            lost=max(0, REFUNDS - len(credited)),
+            duplicated=max(0, len(credited) - REFUNDS),
+            in_review=sum(op["state"] == "review" for op in sales),
+        )
+    )
+    assert len(credited) == REFUNDS
+    # each resent under its POS transaction (6001), its reception found by documented fields
+    assert [(op["state"], op["attempts"]) for op in sales] == [("done", 2)] * REFUNDS
+    assert sorted(op["server_ref"] for op in sales) == sorted(row["uuid"] for row in credited)
 
 
 def test_part_refunds_with_dropped_answers_take_back_once(
