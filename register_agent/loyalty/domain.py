@@ -201,11 +201,11 @@ class LoyaltyService(Protocol):
         customer: CustomerRef,
         *,
         amount: Decimal,
-        since: datetime,
+        since: datetime | None = None,
         deadline: Deadline | None = None,
     ) -> list[CreditAward]:
         """Reconciliation of a sale the server says is credited (6001): the customer's
-        credit receptions that may be it (a sale of ``amount``, made from ``since`` on),
+        credit receptions that may be it (a sale of ``amount``, made from ``since`` on, if given),
         told by documented fields only. OutcomeUnknown when that cannot be told (v1)."""
         ...
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from register_agent.common.masking import mask
@@ -37,7 +36,7 @@ from register_agent.journal.payloads import (
 )
 from register_agent.journal.results import CreditReceptionResult
 from register_agent.loyalty import CreditAward, CustomerRef, LoyaltyService
-from register_agent.outbox.claims import CLOCK_MARGIN_S, RewardClaimHandler
+from register_agent.outbox.claims import RewardClaimHandler
 from register_agent.outbox.contract import (
     Delivered,
     OperationHandler,
@@ -256,12 +255,13 @@ class CreditReceptionHandler:
     ) -> Delivered | Reconciled:
         """6001: the sale is credited; its reception, for the receipt's credits and a later
         refund's reverse, found among the customer's by documented fields only: a sale of
-        this amount, at this shop, made after the sale was journaled (less the clock margin
-        a reward claim allows too), and not known as another of the journal's operations."""
-        since = datetime.fromtimestamp(operation.created_at - CLOCK_MARGIN_S, UTC)
-        found = await self._loyalty.find_award(
-            customer, amount=amount_of(payload.amount), since=since
-        )
+        this amount, at this shop, not known as another of the journal's operations.
+
+        No bound in time: the entries carry the server's clock and the journal the till's,
+        which may be off by any amount (a bound from the wrong clock would hide the sale's
+        own reception). An older reception of the same amount the journal does not know
+        (another till's, or one past the retention) makes it two: review, never a guess."""
+        found = await self._loyalty.find_award(customer, amount=amount_of(payload.amount))
         # every reception the journal knows as its own: a voided claim's counter-entry
         # gives credits too, and may lack the unit
         kinds = (CREDIT_RECEPTION, REFUND, REVERSE_CLAIM)

@@ -181,7 +181,7 @@ class V1LoyaltyService:
         customer: CustomerRef,
         *,
         amount: Decimal,
-        since: datetime,
+        since: datetime | None = None,
         deadline: Deadline | None = None,
     ) -> list[CreditAward]:
         raise OutcomeUnknown(

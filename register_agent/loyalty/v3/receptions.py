@@ -29,7 +29,7 @@ def awards_matching(
     entries: list[models.LoyaltyTransaction],
     amount: Decimal,
     *,
-    since: datetime,
+    since: datetime | None,
     shop: str | None,
 ) -> list[CreditAward]:
     """The credit receptions that may be a sale's of ``amount`` made from ``since`` on at
@@ -51,7 +51,7 @@ def awards_matching(
         if entry.type in (None, "credit_reception")
         and (entry.unit_value is None or entry.unit_value == amount)
         and (entry.credits is None or entry.credits >= 0)
-        and (entry.created_at is None or _utc(entry.created_at) >= since)
+        and (since is None or entry.created_at is None or _utc(entry.created_at) >= since)
         and (shop is None or entry.shop is None or entry.shop.uuid in (None, shop))
     ]
 

@@ -177,7 +177,7 @@ class V3LoyaltyService:
         customer: CustomerRef,
         *,
         amount: Decimal,
-        since: datetime,
+        since: datetime | None = None,
         deadline: Deadline | None = None,
     ) -> list[CreditAward]:
         # documented fields only: the docs' list entries carry no custom attributes (no
