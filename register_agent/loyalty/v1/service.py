@@ -177,12 +177,7 @@ class V1LoyaltyService:
         )
 
     async def find_award(
-        self,
-        customer: CustomerRef,
-        *,
-        amount: Decimal,
-        since: datetime | None = None,
-        deadline: Deadline | None = None,
+        self, customer: CustomerRef, *, amount: Decimal, **_: object
     ) -> list[CreditAward]:
         raise OutcomeUnknown(
             "Register API v1 cannot tell whether an unanswered credit reception landed "
