@@ -75,7 +75,7 @@ class Sandbox:
 
     def options(self, **switches: bool) -> dict[str, bool]:
         """Switch the sandbox (until the next reset), e.g.
-        ``options(list_transaction_attributes=False)`` for the documented list entries."""
+        ``options(list_transaction_attributes=True)`` for custom attributes on list entries."""
         answer: dict[str, bool] = self._control("POST", "options", switches)
         return answer
 

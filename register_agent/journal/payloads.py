@@ -131,9 +131,20 @@ class RefundPayload(Payload):
     original_operation: str  # the id of the sale's credit reception
     amount: str | None = None  # the money refunded as the POS sent it; None: the whole sale
     plan: RefundPlan | None = None
+    #: v3, negative credits: the refund's own POS transaction, saved before the credits
+    #: are sent, so that a resend either lands once or is answered 6001
+    pos_transaction: str | None = None
+    #: sent without that guard (the API refused the POS transaction, or it is gone): an
+    #: unknown outcome is then for a person to decide, never sent again blind
+    unguarded: bool = False
 
     def planned(self, plan: RefundPlan) -> RefundPayload:
         return self.model_copy(update={"plan": plan})
+
+    def guarded_by(self, pos_transaction: str | None) -> RefundPayload:
+        return self.model_copy(
+            update={"pos_transaction": pos_transaction, "unguarded": pos_transaction is None}
+        )
 
 
 class ReverseClaimPayload(Payload):

@@ -199,10 +199,16 @@ class LoyaltyService(Protocol):
         ...
 
     async def find_award(
-        self, customer: CustomerRef, operation_id: str, *, deadline: Deadline | None = None
-    ) -> CreditAward | None:
-        """Reconciliation: the award carrying ``operation_id``, or None when it surely did
-        not land. Raises OutcomeUnknown when that cannot be told (always in v1)."""
+        self,
+        customer: CustomerRef,
+        *,
+        amount: Decimal,
+        since: datetime | None = None,
+        deadline: Deadline | None = None,
+    ) -> list[CreditAward]:
+        """Reconciliation of a sale the server says is credited (6001): the customer's
+        credit receptions that may be it (a sale of ``amount``, made from ``since`` on, if given),
+        told by documented fields only. OutcomeUnknown when that cannot be told (v1)."""
         ...
 
     async def stage_credits(
@@ -238,10 +244,12 @@ class LoyaltyService(Protocol):
         credits: int,
         *,
         operation_id: str,
+        pos_transaction: str | None = None,
         deadline: Deadline | None = None,
     ) -> CreditAward:
-        """A partial refund: a credit reception of ``-credits`` (``credits`` > 0) carrying
-        ``operation_id`` like an award, so ``find_award`` reconciles it (v1: RequestRejected)."""
+        """A partial refund: a credit reception of ``-credits`` (``credits`` > 0), linked
+        to the refund's own ``pos_transaction`` when given (AlreadyApplied: an earlier
+        attempt landed); v1: RequestRejected."""
         ...
 
     async def find_reversals(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from register_agent.common.masking import mask
@@ -34,9 +33,8 @@ from register_agent.journal.kinds import (
 )
 from register_agent.journal.payloads import (
     CreditReceptionPayload,
-    StagedCreditPayload,
 )
-from register_agent.journal.results import CreditReceptionResult, StagedCreditResult
+from register_agent.journal.results import CreditReceptionResult
 from register_agent.loyalty import CreditAward, CustomerRef, LoyaltyService
 from register_agent.outbox.claims import RewardClaimHandler
 from register_agent.outbox.contract import (
@@ -51,7 +49,13 @@ from register_agent.outbox.contract import (
     payload_of,
     stored_customer,
 )
-from register_agent.outbox.reversals import RefundHandler, ReverseClaimHandler, balance_or_none
+from register_agent.outbox.reversals import (
+    RefundHandler,
+    ReverseClaimHandler,
+    balance_or_none,
+    made_by_others,
+)
+from register_agent.outbox.staged import StagedCreditHandler
 
 __all__ = [
     "BETWEEN_POS_TRANSACTION_AND_CREDIT",
@@ -75,7 +79,7 @@ BETWEEN_POS_TRANSACTION_AND_CREDIT = "between_pos_transaction_and_credit"
 def make_handlers(loyalty: LoyaltyService, journal: Journal) -> dict[str, OperationHandler]:
     """The outbox's handler table: one handler per operation kind."""
     return {
-        CREDIT_RECEPTION: CreditReceptionHandler(loyalty),
+        CREDIT_RECEPTION: CreditReceptionHandler(loyalty, journal),
         STAGED_CREDIT_RECEPTION: StagedCreditHandler(loyalty),
         REFUND: RefundHandler(loyalty, journal),
         REVERSE_CLAIM: ReverseClaimHandler(loyalty, journal),
@@ -86,8 +90,9 @@ def make_handlers(loyalty: LoyaltyService, journal: Journal) -> dict[str, Operat
 class CreditReceptionHandler:
     """A sale's credits: resolve the card if needed, then (v3) POS transaction and award."""
 
-    def __init__(self, loyalty: LoyaltyService) -> None:
+    def __init__(self, loyalty: LoyaltyService, journal: Journal) -> None:
         self._loyalty = loyalty
+        self._journal = journal
 
     async def send(self, operation: Operation, progress: Progress) -> Delivered:
         payload = payload_of(operation, CreditReceptionPayload)
@@ -232,51 +237,45 @@ class CreditReceptionHandler:
             return Reconciled.NOT_APPLIED
         if not self._loyalty.can_reconcile:
             return Reconciled.UNRESOLVABLE  # v1: nothing can tell; a person reviews it
-        found = await self._loyalty.find_award(customer, operation.id)
-        if found is None and payload.already_applied:
-            # the server said the sale's POS transaction is credited, yet no reception
-            # carries our operation id (the account lacks the agent_operation_id attribute?):
-            # done, but its result cannot be fetched; a person confirms it (review)
-            log.warning("operation %s: credited (6001) but not found by its id", operation.id)
-            return Reconciled.UNRESOLVABLE
-        if found is None and payload.pos_transaction_gone:
+        if payload.pos_transaction_gone:
             # the POS transaction an earlier attempt may have credited through is gone, and
-            # with it the 6001 guard; not found by its id proves nothing (the list need not
-            # show it): a person decides (review) rather than risk a second credit
+            # with it the 6001 guard; the documented list cannot tell this sale's reception
+            # from another of the same amount: a person decides rather than risk a second
             log.warning("operation %s: its POS transaction is gone (1027)", operation.id)
             return Reconciled.UNRESOLVABLE
-        if found is None:
-            # safe to send again: the next attempt reuses the saved POS transaction, and
-            # should an earlier attempt land after all, the server answers 6001
+        if not payload.already_applied:
+            # sent again under the saved POS transaction (or, with none saved, nothing was
+            # sent): it lands once, or the server answers 6001 for the earlier attempt. The
+            # documented guard decides, not our attribute, which the docs' list lacks
             return Reconciled.NOT_APPLIED
+        return await self._credited(operation, payload, customer)
+
+    async def _credited(
+        self, operation: Operation, payload: CreditReceptionPayload, customer: CustomerRef
+    ) -> Delivered | Reconciled:
+        """6001: the sale is credited; its reception, for the receipt's credits and a later
+        refund's reverse, found among the customer's by documented fields only: a sale of
+        this amount, at this shop, not known as another of the journal's operations.
+
+        No bound in time: the entries carry the server's clock and the journal the till's,
+        which may be off by any amount (a bound from the wrong clock would hide the sale's
+        own reception). An older reception of the same amount the journal does not know
+        (another till's, or one past the retention) makes it two: review, never a guess."""
+        found = await self._loyalty.find_award(customer, amount=amount_of(payload.amount))
+        # every reception the journal knows as its own: a voided claim's counter-entry
+        # gives credits too, and may lack the unit
+        kinds = (CREDIT_RECEPTION, REFUND, REVERSE_CLAIM)
+        others = await made_by_others(self._journal, operation.id, kinds)
+        found = [award for award in found if award.reception_id not in others]
+        if len(found) != 1:
+            # credited for sure (6001), but which reception is ours cannot be told (two of
+            # the same amount, or none listed yet): a person confirms it (review) rather
+            # than the receipt and a later refund using a guess
+            log.warning("operation %s: credited (6001), %d candidates", operation.id, len(found))
+            return Reconciled.UNRESOLVABLE
         balance = await balance_or_none(self._loyalty, customer)
-        return Delivered(
-            found.reception_id, award_result(replace(found, balance=balance), customer)
-        )
-
-
-class StagedCreditHandler:
-    """v1: a staged credit reception whose URL the receipt prints as a QR code."""
-
-    def __init__(self, loyalty: LoyaltyService) -> None:
-        self._loyalty = loyalty
-
-    async def send(self, operation: Operation, progress: Progress) -> Delivered:
-        payload = payload_of(operation, StagedCreditPayload)
-        # the sale's time, not the attempt's: should a v3 service ever get this kind, the
-        # minted token is then the same on every attempt
-        issued_at = datetime.fromtimestamp(operation.created_at, UTC)
-        amount = amount_of(payload.amount)
-        staged = await self._loyalty.stage_credits(payload.sale_id, amount, issued_at=issued_at)
-        result = StagedCreditResult(
-            url=staged.url, reference=staged.reference, credits=staged.credits
-        )
-        return Delivered(staged.reference, result)
-
-    async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
-        # created again: an unclaimed duplicate awards nothing, and only the URL of the
-        # attempt that answers is printed (docs/architecture.md, "Exactly once")
-        return Reconciled.NOT_APPLIED
+        award = replace(found[0], balance=balance, operation_id=operation.id)
+        return Delivered(award.reception_id, award_result(award, customer))
 
 
 def award_result(award: CreditAward, customer: CustomerRef) -> CreditReceptionResult:

@@ -11,7 +11,12 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from register_agent.errors import LoyaltyApiError
+from register_agent.errors import (
+    AlreadyApplied,
+    LoyaltyApiError,
+    PosTransactionGone,
+    RequestRejected,
+)
 from register_agent.journal import Journal, Operation, OperationState
 from register_agent.journal.kinds import REFUND, REVERSE_CLAIM
 from register_agent.journal.payloads import RefundPayload, RefundPlan, ReverseClaimPayload
@@ -29,6 +34,9 @@ from register_agent.outbox.contract import (
 from register_agent.outbox.refund_plan import plan_refund
 
 log = logging.getLogger(__name__)
+
+#: the code the API refuses a POS transaction's fields with
+INVALID_INPUT = 1003
 
 
 class RefundHandler:
@@ -51,11 +59,62 @@ class RefundHandler:
             return Delivered(None, refund_result(None, plan))
         if plan.method == "reverse":
             award = await self._loyalty.reverse_award(plan.reception_id)
-        else:
+            return Delivered(award.reception_id, refund_result(award, plan))
+        return await self._take_back(operation, payload.planned(plan), plan, progress)
+
+    async def _take_back(
+        self, operation: Operation, payload: RefundPayload, plan: RefundPlan, progress: Progress
+    ) -> Delivered:
+        """Negative credits under the refund's own POS transaction, opened and saved before
+        the credits are sent (as a sale's): a resend lands once or is answered 6001."""
+        customer = _customer(plan)
+        if payload.pos_transaction is None and not payload.unguarded:
+            payload = payload.guarded_by(await self._open_guard(operation, payload, plan))
+            await progress.save(payload)
+        try:
             award = await self._loyalty.take_back_credits(
-                _customer(plan), plan.credits, operation_id=operation.id
+                customer,
+                plan.credits,
+                operation_id=operation.id,
+                pos_transaction=payload.pos_transaction,
             )
+        except AlreadyApplied:
+            # 6001: the refund's POS transaction has its reception, made by an earlier
+            # attempt whose answer was lost. Explicit credits override the loyalty rules
+            # (docs, "Create Credit Reception"), so what it took back is exactly the plan's;
+            # its reception id is not known (no documented read finds it by its POS
+            # transaction), and nothing later needs it
+            log.info("refund %s: already applied (6001 on its own POS transaction)", operation.id)
+            return Delivered(None, _applied(plan, await balance_or_none(self._loyalty, customer)))
+        except PosTransactionGone:
+            # 1027 on a POS transaction opened for this refund alone: nothing was applied by
+            # this request, but an earlier attempt may have been, and the guard is gone:
+            # from now on an unknown outcome is a person's to decide
+            await progress.save(payload.guarded_by(None))
+            raise
         return Delivered(award.reception_id, refund_result(award, plan))
+
+    async def _open_guard(
+        self, operation: Operation, payload: RefundPayload, plan: RefundPlan
+    ) -> str | None:
+        """The refund's own POS transaction; None when the API will not make one.
+
+        The docs are silent on the sign of ``amount_in_cents`` (an integer, "purchase
+        amount in cents"); the refunded money goes back, so it is sent negative, with the
+        return's sale id as ``transaction_id``. Should the API refuse such a POS
+        transaction (a refusal: 1003), the credits are sent without a link, the refund
+        marked unguarded: if that answer is lost too, it goes to ``review``, never sent
+        again blind. A failure that may have made one leaves it unlinked (it guards
+        nothing and awards nothing), and the next attempt opens another.
+        """
+        sale = payload.sale_id or operation.sale_id or operation.id
+        try:
+            return await self._loyalty.open_pos_transaction(str(sale), -plan.amount)
+        except RequestRejected as exc:
+            if exc.code != INVALID_INPUT:
+                raise  # not about this POS transaction (a wrong route, say): as any refusal
+            log.warning("refund %s: no POS transaction (%s); sent unguarded", operation.id, exc)
+            return None
 
     async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
         payload = fitting_payload(operation, RefundPayload)
@@ -67,13 +126,16 @@ class RefundHandler:
             return Reconciled.NOT_APPLIED
         customer = _customer(plan)
         if plan.method == "credits":
-            found = await self._loyalty.find_award(customer, operation.id)
-            if found is None:
+            if payload is not None and payload.pos_transaction and not payload.unguarded:
+                # sent again under its own saved POS transaction: it lands once, or the
+                # server answers 6001 for the earlier one (send). Nothing undocumented (the
+                # agent_operation_id attribute the docs' list entries do not show) decides
                 return Reconciled.NOT_APPLIED
-            balance = await balance_or_none(self._loyalty, customer)
-            return Delivered(
-                found.reception_id, refund_result(replace(found, balance=balance), plan)
-            )
+            # no guard: the API refused the POS transaction, it is gone, or an older agent
+            # sent it without one. The docs offer nothing that tells whether negative
+            # credits landed, so a person decides (review) rather than risk a double
+            # deduction
+            return Reconciled.UNRESOLVABLE
         landed = await reconcile_reverse(
             self._loyalty, self._journal, operation, customer, plan.reception_id
         )
@@ -139,11 +201,14 @@ async def reconcile_reverse(
         return Reconciled.UNRESOLVABLE
     # a counter-entry of the same size that another of our operations made (the reverse
     # of another sale of the same amount) is not this one's
-    others = await _reverses_made(journal, operation.id)
+    others = await made_by_others(journal, operation.id, (REFUND, REVERSE_CLAIM))
     found = [award for award in found if award.reception_id not in others]
     if not found:
-        # no counter-entry: the reverse did not land; sending it again is safe (and the
-        # sandbox refuses a second reverse of the same reception should it have landed)
+        # no counter-entry among every one of the customer's transactions (a documented
+        # read, and the docs say a reverse makes one): it did not land, and it is sent
+        # again. Decided so although the docs document no refusal of a second reverse
+        # (only 1003): the list is read after the reconcile delay, when a request that
+        # was cut off has long been written or dropped
         return Reconciled.NOT_APPLIED
     if len(found) > 1:
         # several candidates (a correction by hand, another till's reverse): which one is
@@ -153,18 +218,22 @@ async def reconcile_reverse(
     return replace(found[0], balance=balance)
 
 
-async def _reverses_made(journal: Journal, operation_id: str) -> set[str]:
-    """The receptions the journal knows as made by other refunds and reversed claims.
+async def made_by_others(journal: Journal, operation_id: str, kinds: tuple[str, ...]) -> set[str]:
+    """The receptions the journal knows as made by its other operations of ``kinds``.
 
-    Reads every finished operation still kept (retention): a rare path (a reverse whose
-    answer was lost), so a few milliseconds on the writer thread are fine.
+    Reads every finished operation still kept (retention): a rare path (an answer that
+    was lost), so a few milliseconds on the writer thread are fine.
     """
     done = await journal.operations_in(OperationState.DONE)
     return {
-        op.server_ref
-        for op in done
-        if op.kind in (REFUND, REVERSE_CLAIM) and op.id != operation_id and op.server_ref
+        op.server_ref for op in done if op.kind in kinds and op.id != operation_id and op.server_ref
     }
+
+
+def _applied(plan: RefundPlan, balance: int | None) -> RefundResult:
+    return RefundResult(
+        reception_id=None, credits=-plan.credits, balance=balance, amount=plan.amount
+    )
 
 
 def credits_result(award: CreditAward) -> CreditsResult:

@@ -182,9 +182,9 @@ class Seed(_Entry):
     loyalty_transaction_attributes: tuple[str, ...] = ("agent_operation_id",)
     #: whether entries of ``GET contacts/{uuid}/loyalty-transactions`` carry the custom
     #: attributes. The docs' list example carries none (their create example does), so
-    #: false is the documented shape; true (today's) while the agent's v3 reconciliation
-    #: still looks for its operation id in the list. ``POST /_sandbox/options`` switches it.
-    list_transaction_attributes: bool = True
+    #: false, the documented shape, is the default: the agent decides nothing by them.
+    #: ``POST /_sandbox/options`` switches it.
+    list_transaction_attributes: bool = False
     tiers: tuple[Tier, ...] = ()
     loyalty_program: LoyaltyProgram = LoyaltyProgram()
     shops: tuple[Shop, ...] = Field(min_length=1)

@@ -8,6 +8,7 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -186,7 +187,7 @@ async def test_v1_cannot_reverse_or_reconcile(make: MakeService) -> None:
     with pytest.raises(RequestRejected):
         await loyalty.reverse_award("1")
     with pytest.raises(OutcomeUnknown):
-        await loyalty.find_award(JAN_V1, "op-1")
+        await loyalty.find_award(JAN_V1, amount=Decimal("1"), since=datetime.now(UTC))
 
 
 # --- v3 -----------------------------------------------------------------------------------
@@ -226,10 +227,10 @@ async def test_v3_award_in_two_steps_is_guarded_by_the_pos_transaction(
             JAN, Decimal("12.50"), sale_id="R-4711", operation_id="op-1", pos_transaction=pos
         )
     assert len(receptions(sandbox_clean)) == 1
-    found = await loyalty.find_award(JAN, "op-1")
-    assert found is not None
+    since = datetime.now(UTC) - timedelta(minutes=2)
+    (found,) = await loyalty.find_award(JAN, amount=Decimal("12.50"), since=since)
     assert (found.reception_id, found.credits) == (award.reception_id, 12)
-    assert await loyalty.find_award(JAN, "op-never-sent") is None
+    assert await loyalty.find_award(JAN, amount=Decimal("9.99"), since=since) == []
 
 
 async def test_v3_award_in_one_step(make: MakeService, sandbox_clean: Sandbox) -> None:
@@ -328,8 +329,8 @@ async def test_drop_after_commit_is_unknown_and_the_ledger_shows_it(
     assert row["credits"] == 12
     if version == "v3":
         sandbox_clean.clear_faults()
-        found = await loyalty.find_award(JAN, "op-5")
-        assert found is not None
+        since = datetime.now(UTC) - timedelta(minutes=2)
+        (found,) = await loyalty.find_award(JAN, amount=Decimal("12.50"), since=since)
         assert found.reception_id == row["uuid"]
 
 

@@ -74,15 +74,20 @@ async def test_nothing_to_take_back_is_a_bug_not_a_request(
 async def test_the_reverse_is_found_by_its_shape(loyalty: LoyaltyService, script: Script) -> None:
     page = [
         transaction(9, -12, "11:05"),  # the reverse
-        transaction(8, -12, "11:04", agent_operation_id="op-other"),  # another operation's
+        # an attribute naming another operation rules nothing out (not documented there)
+        transaction(8, -12, "11:04", agent_operation_id="op-other"),
         transaction(6, -12, "10:00"),  # older than the original: not its reverse
+        transaction(7, -5, "11:06"),  # other credits: not its reverse
         transaction(5, 12, "11:03"),
         transaction(1, 12, "11:00", agent_operation_id="op-sale"),
     ]
     script.on("GET", TRANSACTIONS, ok(page, meta={"page": 1, "last_page": 1}))
     found = await loyalty.find_reversals(JAN, ORIGINAL)
     assert found is not None
-    assert [(award.reception_id[-1], award.credits) for award in found] == [("9", -12)]
+    assert [(award.reception_id[-1], award.credits) for award in found] == [
+        ("9", -12),
+        ("8", -12),
+    ]
     assert query_of(script.requests[0]) == {"page": "1", "limit": "100"}
 
 

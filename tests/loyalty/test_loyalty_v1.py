@@ -4,6 +4,7 @@ in the shapes the SDK of that time parsed (docs/register-api.md, "v1 routes").""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -212,7 +213,7 @@ async def test_card_problems_at_award_time_are_rejections(
 
 async def test_v1_cannot_reconcile(loyalty: LoyaltyService, script: Script) -> None:
     with pytest.raises(OutcomeUnknown, match="review"):
-        await loyalty.find_award(JAN, "op-1")
+        await loyalty.find_award(JAN, amount=Decimal("1"), since=datetime.now(UTC))
     assert script.requests == []
 
 

@@ -304,34 +304,46 @@ async def test_an_ambiguous_award_is_never_sent_twice(
     assert len(script.requests) == 1
 
 
-async def test_reconciliation_finds_the_award_by_operation_id(
+SINCE = datetime(2024, 3, 2, 10, 58, tzinfo=UTC)
+OTHER_SHOP = {"id": 45, "uuid": "another-shop"}
+
+
+async def test_reconciliation_finds_the_award_by_documented_fields_only(
     loyalty: LoyaltyService, script: Script
 ) -> None:
-    page1 = [transaction(1, agent_operation_id="op-0"), transaction(2)]
-    page2 = [transaction(3, credits=12, attributes={"agent_operation_id": "op-1"})]
+    page1 = [
+        transaction(1, unit_value=12.5, created_at="2024-03-02T10:00:00+00:00"),  # before
+        transaction(2, unit_value=9.5),  # another amount
+        transaction(3, unit_value=12.5, credits=-12),  # credits taken, not given
+        transaction(4, unit_value=12.5, shop=OTHER_SHOP),  # another shop
+    ]
+    # the attribute names another operation: it rules nothing out (not documented there)
+    page2 = [transaction(5, credits=12, unit_value=12.5, agent_operation_id="op-0")]
     path = f"/contacts/{CONTACT}/loyalty-transactions"
+    script.on("GET", "", ok(REGISTER, meta=[]))
     script.on(
         "GET",
         path,
-        ok(page1, meta={"page": 1, "limit": 100, "last_page": 2, "total": 3}),
-        ok(page2, meta={"page": 2, "limit": 100, "last_page": 2, "total": 3}),
+        ok(page1, meta={"page": 1, "limit": 100, "last_page": 2, "total": 5}),
+        ok(page2, meta={"page": 2, "limit": 100, "last_page": 2, "total": 5}),
     )
-    found = await loyalty.find_award(JAN, "op-1")
-    assert found is not None
-    assert (found.reception_id, found.credits) == ("00000000-0000-4000-8000-000000000003", 12)
-    assert [query_of(r) for r in script.requests] == [
+    (found,) = await loyalty.find_award(JAN, amount=Decimal("12.50"), since=SINCE)
+    assert (found.reception_id, found.credits) == ("00000000-0000-4000-8000-000000000005", 12)
+    assert [query_of(r) for r in script.requests[1:]] == [
         {"page": "1", "limit": "100", "type": "credit_receptions"},
         {"page": "2", "limit": "100", "type": "credit_receptions"},
     ]
 
 
-async def test_reconciliation_says_none_when_every_page_was_read(
+async def test_reconciliation_keeps_an_entry_that_lacks_a_field(
     loyalty: LoyaltyService, script: Script
 ) -> None:
     path = f"/contacts/{CONTACT}/loyalty-transactions"
-    script.on("GET", path, ok([transaction(1, agent_operation_id="op-0", attributes=[])], meta=[]))
-    assert await loyalty.find_award(JAN, "op-1") is None
-    assert len(script.requests) == 1
+    script.on("GET", "", ok(REGISTER, meta=[]))
+    entries = [transaction(1, attributes=[]), transaction(2, unit_value=12.5)]
+    script.on("GET", path, ok(entries, meta=[]))
+    found = await loyalty.find_award(JAN, amount=Decimal("12.50"), since=SINCE)
+    assert len(found) == 2  # two that cannot be told apart: the caller sees both
 
 
 async def test_reconciliation_that_runs_out_of_pages_stays_unknown(
@@ -339,10 +351,11 @@ async def test_reconciliation_that_runs_out_of_pages_stays_unknown(
 ) -> None:
     monkeypatch.setattr(service_v3, "MAX_RECONCILE_PAGES", 2)
     path = f"/contacts/{CONTACT}/loyalty-transactions"
+    script.on("GET", "", ok(REGISTER, meta=[]))
     script.on("GET", path, ok([transaction(1)], meta={"page": 1, "last_page": 9}))
     with pytest.raises(OutcomeUnknown, match="review"):
-        await loyalty.find_award(JAN, "op-1")
-    assert len(script.requests) == 2
+        await loyalty.find_award(JAN, amount=Decimal("1"), since=SINCE)
+    assert len(script.requests) == 3
 
 
 async def test_staged_credits_are_a_token_minted_without_the_api(script: Script) -> None:

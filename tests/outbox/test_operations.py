@@ -162,7 +162,8 @@ async def test_a_dropped_answer_is_reconciled_to_one_reception(till: Till) -> No
     await till.deliver()
     done = await till.op(op_id)
     (row,) = till.rows("credit_reception")
-    assert (done.state, done.server_ref, done.attempts) == (OperationState.DONE, row["uuid"], 1)
+    # sent again under the saved POS transaction (6001), then found by documented fields
+    assert (done.state, done.server_ref, done.attempts) == (OperationState.DONE, row["uuid"], 2)
     assert done.result is not None
     assert (stored(done.result)["credits"], stored(done.result)["balance"]) == (12, 162)
 
@@ -201,21 +202,41 @@ async def test_a_resend_after_a_drop_meets_6001_and_is_done(till: Till) -> None:
     assert (done.state, done.server_ref) == (OperationState.DONE, row["uuid"])
 
 
-async def test_6001_without_our_reception_in_sight_goes_to_review(till: Till) -> None:
-    # the POS transaction already has a reception that does not carry this operation's id
-    # (as when an account lacks the agent_operation_id attribute): never sent again
-    pos = await till.loyalty.open_pos_transaction("R-6001", Decimal("5.00"))
+async def credited_before(till: Till, amount: str, *, twice: bool = False) -> str:
+    """A POS transaction that already has its reception (made by a lost attempt), and, with
+    ``twice``, another reception of the same amount for Jan the journal knows nothing of."""
+    pos = await till.loyalty.open_pos_transaction("R-6001", Decimal(amount))
     assert pos is not None
     jan = CustomerRef(key=JAN_V3, card=JAN_CARD)
+    if twice:
+        await till.loyalty.award_credits(jan, Decimal(amount), sale_id="X", operation_id="other")
     await till.loyalty.award_credits(
-        jan, Decimal("5.00"), sale_id="R-6001", operation_id="lost", pos_transaction=pos
+        jan, Decimal(amount), sale_id="R-6001", operation_id="lost", pos_transaction=pos
     )
+    return pos
+
+
+async def test_6001_is_done_with_the_one_reception_of_the_sale(till: Till) -> None:
+    # the list entries carry no operation id (the documented shape): the reception is the
+    # one credit reception of the sale's amount at this shop since the sale was journaled
+    pos = await credited_before(till, "5.00")
+    op_id = await till.sell("5.00", customer=JAN_V3, card=JAN_CARD, pos_transaction=pos)
+    await till.deliver()
+    done = await till.op(op_id)
+    (row,) = till.rows("credit_reception")
+    assert (done.state, done.server_ref, done.attempts) == (OperationState.DONE, row["uuid"], 1)
+
+
+async def test_6001_with_two_receptions_of_the_amount_goes_to_review(till: Till) -> None:
+    # credited for sure, but which reception is the sale's cannot be told: never sent
+    # again, and a person confirms it
+    pos = await credited_before(till, "5.00", twice=True)
     op_id = await till.sell("5.00", customer=JAN_V3, card=JAN_CARD, pos_transaction=pos)
     await till.deliver()
     review = await till.op(op_id)
     assert (review.state, review.attempts) == (OperationState.REVIEW, 1)
     assert "6001" in (review.last_error or "")
-    assert len(till.rows("credit_reception")) == 1
+    assert len(till.rows("credit_reception")) == 2
 
 
 async def test_60001_is_reconciled_then_sent_again(till: Till) -> None:

@@ -31,6 +31,7 @@ pytestmark = [
     pytest.mark.usefixtures("no_retry_waits"),
 ]
 JAN_KEY = f"customer:{JAN_V3}"
+POS_TRANSACTIONS = r"/api/v3/register/pos-transactions$"
 REVERSE = r"/api/v3/register/(credit|reward)-receptions/[^/]+/reverse$"
 
 
@@ -151,15 +152,29 @@ async def test_a_lost_reverse_is_reconciled_not_repeated(till: Till) -> None:
     assert (await till.op(op_id)).attempts == 1
 
 
-async def test_a_lost_partial_refund_is_found_by_its_operation_id(till: Till) -> None:
+async def test_a_lost_partial_refund_is_settled_by_its_own_pos_transaction(till: Till) -> None:
     sale = await sold(till, "10.00")
     till.sandbox.set_fault(mode="drop_after_commit", count=1, paths=[CREDIT_RECEPTIONS])
     op_id = await refund(till, sale, "5.00")
     await till.deliver()
     taken = till.rows("credit_reception")[1:]
     assert [row["credits"] for row in taken] == [-5]
+    # sent again under the refund's own POS transaction, answered 6001: done with the
+    # credits it sent (explicit credits), its reception id unknown
     result = await result_of(till, op_id)
-    assert (result["reception_id"], result["balance"]) == (taken[0]["uuid"], 155)
+    assert (result["reception_id"], result["credits"], result["balance"]) == (None, -5, 155)
+    assert len(till.rows("pos_transaction")) == 2  # the sale's and the refund's
+
+
+async def test_a_part_refund_the_api_gives_no_pos_transaction_goes_to_review(till: Till) -> None:
+    sale = await sold(till, "10.00")
+    till.sandbox.set_fault(mode="error_1003", count=1, paths=[POS_TRANSACTIONS])
+    till.sandbox.set_fault(mode="drop_after_commit", count=1, paths=[CREDIT_RECEPTIONS])
+    op_id = await refund(till, sale, "5.00")
+    await till.deliver()
+    # sent unguarded and its answer lost: a person decides, nothing is sent again
+    assert [row["credits"] for row in till.rows("credit_reception")[1:]] == [-5]
+    assert (await till.op(op_id)).state is OperationState.REVIEW
 
 
 async def claimed_coffee(till: Till) -> str:

@@ -72,15 +72,17 @@ def _award(v3: httpx.Client, amount: str, operation: str) -> dict[str, object]:
     return reception
 
 
-def test_list_entries_leave_attributes_out_when_switched_to_the_documented_shape(
+def test_list_entries_leave_attributes_out_in_the_documented_shape(
     v3: httpx.Client, sandbox_clean: Sandbox
 ) -> None:
     created = _award(v3, "5", "op-1")
     assert created["agent_operation_id"] == "op-1"  # the create answer has them (documented)
-    assert _entries(v3)[0]["agent_operation_id"] == "op-1"  # the seed's default, for now
-    assert sandbox_clean.options(list_transaction_attributes=False) == {
-        "list_transaction_attributes": False
+    assert sandbox_clean.options(list_transaction_attributes=True) == {
+        "list_transaction_attributes": True
     }
+    assert _entries(v3)[0]["agent_operation_id"] == "op-1"  # switched on
+    sandbox_clean.reset()  # back to the seed's default: the documented shape
+    created = _award(v3, "5", "op-1")
     entry = _entries(v3)[0]
     assert "agent_operation_id" not in entry
     assert "pos_receipt_id" not in entry
@@ -88,14 +90,13 @@ def test_list_entries_leave_attributes_out_when_switched_to_the_documented_shape
     answer = v3.get(f"/contacts/{JAN}/loyalty-transactions").json()
     nullable = ("$.data[].contact_identifier",)
     assert differences(documented, answer, nullable=nullable) == []
-    sandbox_clean.reset()
-    assert sandbox_clean.options() == {"list_transaction_attributes": True}
+    assert sandbox_clean.options() == {"list_transaction_attributes": False}
 
 
 def test_the_documented_default_is_a_seed_switch() -> None:
     seed = load_seed()
-    assert seed.list_transaction_attributes is True
-    assert seed.model_copy(update={"list_transaction_attributes": False})
+    assert seed.list_transaction_attributes is False
+    assert seed.model_copy(update={"list_transaction_attributes": True})
 
 
 def test_list_entries_show_the_current_balance(v3: httpx.Client) -> None:

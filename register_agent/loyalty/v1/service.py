@@ -177,8 +177,8 @@ class V1LoyaltyService:
         )
 
     async def find_award(
-        self, customer: CustomerRef, operation_id: str, *, deadline: Deadline | None = None
-    ) -> CreditAward | None:
+        self, customer: CustomerRef, *, amount: Decimal, **_: object
+    ) -> list[CreditAward]:
         raise OutcomeUnknown(
             "Register API v1 cannot tell whether an unanswered credit reception landed "
             "(no operation id or POS transaction exists in v1); a person must review it "
@@ -191,6 +191,7 @@ class V1LoyaltyService:
         credits: int,
         *,
         operation_id: str,
+        pos_transaction: str | None = None,
         deadline: Deadline | None = None,
     ) -> CreditAward:
         raise _no_reverse()

@@ -6,7 +6,6 @@ docs' example answers (docs/register-api.md, "v3 routes").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -34,8 +33,9 @@ __all__ = [
     "Unit",
 ]
 
-#: the loyalty-transaction attribute that carries the agent's operation id: evidence when
-#: reconciling, never the guard (docs/register-api.md, decision 14)
+#: the loyalty-transaction attribute that carries the agent's operation id: sent with every
+#: credit reception for a person reading the dashboard; no decision rests on it, since the
+#: documented list entries do not show it (docs/register-api.md, decision 14)
 OPERATION_ATTRIBUTE = "agent_operation_id"
 #: The reward attribute that holds the PLU the till applies for a claimed reward. The docs
 #: give a reward no PLU or external id field: a shop adds reward attributes of its own
@@ -205,11 +205,9 @@ class ShopRef(ApiModel):
 
 
 class LoyaltyTransaction(ClaimedReward):
-    """One entry of a contact's loyalty transactions, with its custom attributes.
-
-    Custom attributes arrive by name next to the standard fields (as in the docs' credit
-    reception example) or, in some answers, inside ``attributes``: both are read.
-    """
+    """One entry of a contact's loyalty transactions. Custom attributes, should an answer
+    carry them (by name, or inside ``attributes``), are kept for ``doctor``'s look at the
+    account only: the docs' list entries show none, so no outcome is decided by them."""
 
     uuid: UUID
     type: str | None = None
@@ -221,13 +219,6 @@ class LoyaltyTransaction(ClaimedReward):
     title: str | None = None
     agent_operation_id: str | None = None
     attributes: Any = None  # an object, or [] (an empty PHP array)
-
-    def operation_id(self) -> str | None:
-        if self.agent_operation_id is not None:
-            return self.agent_operation_id
-        attributes = self.attributes if isinstance(self.attributes, Mapping) else {}
-        value = attributes.get(OPERATION_ATTRIBUTE)
-        return None if value is None else str(value)
 
 
 class PageMeta(ApiModel):

@@ -8,6 +8,7 @@ import logging
 import time
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import SecretStr
 
@@ -40,6 +41,7 @@ from register_agent.loyalty.v3.models import Contact, LoyaltyTransaction
 from register_agent.loyalty.v3.paths import V3Api
 from register_agent.loyalty.v3.receptions import (
     award_of,
+    awards_matching,
     claim_of,
     reversals_of,
     reward_of,
@@ -52,6 +54,7 @@ _NOT_A_CARD = frozenset({60003, 1003})
 _INACTIVE_CARD = 60004
 #: pages of 100 transactions read while looking for one operation before giving up
 MAX_RECONCILE_PAGES = 20
+_Kind = Literal["credit_receptions", "reward_receptions"] | None
 
 
 class V3LoyaltyService:
@@ -170,27 +173,31 @@ class V3LoyaltyService:
         return award_of(reception, operation_id)
 
     async def find_award(
-        self, customer: CustomerRef, operation_id: str, *, deadline: Deadline | None = None
-    ) -> CreditAward | None:
+        self,
+        customer: CustomerRef,
+        *,
+        amount: Decimal,
+        since: datetime | None = None,
+        deadline: Deadline | None = None,
+    ) -> list[CreditAward]:
+        # documented fields only: the docs' list entries carry no custom attributes (no
+        # agent_operation_id), and no read of a single reception is documented
+        shop = self._config.shop_uuid or (await self.register(deadline=deadline)).shop_key
+        found = await self._transactions(customer, "credit_receptions", deadline)
+        return awards_matching(found, amount, since=since, shop=shop or None)
+
+    async def _transactions(
+        self, customer: CustomerRef, kind: _Kind, deadline: Deadline | None
+    ) -> list[LoyaltyTransaction]:
+        entries: list[LoyaltyTransaction] = []  # all pages: the docs promise no order
         for page in range(1, MAX_RECONCILE_PAGES + 1):
             found, meta = await self.api.loyalty_transactions(
-                customer.key, page=page, kind="credit_receptions", deadline=deadline
+                customer.key, page=page, kind=kind, deadline=deadline
             )
-            for transaction in found:
-                if transaction.operation_id() == operation_id:
-                    return CreditAward(
-                        reception_id=str(transaction.uuid),
-                        credits=transaction.credits or 0,
-                        balance=None,
-                        operation_id=operation_id,
-                        created_at=transaction.created_at,
-                    )
+            entries.extend(found)
             if page >= meta.last_page or not found:
-                return None
-        raise OutcomeUnknown(
-            f"operation {operation_id} was not among the customer's latest "
-            f"{MAX_RECONCILE_PAGES * 100} credit receptions; a person must review it"
-        )
+                return entries
+        raise OutcomeUnknown(f"over {MAX_RECONCILE_PAGES}00 transactions: a person must review it")
 
     async def take_back_credits(
         self,
@@ -198,32 +205,28 @@ class V3LoyaltyService:
         credits: int,
         *,
         operation_id: str,
+        pos_transaction: str | None = None,
         deadline: Deadline | None = None,
     ) -> CreditAward:
         if credits <= 0:
             raise ValueError("the credits to take back must be a positive number")
         # negative credits, by contact only: the docs' advice for a partial refund (not a
-        # negative unit_value); no card, so a card disabled since the sale does not block it
+        # negative unit_value); no card, so a card disabled since the sale does not block it.
+        # The refund's own POS transaction is its documented guard: a second reception on
+        # it is refused with 6001 (AlreadyApplied), so a resend after a lost answer is safe
         reception = await self.api.create_credit_reception(
-            customer.key, credits=-credits, operation_id=operation_id, deadline=deadline
+            customer.key,
+            credits=-credits,
+            pos_transaction_uuid=pos_transaction,
+            operation_id=operation_id,
+            deadline=deadline,
         )
         return award_of(reception, operation_id)
 
     async def find_reversals(
         self, customer: CustomerRef, original_id: str, *, deadline: Deadline | None = None
     ) -> list[CreditAward] | None:
-        transactions: list[LoyaltyTransaction] = []
-        for page in range(1, MAX_RECONCILE_PAGES + 1):
-            found, meta = await self.api.loyalty_transactions(
-                customer.key, page=page, deadline=deadline
-            )
-            transactions.extend(found)
-            if page >= meta.last_page or not found:
-                return reversals_of(original_id, transactions)
-        raise OutcomeUnknown(
-            f"the customer has more than {MAX_RECONCILE_PAGES * 100} loyalty transactions; "
-            "whether the reverse landed cannot be told: a person must review it"
-        )
+        return reversals_of(original_id, await self._transactions(customer, None, deadline))
 
     async def stage_credits(
         self,
