@@ -18,6 +18,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     doctor.add_argument(
         "--contact", metavar="UUID", help="v3: a customer whose transactions show the attributes"
     )
+    doctor.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object instead of the lines (fields: docs/machine-readable.md)",
+    )
     doctor.set_defaults(handler=_doctor)
     _add_review(commands)
     _add_transfers(commands)
@@ -87,6 +92,7 @@ def _doctor(args: argparse.Namespace) -> int:
         lambda: load_config(args.config),
         contact=args.contact,
         config_file=config_file_of(args.config),
+        as_json=args.json,
     )
 
 
