@@ -28,6 +28,7 @@ from pydantic_settings import (
 
 from register_agent.config.agent import (
     ApiConfig,
+    FleetConfig,
     LocalApiConfig,
     LoggingConfig,
     NewsletterConfig,
@@ -60,6 +61,7 @@ __all__ = [
     "AgentConfig",
     "ApiConfig",
     "FilePrinterConfig",
+    "FleetConfig",
     "KeyboardReaderConfig",
     "LocalApiConfig",
     "LoggingConfig",
@@ -168,6 +170,7 @@ class AgentConfig(BaseSettings):
     readers: list[ReaderConfig] = []
     logging: LoggingConfig = LoggingConfig()
     newsletter: NewsletterConfig = NewsletterConfig()
+    fleet: FleetConfig = FleetConfig()
 
     @field_validator("readers")
     @classmethod
