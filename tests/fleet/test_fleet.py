@@ -259,6 +259,9 @@ def test_every_series_the_rules_and_dashboard_name_is_exported(fleet: Fleet) -> 
 
     wait_until(lambda: "register_agent_scans_total" in exported(), 30, "the scan is scraped")
     assert named <= exported(), f"named but not exported: {named - exported()}"
+    # every till has heard the sandbox, on this machine's clock: no skew worth the name
+    assert len(fleet.prometheus.query("register_agent_clock_skew_seconds")) >= TILLS - 1
+    assert fleet.prometheus.query("abs(register_agent_clock_skew_seconds) > 5") == []
 
 
 def test_a_till_that_stops_is_reported(fleet: Fleet) -> None:
