@@ -176,7 +176,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
             if till.agent.process.poll() is None:
                 till.agent.signal(signal.SIGTERM)
         for till in tills:
-            till.agent.stop()
+            till.agent.stop(timeout_s=60)  # twenty stopping at once on a small machine
             till.notifications.close()
         proxy.close()
         sandbox.terminate()
@@ -187,25 +187,32 @@ def shops_of(alerts: list[dict[str, Any]]) -> set[str]:
     return {alert["labels"]["shop"] for alert in alerts}
 
 
+def running(fleet: Fleet) -> list[Till]:
+    """The tills still running (the tests run in any order; one of them stops a till)."""
+    return [till for till in fleet.tills if till.agent.process.poll() is None]
+
+
 def test_the_api_unreachable_alert_fires_for_exactly_the_tills_cut_off(fleet: Fleet) -> None:
     prometheus = fleet.prometheus
-    every_shop = {till.shop for till in fleet.tills}
+    tills = running(fleet)
+    stopped = {till.shop for till in fleet.tills} - {till.shop for till in tills}
+    every_shop = {till.shop for till in tills}
     wait_until(
         lambda: (
             {r["metric"]["shop"] for r in prometheus.query("register_agent:info")} == every_shop
         ),
         60,
-        "Prometheus scrapes all 20 tills with their shop labels",
+        "Prometheus scrapes every running till with its shop label",
     )
-    for till in fleet.tills:  # each till talks to the API once: all reachable
+    for till in tills:  # each till talks to the API once: all reachable
         assert till.sell(f"before-{till.index}").status_code == 200
     reachable = 'register_agent_api_state{state="reachable"} == 1'
-    wait_until(lambda: len(prometheus.query(reachable)) == TILLS, 60, "all 20 tills reachable")
+    wait_until(lambda: len(prometheus.query(reachable)) == len(tills), 60, "all tills reachable")
     assert prometheus.alerts("RegisterAgentApiUnreachable") == []
 
     fleet.proxy.pause()  # the sandbox is down for the six tills behind the proxy
     cut_off = {till.shop for till in fleet.tills if till.index in CUT_OFF}
-    for till in fleet.tills:  # a sale on every till: only the six cannot send theirs
+    for till in tills:  # a sale on every till: only the six cannot send theirs
         answer = till.sell(f"during-{till.index}")
         assert answer.status_code == 200, answer.text
     firing = wait_until(
@@ -224,8 +231,8 @@ def test_the_api_unreachable_alert_fires_for_exactly_the_tills_cut_off(fleet: Fl
     unreachable = prometheus.query("register_agent:api_unreachable == 1")
     assert {r["metric"]["shop"] for r in unreachable} == cut_off
     reachable_now = {r["metric"]["instance"] for r in prometheus.query(reachable)}
-    assert len(reachable_now) == TILLS - len(CUT_OFF)
-    assert prometheus.alerts("RegisterAgentNotReporting") == []
+    assert len(reachable_now) == len(tills) - len(CUT_OFF)
+    assert shops_of(prometheus.alerts("RegisterAgentNotReporting")) <= stopped
 
     fleet.proxy.resume()
 
@@ -250,8 +257,10 @@ def test_every_dashboard_query_evaluates_in_prometheus(fleet: Fleet) -> None:
 def test_every_series_the_rules_and_dashboard_name_is_exported(fleet: Fleet) -> None:
     text = RULES.read_text(encoding="utf-8") + DASHBOARD.read_text(encoding="utf-8")
     named = set(re.findall(r"(?<![:\w])(register_agent_[a-z_]+)\b", text))
-    till = fleet.tills[-1]  # a scan: the scans counter has a series from its first scan on
-    inject(till.reader_socket, JAN_CARD.encode() + b"\r")
+    tills = running(fleet)
+    inject(tills[-1].reader_socket, JAN_CARD.encode() + b"\r")  # the scans counter's first
+    for till in tills:  # an answer of the API: the clock skew's first
+        assert till.sell(f"series-{till.index}").status_code == 200
 
     def exported() -> set[str]:
         every = 'count by (__name__) ({__name__=~"register_agent_.+"})'
@@ -260,13 +269,17 @@ def test_every_series_the_rules_and_dashboard_name_is_exported(fleet: Fleet) -> 
     wait_until(lambda: "register_agent_scans_total" in exported(), 30, "the scan is scraped")
     assert named <= exported(), f"named but not exported: {named - exported()}"
     # every till has heard the sandbox, on this machine's clock: no skew worth the name
-    assert len(fleet.prometheus.query("register_agent_clock_skew_seconds")) >= TILLS - 1
+    wait_until(
+        lambda: len(fleet.prometheus.query("register_agent_clock_skew_seconds")) == len(tills),
+        30,
+        "every till's clock skew is scraped",
+    )
     assert fleet.prometheus.query("abs(register_agent_clock_skew_seconds) > 5") == []
 
 
 def test_a_till_that_stops_is_reported(fleet: Fleet) -> None:
     stopped = fleet.tills[0]
-    stopped.agent.stop()
+    stopped.agent.stop(timeout_s=30)
     firing = wait_until(
         lambda: fleet.prometheus.alerts("RegisterAgentNotReporting"),
         60,
