@@ -90,9 +90,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.config is None and os.environ.get(CONFIG_VARIABLE):
         args.config = Path(os.environ[CONFIG_VARIABLE])
+        if not args.config.is_file():  # the command's own message names only --config
+            print(
+                f"register-agent: ${CONFIG_VARIABLE} names {args.config}, which is not a file; "
+                f"point it at the config file or unset it",
+                file=sys.stderr,
+            )
     from register_agent.common.logs import configure  # noqa: PLC0415 (lazy: start-up cost)
 
-    # until a command has read its config: text, or JSON lines under journald
+    # until a command has read its config: text, or the journal's fields under systemd
     configure("auto", logging.DEBUG if args.verbose else logging.INFO)
     handler: Command = args.handler
     try:

@@ -115,6 +115,9 @@ def test_the_config_comes_from_register_agent_config_when_no_option_names_one(
     for args in (["--config", str(other), "status"], ["status", "--config", str(other)]):
         given = cli(*args, "--json", env={"REGISTER_AGENT_CONFIG": str(config)})
         assert json.loads(given.stdout)["listen"] == "127.0.0.1:7", args  # --config wins
+    missing = cli("status", env={"REGISTER_AGENT_CONFIG": str(tmp_path / "absent.toml")})
+    assert missing.returncode == 3
+    assert f"$REGISTER_AGENT_CONFIG names {tmp_path / 'absent.toml'}" in missing.stderr
 
 
 def test_doctor_json_lists_every_check(tmp_path: Path) -> None:
