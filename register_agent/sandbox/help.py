@@ -37,7 +37,8 @@ API (every seeded key works on both; Authorization: Bearer <key>)
       /contact-identifiers/find?contact_identifier_value=, /contacts/find-one-by?email=,
       /contacts/{uuid}, /contacts/{uuid}/credit-balance, /contacts/find-or-create?email=,
       /contacts/{uuid}/loyalty-transactions?page=&limit=&type=,
-      /credit-receptions/calculate?unit_value=, /rewards?contact_uuid=, /rewards/{uuid}
+      /credit-receptions/calculate?unit_value=, /rewards?contact_uuid=, /rewards/{uuid},
+      /loyalty-transaction-attributes/ (the seed's loyalty_transaction_attributes)
       POST /credit-receptions, /pos-transactions, /reward-receptions, /loyalty-tokens,
            /contacts (60005), /contacts/anonymous = /contact/anonymous (7),
            /contact-identifiers (60006)
