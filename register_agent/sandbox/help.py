@@ -58,6 +58,13 @@ API (every seeded key works on both; Authorization: Bearer <key>)
       prepaid: GET /contacts/{uuid}/prepaid-balance = /contacts/{uuid}/prepaid/balance,
            POST /prepaid-transactions (contact_uuid | contact_identifier_value,
            amount_in_cents; a balance below zero is a 1003: our choice, the docs are silent)
+  client /api/v3/oauth/clients  (the personal access token only; a register key is 401)
+      POST /orders/create-and-process (JSON: external_identifier, status, payment_status,
+           total_order_amount, contact{uuid}, business_profile{uuid}, line_items[...]; an
+           external_identifier taken is 1003), GET /orders/find?external_identifier= (404),
+      POST /order-returns/create-and-process (order{uuid|external_identifier},
+           external_identifier, status, line_items / sub_line_items [{external_identifier,
+           quantity}]); points: the lines less the seed's loyalty_excluded_products
 
 Control (loopback only, no key; faults never apply here)
   GET  /_sandbox/          this text

@@ -7,7 +7,6 @@ loop.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import socket
 import sys
@@ -17,11 +16,20 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from register_agent.sandbox import control, enrolment, giftcards, profile, v1, v3, v3_rewards
+from register_agent.sandbox import (
+    control,
+    enrolment,
+    giftcards,
+    orders,
+    profile,
+    v1,
+    v3,
+    v3_rewards,
+)
 from register_agent.sandbox.faults import Fault, Faults
+from register_agent.sandbox.keys import caller
 from register_agent.sandbox.params import UNKNOWN_FIELDS, ApiError, Params, parse_form
 from register_agent.sandbox.routes import NO_META, Call, Route, find_route, meta_for
-from register_agent.sandbox.seed import Register
 from register_agent.sandbox.state import Store
 from register_agent.sandbox.wire import cut, dump, read_body
 
@@ -30,7 +38,7 @@ log = logging.getLogger(__name__)
 # GET /contacts/{uuid} (the first route whose path matches wins)
 TABLES = [v1.ROUTES, enrolment.V1_ROUTES, enrolment.V3_ROUTES, v3.ROUTES, v3_rewards.ROUTES]
 TABLES += [profile.V1_ROUTES, profile.V3_ROUTES]
-TABLES += [giftcards.V1_ROUTES, giftcards.V3_ROUTES]
+TABLES += [giftcards.V1_ROUTES, giftcards.V3_ROUTES, orders.ROUTES]
 MAX_BODY = 1_000_000
 REQUEST_LOG_SIZE = 20_000
 _MAINTENANCE_PAGE = b"<!doctype html><title>Maintenance</title><h1>Be right back.</h1>\n"
@@ -265,7 +273,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     ) -> tuple[int, Any]:
         store = self.server.store
         try:
-            register = self._register()
+            register = caller(store.seed, self.headers.get("Authorization", ""), route.version)
             params = self._params(query, body)
             base = f"http://{self.headers.get('Host') or self.server.url.split('//')[1]}"
             call = Call(store, register, params, args, base, delay.in_handler)
@@ -288,12 +296,3 @@ class SandboxHandler(BaseHTTPRequestHandler):
         elif body.strip():
             raise ApiError(1003, "Invalid input: a GET sends its parameters in the query.")
         return params
-
-    def _register(self) -> Register:
-        scheme, _, key = self.headers.get("Authorization", "").partition(" ")
-        key = key.strip()
-        if scheme.lower() == "bearer" and key:
-            for register in self.server.store.seed.registers:
-                if hmac.compare_digest(register.api_key.encode(), key.encode()):
-                    return register
-        raise ApiError(401, "Unauthenticated.", status=401)
