@@ -116,7 +116,11 @@ def till(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         try:
             with (
                 running_agent(
-                    config, notifications, watchdog_usec=10_000_000, env=env, log=directory / "agent.log"
+                    config,
+                    notifications,
+                    watchdog_usec=10_000_000,
+                    env=env,
+                    log=directory / "agent.log",
                 ) as agent,
                 local_api(port, TOKEN) as api,
             ):
