@@ -31,6 +31,8 @@ T = TypeVar("T")
 
 #: the longest one wait on pcscd lasts
 TURN_S = 0.5
+#: how long after pcscd comes back the card that lay on the reader is still that card
+HELD_S = 5.0
 #: PC/SC part 3, GET DATA with P1 = 00: the card's UID (Le 00: all of it)
 GET_UID = [0xFF, 0xCA, 0x00, 0x00, 0x00]
 START_PCSCD = "start it: systemctl enable --now pcscd.socket"
@@ -66,6 +68,7 @@ class PcscReader:
         self._last_uid: bytes | None = None
         self._away_since = 0.0
         self._held: bytes | None = None  # the card that lay there when pcscd was lost
+        self._held_until = 0.0
         self._closed = asyncio.Event()
         self._status = DeviceStatus(config.name, "down", "not opened yet")
         self._alive_at: float | None = None
@@ -139,7 +142,6 @@ class PcscReader:
         if not present:
             if self._present:
                 self._present, self._away_since = False, self._clock()
-            self._held = None
             return None
         if self._present:
             return None  # still the card that is lying there: no new scan
@@ -149,7 +151,7 @@ class PcscReader:
     def _presented(self) -> bytes | None:
         uid = self._read_uid()
         held, self._held = self._held, None
-        if uid is None or uid == held:
+        if uid is None or (uid == held and self._clock() < self._held_until):
             return None  # the card that lay there before pcscd came back: the same scan
         flicker = self._clock() - self._away_since < self._config.debounce_s
         if uid == self._last_uid and flicker:
@@ -208,7 +210,12 @@ class PcscReader:
             return False
         log.warning("reader %s: PC/SC reader %r found, reading", self.name, found)
         self._reader, self._state = found, scard.SCARD_STATE_UNAWARE
+        # A card lying on the reader while pcscd restarts is the same presentation, not a
+        # second scan that would bind its customer to the next sale again. pcscd may first
+        # report the reader empty (its first poll can come before the card's), so this holds
+        # for HELD_S after the reader is back, not merely for its first report.
         self._held = self._last_uid if self._present else None
+        self._held_until = self._clock() + HELD_S
         self._present = False
         return True
 

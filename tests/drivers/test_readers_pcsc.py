@@ -71,6 +71,17 @@ class Till:
     def present(self) -> None:
         self.card.present(NFC_UID)
 
+    def fresh(self) -> None:
+        """Each test starts here, whatever ran before it: pcscd up with the reader, no card
+        on it for longer than the debounce, nobody bound."""
+        self.card.remove()
+        if self.pcscd.process is None or not self.pcscd.with_reader:
+            self.pcscd.stop()
+            self.pcscd.start()
+        self.wait_reader("nfc: ok", "the reader up")
+        time.sleep(DEBOUNCE_S + 0.3)
+        self.api.delete("/v1/customer").raise_for_status()
+
     def customer_bound(self) -> dict[str, object]:
         answer = wait_until(
             lambda: (r := self.api.get("/v1/customer")).status_code == 200 and r.json(),
@@ -136,45 +147,70 @@ def till(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 def test_a_card_presented_is_one_scan_however_long_it_lies_there(till: Till) -> None:
-    assert till.wait_reader("nfc: ok", "the reader up") == "nfc: ok"
+    till.fresh()
+    before = till.scans()
     till.present()
     customer = till.customer_bound()
     assert customer["card_tail"] == NFC_UID[-4:]
-    assert till.scans() == 1
+    assert till.scans() == before + 1
     till.api.delete("/v1/customer").raise_for_status()
+    repeats = till.scans("repeat")
     time.sleep(3 * DEBOUNCE_S + 1)  # several of pcscd's polls with the card still there
     assert till.api.get("/v1/customer").status_code == 204
-    assert (till.scans(), till.scans("repeat")) == (1, 0)
+    assert (till.scans(), till.scans("repeat")) == (before + 1, repeats)
 
 
 def test_presented_again_after_the_debounce_is_a_second_scan(till: Till) -> None:
+    till.fresh()
     before = till.scans()
-    till.card.remove()
-    time.sleep(DEBOUNCE_S + 0.5)  # away for longer than the debounce
-    till.api.delete("/v1/customer")
     till.present()
     till.customer_bound()
-    assert till.scans() == before + 1
+    till.card.remove()
+    time.sleep(DEBOUNCE_S + 0.5)  # away for longer than the debounce
+    till.api.delete("/v1/customer").raise_for_status()
+    till.present()
+    till.customer_bound()
+    assert till.scans() == before + 2
 
 
 def test_pcscd_restarted_is_waited_for_and_read_again(till: Till) -> None:
-    till.card.remove()
+    till.fresh()
     till.pcscd.stop(signal.SIGKILL)
     line = till.wait_reader("nfc: down", "the reader down with pcscd")
     assert "pcscd" in line
     before = till.scans()
     till.pcscd.start()
     till.wait_reader("nfc: ok", "the reader up again after pcscd's restart")
-    till.api.delete("/v1/customer")
     till.present()
     till.customer_bound()
     assert till.scans() == before + 1
 
 
-def test_the_reader_removed_and_added_again(till: Till) -> None:
-    """vpcd's reader lives as long as its pcscd (pcscd cannot drop a reader of reader.conf
-    while it runs): unplugged is a pcscd without it, plugged in again one with it."""
+def test_a_card_lying_there_while_pcscd_restarts_is_no_second_scan(till: Till) -> None:
+    """Its customer, already served, must not be bound to the next sale again."""
+    till.fresh()
+    till.present()
+    till.customer_bound()
+    till.api.delete("/v1/customer").raise_for_status()
+    before = till.scans()
+    till.pcscd.stop(signal.SIGKILL)
+    till.wait_reader("nfc: down", "the reader down with pcscd")
+    till.pcscd.start()  # the card is still on the reader
+    till.wait_reader("nfc: ok", "the reader up again after pcscd's restart")
+    time.sleep(3 * DEBOUNCE_S + 1)  # several of pcscd's polls with the card there
+    assert till.api.get("/v1/customer").status_code == 204
+    assert till.scans() == before
     till.card.remove()
+    time.sleep(DEBOUNCE_S + 0.5)
+    till.present()  # taken away and presented again: that is a scan
+    till.customer_bound()
+    assert till.scans() == before + 1
+
+
+def test_the_reader_removed_and_added_again(till: Till) -> None:
+    """vpcd's reader lives as long as its pcscd (a reader of reader.conf cannot come or go
+    while pcscd runs): unplugged is a pcscd without it, plugged in again one with it."""
+    till.fresh()
     till.pcscd.stop()
     till.pcscd.start(with_reader=False)
     line = till.wait_reader("nfc: down (waiting for reader", "the reader waited for")
@@ -185,7 +221,6 @@ def test_the_reader_removed_and_added_again(till: Till) -> None:
     till.wait_reader("nfc: ok", "the reader back")
     assert _doctor(till) == (READER_NAME, "ok")
     before = till.scans()
-    till.api.delete("/v1/customer")
     till.present()
     till.customer_bound()
     assert till.scans() == before + 1

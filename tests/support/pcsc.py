@@ -72,6 +72,7 @@ class Pcscd:
         self.card_port = free_port_pair()
         self.log = directory / "pcscd.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.with_reader = False
         (directory / "drop").mkdir(exist_ok=True)  # no USB drivers: only our reader
 
     @property
@@ -81,6 +82,7 @@ class Pcscd:
 
     def start(self, *, with_reader: bool = True) -> None:
         assert self.process is None, "already running"
+        self.with_reader = with_reader
         conf = self.directory / ("conf" if with_reader else "conf-empty")
         conf.mkdir(exist_ok=True)
         if with_reader:
@@ -160,20 +162,25 @@ class VirtualCard:
 
 
 def serve_card(uid: bytes, port: int) -> None:
-    """The card's process: connect to vpcd (retrying until it listens) and answer."""
+    """The card's process: lie on vpcd's reader until killed. When vpcd goes (its pcscd
+    stopped) the card stays where it is and is there again when vpcd listens again."""
     while True:
         try:
             link = socket.create_connection(("127.0.0.1", port))
-            break
         except OSError:
             time.sleep(0.1)
+            continue
+        with link, contextlib.suppress(OSError, EOFError):
+            _answer(link, uid)
 
+
+def _answer(link: socket.socket, uid: bytes) -> None:
     def receive(size: int) -> bytes:
         data = b""
         while len(data) < size:
             chunk = link.recv(size - len(data))
             if not chunk:
-                raise SystemExit(0)  # vpcd went (pcscd stopped): the card is off
+                raise EOFError  # vpcd went
             data += chunk
         return data
 
