@@ -239,6 +239,16 @@ class PcscReaderConfig(_ReaderBase):
     #: of the field comes and goes); the [scans] debounce applies after it
     debounce_s: float = Field(default=0.3, ge=0, le=10)
 
+    @field_validator("uid_format")
+    @classmethod
+    def _reads_hex(cls, value: str) -> str:
+        if value != "hex":
+            raise ValueError(
+                "a PC/SC reader gives the UID as the card does, in hex: leave uid_format out "
+                "(set [scans] canonical_uid for the form the loyalty accounts hold)"
+            )
+        return value
+
 
 def default_runtime_dir() -> Path:
     """Where virtual devices put their sockets: systemd's ``RuntimeDirectory=`` when the

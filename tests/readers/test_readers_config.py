@@ -136,6 +136,10 @@ def test_the_virtual_socket_defaults_to_the_runtime_directory(
             "readers.0.serial.uid_format: Input should be 'hex', 'hex_reversed', 'decimal'",
         ),
         ('[scans]\ncanonical_uid = "wiegand26"\n', "scans.canonical_uid: Input should be 'hex'"),
+        (
+            '[[readers]]\nname = "nfc"\nkind = "pcsc"\nreader = "ACR"\nuid_format = "decimal"\n',
+            "readers.0.pcsc.uid_format: Value error, a PC/SC reader gives the UID as the card",
+        ),
     ],
 )
 def test_wrong_uid_and_pcsc_settings_stop_start_up(tmp_path: Path, text: str, message: str) -> None:
