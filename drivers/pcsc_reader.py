@@ -35,7 +35,7 @@ TURN_S = 0.5
 HELD_S = 5.0
 #: PC/SC part 3, GET DATA with P1 = 00: the card's UID (Le 00: all of it)
 GET_UID = [0xFF, 0xCA, 0x00, 0x00, 0x00]
-START_PCSCD = "start it: systemctl enable --now pcscd.socket"
+START_PCSCD = "install the pcscd package and start it: systemctl enable --now pcscd.socket"
 
 
 def _scard() -> Any:
