@@ -34,6 +34,10 @@ class ClaimState(StrEnum):
     REVERSED = "reversed"  # its sale was voided: a reverse_claim operation gives it back
 
 
+#: states in which nothing more happens to a claim by itself (purged after the retention)
+SETTLED = (ClaimState.DONE, ClaimState.REFUSED, ClaimState.REVERSED)
+
+
 @dataclass(frozen=True)
 class ClaimRecord:
     """A reward claim the POS asked for, under its own claim id (the idempotency key)."""
@@ -133,9 +137,11 @@ def reconcile_operation(record: ClaimRecord, started_at: float) -> NewOperation:
     return NewOperation(
         id=uuid.uuid4().hex,
         kind=REWARD_CLAIM,
-        # no customer to queue behind: finding out only reads, and a customer's credits
-        # must not wait while a lost claim is looked for (for minutes, when not found yet)
-        customer_key=None,
+        # A queue of their own per customer: a customer's credits must not wait while a
+        # lost claim is looked for (for minutes, when not found yet), and two lost claims
+        # of one customer are looked for one after the other, so one never takes the
+        # reception the other just found for itself
+        customer_key=f"claims:{key}",
         payload=RewardClaimPayload(
             claim_id=record.claim_id,
             reward_key=record.reward_key,
@@ -216,6 +222,18 @@ def follow(db: sqlite3.Connection, operation: Operation) -> None:
     )
 
 
+def others_in_flight(db: sqlite3.Connection, claim_id: str) -> int:
+    """How many other claims of the same reward for the same customer are still waiting
+    for their answer: a reception found now may be theirs."""
+    row = db.execute(
+        "SELECT COUNT(*) FROM reward_claims AS other JOIN reward_claims AS this"
+        " ON other.customer_key = this.customer_key AND other.reward_key = this.reward_key"
+        " WHERE this.claim_id = ? AND other.claim_id != this.claim_id AND other.state = ?",
+        (claim_id, ClaimState.IN_FLIGHT),
+    ).fetchone()
+    return int(row[0])
+
+
 def receptions_known(db: sqlite3.Connection, except_claim: str) -> set[str]:
     """The server's ids of the reward receptions other claims of this till answered with."""
     rows = db.execute(
@@ -237,3 +255,25 @@ def figures(db: sqlite3.Connection) -> ClaimFigures:
         review=counts.get("review", 0),
         settled=counts.get("done", 0),
     )
+
+
+def purge(db: sqlite3.Connection, before: float) -> int:
+    """Settled claims last changed before ``before`` whose sale is gone (purged before them,
+    in the same transaction), and the finished operations that found out about lost ones,
+    with their decisions. A repeat of such an old claim id is then a new claim, as an old
+    sale id is a new sale."""
+    marks = ", ".join("?" for _ in SETTLED)
+    old_ops = (
+        "SELECT id FROM operations WHERE kind = ? AND sale_id IS NULL AND updated_at < ?"
+        " AND state IN ('done', 'dead', 'exported')"
+    )
+    db.execute(
+        f"DELETE FROM operation_decisions WHERE operation_id IN ({old_ops})",  # noqa: S608
+        (REWARD_CLAIM, before),
+    )
+    db.execute(f"DELETE FROM operations WHERE id IN ({old_ops})", (REWARD_CLAIM, before))  # noqa: S608
+    return db.execute(
+        f"DELETE FROM reward_claims WHERE updated_at < ? AND state IN ({marks})"  # noqa: S608
+        " AND (sale_id IS NULL OR sale_id NOT IN (SELECT sale_id FROM sales))",
+        (before, *SETTLED),
+    ).rowcount

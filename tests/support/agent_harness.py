@@ -32,7 +32,7 @@ T = TypeVar("T")
 
 TOKEN = "e2e-local-api-token"
 TOKEN_SECRET = "sandbox-token-secret"  # the seed's loyalty-token secret
-START_TIMEOUT_S = 20.0
+START_TIMEOUT_S = 60.0  # a bound on a busy machine, never a speed expected of the agent
 STOP_TIMEOUT_S = 10.0
 
 #: operation states the outbox is still working on
@@ -77,6 +77,7 @@ class AgentProcess:
         prints: str = "receipt",
         log_level: str = "info",
         printer: Any = None,
+        claim_settle_s: float = 120.0,
     ) -> None:
         self.home = home
         self.sandbox = sandbox
@@ -97,6 +98,7 @@ class AgentProcess:
         # "pos": the agent prints nothing (the fault suite's sales are not about paper)
         self.prints = prints
         self.log_level = log_level
+        self.claim_settle_s = claim_settle_s
         self._write_config(base_url or sandbox.url, receipt_wait_s, concurrency)
         self.http = httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
@@ -129,6 +131,7 @@ concurrency = {concurrency}
 backoff_base_s = 0.05
 backoff_max_s = 0.5
 unknown_delay_s = 0.05
+claim_settle_s = {self.claim_settle_s}
 
 [local_api]
 listen = "127.0.0.1:{self.port}"

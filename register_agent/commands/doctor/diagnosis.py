@@ -19,14 +19,10 @@ from register_agent.errors import RegisterAgentError
 
 
 def run_doctor(
-    load: Callable[[], AgentConfig],
-    *,
-    contact: str | None = None,
-    config_file: Path | None = None,
-    as_json: bool = False,
+    load: Callable[[], AgentConfig], *, config_file: Path | None = None, as_json: bool = False
 ) -> int:
     """Print every check (as lines, or as one JSON object); 0 when none failed, 1 otherwise."""
-    checks = diagnose(load, contact=contact, config_file=config_file)
+    checks = diagnose(load, config_file=config_file)
     code = 1 if any(check.verdict == "FAIL" for check in checks) else 0
     if as_json:
         print(doctor_answer(checks, code), flush=True)
@@ -38,12 +34,7 @@ def run_doctor(
     return code
 
 
-def diagnose(
-    load: Callable[[], AgentConfig],
-    *,
-    contact: str | None = None,
-    config_file: Path | None = None,
-) -> list[Check]:
+def diagnose(load: Callable[[], AgentConfig], *, config_file: Path | None = None) -> list[Check]:
     """Every check in order; ``config_file`` is the file ``load`` reads (None: not checked)."""
     try:
         config = load()
@@ -51,7 +42,7 @@ def diagnose(
         fix = "correct the config file (see config/register-agent.example.toml)"
         return [failed("config", str(exc), fix)]
     checks = [_config_check(config, config_file)]
-    checks += asyncio.run(api_checks(config, contact))
+    checks += asyncio.run(api_checks(config))
     checks += [state_writable(config.state.directory), *journal_checks(config)]
     checks += [reader_check(reader) for reader in config.readers] or [no_reader()]
     checks.append(asyncio.run(printer_check(config)))
