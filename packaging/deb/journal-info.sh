@@ -1,10 +1,14 @@
-# journal_info (shared by the maintainer scripts; build.sh puts it in each): prints
-# "SCHEMA UNSENT PATH" of this till's journal, or nothing when there is none. SCHEMA is its
-# PRAGMA user_version (the migrations applied), UNSENT the operations not yet delivered
-# (credits a customer has not received yet: pending, in flight, unknown, or for review).
+# journal_info (shared by the maintainer scripts; build.sh puts it in each) sets
+# journal_path, journal_schema and journal_unsent of this till's journal; journal_path is
+# empty when there is none, or when it cannot be read (said on stderr: the agent itself
+# refuses a journal newer than it knows, so the package's check is not the last one).
+# journal_schema is its PRAGMA user_version (the migrations applied), journal_unsent the
+# operations not yet delivered (credits customers are owed: pending, in flight, unknown,
+# or for review).
 journal_info() {
+  journal_path="" journal_schema="" journal_unsent=""
   python=$(command -v python@PY_VERSION@ || command -v python3) || return 0
-  "$python" - <<'PY'
+  found=$("$python" - <<'PY'
 import os
 import sqlite3
 import sys
@@ -42,6 +46,11 @@ except sqlite3.Error:
     with path.open("rb") as file:
         header = file.read(100)
     schema = int.from_bytes(header[60:64], "big") if len(header) == 100 else 0
-print(schema, unsent, path)
+print(schema, unsent, path, sep="\n")
 PY
+  ) || { echo "register-agent: could not read the journal's schema version" >&2; return 0; }
+  [ -n "$found" ] || return 0
+  journal_schema=$(echo "$found" | sed -n 1p)
+  journal_unsent=$(echo "$found" | sed -n 2p)
+  journal_path=$(echo "$found" | sed -n 3p)
 }

@@ -28,16 +28,18 @@ STATE = Path("/var/lib/register-agent")
 JOURNAL = STATE / "journal.sqlite3"
 CONFIG_DIR = Path("/etc/register-agent")
 PREFIX = Path("/opt/register-agent")
+#: the dependencies' wheels, kept between runs (build/ is not in git)
+WHEELS = ROOT / "build" / "deb" / "wheels"
 APT_LOCK_TIMEOUT_S = os.environ.get("APT_LOCK_TIMEOUT_S", "600")
 TOKEN = "package-test-local-token"
 CARD = "PKGTEST0042"
 
 
-def build(version: str, *, source: Path, out: Path, wheelhouse: Path) -> Path:
+def build(version: str, *, source: Path, out: Path, wheelhouse: Path, arch: str = "amd64") -> Path:
     """``make deb VERSION=...`` (this checkout) or ``packaging/deb/build.sh`` (a copy,
     which has no virtual environment of its own); the .deb it made."""
     command = ["make", "--no-print-directory", "deb"] if source == ROOT else ["./build.sh"]
-    settings = {"VERSION": version, "OUT": str(out), "WHEELHOUSE": str(wheelhouse)}
+    settings = {"VERSION": version, "ARCH": arch, "OUT": str(out), "WHEELHOUSE": str(wheelhouse)}
     # make passes VERSION, OUT and WHEELHOUSE from the environment on to build.sh
     result = subprocess.run(
         command,
@@ -46,9 +48,46 @@ def build(version: str, *, source: Path, out: Path, wheelhouse: Path) -> Path:
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    deb = out / f"register-agent_{version}_amd64.deb"
+    deb = out / f"register-agent_{version}_{arch}.deb"
     assert deb.is_file()
     return deb
+
+
+def control_fields(package: Path) -> dict[str, str]:
+    """DEBIAN/control of a .deb, as a dict (its one-line fields)."""
+    text = subprocess.run(
+        ["dpkg-deb", "--field", str(package)], capture_output=True, text=True, check=True
+    ).stdout
+    return dict(
+        line.split(": ", 1) for line in text.splitlines() if ": " in line and line[0] != " "
+    )
+
+
+def unpack(package: Path, destination: Path) -> Path:
+    subprocess.run(["dpkg-deb", "-x", str(package), str(destination)], check=True)
+    return destination
+
+
+#: ELF e_machine numbers (elf.h) of the architectures a till may have
+ELF_MACHINES = {62: "x86-64", 183: "aarch64", 40: "arm"}
+
+
+def elf_machines(tree: Path) -> dict[str, str]:
+    """Every ELF file under ``tree`` (the native libraries of the wheels): its machine."""
+    found: dict[str, str] = {}
+    for path in tree.rglob("*"):
+        if path.is_symlink() or not path.is_file():
+            continue
+        with path.open("rb") as file:
+            header = file.read(20)
+        if header[:4] == b"\x7fELF":
+            number = int.from_bytes(header[18:20], "little")
+            found[str(path.relative_to(tree))] = ELF_MACHINES.get(number, str(number))
+    return found
+
+
+def files_under(directory: Path) -> set[str]:
+    return {str(path.relative_to(directory)) for path in directory.rglob("*") if path.is_file()}
 
 
 def copy_with_one_more_migration(destination: Path) -> Path:

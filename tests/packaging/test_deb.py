@@ -32,6 +32,7 @@ pytestmark = [
     pytest.mark.timeout(900),
 ]
 
+WANTS = Path("/etc/systemd/system/multi-user.target.wants/register-agent.service")
 ONE = "1.0.0~pkgtest1"
 TWO = "1.0.0~pkgtest2"
 
@@ -41,7 +42,7 @@ def debs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Two builds: ONE from this checkout, TWO from a copy with one more journal migration
     (as a later release would have). The wheels are kept between runs in build/deb/."""
     out = tmp_path_factory.mktemp("debs")
-    wheelhouse = ROOT / "build" / "deb" / "wheels-amd64"
+    wheelhouse = deb.WHEELS / "amd64"
     later = deb.copy_with_one_more_migration(tmp_path_factory.mktemp("later") / "src")
     return {
         ONE: deb.build(ONE, source=ROOT, out=out, wheelhouse=wheelhouse),
@@ -112,12 +113,32 @@ def test_the_installed_package_checks_out(debs: dict[str, Path]) -> None:
     assert "FAIL  API key: not set" in doctor.stdout
     assert f"PASS  state directory: {STATE} writable" in doctor.stdout
 
-    # remove keeps the journal's directory and the config; purge of a till without a
-    # journal leaves nothing
+    # with a config and an API key it is enabled (and started where systemd runs), the two
+    # other credentials made empty ("not set") so that systemd's LoadCredential= finds them
+    config_dir = Path("/etc/register-agent")
+    shutil.copy(example, config_dir / "config.toml")
+    (config_dir / "api-key").write_text("package-test-key", encoding="utf-8")
+    (config_dir / "api-key").chmod(0o600)
+    reconfigured = subprocess.run(
+        ["dpkg-reconfigure", "register-agent"],
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert reconfigured.returncode == 0, reconfigured.stdout + reconfigured.stderr
+    assert "NOT started" not in reconfigured.stdout
+    assert WANTS.is_symlink()
+    for name in ("loyalty-token-secret", "local-api-token"):
+        credential = config_dir / name
+        assert (credential.read_bytes(), credential.stat().st_mode & 0o777) == (b"", 0o600)
+
+    # remove disables it and keeps the state directory and the config; purge of a till
+    # without a journal leaves nothing
     removed = deb.apt("remove", "register-agent")
     assert removed.returncode == 0, removed.stdout + removed.stderr
     assert not Path("/opt/register-agent").exists()
+    assert not WANTS.is_symlink()
     assert STATE.is_dir()
+    assert (config_dir / "config.toml").is_file()
     purged = deb.apt("purge", "register-agent")
     assert purged.returncode == 0, purged.stdout + purged.stderr
     assert not STATE.exists()
@@ -182,3 +203,33 @@ def test_upgrade_keeps_the_journal_a_downgrade_is_refused_purge_asks(
         assert not STATE.exists()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_the_arm64_package_is_built_here_from_wheels(debs: dict[str, Path], tmp_path: Path) -> None:
+    """arm64 (a Raspberry Pi) cross-built from manylinux_aarch64 wheels: every native
+    library in it is aarch64 code, and the agent in it is the amd64 package's own; evdev,
+    which has no wheels, is left out (docs/debian-package.md)."""
+    arm64 = deb.build(ONE, source=ROOT, out=tmp_path, wheelhouse=deb.WHEELS / "arm64", arch="arm64")
+    fields = deb.control_fields(arm64)
+    assert (fields["Architecture"], fields["Version"]) == ("arm64", ONE)
+    assert fields["Depends"] == deb.control_fields(debs[ONE])["Depends"]
+
+    trees = {arch: deb.unpack(package, tmp_path / arch) for arch, package in
+             (("arm64", arm64), ("amd64", debs[ONE]))}  # fmt: skip
+    machines = deb.elf_machines(trees["arm64"])
+    assert machines, "no native library in the arm64 package"
+    assert set(machines.values()) == {"aarch64"}, machines
+    assert set(deb.elf_machines(trees["amd64"]).values()) == {"x86-64"}
+
+    site = "opt/register-agent/lib/python3.11/site-packages"
+    agent = {arch: deb.files_under(tree / site / "register_agent") for arch, tree in trees.items()}
+    assert agent["arm64"] == agent["amd64"]
+    assert any(name.endswith(".pyc") for name in agent["arm64"])
+    assert (trees["arm64"] / site / "usb").is_dir()
+    assert not (trees["arm64"] / site / "evdev").exists()
+    assert (trees["amd64"] / site / "evdev").is_dir()
+    script = trees["arm64"] / "opt/register-agent/bin/register-agent"
+    assert script.read_text(encoding="utf-8").startswith("#!/opt/register-agent/bin/python\n")
+    assert (trees["arm64"] / "opt/register-agent/bin/python3").readlink() == Path(
+        "/usr/bin/python3.11"
+    )
