@@ -27,7 +27,7 @@ TARGET_PYTHON=${TARGET_PYTHON:-/usr/bin/python3}
 PIP=${PIP:-.venv/bin/pip}
 ARCH=${ARCH:-$(dpkg --print-architecture)}
 OUT=${OUT:-dist}
-WHEELHOUSE=${WHEELHOUSE:-build/deb/wheels/$ARCH}
+WHEELHOUSE=$(realpath -m "${WHEELHOUSE:-build/deb/wheels/$ARCH}")
 NATIVE_ARCH=$(dpkg --print-architecture)
 # The extras in the package: USB printers (pyusb) and keyboard-wedge readers (evdev). evdev
 # ships no wheels and builds from C here; for another architecture there is no compiler
@@ -81,14 +81,18 @@ mkdir -p "$WORK/project" "$WHEELHOUSE" "$OUT" "$STAGE/DEBIAN"
 echo "make deb: register-agent $VERSION for $ARCH (journal schema $SCHEMA_VERSION, Python $PY_VERSION, extras $EXTRAS)"
 
 # The agent's wheel, fresh every time (the wheelhouse would keep a stale one of the same
-# version), then its dependencies' wheels into the wheelhouse, reused by the next build.
-"$PIP" wheel --quiet --no-deps --wheel-dir "$WORK/project" .
+# version), then its dependencies' wheels into the wheelhouse. Each pip call tries the
+# wheelhouse alone first (no index: quicker, and the same wheels as the last build), and the
+# package index only for what it lacks; `rm -r build/deb/wheels` takes newer releases.
+offline_first() { PIP_NO_INDEX=1 PIP_FIND_LINKS=$WHEELHOUSE "$@" 2>/dev/null || "$@"; }
+offline_first "$PIP" wheel --quiet --no-deps --wheel-dir "$WORK/project" .
 PROJECT_WHEEL=$(ls "$WORK"/project/register_agent-*.whl)
 if [ ${#PLATFORM_ARGS[@]} -eq 0 ]; then
-  "$PIP" wheel --quiet --wheel-dir "$WHEELHOUSE" --find-links "$WHEELHOUSE" \
-    "$PROJECT_WHEEL[$EXTRAS]"
+  # setuptools too: what the next build's wheel of the agent is built with, offline
+  offline_first "$PIP" wheel --quiet --wheel-dir "$WHEELHOUSE" --find-links "$WHEELHOUSE" \
+    "$PROJECT_WHEEL[$EXTRAS]" 'setuptools>=68'
 else
-  "$PIP" download --quiet --dest "$WHEELHOUSE" --find-links "$WHEELHOUSE" \
+  offline_first "$PIP" download --quiet --dest "$WHEELHOUSE" --find-links "$WHEELHOUSE" \
     "${PLATFORM_ARGS[@]}" "$PROJECT_WHEEL[$EXTRAS]" ||
     die "not every dependency has an $ARCH wheel (see docs/debian-package.md)"
 fi
