@@ -15,7 +15,8 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/register-agent run --sandbox
 
-## test: linters, type checks, architecture contracts, the quick suite, then the fault suite
+## test: linters, type checks, architecture contracts, the quick suite, the fault suite, then
+## the Debian package (installed with apt: root only)
 test: lint unit faults package
 
 lint: $(STAMP)
