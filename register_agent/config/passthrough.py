@@ -25,13 +25,25 @@ CutDialect = Literal["epson", "star-line"]
 #: an amount as tills print it: 12.50, 12,50, 1.234,50, 1,234.50, 1 234,50, -3,00
 AMOUNT = r"-?\d{1,3}(?:[.,' ]?\d{3})*(?:[.,]\d{1,2})?"
 
-#: the words receipts in our markets put before the amount to pay
-TOTAL_WORDS = ("te betalen", "totaal", "total", "summe", "sum", "gesamt", "zu zahlen")
+#: the words a till prints before the amount to pay (Dutch, English, German, French, Italian)
+TOTAL_WORDS = (
+    "te betalen",
+    "totaal",
+    "total",
+    "totale",
+    "summe",
+    "sum",
+    "gesamt",
+    "zu zahlen",
+    "amount due",
+    "à payer",
+)
 
 
 def total_pattern(word: str) -> str:
-    """A total pattern: ``word`` at the start of a line, then the amount (with currency)."""
-    return rf"^\s*{re.escape(word)}\b\D*?(?P<total>{AMOUNT})\s*\D{{0,4}}$"
+    """A total pattern: ``word`` first on its line (after any stars or dashes), then the
+    amount, with a currency before or after it; "Subtotal" is not the word "total"."""
+    return rf"^\W*{re.escape(word)}\b\D*?(?P<total>{AMOUNT})\s*\D{{0,4}}$"
 
 
 def _compiled(pattern: str, group: str | None) -> str:
