@@ -53,6 +53,9 @@ def _compiled(pattern: str, group: str | None) -> str:
         raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
     if group and group not in compiled.groupindex:
         raise ValueError(f"{pattern!r} has no named group (?P<{group}>...); add one")
+    if compiled.search("") is not None:
+        # e.g. "KOPIE|" or ".*": as a skip or copy marker it would take every receipt
+        raise ValueError(f"{pattern!r} matches an empty line, so every line; make it stricter")
     return pattern
 
 

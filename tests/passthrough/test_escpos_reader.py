@@ -122,12 +122,15 @@ def test_random_bytes_are_read_whole_or_refused_never_misread(data: bytes) -> No
     lost_at: int | None = None
     try:
         commands = read_commands(data)
+        job = decode_job(data, {3: "cp1252"})
     except StreamOutOfSync as exc:
         lost_at = exc.offset
     if lost_at is not None:
         assert 0 <= lost_at < len(data)
         return
     assert b"".join(data[c.offset : c.offset + c.length] for c in commands) == data
+    assert job.commands == commands
+    assert len(job.lines) == len(job.line_ends)
 
 
 @settings(max_examples=150, deadline=None)
@@ -211,3 +214,34 @@ def test_the_cut_dialect_says_which_commands_cut(dialect: CutDialect, cuts: list
 def test_a_job_of_commands_only_has_no_text() -> None:
     job = decode_job(ESC + b"@" + b"   \n" + ESC + b"p\x00\x19\xfa")
     assert (job.has_text, job.has_image, job.cut_offsets) == (False, False, [])
+
+
+#: whole commands from the table above, and text, to build streams from
+_PIECES = [data for data, expected in COMMANDS if expected[0][0] != "text"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(_PIECES), st.text("Total 12,50€ab", min_size=1, max_size=8)),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(min_value=1),
+)
+def test_streams_built_of_known_commands_read_back_and_cut_short_are_refused(
+    pieces: list[bytes | str], cut: int
+) -> None:
+    parts = [piece.encode("cp1252") if isinstance(piece, str) else piece for piece in pieces]
+    data = b"".join(parts)
+    commands = read_commands(data)
+    assert b"".join(data[c.offset : c.offset + c.length] for c in commands) == data
+    expected = [c.name for part in parts for c in read_commands(part) if c.name != "text"]
+    assert [c.name for c in commands if c.name != "text"] == expected
+    # the last command cut short: a command the job ends inside is refused, never misread
+    if isinstance(pieces[-1], bytes):
+        final = read_commands(parts[-1])[-1]
+        if final.length > 1:
+            keep = len(data) - len(parts[-1]) + final.offset + 1 + cut % (final.length - 1)
+            with pytest.raises(StreamOutOfSync):
+                read_commands(data[:keep])

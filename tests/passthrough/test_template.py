@@ -187,6 +187,7 @@ def test_receipts_split_at_cuts_with_their_line_numbers() -> None:
         ({"template": {"total": ["TOTAL (\\d+)"]}}, "has no named group (?P<total>...)"),
         ({"template": {"receipt_no": ["Bon \\d+"]}}, "(?P<receipt_no>...)"),
         ({"template": {"skip": ["KOPIE("]}}, "is not a valid regular expression"),
+        ({"template": {"copy_markers": ["KOPIE|"]}}, "matches an empty line, so every line"),
         ({"template": {"totals": []}}, "Extra inputs are not permitted"),
         ({"code_pages": {16: "cp9999"}}, "is no code page Python knows"),
         ({"listen": "till:port"}, "must be address:port"),
