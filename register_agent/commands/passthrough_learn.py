@@ -93,11 +93,7 @@ def passthrough_learn_command(args: argparse.Namespace) -> int:
     show_lines(job)
     proposal = propose_template(job)
     if proposal is None:
-        reason = (
-            "the receipt is printed as a picture"
-            if not job.has_text
-            else ("no line has a word such as TOTAL, TOTAAL or TE BETALEN before an amount")
-        )
+        reason = _why_no_proposal(job.has_text, job.has_image, len(data))
         print(f"no template to propose: {reason}; write [passthrough.template] total by hand")
         return 1
     args.template_out.write_text(template_toml(proposal.template), encoding="utf-8")
@@ -116,6 +112,16 @@ def passthrough_learn_command(args: argparse.Namespace) -> int:
         "then paste it into the config and set [passthrough] enabled = true"
     )
     return 0
+
+
+def _why_no_proposal(has_text: bool, has_image: bool, size: int) -> str:
+    if size == 0:
+        return "the till connected but sent nothing"
+    if has_text:
+        return "no line has a word such as TOTAL, TOTAAL or TE BETALEN before an amount"
+    if has_image:
+        return "the receipt is printed as a picture, there is no text to read"
+    return "the job prints no text"
 
 
 def _printer_address(config: AgentConfig) -> tuple[str, int]:

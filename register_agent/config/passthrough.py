@@ -114,7 +114,8 @@ class PassthroughConfig(Section):
     #: a card scanned this long before the receipt prints belongs to its sale
     customer_window_s: float = Field(default=120.0, gt=0, le=3600)
     #: this printer model's ``ESC t`` numbers, where they differ from Epson's: table
-    #: number -> Python codec name, e.g. {16 = "cp1252"}
+    #: number -> Python codec name, e.g. {16 = "cp1252"}; table 0 is the one a job starts
+    #: in, so a printer whose switches select another table at power-on maps 0 to it
     code_pages: dict[int, str] = {}
     cut_dialect: CutDialect = "epson"
     template: ReceiptTemplate = ReceiptTemplate()

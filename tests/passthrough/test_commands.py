@@ -209,3 +209,28 @@ def test_passthrough_learn_says_when_the_port_is_taken(tmp_path: Path) -> None:
         f"127.0.0.1:{port} is taken, most likely by the running agent's pass-through"
         in result.stderr
     )
+
+
+def test_passthrough_learn_without_a_printer_records_only_and_says_why_no_template(
+    tmp_path: Path,
+) -> None:
+    listen = f"127.0.0.1:{_free_port()}"
+    config = write_config(tmp_path, f'[passthrough]\nlisten = "{listen}"\n')
+    refused = cli("--config", str(config), "passthrough-learn", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "no [printer] to forward the till's job to" in refused.stderr
+    learn = subprocess.Popen(
+        [sys.executable, "-m", "register_agent", "--config", str(config),
+         "passthrough-learn", "--no-forward", "--timeout", "30", "--out", "picture.bin"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert learn.stdout is not None
+    assert f"listening on {listen};" in learn.stdout.readline()
+    picture = STREAMS["raster_only_receipt"][0]()
+    with socket.create_connection(("127.0.0.1", int(listen.rsplit(":", 1)[1])), timeout=10) as till:
+        till.sendall(picture)
+    out, _ = learn.communicate(timeout=30)
+    assert learn.returncode == 1
+    assert (tmp_path / "picture.bin").read_bytes() == picture
+    assert "no template to propose: the receipt is printed as a picture" in out
+    assert not (tmp_path / "passthrough-template.toml").exists()
