@@ -103,14 +103,15 @@ def _problem(error: Any) -> str:
 
 def report_job(name: str, data: bytes, passthrough: PassthroughConfig) -> bool:
     """Print the job's lines and what the pass-through would do; True when it credits."""
-    from register_agent.passthrough.escpos_reader import (  # noqa: PLC0415
-        StreamOutOfSync,
-        decode_job,
+    from register_agent.passthrough.escpos_reader import StreamOutOfSync  # noqa: PLC0415
+    from register_agent.passthrough.template import (  # noqa: PLC0415
+        FoundReceipt,
+        decode_for,
+        find_sale,
     )
-    from register_agent.passthrough.template import FoundReceipt, find_sale  # noqa: PLC0415
 
     try:
-        job = decode_job(data, passthrough.code_pages, passthrough.cut_dialect)
+        job = decode_for(data, passthrough)
     except StreamOutOfSync as exc:
         print(
             f"{name}: {len(data)} bytes; the reader lost its way at byte {exc.offset}: {exc.reason}"

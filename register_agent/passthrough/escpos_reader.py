@@ -11,13 +11,12 @@ the job on untouched.
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from register_agent.config.passthrough import CutDialect
 from register_agent.passthrough import escpos_table
-from register_agent.passthrough.code_pages import codec_for, is_cut
+from register_agent.passthrough.code_pages import TextDecoder, is_cut
 
 
 @dataclass(frozen=True)
@@ -131,18 +130,20 @@ def decode_job(
     data: bytes,
     code_pages: Mapping[int, str] | None = None,
     cut_dialect: CutDialect = "epson",
+    multibyte_code_page: str | None = None,
 ) -> DecodedJob:
     """Read a whole job: its commands (``read_commands``) and what they print.
 
     ``code_pages`` maps this printer model's ``ESC t`` numbers to Python codec names, over
-    the Epson numbering; raises ``StreamOutOfSync`` as ``read_commands`` does.
+    the Epson numbering; ``multibyte_code_page`` is the codec of its two-byte (Kanji,
+    Chinese) mode. Raises ``StreamOutOfSync`` as ``read_commands`` does.
     """
     commands = read_commands(data)
     lines: list[str] = []
     line_ends: list[int] = []
     cuts: list[int] = []
     current: list[str] = []
-    decoder = codecs.getincrementaldecoder(codec_for(0, code_pages))("replace")
+    decoder = TextDecoder(code_pages, multibyte_code_page)
     has_text = has_image = False
 
     def end_line(offset: int, *, always: bool) -> None:
@@ -164,10 +165,11 @@ def decode_job(
         elif name in _LINE_ENDS:
             end_line(command.offset, always=False)
         elif name == "ESC t":
-            number = data[command.offset + 2]
-            decoder = codecs.getincrementaldecoder(codec_for(number, code_pages))("replace")
+            decoder.select_table(data[command.offset + 2])
+        elif name in ("FS &", "FS ."):
+            decoder.multibyte(on=name == "FS &")
         elif name == "ESC @":
-            decoder = codecs.getincrementaldecoder(codec_for(0, code_pages))("replace")
+            decoder.reset()
         elif name == "CAN":  # cancels the data of the current page: nothing of it prints
             current = []
         if is_cut(command, data, cut_dialect):
