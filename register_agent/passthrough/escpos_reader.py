@@ -123,7 +123,7 @@ class DecodedJob:
 #: commands that end the current line: print and feed, form feed, page mode's print
 _LINE_ENDS = frozenset({"LF", "FF", "ESC FF", "ESC d", "ESC J", "ESC e"})
 #: commands that print a picture; a receipt printed as pictures holds no text to read
-IMAGE_COMMANDS = frozenset({"GS v 0", "GS ( L", "GS 8 L", "ESC *", "GS /", "FS p"})
+IMAGE_COMMANDS = frozenset({"GS v 0", "GS Q 0", "GS ( L", "GS 8 L", "ESC *", "GS /", "FS p"})
 
 
 def decode_job(

@@ -39,6 +39,11 @@ COMMANDS: list[tuple[bytes, list[tuple[str, int]]]] = [
     # raster: 2 bytes wide, 3 dots high: 6 bytes of image, here bytes that spell text
     (GS + b"v0\x00\x02\x00\x03\x00" + b"TOTAL\n", [("GS v 0", 14)]),
     (GS + b"(L\x05\x000p0\x01\x01", [("GS ( L", 10)]),
+    (GS + b"Q0\x00\x03\x00\x01\x00abc", [("GS Q 0", 11)]),
+    (
+        GS + b"(F\x04\x00\x01\x00\x00\x10" + GS + b"z0\x01\x02" + GS + b"j\x01",
+        [("GS ( F", 9), ("GS z", 5), ("GS j", 3)],
+    ),
     (GS + b"8L\x03\x00\x00\x000p0", [("GS 8 L", 10)]),
     # ESC * in 8-dot mode: 3 columns of 1 byte; in 24-dot mode: 2 columns of 3 bytes
     (ESC + b"*\x00\x03\x00abc" + ESC + b"*\x21\x02\x00abcdef", [("ESC *", 8), ("ESC *", 11)]),
