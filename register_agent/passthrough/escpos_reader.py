@@ -95,12 +95,19 @@ def _read(data: bytes, base: int, *, final: bool) -> tuple[list[Command], int]:
             raise StreamOutOfSync(base + pos, exc.reason) from None
         if measured is None:
             if final:
-                raise StreamOutOfSync(base + pos, "the job ends inside a command")
+                raise StreamOutOfSync(
+                    base + pos, f"truncated: the job ends inside {_started(data, pos)}"
+                )
             break
         name, length = measured
         commands.append(Command(base + pos, length, name, name in escpos_table.REALTIME))
         pos += length
     return commands, pos
+
+
+def _started(data: bytes, pos: int) -> str:
+    """The command the job ends inside, by its first bytes, for the message."""
+    return "a command " + " ".join(f"{byte:02X}" for byte in data[pos : pos + 3])
 
 
 @dataclass(frozen=True)
