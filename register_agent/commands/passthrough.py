@@ -81,7 +81,10 @@ def load_template(path: Path) -> ReceiptTemplate:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file and try again") from None
-    table = table.get("passthrough", {}).get("template", table)
+    if "passthrough" in table:  # a config file, or passthrough-learn's table
+        table = table["passthrough"].get("template")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: has no [passthrough.template] table; add one")
     try:
         return ReceiptTemplate.model_validate(table)
     except ValidationError as exc:
