@@ -55,6 +55,7 @@ from register_agent.config.devices import (
     VirtualReaderConfig,
     default_runtime_dir,
 )
+from register_agent.config.passthrough import PassthroughConfig, ReceiptTemplate
 from register_agent.config.sections import Section
 from register_agent.errors import ConfigError
 
@@ -73,9 +74,11 @@ __all__ = [
     "NewsletterConfig",
     "OutboxConfig",
     "PcscReaderConfig",
+    "PassthroughConfig",
     "PrinterConfig",
     "ReaderConfig",
     "ReceiptConfig",
+    "ReceiptTemplate",
     "ScansConfig",
     "Section",
     "SerialPrinterConfig",
@@ -177,6 +180,8 @@ class AgentConfig(BaseSettings):
     logging: LoggingConfig = LoggingConfig()
     newsletter: NewsletterConfig = NewsletterConfig()
     fleet: FleetConfig = FleetConfig()
+    #: off by default: the till prints to the agent, which relays to [printer]
+    passthrough: PassthroughConfig = PassthroughConfig()
 
     @field_validator("readers")
     @classmethod
