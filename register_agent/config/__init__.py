@@ -51,6 +51,7 @@ from register_agent.config.devices import (
     VirtualReaderConfig,
     default_runtime_dir,
 )
+from register_agent.config.passthrough import PassthroughConfig, ReceiptTemplate
 from register_agent.config.sections import Section
 from register_agent.errors import ConfigError
 
@@ -66,9 +67,11 @@ __all__ = [
     "NetworkPrinterConfig",
     "NewsletterConfig",
     "OutboxConfig",
+    "PassthroughConfig",
     "PrinterConfig",
     "ReaderConfig",
     "ReceiptConfig",
+    "ReceiptTemplate",
     "ScansConfig",
     "Section",
     "SerialPrinterConfig",
@@ -168,6 +171,8 @@ class AgentConfig(BaseSettings):
     readers: list[ReaderConfig] = []
     logging: LoggingConfig = LoggingConfig()
     newsletter: NewsletterConfig = NewsletterConfig()
+    #: off by default: the till prints to the agent, which relays to [printer]
+    passthrough: PassthroughConfig = PassthroughConfig()
 
     @field_validator("readers")
     @classmethod

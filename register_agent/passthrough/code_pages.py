@@ -1,0 +1,74 @@
+"""What a printer model's numbers mean to the pass-through reader: the code page each
+``ESC t n`` selects, and which commands cut the paper.
+
+The reader (``escpos_reader.py``) decodes text with ``codec_for`` and marks cuts with
+``is_cut``; ``[passthrough] code_pages`` and ``cut_dialect`` (``register_agent/config``)
+adjust both to a model that numbers its tables, or cuts, differently from Epson.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from register_agent.config.passthrough import CutDialect
+
+if TYPE_CHECKING:
+    from register_agent.passthrough.escpos_reader import Command
+
+#: Epson's ``ESC t`` numbering (ESC/POS reference, "Select character code table"), as
+#: Python codec names; the tables Python has no codec for (Katakana, Thai, PC851, ...) are
+#: left out and read as ASCII
+EPSON_CODE_PAGES: dict[int, str] = {
+    0: "cp437",
+    2: "cp850",
+    3: "cp860",
+    4: "cp863",
+    5: "cp865",
+    13: "cp857",
+    14: "cp737",
+    15: "iso8859_7",
+    16: "cp1252",
+    17: "cp866",
+    18: "cp852",
+    19: "cp858",
+    32: "cp720",
+    33: "cp775",
+    34: "cp855",
+    35: "cp861",
+    36: "cp862",
+    37: "cp864",
+    38: "cp869",
+    39: "iso8859_2",
+    40: "iso8859_15",
+    44: "cp1125",
+    45: "cp1250",
+    46: "cp1251",
+    47: "cp1253",
+    48: "cp1254",
+    49: "cp1255",
+    50: "cp1256",
+    51: "cp1257",
+    52: "cp1258",
+    53: "kz1048",
+}
+
+#: a table neither Epson's numbering nor the config names: its ASCII half still reads
+#: (amounts, TOTAL), the rest shows as U+FFFD rather than as a wrong letter
+UNKNOWN_TABLE_CODEC = "ascii"
+
+_EPSON_CUTS = frozenset({"GS V", "ESC i", "ESC m"})
+
+
+def codec_for(number: int, overrides: Mapping[int, str] | None = None) -> str:
+    """The codec of table ``number``: the model's own numbering first, then Epson's."""
+    if overrides and number in overrides:
+        return overrides[number]
+    return EPSON_CODE_PAGES.get(number, UNKNOWN_TABLE_CODEC)
+
+
+def is_cut(command: Command, data: bytes, dialect: CutDialect) -> bool:
+    """Whether ``command`` cuts the paper on a printer of ``dialect``."""
+    if dialect == "star-line":
+        return command.name == "ESC d" and data[command.offset + 2] <= 3
+    return command.name in _EPSON_CUTS
