@@ -32,8 +32,9 @@ DEFAULT_MODES = (
     b"\x1bt\x00"  # ESC t 0
 )
 #: the commands that set a mode the block changes; the till's last one of each is sent again
-_MODE_PREFIXES = (b"\x1b!", b"\x1d!", b"\x1bE", b"\x1bG", b"\x1b-", b"\x1dB", b"\x1b{")
-_MODE_PREFIXES += (b"\x1bV", b"\x1ba", b"\x1bt", b"\x1bM", b"\x1bR")
+_MODE_PREFIXES = frozenset(
+    (b"\x1b!", b"\x1d!", b"\x1bE", b"\x1bG", b"\x1b-", b"\x1dB", b"\x1b{", b"\x1bV")
+) | frozenset((b"\x1ba", b"\x1bt", b"\x1bM", b"\x1bR"))
 _RESET = b"\x1b@"
 
 #: the v1 till without a card when the Register API is down: nothing to collect with
@@ -59,7 +60,9 @@ def block_layout(block: LoyaltyBlock, settings: ReceiptConfig, width: int) -> Re
     return ReceiptLayout(laid.width, tuple(e for e in laid.elements if not isinstance(e, Cut)))
 
 
-def block_bytes(layout: ReceiptLayout, render: Render, before: bytes, commands: Sequence[Command]) -> bytes:
+def block_bytes(
+    layout: ReceiptLayout, render: Render, before: bytes, commands: Sequence[Command]
+) -> bytes:
     """The rendered block framed for its place: ``before`` is the job up to the cut,
     ``commands`` its commands (offsets into ``before``)."""
     if not layout.elements:

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from register_agent.config import ReceiptConfig
+from register_agent.config import PassthroughConfig, ReceiptConfig
 from register_agent.counter.messages import LoyaltyBlock
 from register_agent.errors import CounterRefusal
 from register_agent.passthrough.block import Render, block_bytes, block_layout
 from register_agent.passthrough.desk import PassthroughDesk
-from register_agent.passthrough.escpos_reader import StreamOutOfSync, decode_job
+from register_agent.passthrough.escpos_reader import DecodedJob, StreamOutOfSync, decode_job
 from register_agent.passthrough.template import FoundReceipt, Unmatched, find_sale
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,7 @@ class Judge:
     def __init__(
         self,
         *,
-        template: Any,
-        code_pages: dict[int, str] | None,
+        passthrough: PassthroughConfig,
         desk: PassthroughDesk,
         loop: asyncio.AbstractEventLoop,
         receipt: ReceiptConfig,
@@ -52,8 +51,7 @@ class Judge:
         render: Render,
         wait_s: float,
     ) -> None:
-        self._template = template
-        self._code_pages = code_pages
+        self._passthrough = passthrough
         self._desk = desk
         self._loop = loop
         self._receipt = receipt
@@ -72,20 +70,10 @@ class Judge:
         return self._judge(job, None, service)
 
     def _judge(self, job: bytes, cut: int | None, service: Service) -> Verdict:
-        try:
-            decoded = decode_job(job, self._code_pages)
-            found = find_sale(decoded, self._template)
-        except StreamOutOfSync:
-            return Verdict(reason="out_of_sync")
-        except Exception:  # fail open: a bug in the reader or the template stops no receipt
-            log.exception("passthrough: the receipt could not be read; passed untouched")
-            return Verdict(reason="error")
-        if isinstance(found, Unmatched):
-            return Verdict(reason=found.reason)
-        if found.cut_offset != cut:
-            return Verdict(reason="no_total")  # the customer's receipt is not this one
-        if found.is_copy:
-            return Verdict(closed=True, reason="copy")  # a reprint never credits
+        read = self._read(job, cut)
+        if isinstance(read, Verdict):
+            return read
+        found, decoded = read
         block = self._block(found, job, service)
         if isinstance(block, str):
             return Verdict(closed=True, reason=block)
@@ -99,6 +87,25 @@ class Judge:
             return Verdict(closed=True, reason="error")
         return Verdict(insert=inserted, closed=True, reason=None if inserted else "no_loyalty")
 
+    def _read(self, job: bytes, cut: int | None) -> tuple[FoundReceipt, DecodedJob] | Verdict:
+        """The customer's receipt when it ends at ``cut``, else the verdict without it."""
+        try:
+            settings = self._passthrough
+            decoded = decode_job(job, settings.code_pages, settings.cut_dialect)
+            found = find_sale(decoded, settings.template)
+        except StreamOutOfSync:
+            return Verdict(reason="out_of_sync")
+        except Exception:  # fail open: a bug in the reader or the template stops no receipt
+            log.exception("passthrough: the receipt could not be read; passed untouched")
+            return Verdict(reason="error")
+        if isinstance(found, Unmatched):
+            return Verdict(reason=found.reason)
+        if found.cut_offset != cut:
+            return Verdict(reason="no_total")  # the customer's receipt is not this one
+        if found.is_copy:
+            return Verdict(closed=True, reason="copy")  # a reprint never credits
+        return found, decoded
+
     def _block(self, found: FoundReceipt, job: bytes, service: Service) -> LoyaltyBlock | str:
         """The till's block, or the reason there is none. Never longer than ``wait_s``: the
         till's own wait for the credits (``[till] receipt_wait_s``) is inside it, so a
@@ -109,7 +116,9 @@ class Judge:
         if not future.done():
             # The sale may still be recorded and credited (the till goes on): only the
             # block is missing, so the customer's credits are not lost.
-            log.warning("passthrough: no loyalty block within %.1f s; passed untouched", self.wait_s)
+            log.warning(
+                "passthrough: no loyalty block within %.1f s; passed untouched", self.wait_s
+            )
             return "loyalty_timeout"
         failure = future.exception()
         if isinstance(failure, CounterRefusal):

@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from register_agent.config.passthrough import CutDialect
 from register_agent.passthrough.figures import PassthroughCounters
 from register_agent.passthrough.judge import Judge, Verdict
 from register_agent.passthrough.stream import JobStream
@@ -47,7 +48,7 @@ class RelaySettings:
     connect_timeout_s: float = 2.0
     #: a till's job ends after this long without a byte (a till that keeps the connection)
     idle_s: float = 2.0
-    code_pages: dict[int, str] | None = None
+    cut_dialect: CutDialect = "epson"
 
 
 class Relay:
@@ -122,7 +123,7 @@ class _Connection:
         self._till = till
         self._printer: socket.socket | None = None
         self._selector = selectors.DefaultSelector()
-        self._stream = JobStream(relay.settings.code_pages)
+        self._stream = JobStream(relay.settings.cut_dialect)
         self._job_start = 0  # where the current job starts in the stream
         self._till_open = True
 
@@ -183,13 +184,8 @@ class _Connection:
             if held is None:
                 return
             start, end = held
-            verdict = self._guarded(
-                lambda: self._relay.judge.at_cut(
-                    bytes(self._stream.data[self._job_start : end]),
-                    start - self._job_start,
-                    self._serve_until,
-                )
-            )
+            job, cut = bytes(self._stream.data[self._job_start : end]), start - self._job_start
+            verdict = self._guarded(self._relay.judge.at_cut, job, cut, self._serve_until)
             self._send(verdict.insert)
             self._stream.release_cut()
             if verdict.closed:
@@ -204,16 +200,16 @@ class _Connection:
             if self._stream.lost is not None:
                 verdict = Verdict(reason=self._stream.lost)
             else:
-                verdict = self._guarded(lambda: self._relay.judge.at_end(job, self._serve_until))
+                verdict = self._guarded(self._relay.judge.at_end, job, self._serve_until)
             self._send(verdict.insert)
             self._relay.counters.job_done(verdict.reason)
         self._release_printer()
-        self._stream = JobStream(self._relay.settings.code_pages)
+        self._stream = JobStream(self._relay.settings.cut_dialect)
         self._job_start = 0
 
-    def _guarded(self, decide: Any) -> Verdict:
+    def _guarded(self, decide: Any, *args: Any) -> Verdict:
         try:
-            verdict: Verdict = decide()
+            verdict: Verdict = decide(*args)
         except Exception:  # fail open, always
             log.exception("passthrough: the job is passed untouched after an error")
             self._stream.give_up("error")
@@ -256,7 +252,7 @@ class _Connection:
             printer = socket.create_connection(settings.printer, settings.connect_timeout_s)
         except OSError as exc:
             self._relay.printer_lock.release()
-            log.error("passthrough: printer %s:%d cannot be reached (%s)", *settings.printer, exc)
+            log.error("passthrough: printer %s:%d cannot be reached (%s)", *settings.printer, exc)  # noqa: TRY400 (a state, not a bug)
             self._relay.counters.job_done("printer_unreachable")
             return False
         printer.settimeout(None)

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from collections import deque
 
-from register_agent.passthrough.escpos_reader import StreamOutOfSync, decode_job
+from register_agent.config.passthrough import CutDialect
+from register_agent.passthrough.code_pages import is_cut
+from register_agent.passthrough.escpos_reader import CommandReader, StreamOutOfSync
 
 #: no cut command (GS V m n, ESC i, ESC m, a dialect's) is longer: a longer partial command
 #: is a payload, never a cut, and may stream on before its end arrives
@@ -27,9 +29,10 @@ _URGENT_PREFIXES = (b"\x10\x04", b"\x10\x05", b"\x10\x14", b"\x1bp")
 class JobStream:
     """The till's bytes of one connection: parsed, sent, and the cuts held."""
 
-    def __init__(self, code_pages: dict[int, str] | None = None) -> None:
+    def __init__(self, cut_dialect: CutDialect = "epson") -> None:
         self.data = bytearray()
-        self._code_pages = code_pages
+        self._dialect = cut_dialect
+        self._reader = CommandReader()
         self._parsed = 0  # every command before this offset is complete and read
         self._sent = 0  # every byte before this offset went to the printer (or ahead)
         self._cuts: deque[tuple[int, int]] = deque()  # (offset, end) of cuts not released
@@ -40,7 +43,7 @@ class JobStream:
     def feed(self, chunk: bytes) -> None:
         self.data += chunk
         if self.lost is None:
-            self._parse()
+            self._parse(chunk)
 
     def give_up(self, reason: str) -> None:
         """Pass everything on untouched from here (fail open)."""
@@ -100,34 +103,22 @@ class JobStream:
         self._sent = max(self._sent, position)
         return bytes(out)
 
-    def _parse(self) -> None:
-        tail = bytes(self.data[self._parsed :])
-        if not tail:
-            return
+    def _parse(self, chunk: bytes) -> None:
         try:
-            decoded = decode_job(tail, self._code_pages)
-        except StreamOutOfSync as exc:
-            if not exc.reason.startswith("truncated"):
-                self.give_up("out_of_sync")
-                return
-            if exc.offset == 0:
-                return  # the first command is not complete yet
-            try:
-                decoded = decode_job(tail[: exc.offset], self._code_pages)
-            except StreamOutOfSync:
-                self.give_up("out_of_sync")
-                return
-        base = self._parsed
-        for cut in decoded.cut_offsets:
-            length = next(c.length for c in decoded.commands if c.offset == cut)
-            self._cuts.append((base + cut, base + cut + length))
-        for command in decoded.commands:
-            start = base + command.offset
-            raw = tail[command.offset : command.offset + 2]
+            commands = self._reader.feed(chunk)
+        except StreamOutOfSync:
+            self.give_up("out_of_sync")
+            return
+        data = bytes(self.data)
+        for command in commands:
+            start, end = command.offset, command.offset + command.length
+            if is_cut(command, data, self._dialect):
+                self._cuts.append((start, end))
             behind_cut = bool(self._cuts) and start > self._cuts[0][0]
-            if behind_cut and (command.realtime or raw in _URGENT_PREFIXES):
-                self._urgent.append((start, start + command.length))
-            self._parsed = start + command.length
+            head = data[start : start + 2]
+            if behind_cut and (command.realtime or head in _URGENT_PREFIXES):
+                self._urgent.append((start, end))
+            self._parsed = end
 
     def done(self) -> bool:
         """Every byte went to the printer."""
