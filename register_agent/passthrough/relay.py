@@ -125,6 +125,7 @@ class _Connection:
         self._selector = selectors.DefaultSelector()
         self._stream = JobStream(relay.settings.cut_dialect)
         self._job_start = 0  # where the current job starts in the stream
+        self._decided = False  # a receipt of this job got its verdict at its cut
         self._till_open = True
 
     def run(self) -> None:
@@ -191,6 +192,7 @@ class _Connection:
             if verdict.closed:
                 self._relay.counters.job_done(verdict.reason)
                 self._job_start = end
+                self._decided = True
 
     def _end_job(self) -> None:
         """The job's end: a receipt with no cut after it, the counters, the printer back."""
@@ -202,7 +204,10 @@ class _Connection:
             else:
                 verdict = self._guarded(self._relay.judge.at_end, job, self._serve_until)
             self._send(verdict.insert)
-            self._relay.counters.job_done(verdict.reason)
+            # what follows a decided receipt's cut (a feed, a reset) is no job of its own
+            if not (self._decided and verdict.reason == "no_text"):
+                self._relay.counters.job_done(verdict.reason)
+        self._decided = False
         self._release_printer()
         self._stream = JobStream(self._relay.settings.cut_dialect)
         self._job_start = 0

@@ -1,0 +1,169 @@
+"""End to end, the receipt pass-through: a till process prints a recorded receipt to the
+real agent's port, the agent relays it to the TCP printer in its own process, and the
+sandbox's ledger shows what was credited. Over real sockets and the pty card reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drivers.virtual_printer import VirtualState
+from tests.conftest import Sandbox
+from tests.support.agent_harness import wait_for
+from tests.support.passthrough_support import (
+    RECEIPT,
+    RECEIPT_CUT,
+    PassthroughAgent,
+    qr_payloads,
+    zbar_decodes,
+)
+from tests.support.printer_process import PrinterProcess
+from tests.support.till_process import replay
+
+JAN_CARD, JAN_ID, MARIE_ID = "A1B2C3D4", 7731, 7732
+ORIGINAL = RECEIPT.read_bytes()
+
+
+@pytest.fixture
+def printer() -> Iterator[PrinterProcess]:
+    process = PrinterProcess()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def agent(sandbox_clean: Sandbox, tmp_path: Path, printer: PrinterProcess) -> Iterator[Any]:
+    till = PassthroughAgent(tmp_path, sandbox_clean, "v3", receipt_wait_s=1.5, printer=printer)
+    try:
+        yield till.start()
+    finally:
+        till.close()
+
+
+def printed(printer: PrinterProcess, count: int) -> list[bytes]:
+    return wait_for(
+        lambda: (jobs := printer.printed()) and len(jobs) >= count and jobs, 10, f"{count} jobs"
+    )
+
+
+def credits(sandbox: Sandbox) -> list[dict[str, Any]]:
+    return [row for row in sandbox.ledger() if row["kind"] == "credit_reception"]
+
+
+def block_of(job: bytes) -> bytes:
+    """What the agent put in: the job must be the original with one block before the cut."""
+    assert job.startswith(ORIGINAL[:RECEIPT_CUT]), "the till's bytes before the cut changed"
+    assert job.endswith(ORIGINAL[RECEIPT_CUT:]), "the cut and what follows it changed"
+    return job[RECEIPT_CUT : len(job) - len(ORIGINAL) + RECEIPT_CUT]
+
+
+def test_a_scanned_card_is_credited_once_and_its_block_goes_before_the_cut(
+    agent: PassthroughAgent, printer: PrinterProcess, sandbox_clean: Sandbox
+) -> None:
+    agent.scan(JAN_CARD)
+    replay(agent.till_address, RECEIPT)
+
+    [job] = printed(printer, 1)
+    block = block_of(job)
+    assert b"Points earned" in block, block
+    assert b"14" in block
+    [credit] = credits(sandbox_clean)
+    assert (credit["member"]["id"], credit["credits"]) == (JAN_ID, 14)  # "Total $ 14.25"
+
+    replay(agent.till_address, RECEIPT)  # the till prints the same receipt again
+    second = printed(printer, 2)[1]
+    assert block_of(second) == block  # the same answer, from the journal
+    agent.drain(10)
+    assert len(credits(sandbox_clean)) == 1
+    assert len(agent.journal_rows("sales")) == 1
+    figures = agent.status()["passthrough"]
+    assert (figures["relayed"], figures["with_block"]) == (2, 2), figures
+
+
+def test_without_a_card_the_receipt_gets_a_qr_that_collects_once(
+    agent: PassthroughAgent, printer: PrinterProcess, sandbox_clean: Sandbox, tmp_path: Path
+) -> None:
+    replay(agent.till_address, RECEIPT)
+
+    [job] = printed(printer, 1)
+    [url] = qr_payloads(block_of(job))
+    assert zbar_decodes(url, tmp_path) == [url]
+    assert sandbox_clean.claim(url, MARIE_ID).status_code == 200
+    assert sandbox_clean.claim(url, JAN_ID).status_code >= 400
+    claimed = [r for r in sandbox_clean.ledger() if r["kind"] == "token_claim"]
+    assert [(r["member"]["id"], r["credits"]) for r in claimed] == [(MARIE_ID, 14)]
+    assert credits(sandbox_clean) == []
+
+
+@pytest.mark.parametrize(
+    ("state", "answer"), [(VirtualState.PAPER_OUT, 0x1E), (VirtualState.OK, 0x16)]
+)
+def test_a_till_asking_dle_eot_gets_the_printers_own_status_byte(
+    agent: PassthroughAgent, printer: PrinterProcess, state: VirtualState, answer: int
+) -> None:
+    printer.state = state
+    if state is VirtualState.PAPER_OUT:  # the job waits in the printer for a new roll
+        printer.control("state paper_out")
+    got = replay(agent.till_address, RECEIPT, ask=b"\x10\x04\x01")
+
+    assert got == bytes([answer])
+    printer.state = VirtualState.OK
+    [job] = printed(printer, 1)
+    assert job.startswith(ORIGINAL[:RECEIPT_CUT])
+
+
+def test_streams_the_reader_cannot_follow_or_without_a_total_pass_byte_exact(
+    agent: PassthroughAgent, printer: PrinterProcess, tmp_path: Path, sandbox_clean: Sandbox
+) -> None:
+    broken = tmp_path / "broken.bin"
+    # a real receipt with an unknown command in the middle of its text
+    broken.write_bytes(ORIGINAL[:9400] + b"\x1d\xfe\x01\x02" + ORIGINAL[9400:])
+    no_total = RECEIPT.parent / "escpos-php-demo.bin"  # 73 KB, images and 14 cuts, no total
+    agent.scan(JAN_CARD)
+
+    replay(agent.till_address, broken)
+    replay(agent.till_address, no_total)
+
+    jobs = printed(printer, 2)
+    assert jobs == [broken.read_bytes(), no_total.read_bytes()]
+    assert credits(sandbox_clean) == []
+    figures = agent.status()["passthrough"]
+    assert figures["with_block"] == 0
+    assert figures["passed"] == {"out_of_sync": 1, "no_total": 1}, figures
+
+
+def test_the_agent_killed_mid_job_credits_once_and_prints_again_when_back(
+    agent: PassthroughAgent, printer: PrinterProcess, sandbox_clean: Sandbox
+) -> None:
+    agent.scan(JAN_CARD)
+    # the till's connection stays open after the job; the agent dies before it ends
+    with_hold = _replay_in_background(agent, hold_s=30.0)
+    wait_for(lambda: agent.journal_rows("sales"), 10, "the receipt's sale")
+    agent.kill()
+    with_hold.wait(30)
+    agent.start()
+
+    replay(agent.till_address, RECEIPT)  # the till prints the receipt again
+
+    jobs = wait_for(lambda: [j for j in printer.printed() if j != b""], 10, "a printed job")
+    assert b"Points earned" in block_of(jobs[-1])
+    agent.drain(10)
+    assert [c["credits"] for c in credits(sandbox_clean)] == [14]
+    assert len(agent.journal_rows("sales")) == 1
+
+
+def _replay_in_background(agent: PassthroughAgent, hold_s: float) -> Any:
+    import subprocess
+    import sys
+
+    from tests.support.till_process import ROOT
+
+    host, port = agent.till_address
+    command = [sys.executable, "-m", "tests.support.till_process", host, str(port), str(RECEIPT)]
+    return subprocess.Popen([*command, "--hold", str(hold_s)], cwd=ROOT, stdout=subprocess.DEVNULL)
