@@ -13,7 +13,10 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
+
+from prometheus_client.core import CounterMetricFamily, Metric
 
 from register_agent.counter.messages import PassthroughFigures
 
@@ -85,3 +88,22 @@ def figures_line(figures: PassthroughFigures) -> str:
         reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(figures.passed.items()))
         line += f", {untouched} untouched ({reasons})"
     return line
+
+
+def metric_families(figures: PassthroughFigures) -> Iterable[Metric]:
+    """The figures as Prometheus counters, for the agent's metrics (``runtime/metrics.py``)."""
+    jobs = CounterMetricFamily(
+        "register_agent_passthrough_jobs",
+        "Jobs the till printed through the agent: with_block (a loyalty block went in before "
+        "the cut) or passed (to the printer untouched, by reason)",
+        labels=["outcome", "reason"],
+    )
+    jobs.add_metric(["with_block", ""], figures.with_block)
+    for reason, count in sorted(figures.passed.items()):
+        jobs.add_metric(["passed", reason], count)
+    yield jobs
+    yield CounterMetricFamily(
+        "register_agent_passthrough_relayed",
+        "Jobs the till printed through the agent",
+        figures.relayed,
+    )

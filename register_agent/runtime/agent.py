@@ -31,7 +31,7 @@ from register_agent.loyalty.http import observe_calls
 from register_agent.outbox.handlers import make_handlers
 from register_agent.outbox.settled import Settled
 from register_agent.outbox.worker import Outbox, OutboxSettings
-from register_agent.passthrough.figures import PassthroughCounters
+from register_agent.passthrough.figures import PassthroughCounters, metric_families
 from register_agent.readers.reader import RawScan
 from register_agent.readers.scans import Outcome, Scan, ScanPipeline
 from register_agent.receipts.printer_worker import PrinterWorker, agent_prints
@@ -230,6 +230,9 @@ class Agent:
                 started_at=time.time(),
                 journal_state=lambda: self.journal.fault.kind if self.journal.fault else "ok",
                 worker_faults=self.faults.current,
+                passthrough=lambda: (
+                    metric_families(self.passthrough.figures()) if self.passthrough else ()
+                ),
             )
         )
 

@@ -60,6 +60,10 @@ def zbar_decodes(data: str, folder: Path) -> list[str]:
     path = folder / "qr.png"
     qrcode.make(data, error_correction=qrcode.constants.ERROR_CORRECT_M).save(path)
     done = subprocess.run(
-        ["zbarimg", "--raw", "-q", str(path)], capture_output=True, text=True, timeout=20, check=False
+        ["zbarimg", "--raw", "-q", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
     )
     return done.stdout.split()

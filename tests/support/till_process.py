@@ -11,6 +11,7 @@ keeps the connection open that long after the job. It prints ``ANSWER <hex>`` an
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
 import subprocess
 import sys
@@ -20,17 +21,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def replay(
-    address: tuple[str, int], job: Path, *, ask: bytes = b"", hold_s: float = 0.0
-) -> bytes:
+def replay(address: tuple[str, int], job: Path, *, ask: bytes = b"", hold_s: float = 0.0) -> bytes:
     """Run the till process; the bytes the printer answered to ``ask`` (via the agent)."""
     command = [sys.executable, "-m", "tests.support.till_process", address[0], str(address[1])]
     command += [str(job), "--ask", ask.hex(), "--hold", str(hold_s)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=30, check=False
+    )
     if done.returncode != 0:
         raise AssertionError(f"the till process failed: {done.stderr}")
     word = done.stdout.split()[1]
     return b"" if word == "-" else bytes.fromhex(word)
+
+
+def replay_in_background(
+    address: tuple[str, int], job: Path, *, hold_s: float
+) -> subprocess.Popen[bytes]:
+    """The till process, left running: it holds its connection ``hold_s`` after the job."""
+    command = [sys.executable, "-m", "tests.support.till_process", address[0], str(address[1])]
+    command += [str(job), "--hold", str(hold_s)]
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
 
 
 def main() -> None:
@@ -47,11 +57,26 @@ def main() -> None:
             till.sendall(bytes.fromhex(args.ask))
             answer = till.recv(1)  # the till waits for its printer's status byte
         till.sendall(args.file.read_bytes())
-        time.sleep(args.hold)
-        till.shutdown(socket.SHUT_WR)
-        while till.recv(4096):  # the printer's last answers, until the agent closes
-            pass
+        with contextlib.suppress(OSError):  # the agent may die meanwhile: the job ends
+            if args.hold:
+                _hold(till, args.hold)
+            till.shutdown(socket.SHUT_WR)
+            till.settimeout(10)
+            while till.recv(4096):  # the printer's last answers, until the agent closes
+                pass
     print(f"ANSWER {answer.hex() or '-'}", flush=True)
+
+
+def _hold(till: socket.socket, seconds: float) -> None:
+    """Keep the connection open ``seconds`` (reading what comes back), or until it ends."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        till.settimeout(left)
+        try:
+            if not till.recv(4096):
+                raise ConnectionResetError("the agent closed the connection")
+        except TimeoutError:
+            return
 
 
 if __name__ == "__main__":
