@@ -224,6 +224,7 @@ class _Connection:
     def _serve_until(self, future: concurrent.futures.Future[Any], deadline: float) -> None:
         """While the block is made: the printer's answers go on to the till, and the till's
         real-time commands and drawer pulses to the printer, ahead of the held cut."""
+        self._send(self._stream.urgent())  # those that came with the cut's own chunk
         while not future.done():
             left = deadline - time.monotonic()
             if left <= 0:

@@ -17,6 +17,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "escpos"
 #: a real receipt from escpos-tools (a logo as raster, text, "Total $ 14.25", one cut)
 RECEIPT = FIXTURES / "escpos-tools-receipt-with-logo.bin"
 RECEIPT_CUT = 9570
+#: its drawer pulse after the cut: the relay sends it ahead of a cut it holds
+RECEIPT_PULSE = b"\x1bp0<x"
 
 
 class PassthroughAgent(AgentProcess):
