@@ -32,13 +32,12 @@ from typing import Any
 from register_agent.config.passthrough import CutDialect
 from register_agent.passthrough.figures import PassthroughCounters
 from register_agent.passthrough.judge import Judge, Verdict
+from register_agent.passthrough.printer_link import close_printer, open_printer
 from register_agent.passthrough.stream import JobStream
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 65536
-#: how long the relay waits for the printer lock (a slip prints in well under this)
-LOCK_WAIT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -123,6 +122,8 @@ class _Connection:
         self._till = till
         self._printer: socket.socket | None = None
         self._selector = selectors.DefaultSelector()
+        # the block's future rings this when it is done: no poll interval is added to a job
+        self._bell, self._ringer = socket.socketpair()
         self._stream = JobStream(relay.settings.cut_dialect)
         self._job_start = 0  # where the current job starts in the stream
         self._decided = False  # a receipt of this job got its verdict at its cut
@@ -130,6 +131,7 @@ class _Connection:
 
     def run(self) -> None:
         self._selector.register(self._till, selectors.EVENT_READ)
+        self._selector.register(self._bell, selectors.EVENT_READ)
         try:
             while self._till_open:
                 timeout = self._relay.settings.idle_s if self._printer else None
@@ -143,8 +145,13 @@ class _Connection:
         finally:
             self._release_printer()
             self._selector.close()
+            self._bell.close()
+            self._ringer.close()
 
     def _readable(self, source: Any) -> None:
+        if source is self._bell:
+            self._bell.recv(64)  # a late block's bell: nobody waits for it any more
+            return
         if source is self._printer:
             self._from_printer()
             return
@@ -174,8 +181,7 @@ class _Connection:
             self._till_open = False
             self._release_printer()
             return
-        with contextlib.suppress(OSError):
-            self._till.sendall(answer)
+        self._to_till(answer)
 
     def _pump(self) -> None:
         """Send what may go; at a held cut, ask the judge and send its block first."""
@@ -225,11 +231,15 @@ class _Connection:
         """While the block is made: the printer's answers go on to the till, and the till's
         real-time commands and drawer pulses to the printer, ahead of the held cut."""
         self._send(self._stream.urgent())  # those that came with the cut's own chunk
+        future.add_done_callback(lambda _: self._ring())
         while not future.done():
             left = deadline - time.monotonic()
             if left <= 0:
                 return
-            for key, _ in self._selector.select(min(left, 0.05)):
+            for key, _ in self._selector.select(left):
+                if key.fileobj is self._bell:
+                    self._bell.recv(64)
+                    continue
                 if key.fileobj is self._printer:
                     self._from_printer()
                     continue
@@ -245,24 +255,21 @@ class _Connection:
                 self._stream.feed(chunk)
                 self._send(self._stream.urgent())
 
+    def _ring(self) -> None:
+        with contextlib.suppress(OSError):  # the connection may have ended meanwhile
+            self._ringer.send(b"!")
+
     def _send(self, data: bytes) -> None:
         if data and self._printer is not None:
             self._printer.sendall(data)
 
     def _take_printer(self) -> bool:
         settings = self._relay.settings
-        if not self._relay.printer_lock.acquire(timeout=LOCK_WAIT_S):
-            log.error("passthrough: the printer stayed busy; the till's job is refused")
-            return False
-        try:
-            printer = socket.create_connection(settings.printer, settings.connect_timeout_s)
-        except OSError as exc:
-            self._relay.printer_lock.release()
-            log.error("passthrough: printer %s:%d cannot be reached (%s)", *settings.printer, exc)  # noqa: TRY400 (a state, not a bug)
+        lock = self._relay.printer_lock
+        printer = open_printer(settings.printer, settings.connect_timeout_s, lock)
+        if printer is None:
             self._relay.counters.job_done("printer_unreachable")
             return False
-        printer.settimeout(None)
-        printer.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._printer = printer
         self._selector.register(printer, selectors.EVENT_READ)
         return True
@@ -273,21 +280,10 @@ class _Connection:
         printer, self._printer = self._printer, None
         with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(printer)
-        try:
-            printer.shutdown(socket.SHUT_WR)  # the printer reads the job to its end
-            self._drain(printer)
-        except OSError:
-            pass
-        finally:
-            printer.close()
-            self._relay.printer_lock.release()
+        timeout = self._relay.settings.connect_timeout_s
+        close_printer(printer, timeout, self._relay.printer_lock, self._to_till)
 
-    def _drain(self, printer: socket.socket) -> None:
-        """Read the printer's last answers until it closes: closing with answers unread
-        would reset the connection, and a printer may drop what it has not printed yet."""
-        printer.settimeout(self._relay.settings.connect_timeout_s)
-        with contextlib.suppress(TimeoutError):
-            while answer := printer.recv(_CHUNK):
-                if self._till_open:
-                    with contextlib.suppress(OSError):
-                        self._till.sendall(answer)
+    def _to_till(self, answer: bytes) -> None:
+        if self._till_open:
+            with contextlib.suppress(OSError):
+                self._till.sendall(answer)

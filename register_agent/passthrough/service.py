@@ -16,6 +16,7 @@ from register_agent.passthrough.desk import PassthroughDesk
 from register_agent.passthrough.figures import PassthroughCounters
 from register_agent.passthrough.judge import Judge
 from register_agent.passthrough.relay import Relay, RelaySettings
+from register_agent.receipts.layout import ReceiptLayout, TextLine
 from register_agent.till.sale import Till
 
 #: the relay's bound on the block beyond the till's own wait for the credits: the journal's
@@ -70,4 +71,8 @@ def start_relay(
     )
     relay = Relay(settings, judge, counters, printer_lock)
     relay.start()
+    # the driver's first render imports python-escpos and its printer profiles: done now,
+    # beside the start, rather than in the first customer's receipt
+    warm = ReceiptLayout(config.printer.line_width, (TextLine("-"),))
+    threading.Thread(target=render, args=(warm,), name="passthrough-warm", daemon=True).start()
     return relay
