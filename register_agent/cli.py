@@ -18,6 +18,8 @@ from register_agent import __version__
 from register_agent.commands import (
     journal_command,
     operator_commands,
+    passthrough,
+    passthrough_learn,
     run_agent,
     scan_test,
     setup_checks,
@@ -44,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_command(commands)
     operator_commands.add_commands(commands)
     journal_command.add_command(commands)
+    passthrough.add_commands(commands)
+    passthrough_learn.add_command(commands)
     # `register-agent doctor --config x` as well as `register-agent --config x doctor`: an
     # installer types the option where it comes to mind. SUPPRESS leaves the value given
     # before the sub-command (or the default) alone when none is given after it.

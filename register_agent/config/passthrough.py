@@ -25,13 +25,25 @@ CutDialect = Literal["epson", "star-line"]
 #: an amount as tills print it: 12.50, 12,50, 1.234,50, 1,234.50, 1 234,50, -3,00
 AMOUNT = r"-?\d{1,3}(?:[.,' ]?\d{3})*(?:[.,]\d{1,2})?"
 
-#: the words receipts in our markets put before the amount to pay
-TOTAL_WORDS = ("te betalen", "totaal", "total", "summe", "sum", "gesamt", "zu zahlen")
+#: the words a till prints before the amount to pay (Dutch, English, German, French, Italian)
+TOTAL_WORDS = (
+    "te betalen",
+    "totaal",
+    "total",
+    "totale",
+    "summe",
+    "sum",
+    "gesamt",
+    "zu zahlen",
+    "amount due",
+    "à payer",
+)
 
 
 def total_pattern(word: str) -> str:
-    """A total pattern: ``word`` at the start of a line, then the amount (with currency)."""
-    return rf"^\s*{re.escape(word)}\b\D*?(?P<total>{AMOUNT})\s*\D{{0,4}}$"
+    """A total pattern: ``word`` first on its line (after any stars or dashes), then the
+    amount, with a currency before or after it; "Subtotal" is not the word "total"."""
+    return rf"^\W*{re.escape(word)}\b\D*?(?P<total>{AMOUNT})\s*\D{{0,4}}$"
 
 
 def _compiled(pattern: str, group: str | None) -> str:
@@ -41,6 +53,9 @@ def _compiled(pattern: str, group: str | None) -> str:
         raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
     if group and group not in compiled.groupindex:
         raise ValueError(f"{pattern!r} has no named group (?P<{group}>...); add one")
+    if compiled.search("") is not None:
+        # e.g. "KOPIE|" or ".*": as a skip or copy marker it would take every receipt
+        raise ValueError(f"{pattern!r} matches an empty line, so every line; make it stricter")
     return pattern
 
 
@@ -99,7 +114,8 @@ class PassthroughConfig(Section):
     #: a card scanned this long before the receipt prints belongs to its sale
     customer_window_s: float = Field(default=120.0, gt=0, le=3600)
     #: this printer model's ``ESC t`` numbers, where they differ from Epson's: table
-    #: number -> Python codec name, e.g. {16 = "cp1252"}
+    #: number -> Python codec name, e.g. {16 = "cp1252"}; table 0 is the one a job starts
+    #: in, so a printer whose switches select another table at power-on maps 0 to it
     code_pages: dict[int, str] = {}
     cut_dialect: CutDialect = "epson"
     template: ReceiptTemplate = ReceiptTemplate()

@@ -85,12 +85,10 @@ def _read(data: bytes, base: int, *, final: bool) -> tuple[list[Command], int]:
     commands: list[Command] = []
     pos, size = 0, len(data)
     while pos < size:
-        if escpos_table.is_text(data[pos]):
-            end = pos + 1
-            while end < size and escpos_table.is_text(data[end]):
-                end += 1
-            commands.append(Command(base + pos, end - pos, "text"))
-            pos = end
+        run = escpos_table.TEXT_RUN.match(data, pos)
+        if run is not None:
+            commands.append(Command(base + pos, run.end() - pos, "text"))
+            pos = run.end()
             continue
         try:
             measured = escpos_table.measure(data, pos)

@@ -10,6 +10,7 @@ never guessed, because one wrong length would read every later byte wrongly.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from register_agent.passthrough.escpos_payloads import (
@@ -31,12 +32,13 @@ from register_agent.passthrough.escpos_payloads import (
     until_nul,
 )
 
-__all__ = ["MAX_COMMAND_BYTES", "REALTIME", "UnknownCommand", "is_text", "measure"]
+__all__ = ["MAX_COMMAND_BYTES", "REALTIME", "TEXT_RUN", "UnknownCommand", "measure"]
 
 ESC, GS, FS, DLE = 0x1B, 0x1D, 0x1C, 0x10
 
-#: bytes that print as text (HT is a tab stop; LF, CR, FF and CAN are commands of their own)
-TEXT_CONTROLS = frozenset({0x09})
+#: a run of bytes that print as text: the characters, and HT, a tab stop (LF, CR, FF and
+#: CAN are commands of their own)
+TEXT_RUN = re.compile(rb"[\x09\x20-\xff]+")
 #: one-byte commands: print and feed, carriage return, form feed, cancel, and NUL, which a
 #: printer ignores and some drivers pad a job with
 SINGLE_BYTES = {0x0A: "LF", 0x0D: "CR", 0x0C: "FF", 0x18: "CAN", 0x00: "NUL"}
@@ -213,8 +215,3 @@ def measure(data: bytes, pos: int) -> Measured:
     if pos + 1 >= len(data):
         return None
     return handler(data, pos)
-
-
-def is_text(byte: int) -> bool:
-    """A byte that prints as a character (or a tab stop)."""
-    return byte >= 0x20 or byte in TEXT_CONTROLS
