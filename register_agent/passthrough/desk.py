@@ -78,9 +78,9 @@ class PassthroughDesk:
         )
         answer = await self._till.sell(request)
         block = answer.loyalty
-        if block.state == "pending" and block.customer is None and customer is None:
-            # v1 without a card whose staged reception was not made in the wait: "points
-            # will be added" would promise what no one can collect
+        if self._stages_online and customer is None and block.state != "qr":
+            # v1 without a card whose staged reception was not made in the wait: its QR
+            # would come on a later slip of the POS's, which this till never prints
             return LoyaltyBlock(state="none", lines=(CANNOT_COLLECT[self._language],))
         log.info("passthrough: sale %s of %s: %s", request.sale_id, found.total, block.state)
         return block

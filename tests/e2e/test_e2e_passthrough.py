@@ -39,8 +39,13 @@ def printer() -> Iterator[PrinterProcess]:
 
 
 @pytest.fixture
-def agent(sandbox_clean: Sandbox, tmp_path: Path, printer: PrinterProcess) -> Iterator[Any]:
-    till = PassthroughAgent(tmp_path, sandbox_clean, "v3", receipt_wait_s=1.5, printer=printer)
+def agent(
+    request: pytest.FixtureRequest, sandbox_clean: Sandbox, tmp_path: Path, printer: PrinterProcess
+) -> Iterator[Any]:
+    version, base_url = getattr(request, "param", ("v3", None))
+    till = PassthroughAgent(
+        tmp_path, sandbox_clean, version, receipt_wait_s=1.5, printer=printer, base_url=base_url
+    )
     try:
         yield till.start()
     finally:
@@ -69,6 +74,7 @@ def block_of(job: bytes) -> bytes:
     return job[len(head) : len(job) - len(tail)]
 
 
+@pytest.mark.parametrize("agent", [("v1", None), ("v3", None)], indirect=True)
 def test_a_scanned_card_is_credited_once_and_its_block_goes_before_the_cut(
     agent: PassthroughAgent, printer: PrinterProcess, sandbox_clean: Sandbox
 ) -> None:
@@ -105,6 +111,19 @@ def test_without_a_card_the_receipt_gets_a_qr_that_collects_once(
     claimed = [r for r in sandbox_clean.ledger() if r["kind"] == "token_claim"]
     assert [(r["member"]["id"], r["credits"]) for r in claimed] == [(MARIE_ID, 14)]
     assert credits(sandbox_clean) == []
+
+
+@pytest.mark.parametrize("agent", [("v1", "http://127.0.0.1:9")], indirect=True)
+def test_v1_without_a_card_and_without_the_api_says_points_cannot_be_collected(
+    agent: PassthroughAgent, printer: PrinterProcess
+) -> None:
+    replay(agent.till_address, RECEIPT)
+
+    [job] = printed(printer, 1)
+    block = block_of(job)
+    words = b" ".join(block.split())  # the line wraps at the paper's width
+    assert b"Loyalty points cannot be collected for this receipt." in words, block
+    assert qr_payloads(block) == []
 
 
 @pytest.mark.parametrize(
