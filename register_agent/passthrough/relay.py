@@ -26,6 +26,7 @@ import selectors
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ from register_agent.config.passthrough import CutDialect
 from register_agent.passthrough.figures import PassthroughCounters
 from register_agent.passthrough.judge import Judge, Verdict
 from register_agent.passthrough.printer_link import close_printer, open_printer
+from register_agent.passthrough.serial_till import SerialPort, serve_line
 from register_agent.passthrough.stream import JobStream
 
 log = logging.getLogger(__name__)
@@ -65,8 +67,9 @@ class Relay:
         self.counters = counters
         self.printer_lock = printer_lock
         self._server: socket.socket | None = None
-        self._open: set[socket.socket] = set()
+        self._open: set[Any] = set()
         self._guard = threading.Lock()
+        self._stopped = threading.Event()
 
     def start(self) -> tuple[str, int]:
         host, port = self.settings.listen
@@ -78,6 +81,7 @@ class Relay:
         return str(address[0]), int(address[1])
 
     def stop(self) -> None:
+        self._stopped.set()
         if self._server is not None:
             with contextlib.suppress(OSError):
                 self._server.shutdown(socket.SHUT_RDWR)
@@ -85,7 +89,7 @@ class Relay:
             self._server = None
         with self._guard:
             for connection in list(self._open):
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(OSError, AttributeError):
                     connection.shutdown(socket.SHUT_RDWR)
 
     def _accept(self) -> None:
@@ -100,11 +104,15 @@ class Relay:
                 target=self._serve_safely, args=(till,), name="passthrough-job", daemon=True
             ).start()
 
-    def _serve_safely(self, till: socket.socket) -> None:
+    def serve_serial(self, open_port: Callable[[], SerialPort], idle_gap_s: float) -> None:
+        """Also take jobs from a till on a serial line (``serial_till.py``)."""
+        serve_line(open_port, lambda line: self._serve_safely(line, idle_gap_s), self._stopped)
+
+    def _serve_safely(self, till: Any, idle_s: float | None = None) -> None:
         with self._guard:
             self._open.add(till)
         try:
-            _Connection(self, till).run()
+            _Connection(self, till, idle_s or self.settings.idle_s).run()
         except Exception:  # a bug here must not take the listener down
             log.exception("passthrough: a till connection failed")
         finally:
@@ -117,9 +125,10 @@ class Relay:
 class _Connection:
     """One till connection: its jobs, the printer connection while a job runs."""
 
-    def __init__(self, relay: Relay, till: socket.socket) -> None:
+    def __init__(self, relay: Relay, till: Any, idle_s: float) -> None:
         self._relay = relay
         self._till = till
+        self._idle_s = idle_s
         self._printer: socket.socket | None = None
         self._selector = selectors.DefaultSelector()
         # the block's future rings this when it is done: no poll interval is added to a job
@@ -134,7 +143,7 @@ class _Connection:
         self._selector.register(self._bell, selectors.EVENT_READ)
         try:
             while self._till_open:
-                timeout = self._relay.settings.idle_s if self._printer else None
+                timeout = self._idle_s if self._printer else None
                 events = self._selector.select(timeout)
                 if not events:
                     self._end_job()  # an idle gap ends the job and gives the printer back

@@ -16,6 +16,7 @@ from register_agent.passthrough.desk import PassthroughDesk
 from register_agent.passthrough.figures import PassthroughCounters
 from register_agent.passthrough.judge import Judge
 from register_agent.passthrough.relay import Relay, RelaySettings
+from register_agent.passthrough.serial_till import SerialPort
 from register_agent.receipts.layout import ReceiptLayout, TextLine
 from register_agent.till.sale import Till
 
@@ -34,18 +35,15 @@ def start_relay(
     render: Render,
     stages_online: bool,
     api_state: Callable[[], str],
+    open_serial: Callable[[], SerialPort] | None = None,
 ) -> Relay:
-    """Start listening for the till; ConfigError when the printer cannot be relayed to."""
+    """Start listening for the till (its network port, and its serial line when
+    ``open_serial`` opens one); ConfigError when the printer cannot be relayed to."""
     passthrough = config.passthrough
     if config.printer is None or printer is None:
         raise ConfigError(
             'passthrough: the relay needs a network printer: set [printer] kind = "network" '
             "with the printer's host (and port, 9100 on most printers)"
-        )
-    if passthrough.serial_device is not None:
-        raise ConfigError(
-            "passthrough.serial_device: a till printing over a serial line is not relayed yet; "
-            "connect the till over the network (listen) instead"
         )
     desk = PassthroughDesk(
         till,
@@ -71,6 +69,8 @@ def start_relay(
     )
     relay = Relay(settings, judge, counters, printer_lock)
     relay.start()
+    if open_serial is not None:  # the till's serial cable, beside the network port
+        relay.serve_serial(open_serial, passthrough.serial_idle_gap_s)
     # the driver's first render imports python-escpos and its printer profiles: done now,
     # beside the start, rather than in the first customer's receipt
     warm = ReceiptLayout(config.printer.line_width, (TextLine("-"),))

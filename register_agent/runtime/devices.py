@@ -178,6 +178,14 @@ def printer_address(config: PrinterConfig, printer: Printer) -> tuple[str, int] 
     return None
 
 
+def open_serial_line(path: Path, baudrate: int) -> Any:
+    """The serial line a till prints to (the pass-through), read without blocking; OSError
+    (pyserial's SerialException) when the adapter is not there."""
+    from drivers.serial_line import open_line  # noqa: PLC0415 (only tills with a serial line)
+
+    return open_line(path, baudrate)
+
+
 def block_renderer(config: PrinterConfig) -> Callable[[ReceiptLayout], bytes]:
     """The pass-through's loyalty block in this printer's bytes (no reset: mid-job)."""
     from drivers.escpos_printer import prepare_escpos  # noqa: PLC0415 (lazy, as above)

@@ -29,6 +29,7 @@ def open_relay(
 ) -> Relay:
     if config.printer is None or printer is None:
         raise ConfigError("passthrough: the relay needs a [printer] section (a network printer)")
+    line, baudrate = config.passthrough.serial_device, config.passthrough.serial_baudrate
     return start_relay(
         config,
         till,
@@ -38,6 +39,7 @@ def open_relay(
         render=devices.block_renderer(config.printer),
         stages_online=loyalty.stages_online,
         api_state=lambda: health.api_state,
+        open_serial=(lambda: devices.open_serial_line(line, baudrate)) if line else None,
     )
 
 

@@ -5,6 +5,8 @@ sandbox's ledger shows what was credited. Over real sockets and the pty card rea
 
 from __future__ import annotations
 
+import os
+import select
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -184,3 +186,37 @@ def test_the_agent_killed_mid_job_credits_once_and_prints_again_when_back(
     agent.drain(10)
     assert [c["credits"] for c in credits(sandbox_clean)] == [14]
     assert len(agent.journal_rows("sales")) == 1
+
+
+@pytest.fixture
+def serial_agent(
+    sandbox_clean: Sandbox, tmp_path: Path, printer: PrinterProcess
+) -> Iterator[PassthroughAgent]:
+    till = PassthroughAgent(
+        tmp_path, sandbox_clean, "v3", receipt_wait_s=1.5, printer=printer, serial=True
+    )
+    try:
+        yield till.start()
+    finally:
+        till.close()
+
+
+def test_a_till_on_a_serial_line_gets_its_status_byte_and_its_block(
+    serial_agent: PassthroughAgent, printer: PrinterProcess, sandbox_clean: Sandbox
+) -> None:
+    line = serial_agent.till_line
+    assert line is not None
+    serial_agent.scan(JAN_CARD)
+    os.write(line, b"\x10\x04\x01")  # DLE EOT 1 down the cable: the printer's answer comes back
+    assert wait_for(lambda: _read(line), 10, "the status byte") == b"\x16"
+
+    os.write(line, ORIGINAL)  # the job ends at its cut and the idle gap after it
+
+    [job] = printed(printer, 1)
+    assert b"Points earned" in block_of(job)
+    assert [c["credits"] for c in credits(sandbox_clean)] == [14]
+
+
+def _read(fd: int) -> bytes:
+    ready, _, _ = select.select([fd], [], [], 0.1)
+    return os.read(fd, 16) if ready else b""

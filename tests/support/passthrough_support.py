@@ -4,8 +4,10 @@ process (``till_process.py``) and the TCP printer in its own process
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import tty
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +26,20 @@ RECEIPT_PULSE = b"\x1bp0<x"
 class PassthroughAgent(AgentProcess):
     """An ``AgentProcess`` whose till prints through it (``till_address``)."""
 
-    def __init__(self, home: Path, *args: Any, template: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self, home: Path, *args: Any, template: str = "", serial: bool = False, **kwargs: Any
+    ) -> None:
         self.till_port = free_port()
         self._template = template
+        # the till's serial cable: the agent opens the pty's far end as its serial line
+        self.till_line: int | None = None
+        serial_line = ""
+        if serial:
+            self.till_line, far_end = os.openpty()
+            tty.setraw(far_end)
+            self._far_end = far_end
+            serial_line = f'serial_device = "{os.ttyname(far_end)}"\nserial_idle_gap_s = 0.3\n'
+        self._serial_line = serial_line
         kwargs.setdefault("prints", "pos")  # the till prints its own receipts
         super().__init__(home, *args, **kwargs)
 
@@ -39,7 +52,7 @@ class PassthroughAgent(AgentProcess):
         with self.config_path.open("a", encoding="utf-8") as config:
             config.write(
                 f'\n[passthrough]\nenabled = true\nlisten = "127.0.0.1:{self.till_port}"\n'
-                f"\n[passthrough.template]\n{self._template}\n"
+                f"{self._serial_line}\n[passthrough.template]\n{self._template}\n"
             )
 
 

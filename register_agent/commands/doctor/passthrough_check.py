@@ -23,11 +23,11 @@ def passthrough_check(config: AgentConfig) -> Check | None:
             f"the till's jobs are relayed to a network printer only; [printer] kind is {kind}",
             'set [printer] kind = "network" with the printer\'s host and port (9100)',
         )
-    if settings.serial_device is not None:
+    if settings.serial_device is not None and not settings.serial_device.exists():
         return failed(
             name,
-            f"a till printing over the serial line {settings.serial_device} is not relayed yet",
-            "connect the till to the agent over the network ([passthrough] listen) instead",
+            f"the till's serial line {settings.serial_device} does not exist",
+            "plug the USB-serial adapter in, or correct [passthrough] serial_device",
         )
     figures = saved_figures(config.state.directory)
     counted = figures_line(figures) if figures else "no job relayed yet"
