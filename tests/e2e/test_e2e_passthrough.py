@@ -196,7 +196,8 @@ def serial_agent(
         tmp_path, sandbox_clean, "v3", receipt_wait_s=1.5, printer=printer, serial=True
     )
     try:
-        yield till.start()
+        till.start()
+        yield till
     finally:
         till.close()
 

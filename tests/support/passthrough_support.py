@@ -4,6 +4,7 @@ process (``till_process.py``) and the TCP printer in its own process
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -42,6 +43,13 @@ class PassthroughAgent(AgentProcess):
         self._serial_line = serial_line
         kwargs.setdefault("prints", "pos")  # the till prints its own receipts
         super().__init__(home, *args, **kwargs)
+
+    def close(self) -> None:
+        super().close()
+        if self.till_line is not None:
+            for fd in (self.till_line, self._far_end):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
     @property
     def till_address(self) -> tuple[str, int]:
