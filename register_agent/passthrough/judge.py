@@ -58,6 +58,8 @@ class Judge:
         self._width = width
         self._render = render
         self.wait_s = wait_s
+        #: the customer's receipt is the job's last one ([passthrough.template] pick)
+        self.picks_last = passthrough.template.pick == "last"
 
     def at_cut(self, job: bytes, cut: int, service: Service) -> Verdict:
         """``job`` runs up to and including the cut at ``cut``; the block goes before it

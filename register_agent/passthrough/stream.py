@@ -39,6 +39,7 @@ class JobStream:
         self._urgent: list[tuple[int, int]] = []  # complete urgent commands past a held cut
         self._ahead: dict[int, int] = {}  # offset -> end of commands already sent ahead
         self.lost: str | None = None  # why the reader gave up on this stream
+        self._last_text = -1  # where the last text that prints something starts
 
     def feed(self, chunk: bytes) -> None:
         self.data += chunk
@@ -56,6 +57,10 @@ class JobStream:
         if self._cuts and self._sent >= self._cuts[0][0]:
             return self._cuts[0]
         return None
+
+    def printed_after(self, offset: int) -> bool:
+        """Whether text that prints something came after ``offset`` (another receipt)."""
+        return self._last_text >= offset
 
     def release_cut(self) -> None:
         self._cuts.popleft()
@@ -112,6 +117,8 @@ class JobStream:
         data = bytes(self.data)
         for command in commands:
             start, end = command.offset, command.offset + command.length
+            if command.name == "text" and data[start:end].strip():
+                self._last_text = start
             if is_cut(command, data, self._dialect):
                 self._cuts.append((start, end))
             behind_cut = bool(self._cuts) and start > self._cuts[0][0]

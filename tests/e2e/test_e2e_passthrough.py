@@ -221,3 +221,33 @@ def test_a_till_on_a_serial_line_gets_its_status_byte_and_its_block(
 def _read(fd: int) -> bytes:
     ready, _, _ = select.select([fd], [], [], 0.1)
     return os.read(fd, 16) if ready else b""
+
+
+@pytest.fixture
+def last_agent(
+    sandbox_clean: Sandbox, tmp_path: Path, printer: PrinterProcess
+) -> Iterator[PassthroughAgent]:
+    till = PassthroughAgent(
+        tmp_path, sandbox_clean, "v3", receipt_wait_s=1.5, printer=printer, template='pick = "last"'
+    )
+    try:
+        till.start()
+        yield till
+    finally:
+        till.close()
+
+
+def test_with_pick_last_the_block_goes_on_the_jobs_last_receipt(
+    last_agent: PassthroughAgent, printer: PrinterProcess, sandbox_clean: Sandbox, tmp_path: Path
+) -> None:
+    first = b"\x1b@ExampleMart Ltd.\nMerchant's slip\nTotal  $ 14.25\n\n\x1dVA\x03"
+    job = tmp_path / "two-receipts.bin"
+    job.write_bytes(first + ORIGINAL)  # one connection: a merchant's slip, then the receipt
+    last_agent.scan(JAN_CARD)
+
+    replay(last_agent.till_address, job)
+
+    [printed_job] = printed(printer, 1)
+    assert printed_job.startswith(first)  # nothing went into the first receipt
+    assert b"Points earned" in block_of(printed_job[len(first) :])
+    assert [c["credits"] for c in credits(sandbox_clean)] == [14]
