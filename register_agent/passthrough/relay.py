@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from register_agent.config.passthrough import CutDialect
+from register_agent.errors import ConfigError
 from register_agent.passthrough.connection import TillConnection
 from register_agent.passthrough.figures import PassthroughCounters
 from register_agent.passthrough.judge import Judge
@@ -69,7 +70,14 @@ class Relay:
 
     def start(self) -> tuple[str, int]:
         host, port = self.settings.listen
-        server = socket.create_server((host, port), reuse_port=False)
+        try:
+            server = socket.create_server((host, port))
+        except OSError as exc:  # systemd restarts the agent: the port may be free then
+            raise ConfigError(
+                f"passthrough.listen: cannot listen on {host}:{port} ({exc.strerror}); stop "
+                "what uses the port (a register-agent passthrough-learn still running?) or "
+                "choose another address"
+            ) from exc
         self._server = server
         threading.Thread(target=self._accept, name="passthrough-listen", daemon=True).start()
         address = server.getsockname()
