@@ -81,7 +81,10 @@ def load_template(path: Path) -> ReceiptTemplate:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file and try again") from None
-    table = table.get("passthrough", {}).get("template", table)
+    if "passthrough" in table:  # a config file, or passthrough-learn's table
+        table = table["passthrough"].get("template")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: has no [passthrough.template] table; add one")
     try:
         return ReceiptTemplate.model_validate(table)
     except ValidationError as exc:
@@ -103,14 +106,15 @@ def _problem(error: Any) -> str:
 
 def report_job(name: str, data: bytes, passthrough: PassthroughConfig) -> bool:
     """Print the job's lines and what the pass-through would do; True when it credits."""
-    from register_agent.passthrough.escpos_reader import (  # noqa: PLC0415
-        StreamOutOfSync,
-        decode_job,
+    from register_agent.passthrough.escpos_reader import StreamOutOfSync  # noqa: PLC0415
+    from register_agent.passthrough.template import (  # noqa: PLC0415
+        FoundReceipt,
+        decode_for,
+        find_sale,
     )
-    from register_agent.passthrough.template import FoundReceipt, find_sale  # noqa: PLC0415
 
     try:
-        job = decode_job(data, passthrough.code_pages, passthrough.cut_dialect)
+        job = decode_for(data, passthrough)
     except StreamOutOfSync as exc:
         print(
             f"{name}: {len(data)} bytes; the reader lost its way at byte {exc.offset}: {exc.reason}"

@@ -63,11 +63,9 @@ def passthrough_learn_command(args: argparse.Namespace) -> int:
     from register_agent.commands.passthrough import describe, show_lines  # noqa: PLC0415
     from register_agent.config import load_config  # noqa: PLC0415 (lazy: start-up cost)
     from register_agent.config.passthrough import PassthroughConfig  # noqa: PLC0415
-    from register_agent.passthrough.escpos_reader import (  # noqa: PLC0415
-        StreamOutOfSync,
-        decode_job,
-    )
+    from register_agent.passthrough.escpos_reader import StreamOutOfSync  # noqa: PLC0415
     from register_agent.passthrough.learning import propose_template, template_toml  # noqa: PLC0415
+    from register_agent.passthrough.template import decode_for  # noqa: PLC0415
 
     config = load_config(args.config)
     passthrough = config.passthrough
@@ -85,7 +83,7 @@ def passthrough_learn_command(args: argparse.Namespace) -> int:
     args.out.write_bytes(data)
     print(f"recorded {len(data)} bytes to {args.out}")
     try:
-        job = decode_job(data, passthrough.code_pages, passthrough.cut_dialect)
+        job = decode_for(data, passthrough)
     except StreamOutOfSync as exc:
         print(f"the reader lost its way at byte {exc.offset}: {exc.reason}")
         print("this printer's jobs would print untouched; tell us the till and printer model")

@@ -117,6 +117,9 @@ class PassthroughConfig(Section):
     #: number -> Python codec name, e.g. {16 = "cp1252"}; table 0 is the one a job starts
     #: in, so a printer whose switches select another table at power-on maps 0 to it
     code_pages: dict[int, str] = {}
+    #: the codec of the printer's two-byte character mode (``FS &``), for a till that prints
+    #: Chinese or Japanese: e.g. "gb18030", "big5", "shift_jis"; None: read as single bytes
+    multibyte_code_page: str | None = None
     cut_dialect: CutDialect = "epson"
     template: ReceiptTemplate = ReceiptTemplate()
 
@@ -132,14 +135,13 @@ class PassthroughConfig(Section):
         for number, name in tables.items():
             if not 0 <= number <= 255:
                 raise ValueError(f"table {number}: ESC t numbers run from 0 to 255")
-            try:
-                codecs.lookup(name)
-            except LookupError:
-                raise ValueError(
-                    f"table {number}: {name!r} is no code page Python knows; "
-                    "use a codec name such as 'cp858', 'cp1252' or 'iso8859_15'"
-                ) from None
+            _known_codec(name, f"table {number}: ")
         return tables
+
+    @field_validator("multibyte_code_page")
+    @classmethod
+    def _multibyte(cls, name: str | None) -> str | None:
+        return None if name is None else _known_codec(name, "")
 
     @property
     def listen_host(self) -> str:
@@ -148,6 +150,17 @@ class PassthroughConfig(Section):
     @property
     def listen_port(self) -> int:
         return _split_listen(self.listen)[1]
+
+
+def _known_codec(name: str, where: str) -> str:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise ValueError(
+            f"{where}{name!r} is no code page Python knows; "
+            "use a codec name such as 'cp858', 'cp1252', 'iso8859_15' or 'gb18030'"
+        ) from None
+    return name
 
 
 def _split_listen(value: str) -> tuple[str, int]:

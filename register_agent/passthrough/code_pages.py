@@ -8,6 +8,7 @@ adjust both to a model that numbers its tables, or cuts, differently from Epson.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -65,6 +66,42 @@ def codec_for(number: int, overrides: Mapping[int, str] | None = None) -> str:
     if overrides and number in overrides:
         return overrides[number]
     return EPSON_CODE_PAGES.get(number, UNKNOWN_TABLE_CODEC)
+
+
+class TextDecoder:
+    """The code page in force as a job goes on: the table ``ESC t`` selected, or the
+    two-byte character mode ``FS &`` turns on (``FS .`` off) when the model has one."""
+
+    def __init__(self, overrides: Mapping[int, str] | None, multibyte: str | None) -> None:
+        self._overrides = overrides
+        self._multibyte = multibyte
+        self._table = codec_for(0, overrides)
+        self._in_multibyte = False
+        self._decoder = codecs.getincrementaldecoder(self._table)("replace")
+
+    def select_table(self, number: int) -> None:
+        self._table = codec_for(number, self._overrides)
+        if not self._in_multibyte:
+            self._use(self._table)
+
+    def multibyte(self, *, on: bool) -> None:
+        # Without a two-byte code page in the config the mode changes nothing: amounts and
+        # the ASCII half still read in the single-byte table.
+        if self._multibyte is None:
+            return
+        self._in_multibyte = on
+        self._use(self._multibyte if on else self._table)
+
+    def reset(self) -> None:
+        """``ESC @``: table 0, two-byte mode off."""
+        self._in_multibyte = False
+        self.select_table(0)
+
+    def decode(self, piece: bytes) -> str:
+        return self._decoder.decode(piece)
+
+    def _use(self, codec: str) -> None:
+        self._decoder = codecs.getincrementaldecoder(codec)("replace")
 
 
 def is_cut(command: Command, data: bytes, dialect: CutDialect) -> bool:

@@ -93,14 +93,17 @@ def gs_cut(data: bytes, pos: int) -> Measured:
     raise UnknownCommand(f"GS V with function {m}")
 
 
-def gs_raster(data: bytes, pos: int) -> Measured:  # GS v 0 m xL xH yL yH d1...dk
+def gs_raster(data: bytes, pos: int) -> Measured:
+    """``GS v 0 m xL xH yL yH d1...dk`` (raster image) and ``GS Q 0`` with the same fields
+    (variable vertical size image): k = (xL + xH * 256) * (yL + yH * 256)."""
+    name = f"GS {chr(data[pos + 1])} 0"
     head = data[pos + 2 : pos + 8]
     if len(head) < 6:
         return None
     if head[0] != 0x30:
-        raise UnknownCommand(f"GS v with function {head[0]}")
+        raise UnknownCommand(f"{name[:4]} with function {head[0]}")
     width, height = head[2] + head[3] * 256, head[4] + head[5] * 256
-    return sized("GS v 0", 8 + width * height, data, pos)
+    return sized(name, 8 + width * height, data, pos)
 
 
 def gs_graphics_long(data: bytes, pos: int) -> Measured:  # GS 8 L p1 p2 p3 p4 m fn ...

@@ -11,13 +11,12 @@ the job on untouched.
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from register_agent.config.passthrough import CutDialect
 from register_agent.passthrough import escpos_table
-from register_agent.passthrough.code_pages import codec_for, is_cut
+from register_agent.passthrough.code_pages import TextDecoder, is_cut
 
 
 @dataclass(frozen=True)
@@ -96,12 +95,19 @@ def _read(data: bytes, base: int, *, final: bool) -> tuple[list[Command], int]:
             raise StreamOutOfSync(base + pos, exc.reason) from None
         if measured is None:
             if final:
-                raise StreamOutOfSync(base + pos, "the job ends inside a command")
+                raise StreamOutOfSync(
+                    base + pos, f"truncated: the job ends inside {_started(data, pos)}"
+                )
             break
         name, length = measured
         commands.append(Command(base + pos, length, name, name in escpos_table.REALTIME))
         pos += length
     return commands, pos
+
+
+def _started(data: bytes, pos: int) -> str:
+    """The command the job ends inside, by its first bytes, for the message."""
+    return "a command " + " ".join(f"{byte:02X}" for byte in data[pos : pos + 3])
 
 
 @dataclass(frozen=True)
@@ -124,25 +130,27 @@ class DecodedJob:
 #: commands that end the current line: print and feed, form feed, page mode's print
 _LINE_ENDS = frozenset({"LF", "FF", "ESC FF", "ESC d", "ESC J", "ESC e"})
 #: commands that print a picture; a receipt printed as pictures holds no text to read
-IMAGE_COMMANDS = frozenset({"GS v 0", "GS ( L", "GS 8 L", "ESC *", "GS /", "FS p"})
+IMAGE_COMMANDS = frozenset({"GS v 0", "GS Q 0", "GS ( L", "GS 8 L", "ESC *", "GS /", "FS p"})
 
 
 def decode_job(
     data: bytes,
     code_pages: Mapping[int, str] | None = None,
     cut_dialect: CutDialect = "epson",
+    multibyte_code_page: str | None = None,
 ) -> DecodedJob:
     """Read a whole job: its commands (``read_commands``) and what they print.
 
     ``code_pages`` maps this printer model's ``ESC t`` numbers to Python codec names, over
-    the Epson numbering; raises ``StreamOutOfSync`` as ``read_commands`` does.
+    the Epson numbering; ``multibyte_code_page`` is the codec of its two-byte (Kanji,
+    Chinese) mode. Raises ``StreamOutOfSync`` as ``read_commands`` does.
     """
     commands = read_commands(data)
     lines: list[str] = []
     line_ends: list[int] = []
     cuts: list[int] = []
     current: list[str] = []
-    decoder = codecs.getincrementaldecoder(codec_for(0, code_pages))("replace")
+    decoder = TextDecoder(code_pages, multibyte_code_page)
     has_text = has_image = False
 
     def end_line(offset: int, *, always: bool) -> None:
@@ -164,10 +172,11 @@ def decode_job(
         elif name in _LINE_ENDS:
             end_line(command.offset, always=False)
         elif name == "ESC t":
-            number = data[command.offset + 2]
-            decoder = codecs.getincrementaldecoder(codec_for(number, code_pages))("replace")
+            decoder.select_table(data[command.offset + 2])
+        elif name in ("FS &", "FS ."):
+            decoder.multibyte(on=name == "FS &")
         elif name == "ESC @":
-            decoder = codecs.getincrementaldecoder(codec_for(0, code_pages))("replace")
+            decoder.reset()
         elif name == "CAN":  # cancels the data of the current page: nothing of it prints
             current = []
         if is_cut(command, data, cut_dialect):

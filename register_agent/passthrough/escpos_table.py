@@ -110,8 +110,10 @@ _GS_FIXED: dict[int, int] = {
     0x63: 0,  # GS c     print counter
     0x66: 1,  # GS f n   HRI font
     0x68: 1,  # GS h n   bar code height
+    0x6A: 1,  # GS j n   automatic status back for ink
     0x72: 1,  # GS r n   transmit status
     0x77: 1,  # GS w n   bar code width
+    0x7A: 3,  # GS z 0 t1 t2  online recovery wait time
 }
 
 _FS_FIXED: dict[int, int] = {
@@ -128,7 +130,7 @@ _FS_FIXED: dict[int, int] = {
 #: the ``ESC (``, ``GS (`` and ``FS (`` functions: ``fn pL pH`` then pL + pH*256 bytes
 _PL_PH_FUNCTIONS = {
     ESC: frozenset(b"AY"),
-    GS: frozenset(b"ABCDEHKLMNPQkz"),
+    GS: frozenset(b"ABCDEFGHKLMNPQkz"),
     FS: frozenset(b"ACEFLe"),
 }
 _PREFIX = {ESC: "ESC", GS: "GS", FS: "FS"}
@@ -185,6 +187,7 @@ _GS_VARIABLE: dict[int, Callable[[bytes, int], Measured]] = {
     0x6B: gs_barcode,
     0x2A: gs_download,
     0x67: gs_counter,
+    0x51: gs_raster,  # GS Q 0: variable vertical size bit image
 }
 
 

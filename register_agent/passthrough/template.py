@@ -95,10 +95,17 @@ def read_sale(
     """Decode a whole job and find its sale with this till's settings; a job the reader
     loses sync on is ``Unmatched("out_of_sync")`` (and no decoded job)."""
     try:
-        job = decode_job(data, passthrough.code_pages, passthrough.cut_dialect)
+        job = decode_for(data, passthrough)
     except StreamOutOfSync:
         return None, Unmatched("out_of_sync")
     return job, find_sale(job, passthrough.template)
+
+
+def decode_for(data: bytes, passthrough: PassthroughConfig) -> DecodedJob:
+    """``decode_job`` with this till's code pages and cut dialect."""
+    return decode_job(
+        data, passthrough.code_pages, passthrough.cut_dialect, passthrough.multibyte_code_page
+    )
 
 
 def _total_of(receipt: Receipt, template: ReceiptTemplate) -> FoundReceipt | Unmatched | None:

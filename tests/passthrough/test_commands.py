@@ -234,3 +234,33 @@ def test_passthrough_learn_without_a_printer_records_only_and_says_why_no_templa
     assert (tmp_path / "picture.bin").read_bytes() == picture
     assert "no template to propose: the receipt is printed as a picture" in out
     assert not (tmp_path / "passthrough-template.toml").exists()
+
+
+def test_a_config_file_as_template_uses_its_template_or_says_it_has_none(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path, '[passthrough]\nenabled = true\n[passthrough.template]\npick = "last"\n'
+    )
+    used = cli(
+        "passthrough-test",
+        str(RECEIPT),
+        "--template",
+        str(config),
+        "--config",
+        str(config),
+        cwd=tmp_path,
+    )
+    assert used.returncode == 0, used.stderr
+    assert "found the sale: total 14.25" in used.stdout
+    bare = tmp_path / "bare.toml"
+    bare.write_text("[passthrough]\nenabled = true\n", encoding="utf-8")
+    refused = cli(
+        "passthrough-test",
+        str(RECEIPT),
+        "--template",
+        str(bare),
+        "--config",
+        str(config),
+        cwd=tmp_path,
+    )
+    assert refused.returncode == 2
+    assert "has no [passthrough.template] table; add one" in refused.stderr

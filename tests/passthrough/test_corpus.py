@@ -36,6 +36,9 @@ RECORDED: dict[str, tuple[list[str], set[str]]] = {
     "escpos-php-qr-code.bin": (["QR code demo", "Error correction H"], {"GS ( k"}),
     "escpos-php-text-size.bin": (["Change height & width", "12345678"], {"GS !"}),
     "escpos-php-unifont-print-buffer.bin": ([], {"ESC &", "ESC %"}),
+    # a Chinese restaurant's bill in the printer's two-byte mode: read as single bytes, the
+    # amounts and dates still show
+    "escposparser-receipt-text.bin": (["40.00", "28.00", "68.00", "2016-5-6   21:32:49"], {"FS &"}),
 }
 
 
@@ -67,6 +70,14 @@ def test_a_recorded_job_reads_as_printed(name: str) -> None:
     assert [word for word in words if word not in text] == []
     assert commands <= {command.name for command in job.commands}
     assert job.cut_offsets, "every recorded job ends with a cut"
+
+
+def test_a_chinese_bill_reads_in_the_two_byte_code_page_the_config_names() -> None:
+    job = decode_job(
+        (CORPUS / "escposparser-receipt-text.bin").read_bytes(), multibyte_code_page="gb18030"
+    )
+    assert "客人就餐消费单" in job.lines
+    assert "应收金额\uff1a68.00" in [line.strip() for line in job.lines]  # a full-width colon
 
 
 def test_a_logo_before_the_text_is_no_text() -> None:

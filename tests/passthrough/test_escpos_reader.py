@@ -39,6 +39,11 @@ COMMANDS: list[tuple[bytes, list[tuple[str, int]]]] = [
     # raster: 2 bytes wide, 3 dots high: 6 bytes of image, here bytes that spell text
     (GS + b"v0\x00\x02\x00\x03\x00" + b"TOTAL\n", [("GS v 0", 14)]),
     (GS + b"(L\x05\x000p0\x01\x01", [("GS ( L", 10)]),
+    (GS + b"Q0\x00\x03\x00\x01\x00abc", [("GS Q 0", 11)]),
+    (
+        GS + b"(F\x04\x00\x01\x00\x00\x10" + GS + b"z0\x01\x02" + GS + b"j\x01",
+        [("GS ( F", 9), ("GS z", 5), ("GS j", 3)],
+    ),
     (GS + b"8L\x03\x00\x00\x000p0", [("GS 8 L", 10)]),
     # ESC * in 8-dot mode: 3 columns of 1 byte; in 24-dot mode: 2 columns of 3 bytes
     (ESC + b"*\x00\x03\x00abc" + ESC + b"*\x21\x02\x00abcdef", [("ESC *", 8), ("ESC *", 11)]),
@@ -86,34 +91,36 @@ def test_only_the_real_time_commands_are_marked_real_time() -> None:
     ]
 
 
-#: a stream made to break the reader -> the offset it gives up at
-BROKEN: list[tuple[str, bytes, int]] = [
-    ("truncated raster", b"hi\n" + GS + b"v0\x00\x10\x00\x10\x00" + bytes(100), 3),
-    ("truncated GS ( k", GS + b"(k\x40\x001P0abc", 0),
-    ("unknown ESC", b"ok" + ESC + b"\x01\x02", 2),
-    ("unknown GS", GS + b"\x7f", 0),
-    ("unknown GS ( function", GS + b"(Z\x01\x00\x00", 0),
-    ("GS V with no such function", GS + b"V\x07", 0),
-    ("GS k with no such system", GS + b"k\x20abc\x00", 0),
-    ("GS k without its NUL", GS + b"k\x04" + b"1" * 300, 0),
-    ("stray control byte", b"abc\x07def", 3),
-    ("job ends after ESC", b"abc" + ESC, 3),
-    ("ESC * with no such mode", ESC + b"*\x05\x01\x00a", 0),
-    ("GS 8 L larger than any printer", GS + b"8L\xff\xff\xff\xff0p", 0),
-    ("DLE EOT 9", DLE + b"\x04\x09", 0),
+#: a stream made to break the reader -> the offset it gives up at, and whether the job only
+#: ended too early (the relay tells a job still arriving from one it cannot read)
+BROKEN: list[tuple[str, bytes, int, bool]] = [
+    ("truncated raster", b"hi\n" + GS + b"v0\x00\x10\x00\x10\x00" + bytes(100), 3, True),
+    ("truncated GS ( k", GS + b"(k\x40\x001P0abc", 0, True),
+    ("job ends after ESC", b"abc" + ESC, 3, True),
+    ("job ends inside ESC p", b"abc" + ESC + b"p\x00", 3, True),
+    ("unknown ESC", b"ok" + ESC + b"\x01\x02", 2, False),
+    ("unknown GS", GS + b"\x7f", 0, False),
+    ("unknown GS ( function", GS + b"(Z\x01\x00\x00", 0, False),
+    ("GS V with no such function", GS + b"V\x07", 0, False),
+    ("GS k with no such system", GS + b"k\x20abc\x00", 0, False),
+    ("GS k without its NUL", GS + b"k\x04" + b"1" * 300, 0, False),
+    ("stray control byte", b"abc\x07def", 3, False),
+    ("ESC * with no such mode", ESC + b"*\x05\x01\x00a", 0, False),
+    ("GS 8 L larger than any printer", GS + b"8L\xff\xff\xff\xff0p", 0, False),
+    ("DLE EOT 9", DLE + b"\x04\x09", 0, False),
 ]
 
 
 @pytest.mark.parametrize(
-    ("data", "offset"), [row[1:] for row in BROKEN], ids=[r[0] for r in BROKEN]
+    ("data", "offset", "truncated"), [row[1:] for row in BROKEN], ids=[row[0] for row in BROKEN]
 )
 def test_a_stream_the_reader_cannot_follow_raises_where_it_lost_sync(
-    data: bytes, offset: int
+    data: bytes, offset: int, truncated: bool
 ) -> None:
     with pytest.raises(StreamOutOfSync) as raised:
         read_commands(data)
     assert raised.value.offset == offset
-    assert raised.value.reason
+    assert raised.value.reason.startswith("truncated") == truncated
 
 
 @settings(max_examples=300, deadline=None)

@@ -153,6 +153,16 @@ def test_a_recorded_receipt_totals_what_it_prints() -> None:
     assert job.cut_offsets == [data.index(GS + b"VA")]
 
 
+def test_a_template_in_the_tills_own_language_finds_the_chinese_bills_total() -> None:
+    config = PassthroughConfig(
+        multibyte_code_page="gb18030",
+        template=ReceiptTemplate(total=["应收金额\uff1a(?P<total>[0-9.]+)"]),
+    )
+    data = (CORPUS / "escposparser-receipt-text.bin").read_bytes()
+    _, found = read_sale(data, config)
+    assert found == FoundReceipt(Decimal("68.00"), None, False, data.index(GS + b"V\x01"))
+
+
 def test_python_escpos_receipts_total_and_copy() -> None:
     number = ReceiptTemplate(receipt_no=[r"Bonnr: (?P<receipt_no>[\d-]+)"])
     data = shop_receipt()
@@ -190,6 +200,7 @@ def test_receipts_split_at_cuts_with_their_line_numbers() -> None:
         ({"template": {"copy_markers": ["KOPIE|"]}}, "matches an empty line, so every line"),
         ({"template": {"totals": []}}, "Extra inputs are not permitted"),
         ({"code_pages": {16: "cp9999"}}, "is no code page Python knows"),
+        ({"multibyte_code_page": "gb9999"}, "is no code page Python knows"),
         ({"listen": "till:port"}, "must be address:port"),
     ],
 )
