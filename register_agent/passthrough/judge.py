@@ -19,8 +19,8 @@ from register_agent.counter.messages import LoyaltyBlock
 from register_agent.errors import CounterRefusal
 from register_agent.passthrough.block import Render, block_bytes, block_layout
 from register_agent.passthrough.desk import PassthroughDesk
-from register_agent.passthrough.escpos_reader import DecodedJob, StreamOutOfSync, decode_job
-from register_agent.passthrough.template import FoundReceipt, Unmatched, find_sale
+from register_agent.passthrough.escpos_reader import DecodedJob, StreamOutOfSync
+from register_agent.passthrough.template import FoundReceipt, Unmatched, decode_for, find_sale
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class Judge:
         """The customer's receipt when it ends at ``cut``, else the verdict without it."""
         try:
             settings = self._passthrough
-            decoded = decode_job(job, settings.code_pages, settings.cut_dialect)
+            decoded = decode_for(job, settings)  # every reading setting of [passthrough]
             found = find_sale(decoded, settings.template)
         except StreamOutOfSync:
             return Verdict(reason="out_of_sync")
