@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from register_agent.config import PassthroughConfig, ReceiptConfig
+from register_agent.config.passthrough import CutDialect
 from register_agent.counter.messages import LoyaltyBlock
 from register_agent.errors import CounterRefusal
 from register_agent.passthrough.block import Render, block_bytes, block_layout
@@ -100,12 +101,9 @@ class Judge:
         except Exception:  # fail open: a bug in the reader or the template stops no receipt
             log.exception("passthrough: the receipt could not be read; passed untouched")
             return Verdict(reason="error")
-        if isinstance(found, Unmatched):
-            return Verdict(reason=found.reason)
-        if found.cut_offset != cut:
-            return Verdict(reason="no_total")  # the customer's receipt is not this one
-        if found.is_copy:
-            return Verdict(closed=True, reason="copy")  # a reprint never credits
+        refused = _refusal(found, decoded, job, cut, settings)
+        if refused is not None or isinstance(found, Unmatched):
+            return refused or Verdict(reason="no_total")
         return found, decoded
 
     def _block(self, found: FoundReceipt, job: bytes, service: Service) -> LoyaltyBlock | str:
@@ -131,3 +129,33 @@ class Judge:
             return "error"
         result: LoyaltyBlock = future.result()
         return result
+
+
+def _refusal(
+    found: FoundReceipt | Unmatched,
+    decoded: DecodedJob,
+    job: bytes,
+    cut: int | None,
+    settings: PassthroughConfig,
+) -> Verdict | None:
+    """Why the found receipt gets no block here; None when it gets one."""
+    if isinstance(found, Unmatched):
+        return Verdict(reason=found.reason)
+    if found.cut_offset != cut:
+        return Verdict(reason="no_total")  # the customer's receipt is not this one
+    if found.is_copy:
+        return Verdict(closed=True, reason="copy")  # a reprint never credits
+    if cut is None and not decoded.cut_offsets and _cuts_otherwise(job, settings):
+        # no cut this dialect knows, but one of the other: the block "at the end" would
+        # print after the real cut, on the next customer's paper
+        return Verdict(reason="unknown_dialect")
+    return None
+
+
+def _cuts_otherwise(job: bytes, settings: PassthroughConfig) -> bool:
+    """Whether the job cuts the paper in the other dialect (a printer set up wrongly)."""
+    other: CutDialect = "star-line" if settings.cut_dialect == "epson" else "epson"
+    try:
+        return bool(decode_for(job, settings.model_copy(update={"cut_dialect": other})).cut_offsets)
+    except StreamOutOfSync:
+        return True

@@ -134,3 +134,23 @@ def test_a_job_waits_for_the_agents_own_slip_and_prints_after_it(
     finally:
         relay.stop()
     assert printer.wait_until(lambda p: p.printed() == [b"Hello\n"], 5)
+
+
+def test_a_job_cut_in_a_dialect_the_printer_is_not_set_up_for_passes_untouched(
+    printer: VirtualPrinter, hung: _HungLoop
+) -> None:
+    """A Star Line Mode cut (ESC d 3) on a till set up as "epson": no block at the end, where
+    it would print after the real cut."""
+    relay, counters = _relay(printer, hung.loop, threading.Lock())
+    job = b"\x1b@Shop\nTOTAAL 12,50\n\x1bd\x03"
+    address = relay.start()
+    try:
+        with socket.create_connection(address, timeout=10) as till:
+            till.sendall(job)
+            till.shutdown(socket.SHUT_WR)
+            while till.recv(4096):
+                pass
+    finally:
+        relay.stop()
+    assert printer.wait_until(lambda p: p.printed() == [job], 5)
+    assert counters.figures().passed == {"unknown_dialect": 1}
