@@ -51,25 +51,17 @@ class PassthroughDesk:
         currency: str,
         language: Language,
         stages_online: bool,
-        api_state: Callable[[], str],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._till = till
         self._currency = currency
         self._language = language
         self._stages_online = stages_online
-        self._api_state = api_state
         self._clock = clock
 
     async def block(self, found: FoundReceipt, job: bytes) -> LoyaltyBlock:
         """Sell the receipt's total and say what its block prints. A card scanned within
         the customer window is consumed by this sale (as a POS sale consumes it)."""
-        customer = await self._till.current_customer()
-        offline = self._api_state() in ("unreachable", "key_refused")
-        if customer is None and self._stages_online and offline:
-            # v1 without a card: its QR comes from a staged reception the API makes, which
-            # cannot be made now; a sale recorded for it would queue a QR no one sees
-            return LoyaltyBlock(state="none", lines=(CANNOT_COLLECT[self._language],))
         request = SaleRequest(
             sale_id=sale_id_of(found, job, datetime.fromtimestamp(self._clock())),
             amount=found.total,
@@ -78,9 +70,11 @@ class PassthroughDesk:
         )
         answer = await self._till.sell(request)
         block = answer.loyalty
-        if self._stages_online and customer is None and block.state != "qr":
-            # v1 without a card whose staged reception was not made in the wait: its QR
-            # would come on a later slip of the POS's, which this till never prints
+        if self._stages_online and block.customer is None and block.state != "qr":
+            # v1 without a card, whose staged reception was not made in the wait (the API
+            # down or slow): its QR would come on a later slip of the POS's, which this
+            # till never prints. The sale is recorded all the same, so the same receipt
+            # printed again says the same.
             return LoyaltyBlock(state="none", lines=(CANNOT_COLLECT[self._language],))
         log.info("passthrough: sale %s of %s: %s", request.sale_id, found.total, block.state)
         return block

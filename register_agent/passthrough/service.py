@@ -34,7 +34,6 @@ def start_relay(
     printer_lock: threading.Lock,
     render: Render,
     stages_online: bool,
-    api_state: Callable[[], str],
     open_serial: Callable[[], SerialPort] | None = None,
 ) -> Relay:
     """Start listening for the till (its network port, and its serial line when
@@ -50,7 +49,6 @@ def start_relay(
         currency=config.receipt.currency,
         language=config.receipt.language,
         stages_online=stages_online,
-        api_state=api_state,
     )
     judge = Judge(
         passthrough=passthrough,

@@ -157,7 +157,7 @@ class Agent:
         self._start_workers(tasks)
         if self.passthrough is not None:  # its own threads: printing never waits on the loop
             args = (self.till, self.passthrough, self.printer, self.printer_lock)
-            relay = open_relay(config, *args, health=self.health, loyalty=self.loyalty)
+            relay = open_relay(config, *args, loyalty=self.loyalty)
             stack.callback(relay.stop)
         await self._start_api(stack)
         self._start_metrics(stack)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 
 from register_agent.config import AgentConfig, TillConfig
-from register_agent.counter.health import TillHealth
 from register_agent.errors import ConfigError
 from register_agent.loyalty.domain import LoyaltyService
 from register_agent.passthrough.figures import PassthroughCounters
@@ -24,7 +23,6 @@ def open_relay(
     printer: Printer | None,
     lock: threading.Lock,
     *,
-    health: TillHealth,
     loyalty: LoyaltyService,
 ) -> Relay:
     if config.printer is None or printer is None:
@@ -38,7 +36,6 @@ def open_relay(
         printer_lock=lock,
         render=devices.block_renderer(config.printer),
         stages_online=loyalty.stages_online,
-        api_state=lambda: health.api_state,
         open_serial=(lambda: devices.open_serial_line(line, baudrate)) if line else None,
     )
 

@@ -72,7 +72,6 @@ def _relay(printer: VirtualPrinter, loop: Any, lock: threading.Lock) -> tuple[Re
         currency="EUR",
         language="en",
         stages_online=False,
-        api_state=lambda: "reachable",
     )
     judge = Judge(
         passthrough=PassthroughConfig(enabled=True),
