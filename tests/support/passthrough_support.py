@@ -14,7 +14,7 @@ from typing import Any
 
 import qrcode
 
-from tests.support.agent_harness import AgentProcess, free_port
+from tests.support.agent_harness import AgentProcess, free_port, wait_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "escpos"
 #: a real receipt from escpos-tools (a logo as raster, text, "Total $ 14.25", one cut)
@@ -43,6 +43,16 @@ class PassthroughAgent(AgentProcess):
         self._serial_line = serial_line
         kwargs.setdefault("prints", "pos")  # the till prints its own receipts
         super().__init__(home, *args, **kwargs)
+
+    def start(self, crash_at: str | None = None) -> PassthroughAgent:
+        """Started, and its card reader open: a scan written before the reader opens the
+        pty may be dropped with the line's stale input (the relay's warm-up makes the
+        start a little longer than other tests')."""
+        super().start(crash_at)
+        wait_for(
+            lambda: self.status()["readers"] == ["counter: ok"], 10, "the card reader to open"
+        )
+        return self
 
     def close(self) -> None:
         super().close()
