@@ -49,9 +49,7 @@ class PassthroughAgent(AgentProcess):
         pty may be dropped with the line's stale input (the relay's warm-up makes the
         start a little longer than other tests')."""
         super().start(crash_at)
-        wait_for(
-            lambda: self.status()["readers"] == ["counter: ok"], 10, "the card reader to open"
-        )
+        wait_for(lambda: self.status()["readers"] == ["counter: ok"], 10, "the card reader to open")
         return self
 
     def close(self) -> None:
