@@ -27,7 +27,9 @@ def free_port() -> int:
 class AgentProcess:
     """Starts the agent against ``api_url`` with one pty reader; talks to its local API."""
 
-    def __init__(self, directory: Path, api_url: str, *, version: str = "v3") -> None:
+    def __init__(
+        self, directory: Path, api_url: str, *, version: str = "v3", extra: str = ""
+    ) -> None:
         self.directory = directory
         self.port = free_port()
         self.master, slave = os.openpty()
@@ -42,7 +44,7 @@ class AgentProcess:
             '[till]\nreceipt_wait_s = 1.5\nprints = "pos"\n'
             "[outbox]\nbackoff_base_s = 0.05\nbackoff_max_s = 0.5\nunknown_delay_s = 0.05\n"
             f'[local_api]\nlisten = "127.0.0.1:{self.port}"\nmetrics_listen = ""\n'
-            f'[[readers]]\nkind = "serial"\nname = "bench"\nport = "{os.ttyname(slave)}"\n',
+            f'[[readers]]\nkind = "serial"\nname = "bench"\nport = "{os.ttyname(slave)}"\n' + extra,
             encoding="utf-8",
         )
         self.env = {

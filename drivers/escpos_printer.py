@@ -99,11 +99,18 @@ def _state_of(printer: int, cause: int, error: int, paper: int) -> PrinterStatus
 class EscposPrinter:
     """The ``Printer`` of network, serial, USB and file ESC/POS printers."""
 
-    def __init__(self, config: TransportConfig, *, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: TransportConfig,
+        *,
+        cache_dir: Path | None = None,
+        lock: threading.Lock | None = None,
+    ) -> None:
         self.config = config
         prepare_escpos(cache_dir)  # before anything imports escpos
-        # one job or status check at a time: serial and USB devices have a single owner
-        self._lock = threading.Lock()
+        # one job or status check at a time: serial and USB devices have a single owner, and
+        # a network printer's raw port one connection (``lock``: shared with the relay)
+        self._lock = lock or threading.Lock()
         self._closed = False
 
     async def status(self) -> PrinterStatus:

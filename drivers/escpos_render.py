@@ -55,6 +55,18 @@ def render(receipt: ReceiptLayout, config: PrinterSettings) -> bytes:
             f"{config.profile}; choose one of CP858, CP1252, ISO_8859-15 that it has"
         )
     printer.hw("INIT")
+    return _render_body(printer, receipt, config)
+
+
+def render_block(receipt: ReceiptLayout, config: PrinterSettings) -> bytes:
+    """``receipt`` without the printer's reset: a block inside another program's job (the
+    receipt pass-through), where ``ESC @`` would drop what that job left in the buffer."""
+    printer = _dummy(config.profile)
+    printer.profile.profile_data = _profile_data(config.profile, config.paper_width_mm)
+    return _render_body(printer, receipt, config)
+
+
+def _render_body(printer: Any, receipt: ReceiptLayout, config: PrinterSettings) -> bytes:
     # One fixed code page (ESC t n) instead of escpos' guessing: the euro sign and accented
     # letters then come out the same on every job.
     printer.magic.force_encoding(config.code_page)

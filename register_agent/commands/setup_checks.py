@@ -109,6 +109,11 @@ def _status_ticket(config: Any, width: int, preview: Path | None) -> int:
     from register_agent.runtime.devices import print_test, write_receipt_preview  # noqa: PLC0415
 
     lines = asyncio.run(status_lines(config))
+    if config.passthrough.enabled:  # before the version line, the ticket's last
+        from register_agent.passthrough.figures import figures_line, saved_figures  # noqa: PLC0415
+
+        figures = saved_figures(config.state.directory)
+        lines.insert(-1, f"Pass-through: {figures_line(figures) if figures else 'no job yet'}")
     print("\n".join(lines))
     layout = status_layout(lines, width)
     if preview:

@@ -174,6 +174,13 @@ def describe(status: dict[str, Any]) -> str:
         f"printer: {_printer_words(status)}",
         f"readers: {readers or 'none'}",
     ]
+    relayed = status.get("passthrough")
+    if isinstance(relayed, dict):  # the receipt pass-through is on
+        passed = sum(relayed.get("passed", {}).values())
+        parts.append(
+            f"pass-through: {relayed.get('relayed', 0)} jobs, "
+            f"{relayed.get('with_block', 0)} with a block, {passed} untouched"
+        )
     journal = status.get("journal", "ok")
     if journal != "ok":  # named only when it refuses sales: the line stays short
         parts.append(f"journal: {_JOURNAL_WORDS.get(journal, journal)}")

@@ -12,7 +12,7 @@ from typing import Literal
 
 from register_agent.common.faults import WorkerFaults
 from register_agent.config import OutboxConfig
-from register_agent.counter.messages import TillStatus
+from register_agent.counter.messages import PassthroughFigures, TillStatus
 from register_agent.errors import (
     AlreadyApplied,
     CredentialsRejected,
@@ -41,6 +41,7 @@ class TillHealth:
         readers: Callable[[], tuple[str, ...]] = tuple,
         credentials_refused: Callable[[], bool] = lambda: False,
         faults: WorkerFaults | None = None,
+        passthrough: Callable[[], PassthroughFigures | None] = lambda: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._journal = journal
@@ -49,6 +50,7 @@ class TillHealth:
         self._printer = printer
         self._readers = readers
         self._credentials_refused = credentials_refused
+        self._passthrough = passthrough
         self._clock = clock
         self._api: ApiState = "unknown"
         self._unanswered = 0  # lost answers in a row (OutcomeUnknown), since the last answer
@@ -144,4 +146,5 @@ class TillHealth:
             printer=self._printer(),
             readers=self._readers(),
             journal=self._journal.fault.kind if self._journal.fault else "ok",
+            passthrough=self._passthrough(),
         )

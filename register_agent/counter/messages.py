@@ -180,6 +180,15 @@ class ClaimAnswer(Message):
     slip_id: str | None = None
 
 
+class PassthroughFigures(Message):
+    """The receipt pass-through's jobs since the agent started (``passthrough/``): every job
+    relayed, those that got a loyalty block, and those passed untouched, by reason."""
+
+    relayed: int = 0
+    with_block: int = 0
+    passed: dict[str, int] = Field(default_factory=dict)
+
+
 class TillStatus(Message):
     """``GET /v1/status``: the whole till in a few fields."""
 
@@ -196,6 +205,8 @@ class TillStatus(Message):
     readers: tuple[str, ...]  # "name: ok" / "name: down (detail)"
     #: "ok"; "disk_full" or "damaged": sales and other writes are refused (503) meanwhile
     journal: Literal["ok", "disk_full", "damaged"] = "ok"
+    #: the receipt pass-through's jobs; None when it is off
+    passthrough: PassthroughFigures | None = None
 
 
 class TillApi(Protocol):

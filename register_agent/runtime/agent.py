@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,7 @@ from register_agent.loyalty.http import observe_calls
 from register_agent.outbox.handlers import make_handlers
 from register_agent.outbox.settled import Settled
 from register_agent.outbox.worker import Outbox, OutboxSettings
+from register_agent.passthrough.figures import PassthroughCounters, metric_families
 from register_agent.readers.reader import RawScan
 from register_agent.readers.scans import Outcome, Scan, ScanPipeline
 from register_agent.receipts.printer_worker import PrinterWorker, agent_prints
@@ -37,6 +39,7 @@ from register_agent.runtime import devices
 from register_agent.runtime.fleet_metrics import FleetCollector
 from register_agent.runtime.housekeeping import cached_register, keep_house
 from register_agent.runtime.metrics import AgentMetrics, MetricsServer, Sources
+from register_agent.runtime.relaying import open_relay, till_settings
 from register_agent.runtime.sdnotify import READY_STATUS, Heartbeat, Notifier, feed_watchdog
 from register_agent.runtime.tasks import Tasks, first_of
 from register_agent.till.sale import Till
@@ -107,21 +110,25 @@ class Agent:
         self.loyalty = loyalty.service
         self.events = EventBus()
         self.settled = Settled()  # the outbox tells it; the till and the printer wait on it
+        self.printer_lock = threading.Lock()  # one connection at a time: relay and slips
+        on = config.passthrough.enabled
+        self.passthrough = PassthroughCounters(state) if on else None
         self.printer_worker = await self._start_printer(stack)
         self.readers = [devices.make_reader(reader) for reader in config.readers]
         self.health = TillHealth(
             self.journal,
             config.outbox,
-            printer=self._printer_line,
-            readers=self._reader_lines,
+            printer=lambda: devices.printer_line(self.printer_worker),
+            readers=lambda: devices.reader_lines(self.readers),
             credentials_refused=lambda: self.outbox.credentials_refused,
             faults=self.faults,
+            passthrough=self.passthrough.figures if self.passthrough else lambda: None,
         )
         self.till = Till(
             journal=self.journal,
             loyalty=loyalty,
             events=self.events,
-            till=config.till,
+            till=till_settings(config),
             receipt=config.receipt,
             health=self.health,
             wake_outbox=lambda: self.outbox.wake(),  # noqa: PLW0108 (the outbox comes next)
@@ -150,20 +157,27 @@ class Agent:
             log.warning("%d operations were in flight at the last stop: reconciling", recovered)
         tasks = await stack.enter_async_context(Tasks(on_death=self._worker_died))
         self._start_workers(tasks)
+        if self.passthrough is not None:  # its own threads: printing never waits on the loop
+            args = (self.till, self.passthrough, self.printer, self.printer_lock)
+            relay = open_relay(config, *args, loyalty=self.loyalty)
+            stack.callback(relay.stop)
         await self._start_api(stack)
         self._start_metrics(stack)
         self._notifier.ready(READY_STATUS)
         log.info("ready: Register API %s at %s", config.api.version, config.api.base_url)
 
     async def _start_printer(self, stack: contextlib.AsyncExitStack) -> PrinterWorker | None:
-        if not agent_prints(self.config) or self.config.printer is None:
+        self.printer = None
+        if self.config.printer is None or not (agent_prints(self.config) or self.passthrough):
             return None
-        printer = devices.open_printer(self.config.printer)
-        stack.push_async_callback(printer.close)
+        self.printer = devices.open_printer(self.config.printer, lock=self.printer_lock)
+        stack.push_async_callback(self.printer.close)
+        if not agent_prints(self.config):
+            return None  # the pass-through's printer only
         return PrinterWorker.from_config(
             self.config,
             self.journal,
-            printer,
+            self.printer,
             events=self.events,
             on_beat=lambda: self.heartbeat.beat("printer"),
             settled=self.settled,
@@ -218,6 +232,9 @@ class Agent:
                 started_at=time.time(),
                 journal_state=lambda: self.journal.fault.kind if self.journal.fault else "ok",
                 worker_faults=self.faults.current,
+                passthrough=lambda: (
+                    metric_families(self.passthrough.figures()) if self.passthrough else ()
+                ),
             )
         )
 
@@ -275,25 +292,7 @@ class Agent:
             log.warning("reload: restart the agent to apply changes to %s", ", ".join(changed))
         self._notifier.ready("configuration reloaded")
 
-    def _printer_line(self) -> str:
-        if self.printer_worker is None:
-            return "none (the POS prints)"
-        status = self.printer_worker.printer_status()
-        return "not checked yet" if status is None else f"{status.state}: {status.message}"
-
-    def _reader_lines(self) -> tuple[str, ...]:
-        lines = []
-        for reader in self.readers:
-            status = reader.status()
-            detail = f" ({status.detail})" if status.detail else ""
-            lines.append(f"{status.name}: {status.state}{detail}")
-        return tuple(lines)
-
 
 def _outbox_settings(config: AgentConfig) -> OutboxSettings:
-    return OutboxSettings(
-        concurrency=config.outbox.concurrency,
-        backoff_base_s=config.outbox.backoff_base_s,
-        backoff_max_s=config.outbox.backoff_max_s,
-        unknown_delay_s=config.outbox.unknown_delay_s,
-    )
+    names = ("concurrency", "backoff_base_s", "backoff_max_s", "unknown_delay_s")
+    return OutboxSettings(**{name: getattr(config.outbox, name) for name in names})

@@ -32,6 +32,7 @@ from register_agent.readers.reader import RawScan, Reader
 from register_agent.readers.scans import Outcome, Reason, Rejection, ScanPipeline
 from register_agent.receipts.layout import ReceiptLayout
 from register_agent.receipts.printer import Printer, PrinterStatus
+from register_agent.receipts.printer_worker import PrinterWorker
 
 log = logging.getLogger(__name__)
 
@@ -171,9 +172,40 @@ PRINTER_DRIVERS: dict[str, PrinterFactory] = {
 }
 
 
-def open_printer(config: PrinterConfig) -> Printer:
-    """The driver for ``config.kind``; nothing is connected until the first status or job."""
-    return PRINTER_DRIVERS[config.kind](config, cache_dir=printer_cache_dir(config))
+def open_printer(config: PrinterConfig, **options: Any) -> Printer:
+    """The driver for ``config.kind``; nothing is connected until the first status or job.
+    ``options``: ``lock``, the one connection at a time it shares with the pass-through."""
+    return PRINTER_DRIVERS[config.kind](config, cache_dir=printer_cache_dir(config), **options)
+
+
+def printer_address(config: PrinterConfig, printer: Printer) -> tuple[str, int] | None:
+    """Where the pass-through relays a till's jobs: a network printer's raw port (the
+    virtual one's, once it listens); None for a printer the relay cannot reach yet."""
+    device = getattr(printer, "device", None)
+    if config.kind == "virtual" and device is not None:
+        host, port = device.address
+        return str(host), int(port)
+    if config.kind == "network":
+        return config.host, config.port
+    return None
+
+
+def open_serial_line(path: Path, baudrate: int) -> Any:
+    """The serial line a till prints to (the pass-through), read without blocking; OSError
+    (pyserial's SerialException) when the adapter is not there."""
+    from drivers.serial_line import open_line  # noqa: PLC0415 (only tills with a serial line)
+
+    return open_line(path, baudrate)
+
+
+def block_renderer(config: PrinterConfig) -> Callable[[ReceiptLayout], bytes]:
+    """The pass-through's loyalty block in this printer's bytes (no reset: mid-job)."""
+    from drivers.escpos_printer import prepare_escpos  # noqa: PLC0415 (lazy, as above)
+
+    prepare_escpos(printer_cache_dir(config))  # before escpos is imported
+    from drivers.escpos_render import render_block  # noqa: PLC0415 (imports escpos)
+
+    return lambda layout: render_block(layout, config)  # type: ignore[arg-type]
 
 
 def printer_cache_dir(config: PrinterConfig) -> Path:
@@ -189,6 +221,24 @@ def printer_cache_dir(config: PrinterConfig) -> Path:
         return Path(os.environ["CACHE_DIRECTORY"].split(":")[0]) / "escpos"
     xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(xdg) / "register-agent" / "escpos"
+
+
+def printer_line(worker: PrinterWorker | None) -> str:
+    """The printer in ``status``: its state and the cashier's message."""
+    if worker is None:
+        return "none (the POS prints)"
+    status = worker.printer_status()
+    return "not checked yet" if status is None else f"{status.state}: {status.message}"
+
+
+def reader_lines(readers: Sequence[Reader]) -> tuple[str, ...]:
+    """Each reader in ``status``: ``name: state (detail)``."""
+    lines = []
+    for reader in readers:
+        status = reader.status()
+        detail = f" ({status.detail})" if status.detail else ""
+        lines.append(f"{status.name}: {status.state}{detail}")
+    return tuple(lines)
 
 
 def write_receipt_preview(receipt: ReceiptLayout, path: Path) -> None:

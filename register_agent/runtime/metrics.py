@@ -55,6 +55,8 @@ class Sources:
     journal_state: Callable[[], str] = lambda: "ok"
     #: worker name -> its last failure, for the workers that have not got through since
     worker_faults: Callable[[], Mapping[str, str]] = dict
+    #: the receipt pass-through's series (``passthrough/figures.py``), when it is on
+    passthrough: Callable[[], Iterable[Metric]] = tuple
 
 
 class AgentMetrics:
@@ -130,6 +132,7 @@ class StateCollector(Collector):
         yield from self._journal()
         yield from self._health()
         yield from self._readers()
+        yield from self._sources.passthrough()
 
     def _journal(self) -> Iterable[Metric]:
         try:

@@ -216,6 +216,7 @@ async def test_the_status_of_the_till(api: Api) -> None:
         "printer": "ok",
         "readers": ["front: ok"],
         "journal": "ok",
+        "passthrough": None,  # the receipt pass-through is off
     }
 
 

@@ -228,3 +228,10 @@ def test_the_status_line_in_the_installers_words() -> None:
         " | readers: counter ok, door ok",
         "  alert: 1 operations need a person: register-agent review",
     ]
+
+
+def test_the_status_line_counts_the_pass_through_jobs() -> None:
+    figures = {"relayed": 12, "with_block": 9, "passed": {"no_total": 2, "copy": 1}}
+    [line] = describe(_status(passthrough=figures)).splitlines()
+    assert line.endswith("| pass-through: 12 jobs, 9 with a block, 3 untouched")
+    assert "pass-through" not in describe(_status())

@@ -11,6 +11,7 @@ from pathlib import Path
 from register_agent.commands.doctor.api_checks import api_checks
 from register_agent.commands.doctor.check import Check, failed, passed
 from register_agent.commands.doctor.device_checks import no_reader, printer_check, reader_check
+from register_agent.commands.doctor.passthrough_check import passthrough_check
 from register_agent.commands.doctor.till_checks import journal_checks, state_writable
 from register_agent.commands.machine_readable import doctor_answer
 from register_agent.commands.setup_checks import missing_config_file
@@ -46,6 +47,8 @@ def diagnose(load: Callable[[], AgentConfig], *, config_file: Path | None = None
     checks += [state_writable(config.state.directory), *journal_checks(config)]
     checks += [reader_check(reader) for reader in config.readers] or [no_reader()]
     checks.append(asyncio.run(printer_check(config)))
+    if (relay := passthrough_check(config)) is not None:
+        checks.append(relay)
     return checks
 
 
