@@ -4,9 +4,7 @@ settled (its ``Settled`` signal), not at the end of ``receipt_wait_s``."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,27 +14,14 @@ from register_agent.counter.health import TillHealth
 from register_agent.journal import Journal, Operation
 from register_agent.loyalty import make_loyalty
 from register_agent.outbox.handlers import make_handlers
-from register_agent.outbox.settled import Settled
 from register_agent.outbox.worker import Outbox
 from register_agent.till.sale import Till
 from tests.conftest import Sandbox
+from tests.support.settled_watch import WatchedSettled
 from tests.till.test_till import JAN_CARD, sale
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("no_retry_waits"), pytest.mark.timeout(30)]
 WAIT_S = 10.0  # the most the config allows: far longer than the credits take
-
-
-class Watched(Settled):
-    """The outbox's real signal, noting how each wait ended (told, or out of time)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ended: list[bool] = []
-
-    async def wait(self, operation_ids: Collection[str], timeout_s: float, **kw: Any) -> bool:
-        told = await super().wait(operation_ids, timeout_s, **kw)
-        self.ended.append(told)
-        return told
 
 
 async def test_the_answer_comes_when_the_outbox_settles_the_credits(
@@ -52,7 +37,7 @@ async def test_the_answer_comes_when_the_outbox_settles_the_credits(
             loyalty_token_base_url=sandbox_clean.url,
         )
     )
-    settled = Watched()
+    settled = WatchedSettled()
 
     async def told(operation: Operation) -> None:
         settled.notify(operation)
