@@ -4,9 +4,7 @@ comments, and a stream that ends promptly when the local API stops."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import anyio
 import pytest
@@ -14,6 +12,7 @@ import pytest
 from register_agent.api.stream import Cursor, cursor_for, run_of
 from register_agent.common.events import EventBus
 from tests.support.api_support import Api, SseReader, running_api
+from tests.support.asked import record_asyncio
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(20)]
 
@@ -98,18 +97,7 @@ async def test_an_id_from_before_a_restart_is_a_gap_then_the_backlog(api: Api) -
 
 
 async def test_a_quiet_stream_gets_keep_alive_comments(monkeypatch: pytest.MonkeyPatch) -> None:
-    waited: list[float | None] = []  # the timeouts the stream asked asyncio.wait for
-
-    class Watched:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(asyncio, name)
-
-        @staticmethod
-        async def wait(*args: Any, timeout: float | None = None, **kw: Any) -> Any:
-            waited.append(timeout)
-            return await asyncio.wait(*args, timeout=timeout, **kw)
-
-    monkeypatch.setattr("register_agent.api.stream.asyncio", Watched())
+    waits = record_asyncio(monkeypatch, "register_agent.api.stream", "wait")
     async with (
         running_api(keepalive_s=0.2) as api,
         api.client.stream("GET", "/v1/events") as response,
@@ -120,7 +108,7 @@ async def test_a_quiet_stream_gets_keep_alive_comments(monkeypatch: pytest.Monke
         assert keep_alive.comments == ["keep-alive"]
         assert keep_alive.fields == {}
     # the comment came after the stream had waited keepalive_s for an event, not before
-    assert 0.2 in waited
+    assert 0.2 in [kw.get("timeout") for _, kw in waits]
 
 
 async def test_the_stream_ends_promptly_when_the_api_stops() -> None:
