@@ -27,7 +27,15 @@ def free_port() -> int:
 class AgentProcess:
     """Starts the agent against ``api_url`` with one pty reader; talks to its local API."""
 
-    def __init__(self, directory: Path, api_url: str, *, version: str = "v3") -> None:
+    def __init__(
+        self,
+        directory: Path,
+        api_url: str,
+        *,
+        version: str = "v3",
+        prints: str = "pos",
+        extra_config: str = "",
+    ) -> None:
         self.directory = directory
         self.port = free_port()
         self.master, slave = os.openpty()
@@ -39,10 +47,11 @@ class AgentProcess:
             f'[api]\nversion = "{version}"\nbase_url = "{api_url}"\n'
             f'loyalty_token_base_url = "{api_url}"\n'
             f'[state]\ndirectory = "{directory / "state"}"\n'
-            '[till]\nreceipt_wait_s = 1.5\nprints = "pos"\n'
+            f'[till]\nreceipt_wait_s = 1.5\nprints = "{prints}"\n'
             "[outbox]\nbackoff_base_s = 0.05\nbackoff_max_s = 0.5\nunknown_delay_s = 0.05\n"
             f'[local_api]\nlisten = "127.0.0.1:{self.port}"\nmetrics_listen = ""\n'
-            f'[[readers]]\nkind = "serial"\nname = "bench"\nport = "{os.ttyname(slave)}"\n',
+            f'[[readers]]\nkind = "serial"\nname = "bench"\nport = "{os.ttyname(slave)}"\n'
+            f"{extra_config}",
             encoding="utf-8",
         )
         self.env = {
