@@ -8,7 +8,6 @@ import socket
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,6 +18,7 @@ from register_agent.config import NetworkPrinterConfig, ReceiptConfig
 from register_agent.errors import PrinterError
 from register_agent.receipts.layout import Receipt, ReceiptLayout, SaleLine, layout_receipt
 from register_agent.receipts.printer import PrinterState
+from tests.support.asked import asked_waits
 
 URL = "https://loyalty.piggy.eu/t/6f1c2a94-5c2e-4a8e-9d0b-1f2e3d4c5b6a"
 STATUS_TIMEOUT = 0.3
@@ -140,19 +140,6 @@ def test_the_code_page_is_the_configured_one(
     assert data.startswith(b"\x1b@\x1bt\x10")  # code page 16 = WPC1252
     assert "Café crème".encode("cp1252") in data
     assert b"\x80 3,50" in data
-
-
-def asked_waits(monkeypatch: pytest.MonkeyPatch, link: type[Any]) -> list[float]:
-    """How long each status query of ``link`` was allowed to wait for its answer."""
-    asked: list[float] = []
-    ask = link.ask
-
-    def recorded(self: Any, query: bytes, timeout: float) -> bytes:
-        asked.append(timeout)
-        return ask(self, query, timeout)  # type: ignore[no-any-return]
-
-    monkeypatch.setattr(link, "ask", recorded)
-    return asked
 
 
 def test_a_silent_printer_times_out_quickly(

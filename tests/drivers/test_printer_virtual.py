@@ -28,7 +28,7 @@ from register_agent.config import (
 from register_agent.errors import PrinterError
 from register_agent.receipts.layout import Receipt, layout_receipt
 from register_agent.receipts.printer import PrinterState
-from tests.drivers.test_printer_escpos import asked_waits
+from tests.support.asked import asked_waits
 
 RECEIPT = layout_receipt(Receipt(notes=("Café € 1",)), ReceiptConfig(), 32)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers import escpos_links
 from drivers.virtual_printer import VirtualPrinter, VirtualState
 from register_agent.common.events import EventBus
 from register_agent.config import NetworkPrinterConfig, ReceiptConfig, TillConfig
@@ -20,6 +21,7 @@ from register_agent.receipts.layout import ReceiptLayout
 from register_agent.receipts.printer import Printer, PrinterState, PrinterStatus
 from register_agent.receipts.printer_worker import PrinterWorker, PrintTiming
 from register_agent.runtime.devices import open_printer
+from tests.support.asked import asked_waits
 from tests.support.printing_support import (
     NOW,
     PENDING,
@@ -217,7 +219,7 @@ async def test_paper_out_keeps_the_job_until_paper_is_back_then_prints_it_once(
 
 
 async def test_a_silent_printer_blocks_nothing_and_the_running_worker_prints_when_it_is_back(
-    journal: Journal, printer: Printer, device: VirtualPrinter
+    journal: Journal, printer: Printer, device: VirtualPrinter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await record(journal, "4711", V3_QR)
     device.state = VirtualState.SILENT
@@ -228,8 +230,12 @@ async def test_a_silent_printer_blocks_nothing_and_the_running_worker_prints_whe
         beats += 1
 
     printing = worker(journal, printer, on_beat=beat)
-    # a status asked of a printer that never answers: the worker's turn still ends
+    # a status asked of a printer that never answers: the worker's turn still ends, having
+    # let the query wait no longer than the status timeout
+    asked = asked_waits(monkeypatch, escpos_links._NetworkLink)
     assert await asyncio.wait_for(printing.print_due_once(), 30) == 0
+    assert asked  # it did ask
+    assert all(0 < seconds <= STATUS_TIMEOUT for seconds in asked)
     status = printing.printer_status()
     assert status is not None
     assert status.state is PrinterState.NO_REPLY

@@ -1,6 +1,6 @@
-"""What a module asked of asyncio (how long to sleep, how long to wait), recorded while it
-still gets the real thing: tests assert what was asked, which no busy machine changes,
-instead of timing how long it took."""
+"""What a module asked of asyncio (how long to sleep, how long to wait), or a printer link
+of its status query, recorded while it still gets the real thing: tests assert what was
+asked, which no busy machine changes, instead of timing how long it took."""
 
 from __future__ import annotations
 
@@ -36,3 +36,16 @@ def record_asyncio(
     calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     monkeypatch.setattr(f"{module}.asyncio", _Recording(name, calls))
     return calls
+
+
+def asked_waits(monkeypatch: pytest.MonkeyPatch, link: type[Any]) -> list[float]:
+    """How long each status query of ``link`` was allowed to wait for its answer."""
+    asked: list[float] = []
+    ask = link.ask
+
+    def recorded(self: Any, query: bytes, timeout: float) -> bytes:
+        asked.append(timeout)
+        return ask(self, query, timeout)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(link, "ask", recorded)
+    return asked
