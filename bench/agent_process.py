@@ -28,7 +28,13 @@ class AgentProcess:
     """Starts the agent against ``api_url`` with one pty reader; talks to its local API."""
 
     def __init__(
-        self, directory: Path, api_url: str, *, version: str = "v3", extra: str = ""
+        self,
+        directory: Path,
+        api_url: str,
+        *,
+        version: str = "v3",
+        prints: str = "pos",
+        extra: str = "",
     ) -> None:
         self.directory = directory
         self.port = free_port()
@@ -41,7 +47,7 @@ class AgentProcess:
             f'[api]\nversion = "{version}"\nbase_url = "{api_url}"\n'
             f'loyalty_token_base_url = "{api_url}"\n'
             f'[state]\ndirectory = "{directory / "state"}"\n'
-            '[till]\nreceipt_wait_s = 1.5\nprints = "pos"\n'
+            f'[till]\nreceipt_wait_s = 1.5\nprints = "{prints}"\n'
             "[outbox]\nbackoff_base_s = 0.05\nbackoff_max_s = 0.5\nunknown_delay_s = 0.05\n"
             f'[local_api]\nlisten = "127.0.0.1:{self.port}"\nmetrics_listen = ""\n'
             f'[[readers]]\nkind = "serial"\nname = "bench"\nport = "{os.ttyname(slave)}"\n' + extra,

@@ -59,6 +59,8 @@ class PrintTiming:
     retry_min_s: float = 0.5
     #: ... up to this: a slip comes out at most this long after the printer is back
     retry_max_s: float = 10.0
+    #: the clock the wait for credits is measured on (tests give one that follows it)
+    monotonic: Callable[[], float] = time.monotonic
 
 
 class PrinterWorker:
@@ -242,10 +244,10 @@ class PrinterWorker:
         wait_s = self._till.receipt_wait_s
         left = sale.created_at + wait_s - self._clock()
         # measured on the monotonic clock: a wall clock that jumps cannot stretch the wait
-        stop_at = time.monotonic() + min(max(left, 0.0), wait_s)
+        stop_at = self._timing.monotonic() + min(max(left, 0.0), wait_s)
         while True:
             operations = await self._journal.operations_of_sale(sale.sale_id)
-            remaining = stop_at - time.monotonic()
+            remaining = stop_at - self._timing.monotonic()
             unsettled = _unsettled(operations)
             if remaining <= 0 or not unsettled:
                 return operations

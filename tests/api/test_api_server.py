@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import time
 from pathlib import Path
 
 import anyio
@@ -61,9 +60,8 @@ async def test_stop_lets_a_request_finish_and_cuts_one_that_hangs() -> None:
             api.till.status_delay_s = delay_s
             tasks.start_soon(ask, api.client)
             await anyio.sleep(0.1)  # the request is with the till now
-            started = time.monotonic()
-            await api.server.stop()
-            assert time.monotonic() - started < 2.5
+            with anyio.fail_after(30):  # never stopping (the 60 s request not cut) fails
+                await api.server.stop()
     finished, cut = answers
     assert isinstance(finished, httpx.Response)
     assert finished.status_code == 200
@@ -73,14 +71,15 @@ async def test_stop_lets_a_request_finish_and_cuts_one_that_hangs() -> None:
 
 
 async def test_answers_do_not_wait_for_a_delayed_ack() -> None:
-    # 20 requests on one keep-alive connection: with Nagle on, each answer's body waited
-    # ~40 ms for the client's delayed ACK (>= 0.8 s in all); without it a few ms each
+    # With Nagle on, each answer's body (h11 writes head and body apart) waited ~40 ms for
+    # the client's delayed ACK; the connection the answers came on must have it off.
     async with running_api() as api:
-        await api.client.get("/v1/status")
-        started = time.monotonic()
-        for _ in range(20):
+        for _ in range(3):  # keep-alive: one connection carries them all
             assert (await api.client.get("/v1/status")).status_code == 200
-        assert time.monotonic() - started < 0.4
+        connections = api.server._server.server_state.connections  # type: ignore[union-attr]
+        [connection] = connections
+        sock = connection.transport.get_extra_info("socket")
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
 
 
 async def test_listening_beyond_loopback_is_said_loudly(caplog: pytest.LogCaptureFixture) -> None:

@@ -183,7 +183,7 @@ def test_a_scanned_giftcard_shows_its_balance(agent: AgentProcess, sandbox_clean
     assert agent.http.get("/v1/customer").status_code == 204  # not taken for a loyalty card
 
 
-def next_event(agent: AgentProcess, kind: str, timeout_s: float = 5.0) -> dict[str, Any]:
+def next_event(agent: AgentProcess, kind: str, timeout_s: float = 30.0) -> dict[str, Any]:
     """The first ``kind`` event of this run (an unreadable id replays the backlog)."""
     ends = time.monotonic() + timeout_s
     with agent.http.stream("GET", "/v1/events", params={"last_event_id": "x"}) as stream:

@@ -239,8 +239,10 @@ def check_acknowledged(agent: AgentProcess, sold: Sold) -> None:
 def test_sigterm_with_a_request_hanging_stops_in_bounded_time(
     sandbox_clean: Sandbox, proxy: FaultProxy, tmp_path: Path
 ) -> None:
+    # the longest read timeout allowed (120 s): only the stop's grace (5 s) can end the
+    # hanging request within the harness's bound on a stop (STOP_TIMEOUT_S, 30 s)
     agent = AgentProcess(
-        tmp_path, sandbox_clean, "v3", base_url=proxy.url, receipt_wait_s=0, read_timeout_s=30
+        tmp_path, sandbox_clean, "v3", base_url=proxy.url, receipt_wait_s=0, read_timeout_s=120
     )
     try:
         agent.start()
@@ -249,12 +251,10 @@ def test_sigterm_with_a_request_hanging_stops_in_bounded_time(
         agent.sell("T-1", "8.00", customer_card=JAN).raise_for_status()
         wait_for(
             lambda: [op["state"] for op in agent.journal_rows("operations")] == ["in_flight"],
-            5,
+            30,
             "the credit to be in flight",
         )
-        started = time.monotonic()
-        assert agent.stop() == 0, agent.log()
-        assert time.monotonic() - started < 8.0  # the grace (5 s), not the 30 s hang
+        assert agent.stop() == 0, agent.log()  # the grace, not the hang
         assert [op["state"] for op in agent.journal_rows("operations")] == ["in_flight"]
 
         proxy.set_mode("pass")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 
+from tests.support.asked import record_asyncio
 from tests.support.faultproxy import FaultProxy
 
 
@@ -65,10 +65,10 @@ def test_drop_response_delivers_the_request_but_not_the_answer(proxy: FaultProxy
     assert _Echo.received == [b"credit 12.50"]
 
 
-def test_latency_delays_the_answer(proxy: FaultProxy) -> None:
+def test_latency_delays_the_answer(proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch) -> None:
+    slept = record_asyncio(monkeypatch, "tests.support.faultproxy", "sleep")
     proxy.set_mode("latency", latency_s=0.2)
-    started = time.monotonic()
     assert exchange(proxy, b"slow") == b"echo:slow"
-    assert time.monotonic() - started >= 0.4  # one delay each way
+    assert [args for args, _ in slept] == [(0.2,), (0.2,)]  # one delay each way
     with pytest.raises(ValueError, match="unknown proxy mode"):
         proxy.set_mode("melt")

@@ -25,11 +25,9 @@ pytestmark = pytest.mark.faults
 #: longer than the printer worker's longest retry pause (printing.PrintTiming.retry_max_s,
 #: 10 s), so a receipt sold just before recovery is still fresh when the worker looks again
 FRESHNESS_S = 12.0
-#: how long a receipt may take to come out after the printer is back (that retry pause,
-#: plus a print)
-PRINTED_WITHIN_S = 14.0
-#: a sale's answer must not wait for the printer
-ANSWER_WITHIN_S = 1.0
+#: how long the test looks for a receipt after the printer is back (that retry pause, plus
+#: a print, and a busy machine's room): a bound on the test, "never printed" past it
+PRINTED_WITHIN_S = 30.0
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +42,9 @@ def agent(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 class Shift:
-    """The POS's side of one scenario: the sales it made and how fast each was answered."""
+    """The POS's side of one scenario: the sales it made and how fast each was answered
+    (a figure for the notes; that the answer did not wait for the printer is told by the
+    order of events: each answer came while its slip had not printed)."""
 
     def __init__(self, agent: AgentProcess, name: str) -> None:
         self.agent = agent
@@ -126,7 +126,10 @@ def test_sales_go_on_and_receipts_come_out_after_recovery(
     else:
         time.sleep(2.0)  # long enough for the worker to find the printer down
     fresh = shift.sell(3, "fresh")
-    assert not any(agent.printed_for(sale) for sale in fresh + stale)  # nothing came out
+    # nothing came out: each of these sales was answered, the agent printing its slip,
+    # while the slip had not printed (the answer does not wait for the printer)
+    assert not any(agent.printed_for(sale) for sale in fresh + stale)
+    assert {shift.answers[sale]["receipt"] for sale in torn + fresh + stale} == {"printing"}
     for sale_id in torn:  # cut off mid-slip: part of it printed, the rest in the buffer
         (job,) = [j for j in agent.printer.jobs() if f"Sale {sale_id}".encode() in j.data]
         assert job.printed, job
@@ -146,7 +149,7 @@ def test_sales_go_on_and_receipts_come_out_after_recovery(
     ]
     for sale_id in stale:
         agent.http.post(f"/v1/sales/{sale_id}/reprint").raise_for_status()
-        (slip,) = wait_for(partial(agent.printed_for, sale_id), 5, f"{sale_id}'s reprint")
+        (slip,) = wait_for(partial(agent.printed_for, sale_id), 30, f"{sale_id}'s reprint")
         assert b"COPY" not in slip  # it never printed: the original, not a copy
         assert shift.qr(sale_id) in slip
     note(
@@ -157,4 +160,3 @@ def test_sales_go_on_and_receipts_come_out_after_recovery(
         printed_after_recovery_s=printed_after_s,
         held_then_reprinted=len(stale),
     )
-    assert shift.slowest_s < ANSWER_WITHIN_S

@@ -442,14 +442,15 @@ async def test_a_slow_post_ends_at_the_deadline_as_may_have_applied(
     http: RegisterHttp, script: Script
 ) -> None:
     async def slow(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(5)
+        await asyncio.sleep(3600)  # an answer only the deadline can stop waiting for
         return ok({})
 
     script.on("POST", "/credit-receptions", slow)
-    started = asyncio.get_running_loop().time()
+    # the test's own bound (a busy machine's room): ending there would be TimeoutError
     with pytest.raises(OutcomeUnknown, match="deadline"):
-        await http.post("/credit-receptions", raw, form={}, deadline=Deadline.after(0.2))
-    assert asyncio.get_running_loop().time() - started < 1.0
+        await asyncio.wait_for(
+            http.post("/credit-receptions", raw, form={}, deadline=Deadline.after(0.2)), 30
+        )
     assert len(script.requests) == 1
 
 

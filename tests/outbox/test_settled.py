@@ -4,7 +4,8 @@ move told before the wait began is not missed, and a wait that hears nothing end
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import Awaitable
+from typing import TypeVar
 
 import pytest
 
@@ -12,7 +13,11 @@ from register_agent.journal import Operation, OperationState
 from register_agent.outbox.settled import Settled, finished
 from tests.support.printing_support import NOW, credit_operation
 
-pytestmark = pytest.mark.anyio
+T = TypeVar("T")
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
+
+#: a wait that would last an hour: it can only end because it was told, or the test hangs
+HOUR = 3600.0
 
 
 def moved(operation_id: str, state: OperationState) -> Operation:
@@ -38,34 +43,47 @@ def moved(operation_id: str, state: OperationState) -> Operation:
 async def test_a_wait_wakes_when_the_outbox_moves_the_operation_on() -> None:
     settled = Settled()
 
+    told: list[str] = []
+
     async def outbox() -> None:
         await asyncio.sleep(0.1)
+        told.append("other")
         settled.notify(moved("other", OperationState.DONE))  # not the one waited for
         await asyncio.sleep(0.1)
+        told.append("op-1")
         settled.notify(moved("op-1", OperationState.PENDING))  # its attempt failed
 
-    started = time.monotonic()
     delivering = asyncio.create_task(outbox())
-    assert await settled.wait(["op-1"], 5.0)
+    assert await settled.wait(["op-1"], HOUR)  # woken: an hour's wait ends only so
+    assert told == ["other", "op-1"]  # not by the other operation's move
     await delivering
-    assert 0.15 <= time.monotonic() - started < 1.0
 
 
 async def test_a_move_told_before_the_wait_is_not_missed() -> None:
     settled = Settled()
     settled.notify(moved("op-1", OperationState.DONE))
-    started = time.monotonic()
-    assert await settled.wait(["op-0", "op-1"], 5.0)
+    # nothing will tell op-1 again: an hour's wait ends at once or never
+    assert await asyncio.wait_for(settled.wait(["op-0", "op-1"], HOUR), 30)
     assert await settled.wait(["op-1"], 0.0)  # no time to wait: the memory answers
-    assert time.monotonic() - started < 0.5
 
 
-async def test_a_wait_for_the_end_ignores_a_retry_and_ends_on_time() -> None:
+async def test_a_wait_for_the_end_ignores_a_retry_and_ends_on_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     settled = Settled()
     settled.notify(moved("op-1", OperationState.PENDING))
-    started = time.monotonic()
-    assert not await settled.wait(["op-1"], 0.2, until=finished)
-    assert 0.15 <= time.monotonic() - started < 1.0
+    asked: list[float] = []  # how long the wait asked the loop to sleep, each time
+    wait_for = asyncio.wait_for
+
+    async def recorded(awaitable: Awaitable[T], timeout: float) -> T:
+        asked.append(timeout)
+        return await wait_for(awaitable, timeout)
+
+    monkeypatch.setattr(asyncio, "wait_for", recorded)  # the one settled.py calls
+    assert not await settled.wait(["op-1"], 0.2, until=finished)  # False: it ran out
+    monkeypatch.undo()
+    assert asked  # it did wait
+    assert all(0 < seconds <= 0.2 for seconds in asked)  # never past its end
     assert not await settled.wait(["never-told"], 0.0)
 
     async def reviewed() -> None:

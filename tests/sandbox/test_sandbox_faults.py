@@ -115,19 +115,23 @@ def test_error_500_after_commit_applies_and_says_it_failed(
 def test_timeout_holds_the_request_past_the_client_and_applies_nothing(
     v3: httpx.Client, sandbox_clean: Sandbox
 ) -> None:
-    sandbox_clean.set_fault(mode="timeout", count=1, hold_s=1)
-    started = time.monotonic()
+    # held far past the client's patience: the client gives up (ReadTimeout), the sandbox
+    # has not hung up first (that would be RemoteProtocolError)
+    sandbox_clean.set_fault(mode="timeout", count=1, hold_s=10)
     with pytest.raises(httpx.ReadTimeout):
         v3.post("/credit-receptions", data={"contact_uuid": JAN, "credits": "5"}, timeout=0.3)
-    assert time.monotonic() - started < 1
     assert sandbox_clean.ledger() == []
+    [held] = sandbox_clean.requests()
+    assert held["fault"] == "timeout"
 
 
 def test_latency_delays_the_answer(v3: httpx.Client, sandbox_clean: Sandbox) -> None:
     sandbox_clean.set_fault(mode="latency", latency_ms=250, count=1)
-    started = time.monotonic()
-    data(v3.get(""))
-    assert time.monotonic() - started >= 0.25
+    data(v3.get(""))  # a short latency: the answer still comes, whole
+    sandbox_clean.set_fault(mode="latency", latency_ms=10_000, count=1)
+    with pytest.raises(httpx.ReadTimeout):  # a long one: later than the client would wait
+        v3.get("", timeout=0.5)
+    assert [request["fault"] for request in sandbox_clean.requests()] == ["latency", "latency"]
 
 
 def test_concurrent_credit_for_one_customer_gets_60001(
@@ -212,7 +216,7 @@ def test_reset_restores_the_seed_but_never_reuses_a_uuid(
 
 def test_stop_does_not_wait_for_held_requests() -> None:
     handle = start_sandbox()
-    httpx.post(f"{handle.url}/_sandbox/faults", json={"mode": "timeout", "hold_s": 60}, timeout=5)
+    httpx.post(f"{handle.url}/_sandbox/faults", json={"mode": "timeout", "hold_s": 3600}, timeout=5)
     outcome: list[BaseException] = []
 
     def held() -> None:
@@ -227,11 +231,17 @@ def test_stop_does_not_wait_for_held_requests() -> None:
 
     client = threading.Thread(target=held)
     client.start()
-    time.sleep(0.2)
-    started = time.monotonic()
-    handle.stop()
-    client.join(timeout=5)
-    assert time.monotonic() - started < 2
+    deadline = time.monotonic() + 30  # a poll's bound, generous for a busy machine
+    while not httpx.get(f"{handle.url}/_sandbox/requests", timeout=5).json()["data"]:
+        assert time.monotonic() < deadline, "the request never reached the sandbox"
+        time.sleep(0.05)
+    # held for an hour: a stop that waited for it would not end within the test's bound
+    stopping = threading.Thread(target=handle.stop)
+    stopping.start()
+    stopping.join(timeout=30)
+    assert not stopping.is_alive(), "stop waited for the held request"
+    client.join(timeout=30)
+    assert not client.is_alive(), "the held request was never cut"
     assert isinstance(outcome[0], httpx.RemoteProtocolError)
 
 
