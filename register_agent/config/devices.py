@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from register_agent.config.sections import Section
+from register_agent.config.xkb_names import check_layout
 
 # --- printer -----------------------------------------------------------------------------
 
@@ -216,6 +217,15 @@ class KeyboardReaderConfig(_ReaderBase):
     kind: Literal["keyboard"]
     device: Path
     grab: bool = True
+    #: the keyboard layout the scanner types in (XKB names: "us", "be", "fr", "de", ...) and
+    #: its variant ("" for the layout's default): a Belgian scanner's digits are shifted keys
+    layout: str = "us"
+    variant: str = ""
+
+    @model_validator(mode="after")
+    def _xkb_layout(self) -> KeyboardReaderConfig:
+        check_layout(self.layout, self.variant)
+        return self
 
 
 def default_runtime_dir() -> Path:
