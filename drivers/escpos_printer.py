@@ -29,6 +29,15 @@ from register_agent.receipts.printer import PrinterState, PrinterStatus
 log = logging.getLogger(__name__)
 
 _DLE_EOT = b"\x10\x04"
+#: ESC p m t1 t2: a pulse on the kick port's pin 2 (m = 0) or 5 (m = 1), t1 x 2 ms on and
+#: t2 x 2 ms off
+_ESC_P = b"\x1bp"
+_DRAWER_PINS = {2: 0, 5: 1}
+
+
+def drawer_pulse(pin: int, on_ms: int, off_ms: int) -> bytes:
+    """The bytes that open the drawer on ``pin`` for ``on_ms``."""
+    return _ESC_P + bytes([_DRAWER_PINS[pin], on_ms // 2, off_ms // 2])
 
 
 def prepare_escpos(cache_dir: Path | None) -> None:
@@ -112,6 +121,9 @@ class EscposPrinter:
     async def print(self, receipt: ReceiptLayout) -> None:
         await asyncio.to_thread(self._print_blocking, receipt)
 
+    async def open_drawer(self, pin: int, on_ms: int, off_ms: int) -> None:
+        await asyncio.to_thread(self._kick_blocking, drawer_pulse(pin, on_ms, off_ms))
+
     async def close(self) -> None:
         # Links live for one job only, so nothing stays open between calls.
         self._closed = True
@@ -154,6 +166,31 @@ class EscposPrinter:
             finally:
                 _close_link(link)
         log.info("printer: receipt of %d bytes sent (%s)", len(data), status.state)
+
+    def _kick_blocking(self, pulse: bytes) -> None:
+        """The pulse in a connection of its own, between receipts (a receipt waiting for
+        its credits holds no connection; one being sent is a second at most).
+
+        Decision: only to a printer that reports itself ready. A printer that is out of
+        paper, open or offline keeps what it receives and carries it out when it is back:
+        the drawer would spring open minutes later, by itself, at a till nobody may be
+        watching. The cashier is told to use the key instead.
+        """
+        with self._lock:
+            self._check_open()
+            link = open_link(self.config)
+            try:
+                status = self._read_status(link)
+                if not status.can_print:
+                    raise PrinterError(status.message, device="printer")
+                link.send(pulse)
+            except OSError as exc:
+                raise PrinterError(
+                    f"printer {where(self.config)} stopped answering ({first_line(exc)})",
+                    device="printer",
+                ) from exc
+            finally:
+                _close_link(link)
 
     def _read_status(self, link: Link) -> PrinterStatus:
         """Ask DLE EOT 1..4 within ``status_timeout_s`` in total."""
@@ -245,6 +282,9 @@ class VirtualNetworkPrinter:
 
     async def print(self, receipt: ReceiptLayout) -> None:
         await self._driver.print(receipt)
+
+    async def open_drawer(self, pin: int, on_ms: int, off_ms: int) -> None:
+        await self._driver.open_drawer(pin, on_ms, off_ms)
 
     async def close(self) -> None:
         await self._driver.close()

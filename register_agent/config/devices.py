@@ -33,6 +33,11 @@ class _PrinterCommon(Section):
     status_timeout_s: float = Field(default=1.0, gt=0, le=10)
     #: where python-escpos caches its parsed capabilities; None: $CACHE_DIRECTORY or XDG
     capabilities_cache_dir: Path | None = None
+    #: the cash drawer on the printer's kick port: its pin (2 or 5, as the drawer's cable
+    #: is wired) and the pulse (ESC p takes them in steps of 2 ms, up to 510 ms)
+    drawer_pin: Literal[2, 5] = 2
+    drawer_on_ms: int = Field(default=100, ge=2, le=510)
+    drawer_off_ms: int = Field(default=200, ge=2, le=510)
 
     @property
     def line_width(self) -> int:

@@ -125,6 +125,7 @@ class Agent:
             wake_outbox=lambda: self.outbox.wake(),  # noqa: PLW0108 (the outbox comes next)
             wake_printer=self.printer_worker.wake if self.printer_worker else lambda: None,
             settled=self.settled,
+            drawer=self.printer_worker.drawer if self.printer_worker else None,
         )
         self.giftcards = GiftcardDesk(
             self.journal,
