@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.escpos_links import Link, TransportConfig, first_line, open_link, where
+from drivers.escpos_status import not_a_printer, parse_status
 from drivers.escpos_text import TextReceipts
 from drivers.virtual_printer import VirtualPrinter
 from register_agent.config import FilePrinterConfig, NetworkPrinterConfig, VirtualPrinterConfig
@@ -55,65 +56,28 @@ def prepare_escpos(cache_dir: Path | None) -> None:
     os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(cache_dir)
 
 
-# --- status ---------------------------------------------------------------------------------
-
-
-def parse_status(replies: dict[int, int]) -> PrinterStatus:
-    """The state from the answers to DLE EOT 1..4 (Epson bit layout, fixed bits 1 and 4 set).
-
-    A missing or malformed answer means NO_REPLY: a reading without a reply is no reading.
-    """
-    for query in (1, 2, 3, 4):
-        byte = replies.get(query)
-        if byte is None:
-            return PrinterStatus(PrinterState.NO_REPLY, f"no answer to DLE EOT {query}")
-        if byte & 0x93 != 0x12:  # Epson's fixed bits: 1 and 4 set, 0 and 7 clear
-            return _not_a_printer(byte)
-    return _state_of(*(replies[n] for n in (1, 2, 3, 4)))
-
-
-def _not_a_printer(byte: int) -> PrinterStatus:
-    """Something answered, but not as an ESC/POS printer does: a wrong port or device (a web
-    page or a printer's admin port answers 'H' of "HTTP"), or a printer in another mode."""
-    shown = f" ({chr(byte)!r})" if 0x20 <= byte < 0x7F else ""
-    return PrinterStatus(
-        PrinterState.NO_REPLY,
-        f"the device answered 0x{byte:02X}{shown}, which is not an ESC/POS status byte: it is "
-        "not an ESC/POS printer, or [printer] names the wrong port or device",
-        hint="point [printer] at the printer's raw ESC/POS port (9100 on most network "
-        "printers) or its device; if that is what it names, switch the printer to ESC/POS "
-        "mode (its manual or self-test page says how)",
-    )
-
-
-def _state_of(printer: int, cause: int, error: int, paper: int) -> PrinterStatus:
-    """The most urgent thing the four status bytes say (what the cashier must fix first)."""
-    if cause & 0x04:
-        state = PrinterState.COVER_OPEN
-    elif paper & 0x60 or cause & 0x20:
-        state = PrinterState.PAPER_OUT
-    elif printer & 0x08 or error & 0x6C:
-        detail = f"error status 0x{error:02X}" if error & 0x6C else ""
-        return PrinterStatus(PrinterState.OFFLINE, detail)
-    elif paper & 0x0C:
-        state = PrinterState.PAPER_NEAR_END
-    else:
-        state = PrinterState.ONLINE
-    return PrinterStatus(state)
-
-
 # --- the driver -----------------------------------------------------------------------------
 
 
 class EscposPrinter:
     """The ``Printer`` of network, serial, USB and file ESC/POS printers."""
 
-    def __init__(self, config: TransportConfig, *, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: TransportConfig,
+        *,
+        cache_dir: Path | None = None,
+        logo: Path | None = None,
+        logo_cache: Path | None = None,
+    ) -> None:
         self.config = config
         prepare_escpos(cache_dir)  # before anything imports escpos
         # one job or status check at a time: serial and USB devices have a single owner
         self._lock = threading.Lock()
         self._closed = False
+        self._logo_cache = logo_cache
+        if logo is not None:  # converted now, beside the start, not at the first receipt
+            threading.Thread(target=self._convert_logo, args=(logo,), daemon=True).start()
 
     async def status(self) -> PrinterStatus:
         return await asyncio.to_thread(self._status_blocking)
@@ -129,6 +93,16 @@ class EscposPrinter:
         self._closed = True
 
     # --- blocking work, in a worker thread --------------------------------------------------
+
+    def _convert_logo(self, logo: Path) -> None:
+        from drivers.escpos_render import printable_dots  # noqa: PLC0415 (imports escpos)
+        from drivers.logo_raster import LogoError, logo_raster  # noqa: PLC0415 (Pillow)
+
+        try:
+            dots = printable_dots(self.config.profile, self.config.paper_width_mm)
+            logo_raster(logo, dots, self._logo_cache)
+        except LogoError as exc:
+            log.warning("%s; receipts are printed without it", exc)
 
     def _status_blocking(self) -> PrinterStatus:
         with self._lock:
@@ -147,7 +121,7 @@ class EscposPrinter:
     def _print_blocking(self, receipt: ReceiptLayout) -> None:
         from drivers.escpos_render import render  # noqa: PLC0415 (imports escpos)
 
-        data = render(receipt, self.config)
+        data = render(receipt, self.config, self._logo_cache)
         with self._lock:
             self._check_open()
             link = open_link(self.config)
@@ -210,7 +184,7 @@ class EscposPrinter:
             # a device that answered garbage and then hung up is still no printer
             garbage = [byte for byte in replies.values() if byte & 0x93 != 0x12]
             if garbage:
-                return _not_a_printer(garbage[0])
+                return not_a_printer(garbage[0])
             return PrinterStatus(PrinterState.NO_REPLY, first_line(exc))
         return parse_status(replies)
 

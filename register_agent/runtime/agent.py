@@ -157,7 +157,7 @@ class Agent:
     async def _start_printer(self, stack: contextlib.AsyncExitStack) -> PrinterWorker | None:
         if not agent_prints(self.config) or self.config.printer is None:
             return None
-        printer = devices.open_printer(self.config.printer)
+        printer = devices.agent_printer(self.config)
         stack.push_async_callback(printer.close)
         return PrinterWorker.from_config(
             self.config,

@@ -20,7 +20,7 @@ from drivers.serial_reader import SerialReader
 from drivers.virtual_reader import VirtualReader, inject
 from register_agent.common.logs import in_log_context
 from register_agent.common.masking import mask
-from register_agent.config import PrinterConfig, ReaderConfig, VirtualReaderConfig
+from register_agent.config import AgentConfig, PrinterConfig, ReaderConfig, VirtualReaderConfig
 from register_agent.errors import ReaderError
 from register_agent.readers.reader import RawScan, Reader
 from register_agent.readers.scans import Outcome, Reason, Rejection, ScanPipeline
@@ -134,6 +134,9 @@ def _log(outcome: Outcome) -> None:
 
 # --- printers -------------------------------------------------------------------------
 
+#: the logo's raster, kept between starts (drivers/logo_raster.py), under the state directory
+LOGO_CACHE = "logo-cache"
+
 PrinterFactory = Callable[..., Printer]
 
 
@@ -159,9 +162,33 @@ PRINTER_DRIVERS: dict[str, PrinterFactory] = {
 }
 
 
-def open_printer(config: PrinterConfig) -> Printer:
+def open_printer(config: PrinterConfig, **options: Any) -> Printer:
     """The driver for ``config.kind``; nothing is connected until the first status or job."""
-    return PRINTER_DRIVERS[config.kind](config, cache_dir=printer_cache_dir(config))
+    return PRINTER_DRIVERS[config.kind](config, cache_dir=printer_cache_dir(config), **options)
+
+
+def agent_printer(config: AgentConfig) -> Printer:
+    """The running agent's printer: with ``[receipt] logo`` it converts the logo at once
+    (kept in memory, and on disk in the state directory for the next start)."""
+    assert config.printer is not None
+    logo, cache = config.receipt.logo, config.state.directory / LOGO_CACHE
+    return open_printer(config.printer, logo=logo, logo_cache=cache)
+
+
+def logo_problem(config: AgentConfig) -> str | None:
+    """Why ``[receipt] logo`` cannot be printed (doctor's line), or None: it converts."""
+    if config.receipt.logo is None:
+        return None
+    from drivers.escpos_render import printable_dots  # noqa: PLC0415 (imports escpos)
+    from drivers.logo_raster import LogoError, logo_raster  # noqa: PLC0415 (Pillow)
+
+    printer = config.printer
+    dots = printable_dots(printer.profile, printer.paper_width_mm) if printer else 576
+    try:
+        logo_raster(config.receipt.logo, dots)
+    except LogoError as exc:
+        return str(exc)
+    return None
 
 
 def printer_cache_dir(config: PrinterConfig) -> Path:

@@ -10,7 +10,12 @@ from pathlib import Path
 
 from register_agent.commands.doctor.api_checks import api_checks
 from register_agent.commands.doctor.check import Check, failed, passed
-from register_agent.commands.doctor.device_checks import no_reader, printer_check, reader_check
+from register_agent.commands.doctor.device_checks import (
+    logo_check,
+    no_reader,
+    printer_check,
+    reader_check,
+)
 from register_agent.commands.doctor.till_checks import journal_checks, state_writable
 from register_agent.commands.setup_checks import missing_config_file
 from register_agent.config import AgentConfig
@@ -45,7 +50,7 @@ def diagnose(
     checks += asyncio.run(api_checks(config, contact))
     checks += [state_writable(config.state.directory), *journal_checks(config)]
     checks += [reader_check(reader) for reader in config.readers] or [no_reader()]
-    checks.append(asyncio.run(printer_check(config)))
+    checks += [asyncio.run(printer_check(config)), logo_check(config)]
     return checks
 
 
