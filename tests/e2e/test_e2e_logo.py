@@ -9,6 +9,7 @@ the preview's pixels and the doctor's lines.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -93,6 +94,8 @@ def test_the_logo_is_converted_once_and_heads_every_receipt(
     assert middle[ROW_BYTES // 2 - 2 : ROW_BYTES // 2 + 2] == b"\0\0\0\0"  # white, centred
     assert first.index(b"\x1dv0") < first.index(b"Bakkerij")  # at the top
     assert raster_of(second) == (x, y, bits)
+    # the sale's id and time, in the small font, as the printer received them
+    assert re.search(rb"\x1bM\x01Sale logo-2 +\d{4}-\d\d-\d\d \d\d:\d\d\n\x1bM\x00", second)
     assert conversions(agent) == 1, agent.log()  # at start, never again for a receipt
 
     agent.stop()
