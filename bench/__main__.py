@@ -6,7 +6,7 @@ import argparse
 import platform
 import time
 
-from bench import agent_bench, journal_scale, receipts_print
+from bench import agent_bench, journal_scale, logo_raster, receipts_print
 from bench.measure import Figure
 
 HEADER = "| measure | value | baseline (same run) | ratio |\n|---|---|---|---|"
@@ -22,6 +22,7 @@ def main() -> int:
         sales=30 if args.quick else 300, queued=200 if args.quick else 10_000
     )
     figures += receipts_print.run()
+    figures += logo_raster.run()
     figures += journal_scale.run(sizes)
     print(
         f"run {time.strftime('%Y-%m-%d %H:%M')} on {platform.machine()}, "
