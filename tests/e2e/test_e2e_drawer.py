@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers.escpos_text import TextReceipts
 from drivers.virtual_printer import VirtualState
 from register_agent.counter.messages import SaleRequest
 from register_agent.till.sale_answers import request_digest
@@ -126,3 +127,11 @@ def test_a_sale_without_the_drawer_digests_as_before_the_drawer_was_a_field() ->
     digest = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()
     assert request_digest(request) == digest
     assert request_digest(request.model_copy(update={"open_drawer": True})) != digest
+
+
+def test_the_sandbox_printer_writes_no_empty_receipt_for_a_pulse(tmp_path: Path) -> None:
+    shown = TextReceipts(tmp_path)
+    shown.write(PULSE)
+    assert not list(tmp_path.glob("receipt-*.txt"))
+    shown.write(b"\x1b@Sale 1\n")
+    assert [path.read_text() for path in tmp_path.glob("receipt-*.txt")] == ["Sale 1\n"]
