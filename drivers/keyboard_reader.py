@@ -51,7 +51,7 @@ def compile_keymap(layout: str = "us", variant: str = "") -> Any:
     except xkb.XKBKeymapCreationFailure as exc:
         raise ReaderError(
             f"keyboard layout {layout!r} variant {variant!r} does not compile: {exc}; "
-            f"{HOW_TO_LIST}",
+            f"install the xkb-data package if it is missing, else {HOW_TO_LIST}",
             device="keyboard",
         ) from exc
 

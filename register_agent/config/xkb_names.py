@@ -41,13 +41,13 @@ def _known(rules_list: Path) -> tuple[frozenset[str], frozenset[tuple[str, str]]
 
 
 def check_layout(layout: str, variant: str, rules_list: Path = RULES_LIST) -> None:
-    """Raise ValueError with what to do when ``layout`` (and ``variant``) is not an XKB name."""
+    """Raise ValueError with what to do when ``layout`` (and ``variant``) is not an XKB name
+    (not checked without xkb-data's list: the reader then fails to open, naming xkb-data)."""
     layouts, variants = _known(rules_list)
     if not layouts:
-        raise ValueError(
-            f"cannot check keyboard layout {layout!r}: {rules_list} is missing; "
-            "install the xkb-data package (scripts/system-packages.txt)"
-        )
+        # no xkb-data here: the reader cannot open and says so (install xkb-data), and
+        # disables only itself; the config does not stop the till's sales over one reader
+        return
     if layout not in layouts:
         raise ValueError(f"unknown keyboard layout {layout!r}; {HOW_TO_LIST}")
     if variant and (layout, variant) not in variants:

@@ -17,6 +17,7 @@ from drivers.keyboard_reader import (
     decode,
 )
 from register_agent.config import KeyboardReaderConfig, ScansConfig
+from register_agent.config.xkb_names import check_layout
 from register_agent.errors import ReaderError
 from register_agent.readers.scans import Reason, ScanRules, parse
 from tests.support.reader_support import run
@@ -199,3 +200,9 @@ def test_an_input_device_can_be_opened_and_grabbed() -> None:  # pragma: no cove
         await reader.close()
 
     run(scenario())
+
+
+def test_without_xkb_data_the_config_passes_and_the_reader_alone_fails(tmp_path: Path) -> None:
+    check_layout("be", "", tmp_path / "evdev.lst")  # no list to check against: no refusal
+    with pytest.raises(ValueError, match="unknown keyboard layout 'zz'"):
+        check_layout("zz", "")
