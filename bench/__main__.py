@@ -6,7 +6,14 @@ import argparse
 import platform
 import time
 
-from bench import agent_bench, journal_scale, passthrough, printer_down, receipts_print
+from bench import (
+    agent_bench,
+    journal_scale,
+    logo_raster,
+    passthrough,
+    printer_down,
+    receipts_print,
+)
 from bench.measure import Figure
 
 HEADER = "| measure | value | baseline (same run) | ratio |\n|---|---|---|---|"
@@ -24,6 +31,7 @@ def main() -> int:
     figures += receipts_print.run()
     figures += passthrough.run(jobs=20 if args.quick else passthrough.JOBS)
     figures += printer_down.run(sales=20 if args.quick else 100)
+    figures += logo_raster.run()
     figures += journal_scale.run(sizes)
     print(
         f"run {time.strftime('%Y-%m-%d %H:%M')} on {platform.machine()}, "

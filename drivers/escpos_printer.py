@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.escpos_links import Link, TransportConfig, first_line, open_link, where
+from drivers.escpos_status import not_a_printer, parse_status
 from drivers.escpos_text import TextReceipts
 from drivers.virtual_printer import VirtualPrinter
 from register_agent.config import FilePrinterConfig, NetworkPrinterConfig, VirtualPrinterConfig
@@ -29,6 +30,15 @@ from register_agent.receipts.printer import PrinterState, PrinterStatus
 log = logging.getLogger(__name__)
 
 _DLE_EOT = b"\x10\x04"
+#: ESC p m t1 t2: a pulse on the kick port's pin 2 (m = 0) or 5 (m = 1), t1 x 2 ms on and
+#: t2 x 2 ms off
+_ESC_P = b"\x1bp"
+_DRAWER_PINS = {2: 0, 5: 1}
+
+
+def drawer_pulse(pin: int, on_ms: int, off_ms: int) -> bytes:
+    """The bytes that open the drawer on ``pin`` for ``on_ms``."""
+    return _ESC_P + bytes([_DRAWER_PINS[pin], on_ms // 2, off_ms // 2])
 
 
 def prepare_escpos(cache_dir: Path | None) -> None:
@@ -46,53 +56,6 @@ def prepare_escpos(cache_dir: Path | None) -> None:
     os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(cache_dir)
 
 
-# --- status ---------------------------------------------------------------------------------
-
-
-def parse_status(replies: dict[int, int]) -> PrinterStatus:
-    """The state from the answers to DLE EOT 1..4 (Epson bit layout, fixed bits 1 and 4 set).
-
-    A missing or malformed answer means NO_REPLY: a reading without a reply is no reading.
-    """
-    for query in (1, 2, 3, 4):
-        byte = replies.get(query)
-        if byte is None:
-            return PrinterStatus(PrinterState.NO_REPLY, f"no answer to DLE EOT {query}")
-        if byte & 0x93 != 0x12:  # Epson's fixed bits: 1 and 4 set, 0 and 7 clear
-            return _not_a_printer(byte)
-    return _state_of(*(replies[n] for n in (1, 2, 3, 4)))
-
-
-def _not_a_printer(byte: int) -> PrinterStatus:
-    """Something answered, but not as an ESC/POS printer does: a wrong port or device (a web
-    page or a printer's admin port answers 'H' of "HTTP"), or a printer in another mode."""
-    shown = f" ({chr(byte)!r})" if 0x20 <= byte < 0x7F else ""
-    return PrinterStatus(
-        PrinterState.NO_REPLY,
-        f"the device answered 0x{byte:02X}{shown}, which is not an ESC/POS status byte: it is "
-        "not an ESC/POS printer, or [printer] names the wrong port or device",
-        hint="point [printer] at the printer's raw ESC/POS port (9100 on most network "
-        "printers) or its device; if that is what it names, switch the printer to ESC/POS "
-        "mode (its manual or self-test page says how)",
-    )
-
-
-def _state_of(printer: int, cause: int, error: int, paper: int) -> PrinterStatus:
-    """The most urgent thing the four status bytes say (what the cashier must fix first)."""
-    if cause & 0x04:
-        state = PrinterState.COVER_OPEN
-    elif paper & 0x60 or cause & 0x20:
-        state = PrinterState.PAPER_OUT
-    elif printer & 0x08 or error & 0x6C:
-        detail = f"error status 0x{error:02X}" if error & 0x6C else ""
-        return PrinterStatus(PrinterState.OFFLINE, detail)
-    elif paper & 0x0C:
-        state = PrinterState.PAPER_NEAR_END
-    else:
-        state = PrinterState.ONLINE
-    return PrinterStatus(state)
-
-
 # --- the driver -----------------------------------------------------------------------------
 
 
@@ -105,6 +68,8 @@ class EscposPrinter:
         *,
         cache_dir: Path | None = None,
         lock: threading.Lock | None = None,
+        logo: Path | None = None,
+        logo_cache: Path | None = None,
     ) -> None:
         self.config = config
         prepare_escpos(cache_dir)  # before anything imports escpos
@@ -112,6 +77,9 @@ class EscposPrinter:
         # a network printer's raw port one connection (``lock``: shared with the relay)
         self._lock = lock or threading.Lock()
         self._closed = False
+        self._logo_cache = logo_cache
+        if logo is not None:  # converted now, beside the start, not at the first receipt
+            threading.Thread(target=self._convert_logo, args=(logo,), daemon=True).start()
 
     async def status(self) -> PrinterStatus:
         return await asyncio.to_thread(self._status_blocking)
@@ -119,11 +87,24 @@ class EscposPrinter:
     async def print(self, receipt: ReceiptLayout) -> None:
         await asyncio.to_thread(self._print_blocking, receipt)
 
+    async def open_drawer(self, pin: int, on_ms: int, off_ms: int) -> None:
+        await asyncio.to_thread(self._kick_blocking, drawer_pulse(pin, on_ms, off_ms))
+
     async def close(self) -> None:
         # Links live for one job only, so nothing stays open between calls.
         self._closed = True
 
     # --- blocking work, in a worker thread --------------------------------------------------
+
+    def _convert_logo(self, logo: Path) -> None:
+        from drivers.escpos_render import printable_dots  # noqa: PLC0415 (imports escpos)
+        from drivers.logo_raster import LogoError, logo_raster  # noqa: PLC0415 (Pillow)
+
+        try:
+            dots = printable_dots(self.config.profile, self.config.paper_width_mm)
+            logo_raster(logo, dots, self._logo_cache)
+        except LogoError as exc:
+            log.warning("%s; receipts are printed without it", exc)
 
     def _status_blocking(self) -> PrinterStatus:
         with self._lock:
@@ -142,7 +123,7 @@ class EscposPrinter:
     def _print_blocking(self, receipt: ReceiptLayout) -> None:
         from drivers.escpos_render import render  # noqa: PLC0415 (imports escpos)
 
-        data = render(receipt, self.config)
+        data = render(receipt, self.config, self._logo_cache)
         with self._lock:
             self._check_open()
             link = open_link(self.config)
@@ -162,6 +143,31 @@ class EscposPrinter:
                 _close_link(link)
         log.info("printer: receipt of %d bytes sent (%s)", len(data), status.state)
 
+    def _kick_blocking(self, pulse: bytes) -> None:
+        """The pulse in a connection of its own, between receipts (a receipt waiting for
+        its credits holds no connection; one being sent is a second at most).
+
+        Decision: only to a printer that reports itself ready. A printer that is out of
+        paper, open or offline keeps what it receives and carries it out when it is back:
+        the drawer would spring open minutes later, by itself, at a till nobody may be
+        watching. The cashier is told to use the key instead.
+        """
+        with self._lock:
+            self._check_open()
+            link = open_link(self.config)
+            try:
+                status = self._read_status(link)
+                if not status.can_print:
+                    raise PrinterError(status.message, device="printer")
+                link.send(pulse)
+            except OSError as exc:
+                raise PrinterError(
+                    f"printer {where(self.config)} stopped answering ({first_line(exc)})",
+                    device="printer",
+                ) from exc
+            finally:
+                _close_link(link)
+
     def _read_status(self, link: Link) -> PrinterStatus:
         """Ask DLE EOT 1..4 within ``status_timeout_s`` in total."""
         if isinstance(self.config, FilePrinterConfig):
@@ -180,7 +186,7 @@ class EscposPrinter:
             # a device that answered garbage and then hung up is still no printer
             garbage = [byte for byte in replies.values() if byte & 0x93 != 0x12]
             if garbage:
-                return _not_a_printer(garbage[0])
+                return not_a_printer(garbage[0])
             return PrinterStatus(PrinterState.NO_REPLY, first_line(exc))
         return parse_status(replies)
 
@@ -252,6 +258,9 @@ class VirtualNetworkPrinter:
 
     async def print(self, receipt: ReceiptLayout) -> None:
         await self._driver.print(receipt)
+
+    async def open_drawer(self, pin: int, on_ms: int, off_ms: int) -> None:
+        await self._driver.open_drawer(pin, on_ms, off_ms)
 
     async def close(self) -> None:
         await self._driver.close()

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import qrcode
 from escpos.constants import QR_ECLEVEL_M
 from escpos.printer import Dummy
 
+from drivers.logo_raster import LogoError, logo_raster
 from register_agent.config import (
     FilePrinterConfig,
     NetworkPrinterConfig,
@@ -27,11 +30,14 @@ from register_agent.receipts.layout import (
     Barcode,
     Cut,
     Element,
+    Logo,
     QrCode,
     ReceiptLayout,
     Rule,
     TextLine,
 )
+
+log = logging.getLogger(__name__)
 
 PrinterSettings = NetworkPrinterConfig | SerialPrinterConfig | UsbPrinterConfig | FilePrinterConfig
 
@@ -44,8 +50,11 @@ _QR_DOTS = {58: 6, 80: 8}
 _CODE128_MODULES = (11, 55)
 
 
-def render(receipt: ReceiptLayout, config: PrinterSettings) -> bytes:
-    """The bytes that print ``receipt`` on the printer described by ``config``."""
+def render(
+    receipt: ReceiptLayout, config: PrinterSettings, logo_cache: Path | None = None
+) -> bytes:
+    """The bytes that print ``receipt`` on the printer described by ``config`` (a logo's
+    raster kept on disk in ``logo_cache``)."""
     printer = _dummy(config.profile)
     # the model's profile, with its printable width set to the paper actually loaded
     printer.profile.profile_data = _profile_data(config.profile, config.paper_width_mm)
@@ -55,7 +64,7 @@ def render(receipt: ReceiptLayout, config: PrinterSettings) -> bytes:
             f"{config.profile}; choose one of CP858, CP1252, ISO_8859-15 that it has"
         )
     printer.hw("INIT")
-    return _render_body(printer, receipt, config)
+    return _render_body(printer, receipt, config, logo_cache)
 
 
 def render_block(receipt: ReceiptLayout, config: PrinterSettings) -> bytes:
@@ -63,16 +72,35 @@ def render_block(receipt: ReceiptLayout, config: PrinterSettings) -> bytes:
     receipt pass-through), where ``ESC @`` would drop what that job left in the buffer."""
     printer = _dummy(config.profile)
     printer.profile.profile_data = _profile_data(config.profile, config.paper_width_mm)
-    return _render_body(printer, receipt, config)
+    return _render_body(printer, receipt, config, None)
 
 
-def _render_body(printer: Any, receipt: ReceiptLayout, config: PrinterSettings) -> bytes:
+def _render_body(
+    printer: Any, receipt: ReceiptLayout, config: PrinterSettings, logo_cache: Path | None
+) -> bytes:
     # One fixed code page (ESC t n) instead of escpos' guessing: the euro sign and accented
     # letters then come out the same on every job.
     printer.magic.force_encoding(config.code_page)
     for element in receipt.elements:
-        _render_element(printer, element, receipt.width, config)
+        if isinstance(element, Logo):
+            _logo(printer, element, logo_cache)
+        else:
+            _render_element(printer, element, receipt.width, config)
     return bytes(printer.output)
+
+
+def printable_dots(profile: str, paper_width_mm: int) -> int:
+    """The dots a line of the paper holds on printer model ``profile``."""
+    return int(_profile_data(profile, paper_width_mm)["media"]["width"]["pixels"])
+
+
+def _logo(printer: Any, logo: Logo, logo_cache: Path | None) -> None:
+    try:
+        raster = logo_raster(Path(logo.path), _printable_dots(printer), logo_cache)
+    except LogoError as exc:  # a logo gone since the start costs the logo, not the receipt
+        log.warning("%s; the receipt is printed without it", exc)
+        return
+    printer._raw(raster.gs_v_0)
 
 
 def _render_element(printer: Any, element: Element, width: int, config: PrinterSettings) -> None:
@@ -90,7 +118,7 @@ def _render_element(printer: Any, element: Element, width: int, config: PrinterS
 
 
 def _text(printer: Any, line: TextLine) -> None:
-    plain = line.align == "left" and not line.bold and not line.large
+    plain = line.align == "left" and not line.bold and not line.large and not line.small
     if not plain:
         printer.set(
             align=line.align,
@@ -99,7 +127,11 @@ def _text(printer: Any, line: TextLine) -> None:
             double_height=line.large,
             normal_textsize=not line.large,
         )
+    if line.small:
+        printer.set(font="b")  # ESC M 1: the printer's small font (after ESC !, which resets it)
     printer.textln(line.text)
+    if line.small:
+        printer.set(font="a")
     if not plain:
         _reset_style(printer)
 

@@ -35,11 +35,15 @@ class TextReceipts:
 
     def write(self, data: bytes) -> None:
         """One more receipt; the log line names its file."""
+        shown = escpos_text(data, self.width)
+        if not shown.strip():  # a job with nothing to read: the cash drawer's pulse
+            log.info("virtual printer: a job with nothing printed (the drawer's pulse)")
+            return
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             number = len(list(self.directory.glob("receipt-*.txt"))) + 1
             path = self.directory / f"receipt-{number:04d}.txt"
-            path.write_text(escpos_text(data, self.width), encoding="utf-8")
+            path.write_text(shown, encoding="utf-8")
         except OSError as exc:  # a full disk must not stop the printer
             log.warning("virtual printer: receipt not written as text: %s", exc)
             return

@@ -1,8 +1,9 @@
 """Keyboard-wedge (USB HID) scanners read through evdev, grabbed so the POS never sees the keys.
 
-The decoder (key events to text, with shift, Enter ends a scan) is pure and tested with
-synthetic events; the device part needs Linux and ``/dev/input``. evdev is imported only
-when a keyboard reader opens, so tills without one need not install it.
+The decoder (key events to text through the reader's XKB keyboard layout, Enter ends a
+scan) is pure and tested with synthetic events; the device part needs Linux and
+``/dev/input``. evdev and xkbcommon are imported only when a keyboard reader opens, so tills
+without one need not install them.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, Protocol
 
 from register_agent.config import KeyboardReaderConfig
+from register_agent.config.xkb_names import HOW_TO_LIST
 from register_agent.errors import ReaderError
 from register_agent.readers.reader import MAX_RAW_SCAN_BYTES, DeviceStatus, RawScan
 
@@ -23,31 +26,34 @@ log = logging.getLogger(__name__)
 # Linux input event codes (include/uapi/linux/input-event-codes.h; a stable kernel ABI,
 # checked against evdev.ecodes in the tests).
 EV_KEY = 1
-KEY_DOWN = 1
+KEY_UP, KEY_DOWN = 0, 1  # and 2: autorepeat, the key still held
 _ENTER = frozenset({28, 96})  # KEY_ENTER, KEY_KPENTER
-_SHIFT = frozenset({42, 54})  # KEY_LEFTSHIFT, KEY_RIGHTSHIFT
-# A key that is no character (Ctrl, F1, Tab, ...) becomes SUB, a control character the
-# scan pipeline rejects: a scan with a key we cannot read is not a scan we can trust.
+#: XKB numbers keys as the kernel does plus 8 (the X11 protocol reserved 0 to 7)
+XKB_OFFSET = 8
+# A key that is no character (Ctrl, F1, Tab, a dead key, ...) becomes SUB, a control
+# character the scan pipeline rejects: a scan with a key we cannot read is not a scan we
+# can trust.
 UNKNOWN_KEY = "\x1a"
 
 
-def _row(first_code: int, plain: str, shifted: str) -> dict[int, tuple[str, str]]:
-    return {first_code + i: (p, s) for i, (p, s) in enumerate(zip(plain, shifted, strict=True))}
-
-
-#: US layout, which is what scanners emulate unless told otherwise: code -> (plain, shifted)
-KEYMAP: dict[int, tuple[str, str]] = {
-    **_row(2, "1234567890-=", "!@#$%^&*()_+"),
-    **_row(16, "qwertyuiop[]", "QWERTYUIOP{}"),
-    **_row(30, "asdfghjkl;'`", 'ASDFGHJKL:"~'),
-    **_row(43, "\\zxcvbnm,./", "|ZXCVBNM<>?"),
-    57: (" ", " "),
-    **{code: (char, char) for code, char in zip((71, 72, 73, 74), "789-", strict=True)},
-    **{code: (char, char) for code, char in zip((75, 76, 77, 78), "456+", strict=True)},
-    **{code: (char, char) for code, char in zip((79, 80, 81, 82, 83), "1230.", strict=True)},
-    55: ("*", "*"),
-    98: ("/", "/"),
-}
+@cache
+def compile_keymap(layout: str = "us", variant: str = "") -> Any:
+    """The XKB keymap of ``layout`` (and ``variant``), compiled once per process from the
+    system's xkb-data, so every country's layout is the one its desktop uses."""
+    try:
+        from xkbcommon import xkb  # noqa: PLC0415 (keyboard extra, loaded for a keyboard reader)
+    except ImportError as exc:
+        raise ReaderError(
+            f"keyboard layout {layout!r}: {exc}; {_fix(exc)}", device="keyboard"
+        ) from exc
+    try:
+        return xkb.Context().keymap_new_from_names(layout=layout, variant=variant or None)
+    except xkb.XKBKeymapCreationFailure as exc:
+        raise ReaderError(
+            f"keyboard layout {layout!r} variant {variant!r} does not compile: {exc}; "
+            f"install the xkb-data package if it is missing, else {HOW_TO_LIST}",
+            device="keyboard",
+        ) from exc
 
 
 class KeyEvent(Protocol):
@@ -59,33 +65,47 @@ class KeyEvent(Protocol):
 
 
 class KeyDecoder:
-    """Turns key events into scans, one at a time: ``feed`` returns a scan at Enter."""
+    """Turns key events into scans, one at a time: ``feed`` returns a scan at Enter.
 
-    def __init__(self) -> None:
-        self._shift: set[int] = set()
+    The keys go through xkbcommon's state machine for the reader's layout: Shift, AltGr
+    and Caps Lock change the state, and each other key down is the character the state
+    gives it (on a Belgian layout the key marked 1 is ``&``, shifted ``1``).
+    """
+
+    def __init__(self, layout: str = "us", variant: str = "") -> None:
+        from xkbcommon import xkb  # noqa: PLC0415 (compile_keymap has checked it is there)
+
+        keymap = compile_keymap(layout, variant)
+        self._down, self._up = xkb.XKB_KEY_DOWN, xkb.XKB_KEY_UP
+        self._state = keymap.state_new()
+        # Num Lock on: a scanner that types on the keypad types digits, as a till's keyboard
+        # does (off, the keypad's keys are arrows and Home/End).
+        self._state.update_mask(0, 0, 1 << keymap.mod_get_index("NumLock"), 0, 0, 0)
         self._text: list[str] = []
 
     def feed(self, event: KeyEvent) -> str | None:
         if event.type != EV_KEY:
             return None
-        if event.code in _SHIFT:
-            # value 1 = down, 0 = up, 2 = autorepeat (still down)
-            (self._shift.add if event.value else self._shift.discard)(event.code)
+        code = event.code + XKB_OFFSET
+        if event.value == KEY_UP:
+            self._state.update_key(code, self._up)
             return None
         if event.value != KEY_DOWN:
             return None
         if event.code in _ENTER:
             text, self._text = "".join(self._text), []
             return text or None
+        char = self._state.key_get_string(code)  # with the modifiers held before this key
+        if self._state.update_key(code, self._down):
+            return None  # a modifier (Shift, AltGr, a lock): it changed the state
         if len(self._text) <= MAX_RAW_SCAN_BYTES:  # the pipeline rejects it as too long
-            plain, shifted = KEYMAP.get(event.code, (UNKNOWN_KEY, UNKNOWN_KEY))
-            self._text.append(shifted if self._shift else plain)
+            self._text.append(char if char.isprintable() and char else UNKNOWN_KEY)
         return None
 
 
-def decode(events: Iterable[KeyEvent]) -> list[str]:
+def decode(events: Iterable[KeyEvent], layout: str = "us", variant: str = "") -> list[str]:
     """Every complete scan in a stream of key events (text after the last Enter is pending)."""
-    decoder = KeyDecoder()
+    decoder = KeyDecoder(layout, variant)
     return [text for event in events if (text := decoder.feed(event)) is not None]
 
 
@@ -108,6 +128,11 @@ class KeyboardReader:
 
     async def open(self) -> None:
         try:
+            compile_keymap(self._config.layout, self._config.variant)
+        except ReaderError as exc:
+            self._status = DeviceStatus(self.name, "down", str(exc))
+            raise
+        try:
             self._device = _open_device(self._config)
         except (OSError, ImportError) as exc:
             detail = f"{self._config.device}: {exc}; {_fix(exc)}"
@@ -118,7 +143,7 @@ class KeyboardReader:
         self._status = DeviceStatus(self.name, "ok")
 
     async def __aiter__(self) -> AsyncIterator[RawScan]:
-        decoder = KeyDecoder()
+        decoder = KeyDecoder(self._config.layout, self._config.variant)
         while not self._closed.is_set():
             try:
                 async for event in self._device.async_read_loop():
@@ -171,7 +196,10 @@ def _open_device(config: KeyboardReaderConfig) -> Any:
 
 def _fix(exc: BaseException) -> str:
     if isinstance(exc, ImportError):
-        return "install the keyboard extra: pip install 'register-agent[keyboard]'"
+        return (
+            "install the keyboard extra: pip install 'register-agent[keyboard]' "
+            "(xkbcommon needs libxkbcommon; scripts/system-packages.txt)"
+        )
     if isinstance(exc, PermissionError):
         return "add the agent's user to the input group"
     return "plug the scanner in, or correct the device path in the config"

@@ -15,10 +15,12 @@ import qrcode
 from barcode.writer import ImageWriter
 from PIL import Image, ImageDraw, ImageFont
 
+from drivers.logo_raster import LogoError, logo_raster
 from register_agent.receipts.layout import (
     Barcode,
     Cut,
     Element,
+    Logo,
     QrCode,
     ReceiptLayout,
     Rule,
@@ -40,6 +42,7 @@ class _Style:
     bold: Font
     large: Font
     large_bold: Font
+    small: Font
     cell: int
     line: int
 
@@ -75,6 +78,17 @@ def _block(element: Element, columns: int, style: _Style) -> Image.Image:
             return _barcode(element.data, columns * style.cell)
         case Cut():
             return _cut(columns * style.cell, style)
+        case Logo():
+            return _logo(element, columns * style.cell)
+
+
+def _logo(logo: Logo, paper: int) -> Image.Image:
+    """The printer's bits of the logo, fitted to the preview's paper (nothing when it
+    cannot be read: the printer prints without it too)."""
+    try:
+        return logo_raster(Path(logo.path), paper).image().convert("RGB")
+    except LogoError:
+        return Image.new("RGB", (paper, 1), _PAPER)
 
 
 def _text(line: TextLine, columns: int, style: _Style) -> Image.Image:
@@ -85,6 +99,8 @@ def _text(line: TextLine, columns: int, style: _Style) -> Image.Image:
         (False, True): style.large,
         (True, True): style.large_bold,
     }[(line.bold, line.large)]
+    if line.small:  # the printer's font B: smaller letters in the same columns
+        font = style.small
     image = Image.new("RGB", (columns * style.cell, style.line * scale), _PAPER)
     draw = ImageDraw.Draw(image)
     used = len(line.text) * scale
@@ -134,6 +150,7 @@ def _style() -> _Style:
         bold=bold,
         large=_font("DejaVuSansMono.ttf", _FONT_SIZE * 2),
         large_bold=_font("DejaVuSansMono-Bold.ttf", _FONT_SIZE * 2),
+        small=_font("DejaVuSansMono.ttf", _FONT_SIZE * 3 // 4),
         cell=max(cell, 8),
         line=_FONT_SIZE + 6,
     )

@@ -34,7 +34,8 @@ from register_agent.counter.messages import (
     TillStatus,
 )
 from register_agent.counter.profiles import ProfileApi
-from register_agent.errors import ConfigError
+from register_agent.errors import ConfigError, CounterRefusal
+from register_agent.receipts.drawer import DrawerAnswer
 
 #: the documentation, readable without the token (it holds no secret; the POS developer
 #: reads it before the installer hands over the token)
@@ -203,6 +204,18 @@ def _till_state(till: TillApi) -> APIRouter:
     @router.get("/v1/status", summary="The whole till in a few fields", description=docs.STATUS)
     async def status() -> TillStatus:
         return await till.status()
+
+    @router.post(
+        "/v1/drawer",
+        summary="Open the cash drawer",
+        description=docs.DRAWER,
+        responses=_errors(503),
+    )
+    async def open_drawer() -> DrawerAnswer:
+        opened = await till.open_drawer()
+        if not opened.opened:  # the POS shows the sentence: why, and to use the key
+            raise CounterRefusal("drawer_not_opened", opened.message, status=503)
+        return opened
 
     return router
 

@@ -148,6 +148,14 @@ print a receipt that waited too long (the printer was off) and is no longer prin
 itself: a receipt that never printed comes out as the original, not as a copy.
 """
 
+DRAWER = """
+Opens the cash drawer on the receipt printer's kick port (`[printer] drawer_pin`, the pulse
+`drawer_on_ms`), at once, even while a receipt waits for its credits. A sale can ask for it
+too (`open_drawer: true`, answered in the sale's `drawer`). A printer that is away, out of
+paper or open is not sent the pulse (it would open the drawer later, by itself): 503
+`drawer_not_opened`, whose message tells the cashier to use the drawer's key.
+"""
+
 CUSTOMER = """
 The customer whose card was scanned (or who was chosen with `POST /v1/customer`, or just
 got a new card) and who the next sale will be credited to: a display name, the balance,

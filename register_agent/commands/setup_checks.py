@@ -78,7 +78,8 @@ def _print_test(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415 (lazy: start-up cost)
 
     from register_agent.config import load_config  # noqa: PLC0415
-    from register_agent.receipts.layout import layout_receipt, print_test_receipt  # noqa: PLC0415
+    from register_agent.receipts.layout import layout_receipt  # noqa: PLC0415
+    from register_agent.receipts.status_ticket import print_test_receipt  # noqa: PLC0415
     from register_agent.runtime.devices import print_test, write_receipt_preview  # noqa: PLC0415
 
     config = load_config(args.config)

@@ -153,6 +153,9 @@ class ReceiptConfig(Section):
     #: the shop's name first (printed large), then address lines
     header: tuple[str, ...] = ()
     footer: tuple[str, ...] = ()
+    #: a picture (PNG, ...) printed at the top of every slip: converted once to the
+    #: printer's raster at start (dithered, fitted to the paper) and cached
+    logo: Path | None = None
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     #: the customer's custom attributes the receipt prints, name -> label, in this order
     #: (``{firstname = "Name", tier = "Tier"}``); a customer without one prints nothing

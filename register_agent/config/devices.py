@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from register_agent.config.sections import Section
+from register_agent.config.xkb_names import check_layout
 
 # --- printer -----------------------------------------------------------------------------
 
@@ -32,6 +33,11 @@ class _PrinterCommon(Section):
     status_timeout_s: float = Field(default=1.0, gt=0, le=10)
     #: where python-escpos caches its parsed capabilities; None: $CACHE_DIRECTORY or XDG
     capabilities_cache_dir: Path | None = None
+    #: the cash drawer on the printer's kick port: its pin (2 or 5, as the drawer's cable
+    #: is wired) and the pulse (ESC p takes them in steps of 2 ms, up to 510 ms)
+    drawer_pin: Literal[2, 5] = 2
+    drawer_on_ms: int = Field(default=100, ge=2, le=510)
+    drawer_off_ms: int = Field(default=200, ge=2, le=510)
 
     @property
     def line_width(self) -> int:
@@ -226,6 +232,15 @@ class KeyboardReaderConfig(_ReaderBase):
     kind: Literal["keyboard"]
     device: Path
     grab: bool = True
+    #: the keyboard layout the scanner types in (XKB names: "us", "be", "fr", "de", ...) and
+    #: its variant ("" for the layout's default): a Belgian scanner's digits are shifted keys
+    layout: str = "us"
+    variant: str = ""
+
+    @model_validator(mode="after")
+    def _xkb_layout(self) -> KeyboardReaderConfig:
+        check_layout(self.layout, self.variant)
+        return self
 
 
 class PcscReaderConfig(_ReaderBase):

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from register_agent.common.money import API_MAX_AMOUNT, NotAnAmount, parse_pos_amount
+from register_agent.receipts.drawer import DrawerAnswer
 
 #: what the POS may use as a sale or claim id: printable, no spaces, at most 64 characters
 PosId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
@@ -79,6 +80,9 @@ class SaleRequest(Message):
     customer_card: str | None = Field(default=None, min_length=1, max_length=64)
     #: False: the POS prints the loyalty block itself; None: the till's config decides
     print_receipt: bool | None = None
+    #: open the cash drawer on the printer's kick port as the sale is recorded (once per
+    #: sale id: a repeat of the request gets the first answer and opens nothing)
+    open_drawer: bool = False
 
 
 class RewardView(Message):
@@ -131,6 +135,8 @@ class SaleAnswer(Message):
     loyalty: LoyaltyBlock
     #: "printing": the agent prints it; "pos": the POS prints the loyalty block
     receipt: Literal["printing", "pos"]
+    #: only when the sale asked for ``open_drawer``
+    drawer: DrawerAnswer | None = None
 
 
 class RefundRequest(Message):
@@ -227,3 +233,5 @@ class TillApi(Protocol):
     async def claim_reward(self, request: ClaimRequest) -> ClaimAnswer: ...
 
     async def status(self) -> TillStatus: ...
+
+    async def open_drawer(self) -> DrawerAnswer: ...

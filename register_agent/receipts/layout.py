@@ -135,6 +135,8 @@ class TextLine:
     align: Align = "left"
     bold: bool = False
     large: bool = False
+    #: the printer's small font: the sale's id and time, which no customer reads first
+    small: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,14 @@ class Cut:
     """Feed past the cutter and cut the paper."""
 
 
-Element = TextLine | Rule | QrCode | Barcode | Cut
+@dataclass(frozen=True)
+class Logo:
+    """The shop's picture (``[receipt] logo``), as the renderer's cached raster of ``path``."""
+
+    path: str
+
+
+Element = TextLine | Rule | QrCode | Barcode | Cut | Logo
 
 
 @dataclass(frozen=True)
@@ -180,18 +189,19 @@ class ReceiptLayout:
 def layout_receipt(receipt: Receipt, settings: ReceiptConfig, width: int) -> ReceiptLayout:
     """Lay ``receipt`` out for paper ``width`` characters wide in ``settings.language``."""
     lang = settings.language
-    elements: list[Element] = []
+    elements: list[Element] = [Logo(str(settings.logo))] if settings.logo else []
     elements += _header(settings, width)
     if receipt.copy:
         elements.append(TextLine(text("copy", lang), align="center", bold=True))
         if receipt.copied_at is not None:
-            elements += _columns(text("copied_at", lang), _when(receipt.copied_at), width)
-    # the sale's time beside its id (alone on a slip without one, e.g. a welcome slip)
+            elements += _columns(
+                text("copied_at", lang), _when(receipt.copied_at), width, small=True
+            )
+    # the sale's time beside its id in small print (the time alone on a slip of no sale)
     sale = f"{text('sale', lang)} {clean(receipt.sale_id)}" if receipt.sale_id else ""
-    if receipt.sold_at is not None:
-        elements += _columns(sale, _when(receipt.sold_at), width)
-    elif sale:
-        elements += _wrapped(sale, width)
+    if receipt.sold_at is not None or sale:
+        when = _when(receipt.sold_at) if receipt.sold_at is not None else ""
+        elements += _columns(sale, when, width, small=True)
     elements += _sale(receipt, settings, width)
     elements += _loyalty(receipt, lang, width)
     for note in receipt.notes:
@@ -274,23 +284,14 @@ def _wrapped(value: str, width: int, *, align: Align = "left") -> list[Element]:
     return [TextLine(part, align=align) for part in _wrap(value, width)]
 
 
-def _columns(left: str, right: str, width: int, *, bold: bool = False) -> list[Element]:
+def _columns(
+    left: str, right: str, width: int, *, bold: bool = False, small: bool = False
+) -> list[Element]:
     """``left`` and ``right`` on one line; a long ``left`` wraps above the amount."""
     room = width - len(right) - 1
     parts = _wrap(left, max(room, 1)) if right else _wrap(left, width)
     last = parts.pop()
-    lines: list[Element] = [TextLine(part, bold=bold) for part in parts]
-    lines.append(TextLine(last + " " * (width - len(last) - len(right)) + right, bold=bold))
+    lines: list[Element] = [TextLine(part, bold=bold, small=small) for part in parts]
+    fill = " " * (width - len(last) - len(right))
+    lines.append(TextLine(last + fill + right, bold=bold, small=small))
     return lines
-
-
-def print_test_receipt(settings: ReceiptConfig, qr_url: str) -> Receipt:
-    """The slip of ``register-agent print-test``: accents, the euro sign, a QR, a barcode."""
-    return Receipt(
-        sale_id="TEST",
-        lines=(SaleLine("Café crème", Decimal("3.50")), SaleLine("Crème brûlée", Decimal("4.25"))),
-        total=Decimal("7.75"),
-        notes=(text("test_title", settings.language), "Café crème € 3,50", "àáâäçèéêëïñóöüß ÀÉÖÜ"),
-        qr_url=qr_url,
-        barcode="REGISTER-AGENT",
-    )

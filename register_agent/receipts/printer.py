@@ -63,6 +63,11 @@ class Printer(Protocol):
         """Print ``receipt`` after checking the status; PrinterError when it cannot."""
         ...
 
+    async def open_drawer(self, pin: int, on_ms: int, off_ms: int) -> None:
+        """Pulse the cash drawer's ``pin`` (2 or 5) for ``on_ms`` (``ESC p``) at once, beside
+        any receipt waiting to print; PrinterError when the printer cannot take it now."""
+        ...
+
     async def close(self) -> None:
         """Release the connection or device; the printer can no longer be used."""
         ...

@@ -28,6 +28,7 @@ from register_agent.errors import JournalError, PrinterError
 from register_agent.journal import Journal, Operation, PrintJob, SaleRecord
 from register_agent.journal.records import ACTIVE_STATES
 from register_agent.outbox.settled import Settled, finished
+from register_agent.receipts.drawer import Drawer
 from register_agent.receipts.giftcards import with_giftcards
 from register_agent.receipts.layout import ReceiptLayout, layout_receipt
 from register_agent.receipts.printer import Printer, PrinterState, PrinterStatus
@@ -99,6 +100,7 @@ class PrinterWorker:
         self._status_at = float("-inf")  # monotonic
         self._blocked = False  # jobs wait and the printer cannot take them
         self._retry_s = 0.0
+        self.drawer = Drawer(printer, None)  # from_config names its pin and pulse
 
     @classmethod
     def from_config(
@@ -113,7 +115,7 @@ class PrinterWorker:
         faults: WorkerFaults | None = None,
     ) -> PrinterWorker:
         width = config.printer.line_width if config.printer is not None else 42
-        return cls(
+        worker = cls(
             journal,
             printer,
             till=config.till,
@@ -124,6 +126,9 @@ class PrinterWorker:
             settled=settled,
             faults=faults,
         )
+        # the drawer goes to the same printer, past this worker's queue (receipts/drawer.py)
+        worker.drawer = Drawer(printer, config.printer)
+        return worker
 
     def printer_status(self) -> PrinterStatus | None:
         """The printer's last known status (None until it was first asked)."""

@@ -1,6 +1,6 @@
-"""``register-agent print-test --status-ticket``: a slip for the installer standing at the
-till, saying which till and shop this is, whether the Register API takes the key, the
-devices, the outbox and the agent's version. No secrets, no card values.
+"""The installer's slips: ``register-agent print-test``'s test receipt, and
+``print-test --status-ticket``, saying which till and shop this is, whether the Register API
+takes the key, the devices, the outbox and the agent's version. No secrets, no card values.
 """
 
 from __future__ import annotations
@@ -10,15 +10,26 @@ import socket
 import textwrap
 import time
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 from register_agent import __version__
-from register_agent.config import AgentConfig, ReaderConfig
+from register_agent.config import AgentConfig, ReaderConfig, ReceiptConfig
 from register_agent.errors import JournalError
 from register_agent.journal.admin import journal_path, read_only
 from register_agent.journal.queries import outbox_summary
 from register_agent.loyalty.checks import probe_api
-from register_agent.receipts.layout import Cut, Element, ReceiptLayout, Rule, TextLine, clean
+from register_agent.receipts.layout import (
+    Cut,
+    Element,
+    Receipt,
+    ReceiptLayout,
+    Rule,
+    SaleLine,
+    TextLine,
+    clean,
+    text,
+)
 
 REGISTER_FILE = "register.json"  # runtime/housekeeping.py's cache of the register info
 
@@ -85,3 +96,16 @@ def _outbox_line(directory: Path) -> str:
     age = summary.oldest_pending_age_s
     oldest = f", oldest {age / 60:.0f} min" if age is not None else ""
     return f"Outbox: {waiting} waiting{oldest}, {summary.review} review"
+
+
+def print_test_receipt(settings: ReceiptConfig, qr_url: str) -> Receipt:
+    """The slip of ``register-agent print-test``: accents, the euro sign, a QR, a barcode."""
+    return Receipt(
+        sale_id="TEST",
+        lines=(SaleLine("Café crème", Decimal("3.50")), SaleLine("Crème brûlée", Decimal("4.25"))),
+        total=Decimal("7.75"),
+        notes=(text("test_title", settings.language), "Café crème € 3,50", "àáâäçèéêëïñóöüß ÀÉÖÜ"),
+        qr_url=qr_url,
+        barcode="REGISTER-AGENT",
+        sold_at=datetime.now().astimezone(),  # its date and time, as every slip has them
+    )

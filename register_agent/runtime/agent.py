@@ -134,6 +134,7 @@ class Agent:
             wake_outbox=lambda: self.outbox.wake(),  # noqa: PLW0108 (the outbox comes next)
             wake_printer=self.printer_worker.wake if self.printer_worker else lambda: None,
             settled=self.settled,
+            drawer=self.printer_worker.drawer if self.printer_worker else None,
         )
         self.giftcards = GiftcardDesk(
             self.journal,
@@ -170,7 +171,7 @@ class Agent:
         self.printer = None
         if self.config.printer is None or not (agent_prints(self.config) or self.passthrough):
             return None
-        self.printer = devices.open_printer(self.config.printer, lock=self.printer_lock)
+        self.printer = devices.agent_printer(self.config, lock=self.printer_lock)
         stack.push_async_callback(self.printer.close)
         if not agent_prints(self.config):
             return None  # the pass-through's printer only

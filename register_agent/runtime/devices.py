@@ -22,6 +22,7 @@ from drivers.virtual_reader import VirtualReader, inject
 from register_agent.common.logs import in_log_context
 from register_agent.common.masking import mask
 from register_agent.config import (
+    AgentConfig,
     PcscReaderConfig,
     PrinterConfig,
     ReaderConfig,
@@ -147,6 +148,9 @@ def _log(outcome: Outcome) -> None:
 
 # --- printers -------------------------------------------------------------------------
 
+#: the logo's raster, kept between starts (drivers/logo_raster.py), under the state directory
+LOGO_CACHE = "logo-cache"
+
 PrinterFactory = Callable[..., Printer]
 
 
@@ -206,6 +210,30 @@ def block_renderer(config: PrinterConfig) -> Callable[[ReceiptLayout], bytes]:
     from drivers.escpos_render import render_block  # noqa: PLC0415 (imports escpos)
 
     return lambda layout: render_block(layout, config)  # type: ignore[arg-type]
+
+
+def agent_printer(config: AgentConfig, **options: Any) -> Printer:
+    """The running agent's printer: with ``[receipt] logo`` it converts the logo at once
+    (kept in memory, and on disk in the state directory for the next start)."""
+    assert config.printer is not None
+    logo, cache = config.receipt.logo, config.state.directory / LOGO_CACHE
+    return open_printer(config.printer, logo=logo, logo_cache=cache, **options)
+
+
+def logo_problem(config: AgentConfig) -> str | None:
+    """Why ``[receipt] logo`` cannot be printed (doctor's line), or None: it converts."""
+    if config.receipt.logo is None:
+        return None
+    from drivers.escpos_render import printable_dots  # noqa: PLC0415 (imports escpos)
+    from drivers.logo_raster import LogoError, logo_raster  # noqa: PLC0415 (Pillow)
+
+    printer = config.printer
+    dots = printable_dots(printer.profile, printer.paper_width_mm) if printer else 576
+    try:
+        logo_raster(config.receipt.logo, dots)
+    except LogoError as exc:
+        return str(exc)
+    return None
 
 
 def printer_cache_dir(config: PrinterConfig) -> Path:

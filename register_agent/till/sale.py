@@ -31,7 +31,6 @@ from register_agent.counter.messages import (
     ClaimAnswer,
     ClaimRequest,
     CustomerView,
-    LoyaltyBlock,
     RefundRequest,
     SaleAnswer,
     SaleRequest,
@@ -46,10 +45,11 @@ from register_agent.loyalty.domain import CardState, CustomerDetails, Identifica
 from register_agent.loyalty.retries import Deadline
 from register_agent.outbox.settled import Settled
 from register_agent.readers.scans import Scan
+from register_agent.receipts.drawer import Drawer, DrawerAnswer
 from register_agent.till.after_sale import AfterSaleDesk
 from register_agent.till.loyalty_block import SaleLoyalty, customer_key, with_customer
 from register_agent.till.named_card import NamedCard, NamedCards
-from register_agent.till.sale_answers import SaleAnswers, repeat, request_digest
+from register_agent.till.sale_answers import SaleAnswers, first_answer, repeat, request_digest
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,10 @@ class Till:
         wake_printer: Callable[[], None] = lambda: None,
         settled: Settled | None = None,
         clock: Callable[[], float] = time.time,
+        drawer: Drawer | None = None,
     ) -> None:
         self._journal = journal
+        self._drawer = drawer or Drawer(None, None)
         service = loyalty.service
         self._loyalty = service
         self._events = events
@@ -221,9 +223,8 @@ class Till:
         else:
             customer, card = (bound.ref, bound.card) if bound else (None, None)
         operations, block = await self._sale_loyalty.for_sale(request, customer, card)
-        answer = self._answer(
-            request, with_customer(block, bound, named.notice, self._receipt_attributes)
-        )
+        block = with_customer(block, bound, named.notice, self._receipt_attributes)
+        answer = first_answer(request, block, self._config)
         record = SaleRecord(
             sale_id=request.sale_id,
             request_digest=digest,
@@ -246,19 +247,16 @@ class Till:
             return repeat(stored, digest)
         self._wake_outbox()
         self._wake_printer()
-        final = await self._sale_loyalty.after_wait(answer, operations)
+        waiting = self._sale_loyalty.after_wait(answer, operations)
+        if request.open_drawer:  # recorded: now, beside the wait for the credits, not after
+            final, drawer = await asyncio.gather(waiting, self._drawer.open())
+            final = final.model_copy(update={"drawer": drawer})
+        else:
+            final = await waiting
         if final != answer:  # a full disk: the sale is recorded, a repeat gets the first answer
             with contextlib.suppress(JournalUnavailable):
                 await self._journal.set_sale_answer(request.sale_id, final.model_dump(mode="json"))
         return final
-
-    def _answer(self, request: SaleRequest, block: LoyaltyBlock) -> SaleAnswer:
-        prints = request.print_receipt if request.print_receipt is not None else True
-        return SaleAnswer(
-            sale_id=request.sale_id,
-            loyalty=block,
-            receipt="printing" if prints and self._config.prints != "pos" else "pos",
-        )
 
     # --- after the sale -----------------------------------------------------------------
 
@@ -281,6 +279,9 @@ class Till:
 
     async def status(self) -> TillStatus:
         return await self._health.status()
+
+    async def open_drawer(self) -> DrawerAnswer:
+        return await self._drawer.open()
 
     async def operation_settled(self, operation: Operation) -> None:
         """The outbox moved an operation on: tell the POS screen (the sale waiting for it

@@ -11,7 +11,8 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 
-from register_agent.counter.messages import SaleAnswer, SaleRequest
+from register_agent.config import TillConfig
+from register_agent.counter.messages import LoyaltyBlock, SaleAnswer, SaleRequest
 from register_agent.errors import CounterRefusal
 from register_agent.journal import Journal, SaleRecord
 
@@ -22,8 +23,23 @@ def request_digest(request: SaleRequest) -> str:
     Amounts are in whole cents already (``counter.messages.Amount``), so "12.5" and
     "12.50" give one digest: the same sale, spelt otherwise.
     """
-    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True)
+    # a sale that does not ask for the drawer digests as it did before the drawer was a
+    # field: a POS resending a sale recorded before an upgrade is a repeat, not a conflict
+    plain = request.model_dump(
+        mode="json", exclude=None if request.open_drawer else {"open_drawer"}
+    )
+    canonical = json.dumps(plain, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def first_answer(request: SaleRequest, block: LoyaltyBlock, till: TillConfig) -> SaleAnswer:
+    """A new sale's answer before the wait for its credits: its loyalty block, and who prints."""
+    prints = request.print_receipt if request.print_receipt is not None else True
+    return SaleAnswer(
+        sale_id=request.sale_id,
+        loyalty=block,
+        receipt="printing" if prints and till.prints != "pos" else "pos",
+    )
 
 
 def repeat(existing: SaleRecord, digest: str) -> SaleAnswer:

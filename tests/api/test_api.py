@@ -106,6 +106,7 @@ async def test_a_sale_reaches_the_till_as_decimals_and_its_answer_comes_back(api
             "notice": None,
         },
         "receipt": "printing",
+        "drawer": None,  # the sale did not ask for the drawer
     }
     call, request = api.till.received[0]
     assert call == "sell"
@@ -309,6 +310,7 @@ async def test_the_openapi_document_lists_every_endpoint_without_the_token(api: 
     }
     assert set(operations) == {
         ("POST", "/v1/sales"),
+        ("POST", "/v1/drawer"),
         ("POST", "/v1/sales/{sale_id}/refund"),
         ("POST", "/v1/sales/{sale_id}/void"),
         ("POST", "/v1/sales/{sale_id}/reprint"),

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from drivers.escpos_printer import parse_status
 from drivers.escpos_render import render
+from drivers.escpos_status import parse_status
 from drivers.virtual_printer import STATUS_ANSWERS, VirtualState
 from register_agent.config import FilePrinterConfig, ReceiptConfig
 from register_agent.errors import ConfigError

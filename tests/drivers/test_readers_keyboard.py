@@ -6,9 +6,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from drivers.keyboard_reader import KEYMAP, UNKNOWN_KEY, KeyboardReader, KeyDecoder, decode
+from drivers.keyboard_reader import (
+    UNKNOWN_KEY,
+    XKB_OFFSET,
+    KeyboardReader,
+    KeyDecoder,
+    compile_keymap,
+    decode,
+)
 from register_agent.config import KeyboardReaderConfig, ScansConfig
+from register_agent.config.xkb_names import check_layout
 from register_agent.errors import ReaderError
 from register_agent.readers.scans import Reason, ScanRules, parse
 from tests.support.reader_support import run
@@ -16,25 +25,53 @@ from tests.support.reader_support import run
 evdev = pytest.importorskip("evdev")
 ecodes = evdev.ecodes
 
+xkb = pytest.importorskip("xkbcommon.xkb")
+
 pytestmark = pytest.mark.timeout(10)
+_MODIFIER_KEYS = {"Shift": ecodes.KEY_LEFTSHIFT, "Mod5": ecodes.KEY_RIGHTALT}  # Mod5: AltGr
 
 
 def key(code: int, value: int = 1) -> Any:
     return evdev.InputEvent(1700000000, 0, ecodes.EV_KEY, code, value)
 
 
-def typed(text: str) -> list[Any]:
-    """The events a US-layout scanner sends for ``text``: shift held for capitals."""
-    by_char = {plain: (code, False) for code, (plain, _) in reversed(KEYMAP.items())}
-    by_char.update({shifted: (code, True) for code, (p, shifted) in KEYMAP.items() if p != shifted})
+#: every character a card code may hold: digits, letters and the separators
+CARD_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-: _"
+#: the layouts of the tills we know of, and a few more (each one is one more XKB name)
+LAYOUTS = [("us", ""), ("be", ""), ("fr", ""), ("de", ""), ("de", "nodeadkeys"), ("ch", "")]
+LAYOUTS += [("gb", ""), ("nl", ""), ("es", ""), ("it", ""), ("fr", "bepo"), ("us", "dvorak")]
+
+
+def keys_for(layout: str = "us", variant: str = "") -> dict[str, tuple[int, tuple[int, ...]]]:
+    """char -> (kernel key code, modifier keys held) for a scanner on ``layout``: read off the
+    keymap's levels (a table lookup), not through the state machine the decoder uses."""
+    keymap = compile_keymap(layout, variant)
+    bits = {keymap.mod_get_index(name): key for name, key in _MODIFIER_KEYS.items()}
+    found: dict[str, tuple[int, tuple[int, ...]]] = {}
+    for code in range(1, 128):
+        if keymap.num_layouts_for_key(code + XKB_OFFSET) == 0:
+            continue
+        for level in range(keymap.num_levels_for_key(code + XKB_OFFSET, 0)):
+            for mask in keymap.key_get_mods_for_level(code + XKB_OFFSET, 0, level):
+                if mask & ~sum(1 << bit for bit in bits):
+                    continue  # needs Caps Lock, Ctrl, ...: a scanner does not type that
+                held = tuple(key for bit, key in bits.items() if mask & (1 << bit))
+                for sym in keymap.key_get_syms_by_level(code + XKB_OFFSET, 0, level):
+                    char = xkb.keysym_to_string(sym)
+                    if char and (char not in found or len(held) < len(found[char][1])):
+                        found[char] = (code, held)
+    return found
+
+
+def typed(text: str, layout: str = "us", variant: str = "") -> list[Any]:
+    """The events a scanner on ``layout`` sends for ``text``: its modifiers held around a key."""
+    keys = keys_for(layout, variant)
     events: list[Any] = []
     for char in text:
-        code, shift = by_char[char]
-        if shift:
-            events.append(key(ecodes.KEY_LEFTSHIFT, 1))
+        code, held = keys[char]
+        events += [key(modifier, 1) for modifier in held]
         events += [key(code, 1), key(code, 0)]
-        if shift:
-            events.append(key(ecodes.KEY_LEFTSHIFT, 0))
+        events += [key(modifier, 0) for modifier in held]
         events.append(evdev.InputEvent(1700000000, 0, ecodes.EV_SYN, 0, 0))
     return events
 
@@ -70,7 +107,8 @@ def test_empty_enter_and_unfinished_text_give_no_scan() -> None:
 
 
 def test_keys_that_are_no_character_make_the_scan_rejected() -> None:
-    events = [*typed("AB"), key(ecodes.KEY_LEFTCTRL), key(ecodes.KEY_F1), *typed("CD"), *enter()]
+    ctrl_c = [key(ecodes.KEY_LEFTCTRL), key(ecodes.KEY_C), key(ecodes.KEY_LEFTCTRL, 0)]
+    events = [*typed("AB"), *ctrl_c, key(ecodes.KEY_F1), *typed("CD"), *enter()]
     (text,) = decode(events)
     assert text == f"AB{UNKNOWN_KEY}{UNKNOWN_KEY}CD"
     assert parse(text.encode(), ScanRules.from_config(ScansConfig())) == Reason.CONTROL_CHARACTERS
@@ -82,15 +120,51 @@ def test_a_runaway_scanner_is_cut_and_rejected_as_too_long() -> None:
     assert parse(text.encode(), ScanRules.from_config(ScansConfig())) == Reason.TOO_LONG
 
 
-def test_the_keymap_agrees_with_the_kernel_codes() -> None:
-    for letter in "abcdefghijklmnopqrstuvwxyz":
-        assert KEYMAP[getattr(ecodes, f"KEY_{letter.upper()}")] == (letter, letter.upper())
-    for digit in "0123456789":
-        assert KEYMAP[getattr(ecodes, f"KEY_{digit}")][0] == digit
-        assert KEYMAP[getattr(ecodes, f"KEY_KP{digit}")] == (digit, digit)
-    named = {"MINUS": ("-", "_"), "SLASH": ("/", "?"), "DOT": (".", ">"), "SPACE": (" ", " ")}
-    for name, chars in named.items():
-        assert KEYMAP[getattr(ecodes, f"KEY_{name}")] == chars
+@pytest.mark.parametrize(("layout", "variant"), LAYOUTS)
+def test_every_card_character_typed_on_a_layout_comes_back(layout: str, variant: str) -> None:
+    scans = [CARD_CHARACTERS, "04:A2:3B:1C", "Piggy-Card 42", "1234567890"]
+    events = [event for text in scans for event in (*typed(text, layout, variant), *enter())]
+    assert decode(events, layout, variant) == scans
+
+
+@pytest.mark.parametrize(
+    ("layout", "variant", "events", "text"),
+    [
+        # what the physical keys give, from the layouts' printed keycaps
+        ("us", "", [ecodes.KEY_1, ecodes.KEY_Q, ecodes.KEY_Y, ecodes.KEY_MINUS], "1qy-"),
+        ("be", "", [ecodes.KEY_1, ecodes.KEY_Q, ecodes.KEY_EQUAL, ecodes.KEY_DOT], "&a-:"),
+        ("fr", "", [ecodes.KEY_1, ecodes.KEY_A, ecodes.KEY_6, ecodes.KEY_DOT], "&q-:"),
+        ("de", "", [ecodes.KEY_1, ecodes.KEY_Y, ecodes.KEY_Z, ecodes.KEY_SLASH], "1zy-"),
+    ],
+)
+def test_unshifted_keys_give_the_layouts_own_characters(
+    layout: str, variant: str, events: list[int], text: str
+) -> None:
+    pressed = [event for code in events for event in (key(code, 1), key(code, 0))]
+    assert decode([*pressed, *enter()], layout, variant) == [text]
+
+
+def test_a_belgian_scanner_types_digits_with_shift_and_the_us_map_would_not() -> None:
+    events = [*typed("0412", "be"), *enter()]
+    assert decode(events, "be") == ["0412"]
+    assert decode(events, "us") == [")$!@"]  # what a US key map made of a Belgian card
+
+
+def test_keypad_digits_are_digits_on_every_layout() -> None:
+    pads = [getattr(ecodes, f"KEY_KP{digit}") for digit in "0123456789"]
+    events = [event for code in pads for event in (key(code, 1), key(code, 0))] + enter()
+    for layout, variant in LAYOUTS:
+        assert decode(events, layout, variant) == ["0123456789"]
+
+
+@pytest.mark.parametrize(("layout", "variant"), [("zz", ""), ("be", "nonesuch"), ("BE", "")])
+def test_an_unknown_layout_is_refused_at_config_time_with_where_to_find_names(
+    layout: str, variant: str
+) -> None:
+    with pytest.raises(ValidationError, match="localectl list-x11-keymap-layouts"):
+        KeyboardReaderConfig(
+            kind="keyboard", name="k", device=Path("/dev/null"), layout=layout, variant=variant
+        )
 
 
 def test_a_missing_device_is_a_reader_error_with_the_fix() -> None:
@@ -126,3 +200,9 @@ def test_an_input_device_can_be_opened_and_grabbed() -> None:  # pragma: no cove
         await reader.close()
 
     run(scenario())
+
+
+def test_without_xkb_data_the_config_passes_and_the_reader_alone_fails(tmp_path: Path) -> None:
+    check_layout("be", "", tmp_path / "evdev.lst")  # no list to check against: no refusal
+    with pytest.raises(ValueError, match="unknown keyboard layout 'zz'"):
+        check_layout("zz", "")

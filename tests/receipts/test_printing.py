@@ -359,6 +359,9 @@ class SlowPrinter:
         await asyncio.sleep(0.3)
         await self.inner.print(receipt)
 
+    async def open_drawer(self, pin: int, on_ms: int, off_ms: int) -> None:
+        await self.inner.open_drawer(pin, on_ms, off_ms)
+
     async def close(self) -> None:
         await self.inner.close()
 

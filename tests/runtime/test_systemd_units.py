@@ -174,7 +174,8 @@ MDWE_PROBE = textwrap.dedent(
         sys.exit("MDWE is not in force: a writable executable mapping was made")
     import register_agent.runtime.agent, register_agent.cli, register_agent.sandbox
     from register_agent.config import NetworkPrinterConfig, ReceiptConfig
-    from register_agent.receipts.layout import layout_receipt, print_test_receipt
+    from register_agent.receipts.layout import layout_receipt
+    from register_agent.receipts.status_ticket import print_test_receipt
     from drivers.escpos_render import render
     from drivers.receipt_preview import write_preview
     config = NetworkPrinterConfig(kind="network", host="127.0.0.1")

@@ -29,6 +29,7 @@ from register_agent.counter.messages import (
     TillStatus,
 )
 from register_agent.errors import CounterRefusal
+from register_agent.receipts.drawer import DrawerAnswer
 
 TOKEN = "pos-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -120,6 +121,12 @@ class ScriptedTill:
             printer="ok",
             readers=("front: ok",),
         )
+
+    async def open_drawer(self) -> DrawerAnswer:
+        self._take("open_drawer")
+        if self.offline:
+            return DrawerAnswer(opened=False, message="the drawer could not be opened (offline)")
+        return DrawerAnswer(opened=True)
 
 
 @dataclass

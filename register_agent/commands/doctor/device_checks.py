@@ -81,6 +81,18 @@ def _service_user_may_use(device: Path) -> tuple[str, bool]:
     return SERVICE_USER, mode & 0o6 == 0o6
 
 
+def logo_check(config: AgentConfig) -> Check:
+    """``[receipt] logo`` read and converted as the agent will (a missing or broken file
+    prints receipts without it; here it is a FAIL with the fix)."""
+    from register_agent.runtime.devices import logo_problem  # noqa: PLC0415 (loads the drivers)
+
+    if config.receipt.logo is None:
+        return passed("logo", "none configured")
+    if (problem := logo_problem(config)) is not None:
+        return failed("logo", problem, "point [receipt] logo at a PNG the service user can read")
+    return passed("logo", f"{config.receipt.logo} converted for the printer's paper")
+
+
 async def printer_check(config: AgentConfig) -> Check:
     if config.printer is None:
         return passed("printer", "none configured (the POS prints)")

@@ -10,7 +10,12 @@ from pathlib import Path
 
 from register_agent.commands.doctor.api_checks import api_checks
 from register_agent.commands.doctor.check import Check, failed, passed
-from register_agent.commands.doctor.device_checks import no_reader, printer_check, reader_check
+from register_agent.commands.doctor.device_checks import (
+    logo_check,
+    no_reader,
+    printer_check,
+    reader_check,
+)
 from register_agent.commands.doctor.passthrough_check import passthrough_check
 from register_agent.commands.doctor.till_checks import journal_checks, state_writable
 from register_agent.commands.machine_readable import doctor_answer
@@ -46,7 +51,7 @@ def diagnose(load: Callable[[], AgentConfig], *, config_file: Path | None = None
     checks += asyncio.run(api_checks(config))
     checks += [state_writable(config.state.directory), *journal_checks(config)]
     checks += [reader_check(reader) for reader in config.readers] or [no_reader()]
-    checks.append(asyncio.run(printer_check(config)))
+    checks += [asyncio.run(printer_check(config)), logo_check(config)]
     if (relay := passthrough_check(config)) is not None:
         checks.append(relay)
     return checks
