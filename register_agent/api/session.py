@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from register_agent.config import LocalApiConfig
@@ -36,6 +37,8 @@ MAX_TICKETS = 256
 FAILURES_BEFORE_LOCK = 5
 FIRST_LOCK_S = 30.0
 MAX_LOCK_S = 900.0
+#: addresses whose failures are remembered before those no longer waiting are forgotten
+MAX_CLIENTS = 1024
 
 
 @dataclass(frozen=True)
@@ -137,20 +140,24 @@ class Tickets:
 class Throttle:
     """Failed logins per client address: after ``FAILURES_BEFORE_LOCK`` the address waits."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._failures: dict[str, tuple[int, float]] = {}
+        self._clock = clock
 
     def wait_s(self, client: str) -> float:
         """How long ``client`` must still wait before its next try (0: it may try)."""
         _, until = self._failures.get(client, (0, 0.0))
-        return max(0.0, until - time.monotonic())
+        return max(0.0, until - self._clock())
 
     def failed(self, client: str) -> None:
+        if len(self._failures) >= MAX_CLIENTS:  # many addresses: forget those not waiting
+            now = self._clock()
+            self._failures = {c: f for c, f in self._failures.items() if f[1] > now}
         count, until = self._failures.get(client, (0, 0.0))
         count += 1
         if count % FAILURES_BEFORE_LOCK == 0:
             rounds = count // FAILURES_BEFORE_LOCK - 1
-            until = time.monotonic() + min(MAX_LOCK_S, FIRST_LOCK_S * 2**rounds)
+            until = self._clock() + min(MAX_LOCK_S, FIRST_LOCK_S * 2**rounds)
         self._failures[client] = (count, until)
 
     def succeeded(self, client: str) -> None:
