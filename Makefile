@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-done
 
-.PHONY: run test lint unit faults setup clean
+.PHONY: run test lint unit faults package deb setup clean
 
 $(STAMP): pyproject.toml scripts/setup.sh scripts/system-packages.txt
 	VENV=$(VENV) ./scripts/setup.sh
@@ -15,8 +15,9 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/register-agent run --sandbox
 
-## test: linters, type checks, architecture contracts, the quick suite, then the fault suite
-test: lint unit faults
+## test: linters, type checks, architecture contracts, the quick suite, the fault suite, then
+## the Debian package (installed with apt: root only)
+test: lint unit faults package
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -32,6 +33,16 @@ unit: $(STAMP)
 ## faults: the fault-injection suite, with its figures at the end of the log
 faults: $(STAMP)
 	$(BIN)/pytest -q -m faults
+
+## package: builds the Debian package and installs, upgrades and purges it with apt on this
+## machine (root only; tests/packaging/test_deb.py); the quick suite skips it
+package: $(STAMP)
+	REGISTER_AGENT_PACKAGE_TEST=1 $(BIN)/pytest -q tests/packaging
+
+## deb: dist/register-agent_<version>_<arch>.deb (packaging/deb/build.sh: VERSION=, ARCH=arm64)
+deb: $(STAMP)
+	PIP=$(abspath $(BIN))/pip VERSION=$(VERSION) ARCH=$(ARCH) OUT=$(OUT) WHEELHOUSE=$(WHEELHOUSE) \
+	  packaging/deb/build.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

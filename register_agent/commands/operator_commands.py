@@ -18,6 +18,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     # it named a customer to read the attribute off; the account's list of attributes
     # needs none, and an installer's script that still passes it keeps working
     doctor.add_argument("--contact", metavar="UUID", help=argparse.SUPPRESS)
+    doctor.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object instead of the lines (fields: docs/machine-readable.md)",
+    )
     doctor.set_defaults(handler=_doctor)
     _add_review(commands)
     _add_transfers(commands)
@@ -83,7 +88,9 @@ def _doctor(args: argparse.Namespace) -> int:
 
     if not args.verbose:  # the checks' own lines say it; the client's retries are noise here
         logging.getLogger("register_agent.loyalty").setLevel(logging.WARNING)
-    return run_doctor(lambda: load_config(args.config), config_file=config_file_of(args.config))
+    return run_doctor(
+        lambda: load_config(args.config), config_file=config_file_of(args.config), as_json=args.json
+    )
 
 
 def _review(args: argparse.Namespace) -> int:

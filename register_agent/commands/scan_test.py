@@ -1,8 +1,9 @@
 """``register-agent scan-test`` and ``register-agent scan``: the installer's view of the readers.
 
 ``scan-test`` opens the configured readers and shows, per frame, the raw bytes (escaped,
-cut short), whether the scan pipeline accepted it and why not. ``scan`` types a value
-into the running agent's virtual reader.
+cut short), whether the scan pipeline accepted it and why not, and the canonical value a
+UID was turned into when the reader sends UIDs in another form (``uid_format``). ``scan``
+types a value into the running agent's virtual reader.
 """
 
 from __future__ import annotations
@@ -79,22 +80,34 @@ def scan_test_command(args: argparse.Namespace) -> int:
 async def _scan_test(config: AgentConfig, count: int, seconds: float | None) -> None:
     import asyncio  # noqa: PLC0415
 
-    from register_agent.readers.scans import ScanPipeline, escape_raw  # noqa: PLC0415 (lazy)
+    from register_agent.readers.scans import Scan, ScanPipeline, escape_raw  # noqa: PLC0415
     from register_agent.runtime.devices import make_reader, run_readers  # noqa: PLC0415
 
     pipeline = ScanPipeline(config.scans, config.readers)
     enough = asyncio.Event()
     seen = 0
 
+    forms = {r.name: r.uid_format for r in config.readers}
+    canonical = config.scans.canonical_uid
+
     async def show(raw: RawScan, outcome: Outcome) -> None:
         nonlocal seen
-        print(f"{raw.reader:<12} {escape_raw(raw.data):<40} {describe(outcome)}", flush=True)
+        verdict = describe(outcome)
+        form = forms.get(raw.reader, "hex")
+        if form != canonical and isinstance(outcome, Scan) and outcome.value != _text(raw):
+            verdict += f" (canonical {canonical} of a {form} UID)"
+        print(f"{raw.reader:<12} {escape_raw(raw.data):<40} {verdict}", flush=True)
         seen += 1
         if count and seen >= count:
             enough.set()
 
     readers = [make_reader(reader) for reader in config.readers]
-    print("scan now; Ctrl-C ends. Readers: " + ", ".join(r.name for r in readers), flush=True)
+    names = [
+        r.name
+        + ("" if forms[r.name] == canonical else f" ({forms[r.name]} UIDs, kept as {canonical})")
+        for r in readers
+    ]
+    print("scan now; Ctrl-C ends. Readers: " + ", ".join(names), flush=True)
     task = asyncio.create_task(run_readers(readers, pipeline, show))
     announcer = asyncio.create_task(_announce_ready(readers))
     with contextlib.suppress(TimeoutError):
@@ -121,6 +134,11 @@ async def _announce_ready(readers: Sequence[Reader]) -> None:
             print(f"{reader.name}: ready", flush=True)
             waiting.remove(reader)
         await asyncio.sleep(0.05)
+
+
+def _text(raw: RawScan) -> str:
+    """The frame as text, for telling a converted UID from one that passed as it came."""
+    return raw.data.decode("utf-8", "replace").strip()
 
 
 def describe(outcome: Outcome) -> str:

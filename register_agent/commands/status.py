@@ -1,9 +1,12 @@
 """``register-agent status``: the whole till in a few lines, asked of the running agent
 (``GET /v1/status`` on its local API), with an exit code a monitoring script can use.
 
-Exit codes follow the monitoring-plugin habit: 0 healthy, 1 degraded (the agent runs, but
-the Register API, the printer, a reader or the outbox needs attention), 2 not running,
-3 cannot tell (the token cannot be read or is refused).
+Exit codes follow the monitoring-plugin states (OK, WARNING, CRITICAL, UNKNOWN): 0 healthy,
+1 degraded (the agent runs, but the Register API, the printer, a reader or the outbox needs
+attention), 2 not running, 3 cannot tell (the config or the token cannot be read, or the
+token is refused). A command-line mistake exits 64 (EX_USAGE, cli.py), never one of these,
+so a check cannot read a typo in its own command as "the agent is down". ``--json`` prints
+the same answer as one JSON object (``machine_readable``; docs/machine-readable.md).
 """
 
 from __future__ import annotations
@@ -36,11 +39,17 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     status = commands.add_parser(
         "status",
         help="the running agent's state in a few lines (exit 0 ok, 1 degraded, 2 down, "
-        "3 cannot tell)",
+        "3 cannot tell, 64 usage)",
         description="Ask the running agent (GET /v1/status on its local API) how the till is "
         "doing. Exit status: 0 healthy; 1 degraded (the Register API, the printer, a reader "
         "or the outbox needs attention); 2 the agent is not running; 3 cannot tell (the "
-        "local API token cannot be read or is refused).",
+        "config or the local API token cannot be read, or the token is refused); 64 a "
+        "mistake in the command line.",
+    )
+    status.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object instead of the lines (fields: docs/machine-readable.md)",
     )
     status.add_argument(
         "--state-dir",
@@ -57,35 +66,69 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def status_command(args: argparse.Namespace) -> int:
-    from register_agent.commands.local_client import JsonClient  # noqa: PLC0415
-    from register_agent.config import load_config  # noqa: PLC0415 (lazy: start-up cost)
+    code, listen, reason, till = _ask(args)
+    if args.json:
+        from register_agent.commands.machine_readable import status_answer  # noqa: PLC0415
 
-    config = load_config(args.config)
+        print(status_answer(code, listen=listen, reason=reason, till=till))
+    else:
+        print(describe(till) if till is not None else reason)
+    return code
+
+
+Answer = tuple[int, str | None, str | None, dict[str, Any] | None]
+
+
+def _ask(args: argparse.Namespace) -> Answer:
+    """(exit code, the address asked, why it is not healthy in words, the till's status)."""
+    from register_agent.commands.local_client import JsonClient  # noqa: PLC0415
+
+    try:
+        listen, token, token_file = _how_to_ask(args)
+    except _CannotTell as exc:
+        return UNKNOWN, exc.listen, str(exc), None
+    try:
+        reply = JsonClient(listen, token, timeout_s=args.timeout).get("/v1/status")
+    except AgentUnreachable as exc:
+        return NOT_RUNNING, listen, f"Agent: NOT RUNNING ({exc})", None
+    if reply.status == 401:
+        refusal = _refusal(token, token_file)
+        return UNKNOWN, listen, f"Agent: running on {listen}, but {refusal}", None
+    if not reply.ok or not isinstance(reply.body, dict):
+        reason = f"Agent: running on {listen}, but GET /v1/status answered {reply.status}"
+        return DEGRADED, listen, reason, None
+    if healthy(reply.body):
+        return HEALTHY, listen, None, reply.body
+    return DEGRADED, listen, describe(reply.body), reply.body
+
+
+class _CannotTell(Exception):
+    def __init__(self, reason: str, listen: str | None) -> None:
+        super().__init__(reason)
+        self.listen = listen
+
+
+def _how_to_ask(args: argparse.Namespace) -> tuple[str, str | None, Path]:
+    """The local API's address, the token (None: none found) and the token file."""
+    from register_agent.config import load_config  # noqa: PLC0415 (lazy: start-up cost)
+    from register_agent.errors import RegisterAgentError  # noqa: PLC0415
+
+    try:
+        config = load_config(args.config)
+    except RegisterAgentError as exc:  # not 2: a monitoring check would read "not running"
+        raise _CannotTell(f"status: cannot read the config: {exc}", args.listen) from exc
     listen = args.listen or config.local_api.listen
     token_file = (args.state_dir or config.state.directory) / TOKEN_FILE
     secret = config.local_api.token
     token = secret.get_secret_value().strip() if secret is not None else None
     try:
-        token = token or _token_from(token_file)
-    except PermissionError:
-        print(
+        return listen, token or _token_from(token_file), token_file
+    except PermissionError as exc:
+        raise _CannotTell(
             f"status: cannot read the local API token {token_file}; run as the agent's user "
-            "or root (e.g. `sudo -u register-agent register-agent status`)"
-        )
-        return UNKNOWN
-    try:
-        reply = JsonClient(listen, token, timeout_s=args.timeout).get("/v1/status")
-    except AgentUnreachable as exc:
-        print(f"Agent: NOT RUNNING ({exc})")
-        return NOT_RUNNING
-    if reply.status == 401:
-        print(f"Agent: running on {listen}, but {_refusal(token, token_file)}")
-        return UNKNOWN
-    if not reply.ok or not isinstance(reply.body, dict):
-        print(f"Agent: running on {listen}, but GET /v1/status answered {reply.status}")
-        return DEGRADED
-    print(describe(reply.body))
-    return HEALTHY if healthy(reply.body) else DEGRADED
+            "or root (e.g. `sudo -u register-agent register-agent status`)",
+            listen,
+        ) from exc
 
 
 def _token_from(path: Path) -> str | None:

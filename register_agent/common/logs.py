@@ -1,5 +1,6 @@
-"""The agent's log lines: JSON lines for journald, readable text on a terminal, each
-naming the sale, operation and device it concerns.
+"""The agent's log lines: journal entries with their fields under systemd (``journald``),
+readable text on a terminal, JSON lines on request; each naming the sale, operation and
+device it concerns.
 
 Secrets never appear: the code logs none, and as a last line of defence every finished
 line is searched for the secrets the agent holds (API key, loyalty-token secret, local API
@@ -17,15 +18,17 @@ import sys
 from collections import OrderedDict
 from collections.abc import Awaitable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, TextIO, TypeVar
 
+from register_agent.common.journald import JOURNAL_SOCKET, JournalHandler
 from register_agent.common.masking import mask
 from register_agent.config import AgentConfig
 
 T = TypeVar("T")
 
-LogFormat = Literal["auto", "json", "text"]
+LogFormat = Literal["auto", "json", "text", "journal"]
 #: what a line may say it concerns; set with ``log_context`` or ``extra=``
 CONTEXT_FIELDS = ("sale_id", "operation_id", "device")
 SECRET_MASK = "[secret]"  # noqa: S105 (what replaces a secret, not one)
@@ -218,27 +221,37 @@ def configure(
     *,
     secrets: Iterable[str | None] = (),
     stream: TextIO | None = None,
+    journal_socket: Path = JOURNAL_SOCKET,
 ) -> None:
-    """Route every log line through one handler on stderr (journald's, under systemd).
+    """Route every log line through one handler: the journal's, or stderr.
 
-    ``auto``: JSON lines when stderr is the journal, text otherwise. Logs go to stderr,
-    never stdout: a command's own output (``doctor``'s checks, the sandbox's banner) stays
-    apart from its logs, and under systemd both streams reach the journal anyway.
+    ``auto``: under systemd (stderr is the journal's stream, ``$JOURNAL_STREAM``) each record
+    goes to journald through its native protocol with its fields (``journald``); otherwise
+    text. ``journal``: the native protocol wherever journald's socket is. ``json``: JSON
+    lines on stderr. Without the socket, the lines go to stderr (JSON lines under systemd,
+    text elsewhere). Logs never go to stdout: a command's own output (``doctor``'s checks,
+    the sandbox's banner) stays apart from its logs.
     """
     remember_secrets(*secrets)
     out = stream or sys.stderr
     journal = writes_to_journal(out)
     use_json = log_format == "json" or (log_format == "auto" and journal)
     formatter: logging.Formatter = JsonFormatter() if use_json else TextFormatter()
-    handler = logging.StreamHandler(out)
+    handler: logging.Handler = logging.StreamHandler(out)
     handler.setFormatter(_JournalPriority(formatter) if journal else formatter)
-    handler.addFilter(_ContextFilter())
-    handler.addFilter(_EscposChatter())
+    native = log_format == "journal" or (log_format == "auto" and journal)
+    if native and journal_socket.exists():
+        handler = JournalHandler(masked, path=journal_socket, fallback=handler)
+    for part in (handler, getattr(handler, "fallback", None)):
+        if part is not None:
+            part.addFilter(_ContextFilter())
+            part.addFilter(_EscposChatter())
     handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
     for old in list(root.handlers):
         if old.get_name() == _HANDLER_NAME:  # ours from before; others' (pytest's) stay
             root.removeHandler(old)
+            old.close()
     root.addHandler(handler)
     root.setLevel(level)
     # transport detail; hpack's debug lines would hold the Authorization header

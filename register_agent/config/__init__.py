@@ -28,6 +28,7 @@ from pydantic_settings import (
 
 from register_agent.config.agent import (
     ApiConfig,
+    FleetConfig,
     LocalApiConfig,
     LoggingConfig,
     NewsletterConfig,
@@ -38,14 +39,17 @@ from register_agent.config.agent import (
 )
 from register_agent.config.devices import (
     STANDARD_BAUD_RATES,
+    CanonicalUid,
     FilePrinterConfig,
     KeyboardReaderConfig,
     NetworkPrinterConfig,
+    PcscReaderConfig,
     PrinterConfig,
     ReaderConfig,
     ScansConfig,
     SerialPrinterConfig,
     SerialReaderConfig,
+    UidFormat,
     UsbPrinterConfig,
     VirtualPrinterConfig,
     VirtualReaderConfig,
@@ -59,13 +63,16 @@ __all__ = [
     "STANDARD_BAUD_RATES",
     "AgentConfig",
     "ApiConfig",
+    "CanonicalUid",
     "FilePrinterConfig",
+    "FleetConfig",
     "KeyboardReaderConfig",
     "LocalApiConfig",
     "LoggingConfig",
     "NetworkPrinterConfig",
     "NewsletterConfig",
     "OutboxConfig",
+    "PcscReaderConfig",
     "PrinterConfig",
     "ReaderConfig",
     "ReceiptConfig",
@@ -75,6 +82,7 @@ __all__ = [
     "SerialReaderConfig",
     "StateConfig",
     "TillConfig",
+    "UidFormat",
     "UsbPrinterConfig",
     "VirtualPrinterConfig",
     "VirtualReaderConfig",
@@ -169,6 +177,7 @@ class AgentConfig(BaseSettings):
     readers: list[ReaderConfig] = []
     logging: LoggingConfig = LoggingConfig()
     newsletter: NewsletterConfig = NewsletterConfig()
+    fleet: FleetConfig = FleetConfig()
 
     @field_validator("readers")
     @classmethod

@@ -151,11 +151,38 @@ class LocalApiConfig(Section):
         return self
 
 
+class FleetConfig(Section):
+    """``[fleet]``: the names this till goes by on a fleet's dashboard and in its alerts.
+
+    Exported as the labels of ``register_agent_info{shop, till, version}`` (monitoring/),
+    which the fleet's rules join onto every alert: labels an operator sets once per till
+    rather than in each Prometheus scrape job.
+    """
+
+    #: the shop, e.g. "Utrecht Centrum"; "" leaves it empty in the alerts
+    shop: str = ""
+    #: the till within the shop, e.g. "till-1"; "" means this machine's host name
+    till: str = ""
+
+    @field_validator("shop", "till")
+    @classmethod
+    def _label_value(cls, value: str) -> str:
+        # a label value: no quotes, backslashes or control characters, which would need
+        # escaping in every query an operator types; short enough for a dashboard's legend
+        if len(value) > 64 or any(c in '"\\' or not c.isprintable() for c in value):
+            raise ValueError(
+                "must be at most 64 printable characters without quotes or backslashes, "
+                'e.g. "Utrecht Centrum" or "till-1"'
+            )
+        return value.strip()
+
+
 class LoggingConfig(Section):
     """``[logging]``: how log lines look (secrets and full card values never appear)."""
 
-    #: "auto": JSON lines when the output is journald's ($JOURNAL_STREAM), text otherwise
-    format: Literal["auto", "json", "text"] = "auto"
+    #: "auto": the journal's own fields when the output is journald's ($JOURNAL_STREAM),
+    #: text otherwise; "journal": the journal's fields always (its socket missing: text)
+    format: Literal["auto", "json", "text", "journal"] = "auto"
     #: "debug" shows every step (``register-agent -v`` does the same for one run)
     level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -121,6 +121,12 @@ def _compiles(pattern: str, what: str) -> str:
     return pattern
 
 
+#: how a reader sends a card's UID (readers/uid_forms.py describes each form)
+UidFormat = Literal["hex", "hex_reversed", "decimal", "wiegand26", "wiegand34"]
+#: the form the shop's loyalty accounts hold the cards in
+CanonicalUid = Literal["hex", "hex_reversed", "decimal"]
+
+
 class ScansConfig(Section):
     """``[scans]``: what a scanned value must look like, and what counts as a loyalty card."""
 
@@ -134,6 +140,8 @@ class ScansConfig(Section):
     debounce_plain_scans: bool = False
     normalise_nfc_uids: bool = True
     nfc_uid_bytes: list[int] = Field(default=[4, 7, 10], max_length=8)
+    #: the form every reader's UIDs are turned into: the one the loyalty accounts hold
+    canonical_uid: CanonicalUid = "hex"
     loyalty_patterns: list[str] = [
         "[0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20}",
         "[A-Za-z0-9_-]{6,64}",
@@ -175,6 +183,8 @@ class _ReaderBase(Section):
     # Stripped from this reader's scans when present; unset means [scans] prefix / suffix.
     prefix: str | None = None
     suffix: str | None = None
+    #: how this reader sends a card's UID; turned into [scans] canonical_uid
+    uid_format: UidFormat = "hex"
 
 
 #: Rates real scanners offer; anything else is a typo that a pty would silently accept.
@@ -218,6 +228,28 @@ class KeyboardReaderConfig(_ReaderBase):
     grab: bool = True
 
 
+class PcscReaderConfig(_ReaderBase):
+    """``[[readers]] kind = "pcsc"``: a contactless reader (ACR122U and the like) through the
+    system's pcscd; the UID comes from the card itself (GET DATA), in hex."""
+
+    kind: Literal["pcsc"]
+    #: the reader's PC/SC name or a part of it (``register-agent doctor`` lists the names)
+    reader: str = Field(min_length=1)
+    #: a card away for less than this is still the same presentation (a card at the edge
+    #: of the field comes and goes); the [scans] debounce applies after it
+    debounce_s: float = Field(default=0.3, ge=0, le=10)
+
+    @field_validator("uid_format")
+    @classmethod
+    def _reads_hex(cls, value: str) -> str:
+        if value != "hex":
+            raise ValueError(
+                "a PC/SC reader gives the UID as the card does, in hex: leave uid_format out "
+                "(set [scans] canonical_uid for the form the loyalty accounts hold)"
+            )
+        return value
+
+
 def default_runtime_dir() -> Path:
     """Where virtual devices put their sockets: systemd's ``RuntimeDirectory=`` when the
     service has one, else ``$XDG_RUNTIME_DIR/register-agent``."""
@@ -242,6 +274,6 @@ class VirtualReaderConfig(_ReaderBase):
 
 
 ReaderConfig = Annotated[
-    SerialReaderConfig | KeyboardReaderConfig | VirtualReaderConfig,
+    SerialReaderConfig | KeyboardReaderConfig | PcscReaderConfig | VirtualReaderConfig,
     Field(discriminator="kind"),
 ]

@@ -137,9 +137,11 @@ def reconcile_operation(record: ClaimRecord, started_at: float) -> NewOperation:
     return NewOperation(
         id=uuid.uuid4().hex,
         kind=REWARD_CLAIM,
-        # no customer to queue behind: finding out only reads, and a customer's credits
-        # must not wait while a lost claim is looked for (for minutes, when not found yet)
-        customer_key=None,
+        # A queue of their own per customer: a customer's credits must not wait while a
+        # lost claim is looked for (for minutes, when not found yet), and two lost claims
+        # of one customer are looked for one after the other, so one never takes the
+        # reception the other just found for itself
+        customer_key=f"claims:{key}",
         payload=RewardClaimPayload(
             claim_id=record.claim_id,
             reward_key=record.reward_key,
@@ -218,6 +220,18 @@ def follow(db: sqlite3.Connection, operation: Operation) -> None:
             ClaimState.UNKNOWN,
         ),
     )
+
+
+def others_in_flight(db: sqlite3.Connection, claim_id: str) -> int:
+    """How many other claims of the same reward for the same customer are still waiting
+    for their answer: a reception found now may be theirs."""
+    row = db.execute(
+        "SELECT COUNT(*) FROM reward_claims AS other JOIN reward_claims AS this"
+        " ON other.customer_key = this.customer_key AND other.reward_key = this.reward_key"
+        " WHERE this.claim_id = ? AND other.claim_id != this.claim_id AND other.state = ?",
+        (claim_id, ClaimState.IN_FLIGHT),
+    ).fetchone()
+    return int(row[0])
 
 
 def receptions_known(db: sqlite3.Connection, except_claim: str) -> set[str]:

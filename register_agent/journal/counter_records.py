@@ -90,6 +90,10 @@ class CounterRecords:
         """The claim's answer was lost: ``unknown``, with its ``reward_claim`` operation."""
         await self._writer.run_async(lambda db: claims.lost(db, record, now, look_at))
 
+    async def claims_in_flight_alike(self, claim_id: str) -> int:
+        """Other claims of the same reward for the same customer still waiting for answers."""
+        return await self._reader.run_async(lambda db: claims.others_in_flight(db, claim_id))
+
     async def claim_receptions(self, *, except_claim: str) -> set[str]:
         return await self._reader.run_async(lambda db: claims.receptions_known(db, except_claim))
 

@@ -21,7 +21,7 @@ from tenacity import AsyncRetrying, retry_if_exception
 from register_agent import __version__
 from register_agent.config import ApiConfig
 from register_agent.errors import ConfigError, LoyaltyApiError
-from register_agent.loyalty import outcomes, retries
+from register_agent.loyalty import outcomes, retries, server_clock
 from register_agent.loyalty.forms import FormFields, encode_form, form_pairs
 from register_agent.loyalty.outcomes import Call, Envelope
 from register_agent.loyalty.retries import Deadline, Sleep
@@ -145,6 +145,7 @@ class RegisterHttp:
             headers=_headers(config),
             timeout=self._timeout(None),
             follow_redirects=False,
+            event_hooks={"response": [server_clock.on_response]},  # the clock skew metric
         )
 
     def __repr__(self) -> str:

@@ -69,6 +69,10 @@ class RewardClaimHandler:
         if payload is None or not self._loyalty.can_reconcile:
             # v1 lists no transactions: nothing can tell; a person decides (review)
             return Reconciled.UNRESOLVABLE
+        if await self._journal.claims_in_flight_alike(payload.claim_id):
+            # the same reward for the same customer is being claimed right now: its
+            # reception, not yet known by its answer, would look like ours
+            return Reconciled.NOT_YET
         customer = CustomerRef(key=payload.customer.key)
         since = datetime.fromtimestamp(payload.started_at - CLOCK_MARGIN_S, UTC)
         found = await self._loyalty.find_claims(customer, payload.reward_key, since=since)

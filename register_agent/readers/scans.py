@@ -1,8 +1,9 @@
 """The scan pipeline: a reader's raw bytes become a trusted ``Scan``, a rejection or a repeat.
 
 Step 2 of a sale (docs/architecture.md): strip prefix/suffix, whitelist (length and
-character set; control bytes never pass), normalise NFC UIDs, tell loyalty cards from
-plain barcodes, and debounce. Pure and fast: no I/O, and the clock is injected.
+character set; control bytes never pass), normalise NFC UIDs and turn each reader's UID
+form into the canonical one (``uid_forms.py``), tell loyalty cards from plain barcodes, and
+debounce. Pure and fast: no I/O, and the clock is injected.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Literal
 from register_agent.common.masking import mask, safe_tail
 from register_agent.config import ReaderConfig, ScansConfig
 from register_agent.readers.reader import MAX_RAW_SCAN_BYTES, RawScan
+from register_agent.readers.uid_forms import WIEGAND_PARITY, UidForms
 
 Kind = Literal["loyalty", "plain"]
 
@@ -40,6 +42,7 @@ class Reason(StrEnum):
     ESCAPE_SEQUENCE = "contains an escape sequence"
     CONTROL_CHARACTERS = "contains control characters"
     NOT_ALLOWED = "contains characters outside the whitelist"
+    WIEGAND_PARITY = WIEGAND_PARITY
 
 
 def escape_raw(data: bytes, limit: int = 48) -> str:
@@ -98,6 +101,7 @@ class ScanRules:
     gtin_lengths: frozenset[int]
     affixes: dict[str, tuple[str, str]]
     default_affixes: tuple[str, str]
+    uid_forms: UidForms
 
     @classmethod
     def from_config(cls, scans: ScansConfig, readers: Sequence[ReaderConfig] = ()) -> ScanRules:
@@ -117,6 +121,11 @@ class ScanRules:
                 for reader in readers
             },
             default_affixes=default,
+            uid_forms=UidForms(
+                {reader.name: reader.uid_format for reader in readers},
+                scans.canonical_uid,
+                scans.nfc_uid_bytes,
+            ),
         )
 
 
@@ -138,7 +147,8 @@ def parse(data: bytes, rules: ScanRules, reader: str = "") -> str | Reason:
     text = _decode(data, rules.affixes.get(reader, rules.default_affixes))
     if isinstance(text, Reason):
         return text
-    return _whitelisted(normalise(text.strip(" "), rules), rules)
+    value, broken = rules.uid_forms.canonical(normalise(text.strip(" "), rules), reader)
+    return Reason(broken) if broken is not None else _whitelisted(value, rules)
 
 
 def _decode(data: bytes, affixes: tuple[str, str]) -> str | Reason:

@@ -34,6 +34,7 @@ from register_agent.readers.reader import RawScan
 from register_agent.readers.scans import Outcome, Scan, ScanPipeline
 from register_agent.receipts.printer_worker import PrinterWorker, agent_prints
 from register_agent.runtime import devices
+from register_agent.runtime.fleet_metrics import FleetCollector
 from register_agent.runtime.housekeeping import cached_register, keep_house
 from register_agent.runtime.metrics import AgentMetrics, MetricsServer, Sources
 from register_agent.runtime.sdnotify import READY_STATUS, Heartbeat, Notifier, feed_watchdog
@@ -97,6 +98,7 @@ class Agent:
         self.journal = Journal.open(state / JOURNAL_FILE)
         stack.callback(self.journal.close)
         self.metrics = self._make_metrics(state / JOURNAL_FILE)
+        self.metrics.registry.register(FleetCollector(lambda: self.config))
         stack.callback(observe_calls(self.metrics.api_call))
         loyalty = make_loyalty(
             config.api, newsletter=config.newsletter, register=cached_register(state)

@@ -16,11 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from drivers.keyboard_reader import KeyboardReader
+from drivers.pcsc_reader import PcscReader, probe
 from drivers.serial_reader import SerialReader
 from drivers.virtual_reader import VirtualReader, inject
 from register_agent.common.logs import in_log_context
 from register_agent.common.masking import mask
-from register_agent.config import PrinterConfig, ReaderConfig, VirtualReaderConfig
+from register_agent.config import (
+    PcscReaderConfig,
+    PrinterConfig,
+    ReaderConfig,
+    VirtualReaderConfig,
+)
 from register_agent.errors import ReaderError
 from register_agent.readers.reader import RawScan, Reader
 from register_agent.readers.scans import Outcome, Reason, Rejection, ScanPipeline
@@ -33,6 +39,7 @@ log = logging.getLogger(__name__)
 READER_DRIVERS: dict[str, Callable[[Any], Reader]] = {
     "serial": SerialReader,
     "keyboard": KeyboardReader,
+    "pcsc": PcscReader,
     "virtual": VirtualReader,
 }
 
@@ -46,6 +53,11 @@ ScanHandler = Callable[[RawScan, Outcome], Awaitable[None]]
 
 def make_reader(config: ReaderConfig) -> Reader:
     return READER_DRIVERS[config.kind](config)
+
+
+def probe_pcsc(config: PcscReaderConfig) -> tuple[bool, str]:
+    """``doctor``: pcscd answering and the named reader present (True), or what is wrong."""
+    return probe(config)
 
 
 def inject_scan(config: VirtualReaderConfig, data: bytes) -> None:

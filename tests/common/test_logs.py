@@ -112,13 +112,14 @@ def test_journald_is_recognised_by_its_stream_not_just_the_variable(tmp_path: Pa
         assert not logs.writes_to_journal(journal, {"JOURNAL_STREAM": "garbage"})
 
 
-def test_auto_means_json_with_a_priority_prefix_for_journald(
+def test_auto_means_json_with_a_priority_prefix_for_journald_without_its_socket(
     tmp_path: Path, captured: io.StringIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """journald's stream but not its native socket (test_journald.py: with it)."""
     with (tmp_path / "journal").open("w+") as journal:
         status = os.fstat(journal.fileno())
         monkeypatch.setenv("JOURNAL_STREAM", f"{status.st_dev}:{status.st_ino}")
-        logs.configure("auto", logging.INFO, stream=journal)
+        logs.configure("auto", logging.INFO, stream=journal, journal_socket=tmp_path / "none")
         logging.getLogger("register_agent.test").error("printer gone")
         journal.seek(0)
         line = journal.read().strip()

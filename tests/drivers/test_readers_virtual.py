@@ -200,3 +200,38 @@ def test_scan_test_on_a_virtual_reader_sees_what_scan_sends(short_dir: Path) -> 
     assert rows[0].split() == ["demo", "04:a2:3b:1c", "accepted", "loyalty:", "04A23B1C"]
     assert rows[1].split() == ["demo", "4006381333931", "accepted", "plain:", "4006381333931"]
     assert not (short_dir / "demo.sock").exists()  # cleaned up on the way out
+
+
+def test_scan_test_shows_the_raw_uid_and_its_canonical_form(short_dir: Path) -> None:
+    """A reader sending the 8H10D decimal on a till whose accounts hold hex: the raw
+    number and the hex the customer is looked up by."""
+    with pty_pair() as (master, path):
+        config_path = short_dir / "config.toml"
+        config_path.write_text(
+            '[[readers]]\nname = "gate"\nkind = "serial"\nuid_format = "decimal"\n'
+            f'port = "{path}"\n'
+            '[[readers]]\nname = "door"\nkind = "serial"\nuid_format = "wiegand26"\n'
+            'port = "/dev/ttyNOPE9"\n',
+            encoding="utf-8",
+        )
+        process = subprocess.Popen(
+            command(config_path, "scan-test", "--count", "2", "--seconds", "10"),
+            env=agent_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert process.stdout is not None
+            lines = [process.stdout.readline(), process.stdout.readline()]
+            assert "gate (decimal UIDs, kept as hex)" in lines[0], lines
+            assert lines[1].strip() == "gate: ready", lines
+            os.write(master, b"0077740828\rCARD0001\r")
+            output, errors = process.communicate(timeout=10)
+        finally:
+            process.kill()
+    assert process.returncode == 0, errors
+    rows = output.splitlines()
+    assert "0077740828" in rows[0]
+    assert "accepted loyalty: 04A23B1C (canonical hex of a decimal UID)" in rows[0]
+    assert rows[1].endswith("accepted loyalty: CARD0001")  # no UID: as it came

@@ -84,3 +84,33 @@ async def test_a_claim_found_once_is_ours_and_the_row_answers_it(
         assert (await journal.claim_figures()).settled == 1
     finally:
         await loyalty.aclose()
+
+
+async def test_a_lost_claim_never_takes_the_reception_of_one_still_waiting_for_its_answer(
+    journal: Journal, sandbox_clean: Sandbox, v3: httpx.Client
+) -> None:
+    """Two coffees claimed for Jan side by side: the first landed and its answer is still
+    on its way; the second was lost before the server. The reception found belongs to the
+    first, so the second waits until the first's answer is in, and then finds nothing."""
+    loyalty = loyalty_for(sandbox_clean, "v3")
+    now = [time.time()]
+    handler = RewardClaimHandler(loyalty, journal, clock=lambda: now[0], settle_after_s=5)
+    try:
+        started = now[0]
+        customer = f"customer:{JAN_V3}"
+        state = ClaimState.IN_FLIGHT
+        first = ClaimRecord("C-A", "digest", None, customer, COFFEE, state, None, None, 0.0, 0.0)
+        await journal.start_claim(replace(first, created_at=started, updated_at=started))
+        made = v3.post("/reward-receptions", data={"contact_uuid": JAN_V3, "reward_uuid": COFFEE})
+        made.raise_for_status()  # the first claim's request landed; its answer not yet in
+        lost = await lost_claim(journal, started)  # C-1: lost before the server
+
+        assert await handler.reconcile(lost) is Reconciled.NOT_YET
+
+        reception = made.json()["data"]["uuid"]
+        await journal.finish_claim("C-A", ClaimState.DONE, started + 1, server_ref=reception)
+        assert await handler.reconcile(lost) is Reconciled.NOT_YET  # may still land
+        now[0] = started + 6
+        assert await handler.reconcile(lost) is Reconciled.NOT_APPLIED
+    finally:
+        await loyalty.aclose()

@@ -10,6 +10,7 @@ import pytest
 
 from register_agent.config import (
     KeyboardReaderConfig,
+    PcscReaderConfig,
     SerialReaderConfig,
     VirtualReaderConfig,
     load_config,
@@ -48,7 +49,7 @@ def test_the_documented_reader_examples_are_valid(tmp_path: Path) -> None:
     assert config.scans.debounce_s == 2.0
     path = tmp_path / "with-readers.toml"
     path.write_text(example + "\n" + readers, encoding="utf-8")
-    serial, keyboard, virtual = load_config(path).readers
+    serial, keyboard, virtual, pcsc = load_config(path).readers
     assert isinstance(serial, SerialReaderConfig)
     assert (serial.port, serial.prefix, serial.suffix) == (
         "/dev/serial/by-id/usb-Honeywell_Imaging_Scanner_12345-if00",
@@ -59,6 +60,8 @@ def test_the_documented_reader_examples_are_valid(tmp_path: Path) -> None:
     assert keyboard.grab
     assert isinstance(virtual, VirtualReaderConfig)
     assert virtual.socket_path == Path("/run/register-agent/virtual.sock")
+    assert isinstance(pcsc, PcscReaderConfig)
+    assert (pcsc.reader, pcsc.debounce_s, pcsc.uid_format) == ("ACR122U", 0.3, "hex")
 
 
 @pytest.mark.parametrize(
@@ -118,3 +121,26 @@ def test_the_virtual_socket_defaults_to_the_runtime_directory(
     assert reader.socket_path == Path("/run/user/1000/register-agent/demo.sock")
     monkeypatch.setenv("RUNTIME_DIRECTORY", "/run/register-agent")  # under systemd
     assert reader.socket_path == Path("/run/register-agent/demo.sock")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[[readers]]\nname = "nfc"\nkind = "pcsc"\n',
+            "readers.0.pcsc.reader: Field required",
+        ),
+        (
+            '[[readers]]\nname = "gate"\nkind = "serial"\nport = "/dev/ttyACM0"\n'
+            'uid_format = "8H10D"\n',
+            "readers.0.serial.uid_format: Input should be 'hex', 'hex_reversed', 'decimal'",
+        ),
+        ('[scans]\ncanonical_uid = "wiegand26"\n', "scans.canonical_uid: Input should be 'hex'"),
+        (
+            '[[readers]]\nname = "nfc"\nkind = "pcsc"\nreader = "ACR"\nuid_format = "decimal"\n',
+            "readers.0.pcsc.uid_format: Value error, a PC/SC reader gives the UID as the card",
+        ),
+    ],
+)
+def test_wrong_uid_and_pcsc_settings_stop_start_up(tmp_path: Path, text: str, message: str) -> None:
+    assert message in error_of(tmp_path, text)

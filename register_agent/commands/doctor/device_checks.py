@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from register_agent.commands.doctor.check import Check, failed, passed
-from register_agent.config import AgentConfig, ReaderConfig
+from register_agent.config import AgentConfig, PcscReaderConfig, ReaderConfig
 from register_agent.errors import RegisterAgentError
 
 SERVICE_USER = "register-agent"  # the unit's User= (sysusers.d)
@@ -17,6 +17,8 @@ SERVICE_USER = "register-agent"  # the unit's User= (sysusers.d)
 
 def reader_check(reader: ReaderConfig) -> Check:
     name = f"reader {reader.name}"
+    if isinstance(reader, PcscReaderConfig):
+        return _pcsc_check(name, reader)
     path = getattr(reader, "port", None) or getattr(reader, "device", None)
     if path is None:
         return passed(name, f"{reader.kind} (no device to check)")
@@ -29,6 +31,20 @@ def reader_check(reader: ReaderConfig) -> Check:
         fix = "give the device to the service user's group (dialout / input) by a udev rule"
         return failed(name, f"{device} is not readable and writable by {user}", fix)
     return passed(name, f"{device} present, readable by {user}")
+
+
+def _pcsc_check(name: str, reader: PcscReaderConfig) -> Check:
+    """A PC/SC reader has no device node of its own: pcscd must answer and list it."""
+    from register_agent.runtime.devices import probe_pcsc  # noqa: PLC0415 (loads the drivers)
+
+    try:
+        ok, detail = probe_pcsc(reader)
+    except RegisterAgentError as exc:  # pyscard missing
+        return failed(name, str(exc), "install the pcsc extra and the pcscd package")
+    if ok:
+        return passed(name, detail)
+    fix = "start pcscd, plug the reader in, or correct `reader` in the config"
+    return failed(name, detail, fix)
 
 
 def no_reader() -> Check:

@@ -12,19 +12,26 @@ from register_agent.commands.doctor.api_checks import api_checks
 from register_agent.commands.doctor.check import Check, failed, passed
 from register_agent.commands.doctor.device_checks import no_reader, printer_check, reader_check
 from register_agent.commands.doctor.till_checks import journal_checks, state_writable
+from register_agent.commands.machine_readable import doctor_answer
 from register_agent.commands.setup_checks import missing_config_file
 from register_agent.config import AgentConfig
 from register_agent.errors import RegisterAgentError
 
 
-def run_doctor(load: Callable[[], AgentConfig], *, config_file: Path | None = None) -> int:
-    """Print every check; 0 when none failed, 1 otherwise."""
+def run_doctor(
+    load: Callable[[], AgentConfig], *, config_file: Path | None = None, as_json: bool = False
+) -> int:
+    """Print every check (as lines, or as one JSON object); 0 when none failed, 1 otherwise."""
     checks = diagnose(load, config_file=config_file)
+    code = 1 if any(check.verdict == "FAIL" for check in checks) else 0
+    if as_json:
+        print(doctor_answer(checks, code), flush=True)
+        return code
     for check in checks:
         print(check.line(), flush=True)
     failures = sum(check.verdict == "FAIL" for check in checks)
     print(f"{failures} problem{'s' if failures != 1 else ''} found" if failures else "all good")
-    return 1 if failures else 0
+    return code
 
 
 def diagnose(load: Callable[[], AgentConfig], *, config_file: Path | None = None) -> list[Check]:
