@@ -83,6 +83,8 @@ class SaleRequest(Message):
     #: open the cash drawer on the printer's kick port as the sale is recorded (once per
     #: sale id: a repeat of the request gets the first answer and opens nothing)
     open_drawer: bool = False
+    #: the cashier confirmed an amount above ``[till] confirm_above``
+    confirmed: bool = False
 
 
 class RewardView(Message):

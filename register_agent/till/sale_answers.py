@@ -21,14 +21,15 @@ def request_digest(request: SaleRequest) -> str:
     """The same sale id with the same body is a repeat; with another body, a conflict.
 
     Amounts are in whole cents already (``counter.messages.Amount``), so "12.5" and
-    "12.50" give one digest: the same sale, spelt otherwise.
+    "12.50" give one digest: the same sale, spelt otherwise. ``confirmed`` is not part of
+    the sale (a resend with or without it is the same sale), and leaving it out keeps the
+    digests of sales recorded before it existed.
     """
-    # a sale that does not ask for the drawer digests as it did before the drawer was a
-    # field: a POS resending a sale recorded before an upgrade is a repeat, not a conflict
-    plain = request.model_dump(
-        mode="json", exclude=None if request.open_drawer else {"open_drawer"}
-    )
-    canonical = json.dumps(plain, sort_keys=True)
+    # fields that leave the digest alone: "confirmed" (a resend with or without it is the
+    # same sale), and "open_drawer" when false (a sale recorded before the drawer was a
+    # field is a repeat, not a conflict)
+    left_out = {"confirmed"} if request.open_drawer else {"confirmed", "open_drawer"}
+    canonical = json.dumps(request.model_dump(mode="json", exclude=left_out), sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
