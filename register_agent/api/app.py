@@ -5,14 +5,14 @@ from ``counter/messages.py``; documented for the POS developer at ``/docs``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, FastAPI, Header, Path, Query, Response, Security
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPBearer
 
 from register_agent import __version__
-from register_agent.api import docs, docs_page
+from register_agent.api import counter_page, docs, docs_page
 from register_agent.api.auth import BearerGuard
 from register_agent.api.enrolment import enrolment_router
 from register_agent.api.giftcard_routes import giftcard_router
@@ -76,12 +76,13 @@ def make_app(
     giftcards: GiftcardApi | None = None,
     profile: ProfileApi | None = None,
     enrolment: EnrolmentApi | None = None,
+    counter_language: Literal["en", "nl"] = "en",
 ) -> FastAPI:
     """The local API over ``till`` and ``events``; every route needs ``token``.
 
     ``giftcards`` (when the till takes them), ``profile`` (the customer's newsletter and
     attributes) and ``enrolment`` (customers without their card, ``api/enrolment.py``) add
-    their routes."""
+    their routes. The counter page (``/counter``) opens in ``counter_language``."""
     if not token.strip():
         raise ConfigError("local_api.token: an empty token would let anyone in; set one")
     app = _LocalApi(
@@ -107,9 +108,13 @@ def make_app(
         app.include_router(enrolment_router(enrolment))
     app.include_router(_events(events, gate, keepalive_s))
     docs_page.install(app, OPENAPI_PATH)
+    counter_page.install(app, counter_language)
     install_error_handlers(app)
     app.add_middleware(
-        BearerGuard, token=token, open_paths=DOCS_PATHS, open_prefix=docs_page.ASSETS_PREFIX
+        BearerGuard,
+        token=token,
+        open_paths=DOCS_PATHS | counter_page.OPEN_PATHS,
+        open_prefix=docs_page.ASSETS_PREFIX,
     )
     return app
 

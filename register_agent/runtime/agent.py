@@ -196,6 +196,7 @@ class Agent:
             giftcards=self.giftcards,
             profile=self.till.profile,
             enrolment=self.till.enrolment,
+            counter_language=self.config.receipt.language,
         )
         server = LocalApiServer(app, self.config.local_api.listen)
         await server.start()
