@@ -527,12 +527,17 @@ function askPart(item, sale) {
 }
 
 async function refund(sale, amount) {
-  // A part refund needs its own id (the sale stays open after it); the same id again is
-  // the same refund, so a resend after a lost answer refunds once.
-  const body = amount ? { refund_id: newId("R"), amount } : {};
+  // Each refund has its own id, kept until the till answers it: pressed again after a lost
+  // answer, the same refund is answered once (a part refund needs one: the sale stays open
+  // after it). Once answered, another part of the same amount is another refund.
+  const key = amount || "whole";
+  if (!sale.refunds) sale.refunds = {};
+  if (!sale.refunds[key]) sale.refunds[key] = newId("R");
+  const body = amount ? { refund_id: sale.refunds[key], amount } : { refund_id: sale.refunds[key] };
   const result = await api("POST", `/v1/sales/${encodeURIComponent(sale.sale_id)}/refund`, body);
   if (!result.ok) return say("sales-message", problemText(result), "bad");
-  if (!amount) sale.closed = "refund";
+  if (amount) delete sale.refunds[key];
+  else sale.closed = "refund";
   renderSales();
   say("sales-message", t("refunded", { amount: money(amount || sale.amount) }), "good");
 }
