@@ -6,7 +6,8 @@ listen)`` serves it (``await start()`` returns once it listens, ``await stop()``
 ``local_api_token(config.local_api, config.state.directory)`` is the token to require::
 
     token = local_api_token(config.local_api, config.state.directory)
-    server = LocalApiServer(make_app(till, events, token), config.local_api.listen)
+    app = make_app(till, events, token, browser=browser_access(config.local_api))
+    server = LocalApiServer.for_config(app, config.local_api)  # https when tls_* are set
     await server.start()  # raises ConfigError when the address cannot be used
     notifier.ready()      # READY=1: the API listens
     ...
@@ -16,12 +17,15 @@ listen)`` serves it (``await start()`` returns once it listens, ``await stop()``
 from register_agent.api.app import DOCS_PATHS, make_app
 from register_agent.api.auth import TOKEN_FILE, local_api_token
 from register_agent.api.server import Listen, LocalApiServer, parse_listen
+from register_agent.api.session import BrowserAccess, browser_access
 
 __all__ = [
     "DOCS_PATHS",
     "TOKEN_FILE",
+    "BrowserAccess",
     "Listen",
     "LocalApiServer",
+    "browser_access",
     "local_api_token",
     "make_app",
     "parse_listen",

@@ -12,12 +12,20 @@ from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPBearer
 
 from register_agent import __version__
-from register_agent.api import counter_page, docs, docs_page
+from register_agent.api import browser_docs, counter_page, docs, docs_page
 from register_agent.api.auth import BearerGuard
+from register_agent.api.cors import Cors
 from register_agent.api.enrolment import enrolment_router
 from register_agent.api.giftcard_routes import giftcard_router
 from register_agent.api.problems import ErrorBody, install_error_handlers
 from register_agent.api.profile_routes import profile_router
+from register_agent.api.session import (
+    SESSION_PATH,
+    BrowserAccess,
+    Sessions,
+    Tickets,
+    session_router,
+)
 from register_agent.api.stream import KEEPALIVE_S, StreamGate, cursor_for, event_frames
 from register_agent.common.events import EventBus
 from register_agent.counter.enrolment.messages import EnrolmentApi
@@ -76,9 +84,11 @@ def make_app(
     giftcards: GiftcardApi | None = None,
     profile: ProfileApi | None = None,
     enrolment: EnrolmentApi | None = None,
+    browser: BrowserAccess | None = None,
     counter_language: Literal["en", "nl"] = "en",
 ) -> FastAPI:
-    """The local API over ``till`` and ``events``; every route needs ``token``.
+    """The local API over ``till`` and ``events``; every route needs ``token`` (or a
+    browser's session or stream ticket, ``session.py``, as ``browser`` allows).
 
     ``giftcards`` (when the till takes them), ``profile`` (the customer's newsletter and
     attributes) and ``enrolment`` (customers without their card, ``api/enrolment.py``) add
@@ -88,7 +98,7 @@ def make_app(
     app = _LocalApi(
         title="register-agent local API",
         version=__version__,
-        description=docs.DESCRIPTION,
+        description=docs.DESCRIPTION + browser_docs.BROWSER,
         docs_url=None,  # docs_page serves it without a CDN
         redoc_url=None,
         openapi_url=OPENAPI_PATH,
@@ -107,15 +117,23 @@ def make_app(
     if enrolment is not None:
         app.include_router(enrolment_router(enrolment))
     app.include_router(_events(events, gate, keepalive_s))
+    access = browser or BrowserAccess()
+    sessions, tickets = Sessions(token, access), Tickets()
+    app.include_router(session_router(token, access, sessions, tickets))
     docs_page.install(app, OPENAPI_PATH)
     counter_page.install(app, counter_language)
     install_error_handlers(app)
     app.add_middleware(
         BearerGuard,
         token=token,
-        open_paths=DOCS_PATHS | counter_page.OPEN_PATHS,
+        # the login checks what it is sent itself; the counter page holds no data
+        open_paths=DOCS_PATHS | {SESSION_PATH} | counter_page.OPEN_PATHS,
         open_prefix=docs_page.ASSETS_PREFIX,
+        sessions=sessions,
+        tickets=tickets,
+        origins=access.cors_origins,
     )
+    app.add_middleware(Cors, origins=access.cors_origins)  # outermost: preflights first
     return app
 
 

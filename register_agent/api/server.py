@@ -11,6 +11,7 @@ import ipaddress
 import logging
 import os
 import socket
+import ssl
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from register_agent.api.stream import close_streams
+from register_agent.config import LocalApiConfig
 from register_agent.errors import ConfigError, RegisterAgentError
 
 log = logging.getLogger(__name__)
@@ -71,13 +73,29 @@ class _InProcessServer(uvicorn.Server):
 class LocalApiServer:
     """Serves one app on one address; ``start()`` returns once it accepts connections."""
 
-    def __init__(self, app: FastAPI, listen: str, *, graceful_s: int = 5) -> None:
+    def __init__(
+        self,
+        app: FastAPI,
+        listen: str,
+        *,
+        graceful_s: int = 5,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
         self._app = app
         self._listen = parse_listen(listen)
         self._graceful_s = graceful_s
+        self._tls = tls
         self._server: _InProcessServer | None = None
         self._task: asyncio.Task[None] | None = None
         self._bound: Listen | None = None
+
+    @classmethod
+    def for_config(cls, app: FastAPI, config: LocalApiConfig) -> LocalApiServer:
+        """As ``[local_api]`` says: its address, and https with tls_cert and tls_key."""
+        tls = None
+        if config.tls_cert is not None and config.tls_key is not None:
+            tls = (config.tls_cert, config.tls_key)
+        return cls(app, config.listen, tls=tls)
 
     @property
     def address(self) -> Listen:
@@ -88,7 +106,10 @@ class LocalApiServer:
 
     async def start(self, timeout_s: float = 5.0) -> None:
         """Bind, start serving, and return once connections are accepted."""
+        if self._tls is not None:
+            _check_tls(*self._tls)
         sock = self._bind()
+        cert, key = self._tls or (None, None)
         config = uvicorn.Config(
             self._app,
             lifespan="off",  # the service starts and stops the till, not the web app
@@ -98,6 +119,8 @@ class LocalApiServer:
             proxy_headers=False,  # nothing sits in front of it
             ws="none",
             timeout_graceful_shutdown=self._graceful_s,
+            ssl_certfile=cert,
+            ssl_keyfile=key,
         )
         self._server = _InProcessServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="local-api")
@@ -106,7 +129,8 @@ class LocalApiServer:
         except BaseException:
             await self.stop()
             raise
-        log.info("local API listening on %s (documentation at /docs)", self._bound)
+        scheme = "https" if self._tls is not None else "http"
+        log.info("local API listening on %s (%s; documentation at /docs)", self._bound, scheme)
         if not _private(self._listen):
             log.warning(
                 "local API listens on %s, beyond this machine: only the token protects it; "
@@ -160,6 +184,19 @@ class LocalApiServer:
         path = self._bound.path if self._bound is not None else None
         if path is not None and path.is_socket():
             path.unlink(missing_ok=True)
+
+
+def _check_tls(cert: Path, key: Path) -> None:
+    """The pair is loaded once here, so a wrong file is the installer's message at start
+    rather than uvicorn's traceback."""
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"local_api.tls_cert / tls_key: {cert} and {key} cannot be used "
+            f"({getattr(exc, 'strerror', None) or exc}); give a PEM certificate and its "
+            "private key, readable by the agent's user"
+        ) from exc
 
 
 async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> None:

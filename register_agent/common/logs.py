@@ -104,8 +104,14 @@ def remember_card(value: str) -> None:
 
 
 def secrets_of(config: AgentConfig) -> list[str | None]:
-    """The secrets a configuration holds: API key, loyalty-token secret, local API token."""
-    values = [config.api.api_key, config.api.loyalty_token_secret, config.local_api.token]
+    """The secrets a configuration holds: API key, loyalty-token secret, local API token,
+    counter PIN."""
+    values = [
+        config.api.api_key,
+        config.api.loyalty_token_secret,
+        config.local_api.token,
+        config.local_api.counter_pin,
+    ]
     return [value.get_secret_value() if value is not None else None for value in values]
 
 

@@ -91,6 +91,7 @@ CREDENTIAL_FILES: dict[str, tuple[str, str]] = {
     "api-key": ("api", "api_key"),
     "loyalty-token-secret": ("api", "loyalty_token_secret"),
     "local-api-token": ("local_api", "token"),
+    "counter-pin": ("local_api", "counter_pin"),
 }
 
 _toml_path: ContextVar[Path | None] = ContextVar("register_agent_config_path", default=None)

@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from register_agent.config.sections import Section
+
+#: a counter PIN shorter than this is refused: the login is throttled, not unguessable
+MIN_PIN_LENGTH = 6
 
 
 class ApiConfig(Section):
@@ -69,6 +72,12 @@ class TillConfig(Section):
     max_sale_amount: Decimal = Field(
         default=Decimal("100000.00"), gt=0, le=Decimal("21474836.47"), decimal_places=2
     )
+    #: a sale above this is refused (422 ``amount_needs_confirmation``) unless the request
+    #: says ``"confirmed": true``: 12.50 typed as 1250 is asked about, not earned; off unset
+    confirm_above: Decimal | None = Field(default=None, gt=0, decimal_places=2)
+    #: the same card earns at most once within this many seconds: a second sale is still
+    #: recorded, without credits, and its answer says why (``card_locked``); 0 is off
+    card_lock_s: float = Field(default=0.0, ge=0, le=86400)
 
 
 class OutboxConfig(Section):
@@ -95,6 +104,47 @@ class LocalApiConfig(Section):
     token: SecretStr | None = None
     #: Prometheus metrics ("HOST:PORT"); no secrets and no card values; "" turns it off
     metrics_listen: str = "127.0.0.1:9464"
+    #: a PIN the counter page may log in with instead of the token; best given as the
+    #: credential counter-pin; unset: the page logs in with the token only
+    counter_pin: SecretStr | None = None
+    #: how long a browser session (the counter page's cookie) lasts
+    session_ttl_s: float = Field(default=43200.0, ge=1, le=30 * 86400)
+    #: the web origins a browser POS may call the API from (CORS), e.g.
+    #: ["https://pos.example.com"]; empty: no other origin
+    cors_origins: tuple[str, ...] = ()
+    #: both set: the API speaks https with this certificate and key (PEM files)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    @field_validator("counter_pin")
+    @classmethod
+    def _pin_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < MIN_PIN_LENGTH:
+            raise ValueError(f"must have at least {MIN_PIN_LENGTH} characters; choose a longer PIN")
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in origins:
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or origin != f"{parts.scheme}://{parts.netloc}"
+            ):
+                # "*" would hand the till to every web page a cashier opens
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port] exactly as the "
+                    "browser shows it, without a path or '/', e.g. https://pos.example.com"
+                )
+        return tuple(origins)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> LocalApiConfig:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: set both (https) or neither")
+        return self
 
 
 class LoggingConfig(Section):

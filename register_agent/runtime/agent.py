@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from register_agent.api import LocalApiServer, local_api_token, make_app
+from register_agent.api import LocalApiServer, browser_access, local_api_token, make_app
 from register_agent.common.events import EventBus
 from register_agent.common.faults import WorkerFaults
 from register_agent.common.logs import remember_card, remember_secrets, secrets_of
@@ -196,9 +196,10 @@ class Agent:
             giftcards=self.giftcards,
             profile=self.till.profile,
             enrolment=self.till.enrolment,
+            browser=browser_access(self.config.local_api),
             counter_language=self.config.receipt.language,
         )
-        server = LocalApiServer(app, self.config.local_api.listen)
+        server = LocalApiServer.for_config(app, self.config.local_api)
         await server.start()
         stack.push_async_callback(self._stop_outbox)  # after the API: no new sales first
         stack.push_async_callback(server.stop)
