@@ -285,6 +285,8 @@ function listen() {
   // EventSource reconnects by itself (with Last-Event-ID); the status says whether the
   // agent is away or the session ended (a 401 there shows the login).
   source.onerror = () => refreshStatus();
+  // The stream starts with the next event: what happened before it opened is read once.
+  source.onopen = () => refreshCustomer();
   state.events = source;
 }
 
