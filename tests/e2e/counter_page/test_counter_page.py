@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import Sandbox
 from tests.support.agent_harness import TOKEN, AgentProcess, wait_for
-from tests.support.browser import browser, page, screenshot  # noqa: F401 (fixtures)
+from tests.support.browser import screenshot
 
 JAN_CARD, JAN_ID = "A1B2C3D4", 7731
 #: how long the page may take to show what the till pushed: a bound so a broken page fails
