@@ -102,6 +102,10 @@ def test_a_scanned_customer_appears_and_a_sale_shows_its_credits(
     assert b"162" in receipt
     assert JAN_CARD.encode() not in receipt
 
+    till.scan(JAN_CARD, wait=False)  # Jan again: the page shows the balance the sale left
+    expect(page.locator("#customer-balance")).to_have_text("162 points", timeout=SHOWN_MS)
+    screenshot(page, tmp_path, "counter")  # docs/counter-page.png
+
 
 def test_a_reward_is_claimed_with_its_button(
     page: Page, till: AgentProcess, sandbox_clean: Sandbox, tmp_path: Path
