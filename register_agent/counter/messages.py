@@ -79,6 +79,8 @@ class SaleRequest(Message):
     customer_card: str | None = Field(default=None, min_length=1, max_length=64)
     #: False: the POS prints the loyalty block itself; None: the till's config decides
     print_receipt: bool | None = None
+    #: the cashier confirmed an amount above ``[till] confirm_above``
+    confirmed: bool = False
 
 
 class RewardView(Message):

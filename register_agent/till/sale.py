@@ -1,11 +1,12 @@
 """The till: what happens at the counter between a scan, a paid sale and a receipt.
 
-A scan binds a customer to the next sale (``counter/customers.py``). A paid sale is
-written to the journal with its outbox operations and print job in one transaction; only
-then does the POS get its answer, which waits at most ``[till] receipt_wait_s`` for the
-credits (docs/architecture.md, "A sale, from scan to receipt"; the loyalty block and that
-wait are ``till/loyalty_block.py``'s). Refunds and voids queue reversals behind the
-original (``till/after_sale.py``); reward claims are online only (``counter/claims.py``).
+A scan binds a customer to the next sale (``counter/customers.py``). A paid sale, within
+the counter's rules (``till/counter_rules.py``), is written to the journal with its outbox
+operations and print job in one transaction; only then does the POS get its answer, which
+waits at most ``[till] receipt_wait_s`` for the credits (docs/architecture.md, "A sale,
+from scan to receipt"; the loyalty block and that wait are ``till/loyalty_block.py``'s).
+Refunds and voids queue reversals behind the original (``till/after_sale.py``); reward
+claims are online only (``counter/claims.py``).
 Every refusal is a ``CounterRefusal`` the POS can show.
 """
 
@@ -38,8 +39,8 @@ from register_agent.counter.messages import (
     TillStatus,
 )
 from register_agent.counter.profiles import ProfileDesk
-from register_agent.errors import CounterRefusal, JournalUnavailable, LoyaltyApiError
-from register_agent.journal import Journal, Operation, OperationState, SaleRecord
+from register_agent.errors import JournalUnavailable, LoyaltyApiError
+from register_agent.journal import Journal, NewOperation, Operation, OperationState, SaleRecord
 from register_agent.journal.results import credits_moved
 from register_agent.loyalty.bundle import Loyalty
 from register_agent.loyalty.domain import CardState, CustomerDetails, Identification
@@ -47,6 +48,7 @@ from register_agent.loyalty.retries import Deadline
 from register_agent.outbox.settled import Settled
 from register_agent.readers.scans import Scan
 from register_agent.till.after_sale import AfterSaleDesk
+from register_agent.till.counter_rules import CounterRules
 from register_agent.till.loyalty_block import SaleLoyalty, customer_key, with_customer
 from register_agent.till.named_card import NamedCard, NamedCards
 from register_agent.till.sale_answers import SaleAnswers, repeat, request_digest
@@ -82,6 +84,7 @@ class Till:
         self._wake_printer = wake_printer
         self._clock = clock
         self._customers = CurrentCustomer(till.customer_window_s)
+        self._rules = CounterRules(till)
         self._answers = SaleAnswers(journal)
         self.rewards = RewardDesk(
             journal,
@@ -200,16 +203,7 @@ class Till:
 
     async def _record(self, request: SaleRequest, digest: str) -> SaleAnswer:
         """A sale the journal does not hold yet: recorded, then answered after the wait."""
-        if request.amount > self._config.max_sale_amount:
-            # refused before it is recorded: the API would refuse it after "points will be
-            # added" was promised, and its credits would be dead
-            raise CounterRefusal(
-                "amount_too_large",
-                f"the sale's amount {request.amount} is above this till's maximum of "
-                f"{self._config.max_sale_amount} ([till] max_sale_amount); check the amount, "
-                "and record a larger sale without loyalty",
-                status=422,
-            )
+        self._rules.check_amount(request)  # too large, or large and not confirmed
         # The sale consumes the scan even when the POS names the customer itself: a scan
         # left bound would credit the shopper after this one to the scanned card.
         taken = self._customers.take()
@@ -220,9 +214,16 @@ class Till:
             customer, card = named.customer, None if named.notice else request.customer_card
         else:
             customer, card = (bound.ref, bound.card) if bound else (None, None)
-        operations, block = await self._sale_loyalty.for_sale(request, customer, card)
+        earning = customer_key(customer, card) if request.amount > 0 else None
+        if (locked := self._rules.earn(earning)) is not None:  # recorded, without credits
+            customer = card = earning = None
+            operations: list[NewOperation] = []
+            block = LoyaltyBlock(state="none", lines=())
+        else:
+            operations, block = await self._sale_loyalty.for_sale(request, customer, card)
+        notice = locked or named.notice
         answer = self._answer(
-            request, with_customer(block, bound, named.notice, self._receipt_attributes)
+            request, with_customer(block, bound, notice, self._receipt_attributes)
         )
         record = SaleRecord(
             sale_id=request.sale_id,
@@ -241,6 +242,7 @@ class Till:
             )
         except JournalUnavailable:  # not recorded (503): the resent sale finds its customer
             self._customers.give_back(taken)
+            self._rules.forget(earning)
             raise
         if not created:  # recorded meanwhile (not by this process's requests: they wait)
             return repeat(stored, digest)

@@ -20,9 +20,11 @@ def request_digest(request: SaleRequest) -> str:
     """The same sale id with the same body is a repeat; with another body, a conflict.
 
     Amounts are in whole cents already (``counter.messages.Amount``), so "12.5" and
-    "12.50" give one digest: the same sale, spelt otherwise.
+    "12.50" give one digest: the same sale, spelt otherwise. ``confirmed`` is not part of
+    the sale (a resend with or without it is the same sale), and leaving it out keeps the
+    digests of sales recorded before it existed.
     """
-    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True)
+    canonical = json.dumps(request.model_dump(mode="json", exclude={"confirmed"}), sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
