@@ -27,6 +27,7 @@ const TEXTS = {
     pending: "Points will be added.", qr: "No card: the customer scans the QR code on the receipt.",
     no_loyalty: "No points for this sale.", printing: "The receipt is printing.",
     pos_prints: "The receipt shows the points.", recorded: "Sale {amount} recorded.",
+    notice_card_locked: "This card earned points moments ago: this sale is recorded without points.",
     last_sales: "Last sales", no_sales: "No sales yet on this page.",
     refund: "Refund", refund_part: "Refund part", void: "Void", part_amount: "Amount to refund",
     refunded: "Refund of sale {amount} recorded: the points are taken back.",
@@ -76,6 +77,7 @@ const TEXTS = {
     qr: "Geen kaart: de klant scant de QR-code op de bon.",
     no_loyalty: "Geen punten voor deze verkoop.", printing: "De bon wordt geprint.",
     pos_prints: "De bon toont de punten.", recorded: "Verkoop van {amount} vastgelegd.",
+    notice_card_locked: "Deze kaart spaarde net al punten: deze verkoop is vastgelegd zonder punten.",
     last_sales: "Laatste verkopen", no_sales: "Nog geen verkopen op deze pagina.",
     refund: "Terugbetalen", refund_part: "Deel terug", void: "Annuleren",
     part_amount: "Bedrag terug",
@@ -443,7 +445,10 @@ function saleText(amount, answer) {
   } else if (loyalty.state === "pending") parts.push(t("pending"));
   else if (loyalty.state === "qr") parts.push(t("qr"));
   else parts.push(t("no_loyalty"));
-  if (loyalty.notice) parts.push(loyalty.notice.message);
+  if (loyalty.notice) {
+    const key = `notice_${loyalty.notice.code}`;
+    parts.push(TEXTS[state.language][key] ? t(key) : loyalty.notice.message);
+  }
   parts.push(answer.receipt === "printing" ? t("printing") : t("pos_prints"));
   return parts.join(" ");
 }
@@ -630,7 +635,7 @@ function setLanguage(language) {
   translate();
 }
 
-async function start() {
+function start() {
   const chosen = localStorage.getItem("counter-language");
   setLanguage(chosen || document.documentElement.dataset.language || "en");
   $("language").addEventListener("click", () => setLanguage(state.language === "en" ? "nl" : "en"));
@@ -647,11 +652,9 @@ async function start() {
     key.addEventListener("click", () => keypad(key.dataset.key));
   }
   document.addEventListener("keydown", onKey);
-  // A session cookie from before a reload: the agent hands its CSRF token to this origin
-  // only (SameSite=Strict cookie, no CORS for the page's own origin).
-  const session = await api("GET", "/v1/counter/session");
-  if (session.ok && session.data && session.data.csrf_token) startSession(session.data.csrf_token);
-  else loggedOut();
+  // The CSRF token lives in this script's memory only, so a reloaded page logs in again
+  // (its cookie alone may read, never change, anything).
+  loggedOut();
 }
 
 document.addEventListener("DOMContentLoaded", start);

@@ -56,8 +56,11 @@ def log_in(page: Page, agent: AgentProcess) -> None:
 
 
 def scan_jan(page: Page, agent: AgentProcess) -> None:
+    """Jan's card on the reader (the page shows no customer before: a sale took the last)."""
+    expect(page.locator("#customer-card")).to_be_hidden()
     agent.scan(JAN_CARD, wait=False)
-    expect(page.locator("#customer-name")).to_have_text("Jan", timeout=SHOWN_MS)
+    expect(page.locator("#customer-card")).to_be_visible(timeout=SHOWN_MS)
+    expect(page.locator("#customer-name")).to_have_text("Jan")
 
 
 def sell(page: Page, amount: str) -> None:
@@ -170,10 +173,10 @@ def test_the_last_sale_is_refunded(
     assert refund["refund_id"].startswith("counter-R-")  # resent after a lost answer: once
 
 
-def test_a_large_amount_is_confirmed_before_it_is_sold(
+def test_a_large_amount_is_confirmed_before_it_is_sold_and_a_card_earns_once(
     page: Page, sandbox_clean: Sandbox, tmp_path: Path
 ) -> None:
-    agent = till_with(tmp_path, sandbox_clean, confirm_above='"100.00"')
+    agent = till_with(tmp_path, sandbox_clean, confirm_above='"100.00"', card_lock_s="600")
     try:
         agent.start()
         log_in(page, agent)
@@ -193,6 +196,15 @@ def test_a_large_amount_is_confirmed_before_it_is_sold(
 
         expect(page.locator("#sale-result")).to_contain_text("+250 points")
         assert [row["amount_cents"] for row in agent.journal_rows("sales")] == [25000]
+
+        scan_jan(page, agent)  # the same card again, within the lock
+        sell(page, "4.00")
+        expect(page.locator("#sale-result")).to_contain_text(
+            "This card earned points moments ago: this sale is recorded without points."
+        )
+        screenshot(page, tmp_path, "locked")
+        assert [row["amount_cents"] for row in agent.journal_rows("sales")] == [25000, 400]
+        agent.drain()
         credits = ledger(sandbox_clean, "credit_reception")
         assert [row["credits"] for row in credits] == [250]
     finally:
@@ -235,3 +247,41 @@ def test_the_page_speaks_the_tills_language_and_keeps_no_secret(
         assert TOKEN not in agent.log()
     finally:
         agent.close()
+
+
+def test_a_customer_without_a_card_found_a_new_card_handed_out_a_giftcard_paid(
+    page: Page, till: AgentProcess, sandbox_clean: Sandbox, tmp_path: Path
+) -> None:
+    log_in(page, till)
+    page.locator("summary", has_text="Find a customer by e-mail").click()
+    page.locator("#find-email").fill("marie@example.org")
+    page.locator("#find-email").press("Enter")
+    expect(page.locator("#customer-name")).to_have_text("marie@example.org")  # as typed
+    expect(page.locator("#customer-balance")).to_have_text("20 points")
+    sell(page, "5.00")
+    expect(page.locator("#sale-result")).to_contain_text("+5 points. Balance: 25.")
+
+    till.scan("D4E5F6A7", wait=False)  # a blank card: the page offers the hand-out
+    expect(page.locator("#customer-message")).to_contain_text("This card is new")
+    expect(page.locator("#hand-out-email")).to_be_focused()
+    page.keyboard.type("new.customer@example.org")
+    page.keyboard.press("Enter")
+    expect(page.locator("#tools-message")).to_contain_text(
+        "Card handed out to new.customer@example.org. The welcome slip is printing."
+    )
+    expect(page.locator("#customer-tail")).to_have_text("•••• F6A7")
+    wait_for(lambda: [job for job in till.printer.printed() if b"Welcome to" in job], 5, "the slip")
+
+    page.locator("summary", has_text="Pay with a giftcard").click()
+    page.locator("#giftcard-card").fill("GC7F3A9B21")
+    page.locator("#giftcard-amount").fill("7,50")
+    page.locator("#giftcard-amount").press("Enter")
+    expect(page.locator("#tools-message")).to_contain_text(
+        "Paid €7.50 with giftcard •••• 9B21. Left on it: €17.50."
+    )
+    screenshot(page, tmp_path, "desks")
+    assert "GC7F3A9B21" not in page.locator("body").inner_text()
+    sales = [row for row in till.journal_rows("sales") if row["sale_id"].startswith("counter-S-")]
+    assert [row["amount_cents"] for row in sales] == [500]  # (the welcome slip has a row too)
+    credits = ledger(sandbox_clean, "credit_reception")
+    assert [(row["member"]["id"], row["credits"]) for row in credits] == [(7732, 5)]
