@@ -28,7 +28,12 @@ async def test_the_page_and_its_files_need_no_token_and_come_from_the_agent_only
         assert page.headers["content-type"].startswith("text/html")
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
         linked = re.findall(r"""(?:src|href)=["']([^"']+)""", page.text)
-        assert sorted(linked) == ["/counter/counter.css", "/counter/counter.js"]
+        assert sorted(linked) == [
+            "/counter/counter.css",
+            "/counter/counter.js",
+            "/counter/desk.js",
+            "/counter/texts.js",
+        ]
         for path in linked:
             asset = await anonymous.get(path)
             assert asset.status_code == 200, path

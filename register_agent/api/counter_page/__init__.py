@@ -1,6 +1,6 @@
 """The counter page (``/counter``): a cashier's screen for a till without POS integration,
-served by the agent itself from the files beside this module (one HTML page, one script,
-one style sheet: no CDN, no build step, so it works on a till without internet).
+served by the agent itself from the files beside this module (one HTML page, its scripts
+and its style sheet: no CDN, no build step, so it works on a till without internet).
 
 The page holds no data and no secret: it is open without the token like ``/docs``, and
 everything it shows comes from the local API after the cashier logs in (a session cookie,
@@ -17,10 +17,15 @@ from fastapi import FastAPI
 from starlette.responses import Response
 
 PAGE_PATH = "/counter"
-SCRIPT_PATH = "/counter/counter.js"
-STYLE_PATH = "/counter/counter.css"
+#: the page's own files, each served at /counter/<name>: its words, its desks, its core
+ASSETS = {
+    "texts.js": "text/javascript; charset=utf-8",
+    "desk.js": "text/javascript; charset=utf-8",
+    "counter.js": "text/javascript; charset=utf-8",
+    "counter.css": "text/css; charset=utf-8",
+}
 #: what the bearer guard lets through without the token
-OPEN_PATHS = frozenset({PAGE_PATH, SCRIPT_PATH, STYLE_PATH})
+OPEN_PATHS = frozenset({PAGE_PATH, *(f"{PAGE_PATH}/{name}" for name in ASSETS)})
 
 _FOLDER = files(__name__)
 # Only this page's own files, scripts from nowhere else (a script injected into a shown
@@ -45,17 +50,13 @@ def _read(name: str) -> bytes:
 def install(app: FastAPI, language: Literal["en", "nl"]) -> None:
     """Serve the page on ``app``, its language the till's ``[receipt] language``."""
     page = _read("index.html").replace(b"{{language}}", language.encode("ascii"))
-    assets = {
-        SCRIPT_PATH: (_read("counter.js"), "text/javascript; charset=utf-8"),
-        STYLE_PATH: (_read("counter.css"), "text/css; charset=utf-8"),
-    }
 
     @app.get(PAGE_PATH, include_in_schema=False)
     async def counter_page() -> Response:
         return Response(page, media_type="text/html; charset=utf-8", headers=_HEADERS)
 
-    for path, (body, media_type) in assets.items():
-        _serve(app, path, body, media_type)
+    for name, media_type in ASSETS.items():
+        _serve(app, f"{PAGE_PATH}/{name}", _read(name), media_type)
 
 
 def _serve(app: FastAPI, path: str, body: bytes, media_type: str) -> None:
