@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from drivers.virtual_printer import VirtualState
 from tests.conftest import Sandbox
 from tests.support.agent_harness import TOKEN, AgentProcess, wait_for
 from tests.support.browser import screenshot
@@ -52,7 +53,7 @@ def log_in(page: Page, agent: AgentProcess) -> None:
     page.locator("#secret").press("Enter")
     expect(page.locator("#counter-panel")).to_be_visible()
     # the stream is open: what the till pushes from now on reaches the page
-    page.wait_for_function("state.events !== null && state.events.readyState === 1")
+    page.wait_for_function("() => state.events !== null && state.events.readyState === 1")
 
 
 def scan_jan(page: Page, agent: AgentProcess) -> None:
@@ -150,6 +151,26 @@ def test_the_banner_says_the_api_is_down_and_the_sale_is_still_recorded(
     till.drain()
     assert [row["credits"] for row in ledger(sandbox_clean, "credit_reception")] == [8]
     expect(page.locator("#sales-list li").first).to_contain_text("+8 points")
+    expect(page.locator("#banner")).to_be_hidden(timeout=SHOWN_MS + 5_000)
+
+
+def test_the_banner_says_the_printer_is_out_of_paper_and_the_receipt_prints_after(
+    page: Page, till: AgentProcess, sandbox_clean: Sandbox, tmp_path: Path
+) -> None:
+    log_in(page, till)
+    till.printer.state = VirtualState.PAPER_OUT
+    scan_jan(page, till)
+
+    sell(page, "6.00")
+
+    expect(page.locator("#sale-result")).to_contain_text("+6 points. Balance: 156.")
+    expect(page.locator("#banner")).to_contain_text("The printer has a problem (paper out)")
+    expect(page.locator("#banner")).to_contain_text("check paper, cover and power")
+    screenshot(page, tmp_path, "paper-out")
+    assert [row["amount_cents"] for row in till.journal_rows("sales")] == [600]
+
+    till.printer.state = VirtualState.OK  # a new roll: the held receipt comes out
+    wait_for(lambda: [job for job in till.printer.printed() if b"6.00" in job], 10, "the receipt")
     expect(page.locator("#banner")).to_be_hidden(timeout=SHOWN_MS + 5_000)
 
 
