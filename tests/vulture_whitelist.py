@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from drivers.loopback_server import LoopbackServer as VirtualPrinterServer
     from register_agent.api.server import _InProcessServer
+    from register_agent.api.session_routes import SessionAnswer, TicketAnswer
     from register_agent.config import AgentConfig
     from register_agent.config import _CredentialsSource as CredentialsSource
     from register_agent.counter.giftcards.messages import GiftcardView
@@ -69,6 +70,9 @@ if TYPE_CHECKING:
     TillStatus.claims_unconfirmed
     TillStatus.claims_review
     GiftcardView.can_top_up
+    SessionAnswer.csrf_token  # the counter page's script reads these
+    SessionAnswer.expires_at
+    TicketAnswer.expires_in_s
     # journal rows: a column of the table, a state the SQL sets by its value
     job = cast(PrintJob, None)
     job.printed_at

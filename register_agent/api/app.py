@@ -19,13 +19,8 @@ from register_agent.api.enrolment import enrolment_router
 from register_agent.api.giftcard_routes import giftcard_router
 from register_agent.api.problems import ErrorBody, install_error_handlers
 from register_agent.api.profile_routes import profile_router
-from register_agent.api.session import (
-    SESSION_PATH,
-    BrowserAccess,
-    Sessions,
-    Tickets,
-    session_router,
-)
+from register_agent.api.session import SESSION_PATH, BrowserAccess, Sessions, Tickets
+from register_agent.api.session_routes import session_router
 from register_agent.api.stream import KEEPALIVE_S, StreamGate, cursor_for, event_frames
 from register_agent.common.events import EventBus
 from register_agent.counter.enrolment.messages import EnrolmentApi

@@ -15,7 +15,8 @@ three ways in besides the bearer token:
   (POST, PUT, PATCH, DELETE) with the cookie must carry `X-CSRF-Token: <csrf_token>`
   (keep it in the page's memory, never in localStorage). Sessions last
   `[local_api] session_ttl_s` (12 h unless the installer set another); a new token or PIN
-  ends them all. `DELETE /v1/counter/session` logs out. Repeated wrong logins from one
+  ends them all. A reloaded page reads its CSRF token again with `GET
+  /v1/counter/session`; `DELETE /v1/counter/session` logs out. Repeated wrong logins from one
   address make it wait (`429 too_many_attempts`, `Retry-After`).
 - *CORS* (a browser POS on another origin): the installer lists the POS's origin in
   `[local_api] cors_origins` (e.g. `https://pos.example.com`). Its preflights are
@@ -45,6 +46,12 @@ LOGIN = """
 Logs the counter page (or another page on this origin) in with the till's token or the
 counter PIN: sets the session cookie and answers the CSRF token every change must carry
 as `X-CSRF-Token`. Wrong: `401 login_refused`; too many wrong tries: `429`.
+"""
+
+SESSION = """
+The session of the cookie sent: its CSRF token and when it ends, for a page reloaded
+while its session lasts (it keeps the token in memory only). Without a valid cookie:
+`401 session_expired`, and the page shows its login.
 """
 
 LOGOUT = """

@@ -79,6 +79,7 @@ the POS may switch on it; the `message` is a sentence for the cashier. Codes:
 | 422 | `refund_too_large` | the refund is larger than the sale |
 | 422 | `refund_id_required` | a part refund without `refund_id`: send one |
 | 422 | `amount_too_large` | the sale is above the till's `[till] max_sale_amount` |
+| 422 | `amount_needs_confirmation` | above `[till] confirm_above`: ask, send `"confirmed": true` |
 | 400 | `bad_request` | the request could not be read at all |
 | 503 | `offline`, `key_refused` | the loyalty service is out of reach (claims, cards, profiles) |
 | 503 | `giftcard_offline` | giftcards work online only: ask for another payment |
@@ -114,7 +115,12 @@ otherwise (`"12.5"` for `"12.50"`) is the same body.
 
 `amount` is at most the till's `[till] max_sale_amount` (100000.00 by default): a larger
 sale is refused with `422 amount_too_large` and nothing is recorded, rather than being
-promised credits the loyalty service would refuse.
+promised credits the loyalty service would refuse. Above `[till] confirm_above` (off unless
+set) it is refused with `422 amount_needs_confirmation` until the POS asks the cashier
+("1250.00, not 12.50?") and sends the same sale with `"confirmed": true`. With `[till]
+card_lock_s` set, a card that earned within that time earns nothing on its next sale: the
+sale is recorded and printed all the same, `loyalty.state` is `none` and `loyalty.notice`
+says why (`card_locked`).
 
 A `customer_card` that cannot collect (not registered yet, unknown, inactive) is looked up
 while the sale is recorded: the sale then goes as one without a card (`qr`) and
@@ -207,7 +213,8 @@ ERRORS = {
     409: "refused by the till: see the codes in the description",
     422: "a field is missing or wrong (`invalid_request`, naming each field and what is "
     "wrong, e.g. an amount that is not a plain decimal string), or refused "
-    "(`amount_too_large`, `refund_id_required`, `refund_too_large`)",
+    "(`amount_too_large`, `amount_needs_confirmation`, `refund_id_required`, "
+    "`refund_too_large`)",
     500: "the agent failed (`internal_error`); the details are in its log",
     503: "the loyalty service cannot be used now (`offline`, `giftcard_offline`, `key_refused`), "
     "the till cannot record it (`disk_full`, `journal_damaged`: see `Retry-After`), "

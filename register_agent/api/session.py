@@ -1,7 +1,8 @@
 """Browser access to the local API beside the POS's bearer token: the counter page's
 session (a cookie from a login with the token or the counter PIN, CSRF-protected) and the
 short-lived stream tickets a browser's ``EventSource`` (which cannot send a header) puts in
-``GET /v1/events?ticket=...``. ``auth.py``'s guard checks both; the routes here hand them out.
+``GET /v1/events?ticket=...``. ``auth.py``'s guard checks both; ``session_routes.py``
+hands them out.
 
 A session is a signed cookie, not a row kept somewhere: ``<id>.<expiry>.<mac>``, its MAC
 keyed by a digest of the till's token (and of the PIN), so the cookie survives a restart of
@@ -15,22 +16,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
-
-from register_agent.api import browser_docs
-from register_agent.api.problems import ErrorBody, error_response
 from register_agent.config import LocalApiConfig
-from register_agent.errors import CounterRefusal
-
-log = logging.getLogger(__name__)
 
 COOKIE = "register_agent_session"
 CSRF_HEADER = "x-csrf-token"
@@ -46,6 +37,8 @@ MAX_TICKETS = 256
 FAILURES_BEFORE_LOCK = 5
 FIRST_LOCK_S = 30.0
 MAX_LOCK_S = 900.0
+#: addresses whose failures are remembered before those no longer waiting are forgotten
+MAX_CLIENTS = 1024
 
 
 @dataclass(frozen=True)
@@ -147,137 +140,25 @@ class Tickets:
 class Throttle:
     """Failed logins per client address: after ``FAILURES_BEFORE_LOCK`` the address waits."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._failures: dict[str, tuple[int, float]] = {}
+        self._clock = clock
 
     def wait_s(self, client: str) -> float:
         """How long ``client`` must still wait before its next try (0: it may try)."""
         _, until = self._failures.get(client, (0, 0.0))
-        return max(0.0, until - time.monotonic())
+        return max(0.0, until - self._clock())
 
     def failed(self, client: str) -> None:
+        if len(self._failures) >= MAX_CLIENTS:  # many addresses: forget those not waiting
+            now = self._clock()
+            self._failures = {c: f for c, f in self._failures.items() if f[1] > now}
         count, until = self._failures.get(client, (0, 0.0))
         count += 1
         if count % FAILURES_BEFORE_LOCK == 0:
             rounds = count // FAILURES_BEFORE_LOCK - 1
-            until = time.monotonic() + min(MAX_LOCK_S, FIRST_LOCK_S * 2**rounds)
+            until = self._clock() + min(MAX_LOCK_S, FIRST_LOCK_S * 2**rounds)
         self._failures[client] = (count, until)
 
     def succeeded(self, client: str) -> None:
         self._failures.pop(client, None)
-
-
-class Login(BaseModel):
-    """The counter page's login: the till's local API token, or the counter PIN."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    token: str | None = Field(default=None, max_length=512, description="the local API token")
-    pin: str | None = Field(default=None, max_length=64, description="the counter PIN")
-
-
-class SessionAnswer(BaseModel):
-    csrf_token: str = Field(description="send it as `X-CSRF-Token` with every POST/DELETE")
-    expires_at: datetime = Field(description="when the session ends; log in again after it")
-
-
-class TicketAnswer(BaseModel):
-    ticket: str = Field(description="put it in `GET /v1/events?ticket=...`, once")
-    expires_in_s: int = Field(default=TICKET_TTL_S, description="get a new one after this")
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client is not None else "unix"
-
-
-def session_router(
-    token: str, access: BrowserAccess, sessions: Sessions, tickets: Tickets
-) -> APIRouter:
-    """``POST``/``DELETE /v1/counter/session`` (open: they check what they are sent) and
-    ``POST /v1/stream-tickets`` (behind the guard, like every other route)."""
-    router = APIRouter(tags=["browser"])
-    throttle = Throttle()
-    refused: dict[int | str, dict[str, Any]] = {
-        401: {"model": ErrorBody},
-        429: {"model": ErrorBody},
-    }
-
-    @router.post(
-        SESSION_PATH,
-        summary="Log the counter page in",
-        description=browser_docs.LOGIN,
-        responses=refused,
-    )
-    async def log_in(request: Request, login: Annotated[Login, Body()]) -> Response:
-        client = _client(request)
-        wait_s = throttle.wait_s(client)
-        if wait_s > 0:
-            return error_response(
-                429,
-                "too_many_attempts",
-                "too many wrong tries; wait a minute and try again, or ask the manager",
-                headers={"Retry-After": str(int(wait_s) + 1)},
-            )
-        if not _accepted(login, token, access.pin):
-            throttle.failed(client)
-            log.warning("counter page: a login from %s was refused", client)
-            what = "token or PIN" if access.pin else "token"
-            return error_response(
-                401, "login_refused", f"this {what} is not the till's; check it and try again"
-            )
-        throttle.succeeded(client)
-        cookie, csrf, expires = sessions.issue()
-        answer = SessionAnswer(csrf_token=csrf, expires_at=datetime.fromtimestamp(expires, UTC))
-        response = Response(answer.model_dump_json(), media_type="application/json")
-        response.set_cookie(
-            COOKIE,
-            cookie,
-            max_age=int(access.session_ttl_s),
-            path="/",
-            httponly=True,
-            samesite="strict",
-            secure=access.secure,
-        )
-        response.headers["Cache-Control"] = "no-store"
-        log.info("counter page: logged in from %s (%s)", client, "PIN" if login.pin else "token")
-        return response
-
-    @router.delete(
-        SESSION_PATH,
-        status_code=204,
-        summary="Log the counter page out",
-        description=browser_docs.LOGOUT,
-    )
-    async def log_out(request: Request) -> Response:
-        cookie = request.cookies.get(COOKIE)
-        if cookie is not None:
-            sessions.revoke(cookie)
-        response = Response(status_code=204)
-        response.delete_cookie(
-            COOKIE, path="/", httponly=True, samesite="strict", secure=access.secure
-        )
-        return response
-
-    @router.post(
-        TICKETS_PATH,
-        summary="A one-time ticket for the event stream",
-        description=browser_docs.TICKET,
-        responses={401: {"model": ErrorBody}},
-    )
-    async def stream_ticket() -> TicketAnswer:
-        return TicketAnswer(ticket=tickets.issue())
-
-    return router
-
-
-def _accepted(login: Login, token: str, pin: str | None) -> bool:
-    if (login.token is None) == (login.pin is None):
-        raise CounterRefusal(
-            "invalid_request", "send either the till's token or the counter PIN", status=422
-        )
-    if login.token is not None:
-        return hmac.compare_digest(login.token.strip().encode(), token.encode())
-    # without a configured PIN every PIN is wrong (and counts as a failed try)
-    return pin is not None and hmac.compare_digest(
-        (login.pin or "").strip().encode(), pin.strip().encode()
-    )

@@ -317,6 +317,7 @@ async def test_the_openapi_document_lists_every_endpoint_without_the_token(api: 
         ("GET", "/v1/status"),
         ("GET", "/v1/events"),
         ("POST", "/v1/counter/session"),
+        ("GET", "/v1/counter/session"),
         ("DELETE", "/v1/counter/session"),
         ("POST", "/v1/stream-tickets"),
     }

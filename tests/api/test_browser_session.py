@@ -191,9 +191,13 @@ def test_the_session_cookie_opens_the_event_stream_and_logging_out_ends_it(
         ticket = client.post("/v1/stream-tickets", headers={"X-CSRF-Token": csrf})
         assert ticket.status_code == 200
         cookie = client.cookies["register_agent_session"]
+        reloaded = client.get("/v1/counter/session")  # a reloaded page reads its token again
+        assert reloaded.status_code == 200
+        assert reloaded.json()["csrf_token"] == csrf
         assert client.delete("/v1/counter/session").status_code == 204
     with till.http(cookies={"register_agent_session": cookie}) as replay:
         assert replay.get("/v1/status").status_code == 401
+        assert replay.get("/v1/counter/session").status_code == 401
 
 
 def test_repeated_wrong_logins_are_throttled(till: BrowserTill) -> None:

@@ -8,7 +8,8 @@ about a second of a shared 2-core machine), with a fresh profile in its own dire
 test gets a fresh page (fixture ``page``) whose cookies are cleared first, and saves a
 screenshot under its own tmp path (``screenshot(page, tmp_path, name)``)::
 
-    from tests.support.browser import browser, page, screenshot  # noqa: F401 (fixtures)
+    # ruff: noqa: F811 (the fixtures are imported: their users redefine the names)
+    from tests.support.browser import browser, page, screenshot  # noqa: F401
 
     def test_something(page: Page, tmp_path: Path) -> None:
         page.goto(url)
