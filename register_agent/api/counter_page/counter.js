@@ -6,10 +6,11 @@
 
 const PRINTER_TROUBLE = ["paper out", "cover open", "offline", "no reply"];
 const KEPT_SALES = 5;
+const MAX_PIN_LENGTH = 12;
 
 const state = {
   language: "en", csrf: null, events: null, poll: null, customer: null, email: null,
-  pending: null, confirming: false, sales: [],
+  pending: null, confirming: false, selling: false, sales: [],
 };
 
 const $ = (id) => document.getElementById(id);
@@ -106,9 +107,11 @@ async function logIn(event) {
   event.preventDefault();
   const secret = $("secret").value.trim();
   if (!secret) return;
-  // A PIN is what a person types at a till: digits only, short. The till's token is long
-  // and never digits only (the agent generates url-safe base64 of 32 bytes).
-  const body = /^\d{1,12}$/.test(secret) ? { pin: secret } : { token: secret };
+  // One field for both, decided by length: a PIN is what a person types at a till (6 to 12
+  // characters), the till's token is long (the agent warns below 16 characters and
+  // generates 43). A wrong guess is not retried the other way: every refusal counts
+  // towards the agent's login throttle.
+  const body = secret.length <= MAX_PIN_LENGTH ? { pin: secret } : { token: secret };
   const result = await api("POST", "/v1/counter/session", body);
   $("secret").value = "";
   if (!result.ok) {

@@ -83,6 +83,7 @@ async function clearCustomer() {
 // --- the sale --------------------------------------------------------------------------
 
 async function sell(confirmed) {
+  if (state.selling) return;  // Enter held down, or Enter on a focused button: one sale
   const amount = plainAmount($("amount").value);
   if (!amount) {
     say("sale-result", t("amount_invalid"), "bad");
@@ -95,9 +96,11 @@ async function sell(confirmed) {
   }
   const body = { sale_id: state.pending.sale_id, amount };
   if (confirmed) body.confirmed = true;
+  state.selling = true;
   $("sell").disabled = true;
   const result = await api("POST", "/v1/sales", body);
   $("sell").disabled = false;
+  state.selling = false;
   if (!result.ok && result.code === "amount_needs_confirmation") {
     askToConfirm(amount);
     return;

@@ -21,6 +21,7 @@ from tests.support.agent_harness import TOKEN, AgentProcess, wait_for
 from tests.support.browser import screenshot
 
 JAN_CARD, JAN_ID = "A1B2C3D4", 7731
+PIN = "482916"
 #: how long the page may take to show what the till pushed: a bound so a broken page fails
 #: instead of hanging, wide enough for a loaded 2-core machine (a cashier sees it at once)
 SHOWN_MS = 5_000
@@ -46,10 +47,10 @@ def till(sandbox_clean: Sandbox, tmp_path: Path) -> Iterator[AgentProcess]:
         agent.close()
 
 
-def log_in(page: Page, agent: AgentProcess) -> None:
-    """Open the page, log in with the till's token, and wait for its event stream."""
+def log_in(page: Page, agent: AgentProcess, secret: str = TOKEN) -> None:
+    """Open the page, log in (the till's token, or the counter PIN), wait for its stream."""
     page.goto(f"{agent.url}/counter")
-    page.locator("#secret").fill(TOKEN)
+    page.locator("#secret").fill(secret)
     page.locator("#secret").press("Enter")
     expect(page.locator("#counter-panel")).to_be_visible()
     # the stream is open: what the till pushes from now on reaches the page
@@ -216,6 +217,7 @@ def test_a_large_amount_is_confirmed_before_it_is_sold_and_a_card_earns_once(
         page.keyboard.press("Enter")  # yes
 
         expect(page.locator("#sale-result")).to_contain_text("+250 points")
+        expect(page.locator("#sales-list li")).to_have_count(1)
         assert [row["amount_cents"] for row in agent.journal_rows("sales")] == [25000]
 
         scan_jan(page, agent)  # the same card again, within the lock
@@ -237,6 +239,7 @@ def test_the_page_speaks_the_tills_language_and_keeps_no_secret(
 ) -> None:
     agent = AgentProcess(tmp_path, sandbox_clean, "v3")
     text = agent.config_path.read_text(encoding="utf-8")
+    text = text.replace("[local_api]\n", f'[local_api]\ncounter_pin = "{PIN}"\n', 1)
     agent.config_path.write_text(text + '\n[receipt]\nlanguage = "nl"\n', encoding="utf-8")
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
@@ -247,7 +250,7 @@ def test_the_page_speaks_the_tills_language_and_keeps_no_secret(
         page.locator("#secret").fill("not-the-token-of-this-till")
         page.locator("#secret").press("Enter")
         expect(page.locator("#login-message")).to_contain_text("klopt niet")
-        log_in(page, agent)
+        log_in(page, agent, PIN)  # the cashier's PIN, not the till's token
         scan_jan(page, agent)
         expect(page.locator("#customer-balance")).to_have_text("150 punten")
         sell(page, "3,50")  # a Dutch cashier types a comma
@@ -262,10 +265,12 @@ def test_the_page_speaks_the_tills_language_and_keeps_no_secret(
             " document.cookie, document.documentElement.outerHTML])"
         )
         assert TOKEN not in kept
+        assert PIN not in kept
         assert JAN_CARD not in kept
         assert "register_agent_session" not in kept  # the cookie is HttpOnly
-        assert not [line for line in console if TOKEN in line]
+        assert not [line for line in console if TOKEN in line or PIN in line]
         assert TOKEN not in agent.log()
+        assert PIN not in agent.log()
     finally:
         agent.close()
 
