@@ -164,7 +164,7 @@ function listen() {
     handle(data);
   });
   on("scan", (data) => say("customer-message", t("scanned", { tail: tail(data.card_tail) })));
-  on("customer", (data) => { state.email = null; showCustomer(data); });
+  on("customer", showCustomer);
   on("customer_cleared", () => showCustomer(null));
   on("customer_refused", (data) => {
     showCustomer(null);

@@ -9,13 +9,15 @@ function tail(value) {
   return value ? "•••• " + String(value).slice(-4) : "";
 }
 
-// The name from the program's own attributes; the e-mail only when the cashier typed it.
+// The name from the program's own attributes; the e-mail only when it is the one the
+// cashier typed (the event of the same customer may come before or after the answer).
 function customerName(customer) {
   const attributes = customer.attributes || {};
   const first = attributes.firstname || attributes.first_name || attributes.name || "";
   const last = attributes.lastname || attributes.last_name || "";
   const name = [first, last].filter(Boolean).join(" ");
-  return name || state.email || t("a_customer");
+  const typed = state.email && String(customer.display || "").toLowerCase() === state.email.toLowerCase();
+  return name || (typed ? state.email : t("a_customer"));
 }
 
 async function refreshCustomer() {
