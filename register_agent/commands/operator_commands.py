@@ -15,9 +15,9 @@ from register_agent.errors import ConfigError
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     doctor = commands.add_parser("doctor", help="check config, API, clock, journal and devices")
-    doctor.add_argument(
-        "--contact", metavar="UUID", help="v3: a customer whose transactions show the attributes"
-    )
+    # it named a customer to read the attribute off; the account's list of attributes
+    # needs none, and an installer's script that still passes it keeps working
+    doctor.add_argument("--contact", metavar="UUID", help=argparse.SUPPRESS)
     doctor.set_defaults(handler=_doctor)
     _add_review(commands)
     _add_transfers(commands)
@@ -83,11 +83,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
     if not args.verbose:  # the checks' own lines say it; the client's retries are noise here
         logging.getLogger("register_agent.loyalty").setLevel(logging.WARNING)
-    return run_doctor(
-        lambda: load_config(args.config),
-        contact=args.contact,
-        config_file=config_file_of(args.config),
-    )
+    return run_doctor(lambda: load_config(args.config), config_file=config_file_of(args.config))
 
 
 def _review(args: argparse.Namespace) -> int:

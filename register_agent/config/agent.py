@@ -89,6 +89,10 @@ class OutboxConfig(Section):
     backoff_max_s: float = Field(default=300.0, gt=0, le=3600)
     #: wait before reconciling an operation whose outcome is unknown
     unknown_delay_s: float = Field(default=5.0, ge=0, le=600)
+    #: a reward claim whose answer was lost and that the customer's transactions do not
+    #: show this long after its attempt is taken as not made (the POS may claim again): a
+    #: request the server was still working on can land after the till's deadline
+    claim_settle_s: float = Field(default=120.0, ge=1, le=3600)
     #: alert (in status and metrics) when more operations than this wait ...
     max_pending: int = Field(default=500, ge=1)
     #: ... or when the oldest has waited longer than this

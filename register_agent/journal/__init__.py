@@ -216,11 +216,14 @@ class Journal(CounterRecords):
         await self._writer.run_async(lambda db: queries.print_job_failed(db, job_id, error))
 
     async def purge_finished(self, before: float) -> int:
-        """Remove sales older than ``before`` whose operations and receipts are all finished."""
+        """Remove sales older than ``before`` whose operations and receipts are all finished,
+        with their settled giftcard payments and reward claims."""
 
         def transaction(db: sqlite3.Connection) -> int:
             giftcards.purge(db, before)  # settled giftcard payments go with their sales
-            return queries.purge_finished(db, before)
+            removed = queries.purge_finished(db, before)
+            claims.purge(db, before)  # after the sales: a claim stays while its sale does
+            return removed
 
         return await self._writer.run_async(transaction)
 

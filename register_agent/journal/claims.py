@@ -34,6 +34,10 @@ class ClaimState(StrEnum):
     REVERSED = "reversed"  # its sale was voided: a reverse_claim operation gives it back
 
 
+#: states in which nothing more happens to a claim by itself (purged after the retention)
+SETTLED = (ClaimState.DONE, ClaimState.REFUSED, ClaimState.REVERSED)
+
+
 @dataclass(frozen=True)
 class ClaimRecord:
     """A reward claim the POS asked for, under its own claim id (the idempotency key)."""
@@ -237,3 +241,25 @@ def figures(db: sqlite3.Connection) -> ClaimFigures:
         review=counts.get("review", 0),
         settled=counts.get("done", 0),
     )
+
+
+def purge(db: sqlite3.Connection, before: float) -> int:
+    """Settled claims last changed before ``before`` whose sale is gone (purged before them,
+    in the same transaction), and the finished operations that found out about lost ones,
+    with their decisions. A repeat of such an old claim id is then a new claim, as an old
+    sale id is a new sale."""
+    marks = ", ".join("?" for _ in SETTLED)
+    old_ops = (
+        "SELECT id FROM operations WHERE kind = ? AND sale_id IS NULL AND updated_at < ?"
+        " AND state IN ('done', 'dead', 'exported')"
+    )
+    db.execute(
+        f"DELETE FROM operation_decisions WHERE operation_id IN ({old_ops})",  # noqa: S608
+        (REWARD_CLAIM, before),
+    )
+    db.execute(f"DELETE FROM operations WHERE id IN ({old_ops})", (REWARD_CLAIM, before))  # noqa: S608
+    return db.execute(
+        f"DELETE FROM reward_claims WHERE updated_at < ? AND state IN ({marks})"  # noqa: S608
+        " AND (sale_id IS NULL OR sale_id NOT IN (SELECT sale_id FROM sales))",
+        (before, *SETTLED),
+    ).rowcount

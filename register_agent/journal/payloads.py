@@ -137,13 +137,23 @@ class RefundPayload(Payload):
     #: sent without that guard (the API refused the POS transaction, or it is gone): an
     #: unknown outcome is then for a person to decide, never sent again blind
     unguarded: bool = False
+    #: negative credits planned and their POS transaction not opened yet: nothing that
+    #: changes credits has gone out (the credits leave only under a saved POS transaction,
+    #: or marked unguarded). False on what an older agent planned, which may have sent them
+    awaiting_guard: bool = False
 
     def planned(self, plan: RefundPlan) -> RefundPayload:
-        return self.model_copy(update={"plan": plan})
+        fresh = self.pos_transaction is None and not self.unguarded
+        awaiting = fresh and plan.method == "credits"
+        return self.model_copy(update={"plan": plan, "awaiting_guard": awaiting})
 
     def guarded_by(self, pos_transaction: str | None) -> RefundPayload:
         return self.model_copy(
-            update={"pos_transaction": pos_transaction, "unguarded": pos_transaction is None}
+            update={
+                "pos_transaction": pos_transaction,
+                "unguarded": pos_transaction is None,
+                "awaiting_guard": False,
+            }
         )
 
 

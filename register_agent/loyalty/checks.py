@@ -1,11 +1,10 @@
 """The Register API as ``register-agent doctor`` and the status ticket ask about it: is the
-key accepted, what does the server's clock say, does the account have the
+key accepted, what does the server's clock say, does the account define the
 ``agent_operation_id`` loyalty-transaction attribute. Read-only calls, short deadlines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -64,36 +63,13 @@ async def _server_date(base_url: str, timeout_s: float) -> datetime | None:
         return None
 
 
-@dataclass(frozen=True)
-class AttributeSeen:
-    #: True: a transaction carries the attribute (even empty); False: transactions were
-    #: listed and none has it; None: the contact has no transactions to tell by
-    present: bool | None
-    transactions: int
-
-
-async def operation_attribute_seen(
-    config: ApiConfig, contact_uuid: str, timeout_s: float = 5.0
-) -> AttributeSeen:
-    """Whether the account's loyalty transactions carry ``agent_operation_id``.
-
-    A register key has no call that lists the account's attribute definitions; but the
-    API returns every loyalty-transaction attribute of the account by name on each
-    transaction (null when unset), so one page of a contact's transactions tells, provided
-    the contact has at least one. Raises LoyaltyApiError when the API cannot answer.
-    """
+async def operation_attribute_defined(config: ApiConfig, timeout_s: float = 5.0) -> bool:
+    """Whether the account defines the ``agent_operation_id`` loyalty-transaction
+    attribute, from the account's documented list of them. Raises LoyaltyApiError when the
+    API cannot answer."""
     api = V3Api(RegisterHttp(config))
     try:
-        found, _ = await api.loyalty_transactions(
-            contact_uuid, limit=25, deadline=Deadline.after(timeout_s)
-        )
+        defined = await api.loyalty_transaction_attributes(deadline=Deadline.after(timeout_s))
     finally:
         await api.http.aclose()
-    if not found:
-        return AttributeSeen(None, 0)
-    present = any(
-        OPERATION_ATTRIBUTE in txn.model_fields_set
-        or (isinstance(txn.attributes, Mapping) and OPERATION_ATTRIBUTE in txn.attributes)
-        for txn in found
-    )
-    return AttributeSeen(present, len(found))
+    return any(attribute.name == OPERATION_ATTRIBUTE for attribute in defined)

@@ -36,7 +36,7 @@ from register_agent.journal.payloads import (
 )
 from register_agent.journal.results import CreditReceptionResult
 from register_agent.loyalty import CreditAward, CustomerRef, LoyaltyService
-from register_agent.outbox.claims import RewardClaimHandler
+from register_agent.outbox.claims import SETTLE_AFTER_S, RewardClaimHandler
 from register_agent.outbox.contract import (
     Delivered,
     OperationHandler,
@@ -76,14 +76,16 @@ log = logging.getLogger(__name__)
 BETWEEN_POS_TRANSACTION_AND_CREDIT = "between_pos_transaction_and_credit"
 
 
-def make_handlers(loyalty: LoyaltyService, journal: Journal) -> dict[str, OperationHandler]:
+def make_handlers(
+    loyalty: LoyaltyService, journal: Journal, *, claim_settle_s: float = SETTLE_AFTER_S
+) -> dict[str, OperationHandler]:
     """The outbox's handler table: one handler per operation kind."""
     return {
         CREDIT_RECEPTION: CreditReceptionHandler(loyalty, journal),
         STAGED_CREDIT_RECEPTION: StagedCreditHandler(loyalty),
         REFUND: RefundHandler(loyalty, journal),
         REVERSE_CLAIM: ReverseClaimHandler(loyalty, journal),
-        REWARD_CLAIM: RewardClaimHandler(loyalty, journal),
+        REWARD_CLAIM: RewardClaimHandler(loyalty, journal, settle_after_s=claim_settle_s),
     }
 
 

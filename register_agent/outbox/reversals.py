@@ -126,10 +126,17 @@ class RefundHandler:
             return Reconciled.NOT_APPLIED
         customer = _customer(plan)
         if plan.method == "credits":
-            if payload is not None and payload.pos_transaction and not payload.unguarded:
-                # sent again under its own saved POS transaction: it lands once, or the
-                # server answers 6001 for the earlier one (send). Nothing undocumented (the
-                # agent_operation_id attribute the docs' list entries do not show) decides
+            guarded = (
+                payload is not None and bool(payload.pos_transaction) and not payload.unguarded
+            )
+            if guarded or (payload is not None and payload.awaiting_guard):
+                # Guarded: sent again under its own saved POS transaction, it lands once or
+                # the server answers 6001 for the earlier one (send); nothing undocumented
+                # (the agent_operation_id attribute the docs' list entries do not show)
+                # decides. Awaiting its guard: lost while opening its POS transaction (or
+                # stopped before saving it), the credits had not gone out; a new POS
+                # transaction and the credits follow (the one that may have been made guards
+                # nothing and awards nothing)
                 return Reconciled.NOT_APPLIED
             # no guard: the API refused the POS transaction, it is gone, or an older agent
             # sent it without one. The docs offer nothing that tells whether negative

@@ -37,7 +37,8 @@ API (every seeded key works on both; Authorization: Bearer <key>)
       /contact-identifiers/find?contact_identifier_value=, /contacts/find-one-by?email=,
       /contacts/{uuid}, /contacts/{uuid}/credit-balance, /contacts/find-or-create?email=,
       /contacts/{uuid}/loyalty-transactions?page=&limit=&type=,
-      /credit-receptions/calculate?unit_value=, /rewards?contact_uuid=, /rewards/{uuid}
+      /credit-receptions/calculate?unit_value=, /rewards?contact_uuid=, /rewards/{uuid},
+      /loyalty-transaction-attributes/ (the seed's loyalty_transaction_attributes)
       POST /credit-receptions, /pos-transactions, /reward-receptions, /loyalty-tokens,
            /contacts (60005), /contacts/anonymous = /contact/anonymous (7),
            /contact-identifiers (60006)
@@ -57,6 +58,13 @@ API (every seeded key works on both; Authorization: Bearer <key>)
       prepaid: GET /contacts/{uuid}/prepaid-balance = /contacts/{uuid}/prepaid/balance,
            POST /prepaid-transactions (contact_uuid | contact_identifier_value,
            amount_in_cents; a balance below zero is a 1003: our choice, the docs are silent)
+  client /api/v3/oauth/clients  (the personal access token only; a register key is 401)
+      POST /orders/create-and-process (JSON: external_identifier, status, payment_status,
+           total_order_amount, contact{uuid}, business_profile{uuid}, line_items[...]; an
+           external_identifier taken is 1003), GET /orders/find?external_identifier= (404),
+      POST /order-returns/create-and-process (order{uuid|external_identifier},
+           external_identifier, status, line_items / sub_line_items [{external_identifier,
+           quantity}]); points: the lines less the seed's loyalty_excluded_products
 
 Control (loopback only, no key; faults never apply here)
   GET  /_sandbox/          this text

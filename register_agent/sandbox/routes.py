@@ -35,11 +35,12 @@ NO_META = _Meta("NO_META")
 
 
 def meta_for(version: str, meta: Any) -> Any:
-    """The meta to send. v3's documented answers mostly carry ``[]`` (Laravel's empty PHP
-    array); the ones that show ``{}`` or paging say so in their handler. v1's reference is
-    gone: its answers keep the ``{}`` they always had (decision: keep today's behaviour)."""
+    """The meta to send. v3's and the client API's documented answers mostly carry ``[]``
+    (Laravel's empty PHP array); the ones that show ``{}`` or paging say so in their
+    handler. v1's reference is gone: its answers keep the ``{}`` they always had (decision:
+    keep today's behaviour)."""
     if meta is VERSION_META:
-        return [] if version == "v3" else {}
+        return [] if version in ("v3", "client") else {}
     return meta
 
 

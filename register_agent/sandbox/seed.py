@@ -179,6 +179,11 @@ class Seed(_Entry):
     """A whole seeded account."""
 
     loyalty_token_secret: str = Field(min_length=1)
+    #: the account's personal access token: the key of the client API's calls (orders,
+    #: order returns), refused on the Register API's routes, as a register key is on its
+    personal_access_token: str = Field(default="sandbox-personal-access-token", min_length=8)
+    #: products (by the POS's external identifier) that earn no points in an order
+    loyalty_excluded_products: tuple[str, ...] = ()
     loyalty_transaction_attributes: tuple[str, ...] = ("agent_operation_id",)
     #: whether entries of ``GET contacts/{uuid}/loyalty-transactions`` carry the custom
     #: attributes. The docs' list example carries none (their create example does), so

@@ -54,6 +54,9 @@ class Store:
         self.transactions: list[Transaction] = []
         self.staged: list[Staged] = []
         self.pos_transactions: dict[str, PosTransaction] = {}
+        # the client API's orders and returns, by their external identifiers (orders.py)
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.order_returns: dict[str, dict[str, Any]] = {}
         self.claimed_tokens: set[tuple[str, str]] = set()
         self.in_progress: set[int] = set()
         self.cards = {c.id: c for c in seed.cards}  # linking replaces a card's entry

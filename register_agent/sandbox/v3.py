@@ -61,6 +61,28 @@ def units(call: Call) -> Reply:
     return Reply([{k: UNIT[k] for k in ("name", "label", "prefix", "is_default")}], meta={})
 
 
+@ROUTES.add("GET", "/loyalty-transaction-attributes/?")
+def loyalty_transaction_attributes(call: Call) -> Reply:
+    # The registers page shows no example answer; served as the client API's documented
+    # twin answers (/oauth/clients/loyalty-transaction-attributes), the seed's names as text
+    V3Fields(call).done()
+    defined: list[dict[str, object]] = [
+        {
+            "name": name,
+            "label": name,
+            "placeholder": None,
+            "type": "text",
+            "field_type": "text",
+            "options": [],
+            "is_piggy_defined": False,
+            "is_soft_read_only": False,
+            "is_hard_read_only": False,
+        }
+        for name in call.store.seed.loyalty_transaction_attributes
+    ]
+    return Reply(defined, meta={})
+
+
 @ROUTES.add("GET", "/contact-identifiers/find")
 def find_identifier(call: Call) -> Reply:
     f = V3Fields(call, ["contact_identifier_value"])

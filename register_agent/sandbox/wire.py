@@ -1,4 +1,5 @@
-"""The sandbox's HTTP body formats: JSON out (decimals as exact numbers), input bodies in.
+"""The sandbox's HTTP body formats: JSON out (decimals as exact numbers), input bodies in;
+and the cut of a connection its faults hang up on.
 
 Amounts are ``Decimal`` inside the sandbox; on the wire they are plain JSON numbers
 (``12.5``), written from the decimal's digits, never through a float.
@@ -6,11 +7,13 @@ Amounts are ``Decimal`` inside the sandbox; on the wire they are plain JSON numb
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import email.policy
 import json
 import re
 import secrets
+import socket
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -70,3 +73,9 @@ def _multipart(content_type: str, body: bytes) -> Params:
 
 def _quote(text: str) -> str:
     return quote(text, safe="[]")
+
+
+def cut(connection: socket.socket) -> None:
+    """Hang up on ``connection`` now (both directions)."""
+    with contextlib.suppress(OSError):  # already gone: nothing left to cut
+        connection.shutdown(socket.SHUT_RDWR)

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.faults
 JAN_CARD = "A1B2C3D4"
 REFUNDS = 8
 CREDIT_RECEPTIONS = r"/api/v3/register/credit-receptions$"
+POS_TRANSACTIONS = r"/api/v3/register/pos-transactions$"
 
 
 @pytest.fixture
@@ -89,3 +90,35 @@ def test_part_refunds_with_dropped_answers_take_back_once(
     )
     assert len(taken) == REFUNDS  # each applied once: the drop came after the commit
     assert [op["state"] for op in refunds] == ["done"] * REFUNDS
+
+
+def test_part_refunds_whose_pos_transaction_answer_is_lost_are_done_once(
+    agent: AgentProcess, sandbox_clean: Sandbox
+) -> None:
+    """The refund's own POS transaction is made and its answer lost: no credits had gone
+    out yet, so the refund opens another and takes the credits back once, without a
+    person (it used to wait in review)."""
+    for index in range(REFUNDS):
+        agent.sell(f"S-G{index}", f"{20 + index}.00", customer_card=JAN_CARD).raise_for_status()
+    agent.drain(30)
+    sandbox_clean.set_fault(mode="drop_after_commit", count=REFUNDS, paths=[POS_TRANSACTIONS])
+    for index in range(REFUNDS):
+        answer = agent.refund(f"S-G{index}", "10.00", refund_id=f"R-G{index}")
+        assert answer.status_code == 200, answer.text
+    agent.drain(60)
+
+    ledger = sandbox_clean.ledger()
+    taken = [row for row in ledger if row["kind"] == "credit_reception" and row["credits"] < 0]
+    refunds = [op for op in agent.journal_rows("operations") if op["kind"] == "refund"]
+    record(
+        Figures(
+            "part refunds, POS transaction answers dropped v3",
+            sales=REFUNDS,
+            lost=max(0, REFUNDS - len(taken)),
+            duplicated=max(0, len(taken) - REFUNDS),
+            in_review=sum(op["state"] == "review" for op in refunds),
+        )
+    )
+    assert len(taken) == REFUNDS
+    assert [op["state"] for op in refunds] == ["done"] * REFUNDS
+    assert any(op["attempts"] > 1 for op in refunds)  # the drops did hit

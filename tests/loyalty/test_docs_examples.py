@@ -28,6 +28,7 @@ from register_agent.loyalty.v3.models import (
     PosTransaction,
     Reward,
     RewardReception,
+    TransactionAttribute,
 )
 from tests.support.shapes import load_example
 
@@ -55,6 +56,9 @@ MODELS: dict[str, Any] = {
     "reward-receptions/create-reward-reception.json": RewardReception,
     "rewards/list-rewards.json": list[Reward],
     "rewards/get-reward.json": Reward,
+    "loyalty-transaction-attributes/list-loyalty-transaction-attributes.json": list[
+        TransactionAttribute
+    ],
     "pos-transactions/create-pos-transaction.json": PosTransaction,
     "giftcards/find-giftcard-by-hash.json": GiftcardV3,
     "giftcards/create-giftcard.json": GiftcardV3,

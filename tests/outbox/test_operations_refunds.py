@@ -177,6 +177,32 @@ async def test_a_part_refund_the_api_gives_no_pos_transaction_goes_to_review(til
     assert (await till.op(op_id)).state is OperationState.REVIEW
 
 
+async def test_a_part_refund_an_older_agent_left_in_flight_unguarded_goes_to_review(
+    till: Till,
+) -> None:
+    """Planned and in flight without a POS transaction, as an agent before the refunds'
+    own POS transactions left it: its credits may have gone out, so a person decides;
+    only what this agent planned itself is known not to have sent them yet."""
+    sale = await sold(till, "10.00")
+    op_id, sale_id = sale
+    reception = (await till.op(op_id)).server_ref
+    plan = {
+        "method": "credits",
+        "customer": {"key": JAN_V3, "card": JAN_CARD},
+        "reception_id": reception,
+        "credits": 5,
+        "amount": "5.00",
+    }
+    payload = {"sale_id": sale_id, "original_operation": op_id, "amount": "5.00", "plan": plan}
+    refund_id = await till.queue(REFUND, JAN_KEY, payload, sale_id)
+    now = till.clock.now
+    await till.journal.move(refund_id, OperationState.PENDING, OperationState.IN_FLIGHT, now=now)
+    await till.journal.move(refund_id, OperationState.IN_FLIGHT, OperationState.UNKNOWN, now=now)
+    await till.deliver()
+    assert (await till.op(refund_id)).state is OperationState.REVIEW
+    assert [row["credits"] for row in till.rows("credit_reception")[1:]] == []
+
+
 async def claimed_coffee(till: Till) -> str:
     claim = await till.loyalty.claim_reward(CustomerRef(key=JAN_V3, card=JAN_CARD), COFFEE_V3)
     payload = {"claim_id": "pos-claim-1", "server_claim_id": claim.claim_id}

@@ -219,6 +219,11 @@ EXAMPLES = [
         "rewards/list-rewards.json", lambda v3: v3.get("/rewards", params={"contact_uuid": JAN})
     ),
     Example("rewards/get-reward.json", lambda v3: v3.get(f"/rewards/{COFFEE}")),
+    Example(
+        # the registers page shows no answer: the client API's documented twin's
+        "loyalty-transaction-attributes/list-loyalty-transaction-attributes.json",
+        lambda v3: v3.get("/loyalty-transaction-attributes/"),
+    ),
     Example("units/list-units.json", lambda v3: v3.get("/units")),
     Example(
         "pos-transactions/create-pos-transaction.json",

@@ -77,6 +77,7 @@ class AgentProcess:
         prints: str = "receipt",
         log_level: str = "info",
         printer: Any = None,
+        claim_settle_s: float = 120.0,
     ) -> None:
         self.home = home
         self.sandbox = sandbox
@@ -97,6 +98,7 @@ class AgentProcess:
         # "pos": the agent prints nothing (the fault suite's sales are not about paper)
         self.prints = prints
         self.log_level = log_level
+        self.claim_settle_s = claim_settle_s
         self._write_config(base_url or sandbox.url, receipt_wait_s, concurrency)
         self.http = httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
@@ -129,6 +131,7 @@ concurrency = {concurrency}
 backoff_base_s = 0.05
 backoff_max_s = 0.5
 unknown_delay_s = 0.05
+claim_settle_s = {self.claim_settle_s}
 
 [local_api]
 listen = "127.0.0.1:{self.port}"

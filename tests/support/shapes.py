@@ -17,12 +17,45 @@ _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 def load_example(name: str) -> Any:
     """A documented example body as JSON. The docs' examples are stored verbatim; a few
     carry a trailing comma, a string whose closing quote is missing at the end of its line,
-    or a stray closing brace after the body, which are read past."""
+    a stray closing brace after the body, an array left open before the next key, or a
+    missing comma at the end of a line, which are read past."""
     lines = (DOCS / name).read_text().splitlines()
     closed = [line + '"' if line.count('"') % 2 else line for line in lines]
-    text = _TRAILING_COMMA.sub(r"\1", "\n".join(closed))
+    text = _MISSING_COMMA.sub(r"\1,\2", _close_open_arrays("\n".join(closed)))
+    text = _TRAILING_COMMA.sub(r"\1", text)
     value, _ = json.JSONDecoder(strict=False).raw_decode(text.strip())
     return value
+
+
+#: a value or a closing bracket ending a line, the next line opening a key or an entry
+_MISSING_COMMA = re.compile(r'([\]}"\d]|true|false|null)(\s*\n\s*["{\[])')
+
+
+def _close_open_arrays(text: str) -> str:
+    """Closes an array that is still open where a key (``"name":``) begins: a key only ever
+    stands in an object."""
+    out: list[str] = []
+    stack: list[str] = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == '"':
+            end = text.index('"', index + 1)
+            while text[end - 1] == "\\":
+                end = text.index('"', end + 1)
+            if stack and stack[-1] == "[" and text[end + 1 :].lstrip().startswith(":"):
+                stack.pop()
+                out.append("],")
+            out.append(text[index : end + 1])
+            index = end + 1
+            continue
+        if char in "[{":
+            stack.append(char)
+        elif char in "]}" and stack:
+            stack.pop()
+        out.append(char)
+        index += 1
+    return "".join(out)
 
 
 def kind(value: Any) -> str:

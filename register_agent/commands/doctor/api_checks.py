@@ -11,13 +11,13 @@ from register_agent.commands.doctor.check import Check, failed, passed
 from register_agent.config import AgentConfig
 from register_agent.errors import JournalError, LoyaltyApiError
 from register_agent.journal.admin import journal_path, read_only
-from register_agent.loyalty.checks import ApiProbe, operation_attribute_seen, probe_api
+from register_agent.loyalty.checks import ApiProbe, operation_attribute_defined, probe_api
 
 MAX_CLOCK_SKEW_S = 120.0  # loyalty tokens carry a timestamp the server checks
 EARLIEST_PLAUSIBLE = datetime(2025, 1, 1, tzinfo=UTC)  # a Pi without RTC boots in 1970
 
 
-async def api_checks(config: AgentConfig, contact: str | None) -> list[Check]:
+async def api_checks(config: AgentConfig) -> list[Check]:
     api = config.api
     if api.api_key is None:
         fix = "store the register's API key as the systemd credential api-key"
@@ -26,7 +26,7 @@ async def api_checks(config: AgentConfig, contact: str | None) -> list[Check]:
     checks = [_key_check(probe), _clock_check(probe.server_date, _journal_time(config))]
     if api.version == "v3":
         checks.append(_token_secret_check(config))
-        checks.append(await _attribute_check(config, contact, probe))
+        checks.append(await _attribute_check(config, probe))
     return checks
 
 
@@ -53,45 +53,22 @@ def _token_secret_check(config: AgentConfig) -> Check:
     return failed("loyalty-token secret", "not set", fix)
 
 
-async def _attribute_check(config: AgentConfig, contact: str | None, probe: ApiProbe) -> Check:
+async def _attribute_check(config: AgentConfig, probe: ApiProbe) -> Check:
     name = "attribute agent_operation_id"
     if probe.state != "accepted":
         return Check(name, "SKIP", "the Register API did not accept the key; not checked")
-    contact = contact or _recent_customer(config)
-    if contact is None:
-        return Check(
-            name,
-            "SKIP",
-            "no customer known on this till yet to read loyalty transactions of; "
-            "run doctor --contact CONTACT_UUID (any customer with a transaction)",
-        )
     try:
-        seen = await operation_attribute_seen(config.api, contact)
+        defined = await operation_attribute_defined(config.api)
     except LoyaltyApiError as exc:
-        return Check(name, "SKIP", f"the contact's loyalty transactions cannot be read ({exc})")
-    if seen.present is None:
-        return Check(name, "SKIP", "that customer has no loyalty transactions to tell by")
-    if seen.present:
-        return passed(name, f"present on the account's loyalty transactions ({seen.transactions})")
+        return Check(name, "SKIP", f"the account's attributes cannot be read ({exc})")
+    if defined:
+        return passed(name, "defined in the account's loyalty-transaction attributes")
     fix = (
         "create the loyalty-transaction attribute agent_operation_id (type text) in the "
         "Leat Business Dashboard (Settings > Attributes > Loyalty transactions); until then "
         "the Register API refuses the agent's credit receptions"
     )
-    return failed(name, f"missing on all {seen.transactions} transactions read", fix)
-
-
-def _recent_customer(config: AgentConfig) -> str | None:
-    try:
-        with read_only(journal_path(config.state.directory)) as db:
-            row = db.execute(
-                "SELECT customer_key FROM operations WHERE customer_key LIKE 'customer:%'"
-                " ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-    except JournalError:
-        return None
-    # till.customer_key: "customer:<contact uuid>" once the card is resolved
-    return None if row is None else str(row[0]).removeprefix("customer:")
+    return failed(name, "missing from the account's loyalty-transaction attributes", fix)
 
 
 def _journal_time(config: AgentConfig) -> float | None:

@@ -17,11 +17,9 @@ from register_agent.config import AgentConfig
 from register_agent.errors import RegisterAgentError
 
 
-def run_doctor(
-    load: Callable[[], AgentConfig], *, contact: str | None = None, config_file: Path | None = None
-) -> int:
+def run_doctor(load: Callable[[], AgentConfig], *, config_file: Path | None = None) -> int:
     """Print every check; 0 when none failed, 1 otherwise."""
-    checks = diagnose(load, contact=contact, config_file=config_file)
+    checks = diagnose(load, config_file=config_file)
     for check in checks:
         print(check.line(), flush=True)
     failures = sum(check.verdict == "FAIL" for check in checks)
@@ -29,12 +27,7 @@ def run_doctor(
     return 1 if failures else 0
 
 
-def diagnose(
-    load: Callable[[], AgentConfig],
-    *,
-    contact: str | None = None,
-    config_file: Path | None = None,
-) -> list[Check]:
+def diagnose(load: Callable[[], AgentConfig], *, config_file: Path | None = None) -> list[Check]:
     """Every check in order; ``config_file`` is the file ``load`` reads (None: not checked)."""
     try:
         config = load()
@@ -42,7 +35,7 @@ def diagnose(
         fix = "correct the config file (see config/register-agent.example.toml)"
         return [failed("config", str(exc), fix)]
     checks = [_config_check(config, config_file)]
-    checks += asyncio.run(api_checks(config, contact))
+    checks += asyncio.run(api_checks(config))
     checks += [state_writable(config.state.directory), *journal_checks(config)]
     checks += [reader_check(reader) for reader in config.readers] or [no_reader()]
     checks.append(asyncio.run(printer_check(config)))

@@ -205,9 +205,8 @@ class ShopRef(ApiModel):
 
 
 class LoyaltyTransaction(ClaimedReward):
-    """One entry of a contact's loyalty transactions. Custom attributes, should an answer
-    carry them (by name, or inside ``attributes``), are kept for ``doctor``'s look at the
-    account only: the docs' list entries show none, so no outcome is decided by them."""
+    """One entry of a contact's loyalty transactions, by its documented fields only: the
+    docs' list entries carry no custom attributes, so none is read from them."""
 
     uuid: UUID
     type: str | None = None
@@ -217,8 +216,6 @@ class LoyaltyTransaction(ClaimedReward):
     contact: ContactRef | None = None
     shop: ShopRef | None = None
     title: str | None = None
-    agent_operation_id: str | None = None
-    attributes: Any = None  # an object, or [] (an empty PHP array)
 
 
 class PageMeta(ApiModel):
@@ -228,3 +225,11 @@ class PageMeta(ApiModel):
     limit: int | None = None
     last_page: int = 1
     total: int | None = None
+
+
+class TransactionAttribute(ApiModel):
+    """A loyalty-transaction attribute the account defines, by the name credit receptions
+    carry it under (``GET /loyalty-transaction-attributes/``)."""
+
+    name: str
+    type: str | None = None

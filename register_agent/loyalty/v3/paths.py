@@ -31,6 +31,7 @@ from register_agent.loyalty.v3.models import (
     Register,
     Reward,
     RewardReception,
+    TransactionAttribute,
 )
 
 #: the 6001 guard: "the POS transaction is already linked to a credit reception"
@@ -55,6 +56,8 @@ class Paths:
     REWARD_RECEPTIONS = "/reward-receptions"
     REVERSE_REWARD_RECEPTION = "/reward-receptions/{uuid}/reverse"
     LOYALTY_TOKENS = "/loyalty-tokens"
+    # the trailing slash as the docs write this one GET (the create call has none)
+    LOYALTY_TRANSACTION_ATTRIBUTES = "/loyalty-transaction-attributes/"
     # giftcards: the calls live in loyalty/v3/giftcards.py
     GIFTCARD_BY_HASH = "/giftcards/find-one-by"
     GIFTCARD_TRANSACTIONS = "/giftcard-transactions"
@@ -71,6 +74,7 @@ _rewards = parse_with(TypeAdapter(list[Reward]))
 _reward_reception = parse_with(TypeAdapter(RewardReception))
 _transactions_adapter = TypeAdapter(list[LoyaltyTransaction])
 _meta_adapter = TypeAdapter(PageMeta)
+_attributes = parse_with(TypeAdapter(list[TransactionAttribute]))
 
 
 def _transactions(envelope: Envelope) -> tuple[list[LoyaltyTransaction], PageMeta]:
@@ -214,10 +218,26 @@ class V3Api:
         kind: Literal["credit_receptions", "reward_receptions"] | None = None,
         deadline: Deadline | None = None,
     ) -> tuple[list[LoyaltyTransaction], PageMeta]:
-        """One page of the contact's loyalty transactions, attributes included (9.14)."""
+        """One page of the contact's loyalty transactions, by documented fields (no custom
+        attributes: the docs' list entries carry none)."""
         path = Paths.LOYALTY_TRANSACTIONS.format(uuid=segment(contact_uuid))
         params = {"page": page, "limit": limit, "type": kind}
         return await self.http.get(path, _transactions, params=params, deadline=deadline)
+
+    async def loyalty_transaction_attributes(
+        self, *, deadline: Deadline | None = None
+    ) -> list[TransactionAttribute]:
+        """The loyalty-transaction attributes the account defines.
+
+        The registers page documents this call with no example answer; its twin in the
+        client API (``/oauth/clients/loyalty-transaction-attributes``) answers
+        ``{"data": [{"name", "label", "type", ...}], "meta": {}}``, and the vendor's SDK
+        reads the same fields. Decision: the register call answers alike; only ``name``
+        (and ``type``, when present) is read, so a richer answer changes nothing.
+        """
+        return await self.http.get(
+            Paths.LOYALTY_TRANSACTION_ATTRIBUTES, _attributes, deadline=deadline
+        )
 
     async def claim_loyalty_token(
         self, token: LoyaltyToken, contact_uuid: str, *, deadline: Deadline | None = None
