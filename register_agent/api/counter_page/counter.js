@@ -252,7 +252,7 @@ function setLanguage(language) {
   translate();
 }
 
-function start() {
+async function start() {
   const chosen = localStorage.getItem("counter-language");
   setLanguage(chosen || document.documentElement.dataset.language || "en");
   $("language").addEventListener("click", () => setLanguage(state.language === "en" ? "nl" : "en"));
@@ -269,9 +269,11 @@ function start() {
     key.addEventListener("click", () => keypad(key.dataset.key));
   }
   document.addEventListener("keydown", onKey);
-  // The CSRF token lives in this script's memory only, so a reloaded page logs in again
-  // (its cookie alone may read, never change, anything).
-  loggedOut();
+  // The CSRF token lives in this script's memory only: a reloaded page asks the agent for
+  // it again with its cookie (which another site's page can neither send nor read).
+  const session = await api("GET", "/v1/counter/session");
+  if (session.ok && session.data && session.data.csrf_token) startSession(session.data.csrf_token);
+  else loggedOut();
 }
 
 document.addEventListener("DOMContentLoaded", start);

@@ -188,6 +188,9 @@ def test_the_last_sale_is_refunded(
     expect(page.locator("#sales-message")).to_contain_text("Refund of sale €15.00 recorded")
     expect(page.locator("#sales-list li").first).to_contain_text("Refund")
     screenshot(page, tmp_path, "refund")
+    page.reload()  # still logged in: the session's cookie gets its CSRF token again
+    expect(page.locator("#counter-panel")).to_be_visible()
+    expect(page.locator("#login-panel")).to_be_hidden()
     till.drain()
     reversed_ = ledger(sandbox_clean, "reverse_credit_reception")
     assert [row["credits"] for row in reversed_] == [-15]
