@@ -5,14 +5,14 @@ from ``counter/messages.py``; documented for the POS developer at ``/docs``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, FastAPI, Header, Path, Query, Response, Security
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPBearer
 
 from register_agent import __version__
-from register_agent.api import browser_docs, docs, docs_page
+from register_agent.api import browser_docs, counter_page, docs, docs_page
 from register_agent.api.auth import BearerGuard
 from register_agent.api.cors import Cors
 from register_agent.api.enrolment import enrolment_router
@@ -81,13 +81,14 @@ def make_app(
     profile: ProfileApi | None = None,
     enrolment: EnrolmentApi | None = None,
     browser: BrowserAccess | None = None,
+    counter_language: Literal["en", "nl"] = "en",
 ) -> FastAPI:
     """The local API over ``till`` and ``events``; every route needs ``token`` (or a
     browser's session or stream ticket, ``session.py``, as ``browser`` allows).
 
     ``giftcards`` (when the till takes them), ``profile`` (the customer's newsletter and
     attributes) and ``enrolment`` (customers without their card, ``api/enrolment.py``) add
-    their routes."""
+    their routes. The counter page (``/counter``) opens in ``counter_language``."""
     if not token.strip():
         raise ConfigError("local_api.token: an empty token would let anyone in; set one")
     app = _LocalApi(
@@ -116,11 +117,13 @@ def make_app(
     sessions, tickets = Sessions(token, access), Tickets()
     app.include_router(session_router(token, access, sessions, tickets))
     docs_page.install(app, OPENAPI_PATH)
+    counter_page.install(app, counter_language)
     install_error_handlers(app)
     app.add_middleware(
         BearerGuard,
         token=token,
-        open_paths=DOCS_PATHS | {SESSION_PATH},  # the login checks what it is sent itself
+        # the login checks what it is sent itself; the counter page holds no data
+        open_paths=DOCS_PATHS | {SESSION_PATH} | counter_page.OPEN_PATHS,
         open_prefix=docs_page.ASSETS_PREFIX,
         sessions=sessions,
         tickets=tickets,

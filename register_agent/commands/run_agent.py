@@ -135,6 +135,7 @@ async def _run_announced(agent: Any, sandbox_url: str) -> int:
             f" sandbox Register API: {sandbox_url}  (ledger: {sandbox_url}/_sandbox/ledger)\n"
             f" local API for the POS: http://{agent.api_address}  (docs: /docs)\n"
             f" local API token:      in {token_file}\n"
+            f" counter page:         http://{agent.api_address}/counter  (log in with the token)\n"
             f" journal:              {config.state.directory / 'journal.sqlite3'}\n"
             f" receipts, as text:    {receipts_folder(config) or 'on the configured printer'}\n"
             f" till status:          {command} status --state-dir {config.state.directory}"

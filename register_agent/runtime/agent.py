@@ -214,6 +214,7 @@ class Agent:
             profile=self.till.profile,
             enrolment=self.till.enrolment,
             browser=browser_access(self.config.local_api),
+            counter_language=self.config.receipt.language,
         )
         server = LocalApiServer.for_config(app, self.config.local_api)
         await server.start()

@@ -138,6 +138,14 @@ def test_run_sandbox_twice_in_a_row_as_the_readme_says(
         assert status.stdout.startswith("Register API:"), status.stdout + status.stderr
         assert status.returncode == 0, status.stdout
 
+        # the counter page it prints opens, without the token (the page logs in itself)
+        counter = re.search(r"counter page: +(http://\S+)", "".join(run.printed))
+        assert counter is not None, run.printed
+        assert counter.group(1) == f"http://{run.listen}/counter"
+        page = httpx.get(counter.group(1), timeout=10)
+        assert page.status_code == 200
+        assert 'src="/counter/counter.js"' in page.text
+
         # the README's token command names this run's token, however many ran before
         token = shell(f'{readme_token_command()} && printf %s "$TOKEN"', machine)
         assert token.returncode == 0, token.stderr
