@@ -199,9 +199,8 @@ class Agent:
         tick, trouble = self.metrics.state.sample_readers, self.health.trouble
         watchdog = feed_watchdog(self._notifier, self.heartbeat, self.readers, tick, trouble)
         tasks.start("watchdog", watchdog)
-        tasks.start(
-            "housekeeping", keep_house(self.journal, self.loyalty, self.health, self.config.state)
-        )
+        house = keep_house(self.journal, self.loyalty, self.health, self.config.state)
+        tasks.start("housekeeping", house)
 
     async def _start_api(self, stack: contextlib.AsyncExitStack) -> None:
         token = local_api_token(self.config.local_api, self.config.state.directory)
