@@ -82,20 +82,26 @@ class TillConnection:
         if source is self._printer:
             self._from_printer()
             return
-        try:
-            chunk = self._till.recv(_CHUNK)
-        except OSError:
-            chunk = b""
+        chunk = self._read_till()
         if not chunk:
-            self._till_open = False
-            with contextlib.suppress(KeyError, ValueError):
-                self._selector.unregister(self._till)
             return
         if self._printer is None and not self._take_printer():
             self._till_open = False  # no printer: the till sees it as a printer that is off
             return
         self._stream.feed(chunk)
         self._pump()
+
+    def _read_till(self) -> bytes:
+        """What the till sent next; b"" once it hung up (then it is no longer watched)."""
+        try:
+            chunk: bytes = self._till.recv(_CHUNK)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._till_open = False
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(self._till)
+        return chunk
 
     def _from_printer(self) -> None:
         """The printer's answer goes to the till at once and unchanged."""
@@ -180,14 +186,8 @@ class TillConnection:
                 if key.fileobj is self._printer:
                     self._from_printer()
                     continue
-                try:
-                    chunk = self._till.recv(_CHUNK)
-                except OSError:
-                    chunk = b""
+                chunk = self._read_till()
                 if not chunk:
-                    self._till_open = False
-                    with contextlib.suppress(KeyError, ValueError):
-                        self._selector.unregister(self._till)
                     continue
                 self._stream.feed(chunk)
                 self._send(self._stream.urgent())

@@ -19,10 +19,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_sandbox_command_answers_curl_with_the_seeded_key() -> None:
+def sandbox_command() -> subprocess.Popen[str]:
+    """``register-agent sandbox`` on a free port, its output piped line by line."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "register_agent", "sandbox", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -30,6 +30,11 @@ def test_sandbox_command_answers_curl_with_the_seeded_key() -> None:
         env=env,
         cwd=ROOT,
     )
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_sandbox_command_answers_curl_with_the_seeded_key() -> None:
+    process = sandbox_command()
     try:
         assert process.stdout is not None
         banner = [process.stdout.readline() for _ in range(8)]
@@ -81,15 +86,7 @@ def test_a_client_hanging_up_before_its_answer_prints_no_traceback() -> None:
     """The agent's deadline (or a test's cut) often ends a faulted request before the
     sandbox answers it: the sandbox's console must stay readable, not fill with
     BrokenPipeError tracebacks."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "register_agent", "sandbox", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
+    process = sandbox_command()
     try:
         assert process.stdout is not None
         banner = process.stdout.readline()
