@@ -20,6 +20,7 @@ import pytest
 from register_agent.loyalty import set_testing
 from register_agent.sandbox import SandboxHandle, start_sandbox
 from tests.support.figures import summarise
+from tests.support.printer_process import PrinterProcess
 
 V3_KEY = "sandbox-v3-key"
 V1_KEY = "sandbox-v1-key"
@@ -105,6 +106,17 @@ def no_retry_waits() -> Iterator[None]:
     set_testing(True)
     yield
     set_testing(False)
+
+
+@pytest.fixture
+def printer() -> Iterator[PrinterProcess]:
+    """A TCP printer in a process of its own that records the bytes and answers status
+    (a module may define its own ``printer`` instead)."""
+    device = PrinterProcess()
+    try:
+        yield device
+    finally:
+        device.stop()
 
 
 @pytest.fixture(scope="session")

@@ -29,15 +29,6 @@ CARD = "A1B2C3D4"  # Jan, of the sandbox's seed
 
 
 @pytest.fixture
-def printer() -> Iterator[PrinterProcess]:
-    device = PrinterProcess()
-    try:
-        yield device
-    finally:
-        device.stop()
-
-
-@pytest.fixture
 def agent(
     sandbox_clean: Sandbox, printer: PrinterProcess, tmp_path: Path
 ) -> Iterator[AgentProcess]:

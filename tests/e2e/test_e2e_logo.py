@@ -59,15 +59,6 @@ def conversions(agent: AgentProcess, start: int = 0) -> int:
 
 
 @pytest.fixture
-def printer() -> Iterator[PrinterProcess]:
-    device = PrinterProcess()
-    try:
-        yield device
-    finally:
-        device.stop()
-
-
-@pytest.fixture
 def agent(
     sandbox_clean: Sandbox, printer: PrinterProcess, tmp_path: Path
 ) -> Iterator[AgentProcess]:

@@ -32,15 +32,6 @@ ORIGINAL = RECEIPT.read_bytes()
 
 
 @pytest.fixture
-def printer() -> Iterator[PrinterProcess]:
-    process = PrinterProcess()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-@pytest.fixture
 def agent(
     request: pytest.FixtureRequest, sandbox_clean: Sandbox, tmp_path: Path, printer: PrinterProcess
 ) -> Iterator[Any]:

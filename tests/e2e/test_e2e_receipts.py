@@ -35,15 +35,6 @@ FRESHNESS_S = 2.0
 
 
 @pytest.fixture
-def printer() -> Iterator[PrinterProcess]:
-    device = PrinterProcess()
-    try:
-        yield device
-    finally:
-        device.stop()
-
-
-@pytest.fixture
 def agent(
     sandbox_clean: Sandbox,
     printer: PrinterProcess,

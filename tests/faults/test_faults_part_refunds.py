@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,36 +60,45 @@ def test_sales_with_dropped_answers_are_done_once(
     assert sorted(op["server_ref"] for op in sales) == sorted(row["uuid"] for row in credited)
 
 
-def test_part_refunds_with_dropped_answers_take_back_once(
-    agent: AgentProcess, sandbox_clean: Sandbox
-) -> None:
+def refund_each_with_answers_dropped(
+    agent: AgentProcess, sandbox: Sandbox, prefix: str, dropped: str, figure: str
+) -> list[dict[str, Any]]:
+    """REFUNDS sales for Jan, then a part refund of each while the answers of ``dropped``
+    are lost after the commit; the figures recorded, the refund operations returned after
+    one negative reception per refund was checked in the ledger."""
     for index in range(REFUNDS):
-        agent.sell(f"S-P{index}", f"{20 + index}.00", customer_card=JAN_CARD).raise_for_status()
+        sale = f"S-{prefix}{index}"
+        agent.sell(sale, f"{20 + index}.00", customer_card=JAN_CARD).raise_for_status()
     agent.drain(30)
-    # every part refund's negative credits are applied, and their answers lost
-    sandbox_clean.set_fault(mode="drop_after_commit", count=REFUNDS, paths=[CREDIT_RECEPTIONS])
+    sandbox.set_fault(mode="drop_after_commit", count=REFUNDS, paths=[dropped])
     for index in range(REFUNDS):
-        answer = agent.refund(f"S-P{index}", "10.00", refund_id=f"R-P{index}")
+        answer = agent.refund(f"S-{prefix}{index}", "10.00", refund_id=f"R-{prefix}{index}")
         assert answer.status_code == 200, answer.text
     agent.drain(60)
 
-    taken = [
-        row
-        for row in sandbox_clean.ledger()
-        if row["kind"] == "credit_reception" and row["credits"] < 0
-    ]
+    ledger = sandbox.ledger()
+    taken = [row for row in ledger if row["kind"] == "credit_reception" and row["credits"] < 0]
     refunds = [op for op in agent.journal_rows("operations") if op["kind"] == "refund"]
-    in_review = sum(op["state"] == "review" for op in refunds)
     record(
         Figures(
-            "part refunds, answers dropped v3",
+            figure,
             sales=REFUNDS,
             lost=max(0, REFUNDS - len(taken)),
             duplicated=max(0, len(taken) - REFUNDS),
-            in_review=in_review,
+            in_review=sum(op["state"] == "review" for op in refunds),
         )
     )
-    assert len(taken) == REFUNDS  # each applied once: the drop came after the commit
+    assert len(taken) == REFUNDS  # each applied once
+    return refunds
+
+
+def test_part_refunds_with_dropped_answers_take_back_once(
+    agent: AgentProcess, sandbox_clean: Sandbox
+) -> None:
+    # every part refund's negative credits are applied, and their answers lost
+    refunds = refund_each_with_answers_dropped(
+        agent, sandbox_clean, "P", CREDIT_RECEPTIONS, "part refunds, answers dropped v3"
+    )
     assert [op["state"] for op in refunds] == ["done"] * REFUNDS
 
 
@@ -98,27 +108,7 @@ def test_part_refunds_whose_pos_transaction_answer_is_lost_are_done_once(
     """The refund's own POS transaction is made and its answer lost: no credits had gone
     out yet, so the refund opens another and takes the credits back once, without a
     person (it used to wait in review)."""
-    for index in range(REFUNDS):
-        agent.sell(f"S-G{index}", f"{20 + index}.00", customer_card=JAN_CARD).raise_for_status()
-    agent.drain(30)
-    sandbox_clean.set_fault(mode="drop_after_commit", count=REFUNDS, paths=[POS_TRANSACTIONS])
-    for index in range(REFUNDS):
-        answer = agent.refund(f"S-G{index}", "10.00", refund_id=f"R-G{index}")
-        assert answer.status_code == 200, answer.text
-    agent.drain(60)
-
-    ledger = sandbox_clean.ledger()
-    taken = [row for row in ledger if row["kind"] == "credit_reception" and row["credits"] < 0]
-    refunds = [op for op in agent.journal_rows("operations") if op["kind"] == "refund"]
-    record(
-        Figures(
-            "part refunds, POS transaction answers dropped v3",
-            sales=REFUNDS,
-            lost=max(0, REFUNDS - len(taken)),
-            duplicated=max(0, len(taken) - REFUNDS),
-            in_review=sum(op["state"] == "review" for op in refunds),
-        )
-    )
-    assert len(taken) == REFUNDS
+    figure = "part refunds, POS transaction answers dropped v3"
+    refunds = refund_each_with_answers_dropped(agent, sandbox_clean, "G", POS_TRANSACTIONS, figure)
     assert [op["state"] for op in refunds] == ["done"] * REFUNDS
     assert any(op["attempts"] > 1 for op in refunds)  # the drops did hit

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -143,13 +142,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def printer() -> Iterator[PrinterProcess]:
-    device = PrinterProcess()
-    yield device
-    device.stop()
 
 
 def test_passthrough_learn_records_forwards_and_proposes_a_template(
