@@ -15,9 +15,13 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/register-agent run --sandbox
 
-## test: linters, type checks, architecture contracts, the quick suite, the fault suite, then
-## the Debian package (installed with apt: root only)
-test: lint unit faults package
+## test: linters, type checks, architecture contracts, the quick suite, then the fault suite
+## and the Debian package (installed with apt: root only) side by side, each one's log whole
+## when it ends. The package tier never runs beside the quick suite: it creates the
+## `register-agent` user and installs udev rules, which the quick suite's doctor and unit
+## tests must not see.
+test: lint unit
+	$(MAKE) --no-print-directory -j2 --output-sync=target faults package
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -26,9 +30,10 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/vulture
 
-## unit: the quick suite (everything not marked `faults`)
+## unit: the quick suite (everything not marked `faults`), its test files shared out to two
+## processes (a file's tests stay together: they share their module's agent or browser)
 unit: $(STAMP)
-	$(BIN)/pytest -q -m "not faults"
+	$(BIN)/pytest -q -m "not faults" -n 2 --dist loadfile
 
 ## faults: the fault-injection suite, with its figures at the end of the log
 faults: $(STAMP)

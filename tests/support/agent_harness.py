@@ -160,7 +160,8 @@ port = "{self.reader_path}"
     # --- the process ----------------------------------------------------------------------
 
     def start(self, crash_at: str | None = None) -> AgentProcess:
-        """Start ``register-agent run``; return once ``GET /v1/status`` answers."""
+        """Start ``register-agent run``; return once ``GET /v1/status`` answers with the pty
+        reader open (a card scanned before the reader's port is open would be lost)."""
         assert self.process is None or self.process.poll() is not None, "already running"
         key = self.sandbox.v1_key if self.version == "v1" else self.sandbox.v3_key
         env = {
@@ -190,9 +191,13 @@ port = "{self.reader_path}"
                 f"the agent exited with {self.process.returncode} while starting:\n{self.log()}"
             )
         try:
-            return self.http.get("/v1/status", timeout=1).status_code == 200
+            answer = self.http.get("/v1/status", timeout=1)
         except httpx.TransportError:
             return False
+        if answer.status_code != 200:
+            return False
+        readers: list[str] = answer.json().get("readers", [])
+        return all(": ok" in reader for reader in readers)
 
     def kill(self) -> None:
         """Power cut: SIGKILL, no cleanup."""
