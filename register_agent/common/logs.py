@@ -215,6 +215,23 @@ def writes_to_journal(stream: TextIO, environ: Mapping[str, str] | None = None) 
     return (status.st_dev, status.st_ino) == (int(device), int(inode))
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes: a command run in-process
+    (the demo, a test) may swap stderr for a stream it closes afterwards, and a handler that
+    kept that stream would fail on every later record."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass  # always the current stderr
+
+
 def configure(
     log_format: LogFormat = "auto",
     level: int = logging.INFO,
@@ -237,7 +254,7 @@ def configure(
     journal = writes_to_journal(out)
     use_json = log_format == "json" or (log_format == "auto" and journal)
     formatter: logging.Formatter = JsonFormatter() if use_json else TextFormatter()
-    handler: logging.Handler = logging.StreamHandler(out)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream else _StderrHandler()
     handler.setFormatter(_JournalPriority(formatter) if journal else formatter)
     native = log_format == "journal" or (log_format == "auto" and journal)
     if native and journal_socket.exists():

@@ -143,3 +143,19 @@ def test_escpos_connection_chatter_counts_as_debug(captured: io.StringIO, level:
     if level == logging.DEBUG:
         expected.insert(0, ("debug", "Network printer enabled"))
     assert levels == expected
+
+
+def test_lines_follow_stderr_when_a_command_swapped_it_and_closed_the_old_one(
+    monkeypatch: pytest.MonkeyPatch, captured: io.StringIO
+) -> None:
+    # a command run in-process (the demo, a test calling main()) configures the logs while
+    # stderr is a stream it closes afterwards; later lines must reach today's stderr
+    swapped = io.StringIO()
+    monkeypatch.setattr("sys.stderr", swapped)
+    logs.configure("text")
+    swapped.close()
+    today = io.StringIO()
+    monkeypatch.setattr("sys.stderr", today)
+    logging.getLogger("register_agent.test").warning("after the swap")
+    assert "Logging error" not in today.getvalue()
+    assert "WARNING register_agent.test: after the swap" in today.getvalue()
