@@ -171,7 +171,8 @@ class LocalApiServer:
         except OSError as exc:
             raise ConfigError(
                 f"local_api.listen: cannot listen on {listen} ({exc.strerror or exc}); "
-                "is another agent running, or is the address wrong?"
+                "is another agent running, or is the address wrong? Set another address in "
+                "[local_api] listen, or give `run` --listen HOST:PORT (port 0 takes a free one)"
             ) from exc
         if listen.path is None:
             host, port = sock.getsockname()[:2]
