@@ -125,7 +125,7 @@ def story(namespace: list[str], tmp_path_factory: pytest.TempPathFactory) -> Sto
     runtime.mkdir(mode=0o700)
     cgroup, why_not = _unit_cgroup()
     # the agent's process joins the cgroup before it starts: journald reads it per sender
-    into_unit = ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(cgroup / "cgroup.procs")]
+    into_unit = ["sh", "-c", 'echo $$ > "$0" && exec "$@"', f"{cgroup}/cgroup.procs"]
     agent = subprocess.Popen(
         [*namespace, *(into_unit if cgroup else []), sys.executable, "-m", "register_agent",
          "--config", str(config), "run", "--sandbox", "--sandbox-port", "0",
