@@ -19,6 +19,9 @@
 #   PIP         the pip that resolves and installs (default .venv/bin/pip: pip >= 22.3 for
 #               --python, so the staged venv carries no pip of its own)
 #   TARGET_PYTHON  the Debian Python the venv runs on (default /usr/bin/python3)
+#   EXTRAS      the agent's extras in the package (default usb,keyboard)
+#   SYSROOT     arm64 only: the arm64 Debian root the keyboard extra is cross-compiled
+#               against, unpacked once (default build/deb/sysroot/arm64); MIRROR its mirror
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HERE=packaging/deb
@@ -29,14 +32,11 @@ ARCH=${ARCH:-$(dpkg --print-architecture)}
 OUT=${OUT:-dist}
 WHEELHOUSE=$(realpath -m "${WHEELHOUSE:-build/deb/wheels/$ARCH}")
 NATIVE_ARCH=$(dpkg --print-architecture)
-# The extras in the package: USB printers (pyusb) and keyboard-wedge readers (evdev). evdev
-# ships no wheels and builds from C here; for another architecture there is no compiler
-# for it on this machine, so a cross build leaves it out (docs/debian-package.md).
-if [ "$ARCH" = "$NATIVE_ARCH" ]; then
-  EXTRAS=${EXTRAS:-usb,keyboard}
-else
-  EXTRAS=${EXTRAS:-usb}
-fi
+# The extras in the package: USB printers (pyusb) and keyboard-wedge readers (evdev,
+# xkbcommon). Those two ship no wheels and build from C: natively here, and for arm64
+# cross-compiled by cross-wheels.sh (docs/debian-package.md).
+EXTRAS=${EXTRAS:-usb,keyboard}
+SYSROOT=$(realpath -m "${SYSROOT:-build/deb/sysroot/$ARCH}")
 PREFIX=/opt/register-agent
 
 die() { echo "make deb: $*" >&2; exit 1; }
@@ -92,6 +92,20 @@ if [ ${#PLATFORM_ARGS[@]} -eq 0 ]; then
   offline_first "$PIP" wheel --quiet --wheel-dir "$WHEELHOUSE" --find-links "$WHEELHOUSE" \
     "$PROJECT_WHEEL[$EXTRAS]" 'setuptools>=68'
 else
+  # the keyboard extra's C extensions, cross-compiled into the wheelhouse when not there yet
+  if [[ ,$EXTRAS, == *,keyboard,* ]]; then
+    mapfile -t missing < <("$TARGET_PYTHON" - "$WHEELHOUSE" <<'PY'
+import glob, re, sys, tomllib
+extra = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["keyboard"]
+for requirement in extra:
+    name = re.match(r"[A-Za-z0-9_.-]+", requirement).group().lower().replace("-", "_")
+    if not glob.glob(f"{sys.argv[1]}/{name}-*linux_aarch64.whl"):
+        print(requirement)
+PY
+    )
+    [ ${#missing[@]} -eq 0 ] ||
+      "$HERE/cross-wheels.sh" "$WHEELHOUSE" "$SYSROOT" "$TARGET_PYTHON" "$PIP" "${missing[@]}"
+  fi
   offline_first "$PIP" download --quiet --dest "$WHEELHOUSE" --find-links "$WHEELHOUSE" \
     "${PLATFORM_ARGS[@]}" "$PROJECT_WHEEL[$EXTRAS]" ||
     die "not every dependency has an $ARCH wheel (see docs/debian-package.md)"
@@ -142,6 +156,13 @@ install -m 0644 systemd/sysusers.d/register-agent.conf "$STAGE/usr/lib/sysusers.
 install -m 0644 systemd/udev/60-register-agent.rules "$STAGE/usr/lib/udev/rules.d/"
 install -m 0644 config/register-agent.example.toml "$STAGE/usr/share/doc/register-agent/"
 install -m 0644 "$HERE/copyright" "$STAGE/usr/share/doc/register-agent/"
+# The fleet's Prometheus rules and Grafana dashboard, the same version as the agent whose
+# metrics they read; under /usr/share, not /usr/share/doc, which a minimal system may drop
+# (dpkg's path-exclude) and whose files no program should need.
+install -D -m 0644 -t "$STAGE/usr/share/register-agent/monitoring/prometheus" \
+  monitoring/prometheus/register-agent.rules.yml
+install -D -m 0644 -t "$STAGE/usr/share/register-agent/monitoring/grafana" \
+  monitoring/grafana/register-agent.json
 
 # --- DEBIAN/ -------------------------------------------------------------------------------
 for script in preinst postinst prerm postrm; do

@@ -11,7 +11,6 @@ and every series the rules and the dashboard name must be one the agents export.
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import subprocess
@@ -25,6 +24,7 @@ import httpx
 import pytest
 
 from drivers.virtual_reader import inject
+from tests.monitoring import grafana
 from tests.support.agent_process import (
     JAN_CARD,
     ROOT,
@@ -238,11 +238,7 @@ def test_the_api_unreachable_alert_fires_for_exactly_the_tills_cut_off(fleet: Fl
 
 
 def test_every_dashboard_query_evaluates_in_prometheus(fleet: Fleet) -> None:
-    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
-    queries = [
-        target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", ())
-    ]
-    queries += [variable["query"] for variable in dashboard["templating"]["list"][1:]]
+    queries = grafana.queries(grafana.load())
     assert len(queries) > 10
     for query in queries:
         expr = _as_grafana_sends(query)

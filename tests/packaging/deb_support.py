@@ -32,6 +32,9 @@ PREFIX = Path("/opt/register-agent")
 WHEELS = ROOT / "build" / "deb" / "wheels"
 APT_LOCK_TIMEOUT_S = os.environ.get("APT_LOCK_TIMEOUT_S", "600")
 TOKEN = "package-test-local-token"
+#: the fleet's files the package ships (monitoring/ of the repository), and where
+MONITORING = Path("/usr/share/register-agent/monitoring")
+MONITORED = ("prometheus/register-agent.rules.yml", "grafana/register-agent.json")
 CARD = "PKGTEST0042"
 
 
@@ -88,6 +91,31 @@ def elf_machines(tree: Path) -> dict[str, str]:
 
 def files_under(directory: Path) -> set[str]:
     return {str(path.relative_to(directory)) for path in directory.rglob("*") if path.is_file()}
+
+
+#: the arm64 Debian root `make deb ARCH=arm64` cross-compiles the keyboard extra against
+ARM64_ROOT = ROOT / "build" / "deb" / "sysroot" / "arm64"
+
+
+def arm64_till(package: Path, destination: Path) -> Path:
+    """A copy of that arm64 root (hard links: quick, and the package's files are all new
+    paths in it) with ``package`` unpacked into it, as a Pi's disk would hold it."""
+    subprocess.run(["cp", "-al", str(ARM64_ROOT), str(destination)], check=True)
+    unpack(package, destination)
+    qemu = shutil.which("qemu-aarch64-static")
+    assert qemu, "qemu-aarch64-static is missing: install qemu-user-static (make setup does)"
+    shutil.copy2(qemu, destination / "usr/bin")
+    return destination
+
+
+def run_arm64(till: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``argv`` run in ``till`` (chroot) by qemu-aarch64-static, named by its path: the
+    kernel's binfmt handler for arm64 is not needed (a container seldom may register one)."""
+    return subprocess.run(
+        ["/usr/sbin/chroot", str(till), "/usr/bin/qemu-aarch64-static", *argv],
+        env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
 
 
 def copy_with_one_more_migration(destination: Path) -> Path:

@@ -94,6 +94,12 @@ def test_the_installed_package_checks_out(debs: dict[str, Path]) -> None:
     )
     assert (verify.returncode, verify.stdout + verify.stderr) == (0, "")
     assert Path("/usr/lib/udev/rules.d/60-register-agent.rules").is_file()
+    # the fleet's rules as installed are the repository's and load in Prometheus
+    rules = deb.MONITORING / "prometheus/register-agent.rules.yml"
+    promtool = subprocess.run(
+        ["promtool", "check", "rules", str(rules)], capture_output=True, text=True, check=False
+    )
+    assert promtool.returncode == 0, promtool.stdout + promtool.stderr
 
     example = Path("/usr/share/doc/register-agent/register-agent.example.toml")
     check = subprocess.run(
@@ -206,9 +212,10 @@ def test_upgrade_keeps_the_journal_a_downgrade_is_refused_purge_asks(
 
 
 def test_the_arm64_package_is_built_here_from_wheels(debs: dict[str, Path], tmp_path: Path) -> None:
-    """arm64 (a Raspberry Pi) cross-built from manylinux_aarch64 wheels: every native
-    library in it is aarch64 code, and the agent in it is the amd64 package's own; evdev,
-    which has no wheels, is left out (docs/debian-package.md)."""
+    """arm64 (a Raspberry Pi) cross-built from manylinux_aarch64 wheels and the keyboard
+    extra cross-compiled: every native library in it is aarch64 code, the agent in it is
+    the amd64 package's own, and its Python runs it in an arm64 root under qemu-user
+    (docs/debian-package.md, "arm64")."""
     arm64 = deb.build(ONE, source=ROOT, out=tmp_path, wheelhouse=deb.WHEELS / "arm64", arch="arm64")
     fields = deb.control_fields(arm64)
     assert (fields["Architecture"], fields["Version"]) == ("arm64", ONE)
@@ -216,20 +223,51 @@ def test_the_arm64_package_is_built_here_from_wheels(debs: dict[str, Path], tmp_
 
     trees = {arch: deb.unpack(package, tmp_path / arch) for arch, package in
              (("arm64", arm64), ("amd64", debs[ONE]))}  # fmt: skip
-    machines = deb.elf_machines(trees["arm64"])
-    assert machines, "no native library in the arm64 package"
-    assert set(machines.values()) == {"aarch64"}, machines
-    assert set(deb.elf_machines(trees["amd64"]).values()) == {"x86-64"}
+    machines_of = {arch: deb.elf_machines(tree) for arch, tree in trees.items()}
+    assert machines_of["arm64"], "no native library in the arm64 package"
+    assert set(machines_of["arm64"].values()) == {"aarch64"}, machines_of["arm64"]
+    assert set(machines_of["amd64"].values()) == {"x86-64"}
+
+    # both ship the fleet's Prometheus rules and Grafana dashboard of this checkout
+    for tree in trees.values():
+        shipped = tree / str(deb.MONITORING).lstrip("/")
+        assert deb.files_under(shipped) == set(deb.MONITORED), deb.files_under(shipped)
+        for name in deb.MONITORED:
+            assert (shipped / name).read_bytes() == (ROOT / "monitoring" / name).read_bytes()
 
     site = "opt/register-agent/lib/python3.11/site-packages"
     agent = {arch: deb.files_under(tree / site / "register_agent") for arch, tree in trees.items()}
     assert agent["arm64"] == agent["amd64"]
     assert any(name.endswith(".pyc") for name in agent["arm64"])
     assert (trees["arm64"] / site / "usb").is_dir()
-    assert not (trees["arm64"] / site / "evdev").exists()
-    assert (trees["amd64"] / site / "evdev").is_dir()
+    # the keyboard extra's C extensions, which have no wheels: built for aarch64, as the
+    # amd64 package has them for x86-64
+    for extension in ("evdev/_input", "evdev/_ecodes", "xkbcommon/_ffi"):
+        for arch, machine in (("arm64", "aarch64"), ("amd64", "x86-64")):
+            built = {name: kind for name, kind in machines_of[arch].items()
+                     if name.startswith(f"{site}/{extension}.")}  # fmt: skip
+            assert list(built.values()) == [machine], (arch, extension, machines_of[arch])
     script = trees["arm64"] / "opt/register-agent/bin/register-agent"
     assert script.read_text(encoding="utf-8").startswith("#!/opt/register-agent/bin/python\n")
     assert (trees["arm64"] / "opt/register-agent/bin/python3").readlink() == Path(
         "/usr/bin/python3.11"
     )
+
+    # on an arm64 root, the package's own Python (its venv, Debian's python3.11 for aarch64)
+    # imports the keyboard extra and runs the agent
+    till = deb.arm64_till(arm64, tmp_path / "till")
+    python = "/opt/register-agent/bin/python3"
+    keyboard = deb.run_arm64(till, python, "-c", (
+        "import platform, evdev, evdev.ecodes; from xkbcommon import xkb\n"
+        "xkb.Context().keymap_new_from_names(layout='de')\n"
+        "print(platform.machine(), evdev.__file__, evdev.ecodes.KEY_A)"
+    ))  # fmt: skip
+    assert keyboard.returncode == 0, keyboard.stdout + keyboard.stderr
+    site_evdev = f"/{site}/evdev/__init__.py"
+    assert keyboard.stdout.split() == ["aarch64", site_evdev, "30"], keyboard.stdout
+    example = "/usr/share/doc/register-agent/register-agent.example.toml"
+    check = deb.run_arm64(
+        till, python, "/opt/register-agent/bin/register-agent", "--config", example, "config-check"
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "config ok" in check.stdout
