@@ -129,7 +129,8 @@ def create_and_process_order(call: Call) -> Reply:
 
 def _eligible_of(call: Call, lines: list[dict[str, Any]], discounts: list[dict[str, Any]]) -> int:
     eligible = _eligiblecents(lines, call.store.seed.loyalty_excluded_products)
-    return max(0, eligible - sum(d["amount"] for d in discounts if d["applied_to"] == "ORDER"))
+    off: int = sum(d["amount"] for d in discounts if d["applied_to"] == "ORDER")
+    return max(0, eligible - off)
 
 
 @ROUTES.add("POST", "/orders/simulate")
@@ -238,7 +239,7 @@ def _returned(item: dict[str, Any], quantity: int, line: dict[str, Any], at: str
     of the line's total (the docs: "remaining quantity and price will be used")."""
     if item.get("total_amount") is not None:
         return Decimal(min(cents(item, "total_amount", where=at), line["total_amount"]))
-    return Decimal(quantity) / Decimal(line["quantity"]) * line["total_amount"]
+    return Decimal(quantity) / Decimal(line["quantity"]) * Decimal(line["total_amount"])
 
 
 def _order(call: Call, named: dict[str, Any]) -> dict[str, Any]:
