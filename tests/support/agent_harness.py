@@ -372,7 +372,10 @@ def credits_by_sale(ledger: list[dict[str, Any]], book: list[Sold]) -> dict[str,
     sale_of = {int(Decimal(sold.amount)): sold.sale_id for sold in book}
     found: dict[str, list[int]] = {sold.sale_id: [] for sold in book}
     for row in ledger:
-        if row["kind"] == "credit_reception":
+        # a credit reception (v1, v3), or an order's points (orders: not a return's)
+        if row["kind"] == "credit_reception" or (
+            row["kind"] == "points_transaction" and not row.get("order_return")
+        ):
             found[sale_of[int(Decimal(row["amount"]))]].append(row["seq"])
     return found
 
