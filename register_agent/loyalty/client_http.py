@@ -28,6 +28,13 @@ T = TypeVar("T")
 #: where every client-API route lives, below ``api.base_url``
 CLIENT_PREFIX = "/api/v3/oauth/clients"
 
+#: a 401's words and fix: a register's key is refused here as a wrong token is
+TOKEN_REFUSED = (
+    "the client API refused the personal access token",
+    "store the account's valid personal access token (not a register's API key) as the "
+    "credential personal-access-token",
+)
+
 #: a JSON request body: str, int, bool, None, Decimal, and lists and mappings of them
 JsonBody = Mapping[str, Any]
 
@@ -81,7 +88,7 @@ class ClientApiHttp(ApiHttp):
             config,
             key=config.personal_access_token,
             prefix=CLIENT_PREFIX,
-            credential="personal-access-token",
+            refused=TOKEN_REFUSED,
             transport=transport,
             sleep=sleep,
         )

@@ -74,13 +74,13 @@ class ApiHttp:
         *,
         key: SecretStr,
         prefix: str,
-        credential: str,
+        refused: tuple[str, str],
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = retries.sleep,
     ) -> None:
         self.prefix = prefix
         self._config = config
-        self._credential = credential
+        self._refused = refused  # a 401's words: which key, and how to replace it
         self._sleep = sleep
         # httpx's own transport (transport None: it also honours HTTPS_PROXY) reports
         # httpcore trace events; connect errors are retried by us, not by httpcore
@@ -196,7 +196,7 @@ class ApiHttp:
 
     def _read(self, call: Call, response: httpx.Response, parse: Parse[T]) -> T:
         if not response.is_success:
-            raise outcomes.status_error(call, response, credential=self._credential)
+            raise outcomes.status_error(call, response, refused=self._refused)
         envelope = outcomes.envelope(call, response)
         try:
             return parse(envelope)
@@ -234,7 +234,7 @@ class RegisterHttp(ApiHttp):
             config,
             key=config.api_key,
             prefix=prefix,
-            credential="api-key",
+            refused=outcomes.KEY_REFUSED,
             transport=transport,
             sleep=sleep,
         )
