@@ -220,8 +220,17 @@ def malformed(call: Call, status: int, what: str) -> LoyaltyApiError:
     return maybe_applied(call, f"the answer (HTTP {status}) {what}", status=status)
 
 
-def status_error(call: Call, response: httpx.Response) -> LoyaltyApiError:
-    """The error for a response that is not a 2xx."""
+#: a 401's words and fix on the Register API (the client API has its own)
+KEY_REFUSED = (
+    "the Register API refused the API key",
+    "store this register's valid key as the credential api-key",
+)
+
+
+def status_error(
+    call: Call, response: httpx.Response, *, refused: tuple[str, str] = KEY_REFUSED
+) -> LoyaltyApiError:
+    """The error for a response that is not a 2xx; ``refused``: a 401's words and fix."""
     status = response.status_code
     if status == 429:
         seconds = retry_after_seconds(response.headers.get("Retry-After"))
@@ -240,8 +249,7 @@ def status_error(call: Call, response: httpx.Response) -> LoyaltyApiError:
         )
     if status in (401, 403):
         return CredentialsRejected(
-            f"{call}: the Register API refused the API key (HTTP {status}); store this "
-            "register's valid key as the credential api-key and reload the agent",
+            f"{call}: {refused[0]} (HTTP {status}); {refused[1]} and reload the agent",
             status=status,
             code=_body_code(response),
         )
@@ -267,9 +275,8 @@ def _rejection(call: Call, response: httpx.Response) -> LoyaltyApiError:
             code=code,
         )
     if status == 404:
-        # decision: an unknown route is final for this request (dead in the outbox); it
-        # means a wrong api.base_url or api.version, or an inferred v1 path that is
-        # wrong: a one-line fix in loyalty/v1/paths.py or loyalty/v3/paths.py
+        # decision: final (dead in the outbox): a wrong api.base_url or api.version, or a
+        # wrong inferred path (a one-line fix in loyalty/v1/paths.py or v3/paths.py)
         return RequestRejected(
             f"{call}: the Register API has no such route (HTTP 404); check api.base_url "
             "and api.version",
