@@ -103,6 +103,9 @@ def test_a_locked_voucher_is_redeemed_once_its_sale_is_posted(
     assert settled(agent, held["lock_id"])["state"] == "redeemed"
     assert voucher_state(sandbox_clean, "VCH-COFFEE-01")["status"] == "REDEEMED"
     assert voucher_rows(sandbox_clean, "VCH-COFFEE-01") == ["voucher_locked", "voucher_redeemed"]
+    printed = agent.wait_printed("V-SALE-1")
+    assert b"Voucher ****E-01 redeemed: Free coffee" in printed
+    assert b"VCH-COFFEE-01" not in printed
     (operation,) = [op for op in agent.journal_rows("operations") if op["id"] == held["lock_id"]]
     assert operation["sale_id"] == "V-SALE-1"
     assert "VCH-COFFEE-01" not in operation["payload"] + (operation["result"] or "")
