@@ -12,26 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import Sandbox
-from tests.support.agent_harness import AgentProcess, wait_for
+from tests.support.agent_harness import AgentProcess
+from tests.support.voucher_support import settled, voucher_agent, voucher_rows, vouchers_by_code
 
 pytestmark = pytest.mark.timeout(90)
-
-TOKEN = "sandbox-personal-access-token"  # the seed's personal access token
-SETTLED = ("redeemed", "released", "failed")
-
-
-def voucher_agent(home: Path, sandbox: Sandbox, *, hold_s: float) -> AgentProcess:
-    """A v3 till that takes vouchers: the token, and locks released after ``hold_s``."""
-    till = AgentProcess(home, sandbox, "v3")
-    config = till.config_path.read_text(encoding="utf-8")
-    config = config.replace("[api]\n", f'[api]\npersonal_access_token = "{TOKEN}"\n', 1)
-    config = config.replace("[outbox]\n", f"[outbox]\nvoucher_hold_s = {hold_s}\n", 1)
-    till.config_path.write_text(config, encoding="utf-8")
-    return till
 
 
 @pytest.fixture(scope="module")
@@ -46,19 +33,7 @@ def agent(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 def voucher_state(sandbox: Sandbox, code: str) -> dict[str, Any]:
-    """The voucher as the sandbox holds it (the register's own find, not the agent's)."""
-    answer = httpx.get(
-        f"{sandbox.url}/api/v3/register/vouchers/find",
-        params={"code": code},
-        headers={"Authorization": f"Bearer {sandbox.v3_key}"},
-        timeout=5,
-    )
-    found: dict[str, Any] = answer.raise_for_status().json()["data"]
-    return found
-
-
-def voucher_rows(sandbox: Sandbox, code: str) -> list[str]:
-    return [row["kind"] for row in sandbox.ledger() if row.get("code") == code]
+    return vouchers_by_code(sandbox)[code]
 
 
 def lock(agent: AgentProcess, code: str, sale_id: str) -> dict[str, Any]:
@@ -66,14 +41,6 @@ def lock(agent: AgentProcess, code: str, sale_id: str) -> dict[str, Any]:
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body
-
-
-def settled(agent: AgentProcess, lock_id: str) -> dict[str, Any]:
-    def state() -> dict[str, Any]:
-        body: dict[str, Any] = agent.http.get(f"/v1/vouchers/locks/{lock_id}").json()
-        return body if body["state"] in SETTLED else {}
-
-    return wait_for(state, 30, f"voucher lock {lock_id} to settle", 0.1)
 
 
 def test_a_voucher_is_checked_by_its_code_and_says_why_it_cannot_be_used(
