@@ -147,6 +147,8 @@ def embed(
             "api_key": SecretStr(register.api_key),
             "loyalty_token_secret": SecretStr(seed.loyalty_token_secret),
             "loyalty_token_base_url": sandbox.url,
+            # the account's token: the sandbox run takes vouchers (v3)
+            "personal_access_token": SecretStr(seed.personal_access_token),
         }
     )
     directory = state_dir or sandbox_state_dir()
