@@ -33,7 +33,8 @@ voucher. Voiding the sale (`POST /v1/sales/{sale_id}/void`) or giving the lock u
 (`POST /v1/vouchers/locks/{lock_id}/release`) releases it; a lock whose sale is not posted
 by `release_at` is released by the agent, even across a restart. The same code for the
 same sale again answers the same lock. 409 when the voucher cannot be used (the answer
-says why)."""
+says why). A voucher redeemed already stays redeemed when its sale is voided afterwards:
+Leat documents no way back."""
 
 STATE = """What became of a lock: `locked` (waiting for its sale), `redeeming`, `redeemed`,
 `releasing`, `released`, or `failed` (with the reason; `register-agent review` shows it)."""
