@@ -22,6 +22,7 @@ from register_agent.api.profile_routes import profile_router
 from register_agent.api.session import SESSION_PATH, BrowserAccess, Sessions, Tickets
 from register_agent.api.session_routes import session_router
 from register_agent.api.stream import KEEPALIVE_S, StreamGate, cursor_for, event_frames
+from register_agent.api.voucher_routes import voucher_router
 from register_agent.common.events import EventBus
 from register_agent.counter.enrolment.messages import EnrolmentApi
 from register_agent.counter.giftcards.messages import GiftcardApi
@@ -37,6 +38,7 @@ from register_agent.counter.messages import (
     TillStatus,
 )
 from register_agent.counter.profiles import ProfileApi
+from register_agent.counter.vouchers.messages import VoucherApi
 from register_agent.errors import ConfigError, CounterRefusal
 from register_agent.receipts.drawer import DrawerAnswer
 
@@ -82,6 +84,7 @@ def make_app(
     enrolment: EnrolmentApi | None = None,
     browser: BrowserAccess | None = None,
     counter_language: Literal["en", "nl"] = "en",
+    vouchers: VoucherApi | None = None,
 ) -> FastAPI:
     """The local API over ``till`` and ``events``; every route needs ``token`` (or a
     browser's session or stream ticket, ``session.py``, as ``browser`` allows).
@@ -104,8 +107,10 @@ def make_app(
     )
     gate = StreamGate()
     app.state.event_streams = gate
-    for router in (_sales(till), _customer(till), _till_state(till)):
+    for router in (_sales(till, vouchers), _customer(till), _till_state(till)):
         app.include_router(router)
+    if vouchers is not None:
+        app.include_router(voucher_router(vouchers))
     if profile is not None:
         app.include_router(profile_router(profile))
     if giftcards is not None:
@@ -133,14 +138,17 @@ def make_app(
     return app
 
 
-def _sales(till: TillApi) -> APIRouter:
+def _sales(till: TillApi, vouchers: VoucherApi | None) -> APIRouter:
     router = APIRouter(prefix="/v1/sales", tags=["sales"])
 
     @router.post("", summary="Record a paid sale", description=docs.SELL, responses=_errors(409))
     async def sell(
         request: Annotated[SaleRequest, Body(openapi_examples=docs.SALE_EXAMPLES)],
     ) -> SaleAnswer:
-        return await till.sell(request)
+        answer = await till.sell(request)
+        if vouchers is not None:  # the vouchers locked for it are redeemed now
+            await vouchers.sale_recorded(request.sale_id)
+        return answer
 
     @router.post(
         "/{sale_id:path}/refund",
@@ -163,7 +171,10 @@ def _sales(till: TillApi) -> APIRouter:
         responses=_errors(404, 409),
     )
     async def void(sale_id: SaleId) -> ActionAnswer:
-        return await till.void(sale_id)
+        answer = await till.void(sale_id)
+        if vouchers is not None:  # the vouchers locked for it are released
+            await vouchers.sale_voided(sale_id)
+        return answer
 
     @router.post(
         "/{sale_id:path}/reprint",

@@ -98,6 +98,10 @@ class OutboxConfig(Section):
     #: show this long after its attempt is taken as not made (the POS may claim again): a
     #: request the server was still working on can land after the till's deadline
     claim_settle_s: float = Field(default=120.0, ge=1, le=3600)
+    #: a voucher locked for a sale that is neither posted nor voided this long after is
+    #: released by the outbox: well inside the hour after which Leat releases a lock by
+    #: itself, so the till, not Leat's clock, decides, and a late sale finds it released
+    voucher_hold_s: float = Field(default=1800.0, ge=1, le=3000)
     #: alert (in status and metrics) when more operations than this wait ...
     max_pending: int = Field(default=500, ge=1)
     #: ... or when the oldest has waited longer than this

@@ -31,6 +31,7 @@ from register_agent.journal.records import (
     SaleRecord,
 )
 from register_agent.journal.refunds import RefundRecord
+from register_agent.journal.voucher_locks import VoucherLocks
 from register_agent.journal.writer import JournalReader, JournalWriter
 
 __all__ = [
@@ -54,7 +55,7 @@ __all__ = [
 ]
 
 
-class Journal(CounterRecords):
+class Journal(CounterRecords, VoucherLocks):
     """The agent's journal; every method runs one committed transaction on the writer."""
 
     def __init__(self, writer: JournalWriter, marker: identity.Marker | None = None) -> None:

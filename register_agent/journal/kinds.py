@@ -14,3 +14,6 @@ REVERSE_CLAIM = "reverse_claim"
 #: a reward claim whose answer was lost: its outcome found out (never sent again by the
 #: outbox; claims are online only, and the POS may claim again once it did not land)
 REWARD_CLAIM = "reward_claim"
+#: a voucher locked for a sale: redeemed once the sale is recorded, released when it is
+#: voided or never recorded in time (``outbox/vouchers.py``)
+VOUCHER = "voucher"

@@ -21,6 +21,7 @@ from register_agent.journal.kinds import (
     REVERSE_CLAIM,
     REWARD_CLAIM,
     STAGED_CREDIT_RECEPTION,
+    VOUCHER,
 )
 
 
@@ -187,6 +188,26 @@ class RewardClaimPayload(Payload):
     started_at: float  # when the claim's request was about to leave (the till's clock)
 
 
+class VoucherPayload(Payload):
+    """A voucher locked for a sale, and what becomes of the lock. ``code`` is what redeems
+    it (a bearer secret, like a card): cut to its last four once the operation is done."""
+
+    sale_id: str  # the POS's sale the voucher is for (it may not be recorded yet)
+    voucher_uuid: str
+    code: str = Field(repr=False)
+    name: str  # what the voucher gives, for the receipt and the POS
+    release_key: str  # the lock's: redeems or releases it
+    contact_uuid: str | None = None  # a voucher naming no contact is redeemed for this one
+    #: when the lock is released if its sale is not recorded by then (the till's clock)
+    release_at: float
+    #: decided so far: "redeem" (the sale is recorded), "release" (voided, given up), or
+    #: None (nothing yet: at ``release_at`` the sale's state in the journal decides)
+    action: Literal["redeem", "release"] | None = None
+
+    def deciding(self, action: Literal["redeem", "release"]) -> VoucherPayload:
+        return self.model_copy(update={"action": action})
+
+
 #: every kind's payload model: a new kind of operation is one model here and in results.py
 PAYLOADS: dict[str, type[Payload]] = {
     CREDIT_RECEPTION: CreditReceptionPayload,
@@ -194,6 +215,7 @@ PAYLOADS: dict[str, type[Payload]] = {
     REFUND: RefundPayload,
     REVERSE_CLAIM: ReverseClaimPayload,
     REWARD_CLAIM: RewardClaimPayload,
+    VOUCHER: VoucherPayload,
 }
 
 

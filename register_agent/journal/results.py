@@ -9,6 +9,7 @@ no result at all.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
 from register_agent.journal.kinds import (
     CREDIT_RECEPTION,
@@ -16,6 +17,7 @@ from register_agent.journal.kinds import (
     REVERSE_CLAIM,
     REWARD_CLAIM,
     STAGED_CREDIT_RECEPTION,
+    VOUCHER,
 )
 from register_agent.journal.payloads import StoredCustomer, StoredJson, read_stored
 
@@ -67,6 +69,14 @@ class RewardClaimResult(Result):
     code: str | None = None  # a digital reward's code
 
 
+class VoucherResult(Result):
+    """What became of a locked voucher: redeemed with its sale, or released."""
+
+    outcome: Literal["redeemed", "released"]
+    name: str
+    code: str  # its last four characters, no more
+
+
 #: every kind's result model (a reverse_claim gives back credits and says no more)
 RESULTS: dict[str, type[Result]] = {
     CREDIT_RECEPTION: CreditReceptionResult,
@@ -74,6 +84,7 @@ RESULTS: dict[str, type[Result]] = {
     REFUND: RefundResult,
     REVERSE_CLAIM: CreditsResult,
     REWARD_CLAIM: RewardClaimResult,
+    VOUCHER: VoucherResult,
 }
 
 

@@ -15,6 +15,7 @@ import sqlite3
 from typing import Any
 
 from register_agent.common.masking import mask
+from register_agent.journal.kinds import VOUCHER
 from register_agent.journal.records import Operation, dumps
 
 _CARD_KEY = "card:"
@@ -36,11 +37,13 @@ def scrub_cards(db: sqlite3.Connection, operation: Operation) -> None:
     """Cut the card values of a finished operation (and of its sale) to their last four.
 
     It works on the stored JSON, whatever the kind: a ``card`` and a ``customer``'s card
-    in the payload, a ``customer``'s card in the result.
+    in the payload, a ``customer``'s card in the result, a voucher's ``code``.
     """
     payload = operation.payload.to_json()
     if isinstance(payload.get("card"), str):
         payload["card"] = mask(payload["card"])
+    if operation.kind == VOUCHER and isinstance(payload.get("code"), str):
+        payload["code"] = mask(payload["code"])  # a voucher's code redeems it, like a card
     if "customer" in payload:
         payload["customer"] = _masked_customer(payload["customer"])
     result = None if operation.result is None else operation.result.to_json()

@@ -30,11 +30,13 @@ from register_agent.journal.kinds import (
     REVERSE_CLAIM,
     REWARD_CLAIM,
     STAGED_CREDIT_RECEPTION,
+    VOUCHER,
 )
 from register_agent.journal.payloads import (
     CreditReceptionPayload,
 )
 from register_agent.loyalty import CreditAward, CustomerRef, LoyaltyService
+from register_agent.loyalty.vouchers import Vouchers
 from register_agent.outbox.claims import SETTLE_AFTER_S, RewardClaimHandler
 from register_agent.outbox.contract import (
     Delivered,
@@ -57,6 +59,7 @@ from register_agent.outbox.reversals import (
     made_by_others,
 )
 from register_agent.outbox.staged import StagedCreditHandler
+from register_agent.outbox.vouchers import VoucherHandler
 
 __all__ = [
     "BETWEEN_POS_TRANSACTION_AND_CREDIT",
@@ -78,10 +81,15 @@ BETWEEN_POS_TRANSACTION_AND_CREDIT = "between_pos_transaction_and_credit"
 
 
 def make_handlers(
-    loyalty: LoyaltyService, journal: Journal, *, claim_settle_s: float = SETTLE_AFTER_S
+    loyalty: LoyaltyService,
+    journal: Journal,
+    *,
+    claim_settle_s: float = SETTLE_AFTER_S,
+    vouchers: Vouchers | None = None,
 ) -> dict[str, OperationHandler]:
     """The outbox's handler table: one handler per operation kind."""
     return {
+        VOUCHER: VoucherHandler(vouchers, journal),
         CREDIT_RECEPTION: CreditReceptionHandler(loyalty, journal),
         STAGED_CREDIT_RECEPTION: StagedCreditHandler(loyalty),
         REFUND: RefundHandler(loyalty, journal),

@@ -33,6 +33,7 @@ from register_agent.receipts.giftcards import with_giftcards
 from register_agent.receipts.layout import ReceiptLayout, layout_receipt
 from register_agent.receipts.printer import Printer, PrinterState, PrinterStatus
 from register_agent.receipts.sale_receipt import RECEIPT_KINDS, compose_receipt, says_loyalty
+from register_agent.receipts.vouchers import with_vouchers
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +210,8 @@ class PrinterWorker:
         receipt = compose_receipt(sale, operations, job, self._till)
         payments = await self._journal.giftcard_payments_of_sale(sale.sale_id)
         receipt = with_giftcards(receipt, payments, self._receipt.language, sale.currency)
+        vouchers = await self._journal.vouchers_of_sale(sale.sale_id)
+        receipt = with_vouchers(receipt, vouchers, self._receipt.language)
         # (a welcome slip is all notes: printed on a loyalty-slip till too)
         if self._till.prints == "loyalty_slip" and not (says_loyalty(receipt) or receipt.notes):
             # a slip with only the shop's name on it would be paper for nothing

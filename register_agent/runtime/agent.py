@@ -28,9 +28,8 @@ from register_agent.counter.health import TillHealth
 from register_agent.journal import Journal, Operation
 from register_agent.loyalty import make_loyalty
 from register_agent.loyalty.http import observe_calls
-from register_agent.outbox.handlers import make_handlers
 from register_agent.outbox.settled import Settled
-from register_agent.outbox.worker import Outbox, OutboxSettings
+from register_agent.outbox.worker import Outbox
 from register_agent.passthrough.figures import PassthroughCounters, metric_families
 from register_agent.readers.reader import RawScan
 from register_agent.readers.scans import Outcome, Scan, ScanPipeline
@@ -39,6 +38,7 @@ from register_agent.runtime import devices
 from register_agent.runtime.fleet_metrics import FleetCollector
 from register_agent.runtime.housekeeping import cached_register, keep_house
 from register_agent.runtime.metrics import AgentMetrics, MetricsServer, Sources
+from register_agent.runtime.outbox_parts import open_vouchers, outbox_handlers, outbox_settings
 from register_agent.runtime.relaying import open_relay, till_settings
 from register_agent.runtime.sdnotify import READY_STATUS, Heartbeat, Notifier, feed_watchdog
 from register_agent.runtime.tasks import Tasks, first_of
@@ -144,10 +144,12 @@ class Agent:
             config.receipt,
             patterns=config.scans.giftcard_patterns,
         )
-        self.outbox = Outbox(
+        wake = lambda: self.outbox.wake()  # noqa: E731, PLW0108 (the outbox comes next)
+        self.vouchers = open_vouchers(config, self.journal, self.loyalty, stack, wake)
+        self.outbox: Outbox = Outbox(
             self.journal,
-            make_handlers(self.loyalty, self.journal, claim_settle_s=config.outbox.claim_settle_s),
-            _outbox_settings(config),
+            outbox_handlers(config, self.loyalty, self.journal, self.vouchers),
+            outbox_settings(config),
             on_beat=lambda: self.heartbeat.beat("outbox"),
             on_settled=self._settled,
             on_api_result=self.health.api_result,
@@ -210,6 +212,7 @@ class Agent:
             self.events,
             token,
             giftcards=self.giftcards,
+            vouchers=self.vouchers,
             profile=self.till.profile,
             enrolment=self.till.enrolment,
             browser=browser_access(self.config.local_api),
@@ -293,8 +296,3 @@ class Agent:
         if changed:
             log.warning("reload: restart the agent to apply changes to %s", ", ".join(changed))
         self._notifier.ready("configuration reloaded")
-
-
-def _outbox_settings(config: AgentConfig) -> OutboxSettings:
-    names = ("concurrency", "backoff_base_s", "backoff_max_s", "unknown_delay_s")
-    return OutboxSettings(**{name: getattr(config.outbox, name) for name in names})

@@ -148,8 +148,9 @@ def embed(
             "api_key": SecretStr(register.api_key),
             "loyalty_token_secret": SecretStr(seed.loyalty_token_secret),
             "loyalty_token_base_url": sandbox.url,
+            # the account's token: orders are sent with it, and v3 takes vouchers with it
             "personal_access_token": (
-                SecretStr(seed.personal_access_token) if version == "orders" else None
+                SecretStr(seed.personal_access_token) if version != "v1" else None
             ),
         }
     )

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from register_agent.errors import ConfigError
+from register_agent.sandbox.seed_vouchers import Voucher, voucher_problems
 
 DEFAULT_SEED_NAME = "default_seed.toml"
 
@@ -204,6 +205,7 @@ class Seed(_Entry):
     #: these; any other name is refused with 1003
     contact_attributes: tuple[str, ...] = ()
     subscription_types: tuple[SubscriptionType, ...] = ()
+    vouchers: tuple[Voucher, ...] = ()
 
 
 def default_seed_path() -> Path:
@@ -264,6 +266,7 @@ def _reference_problems(seed: Seed) -> Iterable[str]:
         for name in sorted(set(member.attributes) - defined):
             yield f"members[{index}].attributes: {name!r} is not in contact_attributes"
     yield from _giftcard_problems(seed)
+    yield from voucher_problems(seed.vouchers, {m.uuid for m in seed.members})
     member_ids = {m.id for m in seed.members}
     for index, card in enumerate(seed.cards):
         if card.member_id is not None and card.member_id not in member_ids:

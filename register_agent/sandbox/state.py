@@ -20,6 +20,7 @@ from register_agent.sandbox.marketing import Marketing
 from register_agent.sandbox.params import ApiError
 from register_agent.sandbox.records import Account, PosTransaction, Staged, Stock, Transaction
 from register_agent.sandbox.seed import Card, Member, Register, Seed, Shop
+from register_agent.sandbox.voucher_state import VoucherBook
 
 
 def now() -> str:
@@ -64,6 +65,7 @@ class Store:
         # v1 marketing recipients and v3 subscriptions; recipient ids go on counting
         self.marketing = Marketing.after(getattr(self, "marketing", None))
         self.giftcards = GiftcardBook(seed, self.ledger, self.new_id, self.new_uuid)
+        self.vouchers = VoucherBook(seed, self.ledger, self.new_uuid)
         #: custom attributes on loyalty-transaction list entries (POST /_sandbox/options)
         self.list_attributes = seed.list_transaction_attributes
 

@@ -33,6 +33,7 @@ async def test_the_page_and_its_files_need_no_token_and_come_from_the_agent_only
             "/counter/counter.js",
             "/counter/desk.js",
             "/counter/texts.js",
+            "/counter/vouchers.js",
         ]
         for path in linked:
             asset = await anonymous.get(path)

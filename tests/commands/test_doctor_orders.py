@@ -20,12 +20,14 @@ pytestmark = pytest.mark.timeout(30)
 NAME = "personal access token"
 
 
-def checks_of(tmp_path: Path, sandbox: Sandbox, token: str | None) -> dict[str, Check]:
+def checks_of(
+    tmp_path: Path, sandbox: Sandbox, token: str | None, version: str = "orders"
+) -> dict[str, Check]:
     config = tmp_path / "config.toml"
     state = tmp_path / "state"
-    state.mkdir()
+    state.mkdir(parents=True)
     config.write_text(
-        f'[api]\nversion = "orders"\nbase_url = "{sandbox.url}"\n\n'
+        f'[api]\nversion = "{version}"\nbase_url = "{sandbox.url}"\n\n'
         f'[state]\ndirectory = "{state}"\n',
         encoding="utf-8",
     )
@@ -70,3 +72,13 @@ def test_a_missing_or_refused_token_fails_with_how_to_store_it(
     assert "systemd-creds encrypt --name=personal-access-token" in check.fix
     assert checks["API key"].verdict == "PASS"
     assert sandbox_clean.v3_key not in check.line()
+
+
+def test_a_v3_till_with_the_token_for_vouchers_is_warned_of_it_too(
+    sandbox_clean: Sandbox, tmp_path: Path
+) -> None:
+    with_token = checks_of(tmp_path / "with", sandbox_clean, PERSONAL_ACCESS_TOKEN, "v3")
+    assert with_token[NAME].verdict == "WARN", with_token[NAME]
+    assert "whole Leat account" in with_token[NAME].detail
+    without = checks_of(tmp_path / "without", sandbox_clean, None, "v3")
+    assert NAME not in without  # no vouchers, no token: nothing to warn of

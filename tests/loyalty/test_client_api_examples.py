@@ -41,6 +41,8 @@ MODELS: dict[str, Any] = {
     "vouchers/redeem-voucher.json": Voucher,
     "vouchers/lock-voucher.json": VoucherLock,
     "vouchers/release-voucher.json": VoucherLock,
+    "vouchers/openapi-find-voucher-by-code.json": Voucher,
+    "vouchers/openapi-redeem-voucher-with-code.json": Voucher,
     "collectable-rewards/list-collectable-rewards.json": list[CollectableReward],
     "collectable-rewards/redeem-collectable-reward.json": Collection,
     "collectable-rewards/reverse-collectable-reward-redemption.json": Collection,

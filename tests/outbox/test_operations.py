@@ -60,7 +60,7 @@ async def till(journal: Journal, sandbox_clean: Sandbox) -> AsyncIterator[Till]:
     await loyalty.aclose()
 
 
-async def test_the_handler_table_has_the_five_kinds(till: Till) -> None:
+async def test_the_handler_table_has_the_six_kinds(till: Till) -> None:
     handlers = make_handlers(till.loyalty, till.journal)
     assert sorted(handlers) == [
         CREDIT_RECEPTION,
@@ -68,6 +68,7 @@ async def test_the_handler_table_has_the_five_kinds(till: Till) -> None:
         "reverse_claim",
         "reward_claim",
         "staged_credit_reception",
+        "voucher",
     ]
 
 

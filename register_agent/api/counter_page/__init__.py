@@ -21,6 +21,7 @@ PAGE_PATH = "/counter"
 ASSETS = {
     "texts.js": "text/javascript; charset=utf-8",
     "desk.js": "text/javascript; charset=utf-8",
+    "vouchers.js": "text/javascript; charset=utf-8",
     "counter.js": "text/javascript; charset=utf-8",
     "counter.css": "text/css; charset=utf-8",
 }

@@ -265,6 +265,7 @@ async function start() {
   $("find-form").addEventListener("submit", find);
   $("hand-out-form").addEventListener("submit", handOut);
   $("giftcard-form").addEventListener("submit", payWithGiftcard);
+  $("voucher-form").addEventListener("submit", checkVoucher);
   for (const key of document.querySelectorAll("#keypad button")) {
     key.addEventListener("click", () => keypad(key.dataset.key));
   }

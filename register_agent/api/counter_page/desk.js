@@ -100,9 +100,11 @@ async function sell(confirmed) {
   if (confirmed) body.confirmed = true;
   state.selling = true;
   $("sell").disabled = true;
-  const result = await api("POST", "/v1/sales", body);
+  const held = await lockVoucher(state.pending.sale_id);  // vouchers.js
+  const result = held ? await api("POST", "/v1/sales", body) : null;
   $("sell").disabled = false;
   state.selling = false;
+  if (!result) return;
   if (!result.ok && result.code === "amount_needs_confirmation") {
     askToConfirm(amount);
     return;
@@ -119,7 +121,7 @@ async function sell(confirmed) {
   state.sales.unshift({ sale_id: answer.sale_id, amount, loyalty: answer.loyalty, closed: null });
   state.sales.length = Math.min(state.sales.length, KEPT_SALES);
   renderSales();
-  say("sale-result", saleText(amount, answer), "good");
+  say("sale-result", saleText(amount, answer) + voucherSold(), "good");
   showCustomer(null);
   refreshStatus();
   $("amount").focus();

@@ -33,7 +33,8 @@ async def api_checks(config: AgentConfig) -> list[Check]:
         checks.append(_token_secret_check(config))
     if api.version == "v3":  # orders send no credit receptions, so no attribute on them
         checks.append(await _attribute_check(config, probe))
-    if api.version == "orders":
+    # v3 takes vouchers with the token (lock, release): an account-wide key all the same
+    if api.version == "orders" or (api.version == "v3" and api.personal_access_token):
         checks.append(await _personal_token_check(config))
     return checks
 

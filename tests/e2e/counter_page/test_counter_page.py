@@ -19,6 +19,7 @@ from drivers.virtual_printer import VirtualState
 from tests.conftest import Sandbox
 from tests.support.agent_harness import TOKEN, AgentProcess, wait_for
 from tests.support.browser import screenshot
+from tests.support.voucher_support import voucher_agent, vouchers_by_code
 
 JAN_CARD, JAN_ID = "A1B2C3D4", 7731
 PIN = "482916"
@@ -314,3 +315,37 @@ def test_a_customer_without_a_card_found_a_new_card_handed_out_a_giftcard_paid(
     assert [row["amount_cents"] for row in sales] == [500]  # (the welcome slip has a row too)
     credits = ledger(sandbox_clean, "credit_reception")
     assert [(row["member"]["id"], row["credits"]) for row in credits] == [(7732, 5)]
+
+
+def test_a_checked_voucher_goes_with_the_next_sale_and_is_redeemed(
+    page: Page, sandbox_clean: Sandbox, tmp_path: Path
+) -> None:
+    till = voucher_agent(tmp_path, sandbox_clean, hold_s=600)
+    try:
+        log_in(page, till.start())
+        page.locator("#voucher-code").fill("VCH-USED-21")
+        page.locator("#voucher-code").press("Enter")
+        expect(page.locator("#voucher-result")).to_contain_text("cannot be used")
+        page.locator("#voucher-code").fill("VCH-COFFEE-06")
+        page.locator("#voucher-code").press("Enter")
+        expect(page.locator("#voucher-result")).to_contain_text("Free coffee: can be used")
+
+        sell(page, "4.50")
+
+        expect(page.locator("#sale-result")).to_contain_text("Voucher Free coffee taken")
+        assert "VCH-COFFEE-06" not in page.locator("body").inner_text()
+        screenshot(page, tmp_path, "voucher")
+        (sale,) = till.journal_rows("sales")
+        (operation,) = [op for op in till.journal_rows("operations") if op["kind"] == "voucher"]
+        assert operation["sale_id"] == sale["sale_id"]  # locked for the sale the page posted
+        wait_for(
+            lambda: vouchers_by_code(sandbox_clean)["VCH-COFFEE-06"]["status"] == "REDEEMED",
+            10,
+            "the voucher to be redeemed",
+        )
+        kinds = [
+            row["kind"] for row in sandbox_clean.ledger() if row.get("code") == "VCH-COFFEE-06"
+        ]
+        assert kinds == ["voucher_locked", "voucher_redeemed"]
+    finally:
+        till.close()
