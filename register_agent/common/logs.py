@@ -107,10 +107,11 @@ def remember_card(value: str) -> None:
 
 
 def secrets_of(config: AgentConfig) -> list[str | None]:
-    """The secrets a configuration holds: API key, loyalty-token secret, local API token,
-    counter PIN."""
+    """The secrets a configuration holds: API key, personal access token, loyalty-token
+    secret, local API token, counter PIN."""
     values = [
         config.api.api_key,
+        config.api.personal_access_token,
         config.api.loyalty_token_secret,
         config.local_api.token,
         config.local_api.counter_pin,

@@ -100,6 +100,7 @@ ENV_PREFIX = "REGISTER_AGENT_"
 #: credential file name (systemd ``LoadCredential=``) -> (section, field)
 CREDENTIAL_FILES: dict[str, tuple[str, str]] = {
     "api-key": ("api", "api_key"),
+    "personal-access-token": ("api", "personal_access_token"),
     "loyalty-token-secret": ("api", "loyalty_token_secret"),
     "local-api-token": ("local_api", "token"),
     "counter-pin": ("local_api", "counter_pin"),

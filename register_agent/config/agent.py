@@ -22,9 +22,14 @@ MIN_PIN_LENGTH = 6
 class ApiConfig(Section):
     """``[api]``: which Register API to talk to, and how patiently."""
 
-    version: Literal["v1", "v3"] = "v3"
+    #: "orders": v3 for customers, tokens, rewards and giftcards, and a sale's credits as
+    #: an order of the client API (under ``personal_access_token``)
+    version: Literal["v1", "v3", "orders"] = "v3"
     base_url: str = "https://api.piggy.eu"
     api_key: SecretStr | None = None
+    #: the account's personal access token, for the client API's calls (the orders
+    #: backend); account-wide, so best the encrypted credential personal-access-token
+    personal_access_token: SecretStr | None = None
     loyalty_token_secret: SecretStr | None = None
     partner_id: str | None = None
     connect_timeout_s: float = Field(default=3.0, gt=0, le=60)

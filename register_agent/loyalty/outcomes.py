@@ -220,8 +220,24 @@ def malformed(call: Call, status: int, what: str) -> LoyaltyApiError:
     return maybe_applied(call, f"the answer (HTTP {status}) {what}", status=status)
 
 
-def status_error(call: Call, response: httpx.Response) -> LoyaltyApiError:
-    """The error for a response that is not a 2xx."""
+#: what a refused credential's message tells to do, by the credential file's name
+_REFUSALS = {
+    "api-key": (
+        "the Register API refused the API key",
+        "store this register's valid key as the credential api-key",
+    ),
+    "personal-access-token": (
+        "the client API refused the personal access token",
+        "store the account's valid personal access token (not a register's API key) as "
+        "the credential personal-access-token",
+    ),
+}
+
+
+def status_error(
+    call: Call, response: httpx.Response, *, credential: str = "api-key"
+) -> LoyaltyApiError:
+    """The error for a response that is not a 2xx; ``credential`` names the key sent."""
     status = response.status_code
     if status == 429:
         seconds = retry_after_seconds(response.headers.get("Retry-After"))
@@ -240,8 +256,8 @@ def status_error(call: Call, response: httpx.Response) -> LoyaltyApiError:
         )
     if status in (401, 403):
         return CredentialsRejected(
-            f"{call}: the Register API refused the API key (HTTP {status}); store this "
-            "register's valid key as the credential api-key and reload the agent",
+            f"{call}: {_REFUSALS[credential][0]} (HTTP {status}); "
+            f"{_REFUSALS[credential][1]} and reload the agent",
             status=status,
             code=_body_code(response),
         )

@@ -72,7 +72,7 @@ class V3ContactsApi:
         """60014 when the identifier is linked to a contact already (this one or another)."""
         form = {"contact_identifier_value": value, "contact_uuid": contact_uuid}
         return await self.http.call(
-            "PUT", ContactPaths.LINK, _identifier, form=form, deadline=deadline
+            "PUT", ContactPaths.LINK, _identifier, body=form, deadline=deadline
         )
 
     async def find_contact(self, email: str, *, deadline: Deadline | None = None) -> Contact:
@@ -107,4 +107,4 @@ class V3ContactsApi:
     ) -> Contact:
         """The anonymous contact gets ``email``; 60016 when it is not anonymous."""
         path = ContactPaths.CLAIM.format(uuid=segment(contact_uuid))
-        return await self.http.call("PUT", path, _contact, form={"email": email}, deadline=deadline)
+        return await self.http.call("PUT", path, _contact, body={"email": email}, deadline=deadline)
