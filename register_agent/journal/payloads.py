@@ -16,9 +16,11 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from register_agent.journal.kinds import (
+    COLLECT_REWARD,
     CREDIT_RECEPTION,
     REFUND,
     REVERSE_CLAIM,
+    REVERSE_COLLECTION,
     REWARD_CLAIM,
     STAGED_CREDIT_RECEPTION,
 )
@@ -174,6 +176,16 @@ class RewardClaimPayload(Payload):
     started_at: float  # when the claim's request was about to leave (the till's clock)
 
 
+class CollectionPayload(Payload):
+    """A collectable reward collected with a sale, or (on the sale's void) its collection
+    reversed; the contact's list of waiting rewards settles a lost answer."""
+
+    sale_id: str
+    collectable_id: str  # the collectable reward's uuid (its claim's loyalty transaction)
+    #: the contact's uuid, known at the sale (None: a card scanned offline, unresolved)
+    contact: str | None = None
+
+
 #: every kind's payload model: a new kind of operation is one model here and in results.py
 PAYLOADS: dict[str, type[Payload]] = {
     CREDIT_RECEPTION: CreditReceptionPayload,
@@ -181,6 +193,8 @@ PAYLOADS: dict[str, type[Payload]] = {
     REFUND: RefundPayload,
     REVERSE_CLAIM: ReverseClaimPayload,
     REWARD_CLAIM: RewardClaimPayload,
+    COLLECT_REWARD: CollectionPayload,
+    REVERSE_COLLECTION: CollectionPayload,
 }
 
 

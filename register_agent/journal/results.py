@@ -11,9 +11,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from register_agent.journal.kinds import (
+    COLLECT_REWARD,
     CREDIT_RECEPTION,
     REFUND,
     REVERSE_CLAIM,
+    REVERSE_COLLECTION,
     REWARD_CLAIM,
     STAGED_CREDIT_RECEPTION,
 )
@@ -67,6 +69,14 @@ class RewardClaimResult(Result):
     code: str | None = None  # a digital reward's code
 
 
+class CollectionResult(Result):
+    """A collection done or reversed: the API's status (COLLECTED, REVERSED; None when a
+    reconciliation found it in the contact's list instead)."""
+
+    collectable_id: str
+    status: str | None = None
+
+
 #: every kind's result model (a reverse_claim gives back credits and says no more)
 RESULTS: dict[str, type[Result]] = {
     CREDIT_RECEPTION: CreditReceptionResult,
@@ -74,6 +84,8 @@ RESULTS: dict[str, type[Result]] = {
     REFUND: RefundResult,
     REVERSE_CLAIM: CreditsResult,
     REWARD_CLAIM: RewardClaimResult,
+    COLLECT_REWARD: CollectionResult,
+    REVERSE_COLLECTION: CollectionResult,
 }
 
 

@@ -146,7 +146,7 @@ class Agent:
         )
         self.outbox = Outbox(
             self.journal,
-            make_handlers(self.loyalty, self.journal, claim_settle_s=config.outbox.claim_settle_s),
+            make_handlers(loyalty, self.journal, claim_settle_s=config.outbox.claim_settle_s),
             _outbox_settings(config),
             on_beat=lambda: self.heartbeat.beat("outbox"),
             on_settled=self._settled,
