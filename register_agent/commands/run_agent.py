@@ -35,7 +35,9 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="the embedded default: built-in sandbox Register API, virtual reader and printer",
     )
-    run.add_argument("--api-version", choices=["v1", "v3"], default="v3", help="with --sandbox")
+    run.add_argument(
+        "--api-version", choices=["v1", "v3", "orders"], default="v3", help="with --sandbox"
+    )
     run.add_argument("--sandbox-port", type=int, default=8720, help="with --sandbox (0 = free)")
     run.add_argument(
         "--state-dir",

@@ -62,10 +62,14 @@ class Message(BaseModel):
 
 
 class SaleLineIn(Message):
-    """A line the POS wants on the agent's receipt."""
+    """A line the POS wants on the agent's receipt; with the orders backend, a line with
+    an amount is one of the order's line items (``product``: the POS's identifier of the
+    article, as the product library knows it; ``amount``: the line's total)."""
 
     text: str = Field(max_length=200)
     amount: SignedAmount | None = None
+    product: str | None = Field(default=None, min_length=1, max_length=100)
+    quantity: int | None = Field(default=None, ge=1, le=100_000)
 
 
 class SaleRequest(Message):

@@ -73,15 +73,28 @@ class Payload(StoredJson):
     does not know (its keys kept as they are)."""
 
 
+class StoredLine(StoredJson):
+    """An article of the sale as the POS sent it (text, amount, product, quantity): the
+    orders backend's line items; the Register API's awards use the amount alone."""
+
+    text: str
+    amount: str  # as the POS sent it, e.g. "3.50"; negative: a discount
+    product: str | None = None
+    quantity: int = 1
+
+
 class CreditReceptionPayload(Payload):
     """A sale's credits for a customer named, or scanned while the API was away."""
 
     sale_id: str
     amount: str  # the sale's amount as the POS sent it, e.g. "12.50"
+    #: the sale's articles with an amount (none from an agent older than the orders backend)
+    lines: tuple[StoredLine, ...] = ()
     #: known at the sale, or saved by the handler once the card is resolved
     customer: StoredCustomer | None = None
     card: str | None = Field(default=None, repr=False)  # scanned offline: resolved later
-    #: v3: the POS transaction opened for the sale, saved before its credits are posted
+    #: v3: the POS transaction opened for the sale, saved before its credits are posted;
+    #: orders: the order's external identifier, saved the same way
     pos_transaction: str | None = None
     #: the attempt that opened it: a later attempt may have posted credits with it before
     #: (None: an older agent's payload, which did not say)

@@ -29,6 +29,7 @@ from register_agent.loyalty.domain import (
 )
 from register_agent.loyalty.giftcards import Giftcard, GiftcardService, GiftcardTransaction
 from register_agent.loyalty.http import RegisterHttp
+from register_agent.loyalty.orders.bundle import orders_loyalty
 from register_agent.loyalty.orders.collectables import CollectableRewards
 from register_agent.loyalty.retries import Deadline, set_testing
 from register_agent.loyalty.tokens import LoyaltyToken, mint_loyalty_token
@@ -83,7 +84,7 @@ class _Bundle(Protocol):
     ) -> Loyalty: ...
 
 
-_BUNDLES: dict[str, _Bundle] = {"v1": v1_loyalty, "v3": v3_loyalty}
+_BUNDLES: dict[str, _Bundle] = {"v1": v1_loyalty, "v3": v3_loyalty, "orders": orders_loyalty}
 
 
 def make_loyalty(

@@ -8,7 +8,7 @@ member behind a loyalty card or a v3 contact behind a contact identifier stays i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -89,6 +89,17 @@ class CreditAward:
 
 
 @dataclass(frozen=True)
+class SaleLine:
+    """An article of a sale as the POS sent it: what the orders backend sends as a line
+    item (the Register API's awards take the amount alone)."""
+
+    text: str
+    amount: Decimal  # the line's total in currency units; negative: a discount
+    product: str | None = None  # the POS's product identifier (the product library's key)
+    quantity: int = 1
+
+
+@dataclass(frozen=True)
 class StagedCredits:
     """Credits waiting for a customer without a card: the receipt prints ``url`` as a QR."""
 
@@ -142,6 +153,10 @@ class LoyaltyService(Protocol):
 
     #: whether find_award can tell if an ambiguous award landed (v3 yes, v1 no)
     can_reconcile: bool
+    #: whether every write carries a key of ours that the server refuses twice (orders:
+    #: external identifiers): a lost award is then found by its key (``find_award(key=)``)
+    #: and a lost return sent again, its repeat answered AlreadyApplied (v1, v3: no)
+    keyed_writes: bool
     #: whether stage_credits needs the API (v1 yes; v3 mints a token locally)
     stages_online: bool
     #: whether credits and reward claims can be taken back: reverse_award,
@@ -193,13 +208,13 @@ class LoyaltyService(Protocol):
         sale_id: str,
         operation_id: str,
         pos_transaction: str | None = None,
+        lines: Sequence[SaleLine] = (),
         deadline: Deadline | None = None,
     ) -> CreditAward:
-        """Step 2: credit the customer for a sale of ``amount`` (currency units).
-
-        v3 links the reception to ``pos_transaction`` (created here when None) and stores
-        ``operation_id`` in the ``agent_operation_id`` attribute; AlreadyApplied means an
-        earlier attempt of this operation landed."""
+        """Step 2: credit the customer for a sale of ``amount`` (currency units). v3 links
+        the reception to ``pos_transaction`` (created here when None), stores
+        ``operation_id`` in ``agent_operation_id``; orders send ``lines`` as the line items
+        of the order ``pos_transaction`` names. AlreadyApplied: an earlier attempt landed."""
         ...
 
     async def find_award(
@@ -208,11 +223,12 @@ class LoyaltyService(Protocol):
         *,
         amount: Decimal,
         since: datetime | None = None,
+        key: str | None = None,
         deadline: Deadline | None = None,
     ) -> list[CreditAward]:
-        """Reconciliation of a sale the server says is credited (6001): the customer's
-        credit receptions that may be it (a sale of ``amount``, made from ``since`` on, if given),
-        told by documented fields only. OutcomeUnknown when that cannot be told (v1)."""
+        """Reconciliation: orders, the order whose external identifier is ``key``; v3, of
+        a sale credited already (6001), the customer's credit receptions that may be it (a
+        sale of ``amount`` from ``since`` on), by documented fields. v1: OutcomeUnknown."""
         ...
 
     async def stage_credits(
@@ -249,11 +265,13 @@ class LoyaltyService(Protocol):
         *,
         operation_id: str,
         pos_transaction: str | None = None,
+        original: str | None = None,
+        amount: Decimal | None = None,
         deadline: Deadline | None = None,
     ) -> CreditAward:
-        """A partial refund: a credit reception of ``-credits`` (``credits`` > 0), linked
-        to the refund's own ``pos_transaction`` when given (AlreadyApplied: an earlier
-        attempt landed); v1: RequestRejected."""
+        """A partial refund: v3, a credit reception of ``-credits`` (> 0) linked to the
+        refund's own ``pos_transaction``; orders, a return of ``amount`` of the order
+        ``original`` (AlreadyApplied: an earlier attempt landed); v1: RequestRejected."""
         ...
 
     async def find_reversals(

@@ -22,8 +22,8 @@ from register_agent.common.money import NotAnAmount, parse_amount
 from register_agent.errors import RequestRejected
 from register_agent.journal import Operation
 from register_agent.journal.payloads import Payload, StoredCustomer, problems
-from register_agent.journal.results import Result
-from register_agent.loyalty import CustomerRef
+from register_agent.journal.results import CreditReceptionResult, Result
+from register_agent.loyalty import CreditAward, CustomerRef
 
 CRASH_ENV = "REGISTER_AGENT_CRASH_AT"
 
@@ -113,3 +113,12 @@ def customer_ref(customer: StoredCustomer | None) -> CustomerRef | None:
 
 def stored_customer(customer: CustomerRef) -> StoredCustomer:
     return StoredCustomer(key=customer.key, card=customer.card)
+
+
+def award_result(award: CreditAward, customer: CustomerRef) -> CreditReceptionResult:
+    return CreditReceptionResult(
+        reception_id=award.reception_id,
+        credits=award.credits,
+        balance=award.balance,
+        customer=stored_customer(customer),
+    )

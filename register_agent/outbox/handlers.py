@@ -36,7 +36,6 @@ from register_agent.journal.kinds import (
 from register_agent.journal.payloads import (
     CreditReceptionPayload,
 )
-from register_agent.journal.results import CreditReceptionResult
 from register_agent.loyalty import CreditAward, CustomerRef, LoyaltyService
 from register_agent.loyalty.bundle import Loyalty
 from register_agent.outbox.claims import SETTLE_AFTER_S, RewardClaimHandler
@@ -47,12 +46,14 @@ from register_agent.outbox.contract import (
     Progress,
     Reconciled,
     amount_of,
+    award_result,
     crash_point,
     customer_ref,
     fitting_payload,
     payload_of,
     stored_customer,
 )
+from register_agent.outbox.keyed import reconcile_keyed_award, sale_lines
 from register_agent.outbox.reversals import (
     RefundHandler,
     ReverseClaimHandler,
@@ -147,6 +148,7 @@ class CreditReceptionHandler:
                 sale_id=payload.sale_id,
                 operation_id=operation.id,
                 pos_transaction=payload.pos_transaction,
+                lines=sale_lines(payload),
             )
         except AlreadyApplied:
             # 6001: our POS transaction has its reception. Remembered, so that should the
@@ -248,6 +250,8 @@ class CreditReceptionHandler:
             return Reconciled.NOT_APPLIED
         if not self._loyalty.can_reconcile:
             return Reconciled.UNRESOLVABLE  # v1: nothing can tell; a person reviews it
+        if self._loyalty.keyed_writes:  # orders: found by the key, before any resend
+            return await reconcile_keyed_award(self._loyalty, operation, payload, customer)
         if payload.pos_transaction_gone:
             # the POS transaction an earlier attempt may have credited through is gone, and
             # with it the 6001 guard; the documented list cannot tell this sale's reception
@@ -287,12 +291,3 @@ class CreditReceptionHandler:
         balance = await balance_or_none(self._loyalty, customer)
         award = replace(found[0], balance=balance, operation_id=operation.id)
         return Delivered(award.reception_id, award_result(award, customer))
-
-
-def award_result(award: CreditAward, customer: CustomerRef) -> CreditReceptionResult:
-    return CreditReceptionResult(
-        reception_id=award.reception_id,
-        credits=award.credits,
-        balance=award.balance,
-        customer=stored_customer(customer),
-    )

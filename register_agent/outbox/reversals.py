@@ -58,7 +58,11 @@ class RefundHandler:
             # nothing to take back (a sale under one credit's worth): no call at all
             return Delivered(None, refund_result(None, plan))
         if plan.method == "reverse":
-            award = await self._loyalty.reverse_award(plan.reception_id)
+            try:
+                award = await self._loyalty.reverse_award(plan.reception_id)
+            except AlreadyApplied:  # orders: the whole return's key is taken, it landed
+                balance = await balance_or_none(self._loyalty, _customer(plan))
+                return Delivered(None, _applied(plan, balance))
             return Delivered(award.reception_id, refund_result(award, plan))
         return await self._take_back(operation, payload.planned(plan), plan, progress)
 
@@ -77,6 +81,8 @@ class RefundHandler:
                 plan.credits,
                 operation_id=operation.id,
                 pos_transaction=payload.pos_transaction,
+                original=plan.reception_id,
+                amount=plan.amount,
             )
         except AlreadyApplied:
             # 6001: the refund's POS transaction has its reception, made by an earlier
@@ -121,8 +127,9 @@ class RefundHandler:
         plan = payload.plan if payload else None
         if plan is None:
             return Reconciled.NOT_APPLIED  # the plan is saved before any POST
-        if plan.credits == 0 or not self._loyalty.can_reconcile:
-            # no call was made; v1 refuses refunds on the till, before sending anything
+        if plan.credits == 0 or not self._loyalty.can_reconcile or self._loyalty.keyed_writes:
+            # no call was made; v1 refuses refunds on the till, before sending anything; an
+            # order return goes again under its key, refused as taken had it landed
             return Reconciled.NOT_APPLIED
         customer = _customer(plan)
         if plan.method == "credits":

@@ -236,7 +236,7 @@ class Outbox:
         target, delay = after_failure(operation.attempts, exc, self._settings, self._rng)
         if isinstance(exc, CredentialsRejected) and not self.credentials_refused:
             self.credentials_refused = True
-            log.error("the Register API refused the API key: sending paused until it changes")
+            log.error("a key was refused (%s): sending paused until it changes", exc)
         await self._settle(
             operation.id,
             OperationState.IN_FLIGHT,

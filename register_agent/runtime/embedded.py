@@ -124,14 +124,15 @@ def require_api_key(config: AgentConfig) -> None:
 def embed(
     config: AgentConfig,
     *,
-    version: Literal["v1", "v3"],
+    version: Literal["v1", "v3", "orders"],
     sandbox_port: int,
     state_dir: Path | None,
 ) -> Embedded:
     """Start the sandbox and point a copy of ``config`` at it, with virtual devices."""
     seed = load_seed()
+    keyed = "v1" if version == "v1" else "v3"  # the orders backend's register key is v3's
     register = next(
-        (r for r in seed.registers if r.api_key == f"sandbox-{version}-key"), seed.registers[0]
+        (r for r in seed.registers if r.api_key == f"sandbox-{keyed}-key"), seed.registers[0]
     )
     folder = None if state_dir else claim_run_folder(sandbox_state_dir())
     try:
@@ -147,6 +148,9 @@ def embed(
             "api_key": SecretStr(register.api_key),
             "loyalty_token_secret": SecretStr(seed.loyalty_token_secret),
             "loyalty_token_base_url": sandbox.url,
+            "personal_access_token": (
+                SecretStr(seed.personal_access_token) if version == "orders" else None
+            ),
         }
     )
     directory = state_dir or sandbox_state_dir()

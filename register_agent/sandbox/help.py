@@ -62,9 +62,11 @@ API (every seeded key works on both; Authorization: Bearer <key>)
       POST /orders/create-and-process (JSON: external_identifier, status, payment_status,
            total_order_amount, contact{uuid}, business_profile{uuid}, line_items[...]; an
            external_identifier taken is 1003), GET /orders/find?external_identifier= (404),
+      POST /orders/simulate (the same fields; the points alone, nothing booked),
       POST /order-returns/create-and-process (order{uuid|external_identifier},
            external_identifier, status, line_items / sub_line_items [{external_identifier,
-           quantity}]); points: the lines less the seed's loyalty_excluded_products
+           quantity, total_amount?}]); points: the lines less the seed's
+           loyalty_excluded_products; a return's, its lines' share (total_amount if given)
 
 Control (loopback only, no key; faults never apply here)
   GET  /_sandbox/          this text

@@ -86,8 +86,7 @@ def create_and_process_order(call: Call) -> Reply:
     if shop is None:
         raise ApiError(1008, "Shop not found.")  # the documented 1008: a business profile is a shop
     _numberlines_of(call, lines)
-    eligible = _eligiblecents(lines, call.store.seed.loyalty_excluded_products)
-    eligible = max(0, eligible - sum(d["amount"] for d in discounts if d["applied_to"] == "ORDER"))
+    eligible = _eligible_of(call, lines, discounts)
     for discount in discounts:
         discount["uuid"] = call.store.new_uuid()
     points = credits_for(shop, Decimal(eligible) / 100) if status != "CANCELLED" else 0
@@ -128,6 +127,31 @@ def create_and_process_order(call: Call) -> Reply:
     return Reply({"order": order, "result": result})
 
 
+def _eligible_of(call: Call, lines: list[dict[str, Any]], discounts: list[dict[str, Any]]) -> int:
+    eligible = _eligiblecents(lines, call.store.seed.loyalty_excluded_products)
+    off: int = sum(d["amount"] for d in discounts if d["applied_to"] == "ORDER")
+    return max(0, eligible - off)
+
+
+@ROUTES.add("POST", "/orders/simulate")
+def simulate_order(call: Call) -> Reply:
+    """The points an order would earn, booking nothing (the docs' simulate call): the
+    same rules as create-and-process, answered as the docs' example result."""
+    body = call.params
+    contact_uuid = text(obj(body.get("contact"), "contact"), "uuid", where="contact.")
+    profile = obj(body.get("business_profile"), "business_profile")
+    profile_uuid = text(profile, "uuid", where="business_profile.")
+    lines = lines_of(body.get("line_items"), "line_items")
+    discounts = discounts_of(body.get("applied_discounts"))
+    if call.store.account(uuid=contact_uuid) is None:
+        raise ApiError(55031, "Contact not found.")
+    shop = next((s for s in call.store.seed.shops if s.uuid == profile_uuid), None)
+    if shop is None:
+        raise ApiError(1008, "Shop not found.")
+    points = credits_for(shop, Decimal(_eligible_of(call, lines, discounts)) / 100)
+    return Reply({"type": "points_transaction", "data": {"points": points}})
+
+
 @ROUTES.add("GET", "/orders/find")
 def find_order(call: Call) -> Reply:
     external = text(call.params, "external_identifier")
@@ -157,7 +181,7 @@ def create_and_process_return(call: Call) -> Reply:
         if line is None:
             raise invalid(f"line_items.{index}.external_identifier", "Line item not found.")
         quantity = cents(item, "quantity", where=f"line_items.{index}.")
-        share += Decimal(quantity) / Decimal(line["quantity"]) * line["total_amount"]
+        share += _returned(item, quantity, line, f"line_items.{index}.")
         items.append(
             {
                 "uuid": call.store.new_uuid(),
@@ -178,7 +202,7 @@ def create_and_process_return(call: Call) -> Reply:
         if sub is None:
             raise invalid(f"{at}external_identifier", "Sub line item not found.")
         quantity = cents(item, "quantity", where=at)
-        share += Decimal(quantity) / Decimal(sub["quantity"]) * sub["total_amount"]
+        share += _returned(item, quantity, sub, at)
         sub_items.append(
             {
                 "uuid": call.store.new_uuid(),
@@ -207,6 +231,15 @@ def create_and_process_return(call: Call) -> Reply:
     balance = txn.account.balance if txn.account else None
     result = {"type": "POINTS_TRANSACTION", "data": {"points": -back, "new_balance": balance}}
     return Reply({"return": answer, "result": result})
+
+
+def _returned(item: dict[str, Any], quantity: int, line: dict[str, Any], at: str) -> Decimal:
+    """The money a returned (sub) line item gives back: its ``total_amount`` when given
+    (the docs: "after discounts"), never more than the line's; else the quantity's share
+    of the line's total (the docs: "remaining quantity and price will be used")."""
+    if item.get("total_amount") is not None:
+        return Decimal(min(cents(item, "total_amount", where=at), line["total_amount"]))
+    return Decimal(quantity) / Decimal(line["quantity"]) * Decimal(line["total_amount"])
 
 
 def _order(call: Call, named: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from register_agent.journal.payloads import (
     CreditReceptionPayload,
     StagedCreditPayload,
     StoredCustomer,
+    StoredLine,
 )
 from register_agent.loyalty.domain import CustomerRef, LoyaltyService
 from register_agent.outbox.settled import Settled
@@ -130,7 +131,12 @@ class SaleLoyalty:
                 kind=CREDIT_RECEPTION,
                 customer_key=customer_key(customer, card),
                 payload=CreditReceptionPayload(
-                    sale_id=sale_id, amount=amount, customer=named, card=card, pos_transaction=None
+                    sale_id=sale_id,
+                    amount=amount,
+                    lines=stored_lines(request),
+                    customer=named,
+                    card=card,
+                    pos_transaction=None,
                 ),
             )
             return [credit], self._pending_block()
@@ -211,3 +217,18 @@ def _said(outcome: SaleOutcome, language: Language) -> LoyaltyBlock:
     if outcome.said is Said.NO_QR:
         return LoyaltyBlock(state="none", lines=(text("no_qr", language),))
     return LoyaltyBlock(state="none", lines=())  # a credit refused for good: nothing to promise
+
+
+def stored_lines(request: SaleRequest) -> tuple[StoredLine, ...]:
+    """The sale's articles with an amount, as its credit operation keeps them (the orders
+    backend's line items); text-only lines are the receipt's alone."""
+    return tuple(
+        StoredLine(
+            text=line.text,
+            amount=str(line.amount),
+            product=line.product,
+            quantity=line.quantity or 1,
+        )
+        for line in request.lines
+        if line.amount is not None
+    )

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from register_agent.config import TillConfig
 from register_agent.counter.messages import LoyaltyBlock, SaleAnswer, SaleRequest
@@ -28,7 +29,13 @@ def request_digest(request: SaleRequest) -> str:
     # fields that leave the digest alone: "confirmed" (a resend with or without it is the
     # same sale), and "open_drawer" when false (a sale recorded before the drawer was a
     # field is a repeat, not a conflict)
-    left_out = {"confirmed"} if request.open_drawer else {"confirmed", "open_drawer"}
+    left_out: dict[str, Any] = dict.fromkeys(
+        ("confirmed",) if request.open_drawer else ("confirmed", "open_drawer"), True
+    )
+    # a line's product and quantity likewise, when no line has them: the sales recorded
+    # before lines had them keep their digests
+    if all(line.product is None and line.quantity is None for line in request.lines):
+        left_out["lines"] = {"__all__": {"product", "quantity"}}
     canonical = json.dumps(request.model_dump(mode="json", exclude=left_out), sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

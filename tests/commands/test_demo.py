@@ -69,7 +69,11 @@ def summary_number(output: str, label: str) -> int:
     return int(found.group(1))
 
 
-def assert_tour_succeeded(result: subprocess.CompletedProcess[str], out: Path) -> str:
+def assert_tour_succeeded(
+    result: subprocess.CompletedProcess[str],
+    out: Path,
+    jan: str = "jan@example.org: -45 points, balance 105",
+) -> str:
     assert result.returncode == 0, result.stdout + result.stderr
     output = result.stdout
     assert "Every step went as expected." in output
@@ -80,7 +84,7 @@ def assert_tour_succeeded(result: subprocess.CompletedProcess[str], out: Path) -
     assert "sales not credited: none" in output
     # Jan: 150 at the start, +12, -50 (coffee), -25 (croissant), +18 (the giftcard sale);
     # Sofie 500 +20; Marie 20 +9; Ahmed +7 (QR); Lotte's new card +15
-    assert "jan@example.org: -45 points, balance 105" in output
+    assert jan in output
     # the claimed reward's PLU, from the reward's own attribute in the claim's answer
     assert "The POS rings up PLU PLU-1001 at no charge" in output
     assert "lotte@example.org: +15 points, balance 15" in output
@@ -144,6 +148,17 @@ def test_the_v1_tour_ends_well_with_a_staged_reception_qr(tmp_path: Path) -> Non
     out = tmp_path / "demo-out"
     url = assert_tour_succeeded(run_demo("v1", out), out)
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/s/[A-Za-z0-9]+", url)
+
+
+def test_the_orders_tour_sells_an_order_and_returns_part_of_it(tmp_path: Path) -> None:
+    out = tmp_path / "demo-out"
+    result = run_demo("orders", out)
+    # Jan as on v3, less the 7 points the return of EUR 8.00 of his 12.50 took back
+    assert_tour_succeeded(result, out, jan="jan@example.org: -52 points, balance 98")
+    assert "as order T001#demo-1: its two lines as line items" in result.stdout
+    assert "Leat takes back 7 points: Jan has 155." in result.stdout
+    assert "Sale demo-1, EUR 12.50: Points earned: 12; Your balance: 162." in result.stdout
+    assert "sandbox-personal-access-token" not in result.stdout + result.stderr
 
 
 def test_a_step_that_does_not_go_as_expected_ends_the_demo_with_its_name(

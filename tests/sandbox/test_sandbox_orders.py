@@ -169,3 +169,32 @@ def test_an_order_without_its_required_fields_names_them(client: httpx.Client) -
     assert answer.status_code == 400
     assert answer.json()["code"] == 1003
     assert "business_profile" in answer.json()["errors"]
+
+
+def test_a_simulation_answers_the_points_as_the_docs_show_and_books_nothing(
+    client: httpx.Client, sandbox_clean: Sandbox
+) -> None:
+    wrap = line("L2", "GIFT-WRAP", 1, 900)
+    answer = client.post("/orders/simulate", json=order("O-6", bread_and_sauce(), wrap))
+    assert answer.status_code == 200, answer.text
+    documented = load_example("client-api/orders/simulate-order-result.json")
+    assert differences(documented, answer.json()) == []
+    assert answer.json()["data"] == {"type": "points_transaction", "data": {"points": 25}}
+    assert points_rows(sandbox_clean) == []
+
+
+def test_a_returned_lines_total_amount_is_the_money_it_gives_back(
+    client: httpx.Client, sandbox_clean: Sandbox
+) -> None:
+    client.post("/orders/create-and-process", json=order("O-7", line("L1", "BREAD", 2, 1000)))
+    body = {
+        "order": {"external_identifier": "O-7"},
+        "external_identifier": "RET-7",
+        "status": "COMPLETED",
+        "line_items": [{"external_identifier": "L1", "quantity": 1, "total_amount": 500}],
+    }
+    answer = client.post("/order-returns/create-and-process", json=body)
+    assert answer.status_code == 200, answer.text
+    # 5.00 of the order's 20.00 gives back a quarter of its 20 points
+    assert answer.json()["data"]["result"]["data"]["points"] == -5
+    assert [row["credits"] for row in points_rows(sandbox_clean)] == [20, -5]

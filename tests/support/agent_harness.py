@@ -32,6 +32,9 @@ T = TypeVar("T")
 
 TOKEN = "e2e-local-api-token"
 TOKEN_SECRET = "sandbox-token-secret"  # the seed's loyalty-token secret
+#: the seed's personal access token: the orders backend's, given as systemd would (a file
+#: in $CREDENTIALS_DIRECTORY, what LoadCredentialEncrypted= decrypts)
+PERSONAL_ACCESS_TOKEN = "sandbox-personal-access-token"
 START_TIMEOUT_S = 60.0  # a bound on a busy machine, never a speed expected of the agent
 STOP_TIMEOUT_S = 30.0  # a bound on a busy machine: past it, "never stopped"
 
@@ -172,6 +175,11 @@ port = "{self.reader_path}"
         }
         env.update(self.extra_env)
         env.pop("REGISTER_AGENT_CRASH_AT", None)
+        if self.version == "orders":
+            credentials = self.home / "credentials"
+            credentials.mkdir(exist_ok=True)
+            (credentials / "personal-access-token").write_text(PERSONAL_ACCESS_TOKEN + "\n")
+            env["CREDENTIALS_DIRECTORY"] = str(credentials)
         if crash_at is not None:
             env["REGISTER_AGENT_CRASH_AT"] = crash_at
         with self.log_path.open("ab") as log:
@@ -366,7 +374,10 @@ def credits_by_sale(ledger: list[dict[str, Any]], book: list[Sold]) -> dict[str,
     sale_of = {int(Decimal(sold.amount)): sold.sale_id for sold in book}
     found: dict[str, list[int]] = {sold.sale_id: [] for sold in book}
     for row in ledger:
-        if row["kind"] == "credit_reception":
+        # a credit reception (v1, v3), or an order's points (orders: not a return's)
+        if row["kind"] == "credit_reception" or (
+            row["kind"] == "points_transaction" and not row.get("order_return")
+        ):
             found[sale_of[int(Decimal(row["amount"]))]].append(row["seq"])
     return found
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from tests.support.agent_harness import MEMBERS, AgentProcess
@@ -34,13 +34,20 @@ def part_of(amount: str, share: Decimal) -> str:
     return str((Decimal(amount) * share).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-def credits_back(amount: str, refunded: str) -> int:
+def credits_back(amount: str, refunded: str, rounding: str = ROUND_HALF_UP) -> int:
     """Credits a first part refund of ``refunded`` takes back from a sale of ``amount``
     (the seed's shop: 1 credit per euro, rounded down; the refunded share of them rounded
-    half up)."""
+    half up by the agent's plan (v3), down by the sandbox's order return)."""
     earned = int(Decimal(amount))
     share = Decimal(refunded) / Decimal(amount)
-    return int((earned * share).to_integral_value(rounding=ROUND_HALF_UP))
+    return int((earned * share).to_integral_value(rounding=rounding))
+
+
+def sales_credits(row: dict[str, Any]) -> bool:
+    """A sale's credits: a credit reception (v1, v3), or an order's points (orders)."""
+    if row["kind"] == "points_transaction":
+        return not row.get("order_return") and row["credits"] > 0
+    return bool(row["kind"] == "credit_reception" and row["credits"] > 0)
 
 
 def claim_operations(agent: AgentProcess) -> dict[str, dict[str, Any]]:
@@ -59,7 +66,7 @@ def check_sales(
     sale_of = {int(Decimal(amount)): sale for sale, (amount, _) in sold.items()}
     credited: dict[str, list[dict[str, Any]]] = {sale: [] for sale in sold}
     for row in ledger:
-        if row["kind"] == "credit_reception" and row["credits"] > 0:
+        if sales_credits(row):
             credited[sale_of[int(Decimal(row["amount"]))]].append(row)
     states = {
         op["sale_id"]: op["state"]
@@ -91,16 +98,7 @@ def check_refunds(
     for op in operations.values():
         if op["kind"] == "refund":
             refund_ops.setdefault(op["sale_id"], []).append(op)
-    taken: Counter[str] = Counter()
-    amount_of = dict(refunded.values())
-    for row in ledger:
-        if row["kind"] == "credit_reception" and row["credits"] < 0:
-            operation = operations[row["attributes"]["agent_operation_id"]]
-            sale = operation["sale_id"]
-            taken[sale] += 1
-            expected = -credits_back(sold[sale][0], amount_of[sale])
-            if (operation["kind"], row["credits"]) != ("refund", expected):
-                books.problems.append(f"{operation['kind']} of {sale} took {row['credits']}")
+    taken = taken_back(books, ledger, operations, sold, dict(refunded.values()))
     counts = Counter[str]()
     for refund_id, (sale, _) in refunded.items():
         ops = refund_ops.get(sale, [])
@@ -169,3 +167,36 @@ def check_claims(
         claims_in_review=len(review),
         claims_doubled=doubled,
     )
+
+
+def taken_back(
+    books: Books,
+    ledger: list[dict[str, Any]],
+    operations: dict[str, dict[str, Any]],
+    sold: Sold,
+    amount_of: dict[str, str],
+) -> Counter[str]:
+    """Sale id -> how many times credits were taken back from it: negative credit
+    receptions (v3, by their operation id) or order returns (orders, by their order)."""
+    taken: Counter[str] = Counter()
+    # orders: a return names its order, whose key (register # sale id) names the sale
+    order_sale = {
+        row["order"]: str(row["external_identifier"]).rpartition("#")[2]
+        for row in ledger
+        if row["kind"] == "points_transaction" and row.get("external_identifier")
+    }
+    for row in ledger:
+        if row["kind"] == "credit_reception" and row["credits"] < 0:
+            operation = operations[row["attributes"]["agent_operation_id"]]
+            sale = operation["sale_id"]
+            taken[sale] += 1
+            expected = -credits_back(sold[sale][0], amount_of[sale])
+            if (operation["kind"], row["credits"]) != ("refund", expected):
+                books.problems.append(f"{operation['kind']} of {sale} took {row['credits']}")
+        elif row["kind"] == "points_transaction" and row.get("order_return"):
+            sale = order_sale[row["order"]]
+            taken[sale] += 1
+            expected = -credits_back(sold[sale][0], amount_of[sale], ROUND_FLOOR)
+            if row["credits"] != expected:
+                books.problems.append(f"the return of {sale} took {row['credits']}")
+    return taken

@@ -69,7 +69,13 @@ class Summary:
 
 def summarise(rows: Iterable[Mapping[str, Any]], sales: Sequence[Expected]) -> Summary:
     rows = list(rows)
-    receptions = [row for row in rows if row.get("kind") == "credit_reception"]
+    # a sale's credits: a credit reception (v1, v3) or an order's points (not a return's)
+    receptions = [
+        row
+        for row in rows
+        if row.get("kind") == "credit_reception"
+        or (row.get("kind") == "points_transaction" and not row.get("order_return"))
+    ]
     per_amount = Counter(Decimal(str(row.get("amount"))) for row in receptions)
     credited = [sale for sale in sales if per_amount[sale.amount] > 0]
     summary = Summary(

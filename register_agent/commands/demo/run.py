@@ -42,7 +42,7 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     demo = commands.add_parser(
         "demo", help="a scripted tour of a till on the built-in sandbox, checked step by step"
     )
-    demo.add_argument("--api-version", choices=["v1", "v3"], default="v3")
+    demo.add_argument("--api-version", choices=["v1", "v3", "orders"], default="v3")
     demo.add_argument(
         "--out",
         type=Path,

@@ -18,6 +18,7 @@ from typing import Any
 from register_agent.commands.demo.counter_steps import CounterSteps
 from register_agent.commands.demo.guide import DemoFailed, DemoTill, Guide
 from register_agent.commands.demo.ledger import Expected, Summary, summarise
+from register_agent.commands.demo.order_steps import OrderSteps
 
 #: customers of the default sandbox seed (register_agent/sandbox/default_seed.toml)
 JAN_CARD = "A1B2C3D4"
@@ -50,12 +51,15 @@ class Tour(Guide):
             raise DemoFailed(f"{self._step!r}: an unexpected answer ({exc!r})") from exc
 
     def _tour(self) -> Summary:
+        api = "v3, sales as client-API orders" if self._version == "orders" else self._version
         self._say(
             f"register-agent demo: one till on the built-in sandbox (Register API "
-            f"{self._version}); nothing here leaves this machine.\n"
+            f"{api}); nothing here leaves this machine.\n"
         )
         jan = self._scan_card()
         balance = self._sell_to(jan)
+        if self._version == "orders":  # the sale as Leat's order, and a return
+            balance = OrderSteps(self).run(balance)
         self._sell_without_card()
         self._claim_reward(jan, balance)
         self._go_offline()
@@ -105,7 +109,7 @@ class Tour(Guide):
         answer = self._sell("demo-2", Decimal("7.25"), lines=[("Croissants", "7.25")])
         loyalty = answer["loyalty"]
         self._check(loyalty["state"] == "qr" and loyalty["qr_url"], f"a QR, got {loyalty}")
-        v3 = self._version == "v3"
+        v3 = self._version != "v1"  # the orders backend mints v3's tokens too
         how = "a loyalty token minted on the till" if v3 else "a staged credit reception"
         self._say(f"   Sale demo-2, EUR 7.25, no card: the QR is {how}.")
         self._preview("demo-2", "2-sale-without-card.png")
@@ -158,7 +162,7 @@ class Tour(Guide):
         answer = self._pos("POST", "/v1/rewards/claims", claim).body
         plu = answer.get("external_property")
         self._check(plu == "PLU-3003", f"the reward's PLU in the answer, got {answer}")
-        if self._version != "v3":
+        if self._version == "v1":
             self._say(f"   Jan also takes a {DIGITAL_REWARD.lower()}: the POS rings up {plu}.")
             return
         code, slip_id = answer.get("code"), answer.get("slip_id")

@@ -1,6 +1,6 @@
 """The doctor's checks of the Register API: the key accepted, the v3 loyalty-token secret and
-the ``agent_operation_id`` attribute, and the till's clock (against the API's Date header and
-the journal's last write).
+the ``agent_operation_id`` attribute, the orders backend's personal access token, and the
+till's clock (against the API's Date header and the journal's last write).
 """
 
 from __future__ import annotations
@@ -11,7 +11,12 @@ from register_agent.commands.doctor.check import Check, failed, passed
 from register_agent.config import AgentConfig
 from register_agent.errors import JournalError, LoyaltyApiError
 from register_agent.journal.admin import journal_path, read_only
-from register_agent.loyalty.checks import ApiProbe, operation_attribute_defined, probe_api
+from register_agent.loyalty.checks import (
+    ApiProbe,
+    operation_attribute_defined,
+    probe_api,
+    probe_token,
+)
 
 MAX_CLOCK_SKEW_S = 120.0  # loyalty tokens carry a timestamp the server checks
 EARLIEST_PLAUSIBLE = datetime(2025, 1, 1, tzinfo=UTC)  # a Pi without RTC boots in 1970
@@ -24,10 +29,44 @@ async def api_checks(config: AgentConfig) -> list[Check]:
         return [failed("API key", "not set", fix), _clock_check(None, _journal_time(config))]
     probe = await probe_api(api)
     checks = [_key_check(probe), _clock_check(probe.server_date, _journal_time(config))]
-    if api.version == "v3":
+    if api.version in ("v3", "orders"):
         checks.append(_token_secret_check(config))
+    if api.version == "v3":  # orders send no credit receptions, so no attribute on them
         checks.append(await _attribute_check(config, probe))
+    if api.version == "orders":
+        checks.append(await _personal_token_check(config))
     return checks
+
+
+#: what the token can do, said wherever the installer meets it (README, "Choosing the backend")
+ACCOUNT_WIDE = (
+    "it speaks for the whole Leat account, not for this register: every customer, order, "
+    "voucher and reward of every shop"
+)
+
+
+async def _personal_token_check(config: AgentConfig) -> Check:
+    name = "personal access token"
+    store = (
+        "create a personal access token in the Leat dashboard, encrypt it for this till "
+        "(systemd-creds encrypt --name=personal-access-token - "
+        "/etc/register-agent/personal-access-token.cred), load it with systemctl edit "
+        "register-agent: LoadCredentialEncrypted=personal-access-token:"
+        "/etc/register-agent/personal-access-token.cred, then systemctl restart register-agent"
+    )
+    if config.api.personal_access_token is None:
+        return failed(name, "not set: the orders backend cannot send a sale's order", store)
+    probe = await probe_token(config.api)
+    if probe.state == "refused":
+        return failed(name, f"refused by the client API ({probe.detail})", store)
+    if probe.state == "unreachable":
+        fix = "check the network and [api] base_url; sales wait in the outbox meanwhile"
+        return failed(name, f"not checked: the client API does not answer ({probe.detail})", fix)
+    fix = (
+        "keep it only as the encrypted credential personal-access-token, never in a plain "
+        "file; if this till is stolen or lost, revoke the token in the Leat dashboard at once"
+    )
+    return Check(name, "WARN", f"accepted; {ACCOUNT_WIDE}", fix)
 
 
 def _key_check(probe: ApiProbe) -> Check:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Verdict = Literal["PASS", "FAIL", "SKIP"]
+#: WARN: works, and the installer should know something about it (it fails nothing)
+Verdict = Literal["PASS", "WARN", "FAIL", "SKIP"]
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ class V1LoyaltyService:
     """The till's loyalty operations over Register API v1."""
 
     can_reconcile = False
+    keyed_writes = False
     stages_online = True
     can_reverse = False  # no reverse call in v1
 
@@ -163,6 +164,7 @@ class V1LoyaltyService:
         operation_id: str,
         pos_transaction: str | None = None,
         deadline: Deadline | None = None,
+        **_: object,  # the orders backend's
     ) -> CreditAward:
         deadline = deadline or self.api.http.default_deadline()
         reception = await self.api.create_credit_reception(
@@ -191,8 +193,7 @@ class V1LoyaltyService:
         credits: int,
         *,
         operation_id: str,
-        pos_transaction: str | None = None,
-        deadline: Deadline | None = None,
+        **_: object,
     ) -> CreditAward:
         raise _no_reverse()
 

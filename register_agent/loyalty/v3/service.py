@@ -61,6 +61,7 @@ class V3LoyaltyService:
     """The till's loyalty operations over Register API v3."""
 
     can_reconcile = True
+    keyed_writes = False
     stages_online = False
     can_reverse = True
 
@@ -156,11 +157,11 @@ class V3LoyaltyService:
         operation_id: str,
         pos_transaction: str | None = None,
         deadline: Deadline | None = None,
+        **_: object,  # the orders backend's
     ) -> CreditAward:
         deadline = deadline or self.api.http.default_deadline()
         if pos_transaction is None:
-            # convenience for callers that need not survive a crash between the steps;
-            # the outbox calls open_pos_transaction itself and stores the uuid first
+            # for callers that need not survive a crash between the steps (not the outbox)
             pos_transaction = await self.open_pos_transaction(sale_id, amount, deadline=deadline)
         reception = await self.api.create_credit_reception(
             customer.key,
@@ -179,9 +180,9 @@ class V3LoyaltyService:
         amount: Decimal,
         since: datetime | None = None,
         deadline: Deadline | None = None,
+        **_: object,  # the orders backend's
     ) -> list[CreditAward]:
-        # documented fields only: the docs' list entries carry no custom attributes (no
-        # agent_operation_id), and no read of a single reception is documented
+        # documented fields only: no agent_operation_id in the docs' list, no single read
         shop = self._config.shop_uuid or (await self.register(deadline=deadline)).shop_key
         found = await self._transactions(customer, "credit_receptions", deadline)
         return awards_matching(found, amount, since=since, shop=shop or None)
@@ -207,6 +208,7 @@ class V3LoyaltyService:
         operation_id: str,
         pos_transaction: str | None = None,
         deadline: Deadline | None = None,
+        **_: object,  # the orders backend's
     ) -> CreditAward:
         if credits <= 0:
             raise ValueError("the credits to take back must be a positive number")
