@@ -22,6 +22,7 @@ from register_agent.commands import (
     operator_commands,
     passthrough,
     passthrough_learn,
+    products,
     run_agent,
     scan_test,
     setup_checks,
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     journal_command.add_command(commands)
     passthrough.add_commands(commands)
     passthrough_learn.add_command(commands)
+    products.add_command(commands)
     # `register-agent doctor --config x` as well as `register-agent --config x doctor`: an
     # installer types the option where it comes to mind. SUPPRESS leaves the value given
     # before the sub-command (or the default) alone when none is given after it.

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPBearer
 
 from register_agent import __version__
-from register_agent.api import browser_docs, counter_page, docs, docs_page
+from register_agent.api import browser_docs, counter_docs, counter_page, docs, docs_page
 from register_agent.api.auth import BearerGuard
 from register_agent.api.cors import Cors
 from register_agent.api.enrolment import enrolment_router
@@ -30,6 +30,7 @@ from register_agent.counter.messages import (
     ActionAnswer,
     ClaimAnswer,
     ClaimRequest,
+    CollectableView,
     CustomerView,
     RefundRequest,
     SaleAnswer,
@@ -223,6 +224,18 @@ def _customer(till: TillApi) -> APIRouter:
         request: Annotated[ClaimRequest, Body(openapi_examples=docs.CLAIM_EXAMPLES)],
     ) -> ClaimAnswer:
         return await till.claim_reward(request)
+
+    @router.get(
+        "/v1/customer/collectable-rewards",
+        summary="The rewards a customer pre-redeemed, to hand out with a sale",
+        description=counter_docs.COLLECTABLES,
+        responses=_errors(404, 409, 503),
+    )
+    async def collectable_rewards(
+        customer_key: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+        customer_card: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    ) -> list[CollectableView]:
+        return list(await till.collectable_rewards(customer_key, customer_card))
 
     return router
 

@@ -125,3 +125,16 @@ such call: `409 profile_unsupported`); an attribute the account does not define 
 ATTRIBUTES_EXAMPLES: dict[str, Any] = {
     "name": {"summary": "the first name", "value": {"attributes": {"firstname": "Jan"}}},
 }
+
+COLLECTABLES = """
+The rewards the customer pre-redeemed and has not picked up yet (Leat's collectable
+rewards: their credits are spent already), for the scanned customer or the one named by
+`customer_card` or `customer_key` (the contact uuid). A reward whose `pre_redeemable` is
+true in the customer's reward list becomes one when it is claimed (`POST
+/v1/rewards/claims` answers its `collectable_id`); the customer may also have claimed one
+in the app. Hand it out with a sale: put its `uuid` in the sale's `collect`; the agent
+collects it once the sale is recorded (delivered like the credits, exactly once) and makes
+it collectable again if the sale is voided (the credits stay spent: the customer picks it
+up another time). Needs the account's personal access token (`409 collect_unavailable`
+without it); online only (`503 offline`).
+"""

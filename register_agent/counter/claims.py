@@ -19,10 +19,11 @@ import uuid
 from collections.abc import Callable
 
 from register_agent.config import ReceiptConfig
+from register_agent.counter.collectables import collectable_view, collectables_off
 from register_agent.counter.customers import BoundCustomer
 from register_agent.counter.enrolment.refusals import card_refusal
 from register_agent.counter.health import TillHealth
-from register_agent.counter.messages import ClaimAnswer, ClaimRequest
+from register_agent.counter.messages import ClaimAnswer, ClaimRequest, Collectables
 from register_agent.errors import (
     CounterRefusal,
     CredentialsRejected,
@@ -36,6 +37,7 @@ from register_agent.journal import ClaimRecord, ClaimState, Journal, NewOperatio
 from register_agent.journal.kinds import REVERSE_CLAIM
 from register_agent.journal.payloads import ReverseClaimPayload
 from register_agent.loyalty.domain import CustomerRef, LoyaltyService
+from register_agent.loyalty.orders.collectables import CollectableRewards
 from register_agent.receipts.welcome import claim_lines, claim_slip_id, welcome_record
 
 #: the Register API's refusals of a claim, as the POS sees them (code, HTTP status)
@@ -63,7 +65,9 @@ class RewardDesk:
         wake_outbox: Callable[[], None] = lambda: None,
         receipt: ReceiptConfig | None = None,
         wake_printer: Callable[[], None] = lambda: None,
+        collectables: CollectableRewards | None = None,
     ) -> None:
+        self._collectables = collectables  # the client API's; None: not configured
         self._journal = journal
         self._loyalty = loyalty
         self._health = health
@@ -87,7 +91,7 @@ class RewardDesk:
             answer = _repeat(existing, digest)
             if answer is not None:
                 return answer
-        customer = await self._customer_for(request, bound)
+        customer = await self.customer_for(request.customer_key, request.customer_card, bound)
         now = self._clock()
         stored = await self._journal.start_claim(
             ClaimRecord(
@@ -136,6 +140,7 @@ class RewardDesk:
             external_property=claimed.external_property,
             code=claimed.code,
             slip_id=claim_slip_id(request.claim_id) if claimed.code else None,
+            collectable_id=claimed.claim_id if claimed.collectable else None,
         )
         answer = await self._finish(request.claim_id, answer, claimed.claim_id)
         await self._print_code(answer)
@@ -175,14 +180,29 @@ class RewardDesk:
             self._unsaved.pop(claim_id, None)
         return answer
 
-    async def _customer_for(
-        self, request: ClaimRequest, bound: BoundCustomer | None
+    async def collectable_rewards(
+        self, key: str | None, card: str | None, bound: BoundCustomer | None
+    ) -> Collectables:
+        """The rewards the customer pre-redeemed, waiting to be handed out with a sale."""
+        if self._collectables is None:
+            raise collectables_off()
+        customer = await self.customer_for(key, card, bound)
+        deadline = self._loyalty.counter_deadline()
+        try:
+            found = await self._collectables.waiting(customer.key, deadline=deadline)
+        except LoyaltyApiError as exc:
+            raise self._refusal(exc) from exc
+        self._health.api_answered()
+        return tuple(collectable_view(reward) for reward in found)
+
+    async def customer_for(
+        self, key: str | None, card: str | None, bound: BoundCustomer | None
     ) -> CustomerRef:
         """The named customer (card or key), else the till's current one."""
-        if request.customer_key is not None:
-            return CustomerRef(key=request.customer_key)
-        if request.customer_card is not None:
-            return await self._identify(request.customer_card)
+        if key is not None:
+            return CustomerRef(key=key)
+        if card is not None:
+            return await self._identify(card)
         if bound is None:
             raise CounterRefusal(
                 "no_customer", "scan the customer's card before claiming a reward", status=409

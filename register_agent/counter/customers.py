@@ -89,6 +89,7 @@ def reward_view(reward: Reward, balance: int | None) -> RewardView:
         claimable=balance is not None and balance >= reward.required_credits,
         external_property=reward.external_property,
         media_url=reward.media_url,
+        pre_redeemable=reward.pre_redeemable,
     )
 
 

@@ -89,6 +89,10 @@ class SaleRequest(Message):
     open_drawer: bool = False
     #: the cashier confirmed an amount above ``[till] confirm_above``
     confirmed: bool = False
+    #: collectable rewards (pre-redeemed: their credits already spent) handed out with
+    #: this sale, by uuid (``GET /v1/customer/collectable-rewards``, or a claim's
+    #: ``collectable_id``): collected once the sale is recorded, given back on its void
+    collect: tuple[PosId, ...] = Field(default=(), max_length=20)
 
 
 class RewardView(Message):
@@ -98,6 +102,29 @@ class RewardView(Message):
     claimable: bool  # the balance covers it
     external_property: str | None = None
     media_url: str | None = None  # the reward's picture, for the POS's screen
+    #: a claim of it is a collectable reward, handed out with a sale (``collect``)
+    pre_redeemable: bool = False
+
+
+class CollectableView(Message):
+    """A reward the customer pre-redeemed (its credits spent), waiting to be handed out:
+    the docs' collectable reward, named for the POS. Its ``uuid`` goes into a sale's
+    ``collect``."""
+
+    uuid: str
+    title: str
+    reward_key: str | None = None  # the reward's uuid
+    reward_type: str | None = None  # PHYSICAL, DIGITAL
+    description: str | None = None
+    required_credits: int | None = None  # what it cost
+    external_property: str | None = None  # the PLU the POS applies
+    media_url: str | None = None
+    created_at: str | None = None
+    expires_at: str | None = None  # ISO 8601; None: it does not expire
+
+
+#: a customer's waiting collectable rewards, oldest first
+Collectables = tuple[CollectableView, ...]
 
 
 class CustomerView(Message):
@@ -190,6 +217,9 @@ class ClaimAnswer(Message):
     code: str | None = None  # a digital reward's code (also printed for the customer)
     #: the claim slip that prints the code: ``POST /v1/sales/{slip_id}/reprint`` again
     slip_id: str | None = None
+    #: a pre-redeemable reward's claim: the collectable reward's uuid, for the ``collect``
+    #: of the sale it is handed out with (its credits are spent now)
+    collectable_id: str | None = None
 
 
 class PassthroughFigures(Message):
@@ -237,6 +267,8 @@ class TillApi(Protocol):
     async def clear_customer(self) -> None: ...
 
     async def claim_reward(self, request: ClaimRequest) -> ClaimAnswer: ...
+
+    async def collectable_rewards(self, key: str | None, card: str | None) -> Collectables: ...
 
     async def status(self) -> TillStatus: ...
 

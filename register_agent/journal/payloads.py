@@ -16,9 +16,11 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from register_agent.journal.kinds import (
+    COLLECT_REWARD,
     CREDIT_RECEPTION,
     REFUND,
     REVERSE_CLAIM,
+    REVERSE_COLLECTION,
     REWARD_CLAIM,
     STAGED_CREDIT_RECEPTION,
     VOUCHER,
@@ -188,6 +190,7 @@ class RewardClaimPayload(Payload):
     started_at: float  # when the claim's request was about to leave (the till's clock)
 
 
+<<<<<<< HEAD
 class VoucherPayload(Payload):
     """A voucher locked for a sale, and what becomes of the lock. ``code`` is what redeems
     it (a bearer secret, like a card): cut to its last four once the operation is done."""
@@ -206,6 +209,16 @@ class VoucherPayload(Payload):
 
     def deciding(self, action: Literal["redeem", "release"]) -> VoucherPayload:
         return self.model_copy(update={"action": action})
+=======
+class CollectionPayload(Payload):
+    """A collectable reward collected with a sale, or (on the sale's void) its collection
+    reversed; the contact's list of waiting rewards settles a lost answer."""
+
+    sale_id: str
+    collectable_id: str  # the collectable reward's uuid (its claim's loyalty transaction)
+    #: the contact's uuid, known at the sale (None: a card scanned offline, unresolved)
+    contact: str | None = None
+>>>>>>> rewards
 
 
 #: every kind's payload model: a new kind of operation is one model here and in results.py
@@ -215,7 +228,12 @@ PAYLOADS: dict[str, type[Payload]] = {
     REFUND: RefundPayload,
     REVERSE_CLAIM: ReverseClaimPayload,
     REWARD_CLAIM: RewardClaimPayload,
+<<<<<<< HEAD
     VOUCHER: VoucherPayload,
+=======
+    COLLECT_REWARD: CollectionPayload,
+    REVERSE_COLLECTION: CollectionPayload,
+>>>>>>> rewards
 }
 
 

@@ -12,9 +12,11 @@ from decimal import Decimal
 from typing import Literal
 
 from register_agent.journal.kinds import (
+    COLLECT_REWARD,
     CREDIT_RECEPTION,
     REFUND,
     REVERSE_CLAIM,
+    REVERSE_COLLECTION,
     REWARD_CLAIM,
     STAGED_CREDIT_RECEPTION,
     VOUCHER,
@@ -69,12 +71,21 @@ class RewardClaimResult(Result):
     code: str | None = None  # a digital reward's code
 
 
+<<<<<<< HEAD
 class VoucherResult(Result):
     """What became of a locked voucher: redeemed with its sale, or released."""
 
     outcome: Literal["redeemed", "released"]
     name: str
     code: str  # its last four characters, no more
+=======
+class CollectionResult(Result):
+    """A collection done or reversed: the API's status (COLLECTED, REVERSED; None when a
+    reconciliation found it in the contact's list instead)."""
+
+    collectable_id: str
+    status: str | None = None
+>>>>>>> rewards
 
 
 #: every kind's result model (a reverse_claim gives back credits and says no more)
@@ -84,7 +95,12 @@ RESULTS: dict[str, type[Result]] = {
     REFUND: RefundResult,
     REVERSE_CLAIM: CreditsResult,
     REWARD_CLAIM: RewardClaimResult,
+<<<<<<< HEAD
     VOUCHER: VoucherResult,
+=======
+    COLLECT_REWARD: CollectionResult,
+    REVERSE_COLLECTION: CollectionResult,
+>>>>>>> rewards
 }
 
 

@@ -7,12 +7,14 @@ and ``enrolment``. Only this package imports httpx.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Protocol
 
 import httpx
 
 from register_agent.config import ApiConfig, NewsletterConfig
 from register_agent.loyalty.bundle import Loyalty
+from register_agent.loyalty.client_http import ClientApiHttp
 from register_agent.loyalty.domain import (
     CardState,
     CreditAward,
@@ -28,6 +30,7 @@ from register_agent.loyalty.domain import (
 from register_agent.loyalty.giftcards import Giftcard, GiftcardService, GiftcardTransaction
 from register_agent.loyalty.http import RegisterHttp
 from register_agent.loyalty.orders.bundle import orders_loyalty
+from register_agent.loyalty.orders.collectables import CollectableRewards
 from register_agent.loyalty.retries import Deadline, set_testing
 from register_agent.loyalty.tokens import LoyaltyToken, mint_loyalty_token
 from register_agent.loyalty.v1.bundle import v1_loyalty
@@ -99,4 +102,8 @@ def make_loyalty(
     """
     http = RegisterHttp(api_config, transport=transport)
     build = _BUNDLES[api_config.version]
-    return build(http, api_config, newsletter or NewsletterConfig(), register=register)
+    loyalty = build(http, api_config, newsletter or NewsletterConfig(), register=register)
+    if api_config.personal_access_token is None:
+        return loyalty  # no client API: no collectable rewards at the counter
+    client = ClientApiHttp(api_config, transport=transport)
+    return replace(loyalty, collectables=CollectableRewards(client))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from register_agent.loyalty.domain import LoyaltyService
 from register_agent.loyalty.enrolment import Enrolment
 from register_agent.loyalty.giftcards import GiftcardService
+from register_agent.loyalty.orders.collectables import CollectableRewards
 from register_agent.loyalty.profile import ProfileService
 
 
@@ -29,7 +30,13 @@ class Loyalty:
     profile: ProfileService
     #: finding customers by e-mail, listing them, handing out new cards
     enrolment: Enrolment
+    #: rewards pre-redeemed, collected with a sale: the client API's, so only with the
+    #: account's personal access token (``[api] personal_access_token``); else None
+    collectables: CollectableRewards | None = None
 
     async def aclose(self) -> None:
-        # the services share the service's HTTP connection: closing it closes them all
+        # the services share the service's HTTP connection: closing it closes them all;
+        # the client API has a connection of its own
         await self.service.aclose()
+        if self.collectables is not None:
+            await self.collectables.aclose()

@@ -117,6 +117,8 @@ class Reward:
     external_property: str | None = None  # e.g. the PLU the till applies
     stock: int | None = None  # None: unlimited or not reported
     media_url: str | None = None  # the reward's picture, for the POS's list
+    #: a claim of it is a collectable reward, collected with a sale (the docs' pre-redeem)
+    pre_redeemable: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ class RewardClaim:
     balance: int | None
     external_property: str | None = None
     code: str | None = None  # a digital reward's code, the customer's to use
+    #: the reward is pre-redeemable: the claim is a collectable reward, ``claim_id`` its uuid
+    collectable: bool = False
 
 
 @dataclass(frozen=True)

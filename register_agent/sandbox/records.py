@@ -53,6 +53,15 @@ class Transaction:
 
 
 @dataclass
+class Collectable:
+    """A claim of a pre-redeemable reward: its credits taken at the claim, the reward
+    waiting at the shop until collected (the collection can be reversed: waiting again)."""
+
+    reception: Transaction
+    collected: bool = False
+
+
+@dataclass
 class Staged:
     """A v1 staged credit reception: printed as a QR, claimed once by a customer."""
 

@@ -116,6 +116,9 @@ class Reward(_Entry):
     description: str | None = None
     #: seconds a claimed reward stays valid (the claim's ``expires_at``); None: no expiry
     expiration_duration: int | None = Field(default=None, ge=0)
+    #: a claim of it makes a collectable reward, collected at the counter when the sale is
+    #: paid (the docs' "pre-redeem, collect on success")
+    pre_redeemable: bool = False
 
 
 class GiftcardProgram(_Entry):

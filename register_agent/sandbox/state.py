@@ -18,7 +18,14 @@ from register_agent.sandbox.giftcard_state import GiftcardBook
 from register_agent.sandbox.ledger import Ledger
 from register_agent.sandbox.marketing import Marketing
 from register_agent.sandbox.params import ApiError
-from register_agent.sandbox.records import Account, PosTransaction, Staged, Stock, Transaction
+from register_agent.sandbox.records import (
+    Account,
+    Collectable,
+    PosTransaction,
+    Staged,
+    Stock,
+    Transaction,
+)
 from register_agent.sandbox.seed import Card, Member, Register, Seed, Shop
 from register_agent.sandbox.voucher_state import VoucherBook
 
@@ -58,6 +65,11 @@ class Store:
         # the client API's orders and returns, by their external identifiers (orders.py)
         self.orders: dict[str, dict[str, Any]] = {}
         self.order_returns: dict[str, dict[str, Any]] = {}
+        # claims of pre-redeemable rewards by the reception's uuid (collectables.py); the
+        # product library by external identifier (products.py)
+        self.collectables: dict[str, Collectable] = {}
+        self.products: dict[str, dict[str, Any]] = {}
+        self.categories: dict[str, dict[str, Any]] = {}
         self.claimed_tokens: set[tuple[str, str]] = set()
         self.in_progress: set[int] = set()
         self.cards = {c.id: c for c in seed.cards}  # linking replaces a card's entry
@@ -149,7 +161,7 @@ class Store:
             raise ApiError(1017, "Onvoldoende punten | Insufficient credits.")
         if stock.left is not None:
             stock.left -= 1
-        return self.credit(
+        txn = self.credit(
             register,
             api,
             -reward.required_credits,
@@ -158,6 +170,9 @@ class Store:
             reward=reward,
             **details,
         )
+        if reward.pre_redeemable:
+            self.collectables[txn.uuid] = Collectable(txn)
+        return txn
 
     def reverse(self, register: Register, api: str, original: Transaction) -> Transaction:
         """A counter-entry giving back (or taking back) the original's credits."""
@@ -178,6 +193,9 @@ class Store:
             reverses=original,
         )
         original.reversed_by = txn
+        # decision (the docs are silent): a reversed claim has given its credits back, so
+        # its reward can no longer be collected
+        self.collectables.pop(original.uuid, None)
         return txn
 
     def stage(self, register: Register, credits: int, purchase_amount: Decimal | None) -> Staged:

@@ -100,6 +100,7 @@ def reward_reception_fields(call: Call, txn: Transaction) -> dict[str, Any]:
     reward = txn.reward
     assert reward is not None
     stock = call.store.reward(id=reward.id)
+    collectable = call.store.collectables.get(txn.uuid)
     fields: dict[str, Any] = {
         "title": reward.title,
         "reward": {
@@ -110,7 +111,7 @@ def reward_reception_fields(call: Call, txn: Transaction) -> dict[str, Any]:
             "reward_type": reward_type(reward.type),
             "media": reward.media.model_dump() if reward.media else None,
             "required_credits": reward.required_credits,
-            "pre_redeemable": False,
+            "pre_redeemable": reward.pre_redeemable,
             "expiration_duration": reward.expiration_duration,
             "is_active": reward.active,
             "cost_price": None,
@@ -118,7 +119,7 @@ def reward_reception_fields(call: Call, txn: Transaction) -> dict[str, Any]:
             **reward_attributes(reward),
         },
         "expires_at": _expiry(txn.created_at, reward.expiration_duration),
-        "has_been_collected": False,
+        "has_been_collected": collectable is not None and collectable.collected,
     }
     if reward_type(reward.type) == "DIGITAL" and txn.credits < 0:
         fields["type"] = "digital_reward_reception"

@@ -30,7 +30,8 @@ def _reward_not_found() -> ApiError:
 def list_entry(stock: Stock) -> dict[str, Any]:
     """One entry of ``GET /rewards`` as the docs' list shows it: no stock, cost price or
     expiry; ``pre_redeemable`` and ``expiration_duration`` appear on some of the docs'
-    entries only, and are sent on every one (the agent's model defaults them)."""
+    entries only, and are sent on every one (the agent's model defaults them). A claim of
+    a pre-redeemable reward is a collectable reward (``collectables.py``)."""
     reward = stock.reward
     kind = reward_type(reward.type)
     return {
@@ -43,7 +44,7 @@ def list_entry(stock: Stock) -> dict[str, Any]:
         "description": reward.description,
         "required_credits": reward.required_credits,
         "media": reward.media.model_dump() if reward.media else None,
-        "pre_redeemable": False,
+        "pre_redeemable": reward.pre_redeemable,
         "expiration_duration": reward.expiration_duration,
         **reward_attributes(reward),
     }
@@ -99,5 +100,6 @@ def claim_reward(call: Call) -> Reply:
         raise _reward_not_found()
     call.pause()
     txn = call.store.claim_reward(call.register, "v3", account, stock, card=card)
-    call.store.ledger.transaction("reward_reception", txn)
+    pre_redeemed = {"collectable": True} if txn.uuid in call.store.collectables else {}
+    call.store.ledger.transaction("reward_reception", txn, **pre_redeemed)
     return Reply(transaction_body(call, txn), meta={})  # as documented

@@ -14,9 +14,14 @@ from register_agent.config import TillConfig
 from register_agent.counter.claims import RewardDesk
 from register_agent.counter.messages import ActionAnswer, RefundRequest
 from register_agent.errors import CounterRefusal
-from register_agent.journal import Journal, NewOperation, RefundRecord, SaleRecord
-from register_agent.journal.kinds import CREDIT_RECEPTION, REFUND
-from register_agent.journal.payloads import RefundPayload
+from register_agent.journal import Journal, NewOperation, OperationState, RefundRecord, SaleRecord
+from register_agent.journal.kinds import (
+    COLLECT_REWARD,
+    CREDIT_RECEPTION,
+    REFUND,
+    REVERSE_COLLECTION,
+)
+from register_agent.journal.payloads import CollectionPayload, RefundPayload
 from register_agent.loyalty.domain import LoyaltyService
 
 
@@ -88,15 +93,18 @@ class AfterSaleDesk:
         return answer
 
     async def void(self, sale_id: str) -> ActionAnswer:
-        """A voided sale gives back its credits and its reward claims (v3)."""
+        """A voided sale gives back its credits, its reward claims (v3) and the rewards it
+        collected (waiting to be collected again: their credits stay spent)."""
         sale = await self._sale(sale_id)
         operations = await self._refund_operations(sale, None)
-        await self._journal.add_operations(sale_id, operations, self._clock())
+        collected = await self._collections_back(sale_id)
+        await self._journal.add_operations(sale_id, operations + collected, self._clock())
         queued = bool(operations)
         claims = await self._rewards.reverse_claims_of_sale(sale_id)
         await self._journal.set_sale_state(sale_id, "voided")
         self._wake_outbox()
         parts = (["credits"] if queued else []) + (["reward claims"] if claims else [])
+        parts += ["collected rewards"] if collected else []
         message = " and ".join(parts) + " will be reversed" if parts else "nothing to reverse"
         return ActionAnswer(sale_id=sale_id, action="void", message=message)
 
@@ -123,6 +131,20 @@ class AfterSaleDesk:
                 "sale_closed", f"sale {sale_id} was already {sale.state}", status=409
             )
         return sale
+
+    async def _collections_back(self, sale_id: str) -> list[NewOperation]:
+        """A reverse for each reward the sale collects, queued behind its collection (the
+        same customer key); none for a collection refused for good, which took nothing."""
+        return [
+            NewOperation(
+                id=uuid.uuid4().hex,
+                kind=REVERSE_COLLECTION,
+                customer_key=op.customer_key,
+                payload=CollectionPayload.model_validate(op.payload.to_json()),
+            )
+            for op in await self._journal.operations_of_sale(sale_id)
+            if op.kind == COLLECT_REWARD and op.state != OperationState.DEAD
+        ]
 
     async def _refund_operations(
         self, sale: SaleRecord, amount: Decimal | None

@@ -11,13 +11,19 @@ import uuid
 from collections.abc import Mapping
 
 from register_agent.config import TillConfig
+from register_agent.counter.collectables import collectables_off
 from register_agent.counter.customers import BoundCustomer, sale_customer
 from register_agent.counter.health import TillHealth
 from register_agent.counter.messages import CardNotice, LoyaltyBlock, SaleAnswer, SaleRequest
 from register_agent.errors import ConfigError, LoyaltyApiError
 from register_agent.journal import Journal, NewOperation, Operation
-from register_agent.journal.kinds import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION
+from register_agent.journal.kinds import (
+    COLLECT_REWARD,
+    CREDIT_RECEPTION,
+    STAGED_CREDIT_RECEPTION,
+)
 from register_agent.journal.payloads import (
+    CollectionPayload,
     CreditReceptionPayload,
     StagedCreditPayload,
     StoredCustomer,
@@ -71,7 +77,9 @@ class SaleLoyalty:
         till: TillConfig,
         language: Language,
         settled: Settled,
+        collecting: bool = False,
     ) -> None:
+        self._collecting = collecting  # collectable rewards (the client API) configured
         self._journal = journal
         self._loyalty = loyalty
         self._health = health
@@ -82,7 +90,37 @@ class SaleLoyalty:
     async def for_sale(
         self, request: SaleRequest, customer: CustomerRef | None, card: str | None
     ) -> tuple[list[NewOperation], LoyaltyBlock]:
-        """The sale's operations and the loyalty block as far as it is known now."""
+        """The sale's operations (its credits first) and the loyalty block as far as it is
+        known now."""
+        collections = self.collections(request, customer, card)
+        operations, block = await self._credits(request, customer, card)
+        return operations + collections, block
+
+    def collections(
+        self, request: SaleRequest, customer: CustomerRef | None, card: str | None
+    ) -> list[NewOperation]:
+        """One ``collect_reward`` per collectable reward the sale names, whether or not the
+        sale earns credits (a reward handed out with a sale of nothing is collected too).
+        Refused before the sale is recorded when the client API is not configured."""
+        if request.collect and not self._collecting:
+            raise collectables_off()
+        contact = customer.key if customer is not None else None
+        return [
+            NewOperation(
+                id=uuid.uuid4().hex,
+                kind=COLLECT_REWARD,
+                # the sale's customer queue: a void's reverse waits behind the collection
+                customer_key=customer_key(customer, card) or f"collectable:{collectable}",
+                payload=CollectionPayload(
+                    sale_id=request.sale_id, collectable_id=collectable, contact=contact
+                ),
+            )
+            for collectable in request.collect
+        ]
+
+    async def _credits(
+        self, request: SaleRequest, customer: CustomerRef | None, card: str | None
+    ) -> tuple[list[NewOperation], LoyaltyBlock]:
         if request.amount <= 0:
             return [], LoyaltyBlock(state="none", lines=())
         sale_id, amount = request.sale_id, str(request.amount)
@@ -127,6 +165,7 @@ class SaleLoyalty:
 
     async def after_wait(self, answer: SaleAnswer, operations: list[NewOperation]) -> SaleAnswer:
         """Wait (bounded) for the sale's operation, then say what is known."""
+        operations = [op for op in operations if op.kind != COLLECT_REWARD]  # credits only
         if not operations:
             return answer
         # known to be offline: the credits cannot come in time, so do not keep the cashier

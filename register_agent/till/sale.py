@@ -30,6 +30,7 @@ from register_agent.counter.messages import (
     ActionAnswer,
     ClaimAnswer,
     ClaimRequest,
+    Collectables,
     CustomerView,
     LoyaltyBlock,
     RefundRequest,
@@ -39,7 +40,7 @@ from register_agent.counter.messages import (
 )
 from register_agent.counter.profiles import ProfileDesk
 from register_agent.errors import JournalUnavailable, LoyaltyApiError
-from register_agent.journal import Journal, NewOperation, Operation, OperationState, SaleRecord
+from register_agent.journal import Journal, Operation, OperationState, SaleRecord
 from register_agent.journal.results import credits_moved
 from register_agent.loyalty.bundle import Loyalty
 from register_agent.loyalty.domain import CardState, CustomerDetails, Identification
@@ -76,8 +77,7 @@ class Till:
     ) -> None:
         self._journal = journal
         self._drawer = drawer or Drawer(None, None)
-        service = loyalty.service
-        self._loyalty = service
+        self._loyalty = service = loyalty.service
         self._events = events
         self._config = till
         self._receipt_attributes = receipt.customer_attributes
@@ -96,6 +96,7 @@ class Till:
             wake_outbox=wake_outbox,
             receipt=receipt,
             wake_printer=wake_printer,
+            collectables=loyalty.collectables,
         )
         self._sale_loyalty = SaleLoyalty(
             journal,
@@ -104,6 +105,7 @@ class Till:
             till=till,
             language=receipt.language,
             settled=settled or Settled(),  # the outbox's signal (the runtime's)
+            collecting=loyalty.collectables is not None,
         )
         self._after_sale = AfterSaleDesk(
             journal,
@@ -139,9 +141,8 @@ class Till:
         if scan.kind != "loyalty":
             await self._events.publish("plain_scan", {"value": scan.value, "reader": scan.reader})
             return
-        await self._events.publish(
-            "scan", {"reader": scan.reader, "card_tail": safe_tail(scan.value)}
-        )
+        seen = {"reader": scan.reader, "card_tail": safe_tail(scan.value)}
+        await self._events.publish("scan", seen)
         deadline = self._loyalty.counter_deadline()
         try:
             # the balance is read below, beside the rewards: one round trip less
@@ -183,8 +184,7 @@ class Till:
         await self._events.publish("customer", {**bound.view().model_dump(), "offline": False})
 
     async def current_customer(self) -> CustomerView | None:
-        bound = self._customers.peek()
-        return bound.view() if bound else None
+        return bound.view() if (bound := self._customers.peek()) else None
 
     async def clear_customer(self) -> None:
         self._customers.clear()
@@ -218,8 +218,8 @@ class Till:
             customer, card = (bound.ref, bound.card) if bound else (None, None)
         earning = customer_key(customer, card) if request.amount > 0 else None
         if (locked := self._rules.earn(earning)) is not None:  # recorded, without credits
+            operations = self._sale_loyalty.collections(request, customer, card)
             customer = card = None
-            operations: list[NewOperation] = []
             block = LoyaltyBlock(state="none", lines=())
         else:
             operations, block = await self._sale_loyalty.for_sale(request, customer, card)
@@ -262,11 +262,9 @@ class Till:
     # --- after the sale -----------------------------------------------------------------
 
     async def refund(self, sale_id: str, request: RefundRequest) -> ActionAnswer:
-        """Take the sale's credits back, whole or in part, behind the original credit."""
         return await self._after_sale.refund(sale_id, request)
 
     async def void(self, sale_id: str) -> ActionAnswer:
-        """A voided sale gives back its credits and its reward claims (v3)."""
         return await self._after_sale.void(sale_id)
 
     async def reprint(self, sale_id: str) -> ActionAnswer:
@@ -275,8 +273,10 @@ class Till:
     # --- rewards and status ---------------------------------------------------------------
 
     async def claim_reward(self, request: ClaimRequest) -> ClaimAnswer:
-        bound = self._customers.peek()
-        return await self.rewards.claim(request, bound)
+        return await self.rewards.claim(request, self._customers.peek())
+
+    async def collectable_rewards(self, key: str | None, card: str | None) -> Collectables:
+        return await self.rewards.collectable_rewards(key, card, self._customers.peek())
 
     async def status(self) -> TillStatus:
         return await self._health.status()

@@ -173,6 +173,7 @@ async def test_the_current_customer_is_shown_then_cleared(api: Api) -> None:
                 "claimable": True,
                 "external_property": None,
                 "media_url": None,
+                "pre_redeemable": False,
             }
         ],
         "attributes": {"firstname": "Jan", "tier": "Gold"},
@@ -181,6 +182,20 @@ async def test_the_current_customer_is_shown_then_cleared(api: Api) -> None:
     assert cleared.status_code == 204
     assert api.till.customer is None
     assert (await api.client.get("/v1/customer")).status_code == 204
+
+
+async def test_a_customers_collectable_rewards_and_a_sale_that_collects_one(api: Api) -> None:
+    answer = await api.client.get(
+        "/v1/customer/collectable-rewards", params={"customer_card": "A1B2C3D4"}
+    )
+    assert answer.status_code == 200, answer.text
+    assert [(c["uuid"], c["title"]) for c in answer.json()] == [("c-1", "Birthday cake")]
+    assert api.till.received[-1] == ("collectable_rewards", (None, "A1B2C3D4"))
+    sale = {"sale_id": "S-9", "amount": "4.00", "collect": ["c-1"]}
+    assert (await api.client.post("/v1/sales", json=sale)).status_code == 200
+    assert api.till.sales["S-9"].collect == ("c-1",)
+    too_many = {**sale, "sale_id": "S-10", "collect": [f"c-{i}" for i in range(21)]}
+    assert (await api.client.post("/v1/sales", json=too_many)).status_code == 422
 
 
 async def test_a_reward_claim_and_an_offline_refusal(api: Api) -> None:
@@ -195,6 +210,7 @@ async def test_a_reward_claim_and_an_offline_refusal(api: Api) -> None:
         "external_property": None,
         "code": None,
         "slip_id": None,
+        "collectable_id": None,
     }
     api.till.offline = True
     refused = await api.client.post("/v1/rewards/claims", json=claim)
@@ -317,6 +333,7 @@ async def test_the_openapi_document_lists_every_endpoint_without_the_token(api: 
         ("GET", "/v1/customer"),
         ("DELETE", "/v1/customer"),
         ("POST", "/v1/rewards/claims"),
+        ("GET", "/v1/customer/collectable-rewards"),
         ("GET", "/v1/status"),
         ("GET", "/v1/events"),
         ("POST", "/v1/counter/session"),

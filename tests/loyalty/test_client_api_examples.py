@@ -46,6 +46,9 @@ MODELS: dict[str, Any] = {
     "collectable-rewards/list-collectable-rewards.json": list[CollectableReward],
     "collectable-rewards/redeem-collectable-reward.json": Collection,
     "collectable-rewards/reverse-collectable-reward-redemption.json": Collection,
+    "collectable-rewards/openapi-list-collectable-rewards.json": list[CollectableReward],
+    "collectable-rewards/openapi-redeem-collectable-reward.json": Collection,
+    "collectable-rewards/openapi-reverse-collectable-reward-redemption.json": Collection,
     "products/list-products.json": list[Product],
     "products/create-product.json": Product,
     "products/batch-create-products.json": list[Product],
@@ -142,6 +145,23 @@ def test_a_collectable_reward_names_its_reward() -> None:
     assert waiting.expires_at is not None
     assert waiting.reward is not None
     assert (waiting.reward.title, waiting.reward.required_credits) == ("Krabby Patty", 2)
+
+
+def test_a_collection_reads_both_documented_shapes() -> None:
+    registers = Collection.model_validate(
+        load_example("client-api/collectable-rewards/redeem-collectable-reward.json")["data"]
+    )
+    assert (registers.status, registers.has_been_collected) == ("COLLECTED", None)
+    openapi = Collection.model_validate(
+        load_example("client-api/collectable-rewards/openapi-redeem-collectable-reward.json")[
+            "data"
+        ]
+    )
+    assert (openapi.uuid, openapi.status, openapi.has_been_collected) == (
+        "13ac4cc1-3522-4dfc-ae4a-a821e5090108",
+        None,
+        True,
+    )
 
 
 def test_a_product_keeps_its_categories() -> None:

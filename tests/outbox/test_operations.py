@@ -60,12 +60,14 @@ async def till(journal: Journal, sandbox_clean: Sandbox) -> AsyncIterator[Till]:
     await loyalty.aclose()
 
 
-async def test_the_handler_table_has_the_six_kinds(till: Till) -> None:
+async def test_the_handler_table_has_the_eight_kinds(till: Till) -> None:
     handlers = make_handlers(till.loyalty, till.journal)
     assert sorted(handlers) == [
+        "collect_reward",
         CREDIT_RECEPTION,
         "refund",
         "reverse_claim",
+        "reverse_collection",
         "reward_claim",
         "staged_credit_reception",
         "voucher",

@@ -12,7 +12,7 @@ from tests.conftest import Sandbox
 JAN, MARIE, AHMED = 7731, 7732, 7733
 JAN_CARD, MARIE_CARD, AHMED_CARD = 55120, 55121, 55122
 UNREGISTERED_CARD, INACTIVE_CARD, DISABLED_CARD = 55124, 55125, 55126
-COFFEE, COOKBOOK, DISCOUNT, CROISSANT = 301, 302, 303, 304
+COFFEE, COOKBOOK, DISCOUNT, CROISSANT, CAKE = 301, 302, 303, 304, 305
 
 
 def data(response: httpx.Response) -> Any:
@@ -176,7 +176,7 @@ def test_staged_reception_errors(v1: httpx.Client, sandbox_clean: Sandbox) -> No
 
 def test_rewards_are_grouped_by_type(v1: httpx.Client) -> None:
     rewards = data(v1.get("/rewards"))
-    assert [r["id"] for r in rewards["physical"]] == [COFFEE, COOKBOOK]
+    assert [r["id"] for r in rewards["physical"]] == [COFFEE, COOKBOOK, CAKE]
     assert [r["id"] for r in rewards["digital"]] == [DISCOUNT]
     assert [r["id"] for r in rewards["external"]] == [CROISSANT]
     coffee = rewards["physical"][0]
@@ -189,7 +189,7 @@ def test_customer_reward_list_holds_what_they_can_claim(v1: httpx.Client) -> Non
     marie = data(v1.get("/rewards", params={"member_id": MARIE}))  # 20 credits
     assert marie == {"physical": [], "digital": [], "external": []}
     jan = data(v1.get("/rewards", params={"loyalty_card_id": JAN_CARD}))  # 150 credits
-    assert [r["id"] for r in jan["physical"]] == [COFFEE, COOKBOOK]
+    assert [r["id"] for r in jan["physical"]] == [COFFEE, COOKBOOK, CAKE]
     error(v1.get("/rewards", params={"loyalty_card_id": UNREGISTERED_CARD}), 1013)
 
 

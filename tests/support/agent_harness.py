@@ -109,6 +109,7 @@ class AgentProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.exits: list[int] = []  # return codes of the processes that ended
         self.integrity_checks = 0  # how many times the journal was checked (``integrity``)
+        self.extra_env: dict[str, str] = {}  # e.g. the personal access token, at each start
 
     def _write_config(self, base_url: str, receipt_wait_s: float, concurrency: int) -> None:
         host, port = self.printer.address
@@ -173,6 +174,7 @@ port = "{self.reader_path}"
             "REGISTER_AGENT_API__LOYALTY_TOKEN_SECRET": TOKEN_SECRET,
             "REGISTER_AGENT_LOCAL_API__TOKEN": TOKEN,
         }
+        env.update(self.extra_env)
         env.pop("REGISTER_AGENT_CRASH_AT", None)
         if self.version == "orders":
             credentials = self.home / "credentials"

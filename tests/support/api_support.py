@@ -20,6 +20,8 @@ from register_agent.counter.messages import (
     ActionAnswer,
     ClaimAnswer,
     ClaimRequest,
+    Collectables,
+    CollectableView,
     CustomerView,
     LoyaltyBlock,
     RefundRequest,
@@ -107,6 +109,10 @@ class ScriptedTill:
         if self.offline:
             raise CounterRefusal("offline", "rewards can only be claimed online", status=503)
         return ClaimAnswer(claim_id=request.claim_id, title="Free coffee", credits=-100, balance=50)
+
+    async def collectable_rewards(self, key: str | None, card: str | None) -> Collectables:
+        self._take("collectable_rewards", (key, card))
+        return (CollectableView(uuid="c-1", title="Birthday cake", required_credits=40),)
 
     async def status(self) -> TillStatus:
         self._take("status")

@@ -150,6 +150,17 @@ async def test_the_same_sale_twice_is_one_sale_and_another_body_is_a_conflict(
     assert (refused.value.code, refused.value.status) == ("sale_conflict", 409)
 
 
+async def test_a_sale_that_hands_out_a_collectable_reward_needs_the_client_api(
+    make_till: MakeTill,
+) -> None:
+    till = make_till("v3")  # no personal access token: no client API
+    with pytest.raises(CounterRefusal) as refused:
+        await till.sell(sale("C-1", customer_card=JAN_CARD, collect=("cake-1",)))
+    assert (refused.value.code, refused.value.status) == ("collect_unavailable", 409)
+    assert "personal access token" in str(refused.value)
+    assert await till._journal.sale("C-1") is None  # nothing recorded, nothing to undo
+
+
 async def test_cards_that_cannot_earn_and_product_codes(make_till: MakeTill) -> None:
     till = make_till("v3")
     await till.scanned(scan("D4E5F6A7"))  # a card nobody registered

@@ -144,6 +144,7 @@ class CollectableReward(ApiModel):
 
     uuid: str
     title: str | None = None
+    created_at: datetime | None = None
     expires_at: datetime | None = None
     has_been_collected: bool = False
     contact: ContactRef | None = None
@@ -153,15 +154,22 @@ class CollectableReward(ApiModel):
 class CollectedRewardInfo(ApiModel):
     uuid: str
     title: str
+    description: str | None = None
+    reward_type: str | None = None
     required_credits: int | None = None
     media: Media | None = None
+    #: the PLU the till applies: the reward attribute the v3 rewards carry it in
+    external_property: str | None = None
 
 
 class Collection(ApiModel):
-    """``PUT /collectable-rewards/collect/{uuid}`` and its reverse."""
+    """``PUT /collectable-rewards/collect/{uuid}`` and its reverse: ``{uuid, status}`` on
+    the registers page; ``leat-openapi.yaml`` answers the whole collectable reward with
+    ``has_been_collected`` instead of a status. Both are read."""
 
     uuid: str
-    status: str  # COLLECTED, ...
+    status: str | None = None  # COLLECTED, REVERSED
+    has_been_collected: bool | None = None
 
 
 class Category(ApiModel):

@@ -154,6 +154,8 @@ class RewardRef(ApiModel):
     title: str | None = None
     reward_type: str | None = None
     media: Media | None = None
+    #: a claim of it waits at the shop as a collectable reward (the docs' pre-redeem)
+    pre_redeemable: bool = False
     external_property: str | None = Field(default=None, validation_alias=PLU_ATTRIBUTE)
 
 

@@ -99,6 +99,7 @@ def reward_of(reward: models.Reward) -> Reward:
         external_property=reward.external_property,
         stock=reward.stock,
         media_url=reward.media.value if reward.media else None,
+        pre_redeemable=reward.pre_redeemable,
     )
 
 
@@ -113,4 +114,5 @@ def claim_of(claim: models.RewardReception) -> RewardClaim:
         # where the docs put them: the reward's own attribute, the reception's code
         external_property=claim.plu(),
         code=claim.code(),
+        collectable=bool(reward and reward.pre_redeemable),
     )
