@@ -14,13 +14,10 @@ REVERSE_CLAIM = "reverse_claim"
 #: a reward claim whose answer was lost: its outcome found out (never sent again by the
 #: outbox; claims are online only, and the POS may claim again once it did not land)
 REWARD_CLAIM = "reward_claim"
-<<<<<<< HEAD
 #: a voucher locked for a sale: redeemed once the sale is recorded, released when it is
 #: voided or never recorded in time (``outbox/vouchers.py``)
 VOUCHER = "voucher"
-=======
 #: a pre-redeemed (collectable) reward collected with the sale that names it
 COLLECT_REWARD = "collect_reward"
 #: a voided sale's collection undone: the reward waits to be collected again
 REVERSE_COLLECTION = "reverse_collection"
->>>>>>> rewards

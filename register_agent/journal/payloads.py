@@ -190,7 +190,6 @@ class RewardClaimPayload(Payload):
     started_at: float  # when the claim's request was about to leave (the till's clock)
 
 
-<<<<<<< HEAD
 class VoucherPayload(Payload):
     """A voucher locked for a sale, and what becomes of the lock. ``code`` is what redeems
     it (a bearer secret, like a card): cut to its last four once the operation is done."""
@@ -209,7 +208,8 @@ class VoucherPayload(Payload):
 
     def deciding(self, action: Literal["redeem", "release"]) -> VoucherPayload:
         return self.model_copy(update={"action": action})
-=======
+
+
 class CollectionPayload(Payload):
     """A collectable reward collected with a sale, or (on the sale's void) its collection
     reversed; the contact's list of waiting rewards settles a lost answer."""
@@ -218,7 +218,6 @@ class CollectionPayload(Payload):
     collectable_id: str  # the collectable reward's uuid (its claim's loyalty transaction)
     #: the contact's uuid, known at the sale (None: a card scanned offline, unresolved)
     contact: str | None = None
->>>>>>> rewards
 
 
 #: every kind's payload model: a new kind of operation is one model here and in results.py
@@ -228,12 +227,9 @@ PAYLOADS: dict[str, type[Payload]] = {
     REFUND: RefundPayload,
     REVERSE_CLAIM: ReverseClaimPayload,
     REWARD_CLAIM: RewardClaimPayload,
-<<<<<<< HEAD
     VOUCHER: VoucherPayload,
-=======
     COLLECT_REWARD: CollectionPayload,
     REVERSE_COLLECTION: CollectionPayload,
->>>>>>> rewards
 }
 
 

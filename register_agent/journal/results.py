@@ -71,21 +71,20 @@ class RewardClaimResult(Result):
     code: str | None = None  # a digital reward's code
 
 
-<<<<<<< HEAD
 class VoucherResult(Result):
     """What became of a locked voucher: redeemed with its sale, or released."""
 
     outcome: Literal["redeemed", "released"]
     name: str
     code: str  # its last four characters, no more
-=======
+
+
 class CollectionResult(Result):
     """A collection done or reversed: the API's status (COLLECTED, REVERSED; None when a
     reconciliation found it in the contact's list instead)."""
 
     collectable_id: str
     status: str | None = None
->>>>>>> rewards
 
 
 #: every kind's result model (a reverse_claim gives back credits and says no more)
@@ -95,12 +94,9 @@ RESULTS: dict[str, type[Result]] = {
     REFUND: RefundResult,
     REVERSE_CLAIM: CreditsResult,
     REWARD_CLAIM: RewardClaimResult,
-<<<<<<< HEAD
     VOUCHER: VoucherResult,
-=======
     COLLECT_REWARD: CollectionResult,
     REVERSE_COLLECTION: CollectionResult,
->>>>>>> rewards
 }
 
 

@@ -38,11 +38,8 @@ from register_agent.journal.payloads import (
     CreditReceptionPayload,
 )
 from register_agent.loyalty import CreditAward, CustomerRef, LoyaltyService
-<<<<<<< HEAD
-from register_agent.loyalty.vouchers import Vouchers
-=======
 from register_agent.loyalty.bundle import Loyalty
->>>>>>> rewards
+from register_agent.loyalty.vouchers import Vouchers
 from register_agent.outbox.claims import SETTLE_AFTER_S, RewardClaimHandler
 from register_agent.outbox.collectables import CollectionHandler
 from register_agent.outbox.contract import (
@@ -88,27 +85,20 @@ BETWEEN_POS_TRANSACTION_AND_CREDIT = "between_pos_transaction_and_credit"
 
 
 def make_handlers(
-<<<<<<< HEAD
-    loyalty: LoyaltyService,
+    services: Loyalty | LoyaltyService,
     journal: Journal,
     *,
     claim_settle_s: float = SETTLE_AFTER_S,
     vouchers: Vouchers | None = None,
-=======
-    services: Loyalty | LoyaltyService, journal: Journal, *, claim_settle_s: float = SETTLE_AFTER_S
->>>>>>> rewards
 ) -> dict[str, OperationHandler]:
     """The outbox's handler table: one handler per operation kind, from the bundle's
     services (or a ``LoyaltyService`` alone: no collectable rewards)."""
     loyalty = services.service if isinstance(services, Loyalty) else services
     collectables = services.collectables if isinstance(services, Loyalty) else None
     return {
-<<<<<<< HEAD
         VOUCHER: VoucherHandler(vouchers, journal),
-=======
         COLLECT_REWARD: CollectionHandler(collectables, COLLECT_REWARD),
         REVERSE_COLLECTION: CollectionHandler(collectables, REVERSE_COLLECTION),
->>>>>>> rewards
         CREDIT_RECEPTION: CreditReceptionHandler(loyalty, journal),
         STAGED_CREDIT_RECEPTION: StagedCreditHandler(loyalty),
         REFUND: RefundHandler(loyalty, journal),

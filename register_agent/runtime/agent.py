@@ -148,13 +148,8 @@ class Agent:
         self.vouchers = open_vouchers(config, self.journal, self.loyalty, stack, wake)
         self.outbox: Outbox = Outbox(
             self.journal,
-<<<<<<< HEAD
-            outbox_handlers(config, self.loyalty, self.journal, self.vouchers),
+            outbox_handlers(config, loyalty, self.journal, self.vouchers),
             outbox_settings(config),
-=======
-            make_handlers(loyalty, self.journal, claim_settle_s=config.outbox.claim_settle_s),
-            _outbox_settings(config),
->>>>>>> rewards
             on_beat=lambda: self.heartbeat.beat("outbox"),
             on_settled=self._settled,
             on_api_result=self.health.api_result,

@@ -11,6 +11,7 @@ from register_agent.config import AgentConfig
 from register_agent.counter.vouchers.desk import VoucherDesk
 from register_agent.journal import Journal
 from register_agent.loyalty import LoyaltyService
+from register_agent.loyalty.bundle import Loyalty
 from register_agent.loyalty.retries import Deadline
 from register_agent.loyalty.vouchers import make_vouchers
 from register_agent.outbox.contract import OperationHandler
@@ -45,7 +46,7 @@ def open_vouchers(
 
 
 def outbox_handlers(
-    config: AgentConfig, loyalty: LoyaltyService, journal: Journal, desk: VoucherDesk
+    config: AgentConfig, loyalty: Loyalty, journal: Journal, desk: VoucherDesk
 ) -> dict[str, OperationHandler]:
     settle_s = config.outbox.claim_settle_s
     return make_handlers(loyalty, journal, claim_settle_s=settle_s, vouchers=desk.service)
