@@ -90,8 +90,7 @@ class CreditAward:
 
 @dataclass(frozen=True)
 class SaleLine:
-    """An article of a sale as the POS sent it: what the orders backend sends as a line
-    item (the Register API's awards take the amount alone)."""
+    """An article of a sale as the POS sent it: the orders backend's line item."""
 
     text: str
     amount: Decimal  # the line's total in currency units; negative: a discount
@@ -117,8 +116,7 @@ class Reward:
     external_property: str | None = None  # e.g. the PLU the till applies
     stock: int | None = None  # None: unlimited or not reported
     media_url: str | None = None  # the reward's picture, for the POS's list
-    #: a claim of it is a collectable reward, collected with a sale (the docs' pre-redeem)
-    pre_redeemable: bool = False
+    pre_redeemable: bool = False  # a claim is a collectable reward, collected with a sale
 
 
 @dataclass(frozen=True)
@@ -129,8 +127,7 @@ class RewardClaim:
     balance: int | None
     external_property: str | None = None
     code: str | None = None  # a digital reward's code, the customer's to use
-    #: the reward is pre-redeemable: the claim is a collectable reward, ``claim_id`` its uuid
-    collectable: bool = False
+    collectable: bool = False  # pre-redeemable: a collectable reward, ``claim_id`` its uuid
 
 
 @dataclass(frozen=True)
@@ -153,9 +150,8 @@ class LoyaltyService(Protocol):
 
     #: whether find_award can tell if an ambiguous award landed (v3 yes, v1 no)
     can_reconcile: bool
-    #: whether every write carries a key of ours that the server refuses twice (orders:
-    #: external identifiers): a lost award is then found by its key (``find_award(key=)``)
-    #: and a lost return sent again, its repeat answered AlreadyApplied (v1, v3: no)
+    #: whether every write carries a key the server refuses twice (orders: external ids):
+    #: a lost award is found by it (``find_award(key=)``), a lost return sent again
     keyed_writes: bool
     #: whether stage_credits needs the API (v1 yes; v3 mints a token locally)
     stages_online: bool

@@ -34,9 +34,7 @@ from register_agent.journal.kinds import (
     STAGED_CREDIT_RECEPTION,
     VOUCHER,
 )
-from register_agent.journal.payloads import (
-    CreditReceptionPayload,
-)
+from register_agent.journal.payloads import CreditReceptionPayload
 from register_agent.loyalty import CreditAward, CustomerRef, LoyaltyService
 from register_agent.loyalty.bundle import Loyalty
 from register_agent.loyalty.vouchers import Vouchers
