@@ -7,7 +7,8 @@ than its bound.
 
 from __future__ import annotations
 
-import asyncio
+import concurrent.futures
+import contextlib
 import hashlib
 import logging
 import re
@@ -25,6 +26,9 @@ from register_agent.till.loyalty_block import Early
 log = logging.getLogger(__name__)
 
 _NOT_IN_SALE_ID = re.compile(r"[^A-Za-z0-9._:/-]+")
+
+#: where the relay's thread waits for the block (``judge.py``)
+Told = concurrent.futures.Future[LoyaltyBlock]
 
 
 def sale_id_of(found: FoundReceipt, job: bytes, day: datetime) -> str:
@@ -67,18 +71,44 @@ class PassthroughDesk:
         self._language = language
         self._stages_online = stages_online
         self._clock = clock
-        self._recording: set[asyncio.Future[SaleAnswer]] = set()
 
-    async def block(self, found: FoundReceipt, job: bytes) -> LoyaltyBlock:
-        """Sell the receipt's total and say what its block prints. A card scanned within
-        the customer window is consumed by this sale (as a POS sale consumes it)."""
+    async def sell(self, found: FoundReceipt, job: bytes, told: Told) -> None:
+        """Sell the receipt's total; ``told`` gets the block it prints as soon as the till
+        may say it. A card scanned within the customer window is consumed by this sale (as
+        a POS sale consumes it).
+
+        The till tells a sale's answer before the journal's commit when it promises
+        nothing the journal must keep (``SaleLoyalty.makes_no_promise``: a v3 QR, whose
+        token the Register API collects once per sale id, or nothing), after it otherwise.
+        ``told`` is set inside the sale's own step on the loop, so the relay's thread wakes
+        then, and the commit goes on off the relay's path: the printer gets the block while
+        the disk syncs.
+        """
         request = SaleRequest(
             sale_id=sale_id_of(found, job, datetime.fromtimestamp(self._clock())),
             amount=found.total,
             currency=self._currency,
             print_receipt=False,  # the block goes on the till's own receipt, not a slip
         )
-        answer = await self._answer(request)
+
+        def early(answer: SaleAnswer) -> None:
+            _tell(told, self._printed(answer, request))
+
+        try:
+            answer = await self._till.sell(request, early=early)
+        except Exception as exc:  # the judge counts it (below)
+            if told.done():
+                # the receipt printed its QR, which collects once with or without this
+                # record; only the journal's record of the sale is missing
+                log.exception("passthrough: a printed sale could not be recorded")
+            else:  # a refusal or a failure: the judge's to count
+                with contextlib.suppress(concurrent.futures.InvalidStateError):
+                    told.set_exception(exc)
+            return
+        _tell(told, self._printed(answer, request))
+
+    def _printed(self, answer: SaleAnswer, request: SaleRequest) -> LoyaltyBlock:
+        """The block the receipt prints for the sale's answer."""
         block = answer.loyalty
         if self._stages_online and block.customer is None and block.state != "qr":
             # v1 without a card, whose staged reception was not made in the wait (the API
@@ -86,33 +116,12 @@ class PassthroughDesk:
             # till never prints. The sale is recorded all the same, so the same receipt
             # printed again says the same.
             return LoyaltyBlock(state="none", lines=(CANNOT_COLLECT[self._language],))
-        log.info("passthrough: sale %s of %s: %s", request.sale_id, found.total, block.state)
+        log.info("passthrough: sale %s of %s: %s", request.sale_id, request.amount, block.state)
         return block
 
-    async def _answer(self, request: SaleRequest) -> SaleAnswer:
-        """The sale's answer as soon as the till may give it: before the journal's commit
-        when it promises nothing the journal must keep (``SaleLoyalty.makes_no_promise``:
-        a v3 QR, whose token the Register API collects once per sale id, or nothing),
-        after it otherwise. The commit goes on meanwhile on the event loop, off the relay's
-        path: the printer gets the block while the disk syncs."""
-        told: asyncio.Future[SaleAnswer] = asyncio.get_running_loop().create_future()
 
-        def early(answer: SaleAnswer) -> None:
-            if not told.done():
-                told.set_result(answer)
-
-        selling = asyncio.ensure_future(self._till.sell(request, early=early))
-        await asyncio.wait((told, selling), return_when=asyncio.FIRST_COMPLETED)
-        if not told.done():
-            told.cancel()
-            return selling.result()  # a refusal or a failure is the judge's to count
-        self._recording.add(selling)  # kept: a task nobody holds may be collected
-        selling.add_done_callback(self._recorded)
-        return told.result()
-
-    def _recorded(self, selling: asyncio.Future[SaleAnswer]) -> None:
-        self._recording.discard(selling)
-        if not selling.cancelled() and (failure := selling.exception()) is not None:
-            # the receipt printed its QR, which collects once with or without this record;
-            # only the journal's record of the sale is missing
-            log.error("passthrough: a printed sale could not be recorded: %r", failure)
+def _tell(told: Told, block: LoyaltyBlock) -> None:
+    """The first answer counts (the early one, when the till gave it)."""
+    if not told.done():
+        with contextlib.suppress(concurrent.futures.InvalidStateError):
+            told.set_result(block)
