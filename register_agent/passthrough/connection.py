@@ -47,7 +47,7 @@ class TillConnection:
         self._relay = relay
         self._till = till
         self._idle_s = idle_s
-        self._printer: socket.socket | None = None
+        self._printer: Any = None  # a socket, or a serial printer's line (printer_link.py)
         self._selector = selectors.DefaultSelector()
         # the block's future rings this when it is done: no poll interval is added to a job
         self._bell, self._ringer = socket.socketpair()

@@ -32,6 +32,7 @@ from register_agent.errors import ConfigError
 from register_agent.passthrough.connection import TillConnection
 from register_agent.passthrough.figures import PassthroughCounters
 from register_agent.passthrough.judge import Judge
+from register_agent.passthrough.printer_link import PrinterTarget
 from register_agent.passthrough.serial_till import SerialPort, serve_line
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ _CHUNK = 65536
 @dataclass(frozen=True)
 class RelaySettings:
     listen: tuple[str, int]
-    printer: tuple[str, int]
+    printer: PrinterTarget
     connect_timeout_s: float = 2.0
     #: a till's job ends after this long without a byte (a till that keeps the connection)
     idle_s: float = 2.0
