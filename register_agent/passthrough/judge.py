@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from register_agent.config import PassthroughConfig, ReceiptConfig
 from register_agent.config.passthrough import CutDialect
@@ -38,6 +38,29 @@ class Verdict:
     insert: bytes = b""
     closed: bool = False
     reason: str | None = None
+
+
+class Deciding(Protocol):
+    """What the relay asks at each cut and at each job's end (``Judge``, or ``Untouched``)."""
+
+    @property
+    def picks_last(self) -> bool: ...
+
+    def at_cut(self, job: bytes, cut: int, service: Service) -> Verdict: ...
+
+    def at_end(self, job: bytes, service: Service) -> Verdict: ...
+
+
+class Untouched:
+    """Every job relayed as it came, with no block (``passthrough-learn`` records one)."""
+
+    picks_last = False
+
+    def at_cut(self, job: bytes, cut: int, service: Service) -> Verdict:
+        return Verdict()
+
+    def at_end(self, job: bytes, service: Service) -> Verdict:
+        return Verdict(reason="recorded")
 
 
 class Judge:

@@ -183,7 +183,7 @@ def open_printer(config: PrinterConfig, **options: Any) -> Printer:
     return PRINTER_DRIVERS[config.kind](config, cache_dir=printer_cache_dir(config), **options)
 
 
-def printer_address(config: PrinterConfig, printer: Printer) -> PrinterTarget | None:
+def printer_address(config: PrinterConfig, printer: Printer | None) -> PrinterTarget | None:
     """Where the pass-through relays a till's jobs: a network printer's raw port (the
     virtual one's, once it listens), or what opens a serial printer's line; None for a
     printer the relay cannot reach (USB, a file)."""
