@@ -106,7 +106,7 @@ class TextDecoder:
         self._table = codec_for(0, overrides)
         self._in_multibyte = False
         self._decoder = codecs.getincrementaldecoder(self._table)("replace")
-        self._swap: dict[int, str] | None = None  # the international set's characters
+        self._swap: dict[int, int] | None = None  # the international set's characters
 
     def select_table(self, number: int) -> None:
         self._table = codec_for(number, self._overrides)
