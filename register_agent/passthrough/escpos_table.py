@@ -11,8 +11,7 @@ Star Line Mode (Star printers not switched to their ESC/POS emulation) is not in
 beyond its cut (``ESC d n``, ``code_pages.is_cut``): the one public list of its command
 lengths we found (the stuifzand-software/star-linemode project's ``codes.spec``) covers
 text formatting only, without a licence, and has none of the commands that carry a payload
-(raster ``ESC GS S``, logos ``ESC FS p``, barcodes ``ESC b``, QR ``ESC GS y``), whose
-lengths would be guesses here. Such a job reaches an unknown command and is relayed
+(raster images, stored logos, barcodes, QR codes), whose lengths would be guesses here. Such a job reaches an unknown command and is relayed
 untouched (``out_of_sync``); what is missing is Star's "Line Mode Command Specifications"
 table of every command and its parameters, checked against a recorded job.
 """
