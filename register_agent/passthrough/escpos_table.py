@@ -11,9 +11,10 @@ Star Line Mode (Star printers not switched to their ESC/POS emulation) is not in
 beyond its cut (``ESC d n``, ``code_pages.is_cut``): the one public list of its command
 lengths we found (the stuifzand-software/star-linemode project's ``codes.spec``) covers
 text formatting only, without a licence, and has none of the commands that carry a payload
-(raster images, stored logos, barcodes, QR codes), whose lengths would be guesses here. Such a job reaches an unknown command and is relayed
-untouched (``out_of_sync``); what is missing is Star's "Line Mode Command Specifications"
-table of every command and its parameters, checked against a recorded job.
+(raster images, stored logos, barcodes, QR codes), whose lengths would be guesses here.
+Such a job reaches an unknown command and is relayed untouched (``out_of_sync``). What is
+missing: Star's "Line Mode Command Specifications" table of every command and its
+parameters, checked against a recorded job.
 """
 
 from __future__ import annotations
