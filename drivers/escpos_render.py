@@ -17,6 +17,7 @@ from typing import Any
 import qrcode
 from escpos.constants import QR_ECLEVEL_M
 from escpos.printer import Dummy
+from qrcode.util import MODE_8BIT_BYTE, QRData
 
 from drivers.logo_raster import LogoError, logo_raster
 from register_agent.config import (
@@ -156,13 +157,26 @@ def _qr(printer: Any, code: QrCode, config: PrinterSettings) -> None:
 
 def _qr_module_dots(data: str, printable: int, paper_width_mm: int) -> int:
     """The largest module size up to the paper's preferred one that fits with quiet zones."""
-    symbol = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M)
-    symbol.add_data(data)
-    # only the symbol's size matters here: best_fit finds the version without drawing the
-    # symbol and trying its eight masks (make() did, 70 ms a receipt on x86, bench/README.md)
-    version = int(symbol.best_fit())
+    version = _qr_version(len(data.encode("utf-8")))
     modules = 4 * version + 17 + 8  # 4 modules of quiet zone each side
     return max(1, min(_QR_DOTS[paper_width_mm], printable // modules, 16))
+
+
+@cache
+def _qr_version(length: int) -> int:
+    """The QR version (its size) of ``length`` bytes in byte mode at error correction M.
+
+    Byte mode is the longest encoding of any content: an encoder that writes a run of
+    digits or capitals denser (qrcode, a printer's ``GS ( k``) never needs a larger version,
+    so a module size chosen for it always fits the paper. It depends on the length alone,
+    so it is worked out once per length: every receipt's QR of the same shape (the loyalty
+    token's URL) then costs a look-up where qrcode's ``best_fit`` took 1 to 4 ms a receipt
+    (bench/README.md, the receipt pass-through).
+    """
+    symbol = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M)
+    symbol.add_data(QRData(b"\0" * length, mode=MODE_8BIT_BYTE))
+    # best_fit finds the version without drawing the symbol and trying its eight masks
+    return int(symbol.best_fit())
 
 
 def _barcode(printer: Any, code: Barcode) -> None:

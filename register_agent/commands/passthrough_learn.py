@@ -2,35 +2,35 @@
 template that finds its total.
 
 It listens where ``[passthrough] listen`` says (or ``--listen``), takes one job from the
-till, and forwards it byte for byte to the configured network printer while it arrives,
-with the printer's answers (status bytes) going back to the till, so the customer in front
-of the till still gets the receipt. Then it saves the job, shows its lines numbered, and
-writes the proposed ``[passthrough.template]`` (``register_agent/passthrough/learning.py``)
-to a file the installer checks with ``passthrough-test`` and pastes into the config.
-
-The forwarding is deliberately small: one connection, no loyalty block, no held cut. The
-running agent's relay does the real work; this command runs while the agent is stopped.
+till, and forwards it to the configured printer (network or serial) through the agent's own
+relay (``passthrough/relay.py``) with no loyalty block: byte for byte while it arrives, with
+the printer's answers (status bytes) going back to the till, so the customer in front of
+the till still gets the receipt, and the relay's path is the one the installer sees work.
+Then it saves the job, shows its lines numbered, and writes the proposed
+``[passthrough.template]`` (``register_agent/passthrough/learning.py``) to a file the
+installer checks with ``passthrough-test`` and pastes into the config. It runs while the
+agent is stopped (both would listen on the same port).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
-import selectors
+import queue
 import socket
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from register_agent.errors import ConfigError
 
 if TYPE_CHECKING:
-    from register_agent.config import AgentConfig
+    from register_agent.config import AgentConfig, PassthroughConfig
+    from register_agent.passthrough.printer_link import PrinterTarget
 
 #: a till that keeps its connection open between receipts: the job ends after this long
 #: without a byte (once something has arrived)
 IDLE_END_S = 3.0
-_CHUNK = 65536
 
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -76,10 +76,8 @@ def passthrough_learn_command(args: argparse.Namespace) -> int:
             )
         except ValueError:
             raise ConfigError("--listen must be address:port, e.g. 127.0.0.1:9100") from None
-    printer = None if args.no_forward else _printer_address(config)
-    data = _record_one_job(
-        (passthrough.listen_host, passthrough.listen_port), printer, args.timeout
-    )
+    printer = None if args.no_forward else _printer_target(config)
+    data = _record_one_job(passthrough, printer, args.timeout)
     args.out.write_bytes(data)
     print(f"recorded {len(data)} bytes to {args.out}")
     try:
@@ -122,103 +120,95 @@ def _why_no_proposal(has_text: bool, has_image: bool, size: int) -> str:
     return "the job prints no text"
 
 
-def _printer_address(config: AgentConfig) -> tuple[str, int]:
+def _printer_target(config: AgentConfig) -> PrinterTarget:
+    """Where the relay forwards the job: the printer the running agent relays to."""
+    from register_agent.runtime.devices import printer_address  # noqa: PLC0415
+
     printer = config.printer
     if printer is None:
         raise ConfigError(
             "no [printer] to forward the till's job to; configure the printer the till "
             "printed to, or pass --no-forward (the receipt then does not print)"
         )
-    if printer.kind not in ("network", "virtual") or not getattr(printer, "port", 0):
+    target = printer_address(printer, None)
+    if target is None or (not callable(target) and not target[1]):
         raise ConfigError(
-            f"passthrough-learn forwards to a network printer only, and [printer] is "
+            f"passthrough-learn forwards to a network or serial printer only, and [printer] is "
             f'kind "{printer.kind}"; pass --no-forward and print the receipt again from the till'
         )
-    return str(getattr(printer, "host")), int(getattr(printer, "port"))  # noqa: B009
+    return target
 
 
 def _record_one_job(
-    listen: tuple[str, int], printer: tuple[str, int] | None, timeout: float
+    passthrough: PassthroughConfig, printer: PrinterTarget | None, timeout: float
 ) -> bytes:
+    """The till's next job, relayed to ``printer`` by the agent's own relay (its printer's
+    answers going back to the till) with no block: the one forwarding path there is."""
+    from register_agent.passthrough.figures import PassthroughCounters  # noqa: PLC0415
+    from register_agent.passthrough.judge import Untouched  # noqa: PLC0415
+    from register_agent.passthrough.relay import Relay, RelaySettings  # noqa: PLC0415
+
+    jobs: queue.Queue[bytes] = queue.Queue()
+    counters = PassthroughCounters()  # nothing saved: the agent's figures stay its own
+    listen = (passthrough.listen_host, passthrough.listen_port)
+    settings = RelaySettings(
+        listen=listen,
+        printer=printer or _Discard,
+        idle_s=IDLE_END_S,
+        cut_dialect=passthrough.cut_dialect,
+    )
+    relay = Relay(settings, Untouched(), counters, threading.Lock(), on_job=jobs.put)
     try:
-        server = socket.create_server(listen)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
+        host, port = relay.start()
+    except ConfigError as exc:
+        if isinstance(exc.__cause__, OSError) and exc.__cause__.errno == errno.EADDRINUSE:
             raise ConfigError(
                 f"{listen[0]}:{listen[1]} is taken, most likely by the running agent's "
                 "pass-through: stop it (systemctl stop register-agent) while learning, "
                 "or pass --listen with a free port"
             ) from None
-        raise ConfigError(f"cannot listen on {listen[0]}:{listen[1]}: {exc.strerror}") from None
-    with server:
-        host, port = server.getsockname()[:2]
-        forward = f", forwarding to the printer at {printer[0]}:{printer[1]}" if printer else ""
+        raise
+    try:
+        forward = ""
+        if printer is not None:
+            where = "on its serial line" if callable(printer) else "at {}:{}".format(*printer)
+            forward = f", forwarding to the printer {where}"
         print(f"listening on {host}:{port}{forward}; print a receipt on the till now", flush=True)
-        server.settimeout(timeout)
         try:
-            till, _ = server.accept()
-        except TimeoutError:
+            return jobs.get(timeout=timeout)
+        except queue.Empty:
+            if counters.figures().passed.get("printer_unreachable"):
+                raise ConfigError(
+                    "the till's job came, but the printer cannot be reached: switch it on "
+                    "and check [printer], or pass --no-forward, then print again"
+                ) from None
             raise ConfigError(
                 f"no job arrived within {timeout:g} s; is the till's printer set to this "
                 "machine's address and port?"
             ) from None
-    with till, contextlib.ExitStack() as stack:
-        printer_socket = None
-        if printer is not None:
-            try:
-                printer_socket = socket.create_connection(printer, timeout=5)
-                stack.enter_context(printer_socket)
-            except OSError as exc:
-                print(
-                    f"the printer at {printer[0]}:{printer[1]} did not answer ({exc}); "
-                    "the job is recorded but not printed: print it again from the till"
-                )
-        return _relay(till, printer_socket, timeout)
+    finally:
+        relay.stop()
 
 
-def _relay(till: socket.socket, printer: socket.socket | None, timeout: float) -> bytes:
-    """The till's bytes until it closes (or goes quiet), each passed on to the printer as
-    it arrives; the printer's answers go back to the till at once."""
-    job = bytearray()
-    with selectors.DefaultSelector() as selector:
-        selector.register(till, selectors.EVENT_READ, "till")
-        if printer is not None:
-            selector.register(printer, selectors.EVENT_READ, "printer")
-        while True:
-            events = selector.select(IDLE_END_S if job else timeout)
-            if not events:
-                return bytes(job)
-            for key, _ in events:
-                peer = key.fileobj
-                assert isinstance(peer, socket.socket)
-                try:
-                    chunk = peer.recv(_CHUNK)
-                except OSError:
-                    chunk = b""
-                if key.data == "till":
-                    if not chunk:
-                        return bytes(job)
-                    job += chunk
-                    printer = _pass_on(selector, printer, chunk)
-                elif chunk:
-                    till.sendall(chunk)
-                else:  # the printer hung up: keep recording what the till sends
-                    printer = _pass_on(selector, printer, None)
+class _Discard:
+    """``--no-forward``: a printer line that takes every byte and never answers."""
 
+    def __init__(self) -> None:
+        self._quiet, self._other = socket.socketpair()
+        self.in_waiting = 0
 
-def _pass_on(
-    selector: selectors.BaseSelector, printer: socket.socket | None, chunk: bytes | None
-) -> socket.socket | None:
-    """Send ``chunk`` to the printer; a printer gone (or ``chunk`` None) is let go."""
-    if printer is None:
-        return None
-    if chunk is not None:
-        try:
-            printer.sendall(chunk)
-        except OSError:
-            chunk = None
-    if chunk is None:
-        print("the printer closed the connection; the rest of the job is recorded only")
-        selector.unregister(printer)
-        return None
-    return printer
+    def fileno(self) -> int:
+        return self._quiet.fileno()
+
+    def read(self, size: int) -> bytes:
+        return b""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self._quiet.close()
+        self._other.close()

@@ -18,7 +18,8 @@ from register_agent.receipts.layout import Cut, Language, Receipt, ReceiptLayout
 Render = Callable[[ReceiptLayout], bytes]
 
 #: the modes the block is laid out in: font A, no emphasis, normal size, no underline, not
-#: reversed, upright, left aligned, code page 0 (the driver selects its own page for its text)
+#: reversed, upright, left aligned, code page 0 (the driver selects its own page for its text),
+#: the U.S.A. international set
 DEFAULT_MODES = (
     b"\x1b!\x00"  # ESC ! 0
     b"\x1d!\x00"  # GS ! 0
@@ -30,6 +31,7 @@ DEFAULT_MODES = (
     b"\x1bV\x00"  # ESC V 0
     b"\x1ba\x00"  # ESC a 0
     b"\x1bt\x00"  # ESC t 0
+    b"\x1bR\x00"  # ESC R 0: the U.S.A. set, so the block's # or $ print as such
 )
 #: the commands that set a mode the block changes; the till's last one of each is sent again
 _MODE_PREFIXES = frozenset(

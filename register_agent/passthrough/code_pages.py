@@ -60,6 +60,34 @@ UNKNOWN_TABLE_CODEC = "ascii"
 
 _EPSON_CUTS = frozenset({"GS V", "ESC i", "ESC m"})
 
+#: the twelve ASCII characters an international character set (``ESC R n``) prints otherwise
+_REPLACED = "#$@[\\]^`{|}~"
+#: what each set prints in their place, in that order (codes 23, 24, 40, 5B, 5C, 5D, 5E, 60,
+#: 7B, 7C, 7D, 7E hex): the table of Epson's ESC/POS Command Reference, ESC R ("Select an
+#: international character set"), for n = 0 to 16. The sets beyond (17 Arabia, 66 to 75
+#: India's scripts, 82 South Africa) are left out and read as U.S.A.: their tables are
+#: not ones we could check, and amounts and words such as TOTAL never use these codes.
+INTERNATIONAL_SETS: dict[int, str] = {
+    0: _REPLACED,  # U.S.A.
+    1: "#$à°ç§^`éùè¨",  # France
+    2: "#$§ÄÖÜ^`äöüß",  # Germany
+    3: "£$@[\\]^`{|}~",  # U.K.
+    4: "#$@ÆØÅ^`æøå~",  # Denmark I
+    5: "#¤ÉÄÖÅÜéäöåü",  # Sweden
+    6: "#$@°\\é^ùàòèì",  # Italy
+    7: "₧$@¡Ñ¿^`¨ñ}~",  # Spain I
+    8: "#$@[¥]^`{|}~",  # Japan
+    9: "#¤ÉÆØÅÜéæøåü",  # Norway
+    10: "#$ÉÆØÅÜéæøåü",  # Denmark II
+    11: "#$á¡Ñ¿é`íñóú",  # Spain II
+    12: "#$á¡Ñ¿éüíñóú",  # Latin America
+    13: "#$@[₩]^`{|}~",  # Korea
+    14: "#$ŽŠĐĆČžšđćč",  # Slovenia / Croatia
+    15: "#$@[¥]^`{|}~",  # China
+    16: "#₫@[\\]^`{|}~",  # Vietnam
+}
+_SWAPS = {number: str.maketrans(_REPLACED, chars) for number, chars in INTERNATIONAL_SETS.items()}
+
 
 def codec_for(number: int, overrides: Mapping[int, str] | None = None) -> str:
     """The codec of table ``number``: the model's own numbering first, then Epson's."""
@@ -78,6 +106,7 @@ class TextDecoder:
         self._table = codec_for(0, overrides)
         self._in_multibyte = False
         self._decoder = codecs.getincrementaldecoder(self._table)("replace")
+        self._swap: dict[int, int] | None = None  # the international set's characters
 
     def select_table(self, number: int) -> None:
         self._table = codec_for(number, self._overrides)
@@ -92,13 +121,21 @@ class TextDecoder:
         self._in_multibyte = on
         self._use(self._multibyte if on else self._table)
 
+    def select_international(self, number: int) -> None:
+        """``ESC R n``: the characters set ``n`` prints for ASCII's #, $, @, [ ... ~."""
+        self._swap = _SWAPS.get(number) if number else None
+
     def reset(self) -> None:
-        """``ESC @``: table 0, two-byte mode off."""
+        """``ESC @``: table 0, the U.S.A. set, two-byte mode off."""
         self._in_multibyte = False
+        self._swap = None
         self.select_table(0)
 
     def decode(self, piece: bytes) -> str:
-        return self._decoder.decode(piece)
+        text = self._decoder.decode(piece)
+        # every single-byte table has ASCII's characters at their ASCII codes only, so
+        # swapping the decoded characters is swapping those codes
+        return text.translate(self._swap) if self._swap and not self._in_multibyte else text
 
     def _use(self, codec: str) -> None:
         self._decoder = codecs.getincrementaldecoder(codec)("replace")

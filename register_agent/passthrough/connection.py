@@ -12,10 +12,11 @@ import logging
 import selectors
 import socket
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from register_agent.passthrough.figures import PassthroughCounters
-from register_agent.passthrough.judge import Judge, Verdict
+from register_agent.passthrough.judge import Deciding, Verdict
 from register_agent.passthrough.printer_link import close_printer, open_printer
 from register_agent.passthrough.stream import JobStream
 
@@ -31,13 +32,16 @@ class RelayParts(Protocol):
     def settings(self) -> Any: ...
 
     @property
-    def judge(self) -> Judge: ...
+    def judge(self) -> Deciding: ...
 
     @property
     def counters(self) -> PassthroughCounters: ...
 
     @property
     def printer_lock(self) -> Any: ...
+
+    @property
+    def on_job(self) -> Callable[[bytes], None] | None: ...
 
 
 class TillConnection:
@@ -47,7 +51,7 @@ class TillConnection:
         self._relay = relay
         self._till = till
         self._idle_s = idle_s
-        self._printer: socket.socket | None = None
+        self._printer: Any = None  # a socket, or a serial printer's line (printer_link.py)
         self._selector = selectors.DefaultSelector()
         # the block's future rings this when it is done: no poll interval is added to a job
         self._bell, self._ringer = socket.socketpair()
@@ -158,6 +162,8 @@ class TillConnection:
                 self._relay.counters.job_done(verdict.reason)
         self._decided = False
         self._release_printer()
+        if self._relay.on_job is not None and self._stream.data:
+            self._relay.on_job(bytes(self._stream.data))  # as the till sent it, all of it
         self._stream = JobStream(self._relay.settings.cut_dialect)
         self._job_start = 0
 

@@ -173,6 +173,8 @@ def decode_job(
             end_line(command.offset, always=False)
         elif name == "ESC t":
             decoder.select_table(data[command.offset + 2])
+        elif name == "ESC R":
+            decoder.select_international(data[command.offset + 2])
         elif name in ("FS &", "FS ."):
             decoder.multibyte(on=name == "FS &")
         elif name == "ESC @":

@@ -6,6 +6,15 @@ length fields (``GS v 0``'s width and height, the ``pL pH`` of the ``GS (`` fami
 ``GS k`` data up to its NUL, ...). Bytes inside an image or a QR code are so never read as
 text. The table follows Epson's ESC/POS reference; a command it does not know is reported,
 never guessed, because one wrong length would read every later byte wrongly.
+
+Star Line Mode (Star printers not switched to their ESC/POS emulation) is not in the table
+beyond its cut (``ESC d n``, ``code_pages.is_cut``): the one public list of its command
+lengths we found (the stuifzand-software/star-linemode project's ``codes.spec``) covers
+text formatting only, without a licence, and has none of the commands that carry a payload
+(raster images, stored logos, barcodes, QR codes), whose lengths would be guesses here.
+Such a job reaches an unknown command and is relayed untouched (``out_of_sync``). What is
+missing: Star's "Line Mode Command Specifications" table of every command and its
+parameters, checked against a recorded job.
 """
 
 from __future__ import annotations

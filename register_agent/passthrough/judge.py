@@ -12,14 +12,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from register_agent.config import PassthroughConfig, ReceiptConfig
 from register_agent.config.passthrough import CutDialect
 from register_agent.counter.messages import LoyaltyBlock
 from register_agent.errors import CounterRefusal
 from register_agent.passthrough.block import Render, block_bytes, block_layout
-from register_agent.passthrough.desk import PassthroughDesk
+from register_agent.passthrough.desk import PassthroughDesk, Told
 from register_agent.passthrough.escpos_reader import DecodedJob, StreamOutOfSync
 from register_agent.passthrough.template import FoundReceipt, Unmatched, decode_for, find_sale
 
@@ -38,6 +38,29 @@ class Verdict:
     insert: bytes = b""
     closed: bool = False
     reason: str | None = None
+
+
+class Deciding(Protocol):
+    """What the relay asks at each cut and at each job's end (``Judge``, or ``Untouched``)."""
+
+    @property
+    def picks_last(self) -> bool: ...
+
+    def at_cut(self, job: bytes, cut: int, service: Service) -> Verdict: ...
+
+    def at_end(self, job: bytes, service: Service) -> Verdict: ...
+
+
+class Untouched:
+    """Every job relayed as it came, with no block (``passthrough-learn`` records one)."""
+
+    picks_last = False
+
+    def at_cut(self, job: bytes, cut: int, service: Service) -> Verdict:
+        return Verdict()
+
+    def at_end(self, job: bytes, service: Service) -> Verdict:
+        return Verdict(reason="recorded")
 
 
 class Judge:
@@ -110,7 +133,8 @@ class Judge:
         """The till's block, or the reason there is none. Never longer than ``wait_s``: the
         till's own wait for the credits (``[till] receipt_wait_s``) is inside it, so a
         block comes in time unless the event loop or the journal hangs."""
-        future = asyncio.run_coroutine_threadsafe(self._desk.block(found, job), self._loop)
+        future: Told = concurrent.futures.Future()
+        asyncio.run_coroutine_threadsafe(self._desk.sell(found, job, future), self._loop)
         deadline = time.monotonic() + self.wait_s
         service(future, deadline)
         if not future.done():

@@ -31,7 +31,8 @@ from register_agent.config.passthrough import CutDialect
 from register_agent.errors import ConfigError
 from register_agent.passthrough.connection import TillConnection
 from register_agent.passthrough.figures import PassthroughCounters
-from register_agent.passthrough.judge import Judge
+from register_agent.passthrough.judge import Deciding
+from register_agent.passthrough.printer_link import PrinterTarget
 from register_agent.passthrough.serial_till import SerialPort, serve_line
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ _CHUNK = 65536
 @dataclass(frozen=True)
 class RelaySettings:
     listen: tuple[str, int]
-    printer: tuple[str, int]
+    printer: PrinterTarget
     connect_timeout_s: float = 2.0
     #: a till's job ends after this long without a byte (a till that keeps the connection)
     idle_s: float = 2.0
@@ -55,14 +56,18 @@ class Relay:
     def __init__(
         self,
         settings: RelaySettings,
-        judge: Judge,
+        judge: Deciding,
         counters: PassthroughCounters,
         printer_lock: Any,
+        on_job: Callable[[bytes], None] | None = None,
     ) -> None:
         self.settings = settings
         self.judge = judge
         self.counters = counters
         self.printer_lock = printer_lock
+        #: told each job's bytes as the till sent them, once the printer has it all
+        #: (``passthrough-learn`` records the till's next job this way)
+        self.on_job = on_job
         self._server: socket.socket | None = None
         self._open: set[Any] = set()
         self._guard = threading.Lock()

@@ -15,6 +15,7 @@ from register_agent.passthrough.block import Render
 from register_agent.passthrough.desk import PassthroughDesk
 from register_agent.passthrough.figures import PassthroughCounters
 from register_agent.passthrough.judge import Judge
+from register_agent.passthrough.printer_link import PrinterTarget
 from register_agent.passthrough.relay import Relay, RelaySettings
 from register_agent.passthrough.serial_till import SerialPort
 from register_agent.receipts.layout import ReceiptLayout, TextLine
@@ -30,7 +31,7 @@ def start_relay(
     till: Till,
     counters: PassthroughCounters,
     *,
-    printer: tuple[str, int] | None,
+    printer: PrinterTarget | None,
     printer_lock: threading.Lock,
     render: Render,
     stages_online: bool,
@@ -41,8 +42,9 @@ def start_relay(
     passthrough = config.passthrough
     if config.printer is None or printer is None:
         raise ConfigError(
-            'passthrough: the relay needs a network printer: set [printer] kind = "network" '
-            "with the printer's host (and port, 9100 on most printers)"
+            "passthrough: the relay needs a network or serial printer: set [printer] kind = "
+            '"network" with the printer\'s host (and port, 9100 on most printers), or kind = '
+            '"serial" with its port'
         )
     desk = PassthroughDesk(
         till,

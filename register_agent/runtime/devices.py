@@ -29,6 +29,7 @@ from register_agent.config import (
     VirtualReaderConfig,
 )
 from register_agent.errors import ReaderError
+from register_agent.passthrough.printer_link import PrinterTarget
 from register_agent.readers.reader import RawScan, Reader
 from register_agent.readers.scans import Outcome, Reason, Rejection, ScanPipeline
 from register_agent.receipts.layout import ReceiptLayout
@@ -182,15 +183,20 @@ def open_printer(config: PrinterConfig, **options: Any) -> Printer:
     return PRINTER_DRIVERS[config.kind](config, cache_dir=printer_cache_dir(config), **options)
 
 
-def printer_address(config: PrinterConfig, printer: Printer) -> tuple[str, int] | None:
+def printer_address(config: PrinterConfig, printer: Printer | None) -> PrinterTarget | None:
     """Where the pass-through relays a till's jobs: a network printer's raw port (the
-    virtual one's, once it listens); None for a printer the relay cannot reach yet."""
+    virtual one's, once it listens), or what opens a serial printer's line; None for a
+    printer the relay cannot reach (USB, a file)."""
     device = getattr(printer, "device", None)
     if config.kind == "virtual" and device is not None:
         host, port = device.address
         return str(host), int(port)
     if config.kind == "network":
         return config.host, config.port
+    if config.kind == "serial":
+        from drivers.serial_line import open_printer_line  # noqa: PLC0415 (as open_serial_line)
+
+        return lambda: open_printer_line(config)
     return None
 
 

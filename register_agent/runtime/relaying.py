@@ -26,7 +26,9 @@ def open_relay(
     loyalty: LoyaltyService,
 ) -> Relay:
     if config.printer is None or printer is None:
-        raise ConfigError("passthrough: the relay needs a [printer] section (a network printer)")
+        raise ConfigError(
+            "passthrough: the relay needs a [printer] section (a network or serial printer)"
+        )
     line, baudrate = config.passthrough.serial_device, config.passthrough.serial_baudrate
     return start_relay(
         config,

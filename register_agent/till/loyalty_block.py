@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from register_agent.config import TillConfig
 from register_agent.counter.collectables import collectables_off
@@ -35,6 +35,9 @@ from register_agent.receipts.layout import Language, text
 from register_agent.receipts.sale_outcome import Answered, Said, SaleOutcome, sale_outcome
 
 log = logging.getLogger(__name__)
+
+#: told a sale's answer before its commit (``Till.sell``), when ``SaleLoyalty.makes_no_promise``
+Early = Callable[[SaleAnswer], None]
 
 
 def customer_key(customer: CustomerRef | None, card: str | None) -> str | None:
@@ -86,6 +89,24 @@ class SaleLoyalty:
         self._config = till
         self._language = language
         self._settled = settled
+
+    @staticmethod
+    def makes_no_promise(request: SaleRequest, operations: Sequence[NewOperation]) -> bool:
+        """Whether a new sale's first answer may be shown before the journal commits the sale.
+
+        The journal keeps a sale's credits safe by committing its outbox operations before
+        anyone is told of them: a receipt saying "points will be added" for a credit that was
+        never committed (the agent killed in between) would be a promise nobody keeps. A sale
+        with no operation makes no such promise. Its block is nothing, a locked card's notice,
+        or (v3, no customer) the loyalty-token QR, which carries its credits itself: minted on
+        the till, with the unique id ``<register>-<sale id>``, so the Register API collects
+        every token of one sale once (1034 on a second claim), whether the sale is committed
+        before the receipt prints, after it, or (killed in between) only when the till sends
+        the same receipt again, which gives the same sale id. What such a sale's commit still
+        brings is the record of the sale itself, not its credits. A sale that opens the drawer
+        waits as before: its answer says how the drawer went.
+        """
+        return not operations and not request.open_drawer
 
     async def for_sale(
         self, request: SaleRequest, customer: CustomerRef | None, card: str | None

@@ -50,7 +50,7 @@ from register_agent.readers.scans import Scan
 from register_agent.receipts.drawer import Drawer, DrawerAnswer
 from register_agent.till.after_sale import AfterSaleDesk
 from register_agent.till.counter_rules import CounterRules
-from register_agent.till.loyalty_block import SaleLoyalty, customer_key, with_customer
+from register_agent.till.loyalty_block import Early, SaleLoyalty, customer_key, with_customer
 from register_agent.till.named_card import NamedCard, NamedCards
 from register_agent.till.sale_answers import SaleAnswers, first_answer, repeat, request_digest
 
@@ -192,18 +192,18 @@ class Till:
 
     # --- sales --------------------------------------------------------------------------
 
-    async def sell(self, request: SaleRequest) -> SaleAnswer:
-        """Record a paid sale; the answer comes after the commit, within the receipt wait."""
+    async def sell(self, request: SaleRequest, *, early: Early | None = None) -> SaleAnswer:
+        """Record a paid sale; the answer comes after the commit, within the receipt wait.
+        ``early`` is told a new sale's answer before its commit when that answer promises
+        nothing the journal must keep (``SaleLoyalty.makes_no_promise``)."""
         if request.customer_card:
             remember_card(request.customer_card)  # logs show its last 4 characters only
         with log_context(sale_id=request.sale_id):
-            return await self._sell(request)
+            digest = request_digest(request)
+            record = lambda: self._record(request, digest, early)  # noqa: E731
+            return await self._answers.answer(request, digest, record)
 
-    async def _sell(self, request: SaleRequest) -> SaleAnswer:
-        digest = request_digest(request)
-        return await self._answers.answer(request, digest, lambda: self._record(request, digest))
-
-    async def _record(self, request: SaleRequest, digest: str) -> SaleAnswer:
+    async def _record(self, request: SaleRequest, digest: str, early: Early | None) -> SaleAnswer:
         """A sale the journal does not hold yet: recorded, then answered after the wait."""
         self._rules.check_amount(request)  # too large, or large and not confirmed
         # The sale consumes the scan even when the POS names the customer itself: a scan
@@ -225,6 +225,8 @@ class Till:
             operations, block = await self._sale_loyalty.for_sale(request, customer, card)
         block = with_customer(block, bound, locked or named.notice, self._receipt_attributes)
         answer = first_answer(request, block, self._config)
+        if early is not None and SaleLoyalty.makes_no_promise(request, operations):
+            early(answer)
         record = SaleRecord(
             sale_id=request.sale_id,
             request_digest=digest,
@@ -289,12 +291,7 @@ class Till:
         hears it from the outbox's ``Settled`` signal)."""
         if operation.state is OperationState.DONE:
             self._health.api_answered()
+        what = {"sale_id": operation.sale_id, "kind": operation.kind, "state": str(operation.state)}
         await self._events.publish(
-            "operation",
-            {
-                "sale_id": operation.sale_id,
-                "kind": operation.kind,
-                "state": str(operation.state),
-                "credits": credits_moved(operation.result),
-            },
+            "operation", {**what, "credits": credits_moved(operation.result)}
         )

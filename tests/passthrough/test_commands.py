@@ -19,6 +19,7 @@ from register_agent.passthrough.escpos_reader import decode_job
 from register_agent.passthrough.template import FoundReceipt, find_sale
 from tests.support.escpos_streams import STREAMS, shop_receipt
 from tests.support.printer_process import PrinterProcess
+from tests.support.serial_printer import SerialPrinter
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "fixtures" / "escpos"
@@ -256,3 +257,39 @@ def test_a_config_file_as_template_uses_its_template_or_says_it_has_none(tmp_pat
     )
     assert refused.returncode == 2
     assert "has no [passthrough.template] table; add one" in refused.stderr
+
+
+def test_passthrough_learn_relays_to_a_serial_printer_through_the_agents_relay(
+    tmp_path: Path,
+) -> None:
+    """Learning forwards through the relay the agent runs, so to any printer it relays to:
+    here one on a serial line, whose status answer reaches the till."""
+    printer = SerialPrinter(tmp_path)
+    try:
+        listen = f"127.0.0.1:{_free_port()}"
+        config = write_config(
+            tmp_path,
+            f'[printer]\nkind = "serial"\nport = "{printer.path}"\nflow_control = "none"\n'
+            f'[passthrough]\nlisten = "{listen}"\n',
+        )
+        learn = subprocess.Popen(
+            [sys.executable, "-m", "register_agent", "--config", str(config),
+             "passthrough-learn", "--timeout", "30"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path,
+        )  # fmt: skip
+        assert learn.stdout is not None
+        ready = learn.stdout.readline()
+        assert "forwarding to the printer on its serial line" in ready, ready
+        receipt = shop_receipt()
+        till_port = int(listen.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", till_port), timeout=10) as till:
+            till.sendall(b"\x10\x04\x01")
+            assert till.recv(1) == b"\x16"  # the serial printer's own answer
+            till.sendall(receipt)
+        out, err = learn.communicate(timeout=30)
+        assert learn.returncode == 0, err
+        assert (tmp_path / "passthrough-job.bin").read_bytes() == b"\x10\x04\x01" + receipt
+        assert printer.received() == b"\x10\x04\x01" + receipt  # relayed untouched
+        assert "proposed: the total on line 6" in out
+    finally:
+        printer.stop()

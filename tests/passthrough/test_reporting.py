@@ -44,7 +44,7 @@ def test_the_counted_jobs_are_left_for_doctor_and_the_ticket(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("settings", "words"),
     [
-        ({"printer": {"kind": "file", "path": "receipts.bin"}}, "network printer only"),
+        ({"printer": {"kind": "file", "path": "receipts.bin"}}, "network or serial printer only"),
         ({"serial_device": "/dev/ttyUSB-none"}, "does not exist"),
     ],
 )

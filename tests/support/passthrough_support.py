@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import tty
@@ -65,6 +66,13 @@ class PassthroughAgent(AgentProcess):
 
     def _write_config(self, base_url: str, receipt_wait_s: float, concurrency: int) -> None:
         super()._write_config(base_url, receipt_wait_s, concurrency)
+        serial_path = getattr(self.printer, "path", None)
+        if serial_path is not None:  # a printer on a serial line (support/serial_printer.py)
+            text = self.config_path.read_text(encoding="utf-8")
+            network = re.search(r'\[printer\]\nkind = "network"\nhost = "[^"]*"\nport = \d+', text)
+            assert network is not None
+            serial = f'[printer]\nkind = "serial"\nport = "{serial_path}"\nflow_control = "none"'
+            self.config_path.write_text(text.replace(network.group(0), serial), encoding="utf-8")
         with self.config_path.open("a", encoding="utf-8") as config:
             config.write(
                 f'\n[passthrough]\nenabled = true\nlisten = "127.0.0.1:{self.till_port}"\n'

@@ -38,6 +38,10 @@ class DemoTill:
     preview: Callable[[str, Path, bool], Receipt]
     #: ``[receipt] customer_attributes`` of the demo's till: what a receipt prints
     receipt_attributes: dict[str, str] = field(default_factory=dict)
+    #: where an old till prints to the agent (the pass-through); None: no such step
+    till_printer: tuple[str, int] | None = None
+    #: the bytes of every job the printer holds complete
+    printer_jobs: Callable[[], list[bytes]] = list
 
 
 class Guide:

@@ -86,8 +86,10 @@ def demo_config(config: AgentConfig, work: Path) -> AgentConfig:
 
     from pydantic import SecretStr  # noqa: PLC0415
 
+    from register_agent.commands.demo.till_print import TEMPLATE  # noqa: PLC0415
     from register_agent.config import (  # noqa: PLC0415
         LocalApiConfig,
+        PassthroughConfig,
         VirtualPrinterConfig,
         VirtualReaderConfig,
     )
@@ -121,6 +123,10 @@ def demo_config(config: AgentConfig, work: Path) -> AgentConfig:
             ),
             "outbox": outbox,
             "till": config.till.model_copy(update={"prints": "receipt"}),
+            # step 13: an old till prints through the agent, on a port the system picks
+            "passthrough": PassthroughConfig(
+                enabled=True, listen=f"127.0.0.1:{_free_port()}", template=TEMPLATE
+            ),
             "receipt": receipt,
             "newsletter": newsletter,
         }
@@ -177,6 +183,7 @@ def _till_of(agent: Agent, embedded: Embedded, loop: asyncio.AbstractEventLoop) 
     from register_agent.commands.local_client import JsonClient  # noqa: PLC0415
 
     config = embedded.config
+    passthrough = config.passthrough
     token = config.local_api.token
     assert token is not None  # demo_config sets one
     return DemoTill(
@@ -185,7 +192,25 @@ def _till_of(agent: Agent, embedded: Embedded, loop: asyncio.AbstractEventLoop) 
         scan=lambda value: _scan(config, value),
         preview=lambda sale_id, path, copy: _preview(agent, loop, sale_id, path, copy=copy),
         receipt_attributes=dict(config.receipt.customer_attributes),
+        till_printer=(passthrough.listen_host, passthrough.listen_port),
+        printer_jobs=lambda: _printed(agent),
     )
+
+
+def _free_port() -> int:
+    """A loopback port free now (the relay's listen setting names a port)."""
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _printed(agent: Agent) -> list[bytes]:
+    """The bytes of every job the demo's virtual printer holds complete."""
+    device = getattr(agent.printer, "device", None)
+    return list(device.printed()) if device is not None else []
 
 
 def _scan(config: AgentConfig, value: str) -> None:

@@ -19,6 +19,7 @@ from register_agent.commands.demo.counter_steps import CounterSteps
 from register_agent.commands.demo.guide import DemoFailed, DemoTill, Guide
 from register_agent.commands.demo.ledger import Expected, Summary, summarise
 from register_agent.commands.demo.order_steps import OrderSteps
+from register_agent.commands.demo.till_print import TillPrint
 
 #: customers of the default sandbox seed (register_agent/sandbox/default_seed.toml)
 JAN_CARD = "A1B2C3D4"
@@ -65,6 +66,7 @@ class Tour(Guide):
         self._go_offline()
         self._come_back()
         self._counter.run()  # the counter work: steps 7 to 12
+        TillPrint(self).run()  # 13: an old till prints through the agent
         return self._summary()
 
     # --- the steps ------------------------------------------------------------------------
@@ -225,7 +227,7 @@ class Tour(Guide):
         self._say("   A reprint of demo-3 (marked COPY) now shows the points earned.")
 
     def _summary(self) -> Summary:
-        self._begin("13. What the Register API applied (the sandbox's ledger)")
+        self._begin("14. What the Register API applied (the sandbox's ledger)")
         ledger = self._sandbox("GET", "/_sandbox/ledger").body["data"]
         summary = summarise(ledger, self._sales)
         for line in summary.lines():

@@ -16,12 +16,14 @@ def passthrough_check(config: AgentConfig) -> Check | None:
     if not settings.enabled:
         return None
     name = "passthrough"
-    if config.printer is None or config.printer.kind not in ("network", "virtual"):
+    if config.printer is None or config.printer.kind not in ("network", "virtual", "serial"):
         kind = config.printer.kind if config.printer else "none"
         return failed(
             name,
-            f"the till's jobs are relayed to a network printer only; [printer] kind is {kind}",
-            'set [printer] kind = "network" with the printer\'s host and port (9100)',
+            f"the till's jobs are relayed to a network or serial printer only; [printer] kind "
+            f"is {kind}",
+            'set [printer] kind = "network" with the printer\'s host and port (9100), or '
+            'kind = "serial" with its port',
         )
     if settings.serial_device is not None and not settings.serial_device.exists():
         return failed(
