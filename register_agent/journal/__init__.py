@@ -165,7 +165,8 @@ class Journal(CounterRecords):
         """Move an operation from ``expected`` to ``target`` (compare-and-set).
 
         ``changes`` may set ``next_attempt_at``, ``last_error``, ``server_ref``, ``result``
-        and ``payload`` (``OperationChanges``); moving into ``in_flight`` counts an attempt.
+        and ``payload`` (``OperationChanges``); moving into ``in_flight`` counts an attempt,
+        and so does ``pending`` to ``pending`` or ``dead`` (tried, nothing able to apply sent).
         Raises JournalError if the move is not allowed or the operation is no longer in
         ``expected``.
         """

@@ -128,6 +128,10 @@ def _anything_due(db: sqlite3.Connection, now: float) -> bool:
     return False
 
 
+#: a pending operation's moves after an attempt that sent nothing able to apply
+_TRIED = (OperationState.PENDING, OperationState.DEAD)
+
+
 def move(
     db: sqlite3.Connection,
     operation_id: str,
@@ -142,7 +146,10 @@ def move(
         raise JournalError(f"operation {operation_id}: cannot change {sorted(unknown)}")
     columns = {key: _column_value(key, value) for key, value in changes.items()}
     assignments = "".join(f", {key} = :{key}" for key in columns)
+    # an attempt: sending, or failing before anything that can apply was sent
     sending = target is OperationState.IN_FLIGHT and expected is not OperationState.IN_FLIGHT
+    tried = expected is OperationState.PENDING and target in _TRIED
+    sending = sending or tried
     attempt = ", attempts = attempts + 1" if sending else ""
     cursor = db.execute(
         f"UPDATE operations SET state = :target, updated_at = :now{attempt}{assignments}"  # noqa: S608 (column names come from _CHANGEABLE)

@@ -172,10 +172,13 @@ async def test_a_dropped_pos_transaction_loses_nothing_and_doubles_nothing(till:
     till.sandbox.set_fault(mode="drop_after_commit", count=1, paths=[POS_TRANSACTIONS])
     op_id = await till.sell("12.50", customer=JAN_V3, card=JAN_CARD)
     await till.outbox.drain_once()
-    assert (await till.op(op_id)).state is OperationState.UNKNOWN
+    # opened before in_flight, so nothing that can credit was sent: pending, not unknown,
+    # and nothing to reconcile
+    dropped = await till.op(op_id)
+    assert (dropped.state, dropped.attempts) == (OperationState.PENDING, 1)
     await till.deliver()
     done = await till.op(op_id)
-    assert done.state is OperationState.DONE
+    assert (done.state, done.attempts) == (OperationState.DONE, 2)
     (row,) = till.rows("credit_reception")
     orphan, used = till.rows("pos_transaction")  # the first one links nothing
     assert row["pos_transaction"] == used["uuid"] != orphan["uuid"]
