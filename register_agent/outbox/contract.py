@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from register_agent.common.masking import mask
 from register_agent.common.money import NotAnAmount, parse_amount
-from register_agent.errors import NotApplied, OutcomeUnknown, RequestRejected
+from register_agent.errors import LoyaltyApiError, NotApplied, OutcomeUnknown, RequestRejected
 from register_agent.journal import Operation
 from register_agent.journal.payloads import Payload, StoredCustomer, problems
 from register_agent.journal.results import Result
@@ -65,8 +65,19 @@ class Prepares(Protocol):
     saves their result with its move to ``in_flight``, one commit instead of one per step."""
 
     async def prepare(self, operation: Operation) -> Payload | None:
-        """The payload with those steps' results; None when none was needed. Raises a
-        LoyaltyApiError subclass as ``send`` does."""
+        """The payload with those steps' results; None when none was needed. Raises
+        ``NotPrepared`` with what the steps before the failing one found."""
+
+
+class NotPrepared(Exception):
+    """A step of ``prepare`` failed (``cause``); ``payload`` keeps the results of the steps
+    before it (a resolved customer), saved with the move back to ``pending`` so the next
+    attempt does not ask again; None when there were none."""
+
+    def __init__(self, cause: LoyaltyApiError, payload: Payload | None) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.payload = payload
 
 
 class OperationHandler(Protocol):

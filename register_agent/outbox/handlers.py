@@ -12,11 +12,13 @@ may have been posted.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 
 from register_agent.errors import (
     AlreadyApplied,
+    LoyaltyApiError,
     NotApplied,
     OutcomeUnknown,
     PosTransactionGone,
@@ -37,6 +39,7 @@ from register_agent.loyalty import CreditAward, CustomerRef, LoyaltyService
 from register_agent.outbox.claims import SETTLE_AFTER_S, RewardClaimHandler
 from register_agent.outbox.contract import (
     Delivered,
+    NotPrepared,
     OperationHandler,
     Progress,
     Reconciled,
@@ -100,9 +103,13 @@ class CreditReceptionHandler:
         scanned offline (a read) and, on v3, the sale's POS transaction (unlinked, it awards
         nothing). The worker saves it with the move to ``in_flight``, in one commit
         (docs/architecture.md, "Exactly once", rule 2); None when nothing was missing."""
-        payload = payload_of(operation, CreditReceptionPayload)
-        ready, _ = await self._ready(payload, operation.attempts + 1)  # the attempt to come
-        return None if ready is payload else ready
+        ready: list[CreditReceptionPayload] = []
+        try:
+            payload = payload_of(operation, CreditReceptionPayload)
+            await self._ready(payload, operation.attempts + 1, ready.append)
+        except LoyaltyApiError as exc:
+            raise NotPrepared(exc, ready[-1] if ready else None) from exc
+        return ready[-1] if ready else None
 
     async def send(self, operation: Operation, progress: Progress) -> Delivered:
         payload = payload_of(operation, CreditReceptionPayload)
@@ -133,16 +140,24 @@ class CreditReceptionHandler:
         return Delivered(award.reception_id, award_result(award, customer))
 
     async def _ready(
-        self, payload: CreditReceptionPayload, attempt: int
+        self,
+        payload: CreditReceptionPayload,
+        attempt: int,
+        found: Callable[[CreditReceptionPayload], object] = lambda _: None,
     ) -> tuple[CreditReceptionPayload, CustomerRef]:
         """The payload with its customer resolved and (v3) a POS transaction opened by
-        ``attempt``; the same object when both were there."""
+        ``attempt``; the same object when both were there. ``found`` hears of each step's
+        payload as it is made."""
         customer = customer_ref(payload.customer)
         if customer is None:
             customer = await resolve_card(self._loyalty, payload.card)
             payload = payload.resolved(stored_customer(customer))
+            found(payload)
         if payload.pos_transaction is None:
-            payload = await self._open_pos_transaction(payload, amount_of(payload.amount), attempt)
+            opened = await self._open_pos_transaction(payload, amount_of(payload.amount), attempt)
+            if opened is not payload:
+                payload = opened
+                found(payload)
         return payload, customer
 
     async def _award(

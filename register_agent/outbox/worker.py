@@ -30,12 +30,14 @@ from register_agent.errors import (
     OutcomeUnknown,
 )
 from register_agent.journal import Journal, Operation, OperationChanges, OperationState
+from register_agent.journal.payloads import Payload
 from register_agent.outbox.backoff import (
     OutboxSettings,
     after_failure,
     nothing_applied,
 )
 from register_agent.outbox.contract import (
+    NotPrepared,
     OperationHandler,
     Prepares,
     crash_point,
@@ -211,9 +213,10 @@ class Outbox:
             # the steps that can apply nothing go first, while the operation is pending, and
             # are saved with in_flight: one commit, where each had one of its own
             prepared = await handler.prepare(operation) if isinstance(handler, Prepares) else None
-        except LoyaltyApiError as exc:
-            self._on_api_result(exc)
-            await self._after_failure(operation, nothing_applied(exc), OperationState.PENDING)
+        except NotPrepared as failed:
+            self._on_api_result(failed.cause)
+            cause = nothing_applied(failed.cause)
+            await self._after_failure(operation, cause, OperationState.PENDING, failed.payload)
             return
         changes: OperationChanges = {} if prepared is None else {"payload": prepared}
         # in_flight is durable before the first request that can apply anything leaves
@@ -253,22 +256,23 @@ class Outbox:
         operation: Operation,
         exc: LoyaltyApiError,
         expected: OperationState = OperationState.IN_FLIGHT,
+        kept: Payload | None = None,
     ) -> None:
-        """``expected`` pending: it failed while preparing, which counts as an attempt."""
+        """``expected`` pending: it failed while preparing, which counts as an attempt, and
+        ``kept`` is the payload with what its first steps found."""
         now = self._clock()
         attempts = operation.attempts + (expected is OperationState.PENDING)
         target, delay = after_failure(attempts, exc, self._settings, self._rng)
         if isinstance(exc, CredentialsRejected) and not self.credentials_refused:
             self.credentials_refused = True
             log.error("the Register API refused the API key: sending paused until it changes")
-        await self._settle(
-            operation.id,
-            expected,
-            target,
-            now=now,
-            next_attempt_at=now + delay,
-            last_error=describe_failure(exc),
-        )
+        changes: OperationChanges = {
+            "next_attempt_at": now + delay,
+            "last_error": describe_failure(exc),
+        }
+        if kept is not None:
+            changes["payload"] = kept
+        await self._settle(operation.id, expected, target, now=now, **changes)
 
     async def _reconcile(self, operation: Operation) -> None:
         now = self._clock()
