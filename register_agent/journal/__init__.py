@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Unpack
 
 from register_agent.errors import JournalError
-from register_agent.journal import claims, giftcards, identity, opening, queries
+from register_agent.journal import claims, due, giftcards, identity, opening, queries
 from register_agent.journal.claims import ClaimFigures, ClaimRecord, ClaimState
 from register_agent.journal.counter_records import CounterRecords
 from register_agent.journal.faults import JournalFault
@@ -151,7 +151,7 @@ class Journal(CounterRecords):
 
     async def due_operations(self, now: float, limit: int) -> list[Operation]:
         """Operations to work on now, oldest first, at most one per customer (FIFO)."""
-        return await self._reader.run_async(lambda db: queries.due_operations(db, now, limit))
+        return await self._reader.run_async(lambda db: due.due_operations(db, now, limit))
 
     async def move(
         self,

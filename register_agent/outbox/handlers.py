@@ -4,9 +4,10 @@ and how an unknown outcome is cleared up (docs/architecture.md, "Exactly once").
 The kinds (``journal/kinds.py``) and their payloads are the contract with the till, which
 writes them (``till/loyalty_block.py``, ``till/after_sale.py``, ``counter/claims.py``): one
 payload and one result model per kind (``journal/payloads.py``, ``journal/results.py``). A
-handler makes each intermediate result durable with ``progress.save`` before the request
-that depends on it, so that reconciliation after a crash at any point knows exactly what
-may have been posted.
+handler's steps that can apply nothing (``prepare``) are saved with the move to in flight;
+each later intermediate result is made durable with ``progress.save`` before the request
+that depends on it, so reconciliation after a crash at any point knows what may have been
+posted.
 """
 
 from __future__ import annotations
