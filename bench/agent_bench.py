@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import drain, sale_floor
 from bench.agent_process import TOKEN, AgentProcess, rss_mb
 from bench.measure import Figure, median, percentile
 from register_agent.sandbox import SandboxHandle, start_sandbox
@@ -60,12 +61,11 @@ def _measure(directory: Path, sandbox: SandboxHandle, sales: int, queued: int) -
         figures.append(
             Figure("resident memory, idle", idle_rss, baseline_rss, "MB", "imports only")
         )
-        figures += _sale_latency(agent, directory, sales)
+        figures += _sale_latency(agent, sandbox.url, directory, sales)
         figures.append(_scan_to_customer(agent, sandbox))
-        figures += _drain(agent, sandbox, queued, baseline_rss)
     finally:
         agent.stop()
-    return figures
+    return figures + drain.run(queued=queued, sales=sales, floor_rss=baseline_rss)
 
 
 def _imports_only(directory: Path) -> tuple[float, float]:
@@ -95,7 +95,7 @@ def _notify_socket(directory: Path, name: str = "notify") -> Iterator[socket.soc
         listener.close()
 
 
-def _sale_latency(agent: AgentProcess, directory: Path, count: int) -> list[Figure]:
+def _sale_latency(agent: AgentProcess, api_url: str, directory: Path, count: int) -> list[Figure]:
     no_card, with_card = [], []
     for number in range(count):
         started = time.perf_counter()
@@ -106,6 +106,8 @@ def _sale_latency(agent: AgentProcess, directory: Path, count: int) -> list[Figu
         with_card.append(time.perf_counter() - started)
     floor = _commit_plus_request(agent, directory, count)
     name = "one FULL-sync SQLite commit + one empty local API request"
+    card_floor = sale_floor.with_card(agent, api_url, directory, CARDS, count)
+    card_name = f"{name} + the sale's three Register API requests, bare"
     return [
         Figure(
             "sale answer, no card (v3 token QR), p50",
@@ -124,16 +126,16 @@ def _sale_latency(agent: AgentProcess, directory: Path, count: int) -> list[Figu
         Figure(
             "sale answer, with card (credited within the wait), p50",
             median(with_card) * 1000,
-            median(floor) * 1000,
+            median(card_floor) * 1000,
             "ms",
-            name,
+            card_name,
         ),
         Figure(
             "sale answer, with card, p99",
             percentile(with_card, 0.99) * 1000,
-            percentile(floor, 0.99) * 1000,
+            percentile(card_floor, 0.99) * 1000,
             "ms",
-            name,
+            card_name,
         ),
     ]
 
@@ -224,71 +226,3 @@ class _EventReader:
         with self._seen:
             if not self._seen.wait_for(lambda: wanted in self._lines, timeout=10):
                 raise RuntimeError(f"no {wanted!r} from the agent's event stream")
-
-
-def _drain(
-    agent: AgentProcess, sandbox: SandboxHandle, queued: int, floor_rss: float
-) -> list[Figure]:
-    with httpx.Client(base_url=sandbox.url) as control:
-        control.post(
-            # the outage refuses what would change something: the customers were looked up
-            # (GET) when the sales were queued, so the drain sends what the bare loop sends
-            "/_sandbox/faults",
-            json={"mode": "error_503", "rate": 1.0, "paths": ["/api/v3"], "methods": ["POST"]},
-        ).raise_for_status()
-        for number in range(queued):
-            agent.sell(f"queued-{number}", customer_card=CARDS[number % len(CARDS)])
-        rss_after = agent.rss_mb()
-        control.post("/_sandbox/faults", json={"mode": "off"}).raise_for_status()
-        started = time.perf_counter()
-        while agent.get("/v1/status")["outbox_pending"]:
-            time.sleep(0.05)
-        drained = time.perf_counter() - started
-    baseline = _bare_loop(sandbox, queued)
-    return [
-        Figure(
-            f"resident memory after {queued:,} more sales",
-            rss_after,
-            floor_rss,
-            "MB",
-            "imports only",
-        ),
-        Figure(
-            f"outbox drain rate, {queued:,} queued sales",
-            queued / drained,
-            queued / baseline,
-            "sales/s",
-            "bare httpx loop, same requests",
-        ),
-    ]
-
-
-def _bare_loop(sandbox: SandboxHandle, count: int) -> float:
-    """The same Register API requests, one after another, on one httpx client."""
-    headers = {"Authorization": "Bearer sandbox-v3-key", "Accept": "application/json"}
-    contacts: dict[str, str] = {}
-    with httpx.Client(base_url=f"{sandbox.url}/api/v3/register", headers=headers) as http:
-        for card in CARDS:
-            found = http.get("/contact-identifiers/find", params={"contact_identifier_value": card})
-            contacts[card] = found.json()["data"]["contact"]["uuid"]
-        started = time.perf_counter()
-        for number in range(count):
-            card = CARDS[number % len(CARDS)]
-            # the agent resolves a card typed in at the POS before crediting: so does this
-            http.get("/contact-identifiers/find", params={"contact_identifier_value": card})
-            pos = http.post(
-                "/pos-transactions",
-                data={"amount_in_cents": 1250, "transaction_id": f"bare-{number}"},
-            )
-            http.post(
-                "/credit-receptions",
-                data={
-                    "contact_uuid": contacts[card],
-                    "unit_name": "purchase_amount",
-                    "unit_value": "12.50",
-                    "pos_transaction_uuid": pos.json()["data"]["uuid"],
-                    "contact_identifier_value": card,
-                    "agent_operation_id": f"bare-{number}",
-                },
-            )
-        return time.perf_counter() - started

@@ -275,3 +275,9 @@ def configure(
     # transport detail; hpack's debug lines would hold the Authorization header
     for noisy in ("httpcore", "hpack"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # a line per Register API request (three per sale) is a debugging aid: written and
+    # masked at info it cost the outbox's drain a tenth of its time; failures are logged
+    # by the agent itself, with their sale and operation
+    logging.getLogger("httpx").setLevel(
+        logging.DEBUG if level <= logging.DEBUG else logging.WARNING
+    )

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Unpack
 
 from register_agent.errors import JournalError
-from register_agent.journal import claims, giftcards, identity, opening, queries
+from register_agent.journal import claims, due, giftcards, identity, opening, queries
 from register_agent.journal.claims import ClaimFigures, ClaimRecord, ClaimState
 from register_agent.journal.counter_records import CounterRecords
 from register_agent.journal.faults import JournalFault
@@ -152,7 +152,7 @@ class Journal(CounterRecords, VoucherLocks):
 
     async def due_operations(self, now: float, limit: int) -> list[Operation]:
         """Operations to work on now, oldest first, at most one per customer (FIFO)."""
-        return await self._reader.run_async(lambda db: queries.due_operations(db, now, limit))
+        return await self._reader.run_async(lambda db: due.due_operations(db, now, limit))
 
     async def move(
         self,
@@ -166,7 +166,8 @@ class Journal(CounterRecords, VoucherLocks):
         """Move an operation from ``expected`` to ``target`` (compare-and-set).
 
         ``changes`` may set ``next_attempt_at``, ``last_error``, ``server_ref``, ``result``
-        and ``payload`` (``OperationChanges``); moving into ``in_flight`` counts an attempt.
+        and ``payload`` (``OperationChanges``); moving into ``in_flight`` counts an attempt,
+        and so does ``pending`` to ``pending`` or ``dead`` (tried, nothing able to apply sent).
         Raises JournalError if the move is not allowed or the operation is no longer in
         ``expected``.
         """

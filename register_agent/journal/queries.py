@@ -96,36 +96,8 @@ def operations_in(db: sqlite3.Connection, state: OperationState) -> list[Operati
     return [Operation.from_row(row) for row in rows]
 
 
-def due_operations(db: sqlite3.Connection, now: float, limit: int) -> list[Operation]:
-    # One customer's operations go in order: an operation waits while an older one of the
-    # same customer is still active. Parked ones (review, dead) hold nobody up. A NULL
-    # customer (a staged reception) never waits: NULL = NULL is not true in SQL.
-    if not _anything_due(db, now):
-        return []
-    # Walk the waiting rows in delivery order (the partial index) and stop at ``limit``:
-    # with 100,000 operations queued offline, sorting all of them made every sale wait for
-    # a quarter of a second (bench/README.md).
-    rows = db.execute(
-        "SELECT * FROM operations AS o INDEXED BY operations_waiting"
-        " WHERE o.state IN ('pending', 'unknown') AND o.next_attempt_at <= ?"
-        " AND NOT EXISTS (SELECT 1 FROM operations AS p"
-        "   WHERE p.customer_key = o.customer_key AND p.seq < o.seq"
-        "   AND p.state IN ('pending', 'in_flight', 'unknown'))"
-        " ORDER BY o.seq LIMIT ?",
-        (now, limit),
-    )
-    return [Operation.from_row(row) for row in rows]
-
-
-def _anything_due(db: sqlite3.Connection, now: float) -> bool:
-    """Whether any waiting operation is due: one look at each end of the due index."""
-    for state in ("pending", "unknown"):
-        earliest = db.execute(
-            "SELECT MIN(next_attempt_at) FROM operations WHERE state = ?", (state,)
-        ).fetchone()[0]
-        if earliest is not None and earliest <= now:
-            return True
-    return False
+#: a pending operation's moves after an attempt that sent nothing able to apply
+_TRIED = (OperationState.PENDING, OperationState.DEAD)
 
 
 def move(
@@ -142,7 +114,10 @@ def move(
         raise JournalError(f"operation {operation_id}: cannot change {sorted(unknown)}")
     columns = {key: _column_value(key, value) for key, value in changes.items()}
     assignments = "".join(f", {key} = :{key}" for key in columns)
+    # an attempt: sending, or failing before anything that can apply was sent
     sending = target is OperationState.IN_FLIGHT and expected is not OperationState.IN_FLIGHT
+    tried = expected is OperationState.PENDING and target in _TRIED
+    sending = sending or tried
     attempt = ", attempts = attempts + 1" if sending else ""
     cursor = db.execute(
         f"UPDATE operations SET state = :target, updated_at = :now{attempt}{assignments}"  # noqa: S608 (column names come from _CHANGEABLE)

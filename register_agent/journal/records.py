@@ -39,7 +39,14 @@ class OperationState(StrEnum):
 #: every move an operation may make; anything else is a bug and is refused
 TRANSITIONS: dict[OperationState, frozenset[OperationState]] = {
     OperationState.PENDING: frozenset(
-        {OperationState.IN_FLIGHT, OperationState.DEAD, OperationState.EXPORTED}
+        {
+            OperationState.IN_FLIGHT,
+            # tried, but only what applies nothing was sent (a look-up, an unlinked POS
+            # transaction): an attempt counted, its error and the next try kept
+            OperationState.PENDING,
+            OperationState.DEAD,
+            OperationState.EXPORTED,
+        }
     ),
     OperationState.IN_FLIGHT: frozenset(
         {

@@ -59,3 +59,12 @@ def after_failure(
     if isinstance(exc, NotApplied) and exc.retry_after is not None:
         delay = max(delay, exc.retry_after)
     return OperationState.PENDING, delay
+
+
+def nothing_applied(exc: LoyaltyApiError) -> LoyaltyApiError:
+    """A failure of a step that can apply nothing (``Prepares``): whatever its answer, the
+    operation provably did not land, so an unknown outcome is tried again like one that was
+    not sent (never reconciled: there is nothing to look for)."""
+    if isinstance(exc, NotApplied | Rejected):
+        return exc
+    return NotApplied(f"nothing was applied: {exc}", status=exc.status, code=exc.code)

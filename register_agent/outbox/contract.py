@@ -14,16 +14,17 @@ import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from pydantic import ValidationError
 
+from register_agent.common.masking import mask
 from register_agent.common.money import NotAnAmount, parse_amount
-from register_agent.errors import RequestRejected
+from register_agent.errors import LoyaltyApiError, NotApplied, OutcomeUnknown, RequestRejected
 from register_agent.journal import Operation
 from register_agent.journal.payloads import Payload, StoredCustomer, problems
 from register_agent.journal.results import CreditReceptionResult, Result
-from register_agent.loyalty import CreditAward, CustomerRef
+from register_agent.loyalty import CreditAward, CustomerRef, LoyaltyService
 
 CRASH_ENV = "REGISTER_AGENT_CRASH_AT"
 
@@ -55,6 +56,28 @@ class Progress(Protocol):
 
     async def save(self, payload: Payload) -> None:
         """Store ``payload`` (the operation's, with a step's result) in the journal."""
+
+
+@runtime_checkable
+class Prepares(Protocol):
+    """A handler with steps that can apply nothing (a read, a POS transaction that awards
+    nothing unlinked): the worker runs them while the operation is still ``pending`` and
+    saves their result with its move to ``in_flight``, one commit instead of one per step."""
+
+    async def prepare(self, operation: Operation) -> Payload | None:
+        """The payload with those steps' results; None when none was needed. Raises
+        ``NotPrepared`` with what the steps before the failing one found."""
+
+
+class NotPrepared(Exception):
+    """A step of ``prepare`` failed (``cause``); ``payload`` keeps the results of the steps
+    before it (a resolved customer), saved with the move back to ``pending`` so the next
+    attempt does not ask again; None when there were none."""
+
+    def __init__(self, cause: LoyaltyApiError, payload: Payload | None) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.payload = payload
 
 
 class OperationHandler(Protocol):
@@ -122,3 +145,24 @@ def award_result(award: CreditAward, customer: CustomerRef) -> CreditReceptionRe
         balance=award.balance,
         customer=stored_customer(customer),
     )
+
+
+async def resolve_card(loyalty: LoyaltyService, card: str | None) -> CustomerRef:
+    """The customer behind a card scanned while offline (v3 credits a contact, not a card)."""
+    if not card:
+        raise refused("the sale names neither a customer nor a card; there is nobody to credit")
+    try:
+        found = await loyalty.identify(card, with_balance=False)
+    except OutcomeUnknown as exc:
+        # a look-up changes nothing on the server: whatever went wrong, nothing applied,
+        # so the operation stays pending (never unknown, never dead) until the API is back
+        raise NotApplied(
+            f"card {mask(card)} could not be looked up yet: {exc}", status=exc.status
+        ) from exc
+    if not found.usable or found.customer is None:
+        # an unknown, unregistered or inactive card: final, shown to the operator
+        raise refused(
+            f"card {mask(card)} cannot be credited: {found.reason}; the sale's credits "
+            "can be given by hand in the Business Dashboard"
+        )
+    return found.customer.ref

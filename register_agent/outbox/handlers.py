@@ -4,24 +4,25 @@ and how an unknown outcome is cleared up (docs/architecture.md, "Exactly once").
 The kinds (``journal/kinds.py``) and their payloads are the contract with the till, which
 writes them (``till/loyalty_block.py``, ``till/after_sale.py``, ``counter/claims.py``): one
 payload and one result model per kind (``journal/payloads.py``, ``journal/results.py``). A
-handler makes each intermediate result durable with ``progress.save`` before the request
-that depends on it, so that reconciliation after a crash at any point knows exactly what
-may have been posted.
+handler's steps that can apply nothing (``prepare``) are saved with the move to in flight;
+each later intermediate result is made durable with ``progress.save`` before the request
+that depends on it, so reconciliation after a crash at any point knows what may have been
+posted.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 
-from register_agent.common.masking import mask
 from register_agent.errors import (
     AlreadyApplied,
+    LoyaltyApiError,
     NotApplied,
     OutcomeUnknown,
     PosTransactionGone,
-    RequestRejected,
 )
 from register_agent.journal import Journal, Operation
 from register_agent.journal.kinds import (
@@ -42,6 +43,7 @@ from register_agent.outbox.claims import SETTLE_AFTER_S, RewardClaimHandler
 from register_agent.outbox.collectables import CollectionHandler
 from register_agent.outbox.contract import (
     Delivered,
+    NotPrepared,
     OperationHandler,
     Progress,
     Reconciled,
@@ -51,6 +53,7 @@ from register_agent.outbox.contract import (
     customer_ref,
     fitting_payload,
     payload_of,
+    resolve_card,
     stored_customer,
 )
 from register_agent.outbox.keyed import reconcile_keyed_award, sale_lines
@@ -112,24 +115,38 @@ class CreditReceptionHandler:
         self._loyalty = loyalty
         self._journal = journal
 
+    async def prepare(self, operation: Operation) -> CreditReceptionPayload | None:
+        """What the credits need that can credit nothing: the customer behind a card
+        scanned offline (a read) and, on v3, the sale's POS transaction (unlinked, it awards
+        nothing). The worker saves it with the move to ``in_flight``, in one commit
+        (docs/architecture.md, "Exactly once", rule 2); None when nothing was missing."""
+        ready: list[CreditReceptionPayload] = []
+        try:
+            payload = payload_of(operation, CreditReceptionPayload)
+            await self._ready(payload, operation.attempts + 1, ready.append)
+        except LoyaltyApiError as exc:
+            raise NotPrepared(exc, ready[-1] if ready else None) from exc
+        return ready[-1] if ready else None
+
     async def send(self, operation: Operation, progress: Progress) -> Delivered:
         payload = payload_of(operation, CreditReceptionPayload)
         amount = amount_of(payload.amount)
-        customer = customer_ref(payload.customer)
-        if customer is None:
-            customer = await self._resolve(payload.card)
-            # durable before the first POST: reconciliation then knows whom to look at, and
-            # an operation whose customer is still unresolved provably posted nothing
-            payload = payload.resolved(stored_customer(customer))
-            await progress.save(payload)
         attempt = operation.attempts
-        if payload.pos_transaction is None:
-            payload = await self._open_pos_transaction(payload, amount, attempt, progress)
+        ready, customer = await self._ready(payload, attempt)
+        if ready is not payload:
+            # sent unprepared (only a caller other than the worker does that): durable
+            # before the credits, so reconciliation knows whom to look at and under which
+            # POS transaction it was sent
+            await progress.save(ready)
+        payload = ready
+        if payload.pos_transaction is not None and payload.pos_transaction_attempt == attempt:
+            crash_point(BETWEEN_POS_TRANSACTION_AND_CREDIT)  # opened for this attempt, saved
         try:
             award = await self._award(operation, customer, amount, payload, progress)
         except PosTransactionGone as gone:
             payload = await self._replace_gone(payload, attempt, gone, progress)
-            payload = await self._open_pos_transaction(payload, amount, attempt, progress)
+            payload = await self._open_pos_transaction(payload, amount, attempt)
+            await progress.save(payload)  # before the credits it guards
             try:
                 award = await self._award(operation, customer, amount, payload, progress)
             except PosTransactionGone as again:
@@ -138,6 +155,27 @@ class CreditReceptionHandler:
                 await self._replace_gone(payload, attempt, again, progress)
                 raise NotApplied(f"{again}; a new one is opened on the next attempt") from again
         return Delivered(award.reception_id, award_result(award, customer))
+
+    async def _ready(
+        self,
+        payload: CreditReceptionPayload,
+        attempt: int,
+        found: Callable[[CreditReceptionPayload], object] = lambda _: None,
+    ) -> tuple[CreditReceptionPayload, CustomerRef]:
+        """The payload with its customer resolved and (v3) a POS transaction opened by
+        ``attempt``; the same object when both were there. ``found`` hears of each step's
+        payload as it is made."""
+        customer = customer_ref(payload.customer)
+        if customer is None:
+            customer = await resolve_card(self._loyalty, payload.card)
+            payload = payload.resolved(stored_customer(customer))
+            found(payload)
+        if payload.pos_transaction is None:
+            opened = await self._open_pos_transaction(payload, amount_of(payload.amount), attempt)
+            if opened is not payload:
+                payload = opened
+                found(payload)
+        return payload, customer
 
     async def _award(
         self,
@@ -203,11 +241,13 @@ class CreditReceptionHandler:
         return payload
 
     async def _open_pos_transaction(
-        self, payload: CreditReceptionPayload, amount: Decimal, attempt: int, progress: Progress
+        self, payload: CreditReceptionPayload, amount: Decimal, attempt: int
     ) -> CreditReceptionPayload:
-        """v3 step 1 (v1 has none: the payload stays as it is). Its outcome may be unknown
-        too: reconciliation then finds no award and the next attempt opens another; an
-        unlinked POS transaction awards nothing.
+        """v3 step 1 (v1 has none: the payload stays as it is), saved by the caller before
+        the credits, with the attempt that opened it, which tells what a 1027 on it may hide
+        (_replace_gone); every later attempt reuses it and 6001 guards it. Its outcome may
+        be unknown: the operation is not in flight yet then, and an unlinked POS
+        transaction awards nothing, so the next attempt opens another.
 
         Not asked first whether a POS transaction with this sale id exists (one made
         before the journal was lost): v3 documents no such look-up, only create and push,
@@ -217,36 +257,7 @@ class CreditReceptionHandler:
         pos_transaction = await self._loyalty.open_pos_transaction(payload.sale_id, amount)
         if pos_transaction is None:
             return payload
-        # saved before step 2, so every later attempt reuses it and 6001 guards it; with
-        # the attempt that opened it, which tells what a 1027 on it may hide (_replace_gone)
-        payload = payload.with_pos_transaction(pos_transaction, attempt)
-        await progress.save(payload)
-        crash_point(BETWEEN_POS_TRANSACTION_AND_CREDIT)
-        return payload
-
-    async def _resolve(self, card: str | None) -> CustomerRef:
-        """The customer behind a card scanned while offline (v3 credits a contact, not a card)."""
-        if not card:
-            raise RequestRejected(
-                "the sale names neither a customer nor a card; there is nobody to credit",
-                status=0,
-            )
-        try:
-            found = await self._loyalty.identify(card, with_balance=False)
-        except OutcomeUnknown as exc:
-            # a look-up changes nothing on the server: whatever went wrong, nothing applied,
-            # so the operation stays pending (never unknown, never dead) until the API is back
-            raise NotApplied(
-                f"card {mask(card)} could not be looked up yet: {exc}", status=exc.status
-            ) from exc
-        if not found.usable or found.customer is None:
-            # an unknown, unregistered or inactive card: final, shown to the operator
-            raise RequestRejected(
-                f"card {mask(card)} cannot be credited: {found.reason}; the sale's credits "
-                "can be given by hand in the Business Dashboard",
-                status=0,
-            )
-        return found.customer.ref
+        return payload.with_pos_transaction(pos_transaction, attempt)
 
     async def reconcile(self, operation: Operation) -> Delivered | Reconciled:
         payload = fitting_payload(operation, CreditReceptionPayload)

@@ -30,14 +30,20 @@ from register_agent.errors import (
     OutcomeUnknown,
 )
 from register_agent.journal import Journal, Operation, OperationChanges, OperationState
-from register_agent.outbox.backoff import OutboxSettings, after_failure, reconcile_delay
+from register_agent.journal.payloads import Payload
+from register_agent.outbox.backoff import (
+    OutboxSettings,
+    after_failure,
+    nothing_applied,
+)
 from register_agent.outbox.contract import (
-    Delivered,
+    NotPrepared,
     OperationHandler,
-    Reconciled,
+    Prepares,
     crash_point,
 )
 from register_agent.outbox.journal_writes import JournalProgress, JournalWrites, describe_failure
+from register_agent.outbox.reconciling import reconciled
 
 __all__ = ["Outbox", "OutboxSettings"]
 
@@ -202,14 +208,28 @@ class Outbox:
         return self._handlers[operation.kind]
 
     async def _send(self, operation: Operation) -> None:
-        now = self._clock()
-        # in_flight is durable before the first byte of the request leaves
+        handler = self._handler(operation)
+        try:
+            # the steps that can apply nothing go first, while the operation is pending, and
+            # are saved with in_flight: one commit, where each had one of its own
+            prepared = await handler.prepare(operation) if isinstance(handler, Prepares) else None
+        except NotPrepared as failed:
+            self._on_api_result(failed.cause)
+            cause = nothing_applied(failed.cause)
+            await self._after_failure(operation, cause, OperationState.PENDING, failed.payload)
+            return
+        changes: OperationChanges = {} if prepared is None else {"payload": prepared}
+        # in_flight is durable before the first request that can apply anything leaves
         sent = await self._journal.move(
-            operation.id, OperationState.PENDING, OperationState.IN_FLIGHT, now=now
+            operation.id,
+            OperationState.PENDING,
+            OperationState.IN_FLIGHT,
+            now=self._clock(),
+            **changes,
         )
         progress = JournalProgress(self._journal, sent, self._clock)
         try:
-            delivered = await self._handler(sent).send(progress.operation, progress)
+            delivered = await handler.send(progress.operation, progress)
         except LoyaltyApiError as exc:
             crash_point("after_send")
             self._on_api_result(exc)
@@ -231,69 +251,36 @@ class Outbox:
             last_error=None,
         )
 
-    async def _after_failure(self, operation: Operation, exc: LoyaltyApiError) -> None:
+    async def _after_failure(
+        self,
+        operation: Operation,
+        exc: LoyaltyApiError,
+        expected: OperationState = OperationState.IN_FLIGHT,
+        kept: Payload | None = None,
+    ) -> None:
+        """``expected`` pending: it failed while preparing, which counts as an attempt, and
+        ``kept`` is the payload with what its first steps found."""
         now = self._clock()
-        target, delay = after_failure(operation.attempts, exc, self._settings, self._rng)
+        attempts = operation.attempts + (expected is OperationState.PENDING)
+        target, delay = after_failure(attempts, exc, self._settings, self._rng)
         if isinstance(exc, CredentialsRejected) and not self.credentials_refused:
             self.credentials_refused = True
             log.error("a key was refused (%s): sending paused until it changes", exc)
-        await self._settle(
-            operation.id,
-            OperationState.IN_FLIGHT,
-            target,
-            now=now,
-            next_attempt_at=now + delay,
-            last_error=describe_failure(exc),
-        )
+        changes: OperationChanges = {
+            "next_attempt_at": now + delay,
+            "last_error": describe_failure(exc),
+        }
+        if kept is not None:
+            changes["payload"] = kept
+        await self._settle(operation.id, expected, target, now=now, **changes)
 
     async def _reconcile(self, operation: Operation) -> None:
         now = self._clock()
-        try:
-            found = await self._handler(operation).reconcile(operation)
-        except Exception as exc:  # cannot tell yet (or a bug): look again later, not at once
-            if not isinstance(exc, LoyaltyApiError):
-                log.exception("reconciling operation %s failed unexpectedly", operation.id)
-            else:
-                self._on_api_result(exc)
-            await self._settle(
-                operation.id,
-                OperationState.UNKNOWN,
-                OperationState.UNKNOWN,
-                now=now,
-                next_attempt_at=now + reconcile_delay(now - operation.created_at, self._settings),
-                last_error=describe_failure(exc),
-            )
-            return
-        self._on_api_result(None)  # its reads were answered: the API is there
-        if isinstance(found, Delivered):
-            await self._settle(
-                operation.id,
-                OperationState.UNKNOWN,
-                OperationState.DONE,
-                now=now,
-                server_ref=found.server_ref,
-                result=found.result,
-            )
-        elif found is Reconciled.NOT_APPLIED:
-            await self._settle(
-                operation.id,
-                OperationState.UNKNOWN,
-                OperationState.PENDING,
-                now=now,
-                next_attempt_at=now,
-            )
-        elif found is Reconciled.NOT_YET:
-            later = now + reconcile_delay(now - operation.created_at, self._settings)
-            await self._settle(
-                operation.id,
-                OperationState.UNKNOWN,
-                OperationState.UNKNOWN,
-                now=now,
-                next_attempt_at=later,
-                last_error="not found yet: it may still land",
-            )
-        else:
-            await self._settle(operation.id, OperationState.UNKNOWN, OperationState.REVIEW, now=now)
+        handler = self._handler(operation)
+        target, changes = await reconciled(
+            handler, operation, self._settings, now, self._on_api_result
+        )
+        await self._settle(operation.id, OperationState.UNKNOWN, target, now=now, **changes)
 
 
 async def _nobody_waits(operation: Operation) -> None:

@@ -2,8 +2,9 @@
 
 Hypothesis plays a till: sales for a customer (by card) or for nobody, deliveries, a fault
 on the next request (503, an answer dropped after the commit, a 500 after the commit,
-60001), crashes (the journal closed mid-delivery, before or after a request, and reopened:
-what was in flight becomes unknown) and the clock moving on. In process: a real journal
+60001), crashes (the journal closed mid-delivery: after the steps that apply nothing, or
+before or after a request; reopened, what was in flight becomes unknown) and the clock
+moving on. In process: a real journal
 file, the real outbox and handlers, the real loyalty client over loopback to the sandbox.
 At the end, faults off and the outbox drained: the sandbox's ledger must equal the model's.
 v3: every customer's sale credited exactly once with its credits; v1: at most once, and a
@@ -28,8 +29,15 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
 from register_agent.journal import Journal, Operation, OperationState
+from register_agent.journal.payloads import Payload
 from register_agent.loyalty import set_testing
-from register_agent.outbox.contract import Delivered, OperationHandler, Progress, Reconciled
+from register_agent.outbox.contract import (
+    Delivered,
+    OperationHandler,
+    Prepares,
+    Progress,
+    Reconciled,
+)
 from register_agent.outbox.handlers import make_handlers
 from register_agent.outbox.worker import Outbox
 from tests.conftest import Sandbox
@@ -60,6 +68,15 @@ class CrashingHandler:
 
     inner: OperationHandler
     armed: dict[str, str | None]
+
+    async def prepare(self, operation: Operation) -> Payload | None:
+        """The inner handler's steps that apply nothing (a POS transaction opened), then a
+        power cut before the worker saved them with ``in_flight``, when armed."""
+        prepared = None
+        if isinstance(self.inner, Prepares):
+            prepared = await self.inner.prepare(operation)
+        self._maybe_crash("prepared")
+        return prepared
 
     async def send(self, operation: Operation, progress: Progress) -> Delivered:
         self._maybe_crash("before_send")
@@ -151,7 +168,7 @@ class OutboxModel(RuleBasedStateMachine):
         self.sandbox.set_fault(mode=mode, count=1, **TARGETS[where])
         self.tally.faults += 1
 
-    @rule(point=st.sampled_from(["idle", "before_send", "after_send"]))
+    @rule(point=st.sampled_from(["idle", "prepared", "before_send", "after_send"]))
     def crash(self, point: str) -> None:
         """A power cut while delivering (or while idle), then the restart."""
         if point != "idle":

@@ -170,6 +170,24 @@ async def test_one_customer_in_order_customers_do_not_wait_for_each_other(
     assert [op.id for op in await journal.due_operations(NOW, limit=10)] == ["a2", "b1", "s1", "s2"]
 
 
+async def test_the_newest_sales_go_first_and_each_customer_still_in_order(
+    journal: Journal,
+) -> None:
+    for number in range(20):  # a backlog of 20 customers, queued during an outage
+        await journal.record_sale(
+            sale(f"old-{number}"), [credit(f"old-{number}", f"card:{number}")], print_receipt=False
+        )
+    await journal.record_sale(sale("late-3"), [credit("late-3", "card:3")], print_receipt=False)
+    await journal.record_sale(sale("now"), [credit("now", "card:NEW")], print_receipt=False)
+    due = [op.id for op in await journal.due_operations(NOW, limit=4)]
+    # the customer at the counter first, then the newest; card 3's second sale waits for
+    # its first
+    assert due == ["now", "old-19", "old-18", "old-17"]
+    everything = [op.id for op in await journal.due_operations(NOW, limit=30)]
+    assert "late-3" not in everything
+    assert sorted(everything) == sorted(["now"] + [f"old-{number}" for number in range(20)])
+
+
 async def test_a_parked_operation_holds_nobody_up_and_backoff_is_respected(
     journal: Journal,
 ) -> None:

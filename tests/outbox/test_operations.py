@@ -175,13 +175,33 @@ async def test_a_dropped_pos_transaction_loses_nothing_and_doubles_nothing(till:
     till.sandbox.set_fault(mode="drop_after_commit", count=1, paths=[POS_TRANSACTIONS])
     op_id = await till.sell("12.50", customer=JAN_V3, card=JAN_CARD)
     await till.outbox.drain_once()
-    assert (await till.op(op_id)).state is OperationState.UNKNOWN
+    # opened before in_flight, so nothing that can credit was sent: pending, not unknown,
+    # and nothing to reconcile
+    dropped = await till.op(op_id)
+    assert (dropped.state, dropped.attempts) == (OperationState.PENDING, 1)
     await till.deliver()
     done = await till.op(op_id)
-    assert done.state is OperationState.DONE
+    assert (done.state, done.attempts) == (OperationState.DONE, 2)
     (row,) = till.rows("credit_reception")
     orphan, used = till.rows("pos_transaction")  # the first one links nothing
     assert row["pos_transaction"] == used["uuid"] != orphan["uuid"]
+
+
+async def test_a_refused_pos_transaction_keeps_the_resolved_customer(till: Till) -> None:
+    # the card is looked up, then the POS transaction is refused (503): nothing that can
+    # credit was sent, so the operation is pending again, with the customer kept, and the
+    # next attempt does not ask for the card again
+    till.sandbox.set_fault(mode="error_503", count=1, paths=[POS_TRANSACTIONS])
+    op_id = await till.sell("12.50", card=JAN_CARD)
+    await till.outbox.drain_once()
+    refused = await till.op(op_id)
+    assert (refused.state, refused.attempts) == (OperationState.PENDING, 1)
+    assert stored(refused.payload)["customer"]["key"] == JAN_V3
+    till.clock.now += 60
+    await till.deliver()
+    assert (await till.op(op_id)).state is OperationState.DONE
+    finds = [row for row in till.sandbox.requests() if row["path"].endswith("/find")]
+    assert len(finds) == 1
 
 
 async def test_a_resend_after_a_drop_meets_6001_and_is_done(till: Till) -> None:

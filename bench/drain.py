@@ -1,0 +1,231 @@
+"""The outbox after an outage, measured on the real agent process: its drain rate with a
+shop's realistic mix (200 customers, one to five sales each, seeded in the sandbox), and
+the cashier's sale answer while a backlog of queued operations drains, against the same
+agent idle. Called by ``agent_bench.run``; baselines in the same run (bench/README.md).
+
+The drain's baseline is a bare httpx loop making the very requests the agent made while
+it drained (counted in the sandbox's request log, and checked to be the same), one after
+another on one connection: the agent may beat it by serving customers side by side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import sqlite3
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from bench.agent_process import AgentProcess
+from bench.measure import Figure, percentile
+from register_agent.sandbox import SandboxHandle, start_sandbox
+from register_agent.sandbox.seed import default_seed_path
+
+CUSTOMERS = 200
+FIND = "GET /api/v3/register/contact-identifiers/find"
+FIRST_MEMBER = 20_000
+V3 = {"Authorization": "Bearer sandbox-v3-key", "Accept": "application/json"}
+#: the outage refuses what would change something; looks-ups still answer, so a sale's
+#: card is resolved when it is made and the drain sends what the bare loop sends
+OUTAGE = {"mode": "error_503", "rate": 1.0, "paths": ["/api/v3"], "methods": ["POST"]}
+
+
+def run(
+    queued: int = 10_000, sales: int = 200, customers: int = CUSTOMERS, floor_rss: float = 0.0
+) -> list[Figure]:
+    """``floor_rss``: the resident memory of a process that only imports the libraries."""
+    with tempfile.TemporaryDirectory() as name:
+        directory = Path(name)
+        cards = seed_customers(directory / "seed.toml", customers)
+        sandbox = start_sandbox(directory / "seed.toml", port=0)
+        try:
+            figures = _drain_rate(directory / "mix", sandbox, cards)
+            backlog = directory / "backlog"
+            figures += _sales_during_drain(
+                backlog, sandbox, cards, queued=queued, sales=sales, floor_rss=floor_rss
+            )
+        finally:
+            sandbox.stop()
+    return figures
+
+
+def seed_customers(path: Path, count: int) -> list[str]:
+    """The packaged seed with ``count`` more customers, each with one active card."""
+    cards = [f"{0xBE000000 + number:08X}" for number in range(count)]
+    entries = [default_seed_path().read_text(encoding="utf-8")]
+    for number, card in enumerate(cards):
+        member = FIRST_MEMBER + number
+        entries.append(
+            f'\n[[members]]\nid = {member}\nuuid = "{uuid.UUID(int=member)}"\n'
+            f'email = "bench-{number}@example.org"\ncredits = 0\n'
+            f'\n[[cards]]\nid = {member}\nhash = "{card}"\nmember_id = {member}\n'
+            'status = "ACTIVE"\n'
+        )
+    path.write_text("".join(entries), encoding="utf-8")
+    return cards
+
+
+def shop_mix(cards: list[str], rng: random.Random) -> list[str]:
+    """One to five sales per customer, in a shuffled order: a day's card per sale."""
+    sales = [card for card in cards for _ in range(rng.randint(1, 5))]
+    rng.shuffle(sales)
+    return sales
+
+
+def _queue(agent: AgentProcess, control: httpx.Client, prefix: str, mix: list[str]) -> None:
+    """Sell ``mix`` during an outage, so every credit waits in the outbox."""
+    control.post("/_sandbox/faults", json=OUTAGE).raise_for_status()
+    for number, card in enumerate(mix):
+        agent.sell(f"{prefix}-{number}", customer_card=card)
+
+
+def _drain_rate(directory: Path, sandbox: SandboxHandle, cards: list[str]) -> list[Figure]:
+    directory.mkdir()
+    mix = shop_mix(cards, random.Random(18))  # noqa: S311 (a shop's mix, not a secret)
+    agent = AgentProcess(directory, sandbox.url)
+    agent.start()
+    try:
+        with httpx.Client(base_url=sandbox.url) as control:
+            _queue(agent, control, "mix", mix)
+            started_at, started = time.time(), time.perf_counter()
+            control.post("/_sandbox/faults", json={"mode": "off"}).raise_for_status()
+            while unsettled(directory):
+                time.sleep(0.02)
+            drained = time.perf_counter() - started
+            made = _requests_since(control, started_at)
+    finally:
+        agent.stop()
+    bare, bare_made = _bare_loop(sandbox, mix, finds=made.get(FIND, 0))
+    if made != bare_made:
+        raise RuntimeError(f"the drain made {made}, the bare loop {bare_made}: not comparable")
+    return [
+        Figure(
+            f"outbox drain rate, {len(mix)} sales of {len(cards)} customers (1-5 each)",
+            len(mix) / drained,
+            len(mix) / bare,
+            "sales/s",
+            "bare httpx loop, the same requests one after another",
+        )
+    ]
+
+
+def unsettled(directory: Path) -> int:
+    """The operations the outbox still works on, read from the agent's journal file on a
+    connection of the benchmark's own: polling the agent's status would cost it time."""
+    uri = f"{(directory / 'state' / 'journal.sqlite3').as_uri()}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as db:
+        query = "SELECT COUNT(*) FROM operations WHERE state IN ('pending', 'in_flight', 'unknown')"
+        return int(db.execute(query).fetchone()[0])
+
+
+def _requests_since(control: httpx.Client, since: float) -> dict[str, int]:
+    """The Register API requests the sandbox answered (no fault) since ``since``, by route."""
+    made: dict[str, int] = {}
+    for entry in control.get("/_sandbox/requests").json()["data"]:
+        if entry["at"] >= since and entry["fault"] is None and entry["path"].startswith("/api"):
+            route = f"{entry['method']} {entry['path']}"
+            made[route] = made.get(route, 0) + 1
+    return made
+
+
+def _bare_loop(sandbox: SandboxHandle, mix: list[str], finds: int) -> tuple[float, dict[str, int]]:
+    """A POS transaction and its credit reception per sale, one after another, on one
+    client, and for ``finds`` of them the card's look-up first: the agent's sales made
+    while it knew the API was down name a card it resolves when it sends them."""
+    contacts: dict[str, str] = {}
+    with (
+        httpx.Client(base_url=f"{sandbox.url}/api/v3/register", headers=V3) as http,
+        httpx.Client(base_url=sandbox.url) as control,
+    ):
+        for card in set(mix):
+            found = http.get("/contact-identifiers/find", params={"contact_identifier_value": card})
+            contacts[card] = found.json()["data"]["contact"]["uuid"]
+        started_at, started = time.time(), time.perf_counter()
+        for number, card in enumerate(mix):
+            if number < finds:
+                http.get("/contact-identifiers/find", params={"contact_identifier_value": card})
+            pos = http.post(
+                "/pos-transactions",
+                data={"amount_in_cents": 1250, "transaction_id": f"bare-{number}"},
+            )
+            http.post(
+                "/credit-receptions",
+                data={
+                    "contact_uuid": contacts[card],
+                    "unit_name": "purchase_amount",
+                    "unit_value": "12.50",
+                    "pos_transaction_uuid": pos.json()["data"]["uuid"],
+                    "agent_operation_id": f"bare-{number}",
+                },
+            ).raise_for_status()
+        for _ in range(finds - len(mix)):  # a look-up at the edge of the outage
+            http.get("/contact-identifiers/find", params={"contact_identifier_value": mix[0]})
+        elapsed = time.perf_counter() - started
+        return elapsed, _requests_since(control, started_at)
+
+
+def _sales_during_drain(
+    directory: Path,
+    sandbox: SandboxHandle,
+    cards: list[str],
+    *,
+    queued: int,
+    sales: int,
+    floor_rss: float,
+) -> list[Figure]:
+    """A sale's answer (no card, and with a card of a customer not in the backlog) while
+    ``queued`` operations drain, against the same agent once idle."""
+    directory.mkdir()
+    backlog = cards[: len(cards) // 2]
+    fresh = cards[len(cards) // 2 :]
+    mix = [backlog[number % len(backlog)] for number in range(queued)]
+    agent = AgentProcess(directory, sandbox.url)
+    agent.start()
+    try:
+        with httpx.Client(base_url=sandbox.url) as control:
+            _queue(agent, control, "backlog", mix)
+            rss = agent.rss_mb()
+            control.post("/_sandbox/faults", json={"mode": "off"}).raise_for_status()
+            busy = _sell(agent, "busy", fresh, sales)
+            if not unsettled(directory):
+                raise RuntimeError("the backlog drained before the sales ended: queue more")
+            while unsettled(directory):
+                time.sleep(0.2)
+            idle = _sell(agent, "idle", fresh, sales)
+    finally:
+        agent.stop()
+    figures = [
+        Figure(f"resident memory, {queued:,} sales queued", rss, floor_rss, "MB", "imports only")
+    ]
+    for what, (busy_samples, idle_samples) in (
+        ("no card", (busy[0], idle[0])),
+        ("with a card", (busy[1], idle[1])),
+    ):
+        figures.append(
+            Figure(
+                f"sale answer, {what}, p99, while {queued:,} queued operations drain",
+                percentile(busy_samples, 0.99) * 1000,
+                percentile(idle_samples, 0.99) * 1000,
+                "ms",
+                "the same agent idle",
+            )
+        )
+    return figures
+
+
+def _sell(
+    agent: AgentProcess, prefix: str, cards: list[str], count: int
+) -> tuple[list[float], list[float]]:
+    no_card, with_card = [], []
+    for number in range(count):
+        started = time.perf_counter()
+        agent.sell(f"{prefix}-plain-{number}")
+        no_card.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        agent.sell(f"{prefix}-card-{number}", customer_card=cards[number % len(cards)])
+        with_card.append(time.perf_counter() - started)
+    return no_card, with_card

@@ -1,0 +1,54 @@
+"""The floor of a sale with a card, measured in the same run as the agent's answer: what
+any till must do for it, made bare, one step after the other. One FULL-sync SQLite commit
+(the sale made durable before anything is sent), one empty request to the agent's local
+API (the POS's round trip) and the Register API requests the agent made for the sale
+(the card's look-up, the POS transaction, the credit reception), on one httpx client.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.agent_process import AgentProcess
+
+V3 = {"Authorization": "Bearer sandbox-v3-key", "Accept": "application/json"}
+
+
+def with_card(
+    agent: AgentProcess, api_url: str, directory: Path, cards: tuple[str, ...], count: int
+) -> list[float]:
+    """``count`` samples of the floor, in seconds."""
+    db = sqlite3.connect(directory / "card-floor.sqlite3", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE t (v TEXT)")
+    samples = []
+    with httpx.Client(base_url=f"{api_url}/api/v3/register", headers=V3) as http:
+        for number in range(count):
+            card = cards[number % len(cards)]
+            started = time.perf_counter()
+            found = http.get("/contact-identifiers/find", params={"contact_identifier_value": card})
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT INTO t VALUES ('sale')")
+            db.execute("COMMIT")
+            pos = http.post(
+                "/pos-transactions",
+                data={"amount_in_cents": 1250, "transaction_id": f"floor-{number}"},
+            )
+            http.post(
+                "/credit-receptions",
+                data={
+                    "contact_uuid": found.json()["data"]["contact"]["uuid"],
+                    "unit_name": "purchase_amount",
+                    "unit_value": "12.50",
+                    "pos_transaction_uuid": pos.json()["data"]["uuid"],
+                },
+            ).raise_for_status()
+            agent.get("/v1/customer")
+            samples.append(time.perf_counter() - started)
+    db.close()
+    return samples
