@@ -163,7 +163,7 @@ def _scan_to_customer(agent: AgentProcess, sandbox: SandboxHandle) -> Figure:
         events.clear()
         started = time.perf_counter()
         agent.scan(CARDS[number % len(CARDS)])
-        events.wait_for(b"event: customer")
+        events.wait_for(b"event: customer_identified")  # the balance and rewards come after
         samples.append(time.perf_counter() - started)
         time.sleep(2.1)  # past the debounce window: the same card again is a new scan
     floor = _pty_and_lookup(sandbox)
