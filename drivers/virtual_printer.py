@@ -96,6 +96,8 @@ class VirtualPrinter:
         self._server: LoopbackServer | None = None
         self._control: LoopbackServer | None = None
         self.status_queries = 0
+        #: every connection opened to it, a status check alone or a job
+        self.connections = 0
 
     # --- life -----------------------------------------------------------------------------
 
@@ -188,7 +190,8 @@ class VirtualPrinter:
 
     def control(self, command: str) -> str:
         """One command of the control port: ``state [NAME]``, ``paper_after BYTES``,
-        ``jobs``, ``dump`` (every job as one JSON line, bytes in hex), ``clear``.
+        ``jobs``, ``dump`` (every job as one JSON line, bytes in hex), ``connections`` (how
+        many were opened, status checks alone included), ``clear``.
 
         For the demo: ``echo 'state paper_out' | nc 127.0.0.1 PORT``.
         """
@@ -206,13 +209,15 @@ class VirtualPrinter:
                 return f"jobs {len(jobs)} printed {done} held_bytes {held}"
             case ["dump"]:
                 return json.dumps([_dumped(job) for job in self.jobs()])
+            case ["connections"]:
+                return f"connections {self.connections}"
             case ["clear"]:
                 self.clear()
             case _:
                 names = "|".join(VirtualState)
                 return (
                     f"error: commands are 'state [{names}]', 'paper_after BYTES', 'jobs', "
-                    "'dump', 'clear'"
+                    "'dump', 'connections', 'clear'"
                 )
         return f"state {self.state}"
 
@@ -223,6 +228,7 @@ class VirtualPrinter:
         job = _Job(bytearray())
         carry = b""
         with self._lock:
+            self.connections += 1
             self._connections.add(connection)
             self._jobs.append(job)
         try:
