@@ -42,6 +42,9 @@ def test_the_name_comes_first_and_the_balance_when_it_is_read(
 
     expect(page.locator("#customer-card")).to_be_visible(timeout=SHOWN_MS)
     expect(page.locator("#customer-tail")).to_have_text("•••• C3D4")
+    # v3's identifier answer names the contact by uuid and e-mail only (the vendor's
+    # contact-identifiers/find): the first name comes with the contact, read after it
+    expect(page.locator("#customer-name")).to_have_text("Customer")
     # the balance and rewards are held by the sandbox: the page shows none yet
     expect(page.locator("#customer-balance")).to_have_text("\u2013")  # a dash: not read yet
     expect(page.locator("#rewards button")).to_have_count(0)
