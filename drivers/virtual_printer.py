@@ -235,8 +235,11 @@ class VirtualPrinter:
             while chunk := connection.recv(4096):
                 payload, carry, queries = split_queries(carry + chunk)
                 self._receive(job, payload)
-                for query in queries:
-                    self._answer(connection, query)
+                # the answers to what arrived together go back together, as a printer's
+                # network interface sends what its queue holds in one segment
+                answers = b"".join(self._answer(query) for query in queries)
+                if answers:
+                    connection.sendall(answers)
         except OSError:
             pass  # the client reset the connection: the job ends with what arrived
         finally:
@@ -252,12 +255,13 @@ class VirtualPrinter:
             job.received += payload
             self._advance()
 
-    def _answer(self, connection: socket.socket, query: int) -> None:
+    def _answer(self, query: int) -> bytes:
         with self._lock:
             self.status_queries += 1
             answers = STATUS_ANSWERS.get(self._state)
         if answers is not None and 1 <= query <= len(answers):
-            connection.sendall(answers[query - 1 : query])
+            return answers[query - 1 : query]
+        return b""
 
     def _show_finished(self) -> None:
         """Write out, as text, each job that came out whole since the last look (under the
