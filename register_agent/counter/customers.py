@@ -112,17 +112,6 @@ class CurrentCustomer:
             self._bound = None
         return self._bound
 
-    def complete(
-        self, first: BoundCustomer, customer: Customer, rewards: tuple[Reward, ...]
-    ) -> BoundCustomer | None:
-        """The balance and rewards read after ``first`` was bound: kept only while ``first``
-        is still the till's customer (no sale took it, no other card, not cleared); its
-        window runs on from the scan."""
-        if self.peek() is not first:
-            return None
-        self._bound = dataclasses.replace(first, customer=customer, rewards=rewards)
-        return self._bound
-
     def update_attributes(
         self, ref: CustomerRef, attributes: Mapping[str, str]
     ) -> BoundCustomer | None:

@@ -2,10 +2,10 @@
 
 The till (``till/sale.py``) passes each loyalty scan here. One Register API read finds the
 card's customer; ``customer_identified`` goes out as soon as it answers (the name the
-program knows and the card's tail, no balance), and the customer is bound to the next sale
-at once, so a sale rung up meanwhile is credited. The balance and the rewards are then
-read side by side; ``customer`` follows with everything, the event a POS has always had
-(the event stream's contract: ``api/docs.py``, ``EVENTS``).
+program knows and the card's tail, no balance). The balance and the rewards are then read
+side by side; ``customer`` follows with everything, the event a POS has always had, and
+the customer is bound to the next sale (the event stream's contract: ``api/docs.py``,
+``EVENTS``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from register_agent.counter.health import TillHealth
 from register_agent.errors import LoyaltyApiError
 from register_agent.loyalty.domain import (
     CardState,
+    Customer,
     CustomerDetails,
     Identification,
     LoyaltyService,
@@ -81,23 +82,22 @@ class ScanDesk:
                 refused.update(self._enrolment.unregistered_scanned(scan.value))
             await self._events.publish("customer_refused", refused)
             return
-        # Decision: bound now, balance unknown. A sale rung up before the reads below come
-        # back is credited to this customer (the cashier does not wait for a balance the
-        # receipt can do without: it prints none when it is unknown).
-        first = self._customers.bind(scan.value, with_details(customer, None))
+        # Decision: told, not bound yet. The customer is bound to the next sale with the
+        # ``customer`` event, as before this first event existed: ``GET /v1/customer`` and a
+        # sale keep meaning "the scanned customer, balance and rewards read" (or found
+        # unreadable), which POS screens and the counter's reward claims rely on.
+        first = BoundCustomer(scan.value, with_details(customer, None), (), 0.0)
         await self._events.publish(
             "customer_identified", {**first.view().model_dump(), "offline": False}
         )
-        await self._details(first, deadline)
+        await self._details(scan.value, customer, deadline)
 
-    async def _details(self, first: BoundCustomer, deadline: Deadline) -> None:
+    async def _details(self, card: str, customer: Customer, deadline: Deadline) -> None:
         """The balance and the rewards, read side by side within the scan's deadline."""
-        assert first.customer is not None
-        ref = first.customer.ref
         # the balance comes with the attributes (v1 member / v3 contact): no extra request
         details, rewards = await asyncio.gather(
-            self._loyalty.details(ref, deadline=deadline),
-            self._loyalty.list_rewards(ref, deadline=deadline),
+            self._loyalty.details(customer.ref, deadline=deadline),
+            self._loyalty.list_rewards(customer.ref, deadline=deadline),
             return_exceptions=True,
         )
         for failure in (details, rewards):
@@ -106,9 +106,5 @@ class ScanDesk:
         # the customer is known: a balance or a reward list that cannot be read can wait
         read = details if isinstance(details, CustomerDetails) else None
         listed = tuple(rewards) if isinstance(rewards, list) else ()
-        bound = self._customers.complete(first, with_details(first.customer, read), listed)
-        if bound is None:
-            # a sale used the customer, another card was scanned or the POS cleared it
-            # meanwhile: the screen has moved on, and this customer is no longer the till's
-            return
+        bound = self._customers.bind(card, with_details(customer, read), listed)
         await self._events.publish("customer", {**bound.view().model_dump(), "offline": False})
