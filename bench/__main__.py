@@ -1,4 +1,7 @@
-"""``python -m bench``: run the benchmarks and print the results table (markdown)."""
+"""``python -m bench``: run the benchmarks and print the results table (markdown).
+
+``--cores 1`` pins every module's process to one core; ``--cores both`` runs them on all
+cores, then on one, and prints the two side by side (``bench/runner.py``)."""
 
 from __future__ import annotations
 
@@ -6,15 +9,7 @@ import argparse
 import platform
 import time
 
-from bench import (
-    agent_bench,
-    journal_scale,
-    logo_raster,
-    passthrough,
-    printer_down,
-    receipts_print,
-)
-from bench.measure import Figure
+from bench.runner import MODULES, cores_label, merged_table, run_modules
 
 HEADER = "| measure | value | baseline (same run) | ratio |\n|---|---|---|---|"
 
@@ -22,24 +17,37 @@ HEADER = "| measure | value | baseline (same run) | ratio |\n|---|---|---|---|"
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    args = parser.parse_args()
-    sizes = (1_000,) if args.quick else (10_000, 100_000)
-    figures: list[Figure] = []
-    figures += agent_bench.run(
-        sales=30 if args.quick else 300, queued=200 if args.quick else 10_000
+    parser.add_argument(
+        "--cores",
+        choices=("all", "1", "both"),
+        default="all",
+        help="every core this machine gives (all), pinned to one (1, with taskset), or both",
     )
-    figures += receipts_print.run()
-    figures += passthrough.run(jobs=20 if args.quick else passthrough.JOBS)
-    figures += printer_down.run(sales=20 if args.quick else 100)
-    figures += logo_raster.run()
-    figures += journal_scale.run(sizes)
+    names = [module.name for module in MODULES]
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=names,
+        default=names,
+        metavar="MODULE",
+        help=f"run only these modules (of {', '.join(names)})",
+    )
+    args = parser.parse_args()
+    modes = {"all": (False,), "1": (True,), "both": (False, True)}[args.cores]
+    columns = {
+        cores_label(pinned): run_modules(args.only, quick=args.quick, pinned=pinned)
+        for pinned in modes
+    }
     print(
         f"run {time.strftime('%Y-%m-%d %H:%M')} on {platform.machine()}, "
         f"Python {platform.python_version()}\n"
     )
-    print(HEADER)
-    for figure in figures:
-        print(figure.row())
+    if len(columns) == 1:
+        print(HEADER)
+        for figure in next(iter(columns.values())):
+            print(figure.row())
+    else:
+        print(merged_table(columns))
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -35,8 +36,12 @@ class AgentProcess:
         version: str = "v3",
         prints: str = "pos",
         extra: str = "",
+        cpus: str | None = None,
     ) -> None:
         self.directory = directory
+        # ``taskset -c`` this agent alone (e.g. "0"): a one-core till beside a load that
+        # is not the till's (the whole module pinned instead: ``--cores 1``, bench/runner.py)
+        self._pin = [] if cpus is None else pinned_to(cpus)
         self.port = free_port()
         self.master, slave = os.openpty()
         tty.setraw(slave)
@@ -66,7 +71,15 @@ class AgentProcess:
         started = time.perf_counter()
         log = (self.directory / "agent.log").open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "register_agent", "--config", str(self.config), "run"],
+            [
+                *self._pin,
+                sys.executable,
+                "-m",
+                "register_agent",
+                "--config",
+                str(self.config),
+                "run",
+            ],
             env={**self.env, **(extra_env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -81,6 +94,8 @@ class AgentProcess:
 
     def stop(self) -> None:
         if self.process is not None:
+            if self.process.poll() is None:  # its high-water mark, read before it ends
+                PEAKS_MB.append(peak_rss_mb(self.process.pid))
             self.process.terminate()
             self.process.wait(20)
         os.close(self.master)
@@ -112,8 +127,33 @@ class AgentProcess:
         os.write(self.master, value.encode() + b"\r")
 
 
+def pinned_to(cpus: str) -> list[str]:
+    """The command prefix that runs a process (and what it starts) on ``cpus`` only."""
+    taskset = shutil.which("taskset")
+    if taskset is None:
+        raise SystemExit(
+            "taskset was not found: it comes with util-linux (apt install util-linux); "
+            "or run the benchmarks on every core (without --cores 1)"
+        )
+    return [taskset, "-c", cpus]
+
+
 def rss_mb(pid: int) -> float:
+    return _status_mb(pid, "VmRSS:")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory so far (its high-water mark, ``VmHWM``)."""
+    return _status_mb(pid, "VmHWM:")
+
+
+def _status_mb(pid: int, field: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field):
             return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+#: the peak resident memory of each agent process this benchmark process stopped, in MB:
+#: the runner (``bench/runner.py``) reports the highest per benchmark module
+PEAKS_MB: list[float] = []

@@ -23,9 +23,13 @@ class Figure:
         return self.value / self.baseline if self.baseline else float("inf")
 
     def row(self) -> str:
+        return f"| {self.name} | {self.cells()} |"
+
+    def cells(self) -> str:
+        """Value, baseline and ratio as three table cells."""
         return (
-            f"| {self.name} | {self.value:.3g} {self.unit} | {self.baseline_name}: "
-            f"{self.baseline:.3g} {self.unit} | {self.ratio:.2f} |"
+            f"{self.value:.3g} {self.unit} | {self.baseline_name}: "
+            f"{self.baseline:.3g} {self.unit} | {self.ratio:.2f}"
         )
 
 

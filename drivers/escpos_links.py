@@ -1,15 +1,18 @@
 """The transports of the ESC/POS driver: python-escpos' Network, Serial, Usb and File printers.
 
 A link is one open connection for one job or one status check. Besides sending it can
-``ask``: write a real-time query and read at most one byte before a deadline, on the raw
-transport, because python-escpos' own status calls wait too long or read "paper ok" from
-silence.
+``ask``: write real-time queries and read their one-byte answers before a deadline, on the
+raw transport, because python-escpos' own status calls wait too long or read "paper ok"
+from silence. Several queries go out in one write and their answers are read together: a
+printer answers each real-time query as it arrives, in order, so four questions cost one
+round trip instead of four.
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import time
 from typing import Any, Protocol
 
 from register_agent.config import (
@@ -26,8 +29,9 @@ TransportConfig = NetworkPrinterConfig | SerialPrinterConfig | UsbPrinterConfig 
 class Link(Protocol):
     def send(self, data: bytes) -> None: ...
 
-    def ask(self, query: bytes, timeout: float) -> bytes:
-        """Send ``query``, return at most one byte of answer (empty: none before timeout)."""
+    def ask(self, query: bytes, timeout: float, answers: int = 1) -> bytes:
+        """Send ``query``, return at most ``answers`` bytes of answer, what came before
+        ``timeout`` (empty: none)."""
         ...
 
     def close(self) -> None: ...
@@ -42,7 +46,7 @@ class _EscposLink:
     def send(self, data: bytes) -> None:
         self.printer._raw(data)
 
-    def ask(self, query: bytes, timeout: float) -> bytes:
+    def ask(self, query: bytes, timeout: float, answers: int = 1) -> bytes:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -56,38 +60,57 @@ class _NetworkLink(_EscposLink):
         # against delayed ACK: ~40 ms a slip on loopback, more on a slow printer)
         printer.device.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def ask(self, query: bytes, timeout: float) -> bytes:
+    def ask(self, query: bytes, timeout: float, answers: int = 1) -> bytes:
         sock: socket.socket = self.printer.device
         sock.sendall(query)
-        sock.settimeout(timeout)
+        deadline = time.monotonic() + timeout
+        reply = b""
         try:
-            return sock.recv(1)
+            while len(reply) < answers and (left := deadline - time.monotonic()) > 0:
+                sock.settimeout(left)
+                chunk = sock.recv(answers - len(reply))
+                if not chunk:
+                    break  # hung up: what it said before is still its answer
+                reply += chunk
         except TimeoutError:
-            return b""
+            pass
+        except OSError:
+            if not reply:
+                raise
         finally:
             sock.settimeout(self.printer.timeout)
+        return reply
 
 
 class _SerialLink(_EscposLink):
-    def ask(self, query: bytes, timeout: float) -> bytes:
+    def ask(self, query: bytes, timeout: float, answers: int = 1) -> bytes:
         port = self.printer.device
         port.reset_input_buffer()  # a late answer to an earlier query must not be read as this one
         port.write(query)
         port.timeout = timeout
-        reply: bytes = port.read(1)
+        reply: bytes = port.read(answers)  # pyserial: up to ``answers`` bytes within timeout
         return reply
 
 
 class _UsbLink(_EscposLink):
-    def ask(self, query: bytes, timeout: float) -> bytes:
+    def ask(self, query: bytes, timeout: float, answers: int = 1) -> bytes:
         import usb.core  # noqa: PLC0415 (only USB tills have pyusb)
 
-        device, milliseconds = self.printer.device, max(1, int(timeout * 1000))
-        device.write(self.printer.out_ep, query, milliseconds)
-        try:
-            return bytes(device.read(self.printer.in_ep, 1, milliseconds))
-        except usb.core.USBTimeoutError:
-            return b""
+        device, deadline = self.printer.device, time.monotonic() + timeout
+        device.write(self.printer.out_ep, query, max(1, int(timeout * 1000)))
+        reply = b""
+        # a USB printer may hand each answer over in a transfer of its own
+        while len(reply) < answers and (left := deadline - time.monotonic()) > 0:
+            try:
+                chunk = bytes(
+                    device.read(self.printer.in_ep, answers - len(reply), max(1, int(left * 1000)))
+                )
+            except usb.core.USBTimeoutError:
+                break
+            if not chunk:
+                break
+            reply += chunk
+        return reply
 
 
 def open_link(config: TransportConfig) -> Link:

@@ -14,22 +14,23 @@ import logging
 import os
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from drivers.escpos_links import Link, TransportConfig, first_line, open_link, where
-from drivers.escpos_status import not_a_printer, parse_status
+from drivers.escpos_status import parse_status
 from drivers.escpos_text import TextReceipts
 from drivers.virtual_printer import VirtualPrinter
 from register_agent.config import FilePrinterConfig, NetworkPrinterConfig, VirtualPrinterConfig
 from register_agent.errors import PrinterError
 from register_agent.receipts.layout import ReceiptLayout
-from register_agent.receipts.printer import PrinterState, PrinterStatus
+from register_agent.receipts.printer import PrinterRefused, PrinterState, PrinterStatus
 
 log = logging.getLogger(__name__)
 
 _DLE_EOT = b"\x10\x04"
+#: DLE EOT 1, 2, 3, 4: the printer, offline cause, error and paper sensor status
+_STATUS_QUERIES = b"".join(_DLE_EOT + bytes([n]) for n in (1, 2, 3, 4))
 #: ESC p m t1 t2: a pulse on the kick port's pin 2 (m = 0) or 5 (m = 1), t1 x 2 ms on and
 #: t2 x 2 ms off
 _ESC_P = b"\x1bp"
@@ -84,8 +85,8 @@ class EscposPrinter:
     async def status(self) -> PrinterStatus:
         return await asyncio.to_thread(self._status_blocking)
 
-    async def print(self, receipt: ReceiptLayout) -> None:
-        await asyncio.to_thread(self._print_blocking, receipt)
+    async def print(self, receipt: ReceiptLayout) -> PrinterStatus:
+        return await asyncio.to_thread(self._print_blocking, receipt)
 
     async def open_drawer(self, pin: int, on_ms: int, off_ms: int) -> None:
         await asyncio.to_thread(self._kick_blocking, drawer_pulse(pin, on_ms, off_ms))
@@ -120,19 +121,22 @@ class EscposPrinter:
             finally:
                 _close_link(link)
 
-    def _print_blocking(self, receipt: ReceiptLayout) -> None:
+    def _print_blocking(self, receipt: ReceiptLayout) -> PrinterStatus:
         from drivers.escpos_render import render  # noqa: PLC0415 (imports escpos)
 
-        data = render(receipt, self.config, self._logo_cache)
+        return self.send_job(render(receipt, self.config, self._logo_cache))
+
+    def send_job(self, data: bytes) -> PrinterStatus:
+        """A rendered slip to the printer: its status, then the job, over one connection
+        (a status check of its own before the job would open a second); the status it gave."""
         with self._lock:
             self._check_open()
             link = open_link(self.config)
             try:
                 status = self._read_status(link)
                 if not status.can_print:
-                    raise PrinterError(status.message, device="printer")
-                link.send(data)
-                self._check_after(link)
+                    raise PrinterRefused(status)
+                self._send_checked(link, data)
             except OSError as exc:
                 raise PrinterError(
                     f"printer {where(self.config)} stopped answering while printing "
@@ -142,6 +146,7 @@ class EscposPrinter:
             finally:
                 _close_link(link)
         log.info("printer: receipt of %d bytes sent (%s)", len(data), status.state)
+        return status
 
     def _kick_blocking(self, pulse: bytes) -> None:
         """The pulse in a connection of its own, between receipts (a receipt waiting for
@@ -158,7 +163,7 @@ class EscposPrinter:
             try:
                 status = self._read_status(link)
                 if not status.can_print:
-                    raise PrinterError(status.message, device="printer")
+                    raise PrinterRefused(status)
                 link.send(pulse)
             except OSError as exc:
                 raise PrinterError(
@@ -169,29 +174,20 @@ class EscposPrinter:
                 _close_link(link)
 
     def _read_status(self, link: Link) -> PrinterStatus:
-        """Ask DLE EOT 1..4 within ``status_timeout_s`` in total."""
+        """Ask DLE EOT 1..4 in one write and read the four answers within
+        ``status_timeout_s``: one round trip (a printer answers each as it arrives)."""
         if isinstance(self.config, FilePrinterConfig):
             # A file or device node cannot answer; writing to it is all it can do.
             return PrinterStatus(PrinterState.ONLINE, "a file target reports no status")
-        deadline = time.monotonic() + self.config.status_timeout_s
-        replies: dict[int, int] = {}
         try:
-            for query in (1, 2, 3, 4):
-                left = deadline - time.monotonic()
-                answer = link.ask(_DLE_EOT + bytes([query]), left) if left > 0 else b""
-                if not answer:
-                    break
-                replies[query] = answer[0]
+            answer = link.ask(_STATUS_QUERIES, self.config.status_timeout_s, answers=4)
         except OSError as exc:
-            # a device that answered garbage and then hung up is still no printer
-            garbage = [byte for byte in replies.values() if byte & 0x93 != 0x12]
-            if garbage:
-                return not_a_printer(garbage[0])
             return PrinterStatus(PrinterState.NO_REPLY, first_line(exc))
-        return parse_status(replies)
+        return parse_status(dict(zip((1, 2, 3, 4), answer, strict=False)))
 
-    def _check_after(self, link: Link) -> None:
-        """One ``DLE EOT 1`` right after the slip's bytes: a printer that went offline while
+    def _send_checked(self, link: Link, data: bytes) -> None:
+        """The slip's bytes with one ``DLE EOT 1`` right after them, in the same write (its
+        answer comes once the printer has taken the slip): a printer that went offline while
         printing (the roll ended, the cover opened) did not print the slip whole.
 
         Decision: such a slip counts as not printed and is printed again whole, unmarked,
@@ -202,8 +198,9 @@ class EscposPrinter:
         next status query tells the truth about the printer.
         """
         if isinstance(self.config, FilePrinterConfig):
+            link.send(data)
             return
-        answer = link.ask(_DLE_EOT + b"\x01", self.config.status_timeout_s)
+        answer = link.ask(data + _DLE_EOT + b"\x01", self.config.status_timeout_s)
         if answer and answer[0] & 0x93 == 0x12 and answer[0] & 0x08:
             raise PrinterError(
                 "the printer stopped in the middle of the receipt (paper out, cover open or "
@@ -256,8 +253,8 @@ class VirtualNetworkPrinter:
     async def status(self) -> PrinterStatus:
         return await self._driver.status()
 
-    async def print(self, receipt: ReceiptLayout) -> None:
-        await self._driver.print(receipt)
+    async def print(self, receipt: ReceiptLayout) -> PrinterStatus:
+        return await self._driver.print(receipt)
 
     async def open_drawer(self, pin: int, on_ms: int, off_ms: int) -> None:
         await self._driver.open_drawer(pin, on_ms, off_ms)

@@ -96,6 +96,8 @@ class VirtualPrinter:
         self._server: LoopbackServer | None = None
         self._control: LoopbackServer | None = None
         self.status_queries = 0
+        #: every connection opened to it, a status check alone or a job
+        self.connections = 0
 
     # --- life -----------------------------------------------------------------------------
 
@@ -188,7 +190,8 @@ class VirtualPrinter:
 
     def control(self, command: str) -> str:
         """One command of the control port: ``state [NAME]``, ``paper_after BYTES``,
-        ``jobs``, ``dump`` (every job as one JSON line, bytes in hex), ``clear``.
+        ``jobs``, ``dump`` (every job as one JSON line, bytes in hex), ``connections`` (how
+        many were opened, status checks alone included), ``clear``.
 
         For the demo: ``echo 'state paper_out' | nc 127.0.0.1 PORT``.
         """
@@ -206,13 +209,15 @@ class VirtualPrinter:
                 return f"jobs {len(jobs)} printed {done} held_bytes {held}"
             case ["dump"]:
                 return json.dumps([_dumped(job) for job in self.jobs()])
+            case ["connections"]:
+                return f"connections {self.connections}"
             case ["clear"]:
                 self.clear()
             case _:
                 names = "|".join(VirtualState)
                 return (
                     f"error: commands are 'state [{names}]', 'paper_after BYTES', 'jobs', "
-                    "'dump', 'clear'"
+                    "'dump', 'connections', 'clear'"
                 )
         return f"state {self.state}"
 
@@ -223,14 +228,18 @@ class VirtualPrinter:
         job = _Job(bytearray())
         carry = b""
         with self._lock:
+            self.connections += 1
             self._connections.add(connection)
             self._jobs.append(job)
         try:
             while chunk := connection.recv(4096):
                 payload, carry, queries = split_queries(carry + chunk)
                 self._receive(job, payload)
-                for query in queries:
-                    self._answer(connection, query)
+                # the answers to what arrived together go back together, as a printer's
+                # network interface sends what its queue holds in one segment
+                answers = b"".join(self._answer(query) for query in queries)
+                if answers:
+                    connection.sendall(answers)
         except OSError:
             pass  # the client reset the connection: the job ends with what arrived
         finally:
@@ -246,12 +255,13 @@ class VirtualPrinter:
             job.received += payload
             self._advance()
 
-    def _answer(self, connection: socket.socket, query: int) -> None:
+    def _answer(self, query: int) -> bytes:
         with self._lock:
             self.status_queries += 1
             answers = STATUS_ANSWERS.get(self._state)
         if answers is not None and 1 <= query <= len(answers):
-            connection.sendall(answers[query - 1 : query])
+            return answers[query - 1 : query]
+        return b""
 
     def _show_finished(self) -> None:
         """Write out, as text, each job that came out whole since the last look (under the

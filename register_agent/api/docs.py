@@ -195,12 +195,15 @@ RESUME = "the last event id the POS received; the `Last-Event-ID` header wins wh
 
 EVENTS = """
 A `text/event-stream` that stays open: each event has an `id:`, an `event:` (its kind) and
-one `data:` line of JSON. Kinds: `scan`, `customer` (identified; the same shape as
-`GET /v1/customer`), `customer_cleared`, `customer_refused` (unknown, unregistered or
-inactive card, with a reason; an unregistered card adds `"offer": "hand_out_card"`: ask the
-customer's e-mail and `POST /v1/cards`), `plain_scan` (a barcode that is not a loyalty card:
-the POS handles it), `giftcard` (a scanned giftcard: the same shape as
-`GET /v1/giftcards/{card}`, when `[scans] giftcard_patterns` says which values are
+one `data:` line of JSON. Kinds: `scan`, `customer_identified` (the scanned card's customer,
+as soon as the loyalty service names them: the shape of `GET /v1/customer` with `balance`
+null and `rewards` empty), `customer` (the same customer with the balance and rewards,
+read after it, and now bound to the next sale, as before; or an offline scan, `"offline":
+true`, which has no `customer_identified`), `customer_cleared`, `customer_refused`
+(unknown, unregistered or inactive card, with a reason; an unregistered card adds `"offer":
+"hand_out_card"`: ask the customer's e-mail and `POST /v1/cards`), `plain_scan` (a barcode
+that is not a loyalty card: the POS handles it), `giftcard` (a scanned giftcard: the same
+shape as `GET /v1/giftcards/{card}`, when `[scans] giftcard_patterns` says which values are
 giftcards), `giftcard_refused`, `printer`, `operation` (an operation settled: delivered, or
 needs attention).
 

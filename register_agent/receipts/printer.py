@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from register_agent.errors import PrinterError
 from register_agent.receipts.layout import ReceiptLayout
 
 
@@ -52,6 +53,15 @@ class PrinterStatus:
         return _CASHIER_MESSAGES[self.state]
 
 
+class PrinterRefused(PrinterError):
+    """The printer answered, and what it said (``status``) means a slip would not come out:
+    the job was not sent."""
+
+    def __init__(self, status: PrinterStatus) -> None:
+        super().__init__(status.message, device="printer")
+        self.status = status
+
+
 class Printer(Protocol):
     """A receipt printer. Methods never block the event loop; failures raise PrinterError."""
 
@@ -59,8 +69,10 @@ class Printer(Protocol):
         """Ask the printer how it is; a silent printer gives NO_REPLY within the timeout."""
         ...
 
-    async def print(self, receipt: ReceiptLayout) -> None:
-        """Print ``receipt`` after checking the status; PrinterError when it cannot."""
+    async def print(self, receipt: ReceiptLayout) -> PrinterStatus | None:
+        """Print ``receipt`` after checking the status on the same connection; that status
+        (None: the printer cannot tell one); ``PrinterRefused`` when it said it cannot
+        print, PrinterError when it could not be reached."""
         ...
 
     async def open_drawer(self, pin: int, on_ms: int, off_ms: int) -> None:

@@ -1,9 +1,10 @@
 """The printer worker (the last step of a sale, docs/architecture.md): prints the journal's
 pending receipts.
 
-It asks the printer's status first, waits a bounded time for the sale's credits (woken by
-the outbox's "settled" signal, ``outbox/settled.py``), composes the receipt from the sale
-and its operations (``receipts/sale_receipt.py``), prints it and marks the job done. A job
+It waits a bounded time for the sale's credits (woken by the outbox's "settled" signal,
+``outbox/settled.py``), composes the receipt from the sale and its operations
+(``receipts/sale_receipt.py``), prints it (the printer's status asked first on the job's
+connection) and marks the job done. A job
 the printer cannot take stays pending and is tried again when the printer is back; the
 worker runs as its own task, so a dead printer never holds up a sale. A slip printed
 while the journal takes no writes (a full disk) is remembered until it is marked done, so
@@ -31,7 +32,7 @@ from register_agent.outbox.settled import Settled, finished
 from register_agent.receipts.drawer import Drawer
 from register_agent.receipts.giftcards import with_giftcards
 from register_agent.receipts.layout import ReceiptLayout, layout_receipt
-from register_agent.receipts.printer import Printer, PrinterState, PrinterStatus
+from register_agent.receipts.printer import Printer, PrinterRefused, PrinterState, PrinterStatus
 from register_agent.receipts.sale_receipt import RECEIPT_KINDS, compose_receipt, says_loyalty
 from register_agent.receipts.vouchers import with_vouchers
 
@@ -188,7 +189,10 @@ class PrinterWorker:
             if time.monotonic() - self._status_at >= self._timing.idle_status_s:
                 await self._refresh_status()
             return 0
-        if not (await self._refresh_status()).can_print:
+        # a printer last seen ready is asked on the first job's own connection (status, then
+        # the job: one connection, not two); one that was not is asked first, alone
+        ready = self._status is not None and self._status.can_print
+        if not ready and not (await self._refresh_status()).can_print:
             self._blocked = True
             return 0
         printed = 0
@@ -232,14 +236,17 @@ class PrinterWorker:
 
     async def _print_and_record(self, job: PrintJob, layout: ReceiptLayout) -> bool:
         try:
-            await self._printer.print(layout)
+            status = await self._printer.print(layout)
         except PrinterError as exc:
             # The job stays pending. If bytes went out before the link broke, the retry
             # prints the whole slip again, unmarked: a torn first slip is no receipt.
             log.warning("printer: receipt of sale %s not printed: %s", job.sale_id, exc)
             await self._journal.print_job_failed(job.id, str(exc))
-            await self._refresh_status()
+            refused = exc.status if isinstance(exc, PrinterRefused) else None  # it answered
+            await (self._record_status(refused) if refused else self._refresh_status())
             return False
+        if status is not None:
+            await self._record_status(status)
         # on paper: should the journal refuse to mark it (a full disk), it is marked later
         self._printed[job.id] = self._clock()
         await self._journal.print_job_done(job.id, self._printed[job.id])
@@ -270,6 +277,9 @@ class PrinterWorker:
             status = await self._printer.status()
         except PrinterError as exc:
             status = PrinterStatus(PrinterState.NO_REPLY, str(exc))
+        return await self._record_status(status)
+
+    async def _record_status(self, status: PrinterStatus) -> PrinterStatus:
         self._status_at = time.monotonic()
         previous, self._status = self._status, status
         if previous is None or previous.state is not status.state:

@@ -3,7 +3,9 @@
 Several faults may be active at once; each API request takes the first active fault
 whose ``paths`` / ``methods`` match and whose ``count`` / ``rate`` lets it fire. A fault
 with a ``seed`` draws its rate from its own random generator, so a test sees the same
-sequence every run. ``mode: off`` (and ``/_sandbox/reset``) clears them all.
+sequence every run. ``mode: off`` (and ``/_sandbox/reset``) clears them all, and lets the
+requests a latency fault is holding go on at once: a test holds a read with a long latency,
+looks at what the agent did meanwhile, then releases it (no guessing how long is enough).
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ class Faults:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._cleared = threading.Condition(self._lock)
+        self._clears = 0
         self._active: list[Fault] = []
 
     def configure(self, spec: object) -> list[dict[str, Any]]:
@@ -89,14 +93,25 @@ class Faults:
         fault = parse_spec(spec)
         with self._lock:
             if fault is None:
-                self._active.clear()
+                self._clear()
             else:
                 self._active.append(fault)
         return self.describe()
 
     def clear(self) -> None:
         with self._lock:
-            self._active.clear()
+            self._clear()
+
+    def _clear(self) -> None:
+        self._active.clear()
+        self._clears += 1
+        self._cleared.notify_all()
+
+    def hold(self, seconds: float) -> None:
+        """A latency fault's wait: ``seconds``, or until the faults are cleared."""
+        with self._cleared:
+            clears = self._clears
+            self._cleared.wait_for(lambda: self._clears != clears, seconds)
 
     def pick(self, method: str, path: str) -> Fault | None:
         """The fault this request meets, if any (spent count-limited faults are dropped)."""

@@ -97,7 +97,8 @@ Control (loopback only, no key; faults never apply here)
               drop_after_commit (applied, then the connection is closed without a
               response), error_500_after_commit (applied, then a 500),
               pos_transaction_gone (the POS transaction the request names is forgotten
-              first, so a credit reception on it answers 1027), off (clears every fault)
+              first, so a credit reception on it answers 1027), off (clears every fault
+              and lets the requests a latency fault holds go on at once)
        Several faults may be active; a request meets the first that matches and fires.
   GET  /_sandbox/requests  the last 20,000 API requests as they arrived: {at (Unix time),
                            method, path, fault (the fault mode met, or null), user_agent,

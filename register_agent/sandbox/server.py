@@ -85,6 +85,7 @@ class SandboxServer(ThreadingHTTPServer):
     def stop(self) -> None:
         """Stop serving, end held requests and cut keep-alive connections."""
         self.stopping.set()
+        self.faults.clear()  # ends the delayed requests
         self.shutdown()
         with self._connections_lock:
             for connection in self._connections:
@@ -112,7 +113,7 @@ class _Delay:
     def rest(self) -> None:
         seconds, self.seconds = self.seconds, 0.0
         if seconds:
-            self.server.stopping.wait(seconds)
+            self.server.faults.hold(seconds)
 
 
 class SandboxHandler(BaseHTTPRequestHandler):

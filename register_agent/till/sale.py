@@ -19,11 +19,10 @@ from collections.abc import Callable
 
 from register_agent.common.events import EventBus
 from register_agent.common.logs import log_context, remember_card
-from register_agent.common.masking import mask, safe_tail
 from register_agent.common.money import to_cents
 from register_agent.config import ReceiptConfig, TillConfig
 from register_agent.counter.claims import RewardDesk
-from register_agent.counter.customers import CurrentCustomer, with_details
+from register_agent.counter.customers import CurrentCustomer
 from register_agent.counter.enrolment.desk import EnrolmentDesk
 from register_agent.counter.health import TillHealth
 from register_agent.counter.messages import (
@@ -39,12 +38,10 @@ from register_agent.counter.messages import (
     TillStatus,
 )
 from register_agent.counter.profiles import ProfileDesk
-from register_agent.errors import JournalUnavailable, LoyaltyApiError
+from register_agent.errors import JournalUnavailable
 from register_agent.journal import Journal, Operation, OperationState, SaleRecord
 from register_agent.journal.results import credits_moved
 from register_agent.loyalty.bundle import Loyalty
-from register_agent.loyalty.domain import CardState, CustomerDetails, Identification
-from register_agent.loyalty.retries import Deadline
 from register_agent.outbox.settled import Settled
 from register_agent.readers.scans import Scan
 from register_agent.receipts.drawer import Drawer, DrawerAnswer
@@ -53,6 +50,7 @@ from register_agent.till.counter_rules import CounterRules
 from register_agent.till.loyalty_block import Early, SaleLoyalty, customer_key, with_customer
 from register_agent.till.named_card import NamedCard, NamedCards
 from register_agent.till.sale_answers import SaleAnswers, first_answer, repeat, request_digest
+from register_agent.till.scan_desk import ScanDesk
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +128,7 @@ class Till:
             wake_printer=wake_printer,
             clock=clock,
         )
+        self._scans = ScanDesk(service, events, health, self._customers, self.enrolment)
         self._named_cards = NamedCards(
             service, health, till=till, remember_blank=self.enrolment.remember_blank
         )
@@ -138,50 +137,7 @@ class Till:
 
     async def scanned(self, scan: Scan) -> None:
         """A scan from a reader: identify a loyalty card, pass anything else to the POS."""
-        if scan.kind != "loyalty":
-            await self._events.publish("plain_scan", {"value": scan.value, "reader": scan.reader})
-            return
-        seen = {"reader": scan.reader, "card_tail": safe_tail(scan.value)}
-        await self._events.publish("scan", seen)
-        deadline = self._loyalty.counter_deadline()
-        try:
-            # the balance is read below, beside the rewards: one round trip less
-            found = await self._loyalty.identify(scan.value, deadline=deadline, with_balance=False)
-        except LoyaltyApiError as exc:
-            self._health.api_failed(exc)
-            bound = self._customers.bind(scan.value, None)
-            log.info("card %s scanned offline: resolved with the sale", mask(scan.value))
-            await self._events.publish("customer", {**bound.view().model_dump(), "offline": True})
-            return
-        self._health.api_answered()
-        await self._identified(scan, found, deadline)
-
-    async def _identified(self, scan: Scan, found: Identification, deadline: Deadline) -> None:
-        if found.state is CardState.UNKNOWN:  # not our card: a product on a shared scanner
-            await self._events.publish("plain_scan", {"value": scan.value, "reader": scan.reader})
-            return
-        customer = found.customer
-        if not found.usable or customer is None:
-            self._customers.clear()
-            refused = {"card_tail": safe_tail(scan.value), "reason": found.reason}
-            if found.state is CardState.UNREGISTERED:  # offer the hand-out (counter/enrolment/)
-                refused.update(self.enrolment.unregistered_scanned(scan.value))
-            await self._events.publish("customer_refused", refused)
-            return
-        # the balance comes with the attributes (v1 member / v3 contact): no extra request
-        details, rewards = await asyncio.gather(
-            self._loyalty.details(customer.ref, deadline=deadline),
-            self._loyalty.list_rewards(customer.ref, deadline=deadline),
-            return_exceptions=True,
-        )
-        for failure in (details, rewards):
-            if isinstance(failure, BaseException) and not isinstance(failure, LoyaltyApiError):
-                raise failure  # a bug, not the API: do not hide it
-        # the customer is known: a balance or a reward list that cannot be read can wait
-        customer = with_details(customer, details if isinstance(details, CustomerDetails) else None)
-        listed = tuple(rewards) if isinstance(rewards, list) else ()
-        bound = self._customers.bind(scan.value, customer, listed)
-        await self._events.publish("customer", {**bound.view().model_dump(), "offline": False})
+        await self._scans.scanned(scan)
 
     async def current_customer(self) -> CustomerView | None:
         return bound.view() if (bound := self._customers.peek()) else None

@@ -112,6 +112,29 @@ def test_paper_out_mid_receipt_is_reported_and_the_receipt_printed_again_whole(
     wait_for(lambda: agent.status()["printer"].startswith("online"), 10, "status: online")
 
 
+def test_a_paper_out_answer_on_the_jobs_connection_holds_the_receipt_back(
+    agent: AgentProcess, printer: PrinterProcess
+) -> None:
+    agent.sell("ready", "1.00").raise_for_status()
+    wait_for(printer.printed, 10, "the first receipt")  # the agent last saw it ready
+    printer.state = VirtualState.PAPER_OUT  # the roll ends between two sales
+
+    agent.sell("no-roll", "7.25").raise_for_status()
+    # the agent asks the status on the slip's own connection: paper out, so no slip is sent
+    wait_for(lambda: agent.status()["printer"].startswith("paper out"), 10, "status: paper out")
+    wait_for(lambda: jobs_of(agent, "no-roll")[0]["attempts"], 10, "the agent's attempt")
+    assert slips_of(printer, "no-roll") == []  # not a byte of it in the printer's buffer
+    assert printer.control("jobs").endswith("held_bytes 0")
+    (row,) = jobs_of(agent, "no-roll")
+    assert (row["state"], row["printed_at"]) == ("pending", None)
+
+    printer.state = VirtualState.OK  # a new roll
+    wait_for(lambda: [j for j in slips_of(printer, "no-roll") if j.complete], 20, "the slip")
+    (slip,) = slips_of(printer, "no-roll")  # once, whole
+    assert slip.complete
+    assert b"7,25" in slip.data or b"7.25" in slip.data
+
+
 def test_held_receipts_raise_an_alert_and_their_reprint_is_the_original(
     agent: AgentProcess, printer: PrinterProcess
 ) -> None:

@@ -395,3 +395,39 @@ async def test_a_printer_that_is_down_is_asked_less_and_less_often(
     assert 3 <= checks <= 10
     assert device.jobs() == []
     assert await pending_jobs(journal) == ["4711"]
+
+
+async def test_a_receipt_to_a_ready_printer_is_one_connection_status_then_job(
+    journal: Journal, printer: Printer, device: VirtualPrinter
+) -> None:
+    printing = worker(journal, printer)
+    assert await printing.print_due_once() == 0  # idle: the status alone (ready)
+    assert (device.connections, device.status_queries) == (1, 4)
+    await record(journal, "4711", V3_QR)
+    assert await printing.print_due_once() == 1
+    # one more connection: the status asked on the job's own (four queries, one write),
+    # the slip, and the one query after it
+    assert (device.connections, device.status_queries) == (2, 4 + 4 + 1)
+    assert len(printed(device, 1)) == 1
+
+
+async def test_a_paper_out_answer_before_the_job_holds_it_and_is_reported_once(
+    journal: Journal, printer: Printer, device: VirtualPrinter
+) -> None:
+    events = EventBus()
+    printing = worker(journal, printer, events=events)
+    assert await printing.print_due_once() == 0  # ready, as far as the worker knows
+    device.state = VirtualState.PAPER_OUT
+    await record(journal, "4711", V3_QR)
+    assert await printing.print_due_once() == 0
+    assert device.jobs() == []  # the job's connection asked, heard paper out, sent nothing
+    assert device.connections == 2  # and was not asked again on a connection of its own
+    status = printing.printer_status()
+    assert status is not None
+    assert status.state is PrinterState.PAPER_OUT
+    assert await pending_jobs(journal) == ["4711"]
+    device.state = VirtualState.OK
+    assert await printing.print_due_once() == 1
+    assert len(printed(device, 1)) == 1
+    published, _ = events.since(0)
+    assert [event.data["state"] for event in published] == ["online", "paper out", "online"]

@@ -43,9 +43,9 @@ def asked_waits(monkeypatch: pytest.MonkeyPatch, link: type[Any]) -> list[float]
     asked: list[float] = []
     ask = link.ask
 
-    def recorded(self: Any, query: bytes, timeout: float) -> bytes:
+    def recorded(self: Any, query: bytes, timeout: float, answers: int = 1) -> bytes:
         asked.append(timeout)
-        return ask(self, query, timeout)  # type: ignore[no-any-return]
+        return ask(self, query, timeout, answers)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(link, "ask", recorded)
     return asked

@@ -66,6 +66,10 @@ class PrinterProcess:
             for j in json.loads(self.control("dump"))
         ]
 
+    def connections(self) -> int:
+        """How many connections the printer saw, status checks alone included."""
+        return int(self.control("connections").split()[1])
+
     def printed(self) -> list[bytes]:
         return [job.data for job in self.jobs() if job.complete]
 

@@ -110,7 +110,7 @@ async def test_a_scanned_customer_is_credited_with_the_next_sale_only(
     await till.sell(sale("4712", "3.00"))
     assert await till._journal.operations_of_sale("4712") == []  # no customer for this one
     kinds = [event.kind for event in events_of(till)]
-    assert kinds[:2] == ["scan", "customer"]
+    assert kinds[:3] == ["scan", "customer_identified", "customer"]
 
 
 async def test_a_sale_naming_its_customer_still_consumes_the_scan(make_till: MakeTill) -> None:

@@ -164,6 +164,8 @@ function listen() {
     handle(data);
   });
   on("scan", (data) => say("customer-message", t("scanned", { tail: tail(data.card_tail) })));
+  // the customer first (name, card), then again with the balance and rewards when read
+  on("customer_identified", showCustomer);
   on("customer", showCustomer);
   on("customer_cleared", () => showCustomer(null));
   on("customer_refused", (data) => {

@@ -1,0 +1,136 @@
+"""The benchmark runner behind ``python -m bench``: each benchmark module runs in a process
+of its own, on every core this machine gives it or pinned to one (``taskset -c``, util-linux:
+a till the size of a Raspberry Pi), and each module adds its peak resident memory: the
+highest of the agent processes it started (``VmHWM``, read as each stops), or, for a module
+that measures in-process, its own process's.
+
+A module is a function returning ``Figure`` rows; list it in ``MODULES`` with its full and
+quick arguments and it runs in both modes (bench/README.md, "Two cores and one").
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import agent_process
+from bench.measure import Figure
+
+#: what the agent imports, nothing more: the floor of a process's memory
+IMPORTS_ONLY = (
+    "import httpx, pydantic_settings, tenacity, serial, fastapi, uvicorn, escpos.printer; "
+    "from bench.agent_process import peak_rss_mb; import os; print(peak_rss_mb(os.getpid()))"
+)
+
+
+@dataclass(frozen=True)
+class Module:
+    """One benchmark module: ``bench.<name>.run(**full)`` (or ``**quick`` for a smoke run)."""
+
+    name: str
+    full: dict[str, Any] = field(default_factory=dict)
+    quick: dict[str, Any] = field(default_factory=dict)
+
+
+MODULES = (
+    Module("agent_bench", {"sales": 300, "queued": 10_000}, {"sales": 30, "queued": 200}),
+    Module("receipts_print"),
+    Module("passthrough", {}, {"jobs": 20}),
+    Module("printer_down", {"sales": 100}, {"sales": 20}),
+    Module("logo_raster"),
+    Module("journal_scale", {"sizes": (10_000, 100_000)}, {"sizes": (1_000,)}),
+)
+
+
+def one_core() -> list[str]:
+    """The command prefix that pins a process (and what it starts) to one core."""
+    return agent_process.pinned_to(str(min(os.sched_getaffinity(0))))
+
+
+def cores_label(pinned: bool) -> str:
+    count = 1 if pinned else len(os.sched_getaffinity(0))
+    return "one core" if count == 1 else f"{count} cores"
+
+
+def run_modules(names: list[str], *, quick: bool, pinned: bool) -> list[Figure]:
+    """Each named module in a child process (pinned to one core with ``pinned``), followed
+    by its peak resident memory against that of a process that only imports the libraries."""
+    prefix = one_core() if pinned else []
+    floor = float(
+        subprocess.run(
+            [*prefix, sys.executable, "-c", IMPORTS_ONLY],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    figures: list[Figure] = []
+    for name in names:
+        with tempfile.TemporaryDirectory() as directory:
+            out = Path(directory) / "figures.json"
+            command = [*prefix, sys.executable, "-m", "bench.runner", name, str(out)]
+            subprocess.run([*command, *(["--quick"] if quick else [])], check=True)
+            result = json.loads(out.read_text(encoding="utf-8"))
+        figures += [Figure(**row) for row in result["figures"]]
+        whose = "agent process" if result["agent"] else "benchmark process (in-process)"
+        figures.append(
+            Figure(
+                f"peak resident memory, {name}: {whose}",
+                result["peak_mb"],
+                floor,
+                "MB",
+                "imports only",
+            )
+        )
+    return figures
+
+
+def merged_table(columns: dict[str, list[Figure]]) -> str:
+    """One row per measure, one value | baseline | ratio group per column (same run each)."""
+    labels = list(columns)
+    head = (
+        "| measure | " + " | ".join(f"{label}: value | baseline | ratio" for label in labels) + " |"
+    )
+    lines = [head, "|---|" + "---|---|---|" * len(labels)]
+    by_name = [{figure.name: figure for figure in figures} for figures in columns.values()]
+    for name in dict.fromkeys(f.name for figures in columns.values() for f in figures):
+        cells = []
+        for figures in by_name:
+            figure = figures.get(name)
+            cells.append(figure.cells() if figure else "- | - | -")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _child(argv: list[str]) -> int:
+    """``python -m bench.runner NAME OUT [--quick]``: one module, its figures to OUT."""
+    parser = argparse.ArgumentParser(description="run one benchmark module (the runner's child)")
+    parser.add_argument("name", choices=[module.name for module in MODULES])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    module = next(module for module in MODULES if module.name == args.name)
+    run = importlib.import_module(f"bench.{module.name}").run
+    figures: list[Figure] = run(**(module.quick if args.quick else module.full))
+    own_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    result = {
+        "figures": [dataclasses.asdict(figure) for figure in figures],
+        "agent": bool(agent_process.PEAKS_MB),
+        "peak_mb": max(agent_process.PEAKS_MB, default=own_mb),
+    }
+    args.out.write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_child(sys.argv[1:]))
