@@ -72,16 +72,21 @@ def summary_number(output: str, label: str) -> int:
 def assert_tour_succeeded(
     result: subprocess.CompletedProcess[str],
     out: Path,
+    *,
     jan: str = "jan@example.org: -45 points, balance 105",
+    receptions: int = 6,
+    claims: int = 2,
+    vouchers: str = "vouchers redeemed: 0, rewards collected: 0",  # orders only
 ) -> str:
     assert result.returncode == 0, result.stdout + result.stderr
     output = result.stdout
     assert "Every step went as expected." in output
-    assert summary_number(output, "credit receptions") == 6
+    assert summary_number(output, "credit receptions") == receptions
     assert summary_number(output, "QR codes collected") == 1
-    assert summary_number(output, "rewards claimed") == 2  # a coffee and a croissant
+    assert summary_number(output, "rewards claimed") == claims  # a coffee and a croissant
     assert summary_number(output, "duplicates") == 0
     assert "sales not credited: none" in output
+    assert vouchers in output
     # Jan: 150 at the start, +12, -50 (coffee), -25 (croissant), +18 (the giftcard sale);
     # Sofie 500 +20; Marie 20 +9; Ahmed +7 (QR); Lotte's new card +15
     assert jan in output
@@ -166,12 +171,33 @@ def test_the_v1_tour_ends_well_with_a_staged_reception_qr(tmp_path: Path) -> Non
 def test_the_orders_tour_sells_an_order_and_returns_part_of_it(tmp_path: Path) -> None:
     out = tmp_path / "demo-out"
     result = run_demo("orders", out)
-    # Jan as on v3, less the 7 points the return of EUR 8.00 of his 12.50 took back
-    assert_tour_succeeded(result, out, jan="jan@example.org: -52 points, balance 98")
-    assert "as order T001#demo-1: its two lines as line items" in result.stdout
-    assert "Leat takes back 7 points: Jan has 155." in result.stdout
-    assert "Sale demo-1, EUR 12.50: Points earned: 12; Your balance: 162." in result.stdout
-    assert "sandbox-personal-access-token" not in result.stdout + result.stderr
+    output = result.stdout
+    # Jan as on v3, +6 (the voucher's sale), -40 (the cake, claimed ahead), +3 (the sale
+    # that hands it out), and less the 7 points the return of EUR 8.00 of his 12.50 took
+    # back; two sales more, and the cake's claim besides the coffee and the croissant
+    assert_tour_succeeded(
+        result,
+        out,
+        jan="jan@example.org: -83 points, balance 67",
+        receptions=8,
+        claims=3,
+        vouchers="vouchers redeemed: 1, rewards collected: 1",
+    )
+    assert "as order T001#demo-1: its two lines as line items" in output
+    assert "Sale demo-1, EUR 12.50: Points earned: 12; Your balance: 162." in output
+    # the voucher: checked, locked, redeemed with its sale, printed by its tail
+    assert "Sale demo-1v, EUR 6.40 after the free coffee: Points earned: 6; Your balance: 168;" in (
+        output
+    )
+    assert "the receipt says 'Voucher ****E-01 redeemed: Free coffee'" in output
+    assert (out / "1b-sale-with-voucher.png").stat().st_size > 1000
+    # the cake: claimed ahead (its credits then), collected with the next sale
+    assert "Jan pre-redeems the birthday cake (40 points, taken now): he has 128" in output
+    assert "Points earned: 3; Your balance: 131; the receipt lists 'Birthday cake" in output
+    assert (out / "1c-sale-collecting-reward.png").stat().st_size > 1000
+    assert "Leat takes back 7 points: Jan has 124." in output
+    assert "VCH-COFFEE-01" not in output + result.stderr  # the voucher by its tail only
+    assert "sandbox-personal-access-token" not in output + result.stderr
 
 
 def test_a_step_that_does_not_go_as_expected_ends_the_demo_with_its_name(

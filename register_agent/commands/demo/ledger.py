@@ -1,7 +1,7 @@
 """The end of ``register-agent demo``: what the sandbox's ledger says the Register API
 applied, summed up per kind and per member, with the tour's sales checked against it
 (every sale credited, none twice), and the counter work (cards handed out, newsletter
-sign-ups, giftcard transactions).
+sign-ups, giftcard transactions, vouchers redeemed, pre-redeemed rewards collected).
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ class Summary:
             f"newsletter sign-ups: {self.counter['opt_in']}",
             f"giftcard transactions: {self.counter['giftcard']} ({_euros(self.giftcard_cents)}),"
             f" left on the card: {_euros(self.giftcard_left_cents)}",
+            f"vouchers redeemed: {self.counter['voucher']}, rewards collected: "
+            f"{self.counter['collected']}",
         ]
 
 
@@ -100,6 +102,10 @@ def _count_counter_work(rows: Iterable[Mapping[str, Any]], summary: Summary) -> 
             summary.counter["linked"] += 1
         elif _opted_in(row):
             summary.counter["opt_in"] += 1
+        elif kind == "voucher_redeemed":
+            summary.counter["voucher"] += 1
+        elif kind == "collectable_reward_collected":
+            summary.counter["collected"] += 1
         elif kind == "giftcard_transaction":
             summary.counter["giftcard"] += 1
             summary.giftcard_cents += int(row.get("amount_in_cents") or 0)
@@ -123,6 +129,8 @@ def _per_member(rows: Iterable[Mapping[str, Any]]) -> tuple[dict[str, int], dict
     for row in rows:
         member = row.get("member")
         if not isinstance(member, Mapping) or not isinstance(row.get("credits"), int):
+            continue
+        if member.get("email") is None:  # a collection's row: no credits, no e-mail
             continue
         email = str(member.get("email"))
         credits[email] += row["credits"]

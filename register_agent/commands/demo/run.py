@@ -226,7 +226,8 @@ def _scan(config: AgentConfig, value: str) -> None:
 def _preview(
     agent: Agent, loop: asyncio.AbstractEventLoop, sale_id: str, path: Path, *, copy: bool
 ) -> Receipt:
-    """Draw the receipt of ``sale_id`` as the printer worker composes it, from the journal.
+    """Draw the receipt of ``sale_id`` as the printer worker composes it, from the journal
+    (its giftcard and voucher lines too).
 
     Called from the tour's thread: the journal is asked on the agent's event loop.
     """
@@ -236,6 +237,7 @@ def _preview(
     from register_agent.receipts.giftcards import with_giftcards  # noqa: PLC0415
     from register_agent.receipts.layout import layout_receipt  # noqa: PLC0415
     from register_agent.receipts.sale_receipt import compose_receipt  # noqa: PLC0415
+    from register_agent.receipts.vouchers import with_vouchers  # noqa: PLC0415
     from register_agent.runtime.devices import write_receipt_preview  # noqa: PLC0415
 
     journal = agent.journal
@@ -261,6 +263,8 @@ def _preview(
         journal.giftcard_payments_of_sale(sale_id), loop
     ).result(5.0)
     receipt = with_giftcards(receipt, payments, config.receipt.language, sale.currency)
+    vouchers = asyncio.run_coroutine_threadsafe(journal.vouchers_of_sale(sale_id), loop)
+    receipt = with_vouchers(receipt, vouchers.result(5.0), config.receipt.language)
     settings = config.receipt.model_copy(update={"currency": sale.currency})
     width = config.printer.line_width if config.printer else 42
     write_receipt_preview(layout_receipt(receipt, settings, width), path)

@@ -4,7 +4,7 @@ answered and what the sandbox applied. The first outcome that differs ends the t
 
 The tour plays the POS over the local API and the customer's phone over the sandbox's
 ``/_sandbox/claim`` through its guide (``demo/guide.py``); steps 7 to 12, at the counter,
-are in ``demo/counter_steps.py``.
+are in ``demo/counter_steps.py``, and the orders backend's 2b to 2e in ``demo/order_steps.py``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class Tour(Guide):
         super().__init__(till, out, say)
         self._version = version
         self._counter = CounterSteps(self)
+        self._orders = OrderSteps(self)
 
     def run(self) -> Summary:
         try:
@@ -59,8 +60,8 @@ class Tour(Guide):
         )
         jan = self._scan_card()
         balance = self._sell_to(jan)
-        if self._version == "orders":  # the sale as Leat's order, and a return
-            balance = OrderSteps(self).run(balance)
+        if self._version == "orders":  # the order, a voucher, a collected reward, a return
+            balance = self._orders.run(balance, jan)
         self._sell_without_card()
         self._claim_reward(jan, balance)
         self._go_offline()
@@ -234,8 +235,11 @@ class Tour(Guide):
             self._say(f"   {line}")
         self._check(summary.duplicates == 0, f"no sale credited twice, got {summary.duplicates}")
         self._check(not summary.missing, f"every sale credited, missing {summary.missing}")
+        claims = 2 + self._orders.claims  # the orders tour's pre-redeemed reward too
         self._check(
-            summary.qr_claims == 1 and summary.reward_claims == 2, "one QR and two reward claims"
+            summary.qr_claims == 1 and summary.reward_claims == claims,
+            f"one QR and {claims} reward claims, got {summary.qr_claims} and "
+            f"{summary.reward_claims}",
         )
         self._counter.check(summary)
         self._say(f"\nReceipt previews in {self._out}:")
