@@ -4,11 +4,10 @@ pending receipts.
 It waits a bounded time for the sale's credits (woken by the outbox's "settled" signal,
 ``outbox/settled.py``), composes the receipt from the sale and its operations
 (``receipts/sale_receipt.py``), prints it (the printer's status asked first on the job's
-connection) and marks the job done. A job
-the printer cannot take stays pending and is tried again when the printer is back; the
-worker runs as its own task, so a dead printer never holds up a sale. A slip printed
-while the journal takes no writes (a full disk) is remembered until it is marked done, so
-it is not printed again every turn.
+connection) and marks the job done. A job the printer cannot take stays pending and is
+tried again when the printer is back; the worker runs as its own task, so a dead printer
+never holds up a sale. A slip printed while the journal takes no writes (a full disk) is
+remembered until it is marked done, so it is not printed again every turn.
 """
 
 from __future__ import annotations
@@ -43,10 +42,8 @@ WORKER = "printer"
 
 def agent_prints(config: AgentConfig) -> bool:
     """Whether the agent prints receipts itself, i.e. whether the printer worker runs.
-
-    ``[till] prints = "pos"`` means the POS prints the loyalty block from the sale's
-    answer; without a ``[printer]`` section there is nothing to print on either.
-    """
+    ``[till] prints = "pos"``: the POS prints the loyalty block from the sale's answer;
+    without a ``[printer]`` section there is nothing to print on either."""
     return config.till.prints != "pos" and config.printer is not None
 
 

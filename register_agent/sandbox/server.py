@@ -39,8 +39,7 @@ log = logging.getLogger(__name__)
 # GET /contacts/{uuid} (the first route whose path matches wins)
 TABLES = [v1.ROUTES, enrolment.V1_ROUTES, enrolment.V3_ROUTES, v3.ROUTES, v3_rewards.ROUTES]
 TABLES += [profile.V1_ROUTES, profile.V3_ROUTES]
-TABLES += [giftcards.V1_ROUTES, giftcards.V3_ROUTES, *client_api.TABLES]
-TABLES += [vouchers.REGISTER_ROUTES, vouchers.CLIENT_ROUTES]
+TABLES += [giftcards.V1_ROUTES, giftcards.V3_ROUTES, vouchers.REGISTER_ROUTES, *client_api.TABLES]
 MAX_BODY = 1_000_000
 REQUEST_LOG_SIZE = 20_000
 _MAINTENANCE_PAGE = b"<!doctype html><title>Maintenance</title><h1>Be right back.</h1>\n"
