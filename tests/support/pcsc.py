@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -52,13 +53,17 @@ def missing() -> str | None:
 
 
 def free_port_pair() -> int:
-    """A port P with P + 1 free too: vpcd listens on both (its two slots)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("", 0))
-            port: int = probe.getsockname()[1]
-        with contextlib.suppress(OSError), socket.socket() as other:
-            other.bind(("", port + 1))
+    """A port P with P + 1 free too: vpcd listens on both (its two slots).
+
+    Below the kernel's ephemeral range (``ip_local_port_range``, 32768 and up): pcscd is
+    stopped and started again on the same ports, and meanwhile any client's connection, or
+    a test binding port 0, could be handed a port of the ephemeral range, after which vpcd
+    could not listen and its reader would never come back."""
+    for _ in range(200):
+        port = random.randrange(20_000, 32_000)
+        with contextlib.suppress(OSError), socket.socket() as first, socket.socket() as second:
+            first.bind(("", port))
+            second.bind(("", port + 1))
             return port
     raise AssertionError("no two free ports side by side")
 
