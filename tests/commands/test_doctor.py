@@ -19,7 +19,8 @@ from register_agent.journal import Journal
 from register_agent.journal.schema import MIGRATIONS
 from register_agent.sandbox import default_seed_path, start_sandbox
 from tests.conftest import Sandbox
-from tests.support.ops_support import TOKEN_SECRET, free_port
+from tests.support.ops_support import TOKEN_SECRET
+from tests.support.ports import free_port
 from tests.support.reader_support import pty_pair
 
 pytestmark = pytest.mark.timeout(30)

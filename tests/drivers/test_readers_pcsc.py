@@ -25,7 +25,6 @@ from tests.support.agent_process import (
     TOKEN_SECRET,
     AgentProcess,
     Notifications,
-    free_port,
     local_api,
     running_agent,
     wait_until,
@@ -33,6 +32,7 @@ from tests.support.agent_process import (
     write_credentials,
 )
 from tests.support.pcsc import READER_NAME, Pcscd, VirtualCard, missing
+from tests.support.ports import free_port
 
 pytestmark = [
     pytest.mark.timeout(120),

@@ -17,14 +17,8 @@ import httpx
 import pytest
 
 from tests.conftest import Sandbox
-from tests.support.ops_support import (
-    AgentProcess,
-    cli,
-    free_port,
-    journal_rows,
-    wait_for,
-    write_config,
-)
+from tests.support.ops_support import AgentProcess, cli, journal_rows, wait_for, write_config
+from tests.support.ports import free_port
 
 JAN_CARD, JAN_UUID = "A1B2C3D4", "0f8e6a7c-3b1d-4e52-9a57-2d4c1e9b7f10"
 COFFEE = {"v3": "6e2b9d4a-1f3c-4b5d-8e7f-9a0b1c2d3e4f", "v1": "physical:301"}

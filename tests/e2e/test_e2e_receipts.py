@@ -23,9 +23,10 @@ import pytest
 
 from drivers.virtual_printer import VirtualState
 from tests.conftest import Sandbox
-from tests.support.agent_harness import TOKEN, AgentProcess, free_port, wait_for
+from tests.support.agent_harness import TOKEN, AgentProcess, wait_for
 from tests.support.agent_process import local_api
 from tests.support.fault_support import tune
+from tests.support.ports import free_port
 from tests.support.printer_process import PrinterProcess
 
 #: the till's own time zone (the agent's TZ): 5:45 from UTC, so no other zone passes for it

@@ -23,13 +23,13 @@ from tests.support.agent_process import (
     JAN_CARD,
     TOKEN_SECRET,
     Notifications,
-    free_port,
     local_api,
     running_agent,
     wait_until,
     write_config,
     write_credentials,
 )
+from tests.support.ports import free_port
 from tests.support.reader_support import pty_pair
 
 LOCAL_TOKEN = "local-api-token-that-must-never-be-logged-42"

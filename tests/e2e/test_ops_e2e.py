@@ -20,11 +20,11 @@ from tests.support.ops_support import (
     TOKEN_SECRET,
     AgentProcess,
     cli,
-    free_port,
     journal_rows,
     wait_for,
     write_config,
 )
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.timeout(60)
 CARD = "A1B2C3D4"  # Jan's card in the default seed

@@ -24,7 +24,6 @@ from tests.support.agent_process import (
     JAN_CARD,
     TOKEN_SECRET,
     Notifications,
-    free_port,
     local_api,
     running_agent,
     wait_until,
@@ -32,6 +31,7 @@ from tests.support.agent_process import (
     write_credentials,
 )
 from tests.support.figures import note
+from tests.support.ports import free_port
 from tests.support.reader_support import pty_pair
 
 LOCAL_TOKEN = "local-api-token-for-the-service-life-test"

@@ -30,11 +30,11 @@ from tests.support.agent_process import (
     ROOT,
     AgentProcess,
     Notifications,
-    free_port,
     wait_until,
     write_credentials,
 )
 from tests.support.faultproxy import FaultProxy
+from tests.support.ports import free_port
 from tests.support.prometheus import RULES, Prometheus, fleet_rules
 
 TILLS = 20

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.agent_process import free_port
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 USER = "register-agent"

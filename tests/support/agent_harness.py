@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import httpx
 
 from drivers.virtual_printer import VirtualPrinter
 from tests.conftest import Sandbox
+from tests.support.ports import free_port
 
 T = TypeVar("T")
 
@@ -40,13 +40,6 @@ STOP_TIMEOUT_S = 30.0  # a bound on a busy machine: past it, "never stopped"
 
 #: operation states the outbox is still working on
 UNSETTLED = ("pending", "in_flight", "unknown")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_for(check: Callable[[], T], timeout_s: float, what: str, interval_s: float = 0.05) -> T:

@@ -26,13 +26,6 @@ JAN_CARD = "A1B2C3D4"
 TOKEN_SECRET = "sandbox-token-secret"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @dataclass
 class Notifications:
     """What the agent told "systemd": every datagram with the monotonic time it came."""

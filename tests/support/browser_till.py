@@ -26,11 +26,11 @@ from tests.support.agent_process import (
     TOKEN_SECRET,
     AgentProcess,
     Notifications,
-    free_port,
     wait_until,
     write_config,
     write_credentials,
 )
+from tests.support.ports import free_port
 
 TOKEN = "counter-test-local-api-token-7f3a9b21"
 PIN = "482913"

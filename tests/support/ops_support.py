@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,15 +15,11 @@ from typing import Any
 
 import httpx
 
+from tests.support.ports import free_port
+
 LOCAL_TOKEN = "ops-local-api-token-0123456789"
 TOKEN_SECRET = "sandbox-token-secret"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def write_config(

@@ -15,7 +15,8 @@ from typing import Any
 
 import qrcode
 
-from tests.support.agent_harness import AgentProcess, free_port, wait_for
+from tests.support.agent_harness import AgentProcess, wait_for
+from tests.support.ports import free_port
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "escpos"
 #: a real receipt from escpos-tools (a logo as raster, text, "Total $ 14.25", one cut)

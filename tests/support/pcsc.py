@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import shutil
 import signal
 import socket
@@ -29,6 +28,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
@@ -53,19 +54,9 @@ def missing() -> str | None:
 
 
 def free_port_pair() -> int:
-    """A port P with P + 1 free too: vpcd listens on both (its two slots).
-
-    Below the kernel's ephemeral range (``ip_local_port_range``, 32768 and up): pcscd is
-    stopped and started again on the same ports, and meanwhile any client's connection, or
-    a test binding port 0, could be handed a port of the ephemeral range, after which vpcd
-    could not listen and its reader would never come back."""
-    for _ in range(200):
-        port = random.randrange(20_000, 32_000)
-        with contextlib.suppress(OSError), socket.socket() as first, socket.socket() as second:
-            first.bind(("", port))
-            second.bind(("", port + 1))
-            return port
-    raise AssertionError("no two free ports side by side")
+    """A port P with P + 1 free too: vpcd listens on both (its two slots). pcscd is stopped
+    and started again on them, so they are kept out of the ephemeral range (``ports``)."""
+    return free_port(2, host="")
 
 
 class Pcscd:

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.support.agent_process import free_port
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "monitoring" / "prometheus" / "register-agent.rules.yml"
