@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +18,7 @@ from register_agent.errors import PrinterError
 from register_agent.receipts.layout import Receipt, ReceiptLayout, SaleLine, layout_receipt
 from register_agent.receipts.printer import PrinterState
 from tests.support.asked import asked_waits
+from tests.support.ports import closed_port
 
 URL = "https://loyalty.piggy.eu/t/6f1c2a94-5c2e-4a8e-9d0b-1f2e3d4c5b6a"
 STATUS_TIMEOUT = 0.3
@@ -163,10 +163,9 @@ def test_a_silent_printer_times_out_quickly(
 def test_an_absent_printer_is_reported_not_waited_for(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = NetworkPrinterConfig(kind="network", host="127.0.0.1", port=port, timeout_s=1.0)
+    config = NetworkPrinterConfig(
+        kind="network", host="127.0.0.1", port=closed_port(), timeout_s=1.0
+    )
     driver = EscposPrinter(config, cache_dir=tmp_path)
     # not waited for: a refused connection is the answer, no status query is made
     asked = asked_waits(monkeypatch, escpos_links._NetworkLink)

@@ -5,7 +5,6 @@ sandbox's ledger (what was really applied) rather than on the client's word alon
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -35,6 +34,7 @@ from register_agent.loyalty import (
 )
 from tests.conftest import Sandbox
 from tests.support.asked import record_asyncio
+from tests.support.ports import closed_port
 
 pytestmark = [
     pytest.mark.anyio,
@@ -337,10 +337,7 @@ async def test_drop_after_commit_is_unknown_and_the_ledger_shows_it(
 
 @VERSIONS
 async def test_a_refused_connection_is_not_applied(make: MakeService, version: str) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    loyalty = make(version, base_url=f"http://127.0.0.1:{port}")
+    loyalty = make(version, base_url=f"http://127.0.0.1:{closed_port()}")
     with pytest.raises(NotApplied, match="nothing was sent"):
         await loyalty.award_credits(
             customer(version),

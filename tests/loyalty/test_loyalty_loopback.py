@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import ssl
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,6 +19,7 @@ from register_agent.loyalty import Deadline
 from register_agent.loyalty.http import RegisterHttp
 from register_agent.loyalty.outcomes import Envelope
 from tests.support.loyalty_support import api_config
+from tests.support.ports import closed_port
 
 pytestmark = [
     pytest.mark.anyio,
@@ -74,12 +74,6 @@ async def serve() -> AsyncIterator[Callable[[Behaviour], Awaitable[FakeServer]]]
     for fake in started:
         assert fake.server is not None
         fake.server.close()
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def client(base_url: str) -> RegisterHttp:

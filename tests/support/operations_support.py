@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -23,6 +22,7 @@ from register_agent.loyalty import LoyaltyService, make_loyalty
 from register_agent.outbox.handlers import CREDIT_RECEPTION, STAGED_CREDIT_RECEPTION, make_handlers
 from register_agent.outbox.worker import Outbox, OutboxSettings
 from tests.conftest import Sandbox
+from tests.support.ports import closed_port
 from tests.support.stored import as_payload
 
 TOKEN_SECRET = "sandbox-token-secret"
@@ -54,9 +54,7 @@ def api_config(sandbox: Sandbox, version: str, **overrides: Any) -> ApiConfig:
 
 def closed_port_url() -> str:
     """A loopback URL where nothing listens: every request is refused (the API is down)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+    return f"http://127.0.0.1:{closed_port()}"
 
 
 class Clock:

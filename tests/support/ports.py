@@ -1,4 +1,5 @@
-"""Free ports for the tests' own servers (the agent's local API, printers, vpcd's card).
+"""Free ports for the tests' own servers (the agent's local API, printers, vpcd's card), and
+closed ones for the tests that want a connection refused.
 
 Picked below the kernel's ephemeral range (``ip_local_port_range``, 32768 and up), never by
 binding port 0: a port the kernel hands out there is free only until the next client's
@@ -49,3 +50,9 @@ def free_port(count: int = 1, host: str = "127.0.0.1") -> int:
         _given.update(wanted)
         return port
     raise AssertionError(f"no {count} free ports side by side in {share}")
+
+
+def closed_port() -> int:
+    """A port nobody listens on, so a connection to it is refused: picked like ``free_port``
+    and so never handed to one of the tests' servers afterwards."""
+    return free_port()
