@@ -4,11 +4,13 @@ printer in its own process, ``tests/support/printer_process.py``)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from register_agent.config import ReceiptTemplate
 from register_agent.passthrough.escpos_reader import decode_job
 from register_agent.passthrough.template import FoundReceipt, find_sale
 from tests.support.escpos_streams import STREAMS, shop_receipt
+from tests.support.ports import free_port
 from tests.support.printer_process import PrinterProcess
 from tests.support.serial_printer import SerialPrinter
 
@@ -39,6 +42,23 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "register_agent", *args],
         capture_output=True, text=True, timeout=60, check=False, env=_env(), cwd=cwd,
     )  # fmt: skip
+
+
+@contextlib.contextmanager
+def learning(config: Path, *args: str, cwd: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``passthrough-learn`` running in its own process, and the first line it printed (where
+    it listens, where it forwards to) once it is ready for the till's job; killed on the way
+    out if a failed check left it waiting."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "register_agent", "--config", str(config),
+         "passthrough-learn", "--timeout", "30", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=cwd,
+    ) as learn:  # fmt: skip
+        try:
+            assert learn.stdout is not None
+            yield learn, learn.stdout.readline()
+        finally:
+            learn.kill()  # nothing to do once it has ended
 
 
 def write_config(tmp_path: Path, extra: str = "") -> Path:
@@ -139,37 +159,26 @@ def test_a_template_with_a_mistake_is_refused_with_what_to_fix(tmp_path: Path) -
     assert "template.copy_marker: unknown key; did you mean 'copy_markers'?" in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_passthrough_learn_records_forwards_and_proposes_a_template(
     tmp_path: Path, printer: PrinterProcess
 ) -> None:
     host, port = printer.address
-    listen = f"127.0.0.1:{_free_port()}"
+    till_port = free_port()
+    listen = f"127.0.0.1:{till_port}"
     config = write_config(
         tmp_path,
         f'[printer]\nkind = "network"\nhost = "{host}"\nport = {port}\n'
         f'[passthrough]\nlisten = "{listen}"\n',
     )
-    learn = subprocess.Popen(
-        [sys.executable, "-m", "register_agent", "--config", str(config),
-         "passthrough-learn", "--timeout", "30"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path,
-    )  # fmt: skip
-    assert learn.stdout is not None
-    ready = learn.stdout.readline()
-    assert f"listening on {listen}, forwarding to the printer at {host}:{port}" in ready
     receipt = shop_receipt()
-    with socket.create_connection(("127.0.0.1", int(listen.rsplit(":", 1)[1])), timeout=10) as till:
-        # a till that asks the printer's status first gets the real printer's answer
-        till.sendall(b"\x10\x04\x01")
-        assert till.recv(1) == b"\x16"
-        till.sendall(receipt)
-    out, err = learn.communicate(timeout=30)
+    with learning(config, cwd=tmp_path) as (learn, ready):
+        assert f"listening on {listen}, forwarding to the printer at {host}:{port}" in ready
+        with socket.create_connection(("127.0.0.1", till_port), timeout=10) as till:
+            # a till that asks the printer's status first gets the real printer's answer
+            till.sendall(b"\x10\x04\x01")
+            assert till.recv(1) == b"\x16"
+            till.sendall(receipt)
+        out, err = learn.communicate(timeout=30)
     assert learn.returncode == 0, err
     assert (tmp_path / "passthrough-job.bin").read_bytes() == b"\x10\x04\x01" + receipt
     assert printer.printed() == [receipt]  # the printer keeps the status query apart
@@ -207,22 +216,18 @@ def test_passthrough_learn_says_when_the_port_is_taken(tmp_path: Path) -> None:
 def test_passthrough_learn_without_a_printer_records_only_and_says_why_no_template(
     tmp_path: Path,
 ) -> None:
-    listen = f"127.0.0.1:{_free_port()}"
+    till_port = free_port()
+    listen = f"127.0.0.1:{till_port}"
     config = write_config(tmp_path, f'[passthrough]\nlisten = "{listen}"\n')
     refused = cli("--config", str(config), "passthrough-learn", cwd=tmp_path)
     assert refused.returncode == 2
     assert "no [printer] to forward the till's job to" in refused.stderr
-    learn = subprocess.Popen(
-        [sys.executable, "-m", "register_agent", "--config", str(config),
-         "passthrough-learn", "--no-forward", "--timeout", "30", "--out", "picture.bin"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path,
-    )  # fmt: skip
-    assert learn.stdout is not None
-    assert f"listening on {listen};" in learn.stdout.readline()
     picture = STREAMS["raster_only_receipt"][0]()
-    with socket.create_connection(("127.0.0.1", int(listen.rsplit(":", 1)[1])), timeout=10) as till:
-        till.sendall(picture)
-    out, _ = learn.communicate(timeout=30)
+    with learning(config, "--no-forward", "--out", "picture.bin", cwd=tmp_path) as (learn, ready):
+        assert f"listening on {listen};" in ready
+        with socket.create_connection(("127.0.0.1", till_port), timeout=10) as till:
+            till.sendall(picture)
+        out, _ = learn.communicate(timeout=30)
     assert learn.returncode == 1
     assert (tmp_path / "picture.bin").read_bytes() == picture
     assert "no template to propose: the receipt is printed as a picture" in out
@@ -266,27 +271,20 @@ def test_passthrough_learn_relays_to_a_serial_printer_through_the_agents_relay(
     here one on a serial line, whose status answer reaches the till."""
     printer = SerialPrinter(tmp_path)
     try:
-        listen = f"127.0.0.1:{_free_port()}"
+        till_port = free_port()
         config = write_config(
             tmp_path,
             f'[printer]\nkind = "serial"\nport = "{printer.path}"\nflow_control = "none"\n'
-            f'[passthrough]\nlisten = "{listen}"\n',
+            f'[passthrough]\nlisten = "127.0.0.1:{till_port}"\n',
         )
-        learn = subprocess.Popen(
-            [sys.executable, "-m", "register_agent", "--config", str(config),
-             "passthrough-learn", "--timeout", "30"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path,
-        )  # fmt: skip
-        assert learn.stdout is not None
-        ready = learn.stdout.readline()
-        assert "forwarding to the printer on its serial line" in ready, ready
         receipt = shop_receipt()
-        till_port = int(listen.rsplit(":", 1)[1])
-        with socket.create_connection(("127.0.0.1", till_port), timeout=10) as till:
-            till.sendall(b"\x10\x04\x01")
-            assert till.recv(1) == b"\x16"  # the serial printer's own answer
-            till.sendall(receipt)
-        out, err = learn.communicate(timeout=30)
+        with learning(config, cwd=tmp_path) as (learn, ready):
+            assert "forwarding to the printer on its serial line" in ready, ready
+            with socket.create_connection(("127.0.0.1", till_port), timeout=10) as till:
+                till.sendall(b"\x10\x04\x01")
+                assert till.recv(1) == b"\x16"  # the serial printer's own answer
+                till.sendall(receipt)
+            out, err = learn.communicate(timeout=30)
         assert learn.returncode == 0, err
         assert (tmp_path / "passthrough-job.bin").read_bytes() == b"\x10\x04\x01" + receipt
         assert printer.received() == b"\x10\x04\x01" + receipt  # relayed untouched
