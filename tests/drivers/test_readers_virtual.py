@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -49,6 +50,34 @@ async def cli(config: Path, *args: str) -> tuple[int, str]:
     output, _ = await asyncio.wait_for(process.communicate(), 10)
     assert process.returncode is not None
     return process.returncode, output.decode()
+
+
+def scan(config: Path, value: str) -> subprocess.CompletedProcess[bytes]:
+    """``register-agent scan VALUE``, typed into the running agent's virtual reader."""
+    return subprocess.run(
+        command(config, "scan", value),
+        env=agent_env(),
+        capture_output=True,
+        timeout=10,
+        check=False,
+    )
+
+
+@contextlib.contextmanager
+def scan_test(config: Path, count: int) -> Iterator[subprocess.Popen[str]]:
+    """``register-agent scan-test`` waiting for ``count`` scans in its own process; killed on
+    the way out if a failed check left it waiting."""
+    with subprocess.Popen(
+        command(config, "scan-test", "--count", str(count), "--seconds", "10"),
+        env=agent_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            yield process
+        finally:
+            process.kill()  # nothing to do once it has ended
 
 
 def virtual_config(directory: Path) -> Path:
@@ -100,13 +129,7 @@ def test_register_agent_scan_types_into_the_running_virtual_reader(short_dir: Pa
 
 def test_scan_without_a_running_agent_says_what_to_do(short_dir: Path) -> None:
     config_path = virtual_config(short_dir)
-    result = subprocess.run(
-        command(config_path, "scan", "CARD-1"),
-        env=agent_env(),
-        capture_output=True,
-        timeout=10,
-        check=False,
-    )
+    result = scan(config_path, "CARD-1")
     assert result.returncode == 2
     assert b"no virtual reader is listening" in result.stderr
     with pytest.raises(ReaderError, match="start the agent first"):
@@ -121,21 +144,12 @@ def test_scan_test_shows_raw_verdict_and_reason(short_dir: Path) -> None:
             '[[readers]]\nname = "missing"\nkind = "serial"\nport = "/dev/ttyNOPE9"\n',
             encoding="utf-8",
         )
-        process = subprocess.Popen(
-            command(config_path, "scan-test", "--count", "4", "--seconds", "10"),
-            env=agent_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
+        with scan_test(config_path, 4) as process:
             assert process.stdout is not None
             lines = [process.stdout.readline(), process.stdout.readline()]
             assert lines[1].strip() == "front: ready", lines
             os.write(master, b"4006381333931\rCARD0001\r\x1b[31mRED1\r\x00\x01\r")
             output, errors = process.communicate(timeout=10)
-        finally:
-            process.kill()
     assert process.returncode == 0, errors
     rows = output.splitlines()
     assert "accepted plain: 4006381333931" in rows[0]
@@ -172,29 +186,14 @@ def test_a_second_agent_cannot_take_over_a_running_virtual_reader(short_dir: Pat
 
 def test_scan_test_on_a_virtual_reader_sees_what_scan_sends(short_dir: Path) -> None:
     config_path = virtual_config(short_dir)
-    process = subprocess.Popen(
-        command(config_path, "scan-test", "--count", "2", "--seconds", "10"),
-        env=agent_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with scan_test(config_path, 2) as process:
         assert process.stdout is not None
         assert process.stdout.readline().startswith("scan now")
         assert process.stdout.readline().strip() == "demo: ready"
         for value in ("04:a2:3b:1c", "4006381333931"):
-            sent = subprocess.run(
-                command(config_path, "scan", value),
-                env=agent_env(),
-                capture_output=True,
-                timeout=10,
-                check=False,
-            )
+            sent = scan(config_path, value)
             assert sent.returncode == 0, sent.stderr
         output, errors = process.communicate(timeout=10)
-    finally:
-        process.kill()
     assert process.returncode == 0, errors
     rows = output.splitlines()
     assert rows[0].split() == ["demo", "04:a2:3b:1c", "accepted", "loyalty:", "04A23B1C"]
@@ -214,22 +213,13 @@ def test_scan_test_shows_the_raw_uid_and_its_canonical_form(short_dir: Path) -> 
             'port = "/dev/ttyNOPE9"\n',
             encoding="utf-8",
         )
-        process = subprocess.Popen(
-            command(config_path, "scan-test", "--count", "2", "--seconds", "10"),
-            env=agent_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
+        with scan_test(config_path, 2) as process:
             assert process.stdout is not None
             lines = [process.stdout.readline(), process.stdout.readline()]
             assert "gate (decimal UIDs, kept as hex)" in lines[0], lines
             assert lines[1].strip() == "gate: ready", lines
             os.write(master, b"0077740828\rCARD0001\r")
             output, errors = process.communicate(timeout=10)
-        finally:
-            process.kill()
     assert process.returncode == 0, errors
     rows = output.splitlines()
     assert "0077740828" in rows[0]
