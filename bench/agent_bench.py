@@ -9,7 +9,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import tty
@@ -21,9 +20,9 @@ from pathlib import Path
 import httpx
 
 from bench import drain, sale_floor
-from bench.agent_process import TOKEN, AgentProcess, rss_mb
-from bench.measure import Figure, median, percentile
-from register_agent.sandbox import SandboxHandle, start_sandbox
+from bench.agent_process import TOKEN, AgentProcess, rss_mb, sandbox_and_directory
+from bench.measure import Figure, answer_figures, median
+from register_agent.sandbox import SandboxHandle
 
 CARDS = ("A1B2C3D4", "B2C3D4E5", "C3D4E5F6", "04A2241A6B5E80")
 IMPORTS_ONLY = (
@@ -35,12 +34,8 @@ IMPORTS_ONLY = (
 
 
 def run(sales: int = 300, queued: int = 10_000) -> list[Figure]:
-    sandbox = start_sandbox(port=0)
-    try:
-        with tempfile.TemporaryDirectory() as directory:
-            return _measure(Path(directory), sandbox, sales, queued)
-    finally:
-        sandbox.stop()
+    with sandbox_and_directory() as (sandbox, directory):
+        return _measure(directory, sandbox, sales, queued)
 
 
 def _measure(directory: Path, sandbox: SandboxHandle, sales: int, queued: int) -> list[Figure]:
@@ -96,48 +91,22 @@ def _notify_socket(directory: Path, name: str = "notify") -> Iterator[socket.soc
 
 
 def _sale_latency(agent: AgentProcess, api_url: str, directory: Path, count: int) -> list[Figure]:
-    no_card, with_card = [], []
-    for number in range(count):
-        started = time.perf_counter()
-        agent.sell(f"plain-{number}")
-        no_card.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        agent.sell(f"card-{number}", customer_card=CARDS[number % len(CARDS)])
-        with_card.append(time.perf_counter() - started)
+    no_card, with_card = agent.time_sales("latency", count, CARDS)
     floor = _commit_plus_request(agent, directory, count)
     name = "one FULL-sync SQLite commit + one empty local API request"
     card_floor = sale_floor.with_card(agent, api_url, directory, CARDS, count)
     card_name = f"{name} + the sale's three Register API requests, bare"
-    return [
-        Figure(
-            "sale answer, no card (v3 token QR), p50",
-            median(no_card) * 1000,
-            median(floor) * 1000,
-            "ms",
-            name,
-        ),
-        Figure(
-            "sale answer, no card, p99",
-            percentile(no_card, 0.99) * 1000,
-            percentile(floor, 0.99) * 1000,
-            "ms",
-            name,
-        ),
-        Figure(
-            "sale answer, with card (credited within the wait), p50",
-            median(with_card) * 1000,
-            median(card_floor) * 1000,
-            "ms",
-            card_name,
-        ),
-        Figure(
-            "sale answer, with card, p99",
-            percentile(with_card, 0.99) * 1000,
-            percentile(card_floor, 0.99) * 1000,
-            "ms",
-            card_name,
-        ),
-    ]
+    return answer_figures(
+        ("sale answer, no card (v3 token QR), p50", "sale answer, no card, p99"),
+        no_card,
+        floor,
+        name,
+    ) + answer_figures(
+        ("sale answer, with card (credited within the wait), p50", "sale answer, with card, p99"),
+        with_card,
+        card_floor,
+        card_name,
+    )
 
 
 def _commit_plus_request(agent: AgentProcess, directory: Path, count: int) -> list[float]:

@@ -1,5 +1,6 @@
 """A real ``register-agent run`` process for the benchmarks: config file, secrets in its
-environment, a pseudo-terminal reader, and the local API it answers on."""
+environment, a pseudo-terminal reader, and the local API it answers on; the sandbox and the
+directory it runs with, and the sales timed through it."""
 
 from __future__ import annotations
 
@@ -9,13 +10,29 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import tty
 import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from register_agent.sandbox import SandboxHandle, start_sandbox
+
 TOKEN = "bench-local-api-token-0123456789"
+
+
+@contextmanager
+def sandbox_and_directory() -> Iterator[tuple[SandboxHandle, Path]]:
+    """The sandbox on a port of its own and a directory for an agent's files, both gone after."""
+    sandbox = start_sandbox(port=0)
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            yield sandbox, Path(directory)
+    finally:
+        sandbox.stop()
 
 
 def free_port() -> int:
@@ -122,6 +139,23 @@ class AgentProcess:
 
     def sell(self, sale_id: str, amount: str = "12.50", **extra: Any) -> Any:
         return self.request("POST", "/v1/sales", {"sale_id": sale_id, "amount": amount, **extra})
+
+    def time_sales(
+        self, prefix: str, count: int, cards: Sequence[str] = ()
+    ) -> tuple[list[float], list[float]]:
+        """The answer times (seconds) of ``count`` sales without a card and, given ``cards``,
+        each followed by one with the next card: the two kinds side by side in time."""
+        no_card: list[float] = []
+        with_card: list[float] = []
+        for number in range(count):
+            started = time.perf_counter()
+            self.sell(f"{prefix}-{number}")
+            no_card.append(time.perf_counter() - started)
+            if cards:
+                started = time.perf_counter()
+                self.sell(f"{prefix}-card-{number}", customer_card=cards[number % len(cards)])
+                with_card.append(time.perf_counter() - started)
+        return no_card, with_card
 
     def scan(self, value: str) -> None:
         os.write(self.master, value.encode() + b"\r")

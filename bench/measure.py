@@ -43,6 +43,24 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
+def answer_figures(
+    names: tuple[str, str], samples: list[float], baseline: list[float], baseline_name: str
+) -> list[Figure]:
+    """Two rows named ``names``: the median and the p99 of ``samples`` (seconds) against the
+    same of ``baseline``, in milliseconds."""
+    p50, p99 = names
+    return [
+        Figure(p50, median(samples) * 1000, median(baseline) * 1000, "ms", baseline_name),
+        Figure(
+            p99,
+            percentile(samples, 0.99) * 1000,
+            percentile(baseline, 0.99) * 1000,
+            "ms",
+            baseline_name,
+        ),
+    ]
+
+
 def time_calls(call: Callable[[], object], count: int) -> list[float]:
     samples = []
     for _ in range(count):
