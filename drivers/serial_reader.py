@@ -1,8 +1,12 @@
 """Serial barcode and NFC readers (USB-CDC, FTDI, RS-232) through pyserial.
 
-Blocking reads run on one thread per reader, never on the event loop. An unplugged
-reader is reported once, reopened with capped backoff when its path returns, and
-nothing else in the agent notices.
+A port with a file descriptor (a tty: USB-CDC, FTDI, RS-232, a pty) is read on the event
+loop: the loop's selector watches it and the bytes are read, non-blocking, in the turn it
+becomes readable, so a scan reaches the pipeline without a thread's wake-up and a hand-over
+to the loop. Opening and closing (which a USB adapter can make slow) run on the reader's
+own thread, as do the blocking reads of a port given as a pyserial URL (no descriptor).
+An unplugged reader is reported once, reopened with capped backoff when its path returns,
+and nothing else in the agent notices.
 
 Plain pyserial rather than pyserial-asyncio-fast: a scan every few seconds needs no
 asyncio transport, and one less dependency is one less thing to break on a till. Reads
@@ -15,6 +19,7 @@ import asyncio
 import dataclasses
 import errno
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -70,6 +75,8 @@ class SerialReader:
         self._closed = asyncio.Event()
         self._status = DeviceStatus(config.name, "down", "not opened yet")
         self._alive_at: float | None = None
+        self._waiting: asyncio.Future[bool] | None = None  # the loop's wait for the port
+        self._watched: int | None = None  # the descriptor the loop's selector watches
         # One thread per reader: a stuck port never starves another reader's reads.
         self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"reader-{config.name}")
 
@@ -97,7 +104,7 @@ class SerialReader:
         )
         while not self._closed.is_set():
             try:
-                chunk = await self._run(self._read_chunk)
+                chunk = await self._next_chunk()
                 self._alive_at = time.monotonic()  # reads end every 0.25 s at the latest
             except (serial.SerialException, OSError) as exc:
                 if self._closed.is_set():
@@ -111,6 +118,9 @@ class SerialReader:
         if self._closed.is_set():
             return
         self._closed.set()
+        self._unwatch()  # before the thread closes the descriptor the selector watches
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.set_result(False)  # wakes the iteration waiting on the loop
         port = self._port
         if port is not None and port.is_open:
             port.cancel_read()  # wakes a read blocked in the reader's thread at once
@@ -147,6 +157,32 @@ class SerialReader:
     async def _run(self, call: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, call)
 
+    async def _next_chunk(self) -> bytes:
+        """What the port holds once it is readable, or b"" after a quarter second at most
+        (the framer's quiet gap and ``alive_at`` need the turn)."""
+        port = self._port
+        if port is None or not port.is_open:
+            raise serial.SerialException("port not open")
+        fd = _descriptor(port)
+        if fd is None:
+            return await self._run(self._read_chunk)
+        loop = asyncio.get_running_loop()
+        self._waiting = waiting = loop.create_future()
+        timer = loop.call_later(_read_timeout(self._config), _resolve, waiting, False)
+        loop.add_reader(fd, _resolve, waiting, True)
+        self._watched = fd
+        try:
+            readable = await waiting
+        finally:
+            timer.cancel()
+            self._unwatch()
+        return _read_ready(fd) if readable and not self._closed.is_set() else b""
+
+    def _unwatch(self) -> None:
+        if self._watched is not None:
+            asyncio.get_running_loop().remove_reader(self._watched)
+            self._watched = None
+
     # --- on the reader's thread ---
 
     def _open_port(self) -> None:
@@ -158,7 +194,7 @@ class SerialReader:
             bytesize=config.bytesize,
             stopbits=config.stopbits,
             # Short reads keep the framer's quiet-gap clock ticking.
-            timeout=min(config.inter_char_timeout_s / 2, 0.25),
+            timeout=_read_timeout(config),
             exclusive=config.exclusive,
         )
         _assert_dtr(port, self.name)
@@ -179,6 +215,39 @@ class SerialReader:
                 port.close()
             except (serial.SerialException, OSError) as exc:
                 log.debug("reader %s: closing: %s", self.name, exc)
+
+
+def _read_timeout(config: SerialReaderConfig) -> float:
+    return min(config.inter_char_timeout_s / 2, 0.25)
+
+
+def _descriptor(port: serial.Serial) -> int | None:
+    """The port's descriptor, non-blocking; None for a URL port without one (rfc2217://)."""
+    fileno = getattr(port, "fileno", None)
+    if fileno is None:
+        return None
+    fd: int = fileno()
+    os.set_blocking(fd, False)  # pyserial opens it so; a read on the loop must never wait
+    return fd
+
+
+def _resolve(waiting: asyncio.Future[bool], readable: bool) -> None:
+    """``readable``: the selector saw the port readable (False: the quarter second passed)."""
+    if not waiting.done():
+        waiting.set_result(readable)
+
+
+def _read_ready(fd: int) -> bytes:
+    """One non-blocking read; a port readable but empty is gone, as pyserial judges it."""
+    try:
+        data = os.read(fd, 4096)
+    except BlockingIOError:  # another reader of the same tty took the bytes first
+        return b""
+    if not data:
+        # An unplugged USB adapter stays readable and reads nothing (a pty's other side
+        # gone gives EIO instead, raised as it is): both end in a reopen.
+        raise serial.SerialException("device reports readiness to read but returned no data")
+    return data
 
 
 def _assert_dtr(port: serial.Serial, name: str) -> None:

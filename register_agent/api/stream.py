@@ -10,7 +10,6 @@ of the gap instead of silently skipping events.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import weakref
 from collections.abc import AsyncIterator
@@ -41,9 +40,33 @@ class StreamGate:
 
     def __init__(self) -> None:
         self.closed = asyncio.Event()
+        self._waiting: set[asyncio.Future[None]] = set()
 
     def close(self) -> None:
         self.closed.set()
+        for waiting in self._waiting:  # the streams waiting for an event wake now
+            _resolve(waiting)
+
+    async def wait(self, change: asyncio.Future[None], keepalive_s: float) -> None:
+        """Until ``change`` resolves (an event), the gate closes, or ``keepalive_s`` passes.
+
+        The stream's task awaits the bus's future itself, and the gate and the keep-alive
+        timer resolve that same future: a publish wakes the stream on the loop's next turn,
+        ahead of the work the publisher goes on with (the scan desk's balance and reward
+        reads), where a task per wait and ``asyncio.wait`` took three turns.
+        """
+        timer = asyncio.get_running_loop().call_later(keepalive_s, _resolve, change)
+        self._waiting.add(change)
+        try:
+            await change
+        finally:
+            timer.cancel()
+            self._waiting.discard(change)
+
+
+def _resolve(waiting: asyncio.Future[None]) -> None:
+    if not waiting.done():
+        waiting.set_result(None)
 
 
 def close_streams(app: FastAPI) -> None:
@@ -90,7 +113,8 @@ def _gap_frame(after: str | None) -> str:
 async def event_frames(
     bus: EventBus, cursor: Cursor, gate: StreamGate, after: str | None, keepalive_s: float
 ) -> AsyncIterator[str]:
-    """The stream's text: an opening comment, the missed events, then live ones."""
+    """The stream's text: an opening comment, the missed events, then live ones, until the
+    gate closes."""
     run = run_of(bus)
     yield f": register-agent events\nretry: {RETRY_MS}\n\n"
     if cursor.gap:
@@ -98,44 +122,16 @@ async def event_frames(
     # Ids are consecutive, so a jump means the backlog dropped events this client needed
     # (a reconnect too late, or a client reading slower than the till publishes).
     expected = None if cursor.gap else cursor.last_seen + 1
-    async for event in _until_closed(bus.subscribe(cursor.last_seen), gate, keepalive_s):
-        if event is None:
-            yield ": keep-alive\n\n"
+    last_seen = cursor.last_seen
+    while not gate.closed.is_set():
+        missed, _ = bus.since(last_seen)
+        if not missed:
+            await gate.wait(bus.changed(), keepalive_s)
+            if not gate.closed.is_set() and bus.last_id <= last_seen:
+                yield ": keep-alive\n\n"  # woken by the timer: nothing was published
             continue
-        if expected is not None and event.id > expected:
-            yield _gap_frame(f"{run}-{expected - 1}")
-        expected = event.id + 1
-        yield _frame(event, run)
-
-
-async def _until_closed(
-    events: AsyncIterator[Event], gate: StreamGate, keepalive_s: float
-) -> AsyncIterator[Event | None]:
-    """``events`` until the gate closes; ``None`` after each ``keepalive_s`` of quiet."""
-    closed = asyncio.ensure_future(gate.closed.wait())
-    upcoming: asyncio.Future[Event] | None = None
-    try:
-        while True:
-            if upcoming is None:
-                upcoming = asyncio.ensure_future(anext(events))
-            waiters: set[asyncio.Future[Any]] = {upcoming, closed}
-            done, _ = await asyncio.wait(
-                waiters, timeout=keepalive_s, return_when=asyncio.FIRST_COMPLETED
-            )
-            if closed in done:
-                return
-            if upcoming in done:
-                event, upcoming = upcoming.result(), None
-                yield event
-            else:
-                yield None
-    finally:
-        for waiter in (closed, upcoming):
-            if waiter is not None:
-                waiter.cancel()
-                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                    await waiter
-        aclose = getattr(events, "aclose", None)  # the bus's generator, not left to the GC
-        if aclose is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await aclose()
+        for event in missed:
+            if expected is not None and event.id > expected:
+                yield _gap_frame(f"{run}-{expected - 1}")
+            expected, last_seen = event.id + 1, event.id
+            yield _frame(event, run)

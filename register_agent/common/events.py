@@ -7,7 +7,6 @@ from a bounded backlog (older events are gone: it then re-reads the till's state
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
 import time
 from collections import deque
@@ -31,7 +30,10 @@ class EventBus:
         self._backlog: deque[Event] = deque(maxlen=backlog)
         self._ids = itertools.count(1)
         self._clock = clock
-        self._changed = asyncio.Condition()
+        # One future per waiting reader, resolved by the next publish: the reader's task
+        # wakes straight from it, one turn of the loop after the publish (a Condition
+        # made it take its lock again first, a turn behind whatever the publisher started).
+        self._waiters: list[asyncio.Future[None]] = []
 
     @property
     def last_id(self) -> int:
@@ -39,13 +41,20 @@ class EventBus:
 
     async def publish(self, kind: str, data: Mapping[str, Any]) -> Event:
         event = Event(next(self._ids), kind, dict(data), self._clock())
-        async with self._changed:
-            self._backlog.append(event)
-            self._changed.notify_all()
+        self._backlog.append(event)
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():  # a reader that gave up waiting (cancelled) is skipped
+                waiter.set_result(None)
         return event
 
-    def _newer_than(self, event_id: int) -> bool:
-        return self.last_id > event_id
+    def changed(self) -> asyncio.Future[None]:
+        """A future the next publish resolves; await it directly to wake at once."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # a quiet till publishes nothing for hours: the waits its streams gave up (keep-alive
+        # timers, closed connections) go here rather than at the next publish
+        self._waiters = [*(w for w in self._waiters if not w.done()), waiter]
+        return waiter
 
     def since(self, last_seen: int) -> tuple[list[Event], bool]:
         """Events after ``last_seen``, and whether some were already dropped from the backlog."""
@@ -57,8 +66,8 @@ class EventBus:
     async def subscribe(self, last_seen: int = 0) -> AsyncIterator[Event]:
         """Every event after ``last_seen``, then new ones as they come, until cancelled."""
         while True:
-            async with self._changed:
-                await self._changed.wait_for(functools.partial(self._newer_than, last_seen))
+            if self.last_id <= last_seen:
+                await self.changed()
             missed, _ = self.since(last_seen)
             for event in missed:
                 last_seen = event.id

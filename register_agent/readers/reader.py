@@ -22,8 +22,9 @@ class DeviceStatus:
     name: str
     state: DeviceState
     detail: str = ""
-    #: monotonic time of the reader's last turn on its own thread (None: it has none);
-    #: an open reader whose thread stops turning is hung, and the watchdog hears of it
+    #: monotonic time of the reader's last turn, a read or a quiet quarter second (None: it
+    #: has no such turn); an open reader that stops turning is hung (the scan's path past
+    #: it, or a read stuck in a driver's thread), and the watchdog hears of it
     alive_at: float | None = None
 
 

@@ -144,7 +144,7 @@ async def feed_watchdog(
 
 
 def beat_readers(readers: Sequence[Reader], heartbeat: Heartbeat) -> None:
-    """A reader that is open and reading turns its thread every quarter second; one
+    """A reader that is open and reading turns every quarter second at the least; one
     that stopped turning is hung. A reader that is absent or reopening is not hung:
     a missing scanner must not restart the agent (it disables only itself)."""
     now = time.monotonic()

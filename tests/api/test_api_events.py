@@ -4,15 +4,15 @@ comments, and a stream that ends promptly when the local API stops."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import anyio
 import pytest
 
-from register_agent.api.stream import Cursor, cursor_for, run_of
+from register_agent.api.stream import Cursor, StreamGate, cursor_for, event_frames, run_of
 from register_agent.common.events import EventBus
 from tests.support.api_support import Api, SseReader, running_api
-from tests.support.asked import record_asyncio
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(20)]
 
@@ -97,7 +97,14 @@ async def test_an_id_from_before_a_restart_is_a_gap_then_the_backlog(api: Api) -
 
 
 async def test_a_quiet_stream_gets_keep_alive_comments(monkeypatch: pytest.MonkeyPatch) -> None:
-    waits = record_asyncio(monkeypatch, "register_agent.api.stream", "wait")
+    waits: list[float] = []
+    wait = StreamGate.wait
+
+    async def recorded(gate: StreamGate, change: asyncio.Future[None], keepalive_s: float) -> None:
+        waits.append(keepalive_s)
+        await wait(gate, change, keepalive_s)
+
+    monkeypatch.setattr(StreamGate, "wait", recorded)
     async with (
         running_api(keepalive_s=0.2) as api,
         api.client.stream("GET", "/v1/events") as response,
@@ -108,7 +115,7 @@ async def test_a_quiet_stream_gets_keep_alive_comments(monkeypatch: pytest.Monke
         assert keep_alive.comments == ["keep-alive"]
         assert keep_alive.fields == {}
     # the comment came after the stream had waited keepalive_s for an event, not before
-    assert 0.2 in [kw.get("timeout") for _, kw in waits]
+    assert waits[:1] == [0.2]
 
 
 async def test_the_stream_ends_promptly_when_the_api_stops() -> None:
@@ -137,3 +144,29 @@ async def test_where_a_stream_starts() -> None:
     assert cursor_for(bus, f"{run}-3") == Cursor(3, gap=False)
     for unknown in (f"{run}-4", f"{run}-x", "1", "other-2", "-"):
         assert cursor_for(bus, unknown) == Cursor(0, gap=True), unknown
+
+
+async def test_a_published_event_is_written_before_the_publishers_next_task_runs() -> None:
+    # The scan desk publishes "customer_identified", then starts the balance and reward
+    # reads: the stream must write the event first, not a few turns of the loop later,
+    # behind the building and sending of those requests.
+    bus, gate = EventBus(), StreamGate()
+    frames = event_frames(bus, cursor_for(bus, None), gate, None, 30.0)
+    assert (await anext(frames)).startswith(": register-agent events")
+    order: list[str] = []
+
+    async def stream() -> None:
+        frame = await anext(frames)
+        order.append(frame.split("\n")[1])
+
+    async def reads() -> None:
+        order.append("the reads start")
+
+    streaming = asyncio.create_task(stream())
+    for _ in range(3):  # the stream reaches its wait for an event
+        await asyncio.sleep(0)
+    await bus.publish("customer_identified", {"card_tail": "C3D4"})
+    await asyncio.gather(streaming, asyncio.create_task(reads()))
+    gate.close()
+    assert [frame async for frame in frames] == []  # the closed gate ends the stream
+    assert order == ["event: customer_identified", "the reads start"]

@@ -233,3 +233,32 @@ def test_a_garbled_line_suggests_checking_the_line_settings(
     hints = [r.getMessage() for r in caplog.records if "check baudrate" in r.getMessage()]
     assert len(hints) == 1
     assert hints[0].startswith("reader front: 3 unreadable scans in a row")
+
+
+def test_a_tty_is_read_on_the_event_loop_not_through_the_readers_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A scan handed from a thread to the loop waits for two wake-ups a busy till delays;
+    # the reader's thread is for opening and closing the port only.
+    handed: list[str] = []
+    run_on_thread = SerialReader._run
+
+    async def recorded(self: SerialReader, call: object) -> object:
+        handed.append(getattr(call, "__name__", repr(call)))
+        return await run_on_thread(self, call)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SerialReader, "_run", recorded)
+
+    async def scenario() -> list[str]:
+        with pty_pair() as (master, path):
+            async with ReaderBench([SerialReader(serial_config("front", path))]) as bench:
+                await bench.ready()
+                scans = []
+                for card in (b"LOOP0001\r", b"LOOP0002\r\n", b"LOOP0003\n"):
+                    os.write(master, card)
+                    scans.append(await bench.next())
+                return values(scans)
+
+    assert run(scenario()) == ["LOOP0001", "LOOP0002", "LOOP0003"]
+    assert "_read_chunk" not in handed
+    assert handed[0] == "_open_port"

@@ -1,9 +1,11 @@
-"""Readers and the watchdog: an open serial reader's thread turns and says so; only an
-open reader whose thread stopped turning keeps the watchdog from being fed."""
+"""Readers and the watchdog: an open serial reader turns (on the event loop, every quarter
+second at the latest) and says so; only an open reader that stopped turning keeps the
+watchdog from being fed."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 from drivers.serial_reader import SerialReader
@@ -60,3 +62,25 @@ def test_only_an_open_reader_that_stopped_turning_goes_unfed() -> None:
     clock[0] = 20.0
     beat_readers(readers, heartbeat)  # type: ignore[arg-type]
     assert heartbeat.silent_workers() == ["reader hung"]
+
+
+def test_a_reader_whose_scans_are_not_taken_stops_turning() -> None:
+    # Read on the event loop, a tty cannot hang its reader (its reads never wait); what
+    # can is the scan's path past it, and then the reader stops turning, as a thread
+    # stuck in a read did, and the watchdog hears of it.
+    async def scenario() -> tuple[float | None, float | None]:
+        with pty_pair() as (master, path):
+            reader = SerialReader(serial_config("counter", path))
+            await reader.open()
+            scans = aiter(reader)
+            os.write(master, b"HELD0001\r")
+            await anext(scans)  # taken, and the next one never asked for
+            held = reader.status().alive_at
+            await asyncio.sleep(0.6)
+            later = reader.status().alive_at
+            await reader.close()
+            return held, later
+
+    held, later = run(scenario())
+    assert held is not None
+    assert later == held
