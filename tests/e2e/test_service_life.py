@@ -39,7 +39,7 @@ LOCAL_TOKEN = "local-api-token-for-the-service-life-test"
 #: is 1 s, so anything shorter could call an idle printer hung)
 WATCHDOG_USEC = 2_000_000
 #: how long a start may take before READY=1: generous, because on a loaded two-core machine
-#: (suites side by side) the imports alone took over 15 s; it bounds a wait, it times nothing
+#: (suites side by side) a start took over 15 s; it bounds a wait, it times nothing
 START_WAIT_S = 40
 
 
