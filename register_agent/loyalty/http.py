@@ -23,7 +23,7 @@ from tenacity import AsyncRetrying, retry_if_exception
 from register_agent import __version__
 from register_agent.config import ApiConfig
 from register_agent.errors import ConfigError, LoyaltyApiError
-from register_agent.loyalty import outcomes, retries, server_clock
+from register_agent.loyalty import lean_transport, outcomes, retries, server_clock
 from register_agent.loyalty.call_watch import SendWatch, observe_calls, tell
 from register_agent.loyalty.forms import FormFields, encode_form, form_pairs
 from register_agent.loyalty.outcomes import Call, Envelope
@@ -82,9 +82,15 @@ class ApiHttp:
         self._config = config
         self._refused = refused  # a 401's words: which key, and how to replace it
         self._sleep = sleep
-        # httpx's own transport (transport None: it also honours HTTPS_PROXY) reports
-        # httpcore trace events; connect errors are retried by us, not by httpcore
-        self._traced = transport is None or isinstance(transport, httpx.AsyncHTTPTransport)
+        if transport is None:
+            # the agent's lean transport, unless the environment names a proxy for the
+            # base URL: then httpx's own (transport None), which speaks to proxies
+            transport = lean_transport.for_url(config.base_url)
+        # these transports report the trace event that tells whether bytes left; connect
+        # errors are retried by us, not by the transport
+        self._traced = transport is None or isinstance(
+            transport, httpx.AsyncHTTPTransport | lean_transport.LeanTransport
+        )
         self._client = httpx.AsyncClient(
             base_url=config.base_url,
             transport=transport,
@@ -175,7 +181,9 @@ class ApiHttp:
         remaining = deadline.remaining()
         if remaining <= 0:
             raise outcomes.deadline_error(call, sent=False)
-        watch = SendWatch(traced=self._traced)
+        # a GET is retried whatever happened (it changes nothing), so whether its bytes left
+        # does not matter: it skips the trace hook and counts as sent
+        watch = SendWatch(traced=self._traced) if call.method != "GET" else None
         request = self._client.build_request(
             call.method,
             call.path,
@@ -183,15 +191,16 @@ class ApiHttp:
             content=encoded[0] if encoded else None,
             headers={"Content-Type": encoded[1]} if encoded else None,
             timeout=self._timeout(remaining),
-            extensions={"trace": watch},
+            extensions={"trace": watch} if watch is not None else None,
         )
         try:
             async with asyncio.timeout(remaining):
                 response = await self._client.send(request)
         except TimeoutError as exc:
-            raise outcomes.deadline_error(call, sent=watch.sent) from exc
+            raise outcomes.deadline_error(call, sent=watch is None or watch.sent) from exc
         except httpx.RequestError as exc:
-            raise outcomes.transport_error(call, exc, sent=watch.sent) from exc
+            sent = watch is None or watch.sent
+            raise outcomes.transport_error(call, exc, sent=sent) from exc
         return self._read(call, response, parse)
 
     def _read(self, call: Call, response: httpx.Response, parse: Parse[T]) -> T:
