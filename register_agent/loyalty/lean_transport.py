@@ -43,7 +43,7 @@ def for_url(base_url: str) -> LeanTransport | None:
     (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY minus NO_PROXY, by httpx's own matching rules)."""
     url = httpx.URL(base_url)
     try:
-        from httpx._utils import URLPattern, get_environment_proxies
+        from httpx._utils import URLPattern, get_environment_proxies  # noqa: PLC0415
     except ImportError:  # a newer httpx moved them: stay on its transport, which is right
         return None
     proxies = get_environment_proxies()
@@ -269,7 +269,8 @@ class _Connection:
             raise httpx.WriteError(str(exc) or type(exc).__name__, request=request) from exc
 
     async def _receive(self, request: httpx.Request, timeout: float | None) -> httpx.Response:
-        status, reason, headers = 0, b"", []
+        status, reason = 0, b""
+        headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
         while True:
             try:
@@ -279,7 +280,7 @@ class _Connection:
             if event is h11.NEED_DATA:
                 self._h11.receive_data(await self._read(request, timeout))
             elif isinstance(event, h11.Response):
-                status, reason, headers = event.status_code, event.reason, event.headers
+                status, reason, headers = event.status_code, event.reason, list(event.headers)
             elif isinstance(event, h11.Data):
                 chunks.append(bytes(event.data))
             elif isinstance(event, h11.EndOfMessage):
@@ -291,7 +292,7 @@ class _Connection:
             # an InformationalResponse (100 Continue) is passed over: the final one follows
         return httpx.Response(
             status,
-            headers=list(headers),
+            headers=headers,
             stream=_Body(b"".join(chunks)),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
             request=request,
