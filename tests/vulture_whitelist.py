@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from register_agent.counter.giftcards.messages import GiftcardView
     from register_agent.counter.messages import TillStatus
     from register_agent.journal.records import PrintJob, PrintJobState
-    from register_agent.loyalty.lean_transport import _Wire as LeanWire
+    from register_agent.loyalty.lean_wire import Wire as LeanWire
     from register_agent.loyalty.models_giftcards import GiftcardProgram
     from register_agent.loyalty.models_profile import MarketingRecipient
     from register_agent.loyalty.v1.models import Rewards
