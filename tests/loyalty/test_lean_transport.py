@@ -334,3 +334,31 @@ def test_a_proxy_in_the_environment_keeps_httpx_transport(
     assert isinstance(lean_transport.for_url(base_url), LeanTransport) is lean
     http = RegisterHttp(api_config("v3", base_url=base_url))
     assert isinstance(http._transport, LeanTransport) is lean
+
+
+async def test_requests_are_built_as_the_client_would_build_them() -> None:
+    sent: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"data": {}, "meta": []})
+
+    config = api_config("v3", base_url="https://api.example/base/", partner_id="p-1")
+    http = RegisterHttp(config, transport=httpx.MockTransport(record))
+    card = {"contact_identifier_value": "BE 0001/+&"}
+    await http.get("/contact-identifiers/find", raw, params=card)
+    await http.post("/credit-receptions", raw, form={"unit_value": "12.50", "credits": 3})
+    client = http._client
+    expected = [
+        client.build_request("GET", f"{http.prefix}/contact-identifiers/find", params=card),
+        client.build_request(
+            "POST",
+            f"{http.prefix}/credit-receptions",
+            content=b"unit_value=12.50&credits=3",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ),
+    ]
+    await http.aclose()
+    assert [(r.method, r.url, r.headers.raw, r.content) for r in sent] == [
+        (r.method, r.url, r.headers.raw, r.content) for r in expected
+    ]
