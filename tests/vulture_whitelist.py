@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from register_agent.counter.giftcards.messages import GiftcardView
     from register_agent.counter.messages import TillStatus
     from register_agent.journal.records import PrintJob, PrintJobState
+    from register_agent.loyalty.lean_wire import Wire as LeanWire
     from register_agent.loyalty.models_giftcards import GiftcardProgram
     from register_agent.loyalty.models_profile import MarketingRecipient
     from register_agent.loyalty.v1.models import Rewards
@@ -49,6 +50,13 @@ if TYPE_CHECKING:
     server.should_exit
     server.force_exit
     _InProcessServer.capture_signals
+    # asyncio calls a protocol's hooks (the lean HTTP transport's connection)
+    LeanWire.connection_made
+    LeanWire.data_received
+    LeanWire.eof_received
+    LeanWire.connection_lost
+    LeanWire.pause_writing
+    LeanWire.resume_writing
     # http.server's handler reads these class attributes and calls these methods
     SandboxHandler.protocol_version
     SandboxHandler.disable_nagle_algorithm

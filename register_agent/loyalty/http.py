@@ -18,12 +18,11 @@ from typing import Any, TypeVar
 
 import httpx
 from pydantic import SecretStr, TypeAdapter, ValidationError
-from tenacity import AsyncRetrying, retry_if_exception
 
 from register_agent import __version__
 from register_agent.config import ApiConfig
 from register_agent.errors import ConfigError, LoyaltyApiError
-from register_agent.loyalty import outcomes, retries, server_clock
+from register_agent.loyalty import lean_transport, outcomes, retries, server_clock
 from register_agent.loyalty.call_watch import SendWatch, observe_calls, tell
 from register_agent.loyalty.forms import FormFields, encode_form, form_pairs
 from register_agent.loyalty.outcomes import Call, Envelope
@@ -82,9 +81,16 @@ class ApiHttp:
         self._config = config
         self._refused = refused  # a 401's words: which key, and how to replace it
         self._sleep = sleep
-        # httpx's own transport (transport None: it also honours HTTPS_PROXY) reports
-        # httpcore trace events; connect errors are retried by us, not by httpcore
-        self._traced = transport is None or isinstance(transport, httpx.AsyncHTTPTransport)
+        if transport is None:
+            # the agent's lean transport, unless the environment names a proxy for the
+            # base URL: then httpx's own (transport None), which speaks to proxies
+            transport = lean_transport.for_url(config.base_url)
+        self._transport = transport
+        # these transports report the trace event that tells whether bytes left; connect
+        # errors are retried by us, not by the transport
+        self._traced = transport is None or isinstance(
+            transport, httpx.AsyncHTTPTransport | lean_transport.LeanTransport
+        )
         self._client = httpx.AsyncClient(
             base_url=config.base_url,
             transport=transport,
@@ -94,6 +100,7 @@ class ApiHttp:
             follow_redirects=False,
             event_hooks={"response": [server_clock.on_response]},  # the clock skew metric
         )
+        self._base = str(self._client.base_url).rstrip("/") + "/"
 
     def __repr__(self) -> str:
         # the client's headers hold the key: never let a repr show them
@@ -132,20 +139,17 @@ class ApiHttp:
         call = Call(method, self.prefix + path)
         deadline = deadline or self.default_deadline()
         encoded = self._encode(body) if body is not None else None
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(lambda error: retries.may_retry(method, error)),
-            wait=retries.wait_for,
-            stop=retries.stop_for(deadline),
-            sleep=self._sleep,
-            before_sleep=lambda state: log.info(
-                "%s: attempt %d failed (%s); trying again",
-                call,
-                state.attempt_number,
-                state.outcome.exception() if state.outcome else "?",
-            ),
-            reraise=True,
-        )
-        return await retrying(self._attempt, call, parse, params, encoded, deadline)
+        attempt = 1
+        while True:
+            try:
+                return await self._attempt(call, parse, params, encoded, deadline)
+            except LoyaltyApiError as error:
+                wait = retries.next_wait(method, attempt, error, deadline)
+                if wait is None:
+                    raise
+                log.info("%s: attempt %d failed (%s); trying again", call, attempt, error)
+                await self._sleep(wait)
+                attempt += 1
 
     async def _attempt(
         self,
@@ -175,24 +179,41 @@ class ApiHttp:
         remaining = deadline.remaining()
         if remaining <= 0:
             raise outcomes.deadline_error(call, sent=False)
-        watch = SendWatch(traced=self._traced)
-        request = self._client.build_request(
+        # a GET is retried whatever happened (it changes nothing), so whether its bytes left
+        # does not matter: it skips the trace hook and counts as sent
+        watch = SendWatch(traced=self._traced) if call.method != "GET" else None
+        # built here rather than by the client's build_request, which parses and merges the
+        # base URL again for every request; the same URL and headers (tests compare them)
+        url = self._base + call.path.lstrip("/")
+        if params:
+            url += "?" + str(httpx.QueryParams(tuple(form_pairs(params))))
+        headers = self._client.headers.copy()
+        if encoded:
+            headers["Content-Type"] = encoded[1]
+        timeouts: dict[str, Any] = {"timeout": self._timeout(remaining).as_dict()}
+        if watch is not None:
+            timeouts["trace"] = watch
+        request = httpx.Request(
             call.method,
-            call.path,
-            params=tuple(form_pairs(params)) if params else None,
+            httpx.URL(url),
             content=encoded[0] if encoded else None,
-            headers={"Content-Type": encoded[1]} if encoded else None,
-            timeout=self._timeout(remaining),
-            extensions={"trace": watch},
+            headers=headers,
+            extensions=timeouts,
         )
         try:
             async with asyncio.timeout(remaining):
-                response = await self._client.send(request)
+                response = await self._send(request)
         except TimeoutError as exc:
-            raise outcomes.deadline_error(call, sent=watch.sent) from exc
+            raise outcomes.deadline_error(call, sent=watch is None or watch.sent) from exc
         except httpx.RequestError as exc:
-            raise outcomes.transport_error(call, exc, sent=watch.sent) from exc
+            sent = watch is None or watch.sent
+            raise outcomes.transport_error(call, exc, sent=sent) from exc
         return self._read(call, response, parse)
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        if self._transport is None:  # httpx's own, speaking to the environment's proxy
+            return await self._client.send(request)
+        return await lean_transport.send(self._transport, request)
 
     def _read(self, call: Call, response: httpx.Response, parse: Parse[T]) -> T:
         if not response.is_success:

@@ -15,8 +15,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from tenacity import RetryCallState
-
 from register_agent.errors import NotApplied
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -80,19 +78,12 @@ def backoff(attempt: int, error: BaseException | None) -> float:
     return random.uniform(0, ceiling)  # noqa: S311 (jitter, not crypto)
 
 
-def wait_for(state: RetryCallState) -> float:
-    """tenacity ``wait``: :func:`backoff` for the failed attempt."""
-    error = state.outcome.exception() if state.outcome else None
-    return backoff(state.attempt_number, error)
-
-
-def stop_for(deadline: Deadline) -> Callable[[RetryCallState], bool]:
-    """tenacity ``stop``: out of attempts, or the next wait would not fit the deadline."""
-
-    def stop(state: RetryCallState) -> bool:
-        if state.attempt_number >= MAX_ATTEMPTS:
-            return True
-        upcoming = state.upcoming_sleep
-        return upcoming + MIN_ATTEMPT_S > deadline.remaining()
-
-    return stop
+def next_wait(method: str, attempt: int, error: BaseException, deadline: Deadline) -> float | None:
+    """The wait before trying again after ``attempt`` failed with ``error``, or None: the
+    table forbids another attempt, attempts are used up, or it would not fit the deadline."""
+    if not may_retry(method, error) or attempt >= MAX_ATTEMPTS:
+        return None
+    wait = backoff(attempt, error)
+    if wait + MIN_ATTEMPT_S > deadline.remaining():
+        return None
+    return wait
