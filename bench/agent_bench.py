@@ -26,7 +26,7 @@ from register_agent.sandbox import SandboxHandle
 
 CARDS = ("A1B2C3D4", "B2C3D4E5", "C3D4E5F6", "04A2241A6B5E80")
 IMPORTS_ONLY = (
-    "import os, socket, sys, time; import httpx, pydantic_settings, tenacity, serial, "
+    "import os, socket, sys, time; import httpx, pydantic_settings, serial, "
     "fastapi, uvicorn, escpos.printer; "
     "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); "
     "s.sendto(b'READY=1', os.environ['NOTIFY_SOCKET']); time.sleep(float(sys.argv[1]))"

@@ -28,7 +28,7 @@ from bench.measure import Figure
 
 #: what the agent imports, nothing more: the floor of a process's memory
 IMPORTS_ONLY = (
-    "import httpx, pydantic_settings, tenacity, serial, fastapi, uvicorn, escpos.printer; "
+    "import httpx, pydantic_settings, serial, fastapi, uvicorn, escpos.printer; "
     "from bench.agent_process import peak_rss_mb; import os; print(peak_rss_mb(os.getpid()))"
 )
 
