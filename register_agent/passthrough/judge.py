@@ -133,8 +133,12 @@ class Judge:
         """The till's block, or the reason there is none. Never longer than ``wait_s``: the
         till's own wait for the credits (``[till] receipt_wait_s``) is inside it, so a
         block comes in time unless the event loop or the journal hangs."""
+        request = self._desk.request_for(found, job)
+        at_once = self._desk.at_once(request, self._loop)  # no customer, v3: no loop waited for
+        if at_once is not None:
+            return at_once
         future: Told = concurrent.futures.Future()
-        asyncio.run_coroutine_threadsafe(self._desk.sell(found, job, future), self._loop)
+        self._desk.hand_on(request, future, self._loop)
         deadline = time.monotonic() + self.wait_s
         service(future, deadline)
         if not future.done():

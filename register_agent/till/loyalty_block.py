@@ -105,8 +105,44 @@ class SaleLoyalty:
         the same receipt again, which gives the same sale id. What such a sale's commit still
         brings is the record of the sale itself, not its credits. A sale that opens the drawer
         waits as before: its answer says how the drawer went.
+
+        The pass-through goes one step further for a receipt with no customer waiting on v3
+        (``token_block_now``, ``Till.sale_at_once``): its block is a pure function of the
+        register, the sale id and the total, so the relay's own thread mints the token and
+        prints it, and hands the sale to the loop without waiting for it (``Till.sell`` with
+        ``decided``: the same journal, the same exactly-once path). The loop honours that
+        decision: the sale takes no customer, so a card scanned in the same instant stays
+        bound for the next sale and is never credited on top of a printed QR. What the
+        relay may not skip is the look-up of the sale id: a receipt sent again after its
+        first print earned a card's credits must print that answer, not a QR that would
+        credit it a second time; the relay asks the journal (and the sales it handed on
+        that are not committed yet) from its thread, which costs less than the loop.
         """
         return not operations and not request.open_drawer
+
+    def token_block_now(self, request: SaleRequest) -> LoyaltyBlock | None:
+        """``_token_block`` without the event loop, for the pass-through relay's thread.
+
+        v3 mints its token with no network call once it knows its register (remembered
+        after the first look-up), so ``stage_credits`` then finishes at its first step, and
+        is run here by hand. None when it would wait (the register not known yet: the loop
+        then asks the API), cannot mint (no secret), or the backend stages online (v1).
+        """
+        if self._loyalty.stages_online or request.amount <= 0:
+            return None
+        step = self._loyalty.stage_credits(request.sale_id, request.amount)
+        try:
+            step.send(None)
+        except StopIteration as finished:
+            staged = finished.value
+        except (LoyaltyApiError, ConfigError, ValueError):
+            return None  # the loop's path says why on the receipt and in the log
+        else:
+            step.close()  # it waits for the network: not on this thread
+            return None
+        return LoyaltyBlock(
+            state="qr", lines=(text("scan_to_collect", self._language),), qr_url=staged.url
+        )
 
     async def for_sale(
         self, request: SaleRequest, customer: CustomerRef | None, card: str | None
