@@ -64,6 +64,8 @@ class SellingTill(Protocol):
 
     def sale_at_once(self, request: SaleRequest) -> LoyaltyBlock | None: ...
 
+    async def prepare_at_once(self) -> None: ...
+
 
 class PassthroughDesk:
     """Turns a found receipt into a sale and its loyalty block."""
@@ -88,6 +90,13 @@ class PassthroughDesk:
         self._guard = threading.Lock()
         #: sale ids the loop has finished with (appended there, read under the guard)
         self._recorded: deque[str] = deque()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the loop, at the relay's start: the till learns what deciding at once needs."""
+        task = loop.create_task(self._till.prepare_at_once())
+        self._tasks.add(task)  # kept until done: the loop holds only a weak reference
+        task.add_done_callback(self._tasks.discard)
 
     def request_for(self, found: FoundReceipt, job: bytes) -> SaleRequest:
         """The sale a found receipt records."""

@@ -183,6 +183,10 @@ class Till:
             return None
         return self._sale_loyalty.token_block_now(request)
 
+    async def prepare_at_once(self) -> None:
+        """Before the pass-through's first receipt: what ``sale_at_once`` needs known."""
+        await self._sale_loyalty.learn_register()
+
     async def _record(
         self, request: SaleRequest, digest: str, early: Early | None, decided: LoyaltyBlock | None
     ) -> SaleAnswer:

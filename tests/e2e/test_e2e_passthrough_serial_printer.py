@@ -113,11 +113,12 @@ def test_the_printers_xoff_and_xon_reach_the_till_at_once_in_the_middle_of_a_job
     assert rest == b"", "the till got bytes the printer never sent"
 
     head = first + query + ORIGINAL[3000:RECEIPT_CUT]
-    tail = ORIGINAL[RECEIPT_CUT:].replace(RECEIPT_PULSE, b"")
+    # the drawer pulse after the cut goes ahead of it only while the cut waits for a block
+    tails = (ORIGINAL[RECEIPT_CUT:], ORIGINAL[RECEIPT_CUT:].replace(RECEIPT_PULSE, b""))
 
     def whole_job() -> bytes:
         received = serial_printer.received()
-        return received if received.endswith(tail) else b""
+        return received if received.endswith(tails) else b""
 
     received = wait_for(whole_job, 10, "the job at the serial printer")
     assert received.startswith(head), "the till's bytes before the cut changed"

@@ -51,6 +51,9 @@ class ScriptedTill:
     def sale_at_once(self, request: SaleRequest) -> LoyaltyBlock | None:
         return None
 
+    async def prepare_at_once(self) -> None:
+        pass
+
 
 def desk(till: ScriptedTill) -> PassthroughDesk:
     return PassthroughDesk(till, currency="EUR", language="en", stages_online=False)
