@@ -59,6 +59,7 @@ class TillConnection:
         self._job_start = 0  # where the current job starts in the stream
         self._decided = False  # a receipt of this job got its verdict at its cut
         self._gathered = bytearray()  # for the printer, written when the pump stops
+        self._then: list[Any] = []  # run once ``_gathered`` is written (``Verdict.then``)
         self._till_open = True
 
     def run(self) -> None:
@@ -150,6 +151,8 @@ class TillConnection:
             job, cut = bytes(self._stream.data[self._job_start : end]), start - self._job_start
             verdict = self._guarded(self._relay.judge.at_cut, job, cut, self._serve_until)
             self._gathered += verdict.insert
+            if verdict.then is not None:
+                self._then.append(verdict.then)
             self._stream.release_cut()
             if verdict.closed:
                 self._relay.counters.job_done(verdict.reason)
@@ -158,7 +161,15 @@ class TillConnection:
 
     def _flush(self) -> None:
         data, self._gathered = bytes(self._gathered), bytearray()
-        self._send(data)
+        then, self._then = self._then, []
+        try:
+            self._send(data)
+        finally:
+            for step in then:  # the sales of blocks just written, to the loop
+                try:
+                    step()
+                except Exception:  # the receipt printed; only its sale's record is lost
+                    log.exception("passthrough: a printed sale could not be handed on")
 
     def _end_job(self) -> None:
         """The job's end: a receipt with no cut after it, the counters, the printer back."""
@@ -171,7 +182,9 @@ class TillConnection:
                 verdict = Verdict(reason=self._stream.lost)
             else:
                 verdict = self._guarded(self._relay.judge.at_end, job, self._serve_until)
-            self._send(verdict.insert)
+            self._then += [verdict.then] if verdict.then is not None else []
+            self._gathered += verdict.insert
+            self._flush()
             # what follows a decided receipt's cut (a feed, a reset) is no job of its own
             if not (self._decided and verdict.reason == "no_text"):
                 self._relay.counters.job_done(verdict.reason)

@@ -107,10 +107,13 @@ class PassthroughDesk:
             print_receipt=False,  # the block goes on the till's own receipt, not a slip
         )
 
-    def at_once(self, request: SaleRequest, loop: asyncio.AbstractEventLoop) -> LoyaltyBlock | None:
+    def at_once(
+        self, request: SaleRequest, loop: asyncio.AbstractEventLoop
+    ) -> tuple[LoyaltyBlock, Callable[[], None]] | None:
         """On the relay's thread: the block of a receipt with no customer waiting, decided
-        here (``Till.sale_at_once``), its sale handed to the loop to be recorded without
-        waiting for it. None: the loop's path (``hand_on``) decides.
+        here (``Till.sale_at_once``), and what hands its sale to the loop to be recorded,
+        which the relay calls once the block is written and never waits for. None: the
+        loop's path (``hand_on``) decides.
 
         Decision, one sale id at a time: a sale id the desk handed on and that is not
         recorded yet is never decided here again, as the journal cannot say yet what its
@@ -129,10 +132,11 @@ class PassthroughDesk:
             if block is None:
                 return None
             self._open[request.sale_id] = self._open.get(request.sale_id, 0) + 1
-        asyncio.run_coroutine_threadsafe(self._record(request, block), loop)
-        sale, amount = request.sale_id, request.amount
-        log.info("passthrough: sale %s of %s: qr, minted on the relay", sale, amount)
-        return block
+
+        def record() -> None:
+            asyncio.run_coroutine_threadsafe(self._record(request, block), loop)
+
+        return block, record
 
     def hand_on(self, request: SaleRequest, told: Told, loop: asyncio.AbstractEventLoop) -> None:
         """On the relay's thread: the sale to the loop, whose answer ``told`` gets."""
@@ -152,6 +156,8 @@ class PassthroughDesk:
 
     async def _record(self, request: SaleRequest, block: LoyaltyBlock) -> None:
         """The sale whose QR the relay printed, recorded through the till's one path."""
+        sale, amount = request.sale_id, request.amount
+        log.info("passthrough: sale %s of %s: qr, minted on the relay", sale, amount)
         try:
             await self._till.sell(request, decided=block)
         except Exception:
