@@ -113,6 +113,13 @@ class CurrentCustomer:
             self._bound = None
         return self._bound
 
+    def waiting(self) -> bool:
+        """Whether a customer is bound and within its window. It changes nothing (``peek``
+        forgets an expired one), so the pass-through relay's thread may ask it while the
+        event loop binds: one read of the binding, which only the loop writes."""
+        bound = self._bound
+        return bound is not None and self._clock() - bound.bound_at <= self._window_s
+
     def update_attributes(
         self, ref: CustomerRef, attributes: Mapping[str, str]
     ) -> BoundCustomer | None:

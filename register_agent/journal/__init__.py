@@ -134,6 +134,10 @@ class Journal(CounterRecords, VoucherLocks):
     async def sale(self, sale_id: str) -> SaleRecord | None:
         return await self._reader.run_async(lambda db: queries.sale(db, sale_id))
 
+    def sale_now(self, sale_id: str) -> SaleRecord | None:
+        """``sale`` from a thread that is not the event loop's (the pass-through relay's)."""
+        return self._reader.run(lambda db: queries.sale(db, sale_id))
+
     async def set_sale_answer(self, sale_id: str, answer: dict[str, Any]) -> None:
         """Keep the answer given to the POS, so a repeated request gets the same one."""
         await self._writer.run_async(lambda db: queries.set_sale_answer(db, sale_id, answer))

@@ -175,20 +175,24 @@ class JournalReader:
         self._health = health or JournalHealth(path)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-reader")
         self._connection: sqlite3.Connection | None = None
+        #: ``run``'s own connection, for threads that are not the loop's
+        self._direct: sqlite3.Connection | None = None
+        self._direct_lock = threading.Lock()
+
+    def _open(self) -> sqlite3.Connection:
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA busy_timeout=5000")
+        return connection
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
-            uri = f"{self.path.resolve().as_uri()}?mode=ro"
-            connection = sqlite3.connect(
-                uri, uri=True, isolation_level=None, check_same_thread=False
-            )
-            connection.row_factory = sqlite3.Row
-            connection.execute("PRAGMA busy_timeout=5000")
-            self._connection = connection
+            self._connection = self._open()
         return self._connection
 
-    def _read(self, question: Transaction[T]) -> T:
-        connection = self._connect()
+    def _read(self, question: Transaction[T], connection: sqlite3.Connection | None = None) -> T:
+        connection = connection or self._connect()
         try:
             return question(connection)
         except sqlite3.Error as exc:
@@ -198,6 +202,16 @@ class JournalReader:
     async def run_async(self, question: Transaction[T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self._read, question)
 
+    def run(self, question: Transaction[T]) -> T:
+        """``run_async`` on the calling thread, for a thread of its own that may wait (the
+        pass-through relay's), never the event loop's: on a second read-only connection
+        (WAL: readers never wait for each other), so it neither hops to the reader's
+        thread nor queues behind the loop's questions."""
+        with self._direct_lock:
+            if self._direct is None:
+                self._direct = self._open()
+            return self._read(question, self._direct)
+
     def close(self) -> None:
         def shut() -> None:
             if self._connection is not None:
@@ -206,6 +220,10 @@ class JournalReader:
 
         self._pool.submit(shut).result()
         self._pool.shutdown(wait=True)
+        with self._direct_lock:
+            if self._direct is not None:
+                self._direct.close()
+                self._direct = None
 
 
 def open_connection(path: Path) -> sqlite3.Connection:

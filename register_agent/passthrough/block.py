@@ -8,12 +8,20 @@ last set them, so whatever the till prints after the cut looks as it would witho
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 from register_agent.config import ReceiptConfig
 from register_agent.counter.messages import LoyaltyBlock
 from register_agent.passthrough.escpos_reader import Command
-from register_agent.receipts.layout import Cut, Language, Receipt, ReceiptLayout, layout_receipt
+from register_agent.receipts.layout import (
+    Cut,
+    Language,
+    QrCode,
+    Receipt,
+    ReceiptLayout,
+    layout_receipt,
+)
 
 Render = Callable[[ReceiptLayout], bytes]
 
@@ -86,3 +94,42 @@ def till_modes(data: bytes, commands: Sequence[Command]) -> bytes:
             last[head] = command
     ordered = sorted(last.values(), key=lambda command: command.offset)
     return b"".join(data[c.offset : c.offset + c.length] for c in ordered)
+
+
+class ShapedRender:
+    """The driver's render, done once per shape of block: every no-card receipt's block is
+    the same words around a QR whose URL differs only in its values, not its length (the
+    register, a sale id of one form, the total, the time), and python-escpos takes half a
+    millisecond to lay out what is then the same bytes but for the URL inside the native
+    QR's ``GS ( k`` store command. So the block is rendered with a stand-in URL of the same
+    length once, and the real URL is put in its place. A render where the stand-in is not
+    there once (a printer without native QR draws it as an image) is done each time."""
+
+    #: shapes kept at most (a few: one per URL length and card state in practice)
+    LIMIT = 64
+
+    def __init__(self, render: Render) -> None:
+        self._render = render
+        self._shapes: dict[ReceiptLayout, bytes | None] = {}
+
+    def __call__(self, layout: ReceiptLayout) -> bytes:
+        codes = [element for element in layout.elements if isinstance(element, QrCode)]
+        if len(codes) != 1 or not codes[0].data.isascii():
+            return self._render(layout)
+        code = codes[0]
+        stand_in = ("\x7fqr-url" * (len(code.data) // 7 + 1))[: len(code.data)]
+        shape = dataclasses.replace(
+            layout,
+            elements=tuple(
+                dataclasses.replace(e, data=stand_in) if e is code else e for e in layout.elements
+            ),
+        )
+        if shape not in self._shapes:
+            rendered = self._render(shape)
+            if len(self._shapes) >= self.LIMIT:
+                self._shapes.clear()
+            self._shapes[shape] = rendered if rendered.count(stand_in.encode()) == 1 else None
+        template = self._shapes[shape]
+        if template is None:
+            return self._render(layout)
+        return template.replace(stand_in.encode(), code.data.encode())

@@ -62,11 +62,18 @@ _EPSON_CUTS = frozenset({"GS V", "ESC i", "ESC m"})
 
 #: the twelve ASCII characters an international character set (``ESC R n``) prints otherwise
 _REPLACED = "#$@[\\]^`{|}~"
-#: what each set prints in their place, in that order (codes 23, 24, 40, 5B, 5C, 5D, 5E, 60,
-#: 7B, 7C, 7D, 7E hex): the table of Epson's ESC/POS Command Reference, ESC R ("Select an
-#: international character set"), for n = 0 to 16. The sets beyond (17 Arabia, 66 to 75
-#: India's scripts, 82 South Africa) are left out and read as U.S.A.: their tables are
-#: not ones we could check, and amounts and words such as TOTAL never use these codes.
+#: What each set prints in their place, in that order (codes 23, 24, 40, 5B, 5C, 5D, 5E, 60,
+#: 7B, 7C, 7D, 7E hex), for Epson's ESC/POS numbering n = 0 to 16. Checked against two
+#: public sources: kunif/EscPosUtils (zlib licence; github.com/kunif/EscPosUtils,
+#: ``EscPosUtils/DecodeCodePage.cs``), whose ESC/POS decoder tables the characters each set
+#: prints, and, for sets 0 to 8, the "International Character Mapping" table of Printek's
+#: FormsMaster manual (Epson FX emulation; marine.manualsonline.com, printek formsmaster
+#: 8000, page 34). Where they differ we follow the ESC/POS one: Spain I and II print an
+#: acute accent (U+00B4) at 60h, where the FX (ESC/P, dot matrix) table keeps the grave
+#: accent. Corrected after that check: China prints its yuan sign at 24h (where $ is, as in
+#: China's ISO 646 variant, GB 1988), not at 5Ch (Japan's yen); Vietnam prints the dong
+#: sign at 23h (#), not at 24h. Models number fewer sets (Samsung's SRP-275 manual: 0 to
+#: 10; Brother's ESC/P reference: 0 to 13 and 64 "Legal"), with the same characters.
 INTERNATIONAL_SETS: dict[int, str] = {
     0: _REPLACED,  # U.S.A.
     1: "#$à°ç§^`éùè¨",  # France
@@ -75,18 +82,25 @@ INTERNATIONAL_SETS: dict[int, str] = {
     4: "#$@ÆØÅ^`æøå~",  # Denmark I
     5: "#¤ÉÄÖÅÜéäöåü",  # Sweden
     6: "#$@°\\é^ùàòèì",  # Italy
-    7: "₧$@¡Ñ¿^`¨ñ}~",  # Spain I
+    7: "₧$@¡Ñ¿^\u00b4¨ñ}~",  # Spain I
     8: "#$@[¥]^`{|}~",  # Japan
     9: "#¤ÉÆØÅÜéæøåü",  # Norway
     10: "#$ÉÆØÅÜéæøåü",  # Denmark II
-    11: "#$á¡Ñ¿é`íñóú",  # Spain II
+    11: "#$á¡Ñ¿é\u00b4íñóú",  # Spain II
     12: "#$á¡Ñ¿éüíñóú",  # Latin America
     13: "#$@[₩]^`{|}~",  # Korea
     14: "#$ŽŠĐĆČžšđćč",  # Slovenia / Croatia
-    15: "#$@[¥]^`{|}~",  # China
-    16: "#₫@[\\]^`{|}~",  # Vietnam
+    15: "#¥@[\\]^`{|}~",  # China
+    16: "₫$@[\\]^`{|}~",  # Vietnam
 }
 _SWAPS = {number: str.maketrans(_REPLACED, chars) for number, chars in INTERNATIONAL_SETS.items()}
+#: Arabia (17) swaps two codes outside the twelve, by the same ESC/POS source: the Arabic
+#: percent sign at 25h and the Arabic five-pointed star at 2Ah.
+_SWAPS[17] = str.maketrans("%*", "\u066a\u066d")
+# Decision, India's sets (66 to 75, 82 Marathi; 82 is not South Africa): they print the
+# digits 30h to 39h in the script's own numerals. The reader keeps ASCII digits for them:
+# the amount and the receipt number are what the till meant, and a template's [0-9] and
+# the installer's eye read them so; nothing else in those sets changes.
 
 
 def codec_for(number: int, overrides: Mapping[int, str] | None = None) -> str:

@@ -58,6 +58,8 @@ class TillConnection:
         self._stream = JobStream(relay.settings.cut_dialect)
         self._job_start = 0  # where the current job starts in the stream
         self._decided = False  # a receipt of this job got its verdict at its cut
+        self._gathered = bytearray()  # for the printer, written when the pump stops
+        self._then: list[Any] = []  # run once ``_gathered`` is written (``Verdict.then``)
         self._till_open = True
 
     def run(self) -> None:
@@ -121,9 +123,19 @@ class TillConnection:
         self._to_till(answer)
 
     def _pump(self, *, ending: bool = False) -> None:
-        """Send what may go; at a held cut, ask the judge and send its block first."""
+        """Send what may go; at a held cut, ask the judge and send its block first.
+
+        What may go is gathered and written once when the pump stops (or as soon as the
+        judge has to wait, ``_serve_until``): a receipt that arrives in one piece reaches
+        the printer in one write, its block included, as a bare relay's would."""
+        try:
+            self._pump_gathered(ending=ending)
+        finally:
+            self._flush()
+
+    def _pump_gathered(self, *, ending: bool) -> None:
         while True:
-            self._send(self._stream.take())
+            self._gathered += self._stream.take()
             held = self._stream.held_cut
             if held is None:
                 return
@@ -132,18 +144,32 @@ class TillConnection:
                 # the customer's receipt is the job's last: a cut is judged once the job
                 # ends with nothing printed after it, released unjudged when text follows
                 if not self._stream.printed_after(end):
-                    self._send(self._stream.urgent())
+                    self._gathered += self._stream.urgent()
                     return
                 self._stream.release_cut()
                 continue
             job, cut = bytes(self._stream.data[self._job_start : end]), start - self._job_start
             verdict = self._guarded(self._relay.judge.at_cut, job, cut, self._serve_until)
-            self._send(verdict.insert)
+            self._gathered += verdict.insert
+            if verdict.then is not None:
+                self._then.append(verdict.then)
             self._stream.release_cut()
             if verdict.closed:
                 self._relay.counters.job_done(verdict.reason)
                 self._job_start = end
                 self._decided = True
+
+    def _flush(self) -> None:
+        data, self._gathered = bytes(self._gathered), bytearray()
+        then, self._then = self._then, []
+        try:
+            self._send(data)
+        finally:
+            for step in then:  # the sales of blocks just written, to the loop
+                try:
+                    step()
+                except Exception:  # the receipt printed; only its sale's record is lost
+                    log.exception("passthrough: a printed sale could not be handed on")
 
     def _end_job(self) -> None:
         """The job's end: a receipt with no cut after it, the counters, the printer back."""
@@ -156,7 +182,9 @@ class TillConnection:
                 verdict = Verdict(reason=self._stream.lost)
             else:
                 verdict = self._guarded(self._relay.judge.at_end, job, self._serve_until)
-            self._send(verdict.insert)
+            self._then += [verdict.then] if verdict.then is not None else []
+            self._gathered += verdict.insert
+            self._flush()
             # what follows a decided receipt's cut (a feed, a reset) is no job of its own
             if not (self._decided and verdict.reason == "no_text"):
                 self._relay.counters.job_done(verdict.reason)
@@ -177,9 +205,11 @@ class TillConnection:
         return verdict
 
     def _serve_until(self, future: concurrent.futures.Future[Any], deadline: float) -> None:
-        """While the block is made: the printer's answers go on to the till, and the till's
-        real-time commands and drawer pulses to the printer, ahead of the held cut."""
-        self._send(self._stream.urgent())  # those that came with the cut's own chunk
+        """While the block is made: the receipt so far goes to the printer, its answers go
+        on to the till, and the till's real-time commands and drawer pulses to the
+        printer, ahead of the held cut."""
+        self._gathered += self._stream.urgent()  # those that came with the cut's own chunk
+        self._flush()
         future.add_done_callback(lambda _: self._ring())
         while not future.done():
             left = deadline - time.monotonic()

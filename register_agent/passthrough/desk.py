@@ -7,12 +7,15 @@ than its bound.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextlib
 import hashlib
 import logging
 import re
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
@@ -49,9 +52,19 @@ def sale_id_of(found: FoundReceipt, job: bytes, day: datetime) -> str:
 
 
 class SellingTill(Protocol):
-    """What the desk uses of the till (``Till.sell``)."""
+    """What the desk uses of the till (``Till.sell``, ``Till.sale_at_once``)."""
 
-    async def sell(self, request: SaleRequest, *, early: Early | None = None) -> SaleAnswer: ...
+    async def sell(
+        self,
+        request: SaleRequest,
+        *,
+        early: Early | None = None,
+        decided: LoyaltyBlock | None = None,
+    ) -> SaleAnswer: ...
+
+    def sale_at_once(self, request: SaleRequest) -> LoyaltyBlock | None: ...
+
+    async def prepare_at_once(self) -> None: ...
 
 
 class PassthroughDesk:
@@ -71,8 +84,90 @@ class PassthroughDesk:
         self._language = language
         self._stages_online = stages_online
         self._clock = clock
+        #: sale id -> how many of its sales the desk handed to the loop, not yet recorded;
+        #: changed under ``_guard`` by the relay's threads only
+        self._open: dict[str, int] = {}
+        self._guard = threading.Lock()
+        #: sale ids the loop has finished with (appended there, read under the guard)
+        self._recorded: deque[str] = deque()
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def sell(self, found: FoundReceipt, job: bytes, told: Told) -> None:
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the loop, at the relay's start: the till learns what deciding at once needs."""
+        task = loop.create_task(self._till.prepare_at_once())
+        self._tasks.add(task)  # kept until done: the loop holds only a weak reference
+        task.add_done_callback(self._tasks.discard)
+
+    def request_for(self, found: FoundReceipt, job: bytes) -> SaleRequest:
+        """The sale a found receipt records."""
+        return SaleRequest(
+            sale_id=sale_id_of(found, job, datetime.fromtimestamp(self._clock())),
+            amount=found.total,
+            currency=self._currency,
+            print_receipt=False,  # the block goes on the till's own receipt, not a slip
+        )
+
+    def at_once(
+        self, request: SaleRequest, loop: asyncio.AbstractEventLoop
+    ) -> tuple[LoyaltyBlock, Callable[[], None]] | None:
+        """On the relay's thread: the block of a receipt with no customer waiting, decided
+        here (``Till.sale_at_once``), and what hands its sale to the loop to be recorded,
+        which the relay calls once the block is written and never waits for. None: the
+        loop's path (``hand_on``) decides.
+
+        Decision, one sale id at a time: a sale id the desk handed on and that is not
+        recorded yet is never decided here again, as the journal cannot say yet what its
+        first answer was (a card's credits, which a QR would double); the guard is held
+        across the journal's look-up, so two relay threads never decide one id twice.
+        """
+        with self._guard:
+            self._forget_recorded()
+            if self._open.get(request.sale_id):
+                return None
+            try:
+                block = self._till.sale_at_once(request)
+            except Exception:  # the loop's path then says what is wrong
+                log.exception("passthrough: the block could not be decided on the relay")
+                block = None
+            if block is None:
+                return None
+            self._open[request.sale_id] = self._open.get(request.sale_id, 0) + 1
+
+        def record() -> None:
+            asyncio.run_coroutine_threadsafe(self._record(request, block), loop)
+
+        return block, record
+
+    def hand_on(self, request: SaleRequest, told: Told, loop: asyncio.AbstractEventLoop) -> None:
+        """On the relay's thread: the sale to the loop, whose answer ``told`` gets."""
+        with self._guard:
+            self._forget_recorded()
+            self._open[request.sale_id] = self._open.get(request.sale_id, 0) + 1
+        asyncio.run_coroutine_threadsafe(self.sell(request, told), loop)
+
+    def _forget_recorded(self) -> None:
+        """Under the guard: the sales the loop has finished with are no longer open."""
+        while self._recorded:
+            sale_id = self._recorded.popleft()
+            if (left := self._open.get(sale_id, 0) - 1) > 0:
+                self._open[sale_id] = left
+            else:
+                self._open.pop(sale_id, None)
+
+    async def _record(self, request: SaleRequest, block: LoyaltyBlock) -> None:
+        """The sale whose QR the relay printed, recorded through the till's one path."""
+        sale, amount = request.sale_id, request.amount
+        log.info("passthrough: sale %s of %s: qr, minted on the relay", sale, amount)
+        try:
+            await self._till.sell(request, decided=block)
+        except Exception:
+            # the QR printed collects once with or without this record (its token's id is
+            # the register's and the sale's); only the journal's record is missing
+            log.exception("passthrough: a printed sale could not be recorded")
+        finally:
+            self._recorded.append(request.sale_id)  # the loop never waits for the guard
+
+    async def sell(self, request: SaleRequest, told: Told) -> None:
         """Sell the receipt's total; ``told`` gets the block it prints as soon as the till
         may say it. A card scanned within the customer window is consumed by this sale (as
         a POS sale consumes it).
@@ -84,12 +179,6 @@ class PassthroughDesk:
         then, and the commit goes on off the relay's path: the printer gets the block while
         the disk syncs.
         """
-        request = SaleRequest(
-            sale_id=sale_id_of(found, job, datetime.fromtimestamp(self._clock())),
-            amount=found.total,
-            currency=self._currency,
-            print_receipt=False,  # the block goes on the till's own receipt, not a slip
-        )
 
         def early(answer: SaleAnswer) -> None:
             _tell(told, self._printed(answer, request))
@@ -105,6 +194,8 @@ class PassthroughDesk:
                 with contextlib.suppress(concurrent.futures.InvalidStateError):
                     told.set_exception(exc)
             return
+        finally:
+            self._recorded.append(request.sale_id)
         _tell(told, self._printed(answer, request))
 
     def _printed(self, answer: SaleAnswer, request: SaleRequest) -> LoyaltyBlock:

@@ -12,7 +12,8 @@ beyond its cut (``ESC d n``, ``code_pages.is_cut``): the one public list of its 
 lengths we found (the stuifzand-software/star-linemode project's ``codes.spec``) covers
 text formatting only, without a licence, and has none of the commands that carry a payload
 (raster images, stored logos, barcodes, QR codes), whose lengths would be guesses here.
-Such a job reaches an unknown command and is relayed untouched (``out_of_sync``). What is
+Such a job reaches an unknown command and is relayed untouched (``out_of_sync``), and with
+``cut_dialect = "star-line"`` it is not read at all (``star_line``, ``stream.py``). What is
 missing: Star's "Line Mode Command Specifications" table of every command and its
 parameters, checked against a recorded job.
 """

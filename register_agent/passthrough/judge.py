@@ -18,7 +18,7 @@ from register_agent.config import PassthroughConfig, ReceiptConfig
 from register_agent.config.passthrough import CutDialect
 from register_agent.counter.messages import LoyaltyBlock
 from register_agent.errors import CounterRefusal
-from register_agent.passthrough.block import Render, block_bytes, block_layout
+from register_agent.passthrough.block import Render, ShapedRender, block_bytes, block_layout
 from register_agent.passthrough.desk import PassthroughDesk, Told
 from register_agent.passthrough.escpos_reader import DecodedJob, StreamOutOfSync
 from register_agent.passthrough.template import FoundReceipt, Unmatched, decode_for, find_sale
@@ -38,6 +38,10 @@ class Verdict:
     insert: bytes = b""
     closed: bool = False
     reason: str | None = None
+    #: called once ``insert`` is written to the printer: the sale of a block decided on the
+    #: relay's thread goes to the event loop then, so the loop's work on it never competes
+    #: with the relay for the interpreter while the receipt is on its way
+    then: Callable[[], None] | None = None
 
 
 class Deciding(Protocol):
@@ -80,7 +84,7 @@ class Judge:
         self._loop = loop
         self._receipt = receipt
         self._width = width
-        self._render = render
+        self._render = ShapedRender(render)
         self.wait_s = wait_s
         #: the customer's receipt is the job's last one ([passthrough.template] pick)
         self.picks_last = passthrough.template.pick == "last"
@@ -100,9 +104,10 @@ class Judge:
         if isinstance(read, Verdict):
             return read
         found, decoded = read
-        block = self._block(found, job, service)
-        if isinstance(block, str):
-            return Verdict(closed=True, reason=block)
+        decided = self._block(found, job, service)
+        if isinstance(decided, str):
+            return Verdict(closed=True, reason=decided)
+        block, then = decided
         try:
             layout = block_layout(block, self._receipt, self._width)
             before = job if cut is None else job[:cut]
@@ -110,8 +115,9 @@ class Judge:
             inserted = block_bytes(layout, self._render, before, commands)
         except Exception:  # the sale is recorded; only its block is lost
             log.exception("passthrough: the loyalty block could not be rendered")
-            return Verdict(closed=True, reason="error")
-        return Verdict(insert=inserted, closed=True, reason=None if inserted else "no_loyalty")
+            return Verdict(closed=True, reason="error", then=then)
+        reason = None if inserted else "no_loyalty"
+        return Verdict(insert=inserted, closed=True, reason=reason, then=then)
 
     def _read(self, job: bytes, cut: int | None) -> tuple[FoundReceipt, DecodedJob] | Verdict:
         """The customer's receipt when it ends at ``cut``, else the verdict without it."""
@@ -129,12 +135,19 @@ class Judge:
             return refused or Verdict(reason="no_total")
         return found, decoded
 
-    def _block(self, found: FoundReceipt, job: bytes, service: Service) -> LoyaltyBlock | str:
-        """The till's block, or the reason there is none. Never longer than ``wait_s``: the
-        till's own wait for the credits (``[till] receipt_wait_s``) is inside it, so a
-        block comes in time unless the event loop or the journal hangs."""
+    def _block(
+        self, found: FoundReceipt, job: bytes, service: Service
+    ) -> tuple[LoyaltyBlock, Callable[[], None] | None] | str:
+        """The till's block (with what records its sale once it is printed, when decided
+        here), or the reason there is none. Never longer than ``wait_s``: the till's own
+        wait for the credits (``[till] receipt_wait_s``) is inside it, so a block comes in
+        time unless the event loop or the journal hangs."""
+        request = self._desk.request_for(found, job)
+        at_once = self._desk.at_once(request, self._loop)  # no customer, v3: no loop waited for
+        if at_once is not None:
+            return at_once
         future: Told = concurrent.futures.Future()
-        asyncio.run_coroutine_threadsafe(self._desk.sell(found, job, future), self._loop)
+        self._desk.hand_on(request, future, self._loop)
         deadline = time.monotonic() + self.wait_s
         service(future, deadline)
         if not future.done():
@@ -152,7 +165,7 @@ class Judge:
             log.error("passthrough: the loyalty path failed: %r", failure, exc_info=failure)
             return "error"
         result: LoyaltyBlock = future.result()
-        return result
+        return result, None
 
 
 def _refusal(

@@ -100,6 +100,7 @@ class Relay:
             for connection in list(self._open):
                 with contextlib.suppress(OSError, AttributeError):
                     connection.shutdown(socket.SHUT_RDWR)
+        self.counters.flush()  # the last job's figures, for doctor and the status ticket
 
     def _accept(self) -> None:
         server = self._server

@@ -52,6 +52,7 @@ def start_relay(
         language=config.receipt.language,
         stages_online=stages_online,
     )
+    desk.start(asyncio.get_running_loop())
     judge = Judge(
         passthrough=passthrough,
         desk=desk,

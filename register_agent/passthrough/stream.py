@@ -9,6 +9,11 @@ by the end of what has arrived waits for its end, unless it is already longer th
 cut is held go ahead of it (``urgent``): a printer runs a real-time command the moment it
 receives it anyway, and a drawer must open when the till says so. A stream the reader
 cannot follow is passed on byte for byte from there (``lost``).
+
+A printer in Star Line Mode (``cut_dialect = "star-line"``) has every job passed on byte
+for byte from its first byte (``star_line``): the reader knows ESC/POS only (Star Line
+Mode's command lengths are not in its table, ``escpos_table.py``), and the block is ESC/POS,
+which such a printer would print as garbage.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ class JobStream:
         self._cuts: deque[tuple[int, int]] = deque()  # (offset, end) of cuts not released
         self._urgent: list[tuple[int, int]] = []  # complete urgent commands past a held cut
         self._ahead: dict[int, int] = {}  # offset -> end of commands already sent ahead
-        self.lost: str | None = None  # why the reader gave up on this stream
+        #: why the reader gave up on this stream (or never read it)
+        self.lost: str | None = "star_line" if cut_dialect == "star-line" else None
         self._last_text = -1  # where the last text that prints something starts
 
     def feed(self, chunk: bytes) -> None:

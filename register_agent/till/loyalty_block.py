@@ -89,6 +89,7 @@ class SaleLoyalty:
         self._config = till
         self._language = language
         self._settled = settled
+        self._register_known = False  # the service remembers its register (v3)
 
     @staticmethod
     def makes_no_promise(request: SaleRequest, operations: Sequence[NewOperation]) -> bool:
@@ -105,8 +106,38 @@ class SaleLoyalty:
         the same receipt again, which gives the same sale id. What such a sale's commit still
         brings is the record of the sale itself, not its credits. A sale that opens the drawer
         waits as before: its answer says how the drawer went.
+
+        The pass-through goes further for a receipt with no customer waiting on v3
+        (``Till.sale_at_once``): its block is a pure function of the register, the sale id
+        and the total, so the relay's thread mints and prints it, and hands the sale to the
+        loop without waiting (``Till.sell`` with ``decided``: the same exactly-once path). The
+        loop honours that decision: the sale takes no customer, so a card scanned in that
+        instant stays bound for the next sale, never credited on top of a printed QR. The
+        relay may not skip the look-up of the sale id: a receipt sent again after its first
+        print earned a card's credits must print that answer, not a QR crediting it twice.
         """
         return not operations and not request.open_drawer
+
+    def token_block_now(self, request: SaleRequest) -> LoyaltyBlock | None:
+        """``_token_block`` without the event loop, for the pass-through relay's thread: v3
+        mints with no network call once its register is known (``learn_register``), so
+        ``stage_credits`` then ends at its first step, run here by hand (before, it would
+        reach the loop's API client). None: the loop's path (v1, no secret, not known)."""
+        if self._loyalty.stages_online or request.amount <= 0 or not self._register_known:
+            return None
+        step = self._loyalty.stage_credits(request.sale_id, request.amount)
+        try:
+            step.send(None)
+        except StopIteration as finished:
+            staged = finished.value
+        except (LoyaltyApiError, ConfigError, ValueError, RuntimeError):
+            return None  # the loop's path says why on the receipt and in the log
+        else:
+            step.close()  # it would wait for the network: not on this thread
+            return None
+        return LoyaltyBlock(
+            state="qr", lines=(text("scan_to_collect", self._language),), qr_url=staged.url
+        )
 
     async def for_sale(
         self, request: SaleRequest, customer: CustomerRef | None, card: str | None
@@ -167,6 +198,18 @@ class SaleLoyalty:
             return [staged], self._pending_block()
         return [], await self._token_block(request)
 
+    async def learn_register(self) -> None:
+        """Look the register up once, on the loop, so that the first receipt's QR can be
+        minted on the relay's thread too; offline, the first token minted here learns it."""
+        if self._loyalty.stages_online:
+            return
+        try:
+            await self._loyalty.register(deadline=self._loyalty.counter_deadline())
+        except LoyaltyApiError as exc:  # offline: the first token minted on the loop learns it
+            log.info("the register is not known yet (%s)", exc)
+            return
+        self._register_known = True
+
     async def _token_block(self, request: SaleRequest) -> LoyaltyBlock:
         """v3 without a customer: a loyalty token minted here, no API call (so it works
         offline, and nothing is sent that could be lost or doubled)."""
@@ -177,6 +220,7 @@ class SaleLoyalty:
         except (LoyaltyApiError, ConfigError) as exc:
             log.warning("no loyalty QR for sale %s: %s", request.sale_id, exc)
             return LoyaltyBlock(state="none", lines=(text("no_qr", self._language),))
+        self._register_known = True  # remembered now: ``token_block_now`` may mint too
         return LoyaltyBlock(
             state="qr", lines=(text("scan_to_collect", self._language),), qr_url=staged.url
         )

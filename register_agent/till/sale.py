@@ -38,7 +38,7 @@ from register_agent.counter.messages import (
     TillStatus,
 )
 from register_agent.counter.profiles import ProfileDesk
-from register_agent.errors import JournalUnavailable
+from register_agent.errors import CounterRefusal, JournalUnavailable
 from register_agent.journal import Journal, Operation, OperationState, SaleRecord
 from register_agent.journal.results import credits_moved
 from register_agent.loyalty.bundle import Loyalty
@@ -148,23 +148,54 @@ class Till:
 
     # --- sales --------------------------------------------------------------------------
 
-    async def sell(self, request: SaleRequest, *, early: Early | None = None) -> SaleAnswer:
+    async def sell(
+        self,
+        request: SaleRequest,
+        *,
+        early: Early | None = None,
+        decided: LoyaltyBlock | None = None,
+    ) -> SaleAnswer:
         """Record a paid sale; the answer comes after the commit, within the receipt wait.
         ``early`` is told a new sale's answer before its commit when that answer promises
-        nothing the journal must keep (``SaleLoyalty.makes_no_promise``)."""
+        nothing the journal must keep (``SaleLoyalty.makes_no_promise``). ``decided``: the
+        block ``sale_at_once`` gave and the receipt printed; the sale is recorded with it."""
         if request.customer_card:
             remember_card(request.customer_card)  # logs show its last 4 characters only
         with log_context(sale_id=request.sale_id):
             digest = request_digest(request)
-            record = lambda: self._record(request, digest, early)  # noqa: E731
+            record = lambda: self._record(request, digest, early, decided)  # noqa: E731
             return await self._answers.answer(request, digest, record)
 
-    async def _record(self, request: SaleRequest, digest: str, early: Early | None) -> SaleAnswer:
+    def sale_at_once(self, request: SaleRequest) -> LoyaltyBlock | None:
+        """For the pass-through relay's thread: the block of a sale with no customer,
+        decided without the event loop (``SaleLoyalty.makes_no_promise`` says why that is
+        safe), then recorded by ``sell(request, decided=...)``. None, for the loop's path,
+        when a customer waits, the journal holds the sale id already (a receipt sent again
+        gets its first answer), or the block needs more than a token minted here."""
+        plain = not (request.customer_card or request.collect or request.open_drawer)
+        if not plain or self._customers.waiting():
+            return None
+        try:
+            self._rules.check_amount(request)
+        except CounterRefusal:
+            return None  # refused on the loop's path, and the receipt prints untouched
+        if self._journal.sale_now(request.sale_id) is not None:
+            return None
+        return self._sale_loyalty.token_block_now(request)
+
+    async def prepare_at_once(self) -> None:
+        """Before the pass-through's first receipt: what ``sale_at_once`` needs known."""
+        await self._sale_loyalty.learn_register()
+
+    async def _record(
+        self, request: SaleRequest, digest: str, early: Early | None, decided: LoyaltyBlock | None
+    ) -> SaleAnswer:
         """A sale the journal does not hold yet: recorded, then answered after the wait."""
         self._rules.check_amount(request)  # too large, or large and not confirmed
         # The sale consumes the scan even when the POS names the customer itself: a scan
-        # left bound would credit the shopper after this one to the scanned card.
-        taken = self._customers.take()
+        # left bound would credit the shopper after this one to the scanned card. A sale
+        # ``decided`` without a customer leaves a card scanned meanwhile to the next sale.
+        taken = self._customers.take() if decided is None else None
         bound = taken if request.customer_card is None else None
         named = NamedCard()
         if request.customer_card:  # looked up once: an unregistered card gets a QR instead
@@ -177,6 +208,8 @@ class Till:
             operations = self._sale_loyalty.collections(request, customer, card)
             customer = card = None
             block = LoyaltyBlock(state="none", lines=())
+        elif decided is not None:  # a QR printed already, which carries its credits
+            operations, block = [], decided
         else:
             operations, block = await self._sale_loyalty.for_sale(request, customer, card)
         block = with_customer(block, bound, locked or named.notice, self._receipt_attributes)

@@ -2,7 +2,8 @@
 the real agent relays a till's jobs from its network port to a printer process at the far
 end of a pty pair, byte for byte both ways: the printer's status answers reach the till as
 the printer sent them, and the printer receives the till's bytes with the block before the
-cut, the card's credits in the sandbox's ledger.
+cut, the card's credits in the sandbox's ledger. A printer that pauses the till (XOFF) and
+lets it go on (XON) is heard at once, in the middle of the job.
 """
 
 from __future__ import annotations
@@ -89,6 +90,45 @@ def test_a_serial_printer_answers_the_till_and_gets_the_job_with_its_block(
     assert received.startswith(head), "the till's bytes before the cut changed"
     assert b"Points earned" in received[len(head) : len(received) - len(tail)]
     assert [row["credits"] for row in _credits(sandbox_clean)] == [14]
+
+
+def test_the_printers_xoff_and_xon_reach_the_till_at_once_in_the_middle_of_a_job(
+    agent: PassthroughAgent, serial_printer: SerialPrinter
+) -> None:
+    ok = STATUS_ANSWERS[VirtualState.OK][:1]
+    first, query = ORIGINAL[:3000], b"\x10\x04\x01"
+    serial_printer.pause_after(2000)  # its buffer fills in the logo's raster
+    with socket.create_connection(agent.till_address, timeout=10) as till:
+        # each answer is awaited with the job still open and its cut not yet sent: a
+        # relay that kept the printer's bytes for the job's end fails with a timeout here
+        till.sendall(first)
+        assert till.recv(16) == b"\x13", "the printer's XOFF did not reach the till"
+        till.sendall(query)  # a real-time query still goes through a paused printer
+        assert _exactly(till, 1) == ok
+        serial_printer.resume()
+        assert till.recv(16) == b"\x11", "the printer's XON did not reach the till"
+        till.sendall(ORIGINAL[3000:])
+        till.shutdown(socket.SHUT_WR)
+        rest = b"".join(iter(lambda: till.recv(4096), b""))
+    assert rest == b"", "the till got bytes the printer never sent"
+
+    head = first + query + ORIGINAL[3000:RECEIPT_CUT]
+    # the drawer pulse after the cut goes ahead of it only while the cut waits for a block
+    tails = (ORIGINAL[RECEIPT_CUT:], ORIGINAL[RECEIPT_CUT:].replace(RECEIPT_PULSE, b""))
+
+    def whole_job() -> bytes:
+        received = serial_printer.received()
+        return received if received.endswith(tails) else b""
+
+    received = wait_for(whole_job, 10, "the job at the serial printer")
+    assert received.startswith(head), "the till's bytes before the cut changed"
+
+
+def _exactly(till: socket.socket, count: int) -> bytes:
+    got = b""
+    while len(got) < count and (chunk := till.recv(count - len(got))):
+        got += chunk
+    return got
 
 
 def _credits(sandbox: Sandbox) -> list[dict[str, Any]]:

@@ -9,13 +9,20 @@ from decimal import Decimal
 
 import pytest
 
-from register_agent.config import ReceiptConfig
+from register_agent.config import NetworkPrinterConfig, ReceiptConfig
 from register_agent.counter.messages import LoyaltyBlock
-from register_agent.passthrough.block import DEFAULT_MODES, block_bytes, block_layout, till_modes
+from register_agent.passthrough.block import (
+    DEFAULT_MODES,
+    ShapedRender,
+    block_bytes,
+    block_layout,
+    till_modes,
+)
 from register_agent.passthrough.desk import sale_id_of
 from register_agent.passthrough.escpos_reader import read_commands
 from register_agent.passthrough.template import FoundReceipt
 from register_agent.receipts.layout import QrCode, TextLine
+from register_agent.runtime import devices
 
 DAY = datetime(2026, 12, 5, 10, 30)
 
@@ -83,3 +90,18 @@ def test_the_sale_id_comes_from_the_receipt_number_and_day_or_the_jobs_digest(
 ) -> None:
     found = FoundReceipt(Decimal("14.25"), receipt_no, is_copy=False, cut_offset=None)
     assert sale_id_of(found, job, DAY) == wanted
+
+
+@pytest.mark.parametrize("profile", ["TM-T88V", "TH230"])  # native QR, and one drawn
+def test_a_block_rendered_by_its_shape_is_the_drivers_own_bytes(profile: str) -> None:
+    """Two receipts' QR blocks: the driver's render of each, byte for byte, whether the
+    printer draws the QR itself (the URL put into one render of the shape) or not."""
+    printer = NetworkPrinterConfig(kind="network", host="127.0.0.1", profile=profile)
+    render = devices.block_renderer(printer)
+    shaped = ShapedRender(render)
+    for number in ("1", "2", "3"):
+        url = f"http://shop.test/l?unique_id=REG-pt-2026120{number}-77&hash=ab{number}"
+        layout = block_layout(LoyaltyBlock(state="qr", lines=(), qr_url=url), ReceiptConfig(), 42)
+        assert shaped(layout) == render(layout)
+    plain = block_layout(LoyaltyBlock(state="none", lines=("No QR",)), ReceiptConfig(), 42)
+    assert shaped(plain) == render(plain)

@@ -34,7 +34,13 @@ class ScriptedTill:
         self.commit = asyncio.Event()
         self.fails: Exception | None = None
 
-    async def sell(self, request: SaleRequest, *, early: Early | None = None) -> SaleAnswer:
+    async def sell(
+        self,
+        request: SaleRequest,
+        *,
+        early: Early | None = None,
+        decided: LoyaltyBlock | None = None,
+    ) -> SaleAnswer:
         if early is not None and self.early_block is not None:
             early(SaleAnswer(sale_id=request.sale_id, loyalty=self.early_block, receipt="pos"))
         await self.commit.wait()
@@ -42,15 +48,26 @@ class ScriptedTill:
             raise self.fails
         return SaleAnswer(sale_id=request.sale_id, loyalty=self.final, receipt="pos")
 
+    def sale_at_once(self, request: SaleRequest) -> LoyaltyBlock | None:
+        return None
+
+    async def prepare_at_once(self) -> None:
+        pass
+
 
 def desk(till: ScriptedTill) -> PassthroughDesk:
     return PassthroughDesk(till, currency="EUR", language="en", stages_online=False)
 
 
+async def sell(till: ScriptedTill, told: concurrent.futures.Future[LoyaltyBlock]) -> None:
+    selling = desk(till)
+    await selling.sell(selling.request_for(FOUND, b"job"), told)
+
+
 async def test_a_qr_block_is_told_while_the_commit_still_runs() -> None:
     till = ScriptedTill(QR, QR)
     told: concurrent.futures.Future[LoyaltyBlock] = concurrent.futures.Future()
-    selling = asyncio.create_task(desk(till).sell(FOUND, b"job", told))
+    selling = asyncio.create_task(sell(till, told))
     await asyncio.sleep(0)
     assert told.done()  # the commit has not happened yet
     assert told.result() == QR
@@ -62,7 +79,7 @@ async def test_a_qr_block_is_told_while_the_commit_still_runs() -> None:
 async def test_a_block_that_promises_credits_waits_for_the_commit() -> None:
     till = ScriptedTill(None, PENDING)  # the till never tells a card's sale early
     told: concurrent.futures.Future[LoyaltyBlock] = concurrent.futures.Future()
-    selling = asyncio.create_task(desk(till).sell(FOUND, b"job", told))
+    selling = asyncio.create_task(sell(till, told))
     await asyncio.sleep(0)
     assert not told.done()
     till.commit.set()
@@ -77,7 +94,7 @@ async def test_a_commit_that_fails_after_the_qr_was_told_keeps_the_qr_and_is_log
     till.fails = RuntimeError("disk gone")
     till.commit.set()
     told: concurrent.futures.Future[LoyaltyBlock] = concurrent.futures.Future()
-    await desk(till).sell(FOUND, b"job", told)
+    await sell(till, told)
     assert told.result() == QR
     assert "a printed sale could not be recorded" in caplog.text
 
@@ -87,7 +104,7 @@ async def test_a_refusal_before_any_answer_reaches_the_judge() -> None:
     till.fails = RuntimeError("refused")
     till.commit.set()
     told: concurrent.futures.Future[LoyaltyBlock] = concurrent.futures.Future()
-    await desk(till).sell(FOUND, b"job", told)
+    await sell(till, told)
     assert isinstance(told.exception(), RuntimeError)
 
 

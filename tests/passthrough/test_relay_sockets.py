@@ -17,6 +17,7 @@ import pytest
 
 from drivers.virtual_printer import VirtualPrinter
 from register_agent.config import PassthroughConfig, ReceiptConfig
+from register_agent.config.passthrough import CutDialect
 from register_agent.passthrough.desk import PassthroughDesk
 from register_agent.passthrough.figures import PassthroughCounters
 from register_agent.passthrough.judge import Judge
@@ -66,7 +67,9 @@ def hung() -> Iterator[_HungLoop]:
     loop.release()
 
 
-def _relay(printer: VirtualPrinter, loop: Any, lock: threading.Lock) -> tuple[Relay, Any]:
+def _relay(
+    printer: VirtualPrinter, loop: Any, lock: threading.Lock, dialect: CutDialect = "epson"
+) -> tuple[Relay, Any]:
     desk = PassthroughDesk(
         cast("Any", None),  # never reached: the loop is hung
         currency="EUR",
@@ -74,7 +77,7 @@ def _relay(printer: VirtualPrinter, loop: Any, lock: threading.Lock) -> tuple[Re
         stages_online=False,
     )
     judge = Judge(
-        passthrough=PassthroughConfig(enabled=True),
+        passthrough=PassthroughConfig(enabled=True, cut_dialect=dialect),
         desk=desk,
         loop=loop,
         receipt=ReceiptConfig(),
@@ -83,9 +86,8 @@ def _relay(printer: VirtualPrinter, loop: Any, lock: threading.Lock) -> tuple[Re
         wait_s=0.5,
     )
     counters = PassthroughCounters()
-    relay = Relay(
-        RelaySettings(listen=("127.0.0.1", 0), printer=printer.address), judge, counters, lock
-    )
+    settings = RelaySettings(listen=("127.0.0.1", 0), printer=printer.address, cut_dialect=dialect)
+    relay = Relay(settings, judge, counters, lock)
     return relay, counters
 
 
@@ -153,3 +155,25 @@ def test_a_job_cut_in_a_dialect_the_printer_is_not_set_up_for_passes_untouched(
         relay.stop()
     assert printer.wait_until(lambda p: p.printed() == [job], 5)
     assert counters.figures().passed == {"unknown_dialect": 1}
+
+
+def test_a_printer_in_star_line_mode_gets_every_job_untouched(
+    printer: VirtualPrinter, hung: _HungLoop
+) -> None:
+    """Star Line Mode (ESC GS a 1 centres, ESC d 2 cuts): the block is ESC/POS, which such a
+    printer would print as garbage, so no job of it is read for one, not even one whose
+    every command ESC/POS also has; each is counted as such."""
+    relay, counters = _relay(printer, hung.loop, threading.Lock(), "star-line")
+    jobs = [b"\x1b@Shop\nTOTAAL 12,50\n\x1bd\x02", b"\x1b@\x1b\x1da\x01Shop\nTOTAL 3.00\n\x1bd\x02"]
+    address = relay.start()
+    try:
+        for job in jobs:
+            with socket.create_connection(address, timeout=10) as till:
+                till.sendall(job)
+                till.shutdown(socket.SHUT_WR)
+                while till.recv(4096):
+                    pass
+    finally:
+        relay.stop()
+    assert printer.wait_until(lambda p: p.printed() == jobs, 5)
+    assert counters.figures().passed == {"star_line": 2}

@@ -28,6 +28,7 @@ def test_the_counted_jobs_are_left_for_doctor_and_the_ticket(tmp_path: Path) -> 
     counters = PassthroughCounters(tmp_path)
     for reason in (None, None, "no_total", "copy", "no_total"):
         counters.job_done(reason)
+    counters.flush()  # written on a thread of its own otherwise
 
     figures = saved_figures(tmp_path)
     assert figures == counters.figures()
@@ -61,6 +62,7 @@ def test_doctor_names_a_setting_the_relay_cannot_work_with(
 def test_doctor_says_when_no_receipt_got_a_block(tmp_path: Path) -> None:
     counters = PassthroughCounters(tmp_path)
     counters.job_done("no_total")
+    counters.flush()
     check = passthrough_check(_config(tmp_path))
     assert check is not None
     assert check.verdict == "FAIL"
