@@ -7,11 +7,11 @@ started as ever: the card sale waits for them. The till marks what it answers
 makes one and hands it to both, as it does ``Settled``.
 
 The yield is bounded, so a till that sells without a pause still drains its backlog: each
-sale answered while the outbox held back earns it one delivery, started even while the
-next sale is answered; and while sales come in, one backlog customer is served at a time
-instead of ``[outbox] concurrency``, until the outbox finds the till quiet (no sale begun
-or ended since its previous look). Nothing here changes what is delivered or the order of
-a customer's operations: it only picks, from the journal's due list, when.
+sale answered earns the backlog one delivery, started even while the next sale is
+answered, one backlog customer at a time; ``[outbox] concurrency`` customers side by side
+again once the till has been quiet for ``QUIET_S``. Nothing here changes what is
+delivered or the order of a customer's operations: it only picks, from the journal's due
+list, when.
 """
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ from collections.abc import Callable, Iterator, Sequence
 
 from register_agent.journal import Operation
 
+#: no sale or scan answered for this long: the backlog gets the outbox's whole room again
+#: (a till's customers come tens of seconds apart; a second keeps a run of sales apart
+#: from the deliveries without slowing a drain between customers)
+QUIET_S = 1.0
 #: a safety net, not the bound that matters: a till answering without a pause for this
 #: long (longer than any one answer at the default settings: a card's look-up within 2 s,
 #: the credits' wait within 1.5 s) gets one delivery started, as if a sale had ended
@@ -58,8 +62,7 @@ class TillFirst:
         self._clock = clock
         self._turns: set[Turn] = set()
         self._busy_since = 0.0  # when the till last went from idle to answering
-        self._epoch = 0  # turns begun and ended
-        self._seen = 0  # the epoch at the outbox's previous look
+        self._last_turn = -QUIET_S  # when an answer last began or ended
         self._owed = 0  # sales ended since the outbox last started a backlog delivery
         self._wake: Callable[[], None] = lambda: None
 
@@ -74,23 +77,20 @@ class TillFirst:
         if not self._turns:
             self._busy_since = self._clock()
         self._turns.add(turn)
-        self._epoch += 1
+        self._last_turn = self._clock()
         try:
             yield turn
         finally:
             self._turns.discard(turn)
-            self._epoch += 1
+            self._last_turn = self._clock()
             self._owed += 1
             self._wake()
 
     def holding(self) -> bool:
         """Whether nothing could be started now: the outbox need not even read the due list
         (a read on the reader thread is work a sale would wait behind too)."""
-        return (
-            bool(self._turns)
-            and not self._owed_now()
-            and not any(turn.recorded for turn in self._turns)
-        )
+        recorded = any(turn.recorded for turn in self._turns)
+        return not (recorded or self._quiet() or self._owed_now())
 
     def choose(
         self, due: Sequence[Operation], room: int, backlog_busy: int
@@ -98,14 +98,12 @@ class TillFirst:
         """Of ``due`` (free to start, in the journal's order), those to start within
         ``room``, each with whether it is an answered sale's own (True) or the backlog's.
         ``backlog_busy``: the backlog's deliveries in flight."""
-        quiet = not self._turns and self._epoch == self._seen
-        self._seen = self._epoch
-        if quiet:
+        if self._quiet():
             backlog = room
-        elif self._turns and not self._owed_now():
-            backlog = 0
-        else:  # sales come in: one backlog customer at a time
+        elif self._owed_now():  # sales come in: one backlog customer at a time
             backlog = max(0, 1 - backlog_busy)
+        else:
+            backlog = 0
         chosen: list[tuple[Operation, bool]] = []
         for operation in due:
             if len(chosen) >= room:
@@ -119,6 +117,9 @@ class TillFirst:
                 self._owed = 0
                 self._busy_since = self._clock()
         return chosen
+
+    def _quiet(self) -> bool:
+        return not self._turns and self._clock() - self._last_turn >= QUIET_S
 
     def _owed_now(self) -> bool:
         return self._owed > 0 or self._clock() - self._busy_since >= LONGEST_HOLD_S

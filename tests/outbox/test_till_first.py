@@ -7,7 +7,7 @@ from typing import cast
 
 from register_agent.journal import Operation, OperationState
 from register_agent.journal.payloads import Payload
-from register_agent.outbox.till_first import LONGEST_HOLD_S, TillFirst
+from register_agent.outbox.till_first import LONGEST_HOLD_S, QUIET_S, TillFirst
 
 
 def operation(number: int, sale_id: str, customer: str | None) -> Operation:
@@ -36,6 +36,14 @@ def ids(chosen: list[tuple[Operation, bool]]) -> list[tuple[str, bool]]:
     return [(op.id, own) for op, own in chosen]
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_a_quiet_till_leaves_the_outbox_its_whole_room() -> None:
     assert ids(TillFirst().choose(BACKLOG, 3, 0)) == [
         ("op-1", False),
@@ -56,34 +64,31 @@ def test_while_a_sale_is_answered_only_its_own_operations_and_its_customers_star
         assert ids(first.choose([*BACKLOG, mine], 4, 0)) == [("op-2", True), ("op-9", True)]
 
 
-def test_each_sale_answered_earns_the_backlog_one_delivery_beside_the_next() -> None:
-    first = TillFirst()
+def test_each_sale_answered_earns_the_backlog_one_delivery_while_sales_come_in() -> None:
+    clock = Clock()
+    first = TillFirst(clock=clock)
     with first.serving("A"):
         assert first.choose(BACKLOG, 4, 0) == []
-    with first.serving("B"):
+    assert not first.holding()
+    with first.serving("B"):  # earned by A, spent beside B
         assert ids(first.choose(BACKLOG, 4, 0)) == [("op-1", False)]
-        assert first.choose(BACKLOG[1:], 3, 1) == []  # earned once, spent
-
-
-def test_while_sales_come_in_one_backlog_customer_at_a_time_until_the_till_is_quiet() -> None:
-    first = TillFirst()
-    with first.serving("A"):
-        pass
-    assert ids(first.choose(BACKLOG, 4, 0)) == [("op-1", False)]
-    with first.serving("B"):
-        pass
-    assert first.choose(BACKLOG[1:], 3, 1) == []  # that one still in flight
-    assert len(first.choose(BACKLOG[1:], 3, 1)) == 3  # no sale since the last look: quiet
+        assert first.holding()
+    # between sales: B's delivery, one backlog customer at a time
+    assert first.choose(BACKLOG[1:], 3, 1) == []
+    assert ids(first.choose(BACKLOG[1:], 3, 0)) == [("op-2", False)]
+    assert first.choose(BACKLOG[2:], 2, 0) == []  # spent; no sale since
+    clock.now += QUIET_S  # the till is quiet: the whole room again
+    assert len(first.choose(BACKLOG[2:], 2, 1)) == 2
 
 
 def test_a_till_answering_without_end_still_lets_one_delivery_through() -> None:
-    now = [100.0]
-    first = TillFirst(clock=lambda: now[0])
+    clock = Clock()
+    first = TillFirst(clock=clock)
     with first.serving():
         assert first.choose(BACKLOG, 4, 0) == []
-        now[0] += LONGEST_HOLD_S
+        clock.now += LONGEST_HOLD_S
         assert ids(first.choose(BACKLOG, 4, 0)) == [("op-1", False)]
-        assert first.choose(BACKLOG[1:], 3, 1) == []
+        assert first.choose(BACKLOG[1:], 3, 0) == []
 
 
 def test_an_answer_that_ends_wakes_the_outbox() -> None:
