@@ -6,7 +6,8 @@ reconciliation: an operation whose outcome is unknown is never sent again before
 handler has found out whether it landed. The outbox's side of the failure table
 (docs/architecture.md, "When something fails") and how long to wait are ``backoff``'s;
 what each kind of operation sends and how it is reconciled lives in its handler
-(``contract``); how a full disk stops no delivery for good, ``journal_writes``'s.
+(``contract``); how a full disk stops no delivery for good, ``journal_writes``'s; when
+the backlog gives way to the sale being answered at the counter, ``till_first``'s.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from register_agent.outbox.contract import (
 )
 from register_agent.outbox.journal_writes import JournalProgress, JournalWrites, describe_failure
 from register_agent.outbox.reconciling import reconciled
+from register_agent.outbox.till_first import TillFirst
 
 __all__ = ["Outbox", "OutboxSettings"]
 
@@ -65,6 +67,7 @@ class Outbox:
         on_settled: Callable[[Operation], Awaitable[None]] | None = None,
         on_api_result: Callable[[LoyaltyApiError | None], None] = lambda _: None,
         faults: WorkerFaults | None = None,
+        till_first: TillFirst | None = None,
     ) -> None:
         self._journal = journal
         self._handlers = dict(handlers)
@@ -77,6 +80,9 @@ class Outbox:
         self._writes = JournalWrites(journal, faults or WorkerFaults(), lambda: self._stopping)
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
+        self._backlog: set[str] = set()  # of _busy, those no answered sale waits for
+        self._till_first = till_first or TillFirst()
+        self._till_first.listen(self.wake)
         self._watching: list[set[str]] = []  # what ended during each read of the due list
         self._stopping = False
         self._unrecovered = False  # the start's recovery waits for space on the disk
@@ -147,6 +153,8 @@ class Outbox:
         # its row in the list is stale then, and starting it would work it a second time
         # beside the move its first owner just made. What ended meanwhile waits for the
         # next turn's fresh read.
+        if self._till_first.holding():
+            return 0
         ended: set[str] = set()
         self._watching.append(ended)
         try:
@@ -154,18 +162,18 @@ class Outbox:
             await pause_point("outbox_due_read")
         finally:
             self._watching.remove(ended)
-        started = 0
-        for operation in due:
-            if operation.id in self._busy or operation.id in ended or started >= room:
-                continue
+        free = [op for op in due if op.id not in self._busy and op.id not in ended]
+        chosen = self._till_first.choose(free, room, len(self._backlog))
+        for operation, own in chosen:
             self._busy.add(operation.id)
+            if not own:
+                self._backlog.add(operation.id)
             tasks.create_task(
                 in_log_context(
                     self._work(operation), operation_id=operation.id, sale_id=operation.sale_id
                 )
             )
-            started += 1
-        return started
+        return len(chosen)
 
     async def drain_once(self) -> None:
         """Work every operation that is due now, then return (for tests and `demo`)."""
@@ -185,6 +193,7 @@ class Outbox:
             log.exception("operation %s (%s) failed unexpectedly", operation.id, operation.kind)
         finally:
             self._busy.discard(operation.id)
+            self._backlog.discard(operation.id)
             for ended in self._watching:
                 ended.add(operation.id)
             self.wake()

@@ -154,6 +154,7 @@ class Agent:
             on_settled=self._settled,
             on_api_result=self.health.api_result,
             faults=self.faults,
+            till_first=self.till.till_first,  # the till's answers go before the backlog
         )
         recovered = await self.outbox.recover()
         if recovered:

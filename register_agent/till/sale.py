@@ -43,6 +43,7 @@ from register_agent.journal import Journal, Operation, OperationState, SaleRecor
 from register_agent.journal.results import credits_moved
 from register_agent.loyalty.bundle import Loyalty
 from register_agent.outbox.settled import Settled
+from register_agent.outbox.till_first import TillFirst, Turn
 from register_agent.readers.scans import Scan
 from register_agent.receipts.drawer import Drawer, DrawerAnswer
 from register_agent.till.after_sale import AfterSaleDesk
@@ -74,6 +75,9 @@ class Till:
         drawer: Drawer | None = None,
     ) -> None:
         self._journal = journal
+        # what the till answers now: the runtime hands it to the outbox, which starts no
+        # backlog delivery while a sale or a scan is being answered (``outbox/till_first.py``)
+        self.till_first = TillFirst()
         self._drawer = drawer or Drawer(None, None)
         self._loyalty = service = loyalty.service
         self._events = events
@@ -137,7 +141,8 @@ class Till:
 
     async def scanned(self, scan: Scan) -> None:
         """A scan from a reader: identify a loyalty card, pass anything else to the POS."""
-        await self._scans.scanned(scan)
+        with self.till_first.serving():
+            await self._scans.scanned(scan)
 
     async def current_customer(self) -> CustomerView | None:
         return bound.view() if (bound := self._customers.peek()) else None
@@ -161,9 +166,12 @@ class Till:
         block ``sale_at_once`` gave and the receipt printed; the sale is recorded with it."""
         if request.customer_card:
             remember_card(request.customer_card)  # logs show its last 4 characters only
-        with log_context(sale_id=request.sale_id):
+        with (
+            log_context(sale_id=request.sale_id),
+            self.till_first.serving(request.sale_id) as turn,
+        ):
             digest = request_digest(request)
-            record = lambda: self._record(request, digest, early, decided)  # noqa: E731
+            record = lambda: self._record(request, digest, early, decided, turn)  # noqa: E731
             return await self._answers.answer(request, digest, record)
 
     def sale_at_once(self, request: SaleRequest) -> LoyaltyBlock | None:
@@ -188,7 +196,12 @@ class Till:
         await self._sale_loyalty.learn_register()
 
     async def _record(
-        self, request: SaleRequest, digest: str, early: Early | None, decided: LoyaltyBlock | None
+        self,
+        request: SaleRequest,
+        digest: str,
+        early: Early | None,
+        decided: LoyaltyBlock | None,
+        turn: Turn,
     ) -> SaleAnswer:
         """A sale the journal does not hold yet: recorded, then answered after the wait."""
         self._rules.check_amount(request)  # too large, or large and not confirmed
@@ -237,6 +250,7 @@ class Till:
             raise
         if not created:  # recorded meanwhile (not by this process's requests: they wait)
             return repeat(stored, digest)
+        turn.recorded_for(record.customer_key)  # its operations go before the backlog's
         self._wake_outbox()
         self._wake_printer()
         waiting = self._sale_loyalty.after_wait(answer, operations)

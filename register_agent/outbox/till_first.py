@@ -1,0 +1,125 @@
+"""The till goes first: while a sale or a scan is being answered, the outbox starts no new
+delivery of the backlog, so the cashier's answer does not queue behind the deliveries' work
+on the one event loop (and GIL) they share. Deliveries already in flight finish, and the
+answered sale's own operations (and its customer's older ones, which go before them) are
+started as ever: the card sale waits for them. The till marks what it answers
+(``serving``); the worker asks ``choose`` which of the due operations to start. The runtime
+makes one and hands it to both, as it does ``Settled``.
+
+The yield is bounded, so a till that sells without a pause still drains its backlog: each
+sale answered earns the backlog one delivery, started even while the next sale is
+answered, one backlog customer at a time; ``[outbox] concurrency`` customers side by side
+again once the till has been quiet for ``QUIET_S``. Nothing here changes what is
+delivered or the order of a customer's operations: it only picks, from the journal's due
+list, when.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
+
+from register_agent.journal import Operation
+
+#: no sale or scan answered for this long: the backlog gets the outbox's whole room again
+#: (a till's customers come tens of seconds apart; a second keeps a run of sales apart
+#: from the deliveries without slowing a drain between customers)
+QUIET_S = 1.0
+#: a safety net, not the bound that matters: a till answering without a pause for this
+#: long (longer than any one answer at the default settings: a card's look-up within 2 s,
+#: the credits' wait within 1.5 s) gets one delivery started, as if a sale had ended
+LONGEST_HOLD_S = 30.0
+
+
+class Turn:
+    """One answer the till is giving: a sale (by its id, and its customer once recorded)
+    or a scan."""
+
+    def __init__(self, sale_id: str | None) -> None:
+        self.sale_id = sale_id
+        self.customer_key: str | None = None
+        self.recorded = False
+
+    def recorded_for(self, customer_key: str | None) -> None:
+        """The sale's operations are in the journal: the outbox starts them now."""
+        self.customer_key = customer_key
+        self.recorded = True
+
+    def owns(self, operation: Operation) -> bool:
+        if not self.recorded:
+            return False
+        mine = self.sale_id is not None and operation.sale_id == self.sale_id
+        return mine or (
+            self.customer_key is not None and operation.customer_key == self.customer_key
+        )
+
+
+class TillFirst:
+    """What the till is answering now, and which due operations the outbox may start."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._turns: set[Turn] = set()
+        self._busy_since = 0.0  # when the till last went from idle to answering
+        self._last_turn = -QUIET_S  # when an answer last began or ended
+        self._owed = 0  # sales ended since the outbox last started a backlog delivery
+        self._wake: Callable[[], None] = lambda: None
+
+    def listen(self, wake: Callable[[], None]) -> None:
+        """The outbox's wake-up: an answer ended, what it held back may start."""
+        self._wake = wake
+
+    @contextlib.contextmanager
+    def serving(self, sale_id: str | None = None) -> Iterator[Turn]:
+        """The till answers a sale (``sale_id``) or a scan inside this block."""
+        turn = Turn(sale_id)
+        if not self._turns:
+            self._busy_since = self._clock()
+        self._turns.add(turn)
+        self._last_turn = self._clock()
+        try:
+            yield turn
+        finally:
+            self._turns.discard(turn)
+            self._last_turn = self._clock()
+            self._owed += 1
+            self._wake()
+
+    def holding(self) -> bool:
+        """Whether nothing could be started now: the outbox need not even read the due list
+        (a read on the reader thread is work a sale would wait behind too)."""
+        recorded = any(turn.recorded for turn in self._turns)
+        return not (recorded or self._quiet() or self._owed_now())
+
+    def choose(
+        self, due: Sequence[Operation], room: int, backlog_busy: int
+    ) -> list[tuple[Operation, bool]]:
+        """Of ``due`` (free to start, in the journal's order), those to start within
+        ``room``, each with whether it is an answered sale's own (True) or the backlog's.
+        ``backlog_busy``: the backlog's deliveries in flight."""
+        if self._quiet():
+            backlog = room
+        elif self._owed_now():  # sales come in: one backlog customer at a time
+            backlog = max(0, 1 - backlog_busy)
+        else:
+            backlog = 0
+        chosen: list[tuple[Operation, bool]] = []
+        for operation in due:
+            if len(chosen) >= room:
+                break
+            own = any(turn.owns(operation) for turn in self._turns)
+            if not own and backlog <= 0:
+                continue
+            chosen.append((operation, own))
+            if not own:
+                backlog -= 1
+                self._owed = 0
+                self._busy_since = self._clock()
+        return chosen
+
+    def _quiet(self) -> bool:
+        return not self._turns and self._clock() - self._last_turn >= QUIET_S
+
+    def _owed_now(self) -> bool:
+        return self._owed > 0 or self._clock() - self._busy_since >= LONGEST_HOLD_S

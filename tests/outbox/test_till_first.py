@@ -1,0 +1,100 @@
+"""``TillFirst`` alone: which due operations the outbox may start while the till answers a
+sale or a scan (the end-to-end proof on a real agent: tests/e2e/test_e2e_till_first.py)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from register_agent.journal import Operation, OperationState
+from register_agent.journal.payloads import Payload
+from register_agent.outbox.till_first import LONGEST_HOLD_S, QUIET_S, TillFirst
+
+
+def operation(number: int, sale_id: str, customer: str | None) -> Operation:
+    return Operation(
+        seq=number,
+        id=f"op-{number}",
+        sale_id=sale_id,
+        kind="credit_reception",
+        customer_key=customer,
+        payload=cast(Payload, {}),
+        state=OperationState.PENDING,
+        attempts=0,
+        next_attempt_at=0.0,
+        last_error=None,
+        server_ref=None,
+        result=None,
+        created_at=0.0,
+        updated_at=0.0,
+    )
+
+
+BACKLOG = [operation(number, f"old-{number}", f"c{number}") for number in range(1, 5)]
+
+
+def ids(chosen: list[tuple[Operation, bool]]) -> list[tuple[str, bool]]:
+    return [(op.id, own) for op, own in chosen]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_quiet_till_leaves_the_outbox_its_whole_room() -> None:
+    assert ids(TillFirst().choose(BACKLOG, 3, 0)) == [
+        ("op-1", False),
+        ("op-2", False),
+        ("op-3", False),
+    ]
+
+
+def test_while_a_sale_is_answered_only_its_own_operations_and_its_customers_start() -> None:
+    first = TillFirst()
+    mine = operation(9, "S", "c2")
+    with first.serving("S") as turn:
+        assert first.holding()  # nothing recorded yet: no need to read the due list
+        assert first.choose([*BACKLOG, mine], 4, 0) == []
+        turn.recorded_for("c2")
+        assert not first.holding()
+        # c2's older operation goes first (its order holds), then the sale's own
+        assert ids(first.choose([*BACKLOG, mine], 4, 0)) == [("op-2", True), ("op-9", True)]
+
+
+def test_each_sale_answered_earns_the_backlog_one_delivery_while_sales_come_in() -> None:
+    clock = Clock()
+    first = TillFirst(clock=clock)
+    with first.serving("A"):
+        assert first.choose(BACKLOG, 4, 0) == []
+    assert not first.holding()
+    with first.serving("B"):  # earned by A, spent beside B
+        assert ids(first.choose(BACKLOG, 4, 0)) == [("op-1", False)]
+        assert first.holding()
+    # between sales: B's delivery, one backlog customer at a time
+    assert first.choose(BACKLOG[1:], 3, 1) == []
+    assert ids(first.choose(BACKLOG[1:], 3, 0)) == [("op-2", False)]
+    assert first.choose(BACKLOG[2:], 2, 0) == []  # spent; no sale since
+    clock.now += QUIET_S  # the till is quiet: the whole room again
+    assert len(first.choose(BACKLOG[2:], 2, 1)) == 2
+
+
+def test_a_till_answering_without_end_still_lets_one_delivery_through() -> None:
+    clock = Clock()
+    first = TillFirst(clock=clock)
+    with first.serving():
+        assert first.choose(BACKLOG, 4, 0) == []
+        clock.now += LONGEST_HOLD_S
+        assert ids(first.choose(BACKLOG, 4, 0)) == [("op-1", False)]
+        assert first.choose(BACKLOG[1:], 3, 0) == []
+
+
+def test_an_answer_that_ends_wakes_the_outbox() -> None:
+    woken: list[bool] = []
+    first = TillFirst()
+    first.listen(lambda: woken.append(True))
+    with first.serving():
+        assert woken == []
+    assert woken == [True]
