@@ -43,6 +43,18 @@ class VoucherLocks:
 
         await self._writer.run_async(transaction)
 
+    async def sales_with_vouchers(self) -> set[str]:
+        """The sales a voucher lock was journaled for, whatever became of the lock."""
+
+        def read(db: sqlite3.Connection) -> set[str]:
+            rows = db.execute(
+                "SELECT DISTINCT json_extract(payload, '$.sale_id') FROM operations WHERE kind = ?",
+                (VOUCHER,),
+            )
+            return {str(sale_id) for (sale_id,) in rows if sale_id is not None}
+
+        return await self._reader.run_async(read)
+
     async def vouchers_of_sale(self, sale_id: str) -> list[Operation]:
         def read(db: sqlite3.Connection) -> list[Operation]:
             return [Operation.from_row(row) for row in db.execute(_OF_SALE, (VOUCHER, sale_id))]
