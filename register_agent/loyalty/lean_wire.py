@@ -78,8 +78,18 @@ class Wire(asyncio.Protocol):
             self._readable.set_result(None)
 
     async def written(self) -> None:
-        """Returns once the socket took every byte written; raises if the connection died."""
-        if self._writable is not None and not self._writable.done():
+        """Returns once the socket took every byte written; raises if the connection died.
+
+        Waits only while bytes are still buffered: a TLS transport pauses and resumes
+        writing as its own reads go by, so a paused state alone does not mean the request
+        is still waiting to leave."""
+        transport = self.transport
+        if (
+            self._writable is not None
+            and not self._writable.done()
+            and transport is not None
+            and transport.get_write_buffer_size() > 0
+        ):
             await self._writable
         if self.lost is not None:
             raise self.lost
@@ -137,14 +147,20 @@ class Connection:
     ) -> httpx.Response:
         body = await request.aread()
         target = request.url.raw_path
-        head = h11.Request(method=request.method, target=target, headers=request.headers.raw)
         try:
+            head = h11.Request(method=request.method, target=target, headers=request.headers.raw)
             data = self._h11.send(head) or b""
             if body:
                 data += self._h11.send(h11.Data(data=body)) or b""
             data += self._h11.send(h11.EndOfMessage()) or b""
-        except h11.LocalProtocolError as exc:
-            raise httpx.LocalProtocolError(str(exc), request=request) from exc
+        except h11.LocalProtocolError:
+            # h11's words quote the offending header, which may be the Authorization
+            # header with the key: never pass them on (they would reach the log)
+            raise httpx.LocalProtocolError(
+                "the request is not valid HTTP: a header value with a line break or "
+                "leading or trailing spaces (check api_key and partner_id)",
+                request=request,
+            ) from None
         trace = request.extensions.get("trace")
         if trace is not None:
             await trace(_SEND_STARTED, {"request": request})

@@ -87,6 +87,10 @@ class PassthroughDesk:
         #: sale id -> how many of its sales the desk handed to the loop, not yet recorded;
         #: changed under ``_guard`` by the relay's threads only
         self._open: dict[str, int] = {}
+        #: the blocks decided here for the open sale ids among them: the same receipt again
+        #: before its first record reached the journal prints the same QR (never the loop's
+        #: path, which would take a card scanned meanwhile for a sale whose QR is printed)
+        self._decided: dict[str, LoyaltyBlock] = {}
         self._guard = threading.Lock()
         #: sale ids the loop has finished with (appended there, read under the guard)
         self._recorded: deque[str] = deque()
@@ -115,23 +119,32 @@ class PassthroughDesk:
         which the relay calls once the block is written and never waits for. None: the
         loop's path (``hand_on``) decides.
 
-        Decision, one sale id at a time: a sale id the desk handed on and that is not
-        recorded yet is never decided here again, as the journal cannot say yet what its
-        first answer was (a card's credits, which a QR would double); the guard is held
-        across the journal's look-up, so two relay threads never decide one id twice.
+        Decision, one sale id at a time: a sale id the desk handed to the loop's path and
+        that is not recorded yet is never decided here, as the journal cannot say yet what
+        its first answer was (a card's credits, which a QR would double); one decided here
+        and not recorded yet gets the same block again (the receipt resent, or two copies
+        in one burst, while the first record waits for the loop), never the loop's path,
+        which would take a card scanned meanwhile for a sale whose QR is on paper. The
+        guard is held across the journal's look-up, so two relay threads never decide one
+        id twice.
         """
         with self._guard:
             self._forget_recorded()
-            if self._open.get(request.sale_id):
-                return None
-            try:
-                block = self._till.sale_at_once(request)
-            except Exception:  # the loop's path then says what is wrong
-                log.exception("passthrough: the block could not be decided on the relay")
-                block = None
+            sale_id = request.sale_id
+            block = self._decided.get(sale_id)
+            if block is None and self._open.get(sale_id):
+                return None  # handed to the loop's path: its first answer is the loop's
             if block is None:
-                return None
-            self._open[request.sale_id] = self._open.get(request.sale_id, 0) + 1
+                try:
+                    block = self._till.sale_at_once(request)
+                except Exception:  # the loop's path then says what is wrong
+                    log.exception("passthrough: the block could not be decided on the relay")
+                    block = None
+                if block is None:
+                    return None
+                self._decided[sale_id] = block
+            # recorded again, it is a repeat of the first record: the same answer
+            self._open[sale_id] = self._open.get(sale_id, 0) + 1
 
         def record() -> None:
             asyncio.run_coroutine_threadsafe(self._record(request, block), loop)
@@ -153,6 +166,7 @@ class PassthroughDesk:
                 self._open[sale_id] = left
             else:
                 self._open.pop(sale_id, None)
+                self._decided.pop(sale_id, None)  # the journal holds it from here on
 
     async def _record(self, request: SaleRequest, block: LoyaltyBlock) -> None:
         """The sale whose QR the relay printed, recorded through the till's one path."""

@@ -362,3 +362,38 @@ async def test_requests_are_built_as_the_client_would_build_them() -> None:
     assert [(r.method, r.url, r.headers.raw, r.content) for r in sent] == [
         (r.method, r.url, r.headers.raw, r.content) for r in expected
     ]
+
+
+async def test_a_key_with_a_trailing_space_sends_nothing_and_never_shows_the_key(
+    serve: Callable[..., Awaitable[Server]],
+) -> None:
+    """HTTP forbids spaces around a header's value; such a key (pasted into an environment
+    variable) is refused before a byte leaves, and h11's words, which quote the header,
+    stay out of the error the outbox logs."""
+
+    async def keep_alive(peer: Peer) -> None:
+        while True:
+            await peer.request()
+            await peer.write(answer())
+
+    server = await serve(keep_alive)
+    key = "secret-key-123 "
+    config = api_config("v3", base_url=f"http://127.0.0.1:{server.port}", api_key=key)
+    http = RegisterHttp(config)
+    with pytest.raises(NotApplied, match="not valid HTTP") as refused:
+        await http.post("/credit-receptions", raw, form={"credits": 1})
+    await http.aclose()
+    chain = [refused.value, *_causes(refused.value)]
+    assert all(key.strip() not in str(error) for error in chain)
+    assert sum(len(peer.requests) for peer in server.peers) == 0
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """The exceptions a logged traceback shows below ``error`` (as ``traceback`` walks it)."""
+    found: list[BaseException] = []
+    below: BaseException | None = error
+    while below is not None:
+        below = below.__cause__ or (None if below.__suppress_context__ else below.__context__)
+        if below is not None:
+            found.append(below)
+    return found

@@ -22,6 +22,7 @@ from register_agent.counter.health import TillHealth
 from register_agent.counter.messages import SaleRequest
 from register_agent.journal import Journal
 from register_agent.loyalty import make_loyalty
+from register_agent.passthrough.desk import PassthroughDesk
 from register_agent.readers.scans import Scan
 from register_agent.till.sale import Till
 from tests.conftest import Sandbox
@@ -109,3 +110,33 @@ async def test_nothing_is_decided_with_a_customer_waiting_or_a_sale_already_reco
 async def test_v1_and_a_register_not_known_yet_leave_it_to_the_loop(make_till: MakeTill) -> None:
     assert await at_once(make_till("v1"), sale("pt-3")) is None  # staged through the API
     assert await at_once(make_till("v3"), sale("pt-4")) is None  # its register not learnt yet
+
+
+async def test_the_same_receipt_again_before_its_record_gets_the_same_qr_and_no_card(
+    make_till: MakeTill,
+) -> None:
+    """Two copies of one receipt (a resend, or a burst) while the first copy's record has
+    not reached the loop yet, and a card scanned in between: both copies print the QR the
+    first was decided with, and the card is neither credited for this sale nor taken."""
+    till = make_till("v3")
+    await till.sell(sale("warm-up"))
+    desk = PassthroughDesk(till, currency="EUR", language="en", stages_online=False)
+    loop = asyncio.get_running_loop()
+    first = await asyncio.to_thread(desk.at_once, sale("pt-5"), loop)
+    assert first is not None
+    await till.scanned(Scan(value=JAN_CARD, reader="counter", at=datetime.now(UTC), kind="loyalty"))
+    again = await asyncio.to_thread(desk.at_once, sale("pt-5"), loop)
+    assert again is not None, "the second copy went the loop's way: the card would be taken"
+    assert again[0] == first[0]
+
+    first[1]()  # each copy printed: its record goes to the loop
+    again[1]()
+    async with asyncio.timeout(10):
+        while len(desk._recorded) < 2:
+            await asyncio.sleep(0.01)
+
+    assert await till._journal.operations_of_sale("pt-5") == []  # no credit beside the QR
+    assert await till.current_customer() is not None  # the card waits for the next sale
+    stored = await till._journal.sale("pt-5")
+    assert stored is not None
+    assert json.loads(json.dumps(stored.answer))["loyalty"]["qr_url"] == first[0].qr_url
