@@ -244,12 +244,12 @@ def _sales_during_drain(
             _queue(agent, control, "backlog", mix)
             rss = agent.rss_mb()
             control.post("/_sandbox/faults", json={"mode": "off"}).raise_for_status()
-            busy = _sell(agent, "busy", fresh, sales)
+            busy = agent.time_sales("busy", sales, fresh)
             if not unsettled(directory):
                 raise RuntimeError("the backlog drained before the sales ended: queue more")
             while unsettled(directory):
                 time.sleep(0.2)
-            idle = _sell(agent, "idle", fresh, sales)
+            idle = agent.time_sales("idle", sales, fresh)
     finally:
         agent.stop()
     figures = [
@@ -269,17 +269,3 @@ def _sales_during_drain(
             )
         )
     return figures
-
-
-def _sell(
-    agent: AgentProcess, prefix: str, cards: list[str], count: int
-) -> tuple[list[float], list[float]]:
-    no_card, with_card = [], []
-    for number in range(count):
-        started = time.perf_counter()
-        agent.sell(f"{prefix}-plain-{number}")
-        no_card.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        agent.sell(f"{prefix}-card-{number}", customer_card=cards[number % len(cards)])
-        with_card.append(time.perf_counter() - started)
-    return no_card, with_card

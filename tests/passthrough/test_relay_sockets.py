@@ -146,11 +146,7 @@ def test_a_job_cut_in_a_dialect_the_printer_is_not_set_up_for_passes_untouched(
     job = b"\x1b@Shop\nTOTAAL 12,50\n\x1bd\x03"
     address = relay.start()
     try:
-        with socket.create_connection(address, timeout=10) as till:
-            till.sendall(job)
-            till.shutdown(socket.SHUT_WR)
-            while till.recv(4096):
-                pass
+        _print_job(address, job)
     finally:
         relay.stop()
     assert printer.wait_until(lambda p: p.printed() == [job], 5)
@@ -168,12 +164,17 @@ def test_a_printer_in_star_line_mode_gets_every_job_untouched(
     address = relay.start()
     try:
         for job in jobs:
-            with socket.create_connection(address, timeout=10) as till:
-                till.sendall(job)
-                till.shutdown(socket.SHUT_WR)
-                while till.recv(4096):
-                    pass
+            _print_job(address, job)
     finally:
         relay.stop()
     assert printer.wait_until(lambda p: p.printed() == jobs, 5)
     assert counters.figures().passed == {"star_line": 2}
+
+
+def _print_job(address: tuple[str, int], job: bytes) -> None:
+    """A till sending one job on a connection of its own, reading until the relay closes."""
+    with socket.create_connection(address, timeout=10) as till:
+        till.sendall(job)
+        till.shutdown(socket.SHUT_WR)
+        while till.recv(4096):
+            pass
