@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -125,16 +124,11 @@ def _sale_latency(agent: AgentProcess, api_url: str, directory: Path, count: int
 
 
 def _commit_plus_request(agent: AgentProcess, directory: Path, count: int) -> list[float]:
-    db = sqlite3.connect(directory / "floor.sqlite3", isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute("CREATE TABLE t (v TEXT)")
+    db = sale_floor.durable_db(directory / "floor.sqlite3")
     samples = []
     for _ in range(count):
         started = time.perf_counter()
-        db.execute("BEGIN IMMEDIATE")
-        db.execute("INSERT INTO t VALUES ('sale')")
-        db.execute("COMMIT")
+        sale_floor.commit(db, "sale")
         agent.get("/v1/customer")
         samples.append(time.perf_counter() - started)
     db.close()

@@ -22,6 +22,7 @@ import httpx
 
 from bench.agent_process import AgentProcess
 from bench.measure import Figure, percentile
+from bench.sale_floor import commit, durable_db
 from register_agent.sandbox import SandboxHandle, start_sandbox
 from register_agent.sandbox.seed import default_seed_path
 
@@ -169,7 +170,7 @@ def _bare_loop(
     its first request leaves, done after its credit is confirmed; a FULL-sync SQLite
     commit each, one after another, as the outbox would with one customer at a time."""
     contacts: dict[str, str] = {}
-    db = _durable(journal) if journal is not None else None
+    db = durable_db(journal) if journal is not None else None
     with (
         httpx.Client(base_url=f"{sandbox.url}/api/v3/register", headers=V3) as http,
         httpx.Client(base_url=sandbox.url) as control,
@@ -182,7 +183,7 @@ def _bare_loop(
             if number < finds:
                 http.get("/contact-identifiers/find", params={"contact_identifier_value": card})
             if db is not None:
-                _commit(db, number, "in_flight")
+                commit(db, f"in flight {number}")
             pos = http.post(
                 "/pos-transactions",
                 data={"amount_in_cents": 1250, "transaction_id": f"bare-{number}"},
@@ -198,7 +199,7 @@ def _bare_loop(
                 },
             ).raise_for_status()
             if db is not None:
-                _commit(db, number, "done")
+                commit(db, f"done {number}")
         for _ in range(finds - len(mix)):  # a look-up at the edge of the outage
             http.get("/contact-identifiers/find", params={"contact_identifier_value": mix[0]})
         elapsed = time.perf_counter() - started
@@ -206,20 +207,6 @@ def _bare_loop(
     if db is not None:
         db.close()
     return elapsed, made
-
-
-def _durable(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute("CREATE TABLE IF NOT EXISTS operations (number INTEGER, state TEXT)")
-    return db
-
-
-def _commit(db: sqlite3.Connection, number: int, state: str) -> None:
-    db.execute("BEGIN IMMEDIATE")
-    db.execute("INSERT INTO operations VALUES (?, ?)", (number, state))
-    db.execute("COMMIT")
 
 
 def _sales_during_drain(

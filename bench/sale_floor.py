@@ -34,19 +34,16 @@ def with_card(
     commits: int = 1,
 ) -> list[float]:
     """``count`` samples of the floor, in seconds, with one commit or the agent's four."""
-    db = sqlite3.connect(directory / f"card-floor-{commits}.sqlite3", isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute("CREATE TABLE t (v TEXT)")
+    db = durable_db(directory / f"card-floor-{commits}.sqlite3")
     samples = []
     with httpx.Client(base_url=f"{api_url}/api/v3/register", headers=V3) as http:
         for number in range(count):
             card = cards[number % len(cards)]
             started = time.perf_counter()
             found = http.get("/contact-identifiers/find", params={"contact_identifier_value": card})
-            _commit(db, "sale")
+            commit(db, "sale")
             if commits > 1:
-                _commit(db, "in flight")
+                commit(db, "in flight")
             pos = http.post(
                 "/pos-transactions",
                 data={"amount_in_cents": 1250, "transaction_id": f"floor-{number}"},
@@ -61,15 +58,25 @@ def with_card(
                 },
             ).raise_for_status()
             if commits > 1:
-                _commit(db, "done")
-                _commit(db, "answer kept")
+                commit(db, "done")
+                commit(db, "answer kept")
             agent.get("/v1/customer")
             samples.append(time.perf_counter() - started)
     db.close()
     return samples
 
 
-def _commit(db: sqlite3.Connection, what: str) -> None:
+def durable_db(path: Path) -> sqlite3.Connection:
+    """A SQLite file synced as the agent's journal is (WAL, FULL): the floors' commits."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE IF NOT EXISTS t (v TEXT)")
+    return db
+
+
+def commit(db: sqlite3.Connection, what: str) -> None:
+    """One durable commit of one row, as the agent makes for each step it must keep."""
     db.execute("BEGIN IMMEDIATE")
     db.execute("INSERT INTO t VALUES (?)", (what,))
     db.execute("COMMIT")
