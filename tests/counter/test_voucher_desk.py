@@ -64,3 +64,28 @@ async def test_a_sale_redeems_a_lock_an_earlier_run_made_and_no_other(journal: J
     assert due.payload.action == "redeem"
     assert woken == [True]
     assert await journal.sales_with_vouchers() == {"S-1", "S-2"}
+
+
+async def test_the_locks_of_earlier_runs_are_read_once_not_for_every_sale(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # each read is a scan of the operations, a backlog of thousands included: a sale
+    # without a voucher must not pay it again and again
+    await journal.hold_voucher(_lock("L1", "S-1"), due_at=NOW + 1800, now=NOW)
+    reads: list[bool] = []
+    read_locks = journal.sales_with_vouchers
+
+    async def counted() -> set[str]:
+        reads.append(True)
+        return await read_locks()
+
+    monkeypatch.setattr(journal, "sales_with_vouchers", counted)
+    desk = VoucherDesk(journal, None, hold_s=1800, wake_outbox=lambda: None, clock=lambda: NOW)
+
+    for number in range(5):
+        await _sold(journal, desk, f"S-{10 + number}")
+    await _sold(journal, desk, "S-1")  # the earlier run's lock is still known
+
+    assert reads == [True]
+    (due,) = await journal.due_operations(NOW + 60, limit=10)
+    assert due.id == "L1"

@@ -152,7 +152,7 @@ class VoucherDesk:
     async def sale_recorded(self, sale_id: str) -> None:
         if not self._earlier_runs_read:
             self._sales_with_locks |= await self._journal.sales_with_vouchers()
-            self._earlier_runs_read = False
+            self._earlier_runs_read = True
         if sale_id not in self._sales_with_locks:
             return
         if await self._journal.decide_vouchers(sale_id, "redeem", self._clock()):
