@@ -95,12 +95,22 @@ def _sale_latency(agent: AgentProcess, api_url: str, directory: Path, count: int
     name = "one FULL-sync SQLite commit + one empty local API request"
     card_floor = sale_floor.with_card(agent, api_url, directory, CARDS, count)
     card_name = f"{name} + the sale's three Register API requests, bare"
+    handed = "the commit handed to a writer thread and waited for"
     return (
         answer_figures(
             ("sale answer, no card (v3 token QR), p50", "sale answer, no card, p99"),
             no_card,
             floor,
             name,
+        )
+        + answer_figures(
+            (
+                "sale answer, no card, p50, against the floor with its commit off the loop",
+                "sale answer, no card, p99, against the floor with its commit off the loop",
+            ),
+            no_card,
+            _commit_plus_request(agent, directory, count, handed=True),
+            f"the same, {handed}",
         )
         + answer_figures(
             (
@@ -120,18 +130,33 @@ def _sale_latency(agent: AgentProcess, api_url: str, directory: Path, count: int
             sale_floor.with_card(agent, api_url, directory, CARDS, count, commits=4),
             "the same floor with four FULL-sync commits (sale, in flight, done, answer kept)",
         )
+        + answer_figures(
+            (
+                "sale answer, with card, p50, against the floor with four commits off the loop",
+                "sale answer, with card, p99, against the floor with four commits off the loop",
+            ),
+            with_card,
+            sale_floor.with_card(agent, api_url, directory, CARDS, count, commits=4, handed=True),
+            "the same floor, each of the four commits handed to a writer thread and waited for",
+        )
     )
 
 
-def _commit_plus_request(agent: AgentProcess, directory: Path, count: int) -> list[float]:
-    db = sale_floor.durable_db(directory / "floor.sqlite3")
+def _commit_plus_request(
+    agent: AgentProcess, directory: Path, count: int, *, handed: bool = False
+) -> list[float]:
+    """One durable commit (on this thread, or ``handed`` to a writer thread) and one empty
+    request to the agent's local API, ``count`` times."""
+    commit, close = sale_floor.committer(
+        directory / f"floor{'-handed' if handed else ''}.sqlite3", handed=handed
+    )
     samples = []
     for _ in range(count):
         started = time.perf_counter()
-        sale_floor.commit(db, "sale")
+        commit("sale")
         agent.get("/v1/customer")
         samples.append(time.perf_counter() - started)
-    db.close()
+    close()
     return samples
 
 

@@ -22,7 +22,7 @@ import httpx
 
 from bench.agent_process import AgentProcess
 from bench.measure import Figure, percentile
-from bench.sale_floor import commit, durable_db
+from bench.sale_floor import committer
 from register_agent.sandbox import SandboxHandle, start_sandbox
 from register_agent.sandbox.seed import default_seed_path
 
@@ -108,7 +108,10 @@ def _drain_rate(directory: Path, sandbox: SandboxHandle, cards: list[str]) -> li
     durable, durable_made = _bare_loop(
         sandbox, mix, finds=made.get(FIND, 0), journal=directory / "bare.sqlite3"
     )
-    for loop_made in (bare_made, durable_made):
+    handed, handed_made = _bare_loop(
+        sandbox, mix, finds=made.get(FIND, 0), journal=directory / "handed.sqlite3", handed=True
+    )
+    for loop_made in (bare_made, durable_made, handed_made):
         if made != loop_made:
             raise RuntimeError(f"the drain made {made}, a bare loop {loop_made}: not comparable")
     name = f"outbox drain rate, {len(mix)} sales of {len(cards)} customers (1-5 each)"
@@ -126,6 +129,13 @@ def _drain_rate(directory: Path, sandbox: SandboxHandle, cards: list[str]) -> li
             len(mix) / durable,
             "sales/s",
             "the same loop with two FULL-sync SQLite commits per sale (in flight, done)",
+        ),
+        Figure(
+            f"{name}, against the loop with the two commits off the loop",
+            len(mix) / drained,
+            len(mix) / handed,
+            "sales/s",
+            "the same, each commit handed to a writer thread and waited for",
         ),
     ]
 
@@ -159,7 +169,12 @@ def _requests_since(control: httpx.Client, since: float) -> dict[str, int]:
 
 
 def _bare_loop(
-    sandbox: SandboxHandle, mix: list[str], finds: int, journal: Path | None = None
+    sandbox: SandboxHandle,
+    mix: list[str],
+    finds: int,
+    journal: Path | None = None,
+    *,
+    handed: bool = False,
 ) -> tuple[float, dict[str, int]]:
     """A POS transaction and its credit reception per sale, one after another, on one
     client, and for ``finds`` of them the card's look-up first: the agent's sales made
@@ -168,9 +183,10 @@ def _bare_loop(
     With ``journal``, each sale also makes the two durable commits the outbox's
     exactly-once path makes per delivered operation (docs/architecture.md): in flight before
     its first request leaves, done after its credit is confirmed; a FULL-sync SQLite
-    commit each, one after another, as the outbox would with one customer at a time."""
+    commit each, one after another, as the outbox would with one customer at a time;
+    ``handed``: each made on a writer thread and waited for (``sale_floor.HandedCommits``)."""
     contacts: dict[str, str] = {}
-    db = durable_db(journal) if journal is not None else None
+    commit, close = committer(journal, handed=handed) if journal is not None else (None, None)
     with (
         httpx.Client(base_url=f"{sandbox.url}/api/v3/register", headers=V3) as http,
         httpx.Client(base_url=sandbox.url) as control,
@@ -182,8 +198,8 @@ def _bare_loop(
         for number, card in enumerate(mix):
             if number < finds:
                 http.get("/contact-identifiers/find", params={"contact_identifier_value": card})
-            if db is not None:
-                commit(db, f"in flight {number}")
+            if commit is not None:
+                commit(f"in flight {number}")
             pos = http.post(
                 "/pos-transactions",
                 data={"amount_in_cents": 1250, "transaction_id": f"bare-{number}"},
@@ -198,14 +214,14 @@ def _bare_loop(
                     "agent_operation_id": f"bare-{number}",
                 },
             ).raise_for_status()
-            if db is not None:
-                commit(db, f"done {number}")
+            if commit is not None:
+                commit(f"done {number}")
         for _ in range(finds - len(mix)):  # a look-up at the edge of the outage
             http.get("/contact-identifiers/find", params={"contact_identifier_value": mix[0]})
         elapsed = time.perf_counter() - started
         made = _requests_since(control, started_at)
-    if db is not None:
-        db.close()
+    if close is not None:
+        close()
     return elapsed, made
 
 

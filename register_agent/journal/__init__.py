@@ -135,7 +135,8 @@ class Journal(CounterRecords, VoucherLocks):
         return await self._reader.run_async(lambda db: queries.sale(db, sale_id))
 
     def sale_now(self, sale_id: str) -> SaleRecord | None:
-        """``sale`` from a thread that is not the event loop's (the pass-through relay's)."""
+        """``sale`` on the calling thread (``JournalReader.run``): the pass-through relay's,
+        or the event loop's for the look-up by key every sale starts with."""
         return self._reader.run(lambda db: queries.sale(db, sale_id))
 
     async def set_sale_answer(self, sale_id: str, answer: dict[str, Any]) -> None:

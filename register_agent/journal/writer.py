@@ -203,10 +203,11 @@ class JournalReader:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self._read, question)
 
     def run(self, question: Transaction[T]) -> T:
-        """``run_async`` on the calling thread, for a thread of its own that may wait (the
-        pass-through relay's), never the event loop's: on a second read-only connection
-        (WAL: readers never wait for each other), so it neither hops to the reader's
-        thread nor queues behind the loop's questions."""
+        """``run_async`` on the calling thread: on a second read-only connection (WAL:
+        readers never wait for each other or for the writer), so it neither hops to the
+        reader's thread nor queues behind the loop's questions. For a thread of its own
+        (the pass-through relay's), and on the event loop only for a question as small as
+        a look-up by key (``Journal.sale_now``): a scan belongs on the reader's thread."""
         with self._direct_lock:
             if self._direct is None:
                 self._direct = self._open()

@@ -64,10 +64,16 @@ class TillFirst:
         self._busy_since = 0.0  # when the till last went from idle to answering
         self._last_turn = -QUIET_S  # when an answer last began or ended
         self._owed = 0  # sales ended since the outbox last started a backlog delivery
+        # whether the outbox left something for later since the last answer ended: only
+        # then is an answer's end worth a wake-up (each is a read of the due list, on the
+        # reader's thread, that the next sale would share the machine with)
+        self._held = False
         self._wake: Callable[[], None] = lambda: None
 
     def listen(self, wake: Callable[[], None]) -> None:
-        """The outbox's wake-up: an answer ended, what it held back may start."""
+        """The outbox's wake-up: an answer ended, and what the outbox held back may start.
+        An answer that ends with nothing held back wakes nothing (the outbox also looks
+        at its idle poll, and whenever a delivery ends or new work is written)."""
         self._wake = wake
 
     @contextlib.contextmanager
@@ -84,13 +90,17 @@ class TillFirst:
             self._turns.discard(turn)
             self._last_turn = self._clock()
             self._owed += 1
-            self._wake()
+            if self._held:
+                self._held = False
+                self._wake()
 
     def holding(self) -> bool:
         """Whether nothing could be started now: the outbox need not even read the due list
         (a read on the reader thread is work a sale would wait behind too)."""
         recorded = any(turn.recorded for turn in self._turns)
-        return not (recorded or self._quiet() or self._owed_now())
+        held = not (recorded or self._quiet() or self._owed_now())
+        self._held |= held
+        return held
 
     def choose(
         self, due: Sequence[Operation], room: int, backlog_busy: int
@@ -110,6 +120,7 @@ class TillFirst:
                 break
             own = any(turn.owns(operation) for turn in self._turns)
             if not own and backlog <= 0:
+                self._held = True
                 continue
             chosen.append((operation, own))
             if not own:

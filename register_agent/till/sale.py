@@ -251,7 +251,8 @@ class Till:
         if not created:  # recorded meanwhile (not by this process's requests: they wait)
             return repeat(stored, digest)
         turn.recorded_for(record.customer_key)  # its operations go before the backlog's
-        self._wake_outbox()
+        if operations:  # a sale with nothing to send (a QR's, a locked card's) wakes nothing
+            self._wake_outbox()
         self._wake_printer()
         waiting = self._sale_loyalty.after_wait(answer, operations)
         if request.open_drawer:  # recorded: now, beside the wait for the credits, not after

@@ -91,10 +91,30 @@ def test_a_till_answering_without_end_still_lets_one_delivery_through() -> None:
         assert first.choose(BACKLOG[1:], 3, 0) == []
 
 
-def test_an_answer_that_ends_wakes_the_outbox() -> None:
+def test_an_answer_that_ends_wakes_the_outbox_when_it_held_something_back() -> None:
     woken: list[bool] = []
     first = TillFirst()
     first.listen(lambda: woken.append(True))
     with first.serving():
+        assert first.choose(BACKLOG, 4, 0) == []  # held back for the answer
         assert woken == []
     assert woken == [True]
+    fresh = TillFirst()
+    fresh.listen(lambda: woken.append(True))
+    with fresh.serving("S"):
+        assert fresh.holding()  # nothing recorded yet: the outbox did not even read
+    assert woken == [True, True]
+
+
+def test_an_answer_that_held_nothing_back_wakes_nobody() -> None:
+    # each wake-up is a read of the due list, which the next sale would wait beside
+    woken: list[bool] = []
+    first = TillFirst()
+    first.listen(lambda: woken.append(True))
+    with first.serving():  # the outbox never looked meanwhile
+        pass
+    mine = operation(9, "S", "c9")
+    with first.serving("S") as turn:
+        turn.recorded_for("c9")
+        assert ids(first.choose([mine], 4, 0)) == [("op-9", True)]  # its own, nothing held
+    assert woken == []
