@@ -23,6 +23,7 @@ import httpx
 from bench.agent_process import AgentProcess
 from bench.measure import Figure, percentile
 from bench.sale_floor import committer
+from register_agent.outbox.till_first import QUIET_S
 from register_agent.sandbox import SandboxHandle, start_sandbox
 from register_agent.sandbox.seed import default_seed_path
 
@@ -92,6 +93,10 @@ def _drain_rate(directory: Path, sandbox: SandboxHandle, cards: list[str]) -> li
     try:
         with httpx.Client(base_url=sandbox.url) as control:
             _queue(agent, control, "mix", mix)
+            # the till quiet for the outbox's quiet second before the API comes back: else
+            # the one delivery the last sale earned may go first, then the quiet second,
+            # and the drain's clock (from its first request) would count that pause
+            time.sleep(QUIET_S + 0.1)
             started_at = time.time()
             control.post("/_sandbox/faults", json={"mode": "off"}).raise_for_status()
             while unsettled(directory):
