@@ -68,10 +68,12 @@ def _run(args: argparse.Namespace) -> int:
 
     from register_agent.config import load_config  # noqa: PLC0415
     from register_agent.runtime.agent import Agent  # noqa: PLC0415
+    from register_agent.runtime.cpu import keep_to_cpu  # noqa: PLC0415
     from register_agent.runtime.embedded import BANNER, embed, require_api_key  # noqa: PLC0415
 
     config = _listening(load_config(args.config), args.listen)
     _configure_logs(config, verbose=args.verbose)
+    keep_to_cpu(config.process.cpu)  # before any thread starts: they inherit it
     if not args.sandbox:
         require_api_key(config)
         agent = Agent(lambda: _listening(load_config(args.config), args.listen))

@@ -33,6 +33,7 @@ from register_agent.config.agent import (
     LoggingConfig,
     NewsletterConfig,
     OutboxConfig,
+    ProcessConfig,
     ReceiptConfig,
     StateConfig,
     TillConfig,
@@ -76,6 +77,7 @@ __all__ = [
     "PassthroughConfig",
     "PcscReaderConfig",
     "PrinterConfig",
+    "ProcessConfig",
     "ReaderConfig",
     "ReceiptConfig",
     "ReceiptTemplate",
@@ -182,6 +184,7 @@ class AgentConfig(BaseSettings):
     logging: LoggingConfig = LoggingConfig()
     newsletter: NewsletterConfig = NewsletterConfig()
     fleet: FleetConfig = FleetConfig()
+    process: ProcessConfig = ProcessConfig()
     #: off by default: the till prints to the agent, which relays to [printer]
     passthrough: PassthroughConfig = PassthroughConfig()
 

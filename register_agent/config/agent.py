@@ -196,6 +196,16 @@ class LoggingConfig(Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class ProcessConfig(Section):
+    """``[process]``: where the agent runs on the till's processors (read at start)."""
+
+    #: "one": all the agent's threads on one CPU, the one it started on (a Python process
+    #: hands its lock between its threads at every journal commit and read; across cores
+    #: each hand-over waits for the other core to wake: runtime/cpu.py); "all": wherever
+    #: the kernel puts them; a number: that CPU
+    cpu: Literal["one", "all"] | Annotated[int, Field(ge=0, le=4095)] = "one"
+
+
 class NewsletterConfig(Section):
     """``[newsletter]``: what "newsletter" means when a cashier opts a customer in."""
 

@@ -6,7 +6,9 @@ releases them, so what the POS hears before those reads come back is seen, not g
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +66,20 @@ def test_the_customer_is_identified_before_the_balance_and_rewards_are_read(
         kinds = events.kinds()
         assert kinds.index("scan") < kinds.index("customer_identified") < kinds.index("customer")
     assert agent.http.get("/v1/customer").raise_for_status().json()["balance"] == 150
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to keep to")
+def test_every_thread_of_the_agent_runs_on_one_cpu(agent: AgentProcess) -> None:
+    # [process] cpu = "one", the default: the loop, the journal's writer and reader and
+    # the server's threads hand the interpreter's lock over on one CPU, not across cores
+    assert agent.process is not None
+    tasks = Path(f"/proc/{agent.process.pid}/task")
+    allowed = set()
+    for task in tasks.iterdir():
+        status = (task / "status").read_text(encoding="ascii")
+        allowed |= {
+            line.split()[1] for line in status.splitlines() if line.startswith("Cpus_allowed_list")
+        }
+    assert len(list(tasks.iterdir())) > 3  # the loop and its helper threads, all read
+    assert len(allowed) == 1
+    assert allowed.pop().isdigit()  # one CPU, not a range such as "0-1"
