@@ -39,9 +39,18 @@ def keep_to_cpu(setting: CpuSetting) -> int | None:
     cpu = chosen_cpu(setting, allowed, _current_cpu())
     if cpu is None:
         return None
-    for thread in threading.enumerate():
-        if thread.native_id is not None:
-            os.sched_setaffinity(thread.native_id, {cpu})
+    try:
+        for thread in threading.enumerate():
+            if thread.native_id is not None:
+                os.sched_setaffinity(thread.native_id, {cpu})
+    except OSError as exc:  # a system call filter, a container: slower, never stopped
+        log.warning(
+            "cannot keep the agent's threads on CPU %d (%s): they run where the kernel puts "
+            'them; allow sched_setaffinity (the shipped unit does), or set [process] cpu = "all"',
+            cpu,
+            exc.strerror or exc,
+        )
+        return None
     log.info(
         "the agent's threads run on CPU %d of %s ([process] cpu = %s)",
         cpu,

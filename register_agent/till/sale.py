@@ -166,10 +166,8 @@ class Till:
         block ``sale_at_once`` gave and the receipt printed; the sale is recorded with it."""
         if request.customer_card:
             remember_card(request.customer_card)  # logs show its last 4 characters only
-        with (
-            log_context(sale_id=request.sale_id),
-            self.till_first.serving(request.sale_id) as turn,
-        ):
+        serving = self.till_first.serving(request.sale_id)
+        with log_context(sale_id=request.sale_id), serving as turn:
             digest = request_digest(request)
             record = lambda: self._record(request, digest, early, decided, turn)  # noqa: E731
             return await self._answers.answer(request, digest, record)

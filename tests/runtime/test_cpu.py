@@ -3,13 +3,15 @@ threads, read from /proc: tests/e2e/test_e2e_scan_event.py)."""
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 import pytest
 
 from register_agent.config import load_config
 from register_agent.errors import ConfigError
-from register_agent.runtime.cpu import chosen_cpu
+from register_agent.runtime.cpu import chosen_cpu, keep_to_cpu
 
 
 def test_one_is_the_cpu_the_agent_runs_on() -> None:
@@ -49,3 +51,18 @@ def test_the_config_takes_one_all_or_a_number_and_nothing_else(tmp_path: Path) -
     with pytest.raises(ConfigError) as refused:
         load_config(path)
     assert "process.cpu" in str(refused.value)
+
+
+def test_a_refused_affinity_is_a_warning_and_the_agent_goes_on(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a system call filter without sched_setaffinity (EPERM), or a container's
+    def refused(pid: int, cpus: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(os, "sched_setaffinity", refused)
+    with caplog.at_level(logging.WARNING):
+        assert keep_to_cpu("one") is None
+    assert "sched_setaffinity" in caplog.text
+    assert '[process] cpu = "all"' in caplog.text

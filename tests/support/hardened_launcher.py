@@ -1,8 +1,9 @@
 """Starts ``register_agent`` under the unit's process restrictions, without systemd as init:
 ``NoNewPrivileges=yes``, ``MemoryDenyWriteExecute=yes`` (the kernel's PR_SET_MDWE) and
-``SystemCallFilter=@system-service`` minus ``@privileged @resources`` with
-``SystemCallErrorNumber=EPERM`` (a seccomp filter built from ``systemd-analyze
-syscall-filter``, so the sets are systemd's own). x86-64 only.
+the unit's own ``SystemCallFilter=`` lines, read from systemd/register-agent.service and
+applied in their order as systemd does (the first an allow list, then ``~`` removes and a
+plain line adds), with ``SystemCallErrorNumber=EPERM`` (a seccomp filter built from
+``systemd-analyze syscall-filter``, so the sets are systemd's own). x86-64 only.
 
 Usage: ``python tests/support/hardened_launcher.py ARGS...`` runs ``register-agent ARGS...``;
 ``python tests/support/hardened_launcher.py --probe`` exits 0 if a filtered call is refused.
@@ -20,8 +21,7 @@ import sys
 from pathlib import Path
 
 UNISTD = Path("/usr/include/x86_64-linux-gnu/asm/unistd_64.h")
-ALLOWED = ("@system-service",)
-DENIED = ("@privileged", "@resources")
+UNIT = Path(__file__).resolve().parents[2] / "systemd" / "register-agent.service"
 
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, PR_SET_MDWE = 38, 22, 65
 SECCOMP_MODE_FILTER, PR_MDWE_REFUSE_EXEC_GAIN = 2, 1
@@ -65,9 +65,24 @@ def allowed_numbers() -> list[int]:
         match.group(1): int(match.group(2))
         for match in re.finditer(r"#define __NR_(\w+) (\d+)", UNISTD.read_text(encoding="ascii"))
     }
-    groups = syscall_groups()
-    names = expand(ALLOWED, groups) - expand(DENIED, groups)
+    names = unit_filter(UNIT.read_text(encoding="utf-8"), syscall_groups())
     return sorted(numbers[name] for name in names if name in numbers)
+
+
+def unit_filter(unit: str, groups: dict[str, list[str]]) -> set[str]:
+    """The system calls the unit's ``SystemCallFilter=`` lines allow, taken in order."""
+    allowed: set[str] = set()
+    lines = [
+        line.split("=", 1)[1].strip()
+        for line in unit.splitlines()
+        if line.startswith("SystemCallFilter=")
+    ]
+    if not lines or lines[0].startswith("~"):
+        raise SystemExit("the unit's first SystemCallFilter= must be an allow list")
+    for line in lines:
+        names = expand(tuple(line.removeprefix("~").split()), groups)
+        allowed = allowed - names if line.startswith("~") else allowed | names
+    return allowed
 
 
 def _instruction(code: int, jt: int, jf: int, k: int) -> bytes:
