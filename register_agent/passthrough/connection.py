@@ -153,7 +153,8 @@ class TillConnection:
             self._gathered += verdict.insert
             if verdict.then is not None:
                 self._then.append(verdict.then)
-            self._stream.release_cut()
+            if self._stream.lost is None:  # a judge that failed gave the job up: no cut held
+                self._stream.release_cut()
             if verdict.closed:
                 self._relay.counters.job_done(verdict.reason)
                 self._job_start = end

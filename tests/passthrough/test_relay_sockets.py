@@ -68,7 +68,11 @@ def hung() -> Iterator[_HungLoop]:
 
 
 def _relay(
-    printer: VirtualPrinter, loop: Any, lock: threading.Lock, dialect: CutDialect = "epson"
+    printer: VirtualPrinter,
+    loop: Any,
+    lock: threading.Lock,
+    dialect: CutDialect = "epson",
+    judging: type[Judge] = Judge,
 ) -> tuple[Relay, Any]:
     desk = PassthroughDesk(
         cast("Any", None),  # never reached: the loop is hung
@@ -76,7 +80,7 @@ def _relay(
         language="en",
         stages_online=False,
     )
-    judge = Judge(
+    judge = judging(
         passthrough=PassthroughConfig(enabled=True, cut_dialect=dialect),
         desk=desk,
         loop=loop,
@@ -178,3 +182,29 @@ def _print_job(address: tuple[str, int], job: bytes) -> None:
         till.shutdown(socket.SHUT_WR)
         while till.recv(4096):
             pass
+
+
+class _BrokenJudge(Judge):
+    """A judge that fails at the cut (a bug, a journal that refuses): the relay must fail
+    open and print the job as the till sent it."""
+
+    def at_cut(self, job: bytes, cut: int, service: Any) -> Any:
+        raise RuntimeError("the loyalty path broke")
+
+
+def test_a_judge_that_fails_at_the_cut_lets_the_job_print_untouched(
+    printer: VirtualPrinter,
+) -> None:
+    relay, counters = _relay(printer, None, threading.Lock(), judging=_BrokenJudge)
+    address = relay.start()
+    try:
+        with socket.create_connection(address, timeout=10) as till:
+            till.sendall(ORIGINAL)
+            till.shutdown(socket.SHUT_WR)
+            while till.recv(4096):
+                pass
+    finally:
+        relay.stop()
+
+    assert printer.wait_until(lambda p: p.printed() == [ORIGINAL], 5)
+    assert counters.figures().passed == {"error": 1}
