@@ -103,11 +103,9 @@ class OrdersLoyaltyService(V3LoyaltyService):
             made = await self.orders.post(CREATE_ORDER, _PROCESSED, json=body, deadline=deadline)
         except RequestRejected as exc:
             raise _taken(exc, f"order {key}") from exc
-        points = made.result.points if made.result else None
-        return CreditAward(
-            reception_id=made.order.external_identifier,
-            credits=points.points if points else 0,
-            balance=points.new_balance if points else None,
+        return _award(
+            made.result,
+            made.order.external_identifier,
             operation_id=operation_id,
             created_at=made.order.created_at,
         )
@@ -221,12 +219,7 @@ class OrdersLoyaltyService(V3LoyaltyService):
             made = await self.orders.post(CREATE_RETURN, _RETURNED, json=body, deadline=deadline)
         except RequestRejected as exc:
             raise _taken(exc, f"order return {key}") from exc
-        points = made.result.points if made.result else None
-        return CreditAward(
-            reception_id=made.return_.uuid,
-            credits=points.points if points else 0,
-            balance=points.new_balance if points else None,
-        )
+        return _award(made.result, made.return_.uuid)
 
     async def find_reversals(
         self, customer: CustomerRef, original_id: str, *, deadline: Deadline | None = None
@@ -258,3 +251,22 @@ def _taken(exc: RequestRejected, what: str) -> RequestRejected | AlreadyApplied:
             code=exc.code,
         )
     return exc
+
+
+def _award(
+    result: OrderResult | None,
+    reception_id: str,
+    *,
+    operation_id: str | None = None,
+    created_at: datetime | None = None,
+) -> CreditAward:
+    """An order's or a return's points as the outbox keeps a credit: what the account's
+    order action gave (none: nothing credited, no balance known)."""
+    points = result.points if result else None
+    return CreditAward(
+        reception_id=reception_id,
+        credits=points.points if points else 0,
+        balance=points.new_balance if points else None,
+        operation_id=operation_id,
+        created_at=created_at,
+    )
