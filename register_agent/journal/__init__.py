@@ -106,17 +106,33 @@ class Journal(CounterRecords, VoucherLocks):
         Returns the sale as stored and whether this call created it. The caller compares
         ``request_digest`` to tell a repeat from a conflicting sale with the same id.
         """
+        stored, created, _ = await self.record_sale_first_in_line(
+            sale, operations, print_receipt=print_receipt
+        )
+        return stored, created
 
-        def transaction(db: sqlite3.Connection) -> tuple[SaleRecord, bool]:
+    async def record_sale_first_in_line(
+        self,
+        sale: SaleRecord,
+        operations: Sequence[NewOperation],
+        *,
+        print_receipt: bool,
+    ) -> tuple[SaleRecord, bool, list[Operation]]:
+        """``record_sale``, and of the operations it wrote those first in their customer's
+        line (nothing of that customer's still to be done before them), read in the same
+        transaction: what the due list would hand the outbox next of them."""
+
+        def transaction(db: sqlite3.Connection) -> tuple[SaleRecord, bool, list[Operation]]:
             existing = queries.sale(db, sale.sale_id)
             if existing is not None:
-                return existing, False
+                return existing, False, []
             queries.insert_sale(db, sale)
             for operation in operations:
                 queries.insert_operation(db, sale.sale_id, operation, sale.created_at)
             if print_receipt:
                 queries.insert_print_job(db, sale.sale_id, 0, sale.created_at)
-            return sale, True
+            ids = [operation.id for operation in operations]
+            return sale, True, queries.first_in_line(db, ids, sale.created_at)
 
         return await self._writer.run_async(transaction)
 

@@ -69,12 +69,24 @@ class TillFirst:
         # reader's thread, that the next sale would share the machine with)
         self._held = False
         self._wake: Callable[[], None] = lambda: None
+        self._offer: Callable[[Sequence[Operation]], bool] = lambda _: False
 
-    def listen(self, wake: Callable[[], None]) -> None:
+    def listen(
+        self,
+        wake: Callable[[], None],
+        offer: Callable[[Sequence[Operation]], bool] = lambda _: False,
+    ) -> None:
         """The outbox's wake-up: an answer ended, and what the outbox held back may start.
         An answer that ends with nothing held back wakes nothing (the outbox also looks
-        at its idle poll, and whenever a delivery ends or new work is written)."""
-        self._wake = wake
+        at its idle poll, and whenever a delivery ends or new work is written). And its
+        ``offer``: a sale's operations to start as it is recorded."""
+        self._wake, self._offer = wake, offer
+
+    def offer(self, first: Sequence[Operation], recorded: int) -> bool:
+        """The sale being answered recorded ``recorded`` operations, of which ``first`` are
+        first in their customers' lines: whether the outbox started them all now (when
+        some wait behind others, or no outbox listens, the caller wakes it instead)."""
+        return len(first) == recorded and self._offer(first)
 
     @contextlib.contextmanager
     def serving(self, sale_id: str | None = None) -> Iterator[Turn]:

@@ -239,7 +239,7 @@ class Till:
             request=named.stored(request.model_dump(mode="json")),
         )
         try:
-            stored, created = await self._journal.record_sale(
+            stored, created, first = await self._journal.record_sale_first_in_line(
                 record, operations, print_receipt=answer.receipt == "printing"
             )
         except JournalUnavailable:  # not recorded (503): the resent sale finds its customer
@@ -249,8 +249,8 @@ class Till:
         if not created:  # recorded meanwhile (not by this process's requests: they wait)
             return repeat(stored, digest)
         turn.recorded_for(record.customer_key)  # its operations go before the backlog's
-        if operations:  # a sale with nothing to send (a QR's, a locked card's) wakes nothing
-            self._wake_outbox()
+        if operations and not self.till_first.offer(first, len(operations)):
+            self._wake_outbox()  # (a sale with nothing to send, a QR's, wakes nothing)
         self._wake_printer()
         waiting = self._sale_loyalty.after_wait(answer, operations)
         if request.open_drawer:  # recorded: now, beside the wait for the credits, not after

@@ -424,3 +424,76 @@ async def test_a_wake_up_while_the_loop_looks_for_work_is_not_lost(
     with contextlib.suppress(asyncio.CancelledError):
         await running
     assert looks == 2  # looked again at once, then napped (nothing woke it any more)
+
+
+async def _record_first(journal: Journal, sale_id: str, customer: str) -> list[Operation]:
+    record = SaleRecord(sale_id, "d", 1250, "EUR", customer, {}, "paid", NOW)
+    payload = Payload.model_validate({"cents": 1250})
+    operation = NewOperation(f"op-{sale_id}", "credit", customer, payload)
+    _, created, first = await journal.record_sale_first_in_line(
+        record, [operation], print_receipt=False
+    )
+    assert created
+    return first
+
+
+async def test_a_recorded_sale_is_first_in_line_unless_its_customer_has_work_before_it(
+    journal: Journal,
+) -> None:
+    assert [op.id for op in await _record_first(journal, "S-1", "card:A")] == ["op-S-1"]
+    # card A's first sale is still to be sent: the second waits behind it
+    assert await _record_first(journal, "S-2", "card:A") == []
+    assert [op.id for op in await _record_first(journal, "S-3", "card:B")] == ["op-S-3"]
+    record = SaleRecord("S-1", "d", 1250, "EUR", "card:A", {}, "paid", NOW)
+    # the same sale again: nothing new recorded, nothing to start
+    assert (await journal.record_sale_first_in_line(record, [], print_receipt=False))[1:] == (
+        False,
+        [],
+    )
+
+
+async def test_an_offered_operation_starts_without_a_read_of_the_due_list(
+    journal: Journal, api: ScriptedApi, clock: Clock
+) -> None:
+    # the read is the till's wait between a sale's commit and its first request
+    reads: list[float] = []
+    read_due = journal.due_operations
+
+    async def counted(now: float, limit: int) -> list[Operation]:
+        reads.append(now)
+        return await read_due(now, limit)
+
+    outbox = Outbox(journal, {"credit": api}, OutboxSettings(idle_poll_s=60), clock=clock)
+    running = asyncio.create_task(outbox.run())
+    await asyncio.sleep(0.05)  # the first turn's read of an empty journal, then the nap
+    journal.due_operations = counted  # type: ignore[method-assign]
+    first = await _record_first(journal, "S-1", "card:A")
+    assert outbox.offer(first)
+    for _ in range(100):
+        done = await journal.operation("op-S-1")
+        if done is not None and done.state is OperationState.DONE:
+            break
+        await asyncio.sleep(0.01)
+    assert done is not None
+    assert done.state is OperationState.DONE
+    assert api.sent == ["op-S-1"]
+    # started without a read; the one read after is the worker looking for what is next
+    assert len(reads) <= 1
+    # offered again once it has ended (a stale offer): not started a second time
+    assert not outbox.offer(first)
+    await asyncio.sleep(0.05)
+    assert api.sent == ["op-S-1"]
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+
+
+async def test_nothing_is_offered_to_an_outbox_that_is_not_running_or_is_paused(
+    journal: Journal, api: ScriptedApi, clock: Clock
+) -> None:
+    outbox = Outbox(journal, {"credit": api}, OutboxSettings(), clock=clock)
+    first = await _record_first(journal, "S-1", "card:A")
+    assert not outbox.offer(first)  # not running: the wake-up's read will find it
+    outbox.credentials_refused = True
+    assert not outbox.offer(first)
+    assert api.sent == []

@@ -3,6 +3,7 @@ sale or a scan (the end-to-end proof on a real agent: tests/e2e/test_e2e_till_fi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import cast
 
 from register_agent.journal import Operation, OperationState
@@ -118,3 +119,19 @@ def test_an_answer_that_held_nothing_back_wakes_nobody() -> None:
         turn.recorded_for("c9")
         assert ids(first.choose([mine], 4, 0)) == [("op-9", True)]  # its own, nothing held
     assert woken == []
+
+
+def test_a_sale_is_offered_to_the_outbox_only_when_all_its_operations_are_first_in_line() -> None:
+    offered: list[list[str]] = []
+
+    def offer(operations: Sequence[Operation]) -> bool:
+        offered.append([op.id for op in operations])
+        return True
+
+    first = TillFirst()
+    assert not first.offer([operation(1, "S", "c1")], 1)  # nobody listens: the till wakes
+    first.listen(lambda: None, offer)
+    assert first.offer([operation(1, "S", "c1")], 1)
+    # two recorded, one waits behind its customer's older work: the due list decides both
+    assert not first.offer([operation(2, "T", "c2")], 2)
+    assert offered == [["op-1"]]
