@@ -132,7 +132,7 @@ class Journal(CounterRecords, VoucherLocks):
             if print_receipt:
                 queries.insert_print_job(db, sale.sale_id, 0, sale.created_at)
             ids = [operation.id for operation in operations]
-            return sale, True, queries.first_in_line(db, ids, sale.created_at)
+            return sale, True, due.first_in_line(db, ids, sale.created_at)
 
         return await self._writer.run_async(transaction)
 

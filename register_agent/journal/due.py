@@ -1,16 +1,25 @@
 """What the outbox is handed next: the due operations, one per customer (the oldest of
 each), the newest sales first. Read on the journal's reader connection
-(``Journal.due_operations``), so the outbox never waits behind the writer's fsyncs.
+(``Journal.due_operations``), so the outbox never waits behind the writer's fsyncs; and
+of a sale's new operations, those it may start at once (``first_in_line``, asked in the
+transaction that writes them).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from register_agent.journal.records import Operation
 
 #: the newest operations looked at first: a sale just made is the one a cashier waits for
 FRESH = 8
+#: the operation ``o`` has nothing of its customer's still to be done before it
+FIRST_OF_ITS_CUSTOMER = (
+    "NOT EXISTS (SELECT 1 FROM operations AS p"
+    " WHERE p.customer_key = o.customer_key AND p.seq < o.seq"
+    " AND p.state IN ('pending', 'in_flight', 'unknown'))"
+)
 
 
 def due_operations(db: sqlite3.Connection, now: float, limit: int) -> list[Operation]:
@@ -24,12 +33,10 @@ def due_operations(db: sqlite3.Connection, now: float, limit: int) -> list[Opera
     # walked), then the rest in delivery order: a backlog after an outage drains behind
     # the sales being made, never in front of them. Each customer's order holds either way.
     fresh = db.execute(
-        "SELECT * FROM operations AS o INDEXED BY operations_waiting"
+        "SELECT * FROM operations AS o INDEXED BY operations_waiting"  # noqa: S608 (constant)
         " WHERE o.seq > (SELECT MAX(seq) FROM operations) - ?"
         " AND o.state IN ('pending', 'unknown') AND o.next_attempt_at <= ?"
-        " AND NOT EXISTS (SELECT 1 FROM operations AS p"
-        "   WHERE p.customer_key = o.customer_key AND p.seq < o.seq"
-        "   AND p.state IN ('pending', 'in_flight', 'unknown'))"
+        f" AND {FIRST_OF_ITS_CUSTOMER}"
         " ORDER BY o.seq DESC",
         (FRESH, now),
     ).fetchall()[:limit]
@@ -37,17 +44,29 @@ def due_operations(db: sqlite3.Connection, now: float, limit: int) -> list[Opera
     # with 100,000 operations queued offline, sorting all of them made every sale wait for
     # a quarter of a second (bench/README.md).
     rows = db.execute(
-        "SELECT * FROM operations AS o INDEXED BY operations_waiting"
+        "SELECT * FROM operations AS o INDEXED BY operations_waiting"  # noqa: S608 (constant)
         " WHERE o.state IN ('pending', 'unknown') AND o.next_attempt_at <= ?"
-        " AND NOT EXISTS (SELECT 1 FROM operations AS p"
-        "   WHERE p.customer_key = o.customer_key AND p.seq < o.seq"
-        "   AND p.state IN ('pending', 'in_flight', 'unknown'))"
+        f" AND {FIRST_OF_ITS_CUSTOMER}"
         " ORDER BY o.seq LIMIT ?",
         (now, limit),
     ).fetchall()
     seen = {row["seq"] for row in rows}
     rows = [row for row in fresh if row["seq"] not in seen] + rows
     return [Operation.from_row(row) for row in rows[:limit]]
+
+
+def first_in_line(db: sqlite3.Connection, ids: list[str], now: float) -> list[Operation]:
+    """Of the operations ``ids`` (a sale's, in the transaction that writes them), those the
+    due list would hand out at ``now``: pending, due, first of their customer's, in order."""
+    if not ids:
+        return []
+    rows = db.execute(
+        "SELECT * FROM operations AS o WHERE o.id IN (SELECT value FROM json_each(?))"  # noqa: S608 (constant)
+        f" AND o.state = 'pending' AND o.next_attempt_at <= ? AND {FIRST_OF_ITS_CUSTOMER}"
+        " ORDER BY o.seq",
+        (json.dumps(ids), now),
+    ).fetchall()
+    return [Operation.from_row(row) for row in rows]
 
 
 def _anything_due(db: sqlite3.Connection, now: float) -> bool:

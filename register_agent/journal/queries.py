@@ -81,23 +81,6 @@ def insert_operation(
     )
 
 
-def first_in_line(db: sqlite3.Connection, ids: list[str], now: float) -> list[Operation]:
-    """Of the operations ``ids``, those due at ``now`` with nothing of their customer's
-    still to be done before them (the due list's rule, ``journal/due.py``), in order."""
-    if not ids:
-        return []
-    rows = db.execute(
-        "SELECT * FROM operations AS o WHERE o.id IN (SELECT value FROM json_each(?))"
-        " AND o.state = 'pending' AND o.next_attempt_at <= ?"
-        " AND NOT EXISTS (SELECT 1 FROM operations AS p"
-        "   WHERE p.customer_key = o.customer_key AND p.seq < o.seq"
-        "   AND p.state IN ('pending', 'in_flight', 'unknown'))"
-        " ORDER BY o.seq",
-        (dumps(ids), now),
-    ).fetchall()
-    return [Operation.from_row(row) for row in rows]
-
-
 def operation(db: sqlite3.Connection, operation_id: str) -> Operation | None:
     row = db.execute("SELECT * FROM operations WHERE id = ?", (operation_id,)).fetchone()
     return Operation.from_row(row) if row else None
