@@ -5,18 +5,21 @@
 ``.requests()``, ``.set_fault(**spec)``, ``.clear_faults()``, ``.claim(url, member)``.
 Tests that change state ask for ``sandbox_clean`` instead: the same handle, reset to the
 seed (faults off) before the test and faults off after it. ``v1`` and ``v3`` are httpx
-clients on the two API bases with the seeded keys.
+clients on the two API bases with the seeded keys. ``journal`` is a real journal file in the
+test's own directory, opened and closed around the test.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from register_agent.journal import Journal
 from register_agent.loyalty import set_testing
 from register_agent.sandbox import SandboxHandle, start_sandbox
 from tests.support.figures import summarise
@@ -97,6 +100,13 @@ class Sandbox:
 def anyio_backend() -> str:
     """The async tests (``pytest.mark.anyio``) run on asyncio, like the agent."""
     return "asyncio"
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    opened = Journal.open(tmp_path / "journal.sqlite3")
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ a person's decision, and what the desk, the receipt, the status and the metrics 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,13 +32,6 @@ from tests.counter.test_giftcard_desk import CARD, ScriptedCards, desk_for, paym
 
 pytestmark = pytest.mark.anyio
 ALERT = "giftcard payments are not confirmed"
-
-
-@pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    opened = Journal.open(tmp_path / "journal.sqlite3")
-    yield opened
-    opened.close()
 
 
 async def in_review(desk: GiftcardDesk, cards: ScriptedCards, payment_id: str) -> None:

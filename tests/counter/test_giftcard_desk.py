@@ -3,9 +3,7 @@ module): the settling of lost answers and corrections that the sandbox cannot st
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -62,13 +60,6 @@ class ScriptedCards:
         self.balance += amount
         self.sent.append(amount)
         return GiftcardTransaction(f"t-{len(self.sent)}", amount)
-
-
-@pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    opened = Journal.open(tmp_path / "journal.sqlite3")
-    yield opened
-    opened.close()
 
 
 def desk_for(journal: Journal, cards: ScriptedCards) -> GiftcardDesk:

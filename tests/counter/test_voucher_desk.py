@@ -4,9 +4,6 @@ leaves every lock as it was."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from register_agent.counter.vouchers.desk import VoucherDesk
@@ -17,13 +14,6 @@ from register_agent.journal.payloads import VoucherPayload
 pytestmark = pytest.mark.anyio
 
 NOW = 1_800_000_000.0
-
-
-@pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    opened = Journal.open(tmp_path / "journal.sqlite3")
-    yield opened
-    opened.close()
 
 
 def _lock(lock_id: str, sale_id: str) -> NewOperation:

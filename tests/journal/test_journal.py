@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,13 +45,6 @@ def sale(sale_id: str = "4711", *, customer: str | None = "card:A1B2C3D4") -> Sa
 def credit(op_id: str, customer: str | None = "card:A1B2C3D4") -> NewOperation:
     payload = CreditReceptionPayload(sale_id="4711", amount="12.50", card="A1B2C3D4")
     return NewOperation(id=op_id, kind="credit_reception", customer_key=customer, payload=payload)
-
-
-@pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    opened = Journal.open(tmp_path / "journal.sqlite3")
-    yield opened
-    opened.close()
 
 
 pytestmark = pytest.mark.anyio

@@ -4,9 +4,7 @@ or one whose sale stays, is kept. A real SQLite file."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -25,13 +23,6 @@ pytestmark = pytest.mark.anyio
 
 NOW = 1_800_000_000.0
 CUSTOMER = "customer:0f8e6a7c-3b1d-4e52-9a57-2d4c1e9b7f10"
-
-
-@pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    opened = Journal.open(tmp_path / "journal.sqlite3")
-    yield opened
-    opened.close()
 
 
 def sale(sale_id: str) -> SaleRecord:

@@ -3,9 +3,7 @@ moves, a refused row taken up again, the sale's payments, and the purge."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -13,13 +11,6 @@ from register_agent.journal import GiftcardPayment, GiftcardState, Journal
 
 pytestmark = pytest.mark.anyio
 NOW = 1_700_000_000.0
-
-
-@pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    opened = Journal.open(tmp_path / "journal.sqlite3")
-    yield opened
-    opened.close()
 
 
 def record(payment_id: str, sale_id: str | None = "S-1") -> GiftcardPayment:

@@ -4,9 +4,6 @@ released unless its call is under way, and its code is cut to its last four once
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from register_agent.journal import Journal, NewOperation, OperationState, SaleRecord
@@ -20,13 +17,6 @@ pytestmark = pytest.mark.anyio
 
 NOW = 1_800_000_000.0
 CODE = "VCH-COFFEE-01"
-
-
-@pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    opened = Journal.open(tmp_path / "journal.sqlite3")
-    yield opened
-    opened.close()
 
 
 def locked(lock_id: str, sale_id: str = "S-1") -> NewOperation:

@@ -44,13 +44,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    opened = Journal.open(tmp_path / "journal.sqlite3")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def device() -> Iterator[VirtualPrinter]:
     with VirtualPrinter() as started:
         yield started

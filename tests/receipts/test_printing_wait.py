@@ -19,7 +19,6 @@ from tests.receipts.test_printing import (  # noqa: F401 (fixtures)
     CREDITED,
     SHOP,
     device,
-    journal,
     printed,
     printer,
 )
