@@ -108,6 +108,8 @@ def test_paper_out_mid_receipt_is_reported_and_the_receipt_printed_again_whole(
     assert again.complete
     assert again.data == first.data  # the whole slip, as it was meant the first time
     assert b"COPY" not in again.data
+    # the slip is on paper before the agent has heard the printer's answer and written it
+    wait_for(lambda: jobs_of(agent, "torn")[0]["printed_at"], 10, "the journal's printed slip")
     (row,) = jobs_of(agent, "torn")
     assert (row["state"], row["copy"], row["attempts"]) == ("printed", 0, 2)
     wait_for(lambda: agent.status()["printer"].startswith("online"), 10, "status: online")
@@ -166,6 +168,7 @@ def test_held_receipts_raise_an_alert_and_their_reprint_is_the_original(
     assert b"COPY" not in slip.data
     (sale,) = [s for s in agent.journal_rows("sales") if s["sale_id"] == "late"]
     assert local_time(sale["created_at"]) in slip.data  # the sale's time, the till's zone
+    wait_for(lambda: jobs_of(agent, "late")[0]["printed_at"], 10, "the journal's printed slip")
     (row,) = jobs_of(agent, "late")
     assert (row["copy"], row["state"]) == (0, "printed")
     assert row["printed_at"] is not None
