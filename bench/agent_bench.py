@@ -91,11 +91,11 @@ def _notify_socket(directory: Path, name: str = "notify") -> Iterator[socket.soc
 
 def _sale_latency(agent: AgentProcess, api_url: str, directory: Path, count: int) -> list[Figure]:
     no_card, with_card = agent.time_sales("latency", count, CARDS)
-    floor = _commit_plus_request(agent, directory, count)
+    floor = sale_floor.without_card(agent, api_url, directory, count)
     name = "one FULL-sync SQLite commit + one empty local API request"
     card_floor = sale_floor.with_card(agent, api_url, directory, CARDS, count)
     card_name = f"{name} + the sale's three Register API requests, bare"
-    handed = "the commit handed to a writer thread and waited for"
+    handed = "on an event loop, the commit handed to a writer thread and awaited"
     return (
         answer_figures(
             ("sale answer, no card (v3 token QR), p50", "sale answer, no card, p99"),
@@ -105,11 +105,11 @@ def _sale_latency(agent: AgentProcess, api_url: str, directory: Path, count: int
         )
         + answer_figures(
             (
-                "sale answer, no card, p50, against the floor with its commit off the loop",
-                "sale answer, no card, p99, against the floor with its commit off the loop",
+                "sale answer, no card, p50, against the floor on an event loop",
+                "sale answer, no card, p99, against the floor on an event loop",
             ),
             no_card,
-            _commit_plus_request(agent, directory, count, handed=True),
+            sale_floor.without_card(agent, api_url, directory, count, handed=True),
             f"the same, {handed}",
         )
         + answer_figures(
@@ -132,32 +132,15 @@ def _sale_latency(agent: AgentProcess, api_url: str, directory: Path, count: int
         )
         + answer_figures(
             (
-                "sale answer, with card, p50, against the floor with four commits off the loop",
-                "sale answer, with card, p99, against the floor with four commits off the loop",
+                "sale answer, with card, p50, against the floor on an event loop with four commits",
+                "sale answer, with card, p99, against the floor on an event loop with four commits",
             ),
             with_card,
             sale_floor.with_card(agent, api_url, directory, CARDS, count, commits=4, handed=True),
-            "the same floor, each of the four commits handed to a writer thread and waited for",
+            "the same floor on an event loop: each commit handed to a writer thread and "
+            "awaited, the requests on httpx's async client (the agent's)",
         )
     )
-
-
-def _commit_plus_request(
-    agent: AgentProcess, directory: Path, count: int, *, handed: bool = False
-) -> list[float]:
-    """One durable commit (on this thread, or ``handed`` to a writer thread) and one empty
-    request to the agent's local API, ``count`` times."""
-    commit, close = sale_floor.committer(
-        directory / f"floor{'-handed' if handed else ''}.sqlite3", handed=handed
-    )
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        commit("sale")
-        agent.get("/v1/customer")
-        samples.append(time.perf_counter() - started)
-    close()
-    return samples
 
 
 def _scan_to_customer(agent: AgentProcess, sandbox: SandboxHandle) -> list[Figure]:

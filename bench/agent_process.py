@@ -22,6 +22,8 @@ from typing import Any
 from register_agent.sandbox import SandboxHandle, start_sandbox
 
 TOKEN = "bench-local-api-token-0123456789"
+#: the CPU the runner names for the agents of a module run on every core (bench/runner.py)
+AGENT_CPU_ENV = "BENCH_AGENT_CPU"
 
 
 @contextmanager
@@ -57,8 +59,11 @@ class AgentProcess:
     ) -> None:
         self.directory = directory
         # ``taskset -c`` this agent alone (e.g. "0"): a one-core till beside a load that
-        # is not the till's (the whole module pinned instead: ``--cores 1``, bench/runner.py)
-        self._pin = [] if cpus is None else pinned_to(cpus)
+        # is not the till's (the whole module pinned instead: ``--cores 1``, bench/runner.py;
+        # on every core, the runner names the agent's CPU in the environment)
+        cpus = cpus or os.environ.get(AGENT_CPU_ENV)
+        #: the command prefix that starts a process where this agent runs (the floors' till)
+        self.pin = [] if cpus is None else pinned_to(cpus)
         self.port = free_port()
         self.master, slave = os.openpty()
         tty.setraw(slave)
@@ -89,7 +94,7 @@ class AgentProcess:
         log = (self.directory / "agent.log").open("ab")
         self.process = subprocess.Popen(
             [
-                *self._pin,
+                *self.pin,
                 sys.executable,
                 "-m",
                 "register_agent",

@@ -57,6 +57,21 @@ def one_core() -> list[str]:
     return agent_process.pinned_to(str(min(os.sched_getaffinity(0))))
 
 
+def cores_apart() -> tuple[list[str], dict[str, str]]:
+    """On every core: the module's process (the POS, the sandbox, the baselines) pinned to
+    the lowest CPU, and the agents it starts told the highest (``AGENT_CPU_ENV``).
+
+    The agent keeps its threads on one CPU (``[process] cpu``); left to land where it
+    started, it shared a core with the benchmark's own process in some runs and not in
+    others, and a card sale's p50 fell into two groups (about 7.5 and 10.5 ms) whatever
+    the code. Named CPUs make the figures of two runs comparable: a till whose agent has a
+    core of its own, the POS on the other."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return [], {}
+    return agent_process.pinned_to(str(cpus[0])), {agent_process.AGENT_CPU_ENV: str(cpus[-1])}
+
+
 def cores_label(pinned: bool) -> str:
     count = 1 if pinned else len(os.sched_getaffinity(0))
     return "one core" if count == 1 else f"{count} cores"
@@ -65,7 +80,7 @@ def cores_label(pinned: bool) -> str:
 def run_modules(names: list[str], *, quick: bool, pinned: bool) -> list[Figure]:
     """Each named module in a child process (pinned to one core with ``pinned``), followed
     by its peak resident memory against that of a process that only imports the libraries."""
-    prefix = one_core() if pinned else []
+    prefix, env = (one_core(), {}) if pinned else cores_apart()
     floor = float(
         subprocess.run(
             [*prefix, sys.executable, "-c", IMPORTS_ONLY],
@@ -79,7 +94,11 @@ def run_modules(names: list[str], *, quick: bool, pinned: bool) -> list[Figure]:
         with tempfile.TemporaryDirectory() as directory:
             out = Path(directory) / "figures.json"
             command = [*prefix, sys.executable, "-m", "bench.runner", name, str(out)]
-            subprocess.run([*command, *(["--quick"] if quick else [])], check=True)
+            subprocess.run(
+                [*command, *(["--quick"] if quick else [])],
+                check=True,
+                env={**os.environ, **env},
+            )
             result = json.loads(out.read_text(encoding="utf-8"))
         figures += [Figure(**row) for row in result["figures"]]
         whose = "agent process" if result["agent"] else "benchmark process (in-process)"

@@ -13,10 +13,11 @@ from drivers.virtual_printer import VirtualPrinter
 from register_agent import __version__
 from register_agent.cli import main
 from register_agent.commands.doctor.check import Check
-from register_agent.commands.doctor.diagnosis import diagnose, run_doctor
+from register_agent.commands.doctor.diagnosis import cpu_check, diagnose, run_doctor
 from register_agent.config import load_config
 from register_agent.journal import Journal
 from register_agent.journal.schema import MIGRATIONS
+from register_agent.runtime.cpu import CpuSetting
 from register_agent.sandbox import default_seed_path, start_sandbox
 from tests.conftest import Sandbox
 from tests.support.ops_support import TOKEN_SECRET
@@ -102,6 +103,7 @@ def test_a_good_till_passes_every_check(
         "outbox",
         "reader counter",
         "printer",
+        "cpu",
     ):
         assert f"PASS  {name}:" in output, name
     assert "against the Register API's Date header" in output
@@ -124,6 +126,8 @@ def test_a_broken_till_names_each_problem_with_its_fix(
         printer_port=free_port(),
         reader_port="/dev/ttyREGISTERAGENT9",
     )
+    with path.open("a", encoding="utf-8") as config:
+        config.write("\n[process]\ncpu = 4095\n")  # no till has that CPU
 
     checks = by_name(diagnose(lambda: load_config(path)))
 
@@ -132,6 +136,7 @@ def test_a_broken_till_names_each_problem_with_its_fix(
         "state directory": ("not writable", "owned by the service user"),
         "reader counter": ("does not exist", "plug the reader in"),
         "printer": ("network", "check [printer] in the config"),
+        "cpu": ("cpu = 4095: this agent may run on CPU", "correct [process] cpu"),
     }
     for name, (problem, fix) in expected.items():
         check = checks[name]
@@ -140,6 +145,24 @@ def test_a_broken_till_names_each_problem_with_its_fix(
         assert fix in check.fix, check
     assert checks["attribute agent_operation_id"].verdict == "SKIP"
     assert "a-wrong-key" not in "\n".join(check.line() for check in checks.values())
+
+
+@pytest.mark.parametrize(
+    ("setting", "allowed", "verdict", "said"),
+    [
+        ("one", {0, 1}, "PASS", "keeps to the CPU it starts on, one of 0,1"),
+        ("one", {2}, "PASS", "runs where the kernel puts it, on 2"),
+        ("all", {0, 1}, "PASS", "runs where the kernel puts it, on 0,1"),
+        (1, {0, 1}, "PASS", "keeps to CPU 1 of 0,1"),
+        (3, {0, 1}, "FAIL", "cpu = 3: this agent may run on CPU 0, 1 only"),
+    ],
+)
+def test_the_cpu_setting_is_checked_against_the_cpus_the_agent_may_use(
+    setting: CpuSetting, allowed: set[int], verdict: str, said: str
+) -> None:
+    check = cpu_check(setting, allowed)
+    assert (check.verdict, check.name) == (verdict, "cpu"), check
+    assert said in check.detail, check
 
 
 def test_a_missing_operation_attribute_is_named_with_its_fix(

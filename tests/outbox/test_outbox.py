@@ -456,6 +456,15 @@ async def test_an_offered_operation_starts_without_a_read_of_the_due_list(
         reads.append(now)
         return await read_due(now, limit)
 
+    # how many reads had been made when the request went out
+    reads_at_send: list[int] = []
+    send = api.send
+
+    async def counting_send(operation: Operation, progress: Progress) -> Delivered:
+        reads_at_send.append(len(reads))
+        return await send(operation, progress)
+
+    api.send = counting_send  # type: ignore[method-assign]
     outbox = Outbox(journal, {"credit": api}, OutboxSettings(idle_poll_s=60), clock=clock)
     running = asyncio.create_task(outbox.run())
     await asyncio.sleep(0.05)  # the first turn's read of an empty journal, then the nap
@@ -470,7 +479,8 @@ async def test_an_offered_operation_starts_without_a_read_of_the_due_list(
     assert done is not None
     assert done.state is OperationState.DONE
     assert api.sent == ["op-S-1"]
-    # started without a read; the one read after is the worker looking for what is next
+    # sent before any read; the one read after is the worker looking for what is next
+    assert reads_at_send == [0]
     assert len(reads) <= 1
     # offered again once it has ended (a stale offer): not started a second time
     assert not outbox.offer(first)

@@ -5,6 +5,7 @@ when anything failed).
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from register_agent.commands.doctor.till_checks import journal_checks, state_wri
 from register_agent.commands.machine_readable import doctor_answer
 from register_agent.commands.setup_checks import missing_config_file
 from register_agent.config import AgentConfig
-from register_agent.errors import RegisterAgentError
+from register_agent.errors import ConfigError, RegisterAgentError
+from register_agent.runtime.cpu import CpuSetting, chosen_cpu
 
 
 def run_doctor(
@@ -47,7 +49,7 @@ def diagnose(load: Callable[[], AgentConfig], *, config_file: Path | None = None
     except RegisterAgentError as exc:
         fix = "correct the config file (see config/register-agent.example.toml)"
         return [failed("config", str(exc), fix)]
-    checks = [_config_check(config, config_file)]
+    checks = [_config_check(config, config_file), cpu_check(config.process.cpu)]
     checks += asyncio.run(api_checks(config))
     checks += [state_writable(config.state.directory), *journal_checks(config)]
     checks += [reader_check(reader) for reader in config.readers] or [no_reader()]
@@ -65,3 +67,20 @@ def _config_check(config: AgentConfig, config_file: Path | None) -> Check:
         # the checks below still run, on the defaults: they say what such a till would do
         return failed("config", *missing)
     return passed("config", f"{config_file}: {api}")
+
+
+def cpu_check(setting: CpuSetting, allowed: set[int] | None = None) -> Check:
+    """``[process] cpu`` against the CPUs this command may use (``allowed``: those of this
+    process), which are the service's unless its unit narrows them (``CPUAffinity=``).
+    A number outside them stops the agent at start: said here first."""
+    cpus = os.sched_getaffinity(0) if allowed is None else allowed
+    listed = ",".join(str(number) for number in sorted(cpus))
+    try:
+        chosen = chosen_cpu(setting, cpus, None)
+    except ConfigError as exc:
+        return failed("cpu", str(exc), "correct [process] cpu in the config file")
+    if chosen is None:
+        return passed("cpu", f"the agent runs where the kernel puts it, on {listed}")
+    if setting == "one":  # which one is known when it starts
+        return passed("cpu", f"the agent keeps to the CPU it starts on, one of {listed}")
+    return passed("cpu", f"the agent keeps to CPU {chosen} of {listed}")
