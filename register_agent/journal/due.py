@@ -14,9 +14,11 @@ from register_agent.journal.records import Operation
 
 #: the newest operations looked at first: a sale just made is the one a cashier waits for
 FRESH = 8
-#: the operation ``o`` has nothing of its customer's still to be done before it
+#: the operation ``o`` has nothing of its customer's still to be done before it: one probe
+#: of the partial index of the operations still to be done (schema 6), whose condition the
+#: state list below must repeat word for word for SQLite to use it
 FIRST_OF_ITS_CUSTOMER = (
-    "NOT EXISTS (SELECT 1 FROM operations AS p"
+    "NOT EXISTS (SELECT 1 FROM operations AS p INDEXED BY operations_active"
     " WHERE p.customer_key = o.customer_key AND p.seq < o.seq"
     " AND p.state IN ('pending', 'in_flight', 'unknown'))"
 )
