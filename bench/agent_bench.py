@@ -32,7 +32,7 @@ IMPORTS_ONLY = (
 )
 
 
-def run(sales: int = 300, queued: int = 10_000) -> list[Figure]:
+def run(sales: int = 1_000, queued: int = 10_000) -> list[Figure]:
     with sandbox_and_directory() as (sandbox, directory):
         return _measure(directory, sandbox, sales, queued)
 

@@ -43,7 +43,7 @@ class Module:
 
 
 MODULES = (
-    Module("agent_bench", {"sales": 300, "queued": 10_000}, {"sales": 30, "queued": 1_000}),
+    Module("agent_bench", {"sales": 1_000, "queued": 10_000}, {"sales": 30, "queued": 1_000}),
     Module("receipts_print"),
     Module("passthrough", {}, {"jobs": 20}),
     Module("printer_down", {"sales": 100}, {"sales": 20}),
