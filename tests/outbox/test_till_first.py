@@ -65,13 +65,33 @@ def test_while_a_sale_is_answered_only_its_own_operations_and_its_customers_star
         assert ids(first.choose([*BACKLOG, mine], 4, 0)) == [("op-2", True), ("op-9", True)]
 
 
-def test_each_sale_answered_earns_the_backlog_one_delivery_while_sales_come_in() -> None:
+def test_while_sales_come_back_to_back_the_backlog_waits_for_a_quiet_second() -> None:
+    clock = Clock()
+    first = TillFirst(clock=clock)
+    for sale in ("A", "B", "C"):  # a run of sales, less than a second apart
+        with first.serving(sale):
+            assert first.choose(BACKLOG, 4, 0) == []
+            assert first.holding()
+        assert first.holding()  # between them too: no delivery to queue the next behind
+        assert first.choose(BACKLOG, 4, 0) == []
+        clock.now += QUIET_S / 2
+    clock.now += QUIET_S  # the till is quiet: the whole room again
+    assert not first.holding()
+    assert len(first.choose(BACKLOG, 4, 0)) == 4
+
+
+def test_a_till_without_a_quiet_second_for_long_earns_the_backlog_a_delivery_per_sale() -> None:
     clock = Clock()
     first = TillFirst(clock=clock)
     with first.serving("A"):
-        assert first.choose(BACKLOG, 4, 0) == []
-    assert not first.holding()
-    with first.serving("B"):  # earned by A, spent beside B
+        pass
+    # never a quiet second, for just under LONGEST_HOLD_S
+    for number in range(int(LONGEST_HOLD_S / (QUIET_S / 2)) - 1):
+        clock.now += QUIET_S / 2
+        with first.serving(f"S{number}"):
+            assert first.choose(BACKLOG, 4, 0) == [], number
+    clock.now += QUIET_S / 2
+    with first.serving("B"):  # earned by the sales before, spent beside B
         assert ids(first.choose(BACKLOG, 4, 0)) == [("op-1", False)]
         assert first.holding()
     # between sales: B's delivery, one backlog customer at a time
@@ -80,6 +100,8 @@ def test_each_sale_answered_earns_the_backlog_one_delivery_while_sales_come_in()
     assert first.choose(BACKLOG[2:], 2, 0) == []  # spent; no sale since
     clock.now += QUIET_S  # the till is quiet: the whole room again
     assert len(first.choose(BACKLOG[2:], 2, 1)) == 2
+    with first.serving("C"):  # and a new run of sales starts the count again
+        assert first.choose(BACKLOG[2:], 2, 0) == []
 
 
 def test_a_till_answering_without_end_still_lets_one_delivery_through() -> None:
