@@ -11,8 +11,10 @@ been quiet for ``QUIET_S``, which a till's customers, seconds apart, give it bet
 While sales come back to back without such a pause, the backlog waits: each delivery it
 started then would share the till's one event loop (and on a small till its one core) with
 the next sale, and that sale's answer would queue behind it. Measured on one core with
-10,000 operations draining and sales back to back (bench/README.md), a sale's p99 was 2.8
-to 2.9x of idle with a backlog delivery earned by each sale, 1.5 to 1.95x holding it back.
+10,000 operations draining and sales back to back (bench/README.md), a sale's p99 was 1.95
+to 2.94x of idle over four runs with a backlog delivery earned by each sale, and 1.52 to
+2.98x over three holding it back: lower on the whole, not always, on a machine whose runs
+move by a third.
 The yield is bounded, so a till that never pauses still drains its backlog: after
 ``LONGEST_HOLD_S`` without a quiet second, each sale answered earns the backlog one
 delivery, started even while the next sale is answered, one backlog customer at a time.
