@@ -64,8 +64,9 @@ def cores_apart() -> tuple[list[str], dict[str, str]]:
     The agent keeps its threads on one CPU (``[process] cpu``); left to land where it
     started, it shared a core with the benchmark's own process in some runs and not in
     others, and a card sale's p50 fell into two groups (about 7.5 and 10.5 ms) whatever
-    the code. Named CPUs make the figures of two runs comparable: a till whose agent has a
-    core of its own, the POS on the other."""
+    the code. Named CPUs take that cause away and say what the column is: a till whose
+    agent has a core of its own, the POS on the other. (Runs still move with the machine:
+    by a fifth to a third on the 2-vCPU machine of bench/README.md.)"""
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
         return [], {}
