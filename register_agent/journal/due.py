@@ -62,10 +62,14 @@ def first_in_line(db: sqlite3.Connection, ids: list[str], now: float) -> list[Op
     due list would hand out at ``now``: pending, due, first of their customer's, in order."""
     if not ids:
         return []
+    # The sale's ids first, each looked up by its key (CROSS JOIN fixes SQLite's loop
+    # order): left to itself the planner walked the due index instead, every pending due
+    # operation of the backlog, 1.8 ms per sale at 10,000 after an outage, on the writer
+    # while the cashier waits.
     rows = db.execute(
-        "SELECT * FROM operations AS o WHERE o.id IN (SELECT value FROM json_each(?))"  # noqa: S608 (constant)
-        f" AND o.state = 'pending' AND o.next_attempt_at <= ? AND {FIRST_OF_ITS_CUSTOMER}"
-        " ORDER BY o.seq",
+        "SELECT o.* FROM json_each(?) AS wanted CROSS JOIN operations AS o"  # noqa: S608 (constant)
+        f" ON o.id = wanted.value WHERE o.state = 'pending' AND o.next_attempt_at <= ?"
+        f" AND {FIRST_OF_ITS_CUSTOMER} ORDER BY o.seq",
         (json.dumps(ids), now),
     ).fetchall()
     return [Operation.from_row(row) for row in rows]

@@ -94,3 +94,23 @@ def test_an_operation_in_flight_or_unknown_still_holds_its_customer_back(
     _add(db, "card:parked-first", "card:parked", "review")  # parked holds nobody up
     later = _history(db, "card:parked", 2)
     assert [op.id for op in first_in_line(db, [later], NOW)] == [later]
+
+
+def test_a_due_backlog_of_other_customers_costs_a_sales_own_question_nothing(
+    tmp_path: Path,
+) -> None:
+    """A sale's transaction asks of its own new operations only: after an outage the whole
+    backlog is pending and due, and walking it there made each sale's commit longer by the
+    backlog's length (1.8 ms at 10,000, measured) while the cashier waited."""
+    steps = {}
+    for backlog in (3, 3_000):
+        db = _open(tmp_path / f"journal-{backlog}.sqlite3")
+        db.execute("BEGIN")
+        for number in range(backlog):
+            _add(db, f"backlog-{number}", f"card:{number % 100}", "pending")
+        db.execute("COMMIT")
+        sale = _history(db, "card:at-the-counter", 0)
+        assert [op.id for op in first_in_line(db, [sale], NOW)] == [sale]
+        steps[backlog] = _steps(db, lambda: first_in_line(db, [sale], NOW))  # noqa: B023
+        db.close()
+    assert steps[3_000] <= steps[3] + 1, steps
