@@ -32,12 +32,15 @@ IMPORTS_ONLY = (
 )
 
 
-def run(sales: int = 1_000, queued: int = 10_000) -> list[Figure]:
+def run(sales: int = 1_000, queued: int = 10_000, spaced: int = 60) -> list[Figure]:
+    """``spaced``: the pairs of sales made one customer at a time during the drain."""
     with sandbox_and_directory() as (sandbox, directory):
-        return _measure(directory, sandbox, sales, queued)
+        return _measure(directory, sandbox, sales, queued, spaced)
 
 
-def _measure(directory: Path, sandbox: SandboxHandle, sales: int, queued: int) -> list[Figure]:
+def _measure(
+    directory: Path, sandbox: SandboxHandle, sales: int, queued: int, spaced: int
+) -> list[Figure]:
     figures = []
     baseline_ready, baseline_rss = _imports_only(directory)
     agent = AgentProcess(directory, sandbox.url)
@@ -59,7 +62,7 @@ def _measure(directory: Path, sandbox: SandboxHandle, sales: int, queued: int) -
         figures += _scan_to_customer(agent, sandbox)
     finally:
         agent.stop()
-    return figures + drain.run(queued=queued, sales=sales, floor_rss=baseline_rss)
+    return figures + drain.run(queued=queued, sales=sales, floor_rss=baseline_rss, spaced=spaced)
 
 
 def _imports_only(directory: Path) -> tuple[float, float]:

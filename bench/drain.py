@@ -20,8 +20,9 @@ from pathlib import Path
 
 import httpx
 
+from bench import backlog_sales
 from bench.agent_process import AgentProcess
-from bench.measure import Figure, percentile
+from bench.measure import Figure
 from bench.sale_floor import committer
 from register_agent.outbox.till_first import QUIET_S
 from register_agent.sandbox import SandboxHandle, start_sandbox
@@ -37,9 +38,14 @@ OUTAGE = {"mode": "error_503", "rate": 1.0, "paths": ["/api/v3"], "methods": ["P
 
 
 def run(
-    queued: int = 10_000, sales: int = 200, customers: int = CUSTOMERS, floor_rss: float = 0.0
+    queued: int = 10_000,
+    sales: int = 200,
+    customers: int = CUSTOMERS,
+    floor_rss: float = 0.0,
+    spaced: int = 60,
 ) -> list[Figure]:
-    """``floor_rss``: the resident memory of a process that only imports the libraries."""
+    """``floor_rss``: the resident memory of a process that only imports the libraries;
+    ``spaced``: the pairs of sales made one customer at a time (``backlog_sales``)."""
     with tempfile.TemporaryDirectory() as name:
         directory = Path(name)
         cards = seed_customers(directory / "seed.toml", customers)
@@ -48,7 +54,13 @@ def run(
             figures = _drain_rate(directory / "mix", sandbox, cards)
             backlog = directory / "backlog"
             figures += _sales_during_drain(
-                backlog, sandbox, cards, queued=queued, sales=sales, floor_rss=floor_rss
+                backlog,
+                sandbox,
+                cards,
+                queued=queued,
+                sales=sales,
+                spaced=spaced,
+                floor_rss=floor_rss,
             )
         finally:
             sandbox.stop()
@@ -237,10 +249,12 @@ def _sales_during_drain(
     *,
     queued: int,
     sales: int,
+    spaced: int,
     floor_rss: float,
 ) -> list[Figure]:
     """A sale's answer (no card, and with a card of a customer not in the backlog) while
-    ``queued`` operations drain, against the same agent once idle."""
+    ``queued`` operations drain, each way a till meets it (``backlog_sales``), against the
+    same agent once idle."""
     directory.mkdir()
     backlog = cards[: len(cards) // 2]
     fresh = cards[len(cards) // 2 :]
@@ -251,29 +265,19 @@ def _sales_during_drain(
         with httpx.Client(base_url=sandbox.url) as control:
             _queue(agent, control, "backlog", mix)
             rss = agent.rss_mb()
+            # a shop's outage spreads its sales over hours, with quiet seconds between
+            # customers; the benchmark's come back to back only to build the backlog fast
+            time.sleep(QUIET_S + 0.1)
             control.post("/_sandbox/faults", json={"mode": "off"}).raise_for_status()
-            busy = agent.time_sales("busy", sales, fresh)
-            if not unsettled(directory):
-                raise RuntimeError("the backlog drained before the sales ended: queue more")
+            busy = backlog_sales.while_draining(
+                agent, sales, spaced, fresh, lambda: unsettled(directory)
+            )
             while unsettled(directory):
                 time.sleep(0.2)
-            idle = agent.time_sales("idle", sales, fresh)
+            calm = backlog_sales.idle(agent, sales, spaced, fresh)
     finally:
         agent.stop()
-    figures = [
-        Figure(f"resident memory, {queued:,} sales queued", rss, floor_rss, "MB", "imports only")
-    ]
-    for what, (busy_samples, idle_samples) in (
-        ("no card", (busy[0], idle[0])),
-        ("with a card", (busy[1], idle[1])),
-    ):
-        figures.append(
-            Figure(
-                f"sale answer, {what}, p99, while {queued:,} queued operations drain",
-                percentile(busy_samples, 0.99) * 1000,
-                percentile(idle_samples, 0.99) * 1000,
-                "ms",
-                "the same agent idle",
-            )
-        )
-    return figures
+    rss_figure = Figure(
+        f"resident memory, {queued:,} sales queued", rss, floor_rss, "MB", "imports only"
+    )
+    return [rss_figure, *backlog_sales.figures(busy, calm, queued)]

@@ -43,7 +43,11 @@ class Module:
 
 
 MODULES = (
-    Module("agent_bench", {"sales": 1_000, "queued": 10_000}, {"sales": 30, "queued": 1_000}),
+    Module(
+        "agent_bench",
+        {"sales": 1_000, "queued": 10_000, "spaced": 60},
+        {"sales": 30, "queued": 1_000, "spaced": 3},
+    ),
     Module("receipts_print"),
     Module("passthrough", {}, {"jobs": 20}),
     Module("printer_down", {"sales": 100}, {"sales": 20}),

@@ -4,6 +4,8 @@ to in flight made durable before the first request that can apply anything, the 
 send, and the move on: done, or where ``backoff`` says after a failure (a refused key pauses
 all sending); an operation whose outcome is unknown is reconciled, never sent again first
 (docs/architecture.md, "Exactly once"). Every move tells whoever waits (``on_settled``).
+A backlog delivery (no answered sale waits for it) gives way to the till before each step
+(``backlog_step``: ``till_first.TillFirst.backlog_step``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ from register_agent.outbox.reconciling import reconciled
 
 log = logging.getLogger(__name__)
 
+#: what a delivery awaits before each of its steps
+Step = Callable[[Operation], Awaitable[None]]
+
+
+async def _no_wait(_: Operation) -> None:
+    """An answered sale's own delivery (or one nobody asked to give way): no wait."""
+
 
 class Delivery:
     """Delivers one operation at a time per call (``deliver``); the worker calls it for as
@@ -40,6 +49,7 @@ class Delivery:
         on_settled: Callable[[Operation], Awaitable[None]],
         on_api_result: Callable[[LoyaltyApiError | None], None],
         on_key_refused: Callable[[LoyaltyApiError], None],
+        backlog_step: Step = _no_wait,
     ) -> None:
         self._journal = journal
         self._handlers = dict(handlers)
@@ -50,13 +60,16 @@ class Delivery:
         self._on_settled = on_settled
         self._on_api_result = on_api_result  # the till's health: is the API reachable?
         self._on_key_refused = on_key_refused
+        self._backlog_step = backlog_step
 
-    async def deliver(self, operation: Operation) -> None:
-        """Send it, or reconcile it when its outcome is unknown."""
+    async def deliver(self, operation: Operation, *, backlog: bool = False) -> None:
+        """Send it, or reconcile it when its outcome is unknown. ``backlog``: no answered
+        sale waits for it, and each of its steps gives way to the till's answers first."""
+        step = self._backlog_step if backlog else _no_wait
         if operation.state is OperationState.UNKNOWN:
-            await self._reconcile(operation)
+            await self._reconcile(operation, step)
         else:
-            await self._send(operation)
+            await self._send(operation, step)
 
     async def _settle(
         self,
@@ -76,9 +89,10 @@ class Delivery:
     def _handler(self, operation: Operation) -> OperationHandler:
         return self._handlers[operation.kind]
 
-    async def _send(self, operation: Operation) -> None:
+    async def _send(self, operation: Operation, step: Step) -> None:
         handler = self._handler(operation)
         try:
+            await step(operation)
             # the steps that can apply nothing go first, while the operation is pending, and
             # are saved with in_flight: one commit, where each had one of its own
             prepared = await handler.prepare(operation) if isinstance(handler, Prepares) else None
@@ -88,6 +102,7 @@ class Delivery:
             await self._after_failure(operation, cause, OperationState.PENDING, failed.payload)
             return
         changes: OperationChanges = {} if prepared is None else {"payload": prepared}
+        await step(operation)
         # in_flight is durable before the first request that can apply anything leaves
         sent = await self._journal.move(
             operation.id,
@@ -97,6 +112,7 @@ class Delivery:
             **changes,
         )
         progress = JournalProgress(self._journal, sent, self._clock)
+        await step(sent)
         try:
             delivered = await handler.send(progress.operation, progress)
         except LoyaltyApiError as exc:
@@ -110,6 +126,7 @@ class Delivery:
             return
         crash_point("after_send")
         self._on_api_result(None)
+        await step(sent)
         await self._settle(
             sent.id,
             OperationState.IN_FLIGHT,
@@ -142,7 +159,8 @@ class Delivery:
             changes["payload"] = kept
         await self._settle(operation.id, expected, target, now=now, **changes)
 
-    async def _reconcile(self, operation: Operation) -> None:
+    async def _reconcile(self, operation: Operation, step: Step) -> None:
+        await step(operation)
         now = self._clock()
         handler = self._handler(operation)
         target, changes = await reconciled(

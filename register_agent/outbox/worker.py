@@ -60,6 +60,7 @@ class Outbox:
         self._clock = clock
         self._on_beat = on_beat
         self._writes = JournalWrites(journal, faults or WorkerFaults(), lambda: self._stopping)
+        self._till_first = till_first or TillFirst()
         self._delivery = Delivery(
             journal,
             handlers,
@@ -70,11 +71,11 @@ class Outbox:
             on_settled=on_settled or nobody_waits,
             on_api_result=on_api_result,
             on_key_refused=self._key_refused,
+            backlog_step=self._till_first.backlog_step,
         )
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
         self._backlog: set[str] = set()  # of _busy, those no answered sale waits for
-        self._till_first = till_first or TillFirst()
         self._till_first.listen(self.wake, self.offer)
         self._watching: list[set[str]] = []  # what ended during each read of the due list
         self._ended_lately: deque[str] = deque(maxlen=1024)  # for ``offer``'s check
@@ -203,7 +204,7 @@ class Outbox:
         if not own:
             self._backlog.add(operation.id)
         work = in_log_context(
-            self._work(operation), operation_id=operation.id, sale_id=operation.sale_id
+            self._work(operation, own), operation_id=operation.id, sale_id=operation.sale_id
         )
         tasks.create_task(work)
 
@@ -212,9 +213,9 @@ class Outbox:
         async with asyncio.TaskGroup() as tasks:
             await self.step(tasks)
 
-    async def _work(self, operation: Operation) -> None:
+    async def _work(self, operation: Operation, own: bool) -> None:
         try:
-            await self._delivery.deliver(operation)
+            await self._delivery.deliver(operation, backlog=not own)
         except JournalUnavailable as exc:  # it stays as it is, busy for a while: no tight
             await asyncio.sleep(self._writes.failed(exc))  # loop of refused writes
         except Exception:

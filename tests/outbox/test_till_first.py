@@ -3,11 +3,15 @@ sale or a scan (the end-to-end proof on a real agent: tests/e2e/test_e2e_till_fi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import cast
 
+import pytest
+
 from register_agent.journal import Operation, OperationState
 from register_agent.journal.payloads import Payload
+from register_agent.outbox import till_first
 from register_agent.outbox.till_first import LONGEST_HOLD_S, QUIET_S, TillFirst
 
 
@@ -157,3 +161,46 @@ def test_a_sale_is_offered_to_the_outbox_only_when_all_its_operations_are_first_
     # two recorded, one waits behind its customer's older work: the due list decides both
     assert not first.offer([operation(2, "T", "c2")], 2)
     assert offered == [["op-1"]]
+
+
+async def _step_waits(first: TillFirst, backlog: Operation) -> asyncio.Task[None]:
+    """A backlog delivery's next step, started now: still waiting after the loop went round."""
+    step = asyncio.create_task(first.backlog_step(backlog))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    return step
+
+
+@pytest.mark.anyio
+async def test_a_backlog_deliverys_next_step_waits_while_a_sale_is_answered() -> None:
+    first, backlog = TillFirst(), BACKLOG[0]
+    await first.backlog_step(backlog)  # nobody answered: at once
+    with first.serving("S"):
+        step = await _step_waits(first, backlog)
+        assert not step.done()  # another customer's sale is answered: the step waits
+    await asyncio.wait_for(step, 1)  # the answer ended: the step goes on
+
+
+@pytest.mark.anyio
+async def test_a_sale_of_the_backlog_deliverys_own_customer_lets_its_steps_go_on() -> None:
+    """The sale's credits wait behind its customer's older delivery: holding that back would
+    hold the sale's own answer."""
+    first, backlog = TillFirst(), BACKLOG[0]
+    with first.serving("S") as turn:
+        step = await _step_waits(first, backlog)
+        assert not step.done()  # recorded for nobody yet
+        turn.recorded_for(backlog.customer_key)
+        await asyncio.wait_for(step, 1)
+
+
+@pytest.mark.anyio
+async def test_a_backlog_deliverys_step_waits_no_longer_than_its_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two lanes answering without a gap between them stop no delivery for good."""
+    monkeypatch.setattr(till_first, "LONGEST_STEP_WAIT_S", 0.05)
+    first = TillFirst()
+    with first.serving("S"), first.serving("T"):
+        waited = asyncio.create_task(first.backlog_step(BACKLOG[0]))
+        other = asyncio.create_task(first.backlog_step(BACKLOG[1]))
+        await asyncio.wait_for(asyncio.gather(waited, other), 1)  # both, the sales still on

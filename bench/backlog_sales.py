@@ -1,0 +1,104 @@
+"""A sale's answer while a backlog of queued operations drains, against the same sales on
+the same agent once idle: the three ways a till meets its backlog after an outage
+(``register_agent.outbox.till_first``). ``drain.run`` builds the backlog and calls
+``while_draining``, then ``idle`` once it drained; bench/README.md.
+
+- **One customer at a time**: each sale after a quiet second, so the backlog drains with
+  the outbox's whole room (``[outbox] concurrency`` deliveries under way) as it arrives:
+  a shop's ordinary day. Its baseline is the same spaced sales on the idle agent: a sale
+  after a pause is slower than one right after another, idle too (about 4 against 2 ms).
+- **Back to back**: the backlog gives way until the till is quiet for a second.
+- **Back to back for longer than ``LONGEST_HOLD_S``**: one backlog delivery beside each
+  sale, the bound that lets a till that never pauses drain all the same.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bench.agent_process import AgentProcess
+from bench.measure import Figure, percentile
+from register_agent.outbox.till_first import LONGEST_HOLD_S, QUIET_S
+
+Samples = tuple[list[float], list[float]]  # answer times (s): no card, with a card
+
+
+@dataclass
+class Ways:
+    """A sale's answer times, each way a till meets its backlog (or none, idle)."""
+
+    one_at_a_time: Samples
+    back_to_back: Samples
+    beside: Samples | None = None  # idle has no backlog to let beside its sales
+
+
+def _one_at_a_time(agent: AgentProcess, prefix: str, cards: Sequence[str], pairs: int) -> Samples:
+    """``pairs`` sales without a card, each followed by one with a card, after a quiet second."""
+    no_card: list[float] = []
+    with_card: list[float] = []
+    for number in range(pairs):
+        time.sleep(QUIET_S + 0.1)
+        plain, carded = agent.time_sales(f"{prefix}-{number}", 1, cards[number % len(cards) :])
+        no_card += plain
+        with_card += carded
+    return no_card, with_card
+
+
+def while_draining(
+    agent: AgentProcess,
+    sales: int,
+    spaced: int,
+    cards: Sequence[str],
+    draining: Callable[[], int],
+) -> Ways:
+    """Called as the Register API comes back after a quiet second: ``spaced`` pairs one
+    customer at a time, then ``sales`` pairs back to back, the till kept selling until
+    ``LONGEST_HOLD_S`` passed, and ``sales`` pairs more. ``draining``: how many operations
+    are still to be done (there must be some left at the end)."""
+    one_at_a_time = _one_at_a_time(agent, "spaced", cards, spaced)
+    ways = Ways(one_at_a_time, agent.time_sales("busy", sales, cards))
+    loud_since = time.monotonic() - sum(ways.back_to_back[0]) - sum(ways.back_to_back[1])
+    filler = 0
+    while time.monotonic() - loud_since < LONGEST_HOLD_S + 1:  # sales without a card,
+        agent.sell(f"loud-{filler}")  # which add nothing to the backlog
+        filler += 1
+    ways.beside = agent.time_sales("beside", sales, cards)
+    if not draining():
+        raise RuntimeError("the backlog drained before the sales ended: queue more")
+    return ways
+
+
+def idle(agent: AgentProcess, sales: int, spaced: int, cards: Sequence[str]) -> Ways:
+    """The same sales on the agent with nothing left to drain."""
+    spaced_sales = _one_at_a_time(agent, "idle-spaced", cards, spaced)
+    return Ways(spaced_sales, agent.time_sales("idle", sales, cards))
+
+
+def figures(busy: Ways, calm: Ways, queued: int) -> list[Figure]:
+    """Each way's p99 against the idle agent's (one customer at a time: its spaced sales)."""
+    assert busy.beside is not None
+    ways = (
+        ("one customer at a time", busy.one_at_a_time, calm.one_at_a_time, "spaced sales"),
+        ("back to back (the backlog gives way)", busy.back_to_back, calm.back_to_back, "sales"),
+        (
+            f"back to back for over {LONGEST_HOLD_S:.0f} s (one delivery beside each sale)",
+            busy.beside,
+            calm.back_to_back,
+            "sales",
+        ),
+    )
+    result = []
+    for way, samples, baseline, what in ways:
+        for kind, index in (("no card", 0), ("with a card", 1)):
+            result.append(
+                Figure(
+                    f"sale answer, {kind}, p99, while {queued:,} queued operations drain, {way}",
+                    percentile(samples[index], 0.99) * 1000,
+                    percentile(baseline[index], 0.99) * 1000,
+                    "ms",
+                    f"the same {len(baseline[index])} {what} on the idle agent",
+                )
+            )
+    return result
