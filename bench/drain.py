@@ -24,8 +24,8 @@ from bench import backlog_sales
 from bench.agent_process import AgentProcess
 from bench.measure import Figure
 from bench.sale_floor import committer
+from bench.sandbox_process import SandboxProcess
 from register_agent.outbox.till_first import QUIET_S
-from register_agent.sandbox import SandboxHandle, start_sandbox
 from register_agent.sandbox.seed import default_seed_path
 
 CUSTOMERS = 200
@@ -49,8 +49,9 @@ def run(
     with tempfile.TemporaryDirectory() as name:
         directory = Path(name)
         cards = seed_customers(directory / "seed.toml", customers)
-        sandbox = start_sandbox(directory / "seed.toml", port=0)
-        try:
+        # a process of its own, as a Register API is another machine's server: a thread of
+        # this process would share the POS's interpreter lock (``sandbox_process``)
+        with SandboxProcess(directory / "seed.toml", directory / "sandbox.log") as sandbox:
             figures = _drain_rate(directory / "mix", sandbox, cards)
             backlog = directory / "backlog"
             figures += _sales_during_drain(
@@ -62,8 +63,6 @@ def run(
                 spaced=spaced,
                 floor_rss=floor_rss,
             )
-        finally:
-            sandbox.stop()
     return figures
 
 
@@ -97,7 +96,7 @@ def _queue(agent: AgentProcess, control: httpx.Client, prefix: str, mix: list[st
         agent.sell(f"{prefix}-{number}", customer_card=card)
 
 
-def _drain_rate(directory: Path, sandbox: SandboxHandle, cards: list[str]) -> list[Figure]:
+def _drain_rate(directory: Path, sandbox: SandboxProcess, cards: list[str]) -> list[Figure]:
     directory.mkdir()
     mix = shop_mix(cards, random.Random(18))  # noqa: S311 (a shop's mix, not a secret)
     agent = AgentProcess(directory, sandbox.url)
@@ -186,7 +185,7 @@ def _requests_since(control: httpx.Client, since: float) -> dict[str, int]:
 
 
 def _bare_loop(
-    sandbox: SandboxHandle,
+    sandbox: SandboxProcess,
     mix: list[str],
     finds: int,
     journal: Path | None = None,
@@ -244,7 +243,7 @@ def _bare_loop(
 
 def _sales_during_drain(
     directory: Path,
-    sandbox: SandboxHandle,
+    sandbox: SandboxProcess,
     cards: list[str],
     *,
     queued: int,

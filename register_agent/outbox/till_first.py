@@ -18,9 +18,11 @@ move by a third.
 A backlog delivery already under way when an answer begins gives way too: before each
 of its steps (a request, a commit) it waits while the till answers somebody else's sale
 or a scan (``backlog_step``), so the answer shares the core with at most the ends of
-the steps then running, not with whole deliveries. A sale that arrived while the outbox
-drained at full room waited behind its four deliveries: on one core its p99 was 7.9x
-that of an idle agent without a card (26 ms, 184 at worst), and 2.1x with one.
+the steps then running, not with whole deliveries. Measured on one core with sales back
+to back past the bound below (one backlog delivery beside each sale), over two runs each:
+a card sale's p50 8.1 and 10.3 ms with it (idle 7.8 and 10.9), 14.7 and 15.0 without
+(idle 8.3 and 8.3); the backlog delivered 386 and 587 operations meanwhile instead of
+1,299 and 1,533: the cashier first, the backlog at the pace of the gaps between sales.
 The yield is bounded, so a till that never pauses still drains its backlog: after
 ``LONGEST_HOLD_S`` without a quiet second, each sale answered earns the backlog one
 delivery, started even while the next sale is answered, one backlog customer at a time.
@@ -134,26 +136,37 @@ class TillFirst:
     def holding(self) -> bool:
         """Whether nothing could be started now: the outbox need not even read the due list
         (a read on the reader thread is work a sale would wait behind too)."""
-        recorded = any(turn.recorded for turn in self._turns)
-        held = not (recorded or self._quiet() or self._owed_now())
+        held = not (self.sale_recorded() or self._quiet() or self._owed_now())
         self._held |= held
         return held
 
+    def sale_recorded(self) -> bool:
+        """Whether a sale being answered has its operations in the journal (to start)."""
+        return any(turn.recorded for turn in self._turns)
+
     def choose(
-        self, due: Sequence[Operation], room: int, backlog_busy: int
+        self,
+        due: Sequence[Operation],
+        room: int,
+        backlog_busy: int,
+        own_room: int | None = None,
     ) -> list[tuple[Operation, bool]]:
-        """Of ``due`` (free to start, in the journal's order), those to start within
-        ``room``, each with whether it is an answered sale's own (True) or the backlog's.
-        ``backlog_busy``: the backlog's deliveries in flight."""
+        """Of ``due`` (free to start, in the journal's order), those to start, each with
+        whether it is an answered sale's own (True) or the backlog's: the backlog's within
+        ``room`` (the outbox's concurrency less everything in flight), an answered sale's
+        within ``own_room`` (the same less only what the answered sales have in flight:
+        a slot held by a backlog delivery waiting at its step never keeps a sale's credits
+        waiting). ``backlog_busy``: the backlog's deliveries in flight."""
+        own_room = room if own_room is None else own_room
         if self._quiet():
             backlog = room
         elif self._owed_now():  # no pause for long: one backlog customer at a time
-            backlog = max(0, 1 - backlog_busy)
+            backlog = min(room, max(0, 1 - backlog_busy))
         else:
             backlog = 0
         chosen: list[tuple[Operation, bool]] = []
         for operation in due:
-            if len(chosen) >= room:
+            if len(chosen) >= own_room:
                 break
             own = any(turn.owns(operation) for turn in self._turns)
             if not own and backlog <= 0:

@@ -158,8 +158,9 @@ class Outbox:
         if self.credentials_refused or self._stopping:
             return 0
         room = self._settings.concurrency - len(self._busy)
-        if room <= 0:
-            return 0
+        own_room = self._own_room()
+        if own_room <= 0 or (room <= 0 and not self._till_first.sale_recorded()):
+            return 0  # (beyond the room, only an answered sale's operations may start)
         # One owner per operation. The due list is read on the reader thread while the
         # tasks go on, so an operation can end (and leave _busy) after the read saw it due:
         # its row in the list is stale then, and starting it would work it a second time
@@ -170,12 +171,13 @@ class Outbox:
         ended: set[str] = set()
         self._watching.append(ended)
         try:
-            due = await self._journal.due_operations(self._clock(), limit=room + len(self._busy))
+            limit = own_room + len(self._busy)
+            due = await self._journal.due_operations(self._clock(), limit=limit)
             await pause_point("outbox_due_read")
         finally:
             self._watching.remove(ended)
         free = [op for op in due if op.id not in self._busy and op.id not in ended]
-        chosen = self._till_first.choose(free, room, len(self._backlog))
+        chosen = self._till_first.choose(free, room, len(self._backlog), own_room)
         for operation, own in chosen:
             self._start(tasks, operation, own)
         return len(chosen)
@@ -193,11 +195,17 @@ class Outbox:
         paused = self.credentials_refused or self._stopping
         for operation in operations:
             known = operation.id in self._busy or operation.id in self._ended_lately
-            room = self._settings.concurrency - len(self._busy)
-            if tasks is None or paused or room <= 0 or known:
+            if tasks is None or paused or self._own_room() <= 0 or known:
                 return False
             self._start(tasks, operation, own=True)
         return True
+
+    def _own_room(self) -> int:
+        """The room for an answered sale's operations: the concurrency less what answered
+        sales have in flight. The backlog's deliveries give way to the till before each
+        step (``TillFirst.backlog_step``); the slots they hold meanwhile must not keep the
+        sale they give way to waiting for one, so its operations may go beyond them."""
+        return self._settings.concurrency - (len(self._busy) - len(self._backlog))
 
     def _start(self, tasks: asyncio.TaskGroup, operation: Operation, own: bool) -> None:
         self._busy.add(operation.id)

@@ -204,3 +204,14 @@ async def test_a_backlog_deliverys_step_waits_no_longer_than_its_bound(
         waited = asyncio.create_task(first.backlog_step(BACKLOG[0]))
         other = asyncio.create_task(first.backlog_step(BACKLOG[1]))
         await asyncio.wait_for(asyncio.gather(waited, other), 1)  # both, the sales still on
+
+
+def test_an_answered_sales_operations_start_beyond_the_room_the_backlog_holds() -> None:
+    first = TillFirst()
+    mine = operation(9, "S", "c9")
+    with first.serving("S") as turn:
+        turn.recorded_for("c9")
+        # every slot held by the backlog's deliveries (waiting at their steps): none left
+        # for the backlog, one for the sale
+        assert ids(first.choose([*BACKLOG, mine], 0, 4, own_room=1)) == [("op-9", True)]
+        assert first.choose([*BACKLOG, mine], 0, 4, own_room=0) == []
