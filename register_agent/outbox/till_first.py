@@ -133,10 +133,13 @@ class TillFirst:
                 self._held = False
                 self._wake()
 
-    def holding(self) -> bool:
+    def holding(self, backlog_busy: int = 0) -> bool:
         """Whether nothing could be started now: the outbox need not even read the due list
-        (a read on the reader thread is work a sale would wait behind too)."""
-        held = not (self.sale_recorded() or self._quiet() or self._owed_now())
+        (a read on the reader thread is work a sale would wait behind too). ``backlog_busy``:
+        the backlog's deliveries in flight; beside sales one at a time, so while one is,
+        each sale's end would have read the list for nothing (a read per sale, measured)."""
+        owed = self._owed_now() and backlog_busy == 0
+        held = not (self.sale_recorded() or self._quiet() or owed)
         self._held |= held
         return held
 

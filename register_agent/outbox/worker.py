@@ -166,7 +166,7 @@ class Outbox:
         # its row in the list is stale then, and starting it would work it a second time
         # beside the move its first owner just made. What ended meanwhile waits for the
         # next turn's fresh read.
-        if self._till_first.holding():
+        if self._till_first.holding(len(self._backlog)):
             return 0
         ended: set[str] = set()
         self._watching.append(ended)

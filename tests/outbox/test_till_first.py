@@ -98,7 +98,10 @@ def test_a_till_without_a_quiet_second_for_long_earns_the_backlog_a_delivery_per
     with first.serving("B"):  # earned by the sales before, spent beside B
         assert ids(first.choose(BACKLOG, 4, 0)) == [("op-1", False)]
         assert first.holding()
-    # between sales: B's delivery, one backlog customer at a time
+    # between sales: B's delivery, one backlog customer at a time; while it is in flight
+    # the outbox need not read its due list at each sale's end
+    assert first.holding(backlog_busy=1)
+    assert not first.holding(backlog_busy=0)
     assert first.choose(BACKLOG[1:], 3, 1) == []
     assert ids(first.choose(BACKLOG[1:], 3, 0)) == [("op-2", False)]
     assert first.choose(BACKLOG[2:], 2, 0) == []  # spent; no sale since
