@@ -190,9 +190,11 @@ class TillFirst:
             return
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(LONGEST_STEP_WAIT_S):
+                loop = asyncio.get_running_loop()
                 while self._holds_back(operation):
-                    if self._turns_changed is None:
-                        self._turns_changed = asyncio.get_running_loop().create_future()
+                    if self._turns_changed is None or self._turns_changed.get_loop() is not loop:
+                        # (one left by an event loop that has ended cannot be awaited on this one)
+                        self._turns_changed = loop.create_future()
                     # shielded: one step's timeout must not cancel the others' wait
                     await asyncio.shield(self._turns_changed)
 

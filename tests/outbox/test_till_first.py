@@ -218,3 +218,13 @@ def test_an_answered_sales_operations_start_beyond_the_room_the_backlog_holds() 
         # for the backlog, one for the sale
         assert ids(first.choose([*BACKLOG, mine], 0, 4, own_room=1)) == [("op-9", True)]
         assert first.choose([*BACKLOG, mine], 0, 4, own_room=0) == []
+
+
+def test_a_backlog_step_waits_on_a_later_event_loop_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wait a step left unanswered (its bound ran out) belongs to its loop: a step on a
+    later loop waits on one of its own, never on the old loop's."""
+    monkeypatch.setattr(till_first, "LONGEST_STEP_WAIT_S", 0.02)
+    first = TillFirst()
+    with first.serving("S"):
+        asyncio.run(first.backlog_step(BACKLOG[0]))  # bound out, its wait left unanswered
+        asyncio.run(first.backlog_step(BACKLOG[0]))
