@@ -23,6 +23,8 @@ to back past the bound below (one backlog delivery beside each sale), over two r
 a card sale's p50 8.1 and 10.3 ms with it (idle 7.8 and 10.9), 14.7 and 15.0 without
 (idle 8.3 and 8.3); the backlog delivered 386 and 587 operations meanwhile instead of
 1,299 and 1,533: the cashier first, the backlog at the pace of the gaps between sales.
+(Two lanes answering without a gap between them make each step wait its whole bound:
+a backlog delivery then takes seconds.)
 The yield is bounded, so a till that never pauses still drains its backlog: after
 ``LONGEST_HOLD_S`` without a quiet second, each sale answered earns the backlog one
 delivery, started even while the next sale is answered, one backlog customer at a time.
@@ -94,6 +96,7 @@ class TillFirst:
         # reader's thread, that the next sale would share the machine with)
         self._held = False
         self._turns_changed: asyncio.Future[None] | None = None  # what backlog steps await
+        self._stopping = False  # the outbox stops: its steps wait for nobody
         self._wake: Callable[[], None] = lambda: None
         self._offer: Callable[[Sequence[Operation]], bool] = lambda _: False
 
@@ -198,8 +201,16 @@ class TillFirst:
                     # shielded: one step's timeout must not cancel the others' wait
                     await asyncio.shield(self._turns_changed)
 
+    def stopping(self) -> None:
+        """The outbox stops: a backlog step waits no longer (the deliveries under way have
+        the stop's grace to end in, and one cancelled stays in flight to reconcile)."""
+        self._stopping = True
+        self._changed()
+
     def _holds_back(self, operation: Operation) -> bool:
-        return bool(self._turns) and not any(turn.owns(operation) for turn in self._turns)
+        if self._stopping or not self._turns:
+            return False
+        return not any(turn.owns(operation) for turn in self._turns)
 
     def _changed(self) -> None:
         """An answer began to own operations, or ended: the waiting backlog steps look."""

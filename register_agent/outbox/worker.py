@@ -148,6 +148,7 @@ class Outbox:
         and stays ``in_flight`` in the journal, to be reconciled after the restart.
         """
         self._stopping = True
+        self._till_first.stopping()  # what waits to give way to the till goes on now
         deadline = asyncio.get_running_loop().time() + timeout_s
         while self._busy and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.02)

@@ -103,3 +103,18 @@ async def test_a_sales_credits_start_though_the_backlog_holds_every_slot(
     assert await _state(journal, "op-OLD") is OperationState.IN_FLIGHT
     api.release.set()
     await _until(journal, "op-OLD", OperationState.DONE)
+
+
+async def test_a_stopping_outbox_lets_its_backlog_delivery_end_within_the_grace(
+    journal: Journal, running: tuple[Outbox, HeldApi, TillFirst]
+) -> None:
+    """Sales and scans still come in while the agent stops (the pass-through, the readers):
+    a backlog delivery waiting to give way to them would spend the stop's grace waiting, and
+    be cancelled in flight."""
+    outbox, api, first = running
+    with first.serving():
+        api.release.set()
+        for _ in range(5):
+            await asyncio.sleep(0.01)
+        assert await outbox.finish(0.5)  # shorter than a step's longest wait
+    assert await _state(journal, "op-OLD") is OperationState.DONE
