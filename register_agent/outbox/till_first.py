@@ -175,6 +175,11 @@ class TillFirst:
             if len(chosen) >= own_room:
                 break
             own = any(turn.owns(operation) for turn in self._turns)
+            if not own and self._being_recorded(operation):
+                # committed a moment before its sale's answer marks it: offered as that
+                # sale's own then, not taken for the backlog's (which would spend the
+                # backlog's one delivery beside sales on it, and keep it from the offer)
+                continue
             if not own and backlog <= 0:
                 self._held = True
                 continue
@@ -206,6 +211,11 @@ class TillFirst:
         the stop's grace to end in, and one cancelled stays in flight to reconcile)."""
         self._stopping = True
         self._changed()
+
+    def _being_recorded(self, operation: Operation) -> bool:
+        return operation.sale_id is not None and any(
+            not turn.recorded and turn.sale_id == operation.sale_id for turn in self._turns
+        )
 
     def _holds_back(self, operation: Operation) -> bool:
         if self._stopping or not self._turns:

@@ -228,3 +228,22 @@ def test_a_backlog_step_waits_on_a_later_event_loop_too(monkeypatch: pytest.Monk
     with first.serving("S"):
         asyncio.run(first.backlog_step(BACKLOG[0]))  # bound out, its wait left unanswered
         asyncio.run(first.backlog_step(BACKLOG[0]))
+
+
+def test_a_sale_committed_but_not_yet_marked_is_not_taken_for_the_backlogs_delivery() -> None:
+    """Past the bound the backlog has one delivery beside the sales; the sale being answered
+    has its operations in the journal a moment before its answer marks them its own: they
+    wait for that (the till offers them then), and the backlog's delivery goes to the next."""
+    clock = Clock()
+    first = TillFirst(clock=clock)
+    with first.serving("A"):
+        pass
+    for number in range(int(LONGEST_HOLD_S / (QUIET_S / 2)) + 1):  # never a quiet second
+        clock.now += QUIET_S / 2
+        with first.serving(f"S{number}"):
+            pass
+    mine = operation(9, "S", "c9")
+    with first.serving("S") as turn:
+        assert ids(first.choose([mine, *BACKLOG], 4, 0)) == [("op-1", False)]
+        turn.recorded_for("c9")
+        assert ids(first.choose([mine], 4, 1)) == [("op-9", True)]
