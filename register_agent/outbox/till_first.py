@@ -59,7 +59,7 @@ class Turn:
     """One answer the till is giving: a sale (by its id, and its customer once recorded)
     or a scan."""
 
-    def __init__(self, sale_id: str | None, changed: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, sale_id: str | None, changed: Callable[[], None]) -> None:
         self.sale_id = sale_id
         self.customer_key: str | None = None
         self.recorded = False
@@ -174,7 +174,7 @@ class TillFirst:
         for operation in due:
             if len(chosen) >= own_room:
                 break
-            own = any(turn.owns(operation) for turn in self._turns)
+            own = self._answering_for(operation)
             if not own and self._being_recorded(operation):
                 # committed a moment before its sale's answer marks it: offered as that
                 # sale's own then, not taken for the backlog's (which would spend the
@@ -218,9 +218,12 @@ class TillFirst:
         )
 
     def _holds_back(self, operation: Operation) -> bool:
-        if self._stopping or not self._turns:
-            return False
-        return not any(turn.owns(operation) for turn in self._turns)
+        return not self._stopping and bool(self._turns) and not self._answering_for(operation)
+
+    def _answering_for(self, operation: Operation) -> bool:
+        """Whether a sale being answered waits for ``operation`` (its own, or its
+        customer's older one)."""
+        return any(turn.owns(operation) for turn in self._turns)
 
     def _changed(self) -> None:
         """An answer began to own operations, or ended: the waiting backlog steps look."""
