@@ -10,6 +10,11 @@ the same agent once idle: the three ways a till meets its backlog after an outag
 - **Back to back**: the backlog gives way until the till is quiet for a second.
 - **Back to back for longer than ``LONGEST_HOLD_S``**: one backlog delivery beside each
   sale, the bound that lets a till that never pauses drain all the same.
+
+The first and the last have a floor (``floor``): on one core a delivery under way as a sale
+arrives takes its share of the core, whatever the till does. A bare till's sale without a
+card beside bare deliveries that give way (``sale_floor.without_card_beside``), against the
+same bare sales alone, is what that costs any till; the agent's ratio is set against it.
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from bench import sale_floor
 from bench.agent_process import AgentProcess
 from bench.measure import Figure, percentile
+from register_agent.config.agent import OutboxConfig
 from register_agent.outbox.till_first import LONGEST_HOLD_S, QUIET_S
 
 Samples = tuple[list[float], list[float]]  # answer times (s): no card, with a card
@@ -32,6 +40,36 @@ class Ways:
     one_at_a_time: Samples
     back_to_back: Samples
     beside: Samples  # idle: its back-to-back sales (no backlog to let beside them)
+
+
+@dataclass
+class Floor:
+    """A bare till's sales without a card (beside bare deliveries, then alone; seconds)
+    for the two ways that have a backlog delivering beside a sale."""
+
+    lanes: int  # the deliveries beside a sale one customer at a time: the outbox's room
+    one_at_a_time: tuple[list[float], list[float]]
+    beside: tuple[list[float], list[float]]  # one delivery beside each sale, back to back
+
+
+def floor(
+    agent: AgentProcess,
+    api_url: str,
+    directory: Path,
+    cards: Sequence[str],
+    *,
+    sales: int,
+    spaced: int,
+) -> Floor:
+    """The bare till started where ``agent`` runs, delivering for ``cards``' customers."""
+    lanes = OutboxConfig().concurrency  # the benchmark's agent keeps the default
+    return Floor(
+        lanes,
+        sale_floor.without_card_beside(
+            agent, api_url, directory, cards, lanes=lanes, count=spaced, pause_s=QUIET_S + 0.1
+        ),
+        sale_floor.without_card_beside(agent, api_url, directory, cards, lanes=1, count=sales),
+    )
 
 
 def _one_at_a_time(agent: AgentProcess, prefix: str, cards: Sequence[str], pairs: int) -> Samples:
@@ -77,28 +115,66 @@ def idle(agent: AgentProcess, sales: int, spaced: int, cards: Sequence[str]) -> 
     return Ways(spaced_sales, back_to_back, back_to_back)
 
 
-def figures(busy: Ways, calm: Ways, queued: int) -> list[Figure]:
-    """Each way's p99 against the idle agent's (one customer at a time: its spaced sales)."""
+def figures(busy: Ways, calm: Ways, queued: int, bare: Floor) -> list[Figure]:
+    """Each way's p99 against the idle agent's (one customer at a time: its spaced sales),
+    and where a delivery goes on beside a sale, the floor's and the two ratios side by side."""
     ways = (
-        ("one customer at a time", busy.one_at_a_time, calm.one_at_a_time, "spaced sales"),
-        ("back to back (the backlog gives way)", busy.back_to_back, calm.back_to_back, "sales"),
+        (
+            "one customer at a time",
+            busy.one_at_a_time,
+            calm.one_at_a_time,
+            "spaced sales",
+            (bare.one_at_a_time, f"{bare.lanes} bare deliveries beside each, spaced"),
+        ),
+        (
+            "back to back (the backlog gives way)",
+            busy.back_to_back,
+            calm.back_to_back,
+            "sales",
+            None,
+        ),
         (
             f"back to back for over {LONGEST_HOLD_S:.0f} s (one delivery beside each sale)",
             busy.beside,
             calm.beside,
             "sales",
+            (bare.beside, "one bare delivery beside them, back to back"),
         ),
     )
     result = []
-    for way, samples, baseline, what in ways:
+    for way, samples, baseline, what, floor_of in ways:
         for kind, index in (("no card", 0), ("with a card", 1)):
-            result.append(
-                Figure(
-                    f"sale answer, {kind}, p99, while {queued:,} queued operations drain, {way}",
-                    percentile(samples[index], 0.99) * 1000,
-                    percentile(baseline[index], 0.99) * 1000,
-                    "ms",
-                    f"the same {len(baseline[index])} {what} on the idle agent",
-                )
+            agent = Figure(
+                f"sale answer, {kind}, p99, while {queued:,} queued operations drain, {way}",
+                percentile(samples[index], 0.99) * 1000,
+                percentile(baseline[index], 0.99) * 1000,
+                "ms",
+                f"the same {len(baseline[index])} {what} on the idle agent",
             )
+            result.append(agent)
+            if floor_of is not None and index == 0:
+                result += _against_floor(agent, *floor_of)
     return result
+
+
+def _against_floor(
+    agent: Figure, samples: tuple[list[float], list[float]], how: str
+) -> list[Figure]:
+    """The floor's row (a bare sale beside bare deliveries against the same alone) and the
+    agent's ratio against the floor's."""
+    beside, alone = samples
+    floor = Figure(
+        f"floor of the row above: a bare till's sale without a card, p99, {how} (giving way)",
+        percentile(beside, 0.99) * 1000,
+        percentile(alone, 0.99) * 1000,
+        "ms",
+        f"the same {len(alone)} bare sales with nothing beside them",
+    )
+    ratios = Figure(
+        "the agent's ratio in the row two above, against its floor's",
+        agent.ratio,
+        floor.ratio,
+        "x",
+        "the floor's ratio (the row above)",
+    )
+    return [floor, ratios]

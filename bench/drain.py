@@ -274,9 +274,12 @@ def _sales_during_drain(
             while unsettled(directory):
                 time.sleep(0.2)
             calm = backlog_sales.idle(agent, sales, spaced, fresh)
+            bare = backlog_sales.floor(
+                agent, sandbox.url, directory, backlog, sales=sales, spaced=spaced
+            )
     finally:
         agent.stop()
     rss_figure = Figure(
         f"resident memory, {queued:,} sales queued", rss, floor_rss, "MB", "imports only"
     )
-    return [rss_figure, *backlog_sales.figures(busy, calm, queued)]
+    return [rss_figure, *backlog_sales.figures(busy, calm, queued, bare)]

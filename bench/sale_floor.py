@@ -36,7 +36,8 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,12 +78,27 @@ def without_card(
 
 
 class BareTill:
-    """The floor's steps in a process started where ``agent`` runs; ``sale`` times one."""
+    """The floor's steps in a process started where ``agent`` runs; ``sale`` times one.
 
-    def __init__(self, agent: AgentProcess, api_url: str, path: Path, *, handed: bool) -> None:
+    ``beside_cards``: the till also delivers a backlog for these customers when told to
+    (``beside``), on the same event loop, while the POS's sales are timed (``_serve_beside``).
+    """
+
+    def __init__(
+        self,
+        agent: AgentProcess,
+        api_url: str,
+        path: Path,
+        *,
+        handed: bool,
+        beside_cards: Sequence[str] = (),
+    ) -> None:
         command = [sys.executable, "-m", "bench.sale_floor", api_url, str(path), str(agent.port)]
+        options = ["--handed"] if handed else []
+        if beside_cards:
+            options += ["--beside-cards", ",".join(beside_cards)]
         self._process = subprocess.Popen(
-            [*agent.pin, *command, *(["--handed"] if handed else [])],
+            [*agent.pin, *command, *options],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -103,6 +119,12 @@ class BareTill:
         if self._process.stdout.readline() != "ok\n":
             raise RuntimeError(f"the bare till did not answer {what}")
 
+    def beside(self, lanes: int) -> None:
+        """From now on ``lanes`` bare deliveries run beside the sales (0: none)."""
+        assert self._process.stdin is not None
+        self._process.stdin.write(f"beside {lanes}\n")
+        self._answered("its deliveries")
+
     def sale(self, commits: int, card: str | None) -> float:
         """The seconds one sale's floor took, the POS's hop to the bare till included."""
         assert self._process.stdin is not None
@@ -121,10 +143,7 @@ def _serve(api_url: str, path: Path, agent_port: int, *, handed: bool) -> None:
     too (about 0.35 ms more per request than the blocking client on this machine); without
     it, blocking commits and the blocking client, called from a coroutine that never waits.
     """
-    empty = urllib.request.Request(
-        f"http://127.0.0.1:{agent_port}/v1/customer",
-        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
-    )
+    empty = _empty_request(agent_port)
     base = f"{api_url}/api/v3/register"
 
     async def serve() -> None:
@@ -143,12 +162,168 @@ def _serve(api_url: str, path: Path, agent_port: int, *, handed: bool) -> None:
             for number, line in enumerate(sys.stdin):  # the loop has nothing else to do
                 commits, card = line.split()
                 await bare.sale(int(commits), None if card == "-" else card, f"floor-{number}")
-                # the POS's round trip: a new connection each time, as the benchmark's sales
-                with urllib.request.urlopen(empty, timeout=10) as answer:  # noqa: S310
-                    answer.read()
+                _pos_round_trip(empty)
                 print("ok", flush=True)
 
     asyncio.run(serve())
+
+
+def _empty_request(agent_port: int) -> urllib.request.Request:
+    """The POS's round trip: an empty request to the agent's local API."""
+    return urllib.request.Request(
+        f"http://127.0.0.1:{agent_port}/v1/customer",
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )
+
+
+def _pos_round_trip(empty: urllib.request.Request) -> None:
+    """A new connection each time, as the benchmark's sales make."""
+    with urllib.request.urlopen(empty, timeout=10) as answer:  # noqa: S310 (loopback)
+        answer.read()
+
+
+def without_card_beside(
+    agent: AgentProcess,
+    api_url: str,
+    directory: Path,
+    cards: Sequence[str],
+    *,
+    lanes: int,
+    count: int,
+    pause_s: float = 0.0,
+) -> tuple[list[float], list[float]]:
+    """``count`` samples of the handed floor of a sale without a card (one commit handed to
+    a writer thread, the POS's round trip), each after ``pause_s``: first with ``lanes``
+    bare deliveries of a backlog (``cards``' customers) running beside the sales on the same
+    event loop, then with nothing beside them. The floor of a sale while a backlog drains:
+    what the core must give the deliveries under way as a sale arrives, with a till that
+    gives way to the sale as the agent's backlog does (``_serve_beside``)."""
+    path = directory / f"floor-beside-{lanes}-{pause_s:g}.sqlite3"
+    with BareTill(agent, api_url, path, handed=True, beside_cards=cards) as till:
+        for _ in range(WARM_UP):
+            till.sale(1, None)
+        till.beside(lanes)
+        for _ in range(WARM_UP):  # the deliveries' first connections
+            till.sale(1, None)
+        beside = _paced(till, count, pause_s)
+        till.beside(0)
+        alone = _paced(till, count, pause_s)
+    return beside, alone
+
+
+#: sales made and not timed before a bare till's timed ones (its first connections, caches)
+WARM_UP = 5
+
+
+def _paced(till: BareTill, count: int, pause_s: float) -> list[float]:
+    samples = []
+    for _ in range(count):
+        time.sleep(pause_s)
+        samples.append(till.sale(1, None))
+    return samples
+
+
+def _serve_beside(api_url: str, path: Path, agent_port: int, cards: list[str]) -> None:
+    """The bare till with a backlog to deliver beside its sales. One event loop reads the
+    POS's lines from the pipe without blocking, so the deliveries go on between sales. A
+    sale makes the handed floor's steps (a commit handed to the writer thread, the POS's
+    round trip); while it is answered no delivery starts its next step, but the work one
+    has under way (a request at the Register API, a commit at the writer) goes on: what
+    ``register_agent.outbox.till_first`` lets the agent's backlog do. A delivery is the
+    least the backlog's credit costs: the card's look-up (a sale made while the Register
+    API was known to be down names the card, resolved when it is sent), two commits (in
+    flight, done) and the POS transaction and credit reception, on httpx's async client
+    as the agent's. The POS's round trip blocks the loop, as in the other floors: the lanes'
+    answers that come back meanwhile wait for it, which a till serving both from one loop
+    could not always arrange; so this floor is, if anything, low."""
+    empty = _empty_request(agent_port)
+
+    async def serve() -> None:
+        pipe = asyncio.StreamReader()
+        await asyncio.get_running_loop().connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(pipe), sys.stdin
+        )
+        writer = HandedCommits(path)
+        try:
+            async with httpx.AsyncClient(
+                base_url=f"{api_url}/api/v3/register", headers=V3
+            ) as client:
+                backlog = Backlog(client, writer, cards)
+                print("ok", flush=True)
+                while line := (await pipe.readline()).decode():
+                    words = line.split()
+                    if words[0] == "beside":
+                        await backlog.run(int(words[1]))
+                    else:
+                        async with backlog.giving_way():
+                            await writer.awaited("sale")
+                            _pos_round_trip(empty)
+                    print("ok", flush=True)
+                await backlog.run(0)
+        finally:
+            writer.close()
+
+    asyncio.run(serve())
+
+
+class Backlog:
+    """Bare deliveries of credits, ``lanes`` at a time (one customer each), each waiting
+    before its next step while a sale is answered (``giving_way``)."""
+
+    def __init__(self, client: httpx.AsyncClient, writer: HandedCommits, cards: list[str]) -> None:
+        self._client = client
+        self._writer = writer
+        self._cards = cards
+        self._clear = asyncio.Event()
+        self._clear.set()
+        self._running = False
+        self._lanes: list[asyncio.Task[None]] = []
+        self._run_id = uuid.uuid4().hex[:8]  # the POS transactions' ids, unique per run
+
+    async def run(self, lanes: int) -> None:
+        """Let the lanes under way end their delivery, then start ``lanes`` new ones."""
+        self._running = False
+        await asyncio.gather(*self._lanes)
+        self._running = lanes > 0
+        self._lanes = [asyncio.create_task(self._deliver(lane)) for lane in range(lanes)]
+
+    @contextlib.asynccontextmanager
+    async def giving_way(self) -> AsyncIterator[None]:
+        self._clear.clear()
+        try:
+            yield
+        finally:
+            self._clear.set()
+
+    async def _deliver(self, lane: int) -> None:
+        card = self._cards[lane % len(self._cards)]
+        number = 0
+        while self._running:
+            pos_id = f"beside-{self._run_id}-{lane}-{number}"
+            await self._clear.wait()
+            found = await self._client.get(
+                "/contact-identifiers/find", params={"contact_identifier_value": card}
+            )
+            await self._clear.wait()
+            await self._writer.awaited(f"in flight {pos_id}")
+            await self._clear.wait()
+            pos = await self._client.post(
+                "/pos-transactions", data={"amount_in_cents": 1250, "transaction_id": pos_id}
+            )
+            await self._clear.wait()
+            credited = await self._client.post(
+                "/credit-receptions",
+                data={
+                    "contact_uuid": found.json()["data"]["contact"]["uuid"],
+                    "unit_name": "purchase_amount",
+                    "unit_value": "12.50",
+                    "pos_transaction_uuid": pos.json()["data"]["uuid"],
+                },
+            )
+            credited.raise_for_status()
+            await self._clear.wait()
+            await self._writer.awaited(f"done {pos_id}")
+            number += 1
 
 
 def db_step(db: sqlite3.Connection) -> Callable[[str], None]:
@@ -272,5 +447,14 @@ if __name__ == "__main__":
     parser.add_argument("path", type=Path)
     parser.add_argument("agent_port", type=int)
     parser.add_argument("--handed", action="store_true")
+    parser.add_argument("--beside-cards", default="")
     arguments = parser.parse_args()
-    _serve(arguments.api_url, arguments.path, arguments.agent_port, handed=arguments.handed)
+    if arguments.beside_cards:
+        _serve_beside(
+            arguments.api_url,
+            arguments.path,
+            arguments.agent_port,
+            arguments.beside_cards.split(","),
+        )
+    else:
+        _serve(arguments.api_url, arguments.path, arguments.agent_port, handed=arguments.handed)
