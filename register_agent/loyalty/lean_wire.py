@@ -113,6 +113,9 @@ class Connection:
         self._wire = wire
         self._h11 = h11.Connection(our_role=h11.CLIENT)
         self._idle_since = time.monotonic()
+        #: the socket's poll, made at the first reuse and kept: a new one for every request
+        #: was a share of a delivery's CPU (the descriptor stays the connection's till it ends)
+        self._poll: select.poll | None = None
 
     def fit_to_reuse(self) -> bool:
         """Whether an idle connection may carry a request: not expired, and nothing came
@@ -123,12 +126,13 @@ class Connection:
             return False
         if wire.eof or wire.buffer or wire.transport is None or wire.transport.is_closing():
             return False
-        sock = wire.transport.get_extra_info("socket")
-        if sock is None:
-            return False
-        poll = select.poll()  # not select(): a descriptor may be above FD_SETSIZE
-        poll.register(sock.fileno(), select.POLLIN)
-        return not poll.poll(0)
+        if self._poll is None:
+            sock = wire.transport.get_extra_info("socket")
+            if sock is None:
+                return False
+            self._poll = select.poll()  # not select(): a descriptor may be above FD_SETSIZE
+            self._poll.register(sock.fileno(), select.POLLIN)
+        return not self._poll.poll(0)
 
     def reusable(self) -> bool:
         """After an exchange: both sides done and neither asked to close."""

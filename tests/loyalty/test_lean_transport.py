@@ -11,6 +11,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,44 @@ async def test_an_idle_connection_the_server_closed_gets_no_request(
     await http.aclose()
     assert [len(peer.requests) for peer in server.peers] == [1, 1]
     assert server.peers[1].requests[0].endswith(b"credits=2")
+
+
+def _answer_twice_then_hang_up(listener: socket.socket, hang_up: threading.Event) -> None:
+    """A blocking server for one connection: two answers, then a close when told."""
+    peer, _ = listener.accept()
+    with peer:
+        for _ in range(2):
+            received = b""
+            while not received.endswith(b"\r\n\r\n"):  # GETs: a head, no body
+                received += peer.recv(4096)
+            peer.sendall(answer())
+        hang_up.wait(10)
+
+
+async def test_a_kept_idle_connection_sees_a_close_the_event_loop_has_not_read() -> None:
+    """The check before reuse polls the socket itself (one poll kept for the connection's
+    life, made at its first reuse): a close that arrived while the event loop did not run
+    is seen all the same, and the connection is not taken."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    hang_up = threading.Event()
+    server = threading.Thread(target=_answer_twice_then_hang_up, args=(listener, hang_up))
+    server.start()
+    http = client(f"http://127.0.0.1:{listener.getsockname()[1]}")
+    try:
+        for _ in range(2):  # the second reuses the connection: its poll is made then
+            assert await http.get("/contacts/x/credit-balance", raw) == {"balance": 3}
+        transport = http._transport
+        assert isinstance(transport, LeanTransport)
+        [[connection]] = transport._idle.values()
+        assert connection.fit_to_reuse()
+        hang_up.set()
+        server.join(10)  # blocking: the loop does not run, so it reads nothing of the close
+        assert not connection.fit_to_reuse()
+    finally:
+        hang_up.set()
+        server.join(10)
+        listener.close()
+        await http.aclose()
 
 
 async def test_chunked_and_gzip_answers_are_read(serve: Callable[..., Awaitable[Server]]) -> None:

@@ -84,3 +84,21 @@ def test_an_answer_without_a_usable_date_changes_nothing() -> None:
     server_clock.observe(httpx.Response(200))
     server_clock.observe(httpx.Response(200, headers={"Date": "yesterday-ish"}))
     assert server_clock.skew_s() == before
+
+
+def test_each_answer_is_measured_by_its_own_date_and_arrival() -> None:
+    noon = datetime(2026, 12, 5, 12, 0, 0, tzinfo=UTC)
+    header = format_datetime(noon, usegmt=True)
+    server_clock.observe(
+        httpx.Response(200, headers={"Date": header}), lambda: noon.timestamp() + 5
+    )
+    assert server_clock.skew_s() == 5
+    server_clock.observe(
+        httpx.Response(200, headers={"Date": header}), lambda: noon.timestamp() + 7
+    )
+    assert server_clock.skew_s() == 7
+    next_second = format_datetime(noon + timedelta(seconds=1), usegmt=True)
+    server_clock.observe(
+        httpx.Response(200, headers={"Date": next_second}), lambda: noon.timestamp() + 7
+    )
+    assert server_clock.skew_s() == 6
