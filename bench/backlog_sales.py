@@ -153,12 +153,12 @@ def figures(busy: Ways, calm: Ways, queued: int, bare: Floor) -> list[Figure]:
             )
             result.append(agent)
             if floor_of is not None and index == 0:
-                result += _against_floor(agent, *floor_of)
+                result += _against_floor(agent, way, *floor_of)
     return result
 
 
 def _against_floor(
-    agent: Figure, samples: tuple[list[float], list[float]], how: str
+    agent: Figure, way: str, samples: tuple[list[float], list[float]], how: str
 ) -> list[Figure]:
     """The floor's row (a bare sale beside bare deliveries against the same alone) and the
     agent's ratio against the floor's."""
@@ -171,7 +171,7 @@ def _against_floor(
         f"the same {len(alone)} bare sales with nothing beside them",
     )
     ratios = Figure(
-        "the agent's ratio in the row two above, against its floor's",
+        f"the agent's ratio against its floor's, no card, {way}",
         agent.ratio,
         floor.ratio,
         "x",

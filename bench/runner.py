@@ -127,6 +127,11 @@ def merged_table(columns: dict[str, list[Figure]]) -> str:
     )
     lines = [head, "|---|" + "---|---|---|" * len(labels)]
     by_name = [{figure.name: figure for figure in figures} for figures in columns.values()]
+    for column, named in zip(columns.values(), by_name, strict=True):
+        if len(named) < len(column):  # rows are matched by name: two would be one
+            names = [figure.name for figure in column]
+            twice = sorted({name for name in names if names.count(name) > 1})
+            raise ValueError(f"two figures share a name, so the table would drop one: {twice}")
     for name in dict.fromkeys(f.name for figures in columns.values() for f in figures):
         cells = []
         for figures in by_name:
