@@ -32,7 +32,7 @@ IMPORTS_ONLY = (
 )
 
 
-def run(sales: int = 1_000, queued: int = 10_000, spaced: int = 60) -> list[Figure]:
+def run(sales: int = 1_000, queued: int = 10_000, spaced: int = 120) -> list[Figure]:
     """``spaced``: the pairs of sales made one customer at a time during the drain."""
     with sandbox_and_directory() as (sandbox, directory):
         return _measure(directory, sandbox, sales, queued, spaced)

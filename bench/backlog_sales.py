@@ -11,10 +11,11 @@ the same agent once idle: the three ways a till meets its backlog after an outag
 - **Back to back for longer than ``LONGEST_HOLD_S``**: one backlog delivery beside each
   sale, the bound that lets a till that never pauses drain all the same.
 
-The first and the last have a floor (``floor``): on one core a delivery under way as a sale
-arrives takes its share of the core, whatever the till does. A bare till's sale without a
-card beside bare deliveries that give way (``sale_floor.without_card_beside``), against the
-same bare sales alone, is what that costs any till; the agent's ratio is set against it.
+The first and the last have a floor (``floor``): a delivery under way as a sale arrives
+takes its share of the till's event loop (and on one core of the core), whatever the till
+does. A bare till serving the POS's sale without a card from one event loop beside bare
+deliveries that give way to it (``sale_floor.without_card_beside``), against the same bare
+sales alone, is what that costs any such till; the agent's ratio is set against it.
 """
 
 from __future__ import annotations
@@ -164,7 +165,8 @@ def _against_floor(
     agent's ratio against the floor's."""
     beside, alone = samples
     floor = Figure(
-        f"floor of the row above: a bare till's sale without a card, p99, {how} (giving way)",
+        f"floor of the row above: a bare till's sale without a card served from its event "
+        f"loop, p99, {how} (giving way)",
         percentile(beside, 0.99) * 1000,
         percentile(alone, 0.99) * 1000,
         "ms",

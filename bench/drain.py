@@ -42,7 +42,7 @@ def run(
     sales: int = 200,
     customers: int = CUSTOMERS,
     floor_rss: float = 0.0,
-    spaced: int = 60,
+    spaced: int = 120,
 ) -> list[Figure]:
     """``floor_rss``: the resident memory of a process that only imports the libraries;
     ``spaced``: the pairs of sales made one customer at a time (``backlog_sales``)."""

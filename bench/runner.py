@@ -45,7 +45,7 @@ class Module:
 MODULES = (
     Module(
         "agent_bench",
-        {"sales": 1_000, "queued": 10_000, "spaced": 60},
+        {"sales": 1_000, "queued": 10_000, "spaced": 120},
         {"sales": 30, "queued": 1_000, "spaced": 3},
     ),
     Module("receipts_print"),

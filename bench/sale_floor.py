@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import queue
 import sqlite3
 import subprocess
@@ -80,8 +81,9 @@ def without_card(
 class BareTill:
     """The floor's steps in a process started where ``agent`` runs; ``sale`` times one.
 
-    ``beside_cards``: the till also delivers a backlog for these customers when told to
-    (``beside``), on the same event loop, while the POS's sales are timed (``_serve_beside``).
+    ``beside_cards``: the till serves the POS's sales over HTTP on a port of its own
+    (``posted``) and delivers a backlog for these customers when told to (``beside``), on
+    the same event loop (``_serve_beside``).
     """
 
     def __init__(
@@ -104,6 +106,10 @@ class BareTill:
             text=True,
             bufsize=1,
         )
+        self._port = 0
+        if beside_cards:
+            assert self._process.stdout is not None
+            self._port = int(self._process.stdout.readline().removeprefix("port "))
         self._answered("its start")
 
     def __enter__(self) -> BareTill:
@@ -124,6 +130,20 @@ class BareTill:
         assert self._process.stdin is not None
         self._process.stdin.write(f"beside {lanes}\n")
         self._answered("its deliveries")
+
+    def posted(self, sale_id: str) -> float:
+        """The seconds one sale without a card took, posted to the till as the POS posts
+        one to the agent (a new connection each time, a JSON body, the answer read)."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self._port}/v1/sales",
+            data=json.dumps({"sale_id": sale_id, "amount": "12.50"}).encode(),
+            method="POST",
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        )
+        started = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (loopback)
+            answer.read()
+        return time.perf_counter() - started
 
     def sale(self, commits: int, card: str | None) -> float:
         """The seconds one sale's floor took, the POS's hop to the bare till included."""
@@ -192,22 +212,23 @@ def without_card_beside(
     count: int,
     pause_s: float = 0.0,
 ) -> tuple[list[float], list[float]]:
-    """``count`` samples of the handed floor of a sale without a card (one commit handed to
-    a writer thread, the POS's round trip), each after ``pause_s``: first with ``lanes``
-    bare deliveries of a backlog (``cards``' customers) running beside the sales on the same
-    event loop, then with nothing beside them. The floor of a sale while a backlog drains:
-    what the core must give the deliveries under way as a sale arrives, with a till that
-    gives way to the sale as the agent's backlog does (``_serve_beside``)."""
+    """``count`` samples of the floor of a sale without a card served from one event loop
+    (the POS's request accepted and read, one commit handed to a writer thread, the answer
+    written), each after ``pause_s``: first with ``lanes`` bare deliveries of a backlog
+    (``cards``' customers) on the same loop, then with nothing beside them. The floor of a
+    sale while a backlog drains: what a till serving both from one loop pays for the
+    deliveries under way as a sale arrives, giving way to it as the agent's backlog does
+    (``_serve_beside``)."""
     path = directory / f"floor-beside-{lanes}-{pause_s:g}.sqlite3"
     with BareTill(agent, api_url, path, handed=True, beside_cards=cards) as till:
-        for _ in range(WARM_UP):
-            till.sale(1, None)
+        for number in range(WARM_UP):
+            till.posted(f"warm-{number}")
         till.beside(lanes)
-        for _ in range(WARM_UP):  # the deliveries' first connections
-            till.sale(1, None)
-        beside = _paced(till, count, pause_s)
+        for number in range(WARM_UP):  # the deliveries' first connections
+            till.posted(f"warm-beside-{number}")
+        beside = _paced(till, "beside", count, pause_s)
         till.beside(0)
-        alone = _paced(till, count, pause_s)
+        alone = _paced(till, "alone", count, pause_s)
     return beside, alone
 
 
@@ -215,28 +236,27 @@ def without_card_beside(
 WARM_UP = 5
 
 
-def _paced(till: BareTill, count: int, pause_s: float) -> list[float]:
+def _paced(till: BareTill, prefix: str, count: int, pause_s: float) -> list[float]:
     samples = []
-    for _ in range(count):
+    for number in range(count):
         time.sleep(pause_s)
-        samples.append(till.sale(1, None))
+        samples.append(till.posted(f"{prefix}-{number}"))
     return samples
 
 
-def _serve_beside(api_url: str, path: Path, agent_port: int, cards: list[str]) -> None:
-    """The bare till with a backlog to deliver beside its sales. One event loop reads the
-    POS's lines from the pipe without blocking, so the deliveries go on between sales. A
-    sale makes the handed floor's steps (a commit handed to the writer thread, the POS's
-    round trip); while it is answered no delivery starts its next step, but the work one
-    has under way (a request at the Register API, a commit at the writer) goes on: what
-    ``register_agent.outbox.till_first`` lets the agent's backlog do. A delivery is the
-    least the backlog's credit costs: the card's look-up (a sale made while the Register
-    API was known to be down names the card, resolved when it is sent), two commits (in
-    flight, done) and the POS transaction and credit reception, on httpx's async client
-    as the agent's. The POS's round trip blocks the loop, as in the other floors: the lanes'
-    answers that come back meanwhile wait for it, which a till serving both from one loop
-    could not always arrange; so this floor is, if anything, low."""
-    empty = _empty_request(agent_port)
+def _serve_beside(api_url: str, path: Path, cards: list[str]) -> None:
+    """The bare till with a backlog to deliver beside its sales, all on one event loop. The
+    POS posts each sale over HTTP on a connection of its own, as it does to the agent; the
+    till reads the request whole (head and body, nothing parsed but the length), gives way
+    from the moment it accepted the connection, makes the sale durable (one commit handed to
+    the writer thread) and writes a minimal answer. While a sale is answered no delivery
+    starts its next step, but the work one has under way (a request at the Register API, a
+    commit at the writer) goes on: what ``register_agent.outbox.till_first`` lets the
+    agent's backlog do. A delivery is the least the backlog's credit costs: the card's
+    look-up (a sale made while the Register API was known to be down names the card,
+    resolved when it is sent), two commits (in flight, done) and the POS transaction and
+    credit reception, on httpx's async client. The benchmark's commands (``beside N``)
+    come over the pipe."""
 
     async def serve() -> None:
         pipe = asyncio.StreamReader()
@@ -249,21 +269,44 @@ def _serve_beside(api_url: str, path: Path, agent_port: int, cards: list[str]) -
                 base_url=f"{api_url}/api/v3/register", headers=V3
             ) as client:
                 backlog = Backlog(client, writer, cards)
+
+                async def answer_sale(
+                    reader: asyncio.StreamReader, answer: asyncio.StreamWriter
+                ) -> None:
+                    async with backlog.giving_way():
+                        head = await reader.readuntil(b"\r\n\r\n")
+                        await reader.readexactly(_content_length(head))
+                        await writer.awaited("sale")
+                        answer.write(SALE_ANSWER)
+                        await answer.drain()
+                    answer.close()
+
+                server = await asyncio.start_server(answer_sale, "127.0.0.1", 0)
+                print(f"port {server.sockets[0].getsockname()[1]}", flush=True)
                 print("ok", flush=True)
                 while line := (await pipe.readline()).decode():
-                    words = line.split()
-                    if words[0] == "beside":
-                        await backlog.run(int(words[1]))
-                    else:
-                        async with backlog.giving_way():
-                            await writer.awaited("sale")
-                            _pos_round_trip(empty)
+                    await backlog.run(int(line.split()[1]))  # "beside N"
                     print("ok", flush=True)
                 await backlog.run(0)
+                server.close()
         finally:
             writer.close()
 
     asyncio.run(serve())
+
+
+SALE_ANSWER = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+    b"Connection: close\r\n\r\n{}"
+)
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return 0
 
 
 class Backlog:
@@ -450,11 +493,6 @@ if __name__ == "__main__":
     parser.add_argument("--beside-cards", default="")
     arguments = parser.parse_args()
     if arguments.beside_cards:
-        _serve_beside(
-            arguments.api_url,
-            arguments.path,
-            arguments.agent_port,
-            arguments.beside_cards.split(","),
-        )
+        _serve_beside(arguments.api_url, arguments.path, arguments.beside_cards.split(","))
     else:
         _serve(arguments.api_url, arguments.path, arguments.agent_port, handed=arguments.handed)
