@@ -17,6 +17,10 @@ and awaited on the loop (``HandedCommits``: the agent's journal writer is that t
 the hop to it and back is part of every commit the agent makes), and the requests go out
 on httpx's async client, the one the agent's loop uses.
 
+``without_card_beside`` is the floor of a sale while a backlog drains: the bare till
+serves the POS's sale over HTTP from its one event loop while bare deliveries run on the
+same loop and give way to it, as the agent's backlog does (``_serve_beside``).
+
 The steps run in a bare process of their own started where the agent runs (``BareTill``,
 ``python -m bench.sale_floor``), asked for each sample over a pipe: on two cores the agent
 keeps to its own, and its requests to the sandbox cross to the other core and back; the
