@@ -60,9 +60,16 @@ echo "make deb: cross-compiling ${names[*]} for aarch64 ($CC_ARM64, headers from
 # _PYTHON_HOST_PLATFORM names the wheel linux_aarch64; SETUPTOOLS_EXT_SUFFIX names the
 # modules as an aarch64 Python looks for them; CFLAGS' -I puts the arm64 Python.h before
 # the building Python's own; evdev reads linux/input.h from CPATH (its setup.py).
+# CFLAGS' -isystem puts the root's headers before the cross compiler's own
+# (/usr/aarch64-linux-gnu/include, gcc-aarch64-linux-gnu's kernel headers, older than the
+# release's): evdev writes its key codes from the root's and this machine's linux/input.h
+# and then compiles them, and a key code newer than the compiler's headers was undeclared
+# (KEY_LINK_PHONE, Debian 12's linux-libc-dev 6.1.187 against the cross headers' 6.1.4). A
+# CPATH entry cannot do it: gcc drops one that names a directory it already searches.
 # --no-cache-dir: pip's wheel cache is keyed without the platform.
+ROOT_HEADERS="-isystem $SYSROOT/usr/include/aarch64-linux-gnu -isystem $SYSROOT/usr/include"
 env CC="$CC_ARM64 --sysroot=$SYSROOT" LDSHARED="$CC_ARM64 --sysroot=$SYSROOT -shared" \
-  CFLAGS="-I$SYSROOT/usr/include/python$PY_VERSION" CPATH="$SYSROOT/usr/include" \
+  CFLAGS="-I$SYSROOT/usr/include/python$PY_VERSION $ROOT_HEADERS" CPATH="$SYSROOT/usr/include" \
   _PYTHON_HOST_PLATFORM=linux-aarch64 \
   SETUPTOOLS_EXT_SUFFIX=".cpython-${PY_VERSION/./}-aarch64-linux-gnu.so" \
   "$PIP" --python "$WORK/bin/python" wheel --quiet --no-build-isolation --no-cache-dir \
