@@ -358,19 +358,22 @@ class Backlog:
                 "/pos-transactions", data={"amount_in_cents": 1250, "transaction_id": pos_id}
             )
             await self._clear.wait()
-            credited = await self._client.post(
-                "/credit-receptions",
-                data={
-                    "contact_uuid": found.json()["data"]["contact"]["uuid"],
-                    "unit_name": "purchase_amount",
-                    "unit_value": "12.50",
-                    "pos_transaction_uuid": pos.json()["data"]["uuid"],
-                },
-            )
+            credited = await self._client.post("/credit-receptions", data=credit_form(found, pos))
             credited.raise_for_status()
             await self._clear.wait()
             await self._writer.awaited(f"done {pos_id}")
             number += 1
+
+
+def credit_form(found: httpx.Response, pos: httpx.Response) -> dict[str, str]:
+    """A sale's credit reception: the contact a card's look-up found, linked to the POS
+    transaction just opened (the Register API v3's form, as the agent sends it)."""
+    return {
+        "contact_uuid": found.json()["data"]["contact"]["uuid"],
+        "unit_name": "purchase_amount",
+        "unit_value": "12.50",
+        "pos_transaction_uuid": pos.json()["data"]["uuid"],
+    }
 
 
 def db_step(db: sqlite3.Connection) -> Callable[[str], None]:
@@ -409,16 +412,7 @@ class Bare:
             data={"amount_in_cents": 1250, "transaction_id": pos_id},
             headers=V3,
         )
-        credited = await self.post(
-            "/credit-receptions",
-            data={
-                "contact_uuid": found.json()["data"]["contact"]["uuid"],
-                "unit_name": "purchase_amount",
-                "unit_value": "12.50",
-                "pos_transaction_uuid": pos.json()["data"]["uuid"],
-            },
-            headers=V3,
-        )
+        credited = await self.post("/credit-receptions", data=credit_form(found, pos), headers=V3)
         credited.raise_for_status()
         if commits > 1:
             await self.step("done")
