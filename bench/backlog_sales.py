@@ -32,6 +32,8 @@ from register_agent.config.agent import OutboxConfig
 from register_agent.outbox.till_first import LONGEST_HOLD_S, QUIET_S
 
 Samples = tuple[list[float], list[float]]  # answer times (s): no card, with a card
+#: the pause before a sale made one customer at a time: the outbox's quiet second, just past
+QUIET_PAUSE_S = QUIET_S + 0.1
 
 
 @dataclass
@@ -49,8 +51,8 @@ class Floor:
     for the two ways that have a backlog delivering beside a sale."""
 
     lanes: int  # the deliveries beside a sale one customer at a time: the outbox's room
-    one_at_a_time: tuple[list[float], list[float]]
-    beside: tuple[list[float], list[float]]  # one delivery beside each sale, back to back
+    one_at_a_time: sale_floor.BesideAndAlone
+    beside: sale_floor.BesideAndAlone  # one delivery beside each sale, back to back
 
 
 def floor(
@@ -67,7 +69,7 @@ def floor(
     return Floor(
         lanes,
         sale_floor.without_card_beside(
-            agent, api_url, directory, cards, lanes=lanes, count=spaced, pause_s=QUIET_S + 0.1
+            agent, api_url, directory, cards, lanes=lanes, count=spaced, pause_s=QUIET_PAUSE_S
         ),
         sale_floor.without_card_beside(agent, api_url, directory, cards, lanes=1, count=sales),
     )
@@ -78,7 +80,7 @@ def _one_at_a_time(agent: AgentProcess, prefix: str, cards: Sequence[str], pairs
     no_card: list[float] = []
     with_card: list[float] = []
     for number in range(pairs):
-        time.sleep(QUIET_S + 0.1)
+        time.sleep(QUIET_PAUSE_S)
         plain, carded = agent.time_sales(f"{prefix}-{number}", 1, cards[number % len(cards) :])
         no_card += plain
         with_card += carded
@@ -159,7 +161,7 @@ def figures(busy: Ways, calm: Ways, queued: int, bare: Floor) -> list[Figure]:
 
 
 def _against_floor(
-    agent: Figure, way: str, samples: tuple[list[float], list[float]], how: str
+    agent: Figure, way: str, samples: sale_floor.BesideAndAlone, how: str
 ) -> list[Figure]:
     """The floor's row (a bare sale beside bare deliveries against the same alone) and the
     agent's ratio against the floor's."""

@@ -25,7 +25,6 @@ from bench.agent_process import AgentProcess
 from bench.measure import Figure
 from bench.sale_floor import committer
 from bench.sandbox_process import SandboxProcess
-from register_agent.outbox.till_first import QUIET_S
 from register_agent.sandbox.seed import default_seed_path
 
 CUSTOMERS = 200
@@ -107,7 +106,7 @@ def _drain_rate(directory: Path, sandbox: SandboxProcess, cards: list[str]) -> l
             # the till quiet for the outbox's quiet second before the API comes back: else
             # the one delivery the last sale earned may go first, then the quiet second,
             # and the drain's clock (from its first request) would count that pause
-            time.sleep(QUIET_S + 0.1)
+            time.sleep(backlog_sales.QUIET_PAUSE_S)
             started_at = time.time()
             control.post("/_sandbox/faults", json={"mode": "off"}).raise_for_status()
             while unsettled(directory):
@@ -266,7 +265,7 @@ def _sales_during_drain(
             rss = agent.rss_mb()
             # a shop's outage spreads its sales over hours, with quiet seconds between
             # customers; the benchmark's come back to back only to build the backlog fast
-            time.sleep(QUIET_S + 0.1)
+            time.sleep(backlog_sales.QUIET_PAUSE_S)
             control.post("/_sandbox/faults", json={"mode": "off"}).raise_for_status()
             busy = backlog_sales.while_draining(
                 agent, sales, spaced, fresh, lambda: unsettled(directory)

@@ -54,6 +54,8 @@ from bench.agent_process import TOKEN, AgentProcess
 
 T = TypeVar("T")
 V3 = {"Authorization": "Bearer sandbox-v3-key", "Accept": "application/json"}
+#: a sale's answer times (s) with bare deliveries beside it, and the same sales alone
+BesideAndAlone = tuple[list[float], list[float]]
 
 
 def with_card(
@@ -129,8 +131,14 @@ class BareTill:
         if self._process.stdout.readline() != "ok\n":
             raise RuntimeError(f"the bare till did not answer {what}")
 
+    def _serving_over_http(self, wanted: bool) -> None:
+        """A till with ``beside_cards`` takes its sales over HTTP, the others over the pipe."""
+        if bool(self._port) != wanted:
+            raise RuntimeError("this bare till takes its sales the other way")
+
     def beside(self, lanes: int) -> None:
         """From now on ``lanes`` bare deliveries run beside the sales (0: none)."""
+        self._serving_over_http(True)
         assert self._process.stdin is not None
         self._process.stdin.write(f"beside {lanes}\n")
         self._answered("its deliveries")
@@ -138,6 +146,7 @@ class BareTill:
     def posted(self, sale_id: str) -> float:
         """The seconds one sale without a card took, posted to the till as the POS posts
         one to the agent (a new connection each time, a JSON body, the answer read)."""
+        self._serving_over_http(True)
         request = urllib.request.Request(
             f"http://127.0.0.1:{self._port}/v1/sales",
             data=json.dumps({"sale_id": sale_id, "amount": "12.50"}).encode(),
@@ -151,6 +160,7 @@ class BareTill:
 
     def sale(self, commits: int, card: str | None) -> float:
         """The seconds one sale's floor took, the POS's hop to the bare till included."""
+        self._serving_over_http(False)
         assert self._process.stdin is not None
         started = time.perf_counter()
         self._process.stdin.write(f"{commits} {card or '-'}\n")
@@ -215,7 +225,7 @@ def without_card_beside(
     lanes: int,
     count: int,
     pause_s: float = 0.0,
-) -> tuple[list[float], list[float]]:
+) -> BesideAndAlone:
     """``count`` samples of the floor of a sale without a card served from one event loop
     (the POS's request accepted and read, one commit handed to a writer thread, the answer
     written), each after ``pause_s``: first with ``lanes`` bare deliveries of a backlog
