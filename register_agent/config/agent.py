@@ -88,8 +88,9 @@ class TillConfig(Section):
 class OutboxConfig(Section):
     """``[outbox]``: delivery to the Register API, and the store-and-forward caps."""
 
-    #: customers served in parallel (one customer's operations always go in order); the
-    #: sales the till is answering start theirs beyond it while backlog deliveries, which
+    #: customers served in parallel at most (one customer's operations always go in order);
+    #: a backlog takes a lane at a time while each adds to its drain (outbox/backlog_room.py);
+    #: the sales the till is answering start theirs beyond it while backlog deliveries, which
     #: give way to the till, hold every slot
     concurrency: int = Field(default=4, ge=1, le=32)
     backoff_base_s: float = Field(default=2.0, gt=0, le=60)

@@ -6,8 +6,9 @@ started as ever: the card sale waits for them. The till marks what it answers
 (``serving``); the worker asks ``choose`` which of the due operations to start. The runtime
 makes one and hands it to both, as it does ``Settled``.
 
-The backlog gets ``[outbox] concurrency`` customers side by side again once the till has
-been quiet for ``QUIET_S``, which a till's customers, seconds apart, give it between them.
+The backlog gets its whole room (``backlog_room``: up to ``[outbox] concurrency`` customers
+side by side) again once the till has been quiet for ``QUIET_S``, which a till's
+customers, seconds apart, give it between them.
 While sales come back to back without such a pause, the backlog waits: each delivery it
 started then would share the till's one event loop (and on a small till its one core) with
 the next sale, and that sale's answer would queue behind it. Measured on one core with
@@ -159,7 +160,8 @@ class TillFirst:
     ) -> list[tuple[Operation, bool]]:
         """Of ``due`` (free to start, in the journal's order), those to start, each with
         whether it is an answered sale's own (True) or the backlog's: the backlog's within
-        ``room`` (the outbox's concurrency less everything in flight), an answered sale's
+        ``room`` (its lanes less its deliveries in flight, and the outbox's concurrency less
+        everything in flight), an answered sale's
         within ``own_room`` (the same less only what the answered sales have in flight:
         a slot held by a backlog delivery waiting at its step never keeps a sale's credits
         waiting). ``backlog_busy``: the backlog's deliveries in flight."""

@@ -1,10 +1,11 @@
 """The outbox worker: delivers the journal's operations to the Register API exactly once.
 
 It decides which operations start when: the order per customer (the journal hands out one
-operation per customer at a time), customers side by side within ``[outbox] concurrency``,
-the pause on a refused API key, and a sale's fresh operations started as it is recorded
-(``offer``). One operation's delivery, its persistent backoff (jitter, ``Retry-After``) and
-its reconciliation (an operation whose outcome is unknown is never sent again before a
+operation per customer at a time), customers side by side within ``[outbox] concurrency``
+(the backlog's within the lanes that add to its drain, ``backlog_room``'s), the pause on a
+refused API key, and a sale's fresh operations started as it is recorded (``offer``).
+One operation's delivery, its persistent backoff (jitter, ``Retry-After``) and its
+reconciliation (an operation whose outcome is unknown is never sent again before a
 handler has found out whether it landed) are ``delivery``'s. The outbox's side of the
 failure table (docs/architecture.md, "When something fails") and how long to wait are
 ``backoff``'s; what each kind of operation sends and how it is reconciled lives in its
@@ -27,6 +28,7 @@ from register_agent.common.logs import in_log_context
 from register_agent.common.test_hooks import hang_point, pause_point
 from register_agent.errors import JournalError, JournalUnavailable, LoyaltyApiError
 from register_agent.journal import Journal, Operation
+from register_agent.outbox.backlog_room import BacklogRoom
 from register_agent.outbox.backoff import OutboxSettings
 from register_agent.outbox.contract import OperationHandler
 from register_agent.outbox.delivery import Delivery, nobody_waits
@@ -61,6 +63,8 @@ class Outbox:
         self._on_beat = on_beat
         self._writes = JournalWrites(journal, faults or WorkerFaults(), lambda: self._stopping)
         self._till_first = till_first or TillFirst()
+        self.backlog_room = BacklogRoom(self._settings.concurrency)
+        self._gave_way: dict[str, float] = {}  # a backlog delivery's waits for the till
         self._delivery = Delivery(
             journal,
             handlers,
@@ -71,7 +75,7 @@ class Outbox:
             on_settled=on_settled or nobody_waits,
             on_api_result=on_api_result,
             on_key_refused=self._key_refused,
-            backlog_step=self._till_first.backlog_step,
+            backlog_step=self._backlog_step,
         )
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
@@ -154,11 +158,13 @@ class Outbox:
             await asyncio.sleep(0.02)
         return not self._busy
 
-    async def step(self, tasks: asyncio.TaskGroup) -> int:
-        """Start work on the due operations there is room for; return how many started."""
+    async def step(self, tasks: asyncio.TaskGroup, *, lanes: int | None = None) -> int:
+        """Start work on the due operations there is room for; return how many started.
+        ``lanes``: the backlog's (by default as many as add to its drain, ``backlog_room``)."""
         if self.credentials_refused or self._stopping:
             return 0
-        room = self._settings.concurrency - len(self._busy)
+        lanes = self.backlog_room.lanes if lanes is None else lanes
+        room = min(self._settings.concurrency - len(self._busy), lanes - len(self._backlog))
         own_room = self._own_room()
         if own_room <= 0 or (room <= 0 and not self._till_first.sale_recorded()):
             return 0  # (beyond the room, only an answered sale's operations may start)
@@ -218,19 +224,34 @@ class Outbox:
         tasks.create_task(work)
 
     async def drain_once(self) -> None:
-        """Work every operation that is due now, then return (for tests and `demo`)."""
+        """Work every operation that is due now, then return (for tests and `demo`): as
+        many customers side by side as the concurrency allows (nothing drains on to judge
+        the lanes by)."""
         async with asyncio.TaskGroup() as tasks:
-            await self.step(tasks)
+            await self.step(tasks, lanes=self._settings.concurrency)
+
+    async def _backlog_step(self, operation: Operation) -> None:
+        """A backlog delivery gives way to the till (``TillFirst.backlog_step``); the time
+        it waited is not the delivery's own (``backlog_room`` judges lanes by the rest)."""
+        begun = time.perf_counter()
+        await self._till_first.backlog_step(operation)
+        waited = time.perf_counter() - begun
+        self._gave_way[operation.id] = self._gave_way.get(operation.id, 0.0) + waited
 
     async def _work(self, operation: Operation, own: bool) -> None:
+        lanes, begun = self.backlog_room.lanes, time.perf_counter()
         try:
             await self._delivery.deliver(operation, backlog=not own)
+            if not own:
+                worked = time.perf_counter() - begun - self._gave_way.get(operation.id, 0.0)
+                self.backlog_room.took(lanes, worked)
         except JournalUnavailable as exc:  # it stays as it is, busy for a while: no tight
             await asyncio.sleep(self._writes.failed(exc))  # loop of refused writes
         except Exception:
             # never let one operation take the worker down; it stays where it was
             log.exception("operation %s (%s) failed unexpectedly", operation.id, operation.kind)
         finally:
+            self._gave_way.pop(operation.id, None)
             self._busy.discard(operation.id)
             self._backlog.discard(operation.id)
             for ended in self._watching:

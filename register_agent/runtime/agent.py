@@ -101,7 +101,8 @@ class Agent:
         self.journal = Journal.open(state / JOURNAL_FILE)
         stack.callback(self.journal.close)
         self.metrics = self._make_metrics(state / JOURNAL_FILE)
-        self.metrics.registry.register(FleetCollector(lambda: self.config))
+        lanes = lambda: self.outbox.backlog_room.lanes  # noqa: E731 (the outbox comes later)
+        self.metrics.registry.register(FleetCollector(lambda: self.config, lanes))
         stack.callback(observe_calls(self.metrics.api_call))
         loyalty = make_loyalty(
             config.api, newsletter=config.newsletter, register=cached_register(state)

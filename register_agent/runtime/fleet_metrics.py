@@ -1,7 +1,8 @@
 """The series a fleet's rules and dashboard need beside the till's own (``metrics``): who
 this till is (``register_agent_info{shop, till, version}``, from ``[fleet]``), its clock
 against the Register API's, and the outbox's caps, so an alert can compare the outbox with
-the caps this till was given rather than with a number written into the rules.
+the caps this till was given rather than with a number written into the rules; beside the
+caps, the backlog's lanes in use now (``outbox/backlog_room.py``).
 
 Shop and till are the labels of one info series, not constant labels on every series: the
 rules in monitoring/prometheus/ join them onto an alert (``group_left``), the usual way
@@ -24,8 +25,11 @@ from register_agent.loyalty import server_clock
 class FleetCollector(Collector):
     """Read on each scrape from the config in force (a reload may rename the till)."""
 
-    def __init__(self, config: Callable[[], AgentConfig]) -> None:
+    def __init__(
+        self, config: Callable[[], AgentConfig], backlog_lanes: Callable[[], int] | None = None
+    ) -> None:
         self._config = config
+        self._backlog_lanes = backlog_lanes
 
     def describe(self) -> Iterable[Metric]:
         return []
@@ -63,3 +67,10 @@ class FleetCollector(Collector):
             "[outbox] max_pending: the number of waiting operations that raises an alert",
             value=config.outbox.max_pending,
         )
+        if self._backlog_lanes is not None:
+            yield GaugeMetricFamily(
+                "register_agent_outbox_backlog_lanes",
+                "Backlog customers delivered side by side now: up to [outbox] concurrency, "
+                "each lane kept while it adds to the drain",
+                value=self._backlog_lanes(),
+            )

@@ -148,6 +148,7 @@ def test_metrics_listener_shows_the_series_and_no_secrets(
         'register_agent_operations{state="pending"} 0.0',
         "register_agent_outbox_depth 0.0",
         "register_agent_outbox_oldest_age_seconds 0.0",
+        "register_agent_outbox_backlog_lanes 1.0",
         "register_agent_sales_total 1.0",
         'register_agent_api_errors_total{code="503"} 1.0',
         'register_agent_api_state{state="reachable"} 1.0',

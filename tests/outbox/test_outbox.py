@@ -11,6 +11,7 @@ import random
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,10 @@ from register_agent.errors import (
 from register_agent.journal import Journal, NewOperation, Operation, OperationState, SaleRecord
 from register_agent.journal.payloads import Payload
 from register_agent.journal.results import Result
+from register_agent.outbox.backlog_room import BacklogRoom
 from register_agent.outbox.backoff import OutboxSettings, backoff_delay, reconcile_delay
 from register_agent.outbox.contract import Delivered, Progress, Reconciled
+from register_agent.outbox.till_first import TillFirst
 from register_agent.outbox.worker import Outbox
 from tests.support.stored import stored
 
@@ -403,7 +406,7 @@ async def test_a_wake_up_while_the_loop_looks_for_work_is_not_lost(
     looks = 0
 
     class Racing(Outbox):
-        async def step(self, tasks: asyncio.TaskGroup) -> int:
+        async def step(self, tasks: asyncio.TaskGroup, *, lanes: int | None = None) -> int:
             nonlocal looks
             looks += 1
             if looks == 1:
@@ -500,3 +503,77 @@ async def test_nothing_is_offered_to_an_outbox_that_is_not_running_or_is_paused(
     outbox.credentials_refused = True
     assert not outbox.offer(first)
     assert api.sent == []
+
+
+async def _deliver_all(outbox: Outbox, journal: Journal, op_ids: list[str]) -> None:
+    running = asyncio.create_task(outbox.run())
+    try:
+        for _ in range(1000):
+            states = [(await state_of(journal, op_id)).state for op_id in op_ids]
+            if all(state is OperationState.DONE for state in states):
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("the operations were not all delivered")
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+
+async def test_backlog_deliveries_waiting_on_the_network_go_side_by_side_up_to_the_room(
+    journal: Journal, api: ScriptedApi, clock: Clock
+) -> None:
+    """Each send waits on a far server and costs the till little beside the wait: the
+    backlog's room grows a lane at a time (``backlog_room``) until four customers are sent
+    at once (where it goes after is the room's to judge: tests/outbox/test_backlog_room.py)."""
+    sending = most = 0
+    send = api.send
+
+    async def far_send(operation: Operation, progress: Progress) -> Delivered:
+        nonlocal sending, most
+        sending += 1
+        most = max(most, sending)
+        try:
+            await asyncio.sleep(0.03)
+            return await send(operation, progress)
+        finally:
+            sending -= 1
+
+    api.send = far_send  # type: ignore[method-assign]
+    outbox = Outbox(journal, {"credit": api}, OutboxSettings(concurrency=4), clock=clock)
+    op_ids = [await sell(journal, f"{n}", f"card:{n}") for n in range(100)]
+    assert outbox.backlog_room.lanes == 1  # it starts with one
+    await _deliver_all(outbox, journal, op_ids)
+    assert most == 4
+
+
+async def test_a_backlog_deliverys_wait_for_the_till_is_not_counted_as_its_time(
+    journal: Journal, api: ScriptedApi, clock: Clock
+) -> None:
+    """The till begins answering a scan while a backlog delivery is at the Register API and
+    answers for 0.3 s: the delivery's next step waits for it, and the room is told the
+    delivery's time without that wait."""
+    till = TillFirst()
+    told: list[float] = []
+
+    class Told(BacklogRoom):
+        def took(self, lanes: int, seconds: float) -> None:
+            told.append(seconds)
+
+    send = api.send
+
+    async def send_while_the_till_answers(operation: Operation, progress: Progress) -> Delivered:
+        answer = till.serving()
+        answer.__enter__()
+        asyncio.get_running_loop().call_later(0.3, answer.__exit__, None, None, None)
+        return await send(operation, progress)
+
+    api.send = send_while_the_till_answers  # type: ignore[method-assign]
+    outbox = Outbox(journal, {"credit": api}, OutboxSettings(), clock=clock, till_first=till)
+    outbox.backlog_room = Told(4)
+    op_id = await sell(journal, "1", "card:B")
+    begun = time.perf_counter()
+    await _deliver_all(outbox, journal, [op_id])
+    assert time.perf_counter() - begun >= 0.3  # it did wait for the answer
+    assert len(told) == 1
+    assert told[0] < 0.15
