@@ -24,7 +24,7 @@ def one_core(lanes: int) -> float:
 
 
 def two_lanes_earn(lanes: int) -> float:
-    """A second lane drains 1.6x one lane; a third adds little (1.7x), a fourth nothing."""
+    """A second lane drains 1.6x one lane; a third adds a sixteenth (1.7x), a fourth nothing."""
     rate = {1: 1.0, 2: 1.6, 3: 1.7, 4: 1.7}[lanes]
     return 0.005 * lanes / rate
 
@@ -59,7 +59,7 @@ def test_on_one_core_a_second_lane_is_tried_once_and_given_up() -> None:
     assert judged(room, one_core, 8) == [2, 1, 1, 1, 1, 1, 1, 1]
 
 
-def test_the_room_settles_where_the_next_lane_adds_less_than_half_a_lane() -> None:
+def test_the_room_settles_where_the_next_lane_adds_less_than_a_quarter_of_one() -> None:
     room = BacklogRoom(4, Clock())
     assert judged(room, two_lanes_earn, 6) == [2, 3, 2, 2, 2, 2]
 
