@@ -14,9 +14,8 @@ the agent and a sale after every quiet second while 6,000 operations drained
 2.07x with four, while the drain went from 190 a second with one to 173, 179 and 274 with
 two, three and four (a machine whose runs move by a third): little drain for a doubled
 wait; judged as below, the room keeps one lane there (1.23x and 179 a second in a
-scratch run). Where answers take tens of
-milliseconds (a real network), each lane adds close to a whole lane's drain, and four keep
-their place.
+scratch run). Where answers take tens of milliseconds (a real network), each lane adds
+close to a whole lane's drain, and four keep their place.
 
 How a lane is judged (the way TCP Vegas judges a window by its round trips): by Little's
 law a room of ``n`` lanes that are kept busy drains ``n / t`` a second, ``t`` being the
