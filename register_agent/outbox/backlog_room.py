@@ -63,7 +63,7 @@ class BacklogRoom:
     def took(self, lanes: int, seconds: float) -> None:
         """A backlog delivery started while the room had ``lanes`` lanes took ``seconds``
         (its waits for the till's answers left out)."""
-        if lanes != self.lanes or self._most == 1:
+        if lanes != self.lanes:
             return  # measured on another room: it says nothing of this one
         self._took.append(seconds)
         if len(self._took) < WINDOW:

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import Sandbox
 from tests.support.agent_harness import AgentProcess, wait_for
-from tests.support.ops_support import AgentProcess as OpsAgent
-from tests.support.ops_support import journal_rows, write_config
 from tests.support.ports import free_port
 
 BACKLOG_CARDS = ("B2C3D4E5", "C3D4E5F6", "04A2241A6B5E80")
@@ -73,15 +70,15 @@ def test_over_a_slow_network_the_backlog_is_sent_four_customers_at_once(
     default four), the metrics say so, and the sandbox sees four of the agent's changes
     arrive within one answer's wait. Each sale is credited once."""
     port = free_port()
-    config = write_config(
-        tmp_path / "till", base_url=sandbox_clean.url, version="v3", metrics_port=port
-    )
-    till = OpsAgent(config, sandbox_clean.v3_key)
+    till = AgentProcess(tmp_path, sandbox_clean, "v3", prints="pos")
+    till.extra_env["REGISTER_AGENT_LOCAL_API__METRICS_LISTEN"] = f"127.0.0.1:{port}"
     try:
+        till.start()
         sandbox_clean.set_fault(mode="error_503", rate=1.0, paths=["/api/v3"], methods=["POST"])
         cards = (COUNTER_CARD, *BACKLOG_CARDS)
         for number in range(100):
-            till.sell(f"SLOW-{number}", "10.00", cards[number % len(cards)])
+            card = cards[number % len(cards)]
+            till.sell(f"SLOW-{number}", "10.00", customer_card=card).raise_for_status()
         sandbox_clean.clear_faults()
         sandbox_clean.set_fault(
             mode="latency", rate=1.0, latency_ms=100, paths=["/api/v3"], methods=["POST"]
@@ -92,21 +89,12 @@ def test_over_a_slow_network_the_backlog_is_sent_four_customers_at_once(
             return next(line for line in text.splitlines() if line.startswith(LANES))
 
         wait_for(lambda: lanes() == f"{LANES} 4.0", 60, "four backlog lanes")
-        wait_for(lambda: ops_done(config) == 100, 60, "the backlog delivered")
+        wait_for(lambda: done(till) == 100, 60, "the backlog delivered")
     finally:
-        till.stop()
-    ledger = credits_in(sandbox_clean.ledger())
+        till.close()
+    ledger = [row for row in sandbox_clean.ledger() if row["kind"] == "credit_reception"]
     assert sorted(row["amount"] for row in ledger) == ["10.00"] * 100  # each sale once
     # each lane has one change (its POS transaction, then its credits) at the sandbox at a
     # time: four arriving within less than one answer's wait were in flight together
     held = sorted(row["at"] for row in sandbox_clean.requests() if row["fault"] == "latency")
     assert any(later - first < 0.1 for first, later in zip(held, held[3:], strict=False))
-
-
-def ops_done(config: Path) -> int:
-    rows = journal_rows(config, "SELECT COUNT(*) FROM operations WHERE state = 'done'")
-    return int(rows[0][0])
-
-
-def credits_in(ledger: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [row for row in ledger if row["kind"] == "credit_reception"]
