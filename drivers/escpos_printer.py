@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import pickle
 import sys
 import threading
 from pathlib import Path
@@ -46,15 +47,37 @@ def prepare_escpos(cache_dir: Path | None) -> None:
     """Point python-escpos' capabilities cache at ``cache_dir`` before its first import.
 
     Without it every start parses the YAML database again (~150 ms) into a new temp dir.
+    A torn cache is removed first (``_drop_torn_caches``).
     """
     if cache_dir is None or "escpos.capabilities" in sys.modules:
         return
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
+        _drop_torn_caches(cache_dir)
     except OSError as exc:
         log.warning("printer: cache %s unusable (%s); escpos will use a temp dir", cache_dir, exc)
         return
     os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(cache_dir)
+
+
+def _drop_torn_caches(cache_dir: Path) -> None:
+    """Remove a capabilities cache that does not load, so escpos builds it again.
+
+    escpos opens the file for writing (emptying it) before it parses the YAML, then writes
+    it, and later trusts any file newer than its database: a power cut or a kill in that
+    window left an empty file that failed every start's first print with "Ran out of
+    input", for good. A file another process is still writing may be removed too: that
+    process goes on writing the removed file, and escpos builds a new one here.
+    """
+    for cached in cache_dir.glob("*.capabilities.pickle"):
+        try:
+            with cached.open("rb") as stream:
+                pickle.load(stream)  # noqa: S301 (the agent's own cache; escpos loads it anyway)
+        except FileNotFoundError:
+            continue
+        except Exception as exc:  # noqa: BLE001 (whatever a torn pickle raises)
+            log.warning("printer: capabilities cache %s is torn (%s); rebuilding it", cached, exc)
+            cached.unlink(missing_ok=True)
 
 
 # --- the driver -----------------------------------------------------------------------------

@@ -103,8 +103,9 @@ def test_text_is_sent_in_the_one_code_page_and_what_it_lacks_becomes_a_question_
     assert b"?\xa2d? \x85 \xd5 \xe1\n" in data  # CP858: ó=A2 à=85 €=D5 ß=E1
 
 
-def test_the_capabilities_cache_goes_where_the_driver_is_told(tmp_path: Path) -> None:
-    # A fresh interpreter: escpos reads the variable once, when it is first imported.
+def _print_in_a_fresh_interpreter(directory: Path) -> None:
+    """A file printer prints an empty receipt with its cache in ``directory / 'cache'``.
+    A fresh interpreter: escpos reads the variable once, when it is first imported."""
     script = (
         "import asyncio, sys\n"
         "from pathlib import Path\n"
@@ -118,10 +119,30 @@ def test_the_capabilities_cache_goes_where_the_driver_is_told(tmp_path: Path) ->
     environment = {k: v for k, v in os.environ.items() if k != "ESCPOS_CAPABILITIES_PICKLE_DIR"}
     environment["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path)], env=environment, check=True, timeout=30
+        [sys.executable, "-c", script, str(directory)], env=environment, check=True, timeout=30
     )
+
+
+def test_the_capabilities_cache_goes_where_the_driver_is_told(tmp_path: Path) -> None:
+    _print_in_a_fresh_interpreter(tmp_path)
     assert list((tmp_path / "cache").glob("*.capabilities.pickle"))
     assert (tmp_path / "out.bin").read_bytes().startswith(b"\x1b@")
+
+
+@pytest.mark.parametrize("kept", [0, 1000], ids=["emptied", "cut-short"])
+def test_a_cache_torn_by_a_power_cut_is_built_again_and_the_receipt_prints(
+    tmp_path: Path, kept: int
+) -> None:
+    """escpos empties its cache file before it writes it, and trusts any file newer than its
+    database: a cut in between used to fail every later start's prints."""
+    _print_in_a_fresh_interpreter(tmp_path)
+    (cache,) = (tmp_path / "cache").glob("*.capabilities.pickle")
+    whole = cache.read_bytes()
+    cache.write_bytes(whole[:kept])  # newer than the database, as escpos left it
+    (tmp_path / "out.bin").unlink()
+    _print_in_a_fresh_interpreter(tmp_path)
+    assert (tmp_path / "out.bin").read_bytes().startswith(b"\x1b@")
+    assert cache.read_bytes() == whole  # built again, whole
 
 
 def test_a_long_token_url_still_fits_58_mm_paper_with_its_quiet_zone() -> None:
