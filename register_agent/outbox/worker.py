@@ -2,8 +2,9 @@
 
 It decides which operations start when: the order per customer (the journal hands out one
 operation per customer at a time), customers side by side within ``[outbox] concurrency``
-(the backlog's within the lanes that add to its drain, ``backlog_room``'s), the pause on a
-refused API key, and a sale's fresh operations started as it is recorded (``offer``).
+(the backlog's within the lanes that add to its drain, ``backlog_room``'s; an operation
+answered holds no lane while its move to done goes to the disk), the pause on a refused API
+key, and a sale's fresh operations started as it is recorded (``offer``).
 One operation's delivery, its persistent backoff (jitter, ``Retry-After``) and its
 reconciliation (an operation whose outcome is unknown is never sent again before a
 handler has found out whether it landed) are ``delivery``'s. The outbox's side of the
@@ -80,6 +81,8 @@ class Outbox:
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
         self._backlog: set[str] = set()  # of _busy, those no answered sale waits for
+        # of _busy, those answered whose move to done is on its way to the disk: no lane
+        self._settling: set[str] = set()
         self._till_first.listen(self.wake, self.offer)
         self._watching: list[set[str]] = []  # what ended during each read of the due list
         self._ended_lately: deque[str] = deque(maxlen=1024)  # for ``offer``'s check
@@ -164,7 +167,8 @@ class Outbox:
         if self.credentials_refused or self._stopping:
             return 0
         lanes = self.backlog_room.lanes if lanes is None else lanes
-        room = min(self._settings.concurrency - len(self._busy), lanes - len(self._backlog))
+        sending = len(self._busy) - len(self._settling)
+        room = min(self._settings.concurrency - sending, lanes - len(self._backlog))
         own_room = self._own_room()
         if own_room <= 0 or (room <= 0 and not self._till_first.sale_recorded()):
             return 0  # (beyond the room, only an answered sale's operations may start)
@@ -212,7 +216,8 @@ class Outbox:
         sales have in flight. The backlog's deliveries give way to the till before each
         step (``TillFirst.backlog_step``); the slots they hold meanwhile must not keep the
         sale they give way to waiting for one, so its operations may go beyond them."""
-        return self._settings.concurrency - (len(self._busy) - len(self._backlog))
+        own = len(self._busy) - len(self._backlog) - len(self._settling)
+        return self._settings.concurrency - own
 
     def _start(self, tasks: asyncio.TaskGroup, operation: Operation, own: bool) -> None:
         self._busy.add(operation.id)
@@ -240,11 +245,22 @@ class Outbox:
 
     async def _work(self, operation: Operation, own: bool) -> None:
         lanes, begun = self.backlog_room.lanes, time.perf_counter()
-        try:
-            await self._delivery.deliver(operation, backlog=not own)
+
+        def lane_free() -> None:
+            """The answer is in hand and its done queued: the lane is another's, the
+            operation still this task's (busy) until the done is on disk and told."""
+            if operation.id in self._settling:
+                return
             if not own:
                 worked = time.perf_counter() - begun - self._gave_way.get(operation.id, 0.0)
                 self.backlog_room.took(lanes, worked)
+                self._backlog.discard(operation.id)
+            self._settling.add(operation.id)
+            self.wake()
+
+        try:
+            await self._delivery.deliver(operation, backlog=not own, lane_free=lane_free)
+            lane_free()  # (a failure's or a reconciliation's move: the lane kept till now)
         except JournalUnavailable as exc:  # it stays as it is, busy for a while: no tight
             await asyncio.sleep(self._writes.failed(exc))  # loop of refused writes
         except Exception:
@@ -254,6 +270,7 @@ class Outbox:
             self._gave_way.pop(operation.id, None)
             self._busy.discard(operation.id)
             self._backlog.discard(operation.id)
+            self._settling.discard(operation.id)
             for ended in self._watching:
                 ended.add(operation.id)
             self._ended_lately.append(operation.id)
