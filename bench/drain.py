@@ -160,8 +160,8 @@ def _drain_rate(directory: Path, sandbox: SandboxProcess, cards: list[str]) -> l
             len(mix) / drained,
             len(mix) / needed,
             "sales/s",
-            "the same loop with one FULL-sync SQLite commit per sale (in flight; the outbox"
-            " writes a done with the next one's in flight)",
+            "the same loop with one FULL-sync SQLite commit per sale, in flight (the"
+            " outbox's done is written while the lane takes the next sale's first steps)",
         ),
     ]
 
@@ -212,8 +212,8 @@ def _bare_loop(
     its first request leaves, done after its credit is confirmed; a FULL-sync SQLite
     commit each, one after another, as the outbox would with one customer at a time;
     ``handed``: each made on a writer thread and waited for (``sale_floor.HandedCommits``).
-    Without ``done``, only the commit a request must wait for (in flight): the outbox queues
-    a done and goes on, and the writer commits it with the next operation's in flight."""
+    Without ``done``, only the commit a request must wait for (in flight): a backlog lane
+    queues its done and goes on to the next operation's first steps while it is written."""
     contacts: dict[str, str] = {}
     commit, close = committer(journal, handed=handed) if journal is not None else (None, None)
     with (

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Unpack
 
 from register_agent.errors import CredentialsRejected, LoyaltyApiError, OutcomeUnknown
@@ -33,8 +34,24 @@ async def _no_wait(_: Operation) -> None:
     """An answered sale's own delivery (or one nobody asked to give way): no wait."""
 
 
-def _keep() -> None:
-    """The default ``lane_free``: the caller keeps the lane until the delivery returns."""
+def _nothing() -> None:
+    """A ``Lane`` the caller keeps until the delivery returns (an answered sale's own)."""
+
+
+@dataclass(frozen=True)
+class Lane:
+    """What a delivery tells its caller of the lane it was started in. ``free``: the answer
+    is in hand and its move to done is queued to the journal's writer, so the lane may
+    start another customer's operation; that one's in flight is queued behind the done
+    (the writer is first in, first out), so no request it makes leaves before the done is
+    on disk. ``taken_again``: the disk refused the done, which is tried again later, out of
+    that order: the lane is the delivery's again until it is written."""
+
+    free: Callable[[], None] = _nothing
+    taken_again: Callable[[], None] = _nothing
+
+
+KEEP = Lane()
 
 
 class Delivery:
@@ -67,18 +84,16 @@ class Delivery:
         self._backlog_step = backlog_step
 
     async def deliver(
-        self, operation: Operation, *, backlog: bool = False, lane_free: Callable[[], None] = _keep
+        self, operation: Operation, *, backlog: bool = False, lane: Lane = KEEP
     ) -> None:
         """Send it, or reconcile it when its outcome is unknown. ``backlog``: no answered
         sale waits for it, and each of its steps gives way to the till's answers first.
-        ``lane_free`` is called once the answer is in hand and its move to done is queued
-        to the journal: from there on the delivery only waits for the disk, and the lane
-        may start another customer's (docs/architecture.md, "Exactly once", rule 2)."""
+        ``lane``: told when the delivery no longer needs its lane (``Lane``)."""
         step = self._backlog_step if backlog else _no_wait
         if operation.state is OperationState.UNKNOWN:
             await self._reconcile(operation, step)
         else:
-            await self._send(operation, step, lane_free)
+            await self._send(operation, step, lane)
 
     async def _settle(
         self,
@@ -87,18 +102,22 @@ class Delivery:
         target: OperationState,
         *,
         now: float,
+        refused: Callable[[], None] = _nothing,
         **changes: Unpack[OperationChanges],
     ) -> Operation:
-        """Move the operation on (kept through a full disk: ``journal_writes.py``) and tell
-        whoever waits for it (a receipt, the POS screen)."""
-        moved = await self._writes.move(operation_id, expected, target, now=now, **changes)
+        """Move the operation on (kept through a full disk: ``journal_writes.py``, which
+        calls ``refused`` at the disk's first refusal) and tell whoever waits for it (a
+        receipt, the POS screen): only after the commit."""
+        moved = await self._writes.move(
+            operation_id, expected, target, now=now, refused=refused, **changes
+        )
         await self._on_settled(moved)
         return moved
 
     def _handler(self, operation: Operation) -> OperationHandler:
         return self._handlers[operation.kind]
 
-    async def _send(self, operation: Operation, step: Step, lane_free: Callable[[], None]) -> None:
+    async def _send(self, operation: Operation, step: Step, lane: Lane) -> None:
         handler = self._handler(operation)
         try:
             await step(operation)
@@ -136,17 +155,16 @@ class Delivery:
         crash_point("after_send")
         self._on_api_result(None)
         await step(sent)
-        # The lane is free before the done is on disk: nothing is told of it before the
-        # commit (``_settle``), the writer is first in, first out, and the customer's next
-        # operation is not due while this one is in flight in the journal. Lost in a crash,
-        # the done leaves this one in flight: unknown at the restart, reconciled, found
-        # landed. The lane does not sit out an fsync per delivery.
-        lane_free()  # (no await before the move is queued: the next start comes after it)
+        # The lane goes on while the done is written (``Lane``; docs/architecture.md, "A
+        # lane does not wait for its done"): no await between ``free`` and the done's
+        # place in the writer's queue, so whatever the lane starts next is queued after it.
+        lane.free()
         await self._settle(
             sent.id,
             OperationState.IN_FLIGHT,
             OperationState.DONE,
             now=self._clock(),
+            refused=lane.taken_again,
             server_ref=delivered.server_ref,
             result=delivered.result,
             last_error=None,

@@ -46,12 +46,19 @@ class JournalWrites:
         target: OperationState,
         *,
         now: float,
+        refused: Callable[[], None] = lambda: None,
         **changes: Unpack[OperationChanges],
     ) -> Operation:
+        """The move, tried again while the disk is full; ``refused`` is called at the
+        first refusal (the caller's order of writes is lost from there on)."""
+        first = True
         while True:
             try:
                 moved = await self._journal.move(operation_id, expected, target, now=now, **changes)
             except JournalUnavailable as exc:
+                if first:
+                    refused()
+                    first = False
                 if exc.kind != "disk_full" or self._stopping():
                     raise
                 await asyncio.sleep(self.failed(exc))

@@ -2,9 +2,9 @@
 
 It decides which operations start when: the order per customer (the journal hands out one
 operation per customer at a time), customers side by side within ``[outbox] concurrency``
-(the backlog's within the lanes that add to its drain, ``backlog_room``'s; an operation
-answered holds no lane while its move to done goes to the disk), the pause on a refused API
-key, and a sale's fresh operations started as it is recorded (``offer``).
+(the backlog's within the lanes that add to its drain, ``backlog_room``'s; a backlog
+operation answered holds no lane while its done is written, ``delivery.Lane``), the pause
+on a refused API key, and a sale's fresh operations started as it is recorded (``offer``).
 One operation's delivery, its persistent backoff (jitter, ``Retry-After``) and its
 reconciliation (an operation whose outcome is unknown is never sent again before a
 handler has found out whether it landed) are ``delivery``'s. The outbox's side of the
@@ -32,7 +32,7 @@ from register_agent.journal import Journal, Operation
 from register_agent.outbox.backlog_room import BacklogRoom
 from register_agent.outbox.backoff import OutboxSettings
 from register_agent.outbox.contract import OperationHandler
-from register_agent.outbox.delivery import Delivery, nobody_waits
+from register_agent.outbox.delivery import KEEP, Delivery, Lane, nobody_waits
 from register_agent.outbox.journal_writes import JournalWrites
 from register_agent.outbox.till_first import TillFirst
 
@@ -81,7 +81,7 @@ class Outbox:
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
         self._backlog: set[str] = set()  # of _busy, those no answered sale waits for
-        # of _busy, those answered whose move to done is on its way to the disk: no lane
+        # of _busy, backlog ones answered whose done is on its way to the disk: no lane
         self._settling: set[str] = set()
         self._till_first.listen(self.wake, self.offer)
         self._watching: list[set[str]] = []  # what ended during each read of the due list
@@ -245,24 +245,36 @@ class Outbox:
 
     async def _work(self, operation: Operation, own: bool) -> None:
         lanes, begun = self.backlog_room.lanes, time.perf_counter()
+        freed = False
 
-        def lane_free() -> None:
-            """The answer is in hand and its done queued: the lane is another's, the
-            operation still this task's (busy) until the done is on disk and told."""
-            if operation.id in self._settling:
+        def free() -> None:
+            """The answer is in hand and its done queued: the lane is another customer's,
+            the operation still this task's (busy) until the done is on disk and told."""
+            nonlocal freed
+            if freed:
                 return
-            if not own:
-                worked = time.perf_counter() - begun - self._gave_way.get(operation.id, 0.0)
-                self.backlog_room.took(lanes, worked)
-                self._backlog.discard(operation.id)
+            freed = True
+            worked = time.perf_counter() - begun - self._gave_way.get(operation.id, 0.0)
+            self.backlog_room.took(lanes, worked)
+            self._backlog.discard(operation.id)
             self._settling.add(operation.id)
             self.wake()
 
+        def taken_again() -> None:
+            if operation.id in self._settling:
+                self._settling.discard(operation.id)
+                self._backlog.add(operation.id)
+
+        # An answered sale's own operation keeps its lane to the end: someone waits for
+        # its done, and a read for more work would run during the cashier's answer.
+        lane = KEEP if own else Lane(free, taken_again)
         try:
-            await self._delivery.deliver(operation, backlog=not own, lane_free=lane_free)
-            lane_free()  # (a failure's or a reconciliation's move: the lane kept till now)
+            await self._delivery.deliver(operation, backlog=not own, lane=lane)
+            if not own:
+                free()  # (a failure's or a reconciliation's move: the lane kept till now)
         except JournalUnavailable as exc:  # it stays as it is, busy for a while: no tight
-            await asyncio.sleep(self._writes.failed(exc))  # loop of refused writes
+            lane.taken_again()  # loop of refused writes
+            await asyncio.sleep(self._writes.failed(exc))
         except Exception:
             # never let one operation take the worker down; it stays where it was
             log.exception("operation %s (%s) failed unexpectedly", operation.id, operation.kind)
