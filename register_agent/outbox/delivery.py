@@ -43,9 +43,9 @@ class Lane:
     """What a delivery tells its caller of the lane it was started in. ``free``: the answer
     is in hand and its move to done is queued to the journal's writer, so the lane may
     start another customer's operation; that one's in flight is queued behind the done
-    (the writer is first in, first out), so no request it makes leaves before the done is
-    on disk. ``taken_again``: the disk refused the done, which is tried again later, out of
-    that order: the lane is the delivery's again until it is written."""
+    (the writer is first in, first out), so none of its requests that can apply anything
+    leaves before the done is on disk. ``taken_again``: the disk refused the done, which is
+    tried again later, out of that order: the lane is the delivery's again until written."""
 
     free: Callable[[], None] = _nothing
     taken_again: Callable[[], None] = _nothing
