@@ -245,17 +245,20 @@ class Outbox:
 
     async def _work(self, operation: Operation, own: bool) -> None:
         lanes, begun = self.backlog_room.lanes, time.perf_counter()
-        freed = False
+        timed = False
+
+        def time_it() -> None:
+            """Tell the room the delivery's time, once: up to its done queued, or its end."""
+            nonlocal timed
+            if not timed:
+                timed = True
+                worked = time.perf_counter() - begun - self._gave_way.get(operation.id, 0.0)
+                self.backlog_room.took(lanes, worked)
 
         def free() -> None:
             """The answer is in hand and its done queued: the lane is another customer's,
             the operation still this task's (busy) until the done is on disk and told."""
-            nonlocal freed
-            if freed:
-                return
-            freed = True
-            worked = time.perf_counter() - begun - self._gave_way.get(operation.id, 0.0)
-            self.backlog_room.took(lanes, worked)
+            time_it()
             self._backlog.discard(operation.id)
             self._settling.add(operation.id)
             self.wake()
@@ -271,7 +274,7 @@ class Outbox:
         try:
             await self._delivery.deliver(operation, backlog=not own, lane=lane)
             if not own:
-                free()  # (a failure's or a reconciliation's move: the lane kept till now)
+                time_it()  # (a failure's or a reconciliation's move: the lane kept to its end)
         except JournalUnavailable as exc:  # it stays as it is, busy for a while: no tight
             lane.taken_again()  # loop of refused writes
             await asyncio.sleep(self._writes.failed(exc))

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,10 @@ async def state(journal: Journal, op_id: str) -> OperationState:
     return operation.state
 
 
-async def until(check: Any, what: str) -> None:
+async def until(check: Callable[[], bool | Awaitable[bool]], what: str) -> None:
     for _ in range(500):
-        if await check():
+        met = check()
+        if await met if inspect.isawaitable(met) else met:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"timed out waiting for {what}")
@@ -105,7 +107,7 @@ async def test_the_lane_prepares_the_next_customer_while_the_done_is_written(
     api.on_first_send = lambda: journal._writer.submit(lambda _: disk.wait(5))
     op_ids = [await sell(journal, customer) for customer in ("A", "B")]
     async with running(one_lane(journal, api)):
-        await until(lambda: _true(len(api.ids("prepare")) == 2), "the second customer's steps")
+        await until(lambda: len(api.ids("prepare")) == 2, "the second customer's steps")
         first, second = api.ids("prepare")
         assert api.ids("send") == [first]  # its request waits behind the held done
         assert await state(journal, first) is OperationState.IN_FLIGHT  # done not on disk
@@ -222,10 +224,6 @@ async def _after_the_cut(path: Path, first: str, second: str) -> None:
         assert await _all_done(journal, [first, second])
     finally:
         journal.close()
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 async def _all_done(journal: Journal, op_ids: list[str]) -> bool:
