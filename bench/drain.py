@@ -10,20 +10,23 @@ another on one connection: the agent may beat it by serving customers side by si
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 import sqlite3
 import tempfile
 import time
 import uuid
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from bench import backlog_sales
 from bench.agent_process import AgentProcess
 from bench.measure import Figure
-from bench.sale_floor import committer
+from bench.sale_floor import HandedCommits, committer
 from bench.sandbox_process import SandboxProcess
 from register_agent.sandbox.seed import default_seed_path
 
@@ -129,7 +132,15 @@ def _drain_rate(directory: Path, sandbox: SandboxProcess, cards: list[str]) -> l
     needed, needed_made = _bare_loop(
         sandbox, mix, finds=made.get(FIND, 0), journal=directory / "needed.sqlite3", done=False
     )
-    for loop_made in (bare_made, durable_made, handed_made, needed_made):
+    looped, looped_made = _bare_loop(
+        sandbox,
+        mix,
+        finds=made.get(FIND, 0),
+        journal=directory / "looped.sqlite3",
+        done=False,
+        event_loop=True,
+    )
+    for loop_made in (bare_made, durable_made, handed_made, needed_made, looped_made):
         if made != loop_made:
             raise RuntimeError(f"the drain made {made}, a bare loop {loop_made}: not comparable")
     name = f"outbox drain rate, {len(mix)} sales of {len(cards)} customers (1-5 each)"
@@ -162,6 +173,15 @@ def _drain_rate(directory: Path, sandbox: SandboxProcess, cards: list[str]) -> l
             "sales/s",
             "the same loop with one FULL-sync SQLite commit per sale, in flight (the"
             " outbox's done is written while the lane takes the next sale's first steps)",
+        ),
+        Figure(
+            f"{name}, against the same on an event loop",
+            len(mix) / drained,
+            len(mix) / looped,
+            "sales/s",
+            "the loop with the one commit a request waits for, on httpx's client for an"
+            " event loop with the commit handed to a writer thread and awaited: what an agent"
+            " that keeps answering the till while it drains must spend",
         ),
     ]
 
@@ -202,6 +222,7 @@ def _bare_loop(
     *,
     handed: bool = False,
     done: bool = True,
+    event_loop: bool = False,
 ) -> tuple[float, dict[str, int]]:
     """A POS transaction and its credit reception per sale, one after another, on one
     client, and for ``finds`` of them the card's look-up first: the agent's sales made
@@ -213,45 +234,144 @@ def _bare_loop(
     commit each, one after another, as the outbox would with one customer at a time;
     ``handed``: each made on a writer thread and waited for (``sale_floor.HandedCommits``).
     Without ``done``, only the commit a request must wait for (in flight): a backlog lane
-    queues its done and goes on to the next operation's first steps while it is written."""
-    contacts: dict[str, str] = {}
+    queues its done and goes on to the next operation's first steps while it is written.
+    ``event_loop``: the same requests on httpx's client for an event loop, each commit
+    handed to a writer thread and awaited, as an agent that answers the till while it
+    drains must make them (a blocking client would keep the cashier waiting)."""
+    with httpx.Client(base_url=f"{sandbox.url}/api/v3/register", headers=V3) as http:
+        contacts = {card: _contact(http, card) for card in set(mix)}
+    started_at = time.time()
+    if event_loop:
+        elapsed = asyncio.run(_sales_on_a_loop(sandbox, mix, finds, contacts, journal, done=done))
+    else:
+        elapsed = _sales(sandbox, mix, finds, contacts, journal, handed=handed, done=done)
+    with httpx.Client(base_url=sandbox.url) as control:
+        made = _requests_since(control, started_at)
+    return elapsed, made
+
+
+def _contact(http: httpx.Client, card: str) -> str:
+    found = http.get("/contact-identifiers/find", params={"contact_identifier_value": card})
+    return str(found.json()["data"]["contact"]["uuid"])
+
+
+#: a request of the bare loops: method, path and its query (GET) or form (POST); None
+#: where the sale's durable commit goes
+Request = tuple[str, str, dict[str, Any]] | None
+
+
+def _sale_requests(
+    number: int, card: str, contact: str, *, look_up: bool
+) -> Generator[Request, httpx.Response | None, None]:
+    """One sale's requests as the outbox makes them, each sent with its answer back."""
+    if look_up:
+        yield "GET", "/contact-identifiers/find", {"contact_identifier_value": card}
+    yield None  # in flight, durable before the first request that can apply anything
+    pos = yield (
+        "POST",
+        "/pos-transactions",
+        {"amount_in_cents": 1250, "transaction_id": f"bare-{number}"},
+    )
+    assert pos is not None
+    credited = yield (
+        "POST",
+        "/credit-receptions",
+        {
+            "contact_uuid": contact,
+            "unit_name": "purchase_amount",
+            "unit_value": "12.50",
+            "pos_transaction_uuid": pos.json()["data"]["uuid"],
+            "agent_operation_id": f"bare-{number}",
+        },
+    )
+    assert credited is not None
+    credited.raise_for_status()
+
+
+def _lookups_at_the_edge(mix: list[str], finds: int) -> list[Request]:
+    """The look-ups the agent made beyond its sales (at the edge of the outage)."""
+    return [("GET", "/contact-identifiers/find", {"contact_identifier_value": mix[0]})] * max(
+        0, finds - len(mix)
+    )
+
+
+def _sales(
+    sandbox: SandboxProcess,
+    mix: list[str],
+    finds: int,
+    contacts: dict[str, str],
+    journal: Path | None,
+    *,
+    handed: bool,
+    done: bool,
+) -> float:
     commit, close = committer(journal, handed=handed) if journal is not None else (None, None)
-    with (
-        httpx.Client(base_url=f"{sandbox.url}/api/v3/register", headers=V3) as http,
-        httpx.Client(base_url=sandbox.url) as control,
-    ):
-        for card in set(mix):
-            found = http.get("/contact-identifiers/find", params={"contact_identifier_value": card})
-            contacts[card] = found.json()["data"]["contact"]["uuid"]
-        started_at, started = time.time(), time.perf_counter()
+    with httpx.Client(base_url=f"{sandbox.url}/api/v3/register", headers=V3) as http:
+
+        def send(request: Request) -> httpx.Response | None:
+            if request is None:
+                if commit is not None:
+                    commit("in flight")
+                return None
+            method, path, fields = request
+            if method == "GET":
+                return http.get(path, params=fields)
+            return http.post(path, data=fields)
+
+        started = time.perf_counter()
         for number, card in enumerate(mix):
-            if number < finds:
-                http.get("/contact-identifiers/find", params={"contact_identifier_value": card})
-            if commit is not None:
-                commit(f"in flight {number}")
-            pos = http.post(
-                "/pos-transactions",
-                data={"amount_in_cents": 1250, "transaction_id": f"bare-{number}"},
-            )
-            http.post(
-                "/credit-receptions",
-                data={
-                    "contact_uuid": contacts[card],
-                    "unit_name": "purchase_amount",
-                    "unit_value": "12.50",
-                    "pos_transaction_uuid": pos.json()["data"]["uuid"],
-                    "agent_operation_id": f"bare-{number}",
-                },
-            ).raise_for_status()
+            requests = _sale_requests(number, card, contacts[card], look_up=number < finds)
+            with contextlib.suppress(StopIteration):
+                answer = send(next(requests))
+                while True:
+                    answer = send(requests.send(answer))
             if commit is not None and done:
                 commit(f"done {number}")
-        for _ in range(finds - len(mix)):  # a look-up at the edge of the outage
-            http.get("/contact-identifiers/find", params={"contact_identifier_value": mix[0]})
+        for request in _lookups_at_the_edge(mix, finds):
+            send(request)
         elapsed = time.perf_counter() - started
-        made = _requests_since(control, started_at)
     if close is not None:
         close()
-    return elapsed, made
+    return elapsed
+
+
+async def _sales_on_a_loop(
+    sandbox: SandboxProcess,
+    mix: list[str],
+    finds: int,
+    contacts: dict[str, str],
+    journal: Path | None,
+    *,
+    done: bool,
+) -> float:
+    writer = HandedCommits(journal) if journal is not None else None
+    async with httpx.AsyncClient(base_url=f"{sandbox.url}/api/v3/register", headers=V3) as http:
+
+        async def send(request: Request) -> httpx.Response | None:
+            if request is None:
+                if writer is not None:
+                    await writer.awaited("in flight")
+                return None
+            method, path, fields = request
+            if method == "GET":
+                return await http.get(path, params=fields)
+            return await http.post(path, data=fields)
+
+        started = time.perf_counter()
+        for number, card in enumerate(mix):
+            requests = _sale_requests(number, card, contacts[card], look_up=number < finds)
+            with contextlib.suppress(StopIteration):
+                answer = await send(next(requests))
+                while True:
+                    answer = await send(requests.send(answer))
+            if writer is not None and done:
+                await writer.awaited(f"done {number}")
+        for request in _lookups_at_the_edge(mix, finds):
+            await send(request)
+        elapsed = time.perf_counter() - started
+    if writer is not None:
+        writer.close()
+    return elapsed
 
 
 def _sales_during_drain(

@@ -4,6 +4,7 @@ that the writer thread opened, so none of them commits by itself."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 from register_agent.errors import JournalError
@@ -132,13 +133,12 @@ def move(
     )
     if cursor.rowcount != 1:
         raise JournalError(f"operation {operation_id} is not {expected} any more")
-    moved = operation(db, operation_id)
-    assert moved is not None
+    row: Mapping[str, Any] = db.execute(
+        "SELECT * FROM operations WHERE id = ?", (operation_id,)
+    ).fetchone()
     if target in (OperationState.DONE, OperationState.DEAD):
-        scrub_cards(db, moved)  # the card value is not needed any more
-        moved = operation(db, operation_id)
-        assert moved is not None
-    return moved
+        row = scrub_cards(db, row)  # the card value is not needed any more
+    return Operation.from_row(row)
 
 
 def _column_value(key: str, value: object) -> object:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypedDict, TypeVar
@@ -146,7 +147,7 @@ class Operation:
     updated_at: float
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Operation:
+    def from_row(cls, row: Mapping[str, Any]) -> Operation:
         return cls(
             seq=row["seq"],
             id=row["id"],

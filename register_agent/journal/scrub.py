@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 from register_agent.common.masking import mask
 from register_agent.journal.kinds import VOUCHER
-from register_agent.journal.records import Operation, dumps
+from register_agent.journal.records import dumps
 
 _CARD_KEY = "card:"
 
@@ -33,33 +34,40 @@ def _masked_key(key: str | None) -> str | None:
     return key
 
 
-def scrub_cards(db: sqlite3.Connection, operation: Operation) -> None:
-    """Cut the card values of a finished operation (and of its sale) to their last four.
+def scrub_cards(db: sqlite3.Connection, row: Mapping[str, Any]) -> dict[str, Any]:
+    """Cut the card values of a finished operation (and of its sale) to their last four;
+    returns ``row`` (an operation's, as read) as it now stands.
 
     It works on the stored JSON, whatever the kind: a ``card`` and a ``customer``'s card
-    in the payload, a ``customer``'s card in the result, a voucher's ``code``.
+    in the payload, a ``customer``'s card in the result, a voucher's ``code``. The row
+    read just before is the starting point (no model is parsed and dumped again: a done
+    is written once per delivered operation), and nothing is written when nothing is cut.
     """
-    payload = operation.payload.to_json()
+    payload = json.loads(row["payload"])
     if isinstance(payload.get("card"), str):
         payload["card"] = mask(payload["card"])
-    if operation.kind == VOUCHER and isinstance(payload.get("code"), str):
+    if row["kind"] == VOUCHER and isinstance(payload.get("code"), str):
         payload["code"] = mask(payload["code"])  # a voucher's code redeems it, like a card
     if "customer" in payload:
         payload["customer"] = _masked_customer(payload["customer"])
-    result = None if operation.result is None else operation.result.to_json()
-    if result is not None and "customer" in result:
+    result = None if row["result"] is None else json.loads(row["result"])
+    if isinstance(result, dict) and "customer" in result:
         result = {**result, "customer": _masked_customer(result["customer"])}
-    db.execute(
-        "UPDATE operations SET payload = ?, result = ?, customer_key = ? WHERE id = ?",
-        (
-            dumps(payload),
-            None if result is None else dumps(result),
-            _masked_key(operation.customer_key),
-            operation.id,
-        ),
-    )
-    if operation.sale_id is not None:
-        _scrub_sale(db, operation.sale_id)
+    scrubbed = {
+        "payload": dumps(payload),
+        "result": None if result is None else dumps(result),
+        "customer_key": _masked_key(row["customer_key"]),
+    }
+    now = {**dict(row), **scrubbed}
+    if any(row[column] != value for column, value in scrubbed.items()):
+        db.execute(
+            "UPDATE operations SET payload = :payload, result = :result,"
+            " customer_key = :customer_key WHERE id = :id",
+            {**scrubbed, "id": row["id"]},
+        )
+    if row["sale_id"] is not None:
+        _scrub_sale(db, row["sale_id"])
+    return now
 
 
 def _scrub_sale(db: sqlite3.Connection, sale_id: str) -> None:
@@ -71,7 +79,10 @@ def _scrub_sale(db: sqlite3.Connection, sale_id: str) -> None:
     request = json.loads(row["request"])
     if isinstance(request.get("customer_card"), str):
         request["customer_card"] = mask(request["customer_card"])
+    text, key = dumps(request), _masked_key(row["customer_key"])
+    if text == row["request"] and key == row["customer_key"]:
+        return  # cut already (by the sale's first operation done), or never a card
     db.execute(
         "UPDATE sales SET request = ?, customer_key = ? WHERE sale_id = ?",
-        (dumps(request), _masked_key(row["customer_key"]), sale_id),
+        (text, key, sale_id),
     )

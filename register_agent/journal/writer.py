@@ -87,16 +87,20 @@ class JournalWriter:
 
     def _execute_group(self, connection: sqlite3.Connection, group: list[Job]) -> None:
         """Group commit: every queued transaction in one SQLite transaction and one fsync,
-        each inside its own savepoint so a refused one takes nothing else with it. A
-        caller hears of its result only after the COMMIT (durable) or a rollback."""
+        each inside its own savepoint so a refused one takes nothing else with it (one
+        alone needs none: refused, the whole is rolled back; two statements fewer on the
+        writer's most common group). A caller hears of its result only after the COMMIT
+        (durable) or a rollback."""
         committed: list[tuple[Future[Any], Any]] = []
         changes = connection.total_changes
         try:
             self.health.refuse_if_damaged()
             connection.execute("BEGIN IMMEDIATE")
+            alone = len(group) == 1
             for transaction, result in group:
-                self._execute_one(connection, transaction, result, committed)
-            connection.execute("COMMIT")
+                self._execute_one(connection, transaction, result, committed, alone=alone)
+            if connection.in_transaction:  # not when a transaction alone was refused
+                connection.execute("COMMIT")
         except (sqlite3.Error, JournalError) as exc:  # a storage failure, or the COMMIT's
             _rollback(connection)
             failure = exc if isinstance(exc, JournalError) else self._failure(exc)
@@ -122,20 +126,24 @@ class JournalWriter:
         transaction: Transaction[Any],
         result: Future[Any],
         committed: list[tuple[Future[Any], Any]],
+        *,
+        alone: bool,
     ) -> None:
-        connection.execute("SAVEPOINT job")
+        if not alone:
+            connection.execute("SAVEPOINT job")
         try:
             value = transaction(connection)
         except sqlite3.Error as exc:
             if self.health.failed(exc) is not None:
                 raise  # the storage failed: the whole group goes
-            _undo_job(connection)
+            _undo_job(connection, alone=alone)
             result.set_exception(JournalError(f"journal write refused: {exc}"))
         except BaseException as exc:  # noqa: BLE001 (a bug in the transaction: undone, handed to the caller)
-            _undo_job(connection)
+            _undo_job(connection, alone=alone)
             result.set_exception(exc)
         else:
-            connection.execute("RELEASE job")
+            if not alone:
+                connection.execute("RELEASE job")
             committed.append((result, value))
 
     def submit(self, transaction: Transaction[T]) -> Future[T]:
@@ -257,9 +265,12 @@ def open_connection(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def _undo_job(connection: sqlite3.Connection) -> None:
-    connection.execute("ROLLBACK TO job")
-    connection.execute("RELEASE job")
+def _undo_job(connection: sqlite3.Connection, *, alone: bool) -> None:
+    if alone:
+        connection.execute("ROLLBACK")
+    else:
+        connection.execute("ROLLBACK TO job")
+        connection.execute("RELEASE job")
 
 
 def _rollback(connection: sqlite3.Connection) -> None:

@@ -24,7 +24,7 @@ from register_agent.config import ApiConfig
 from register_agent.errors import ConfigError, LoyaltyApiError
 from register_agent.loyalty import lean_transport, outcomes, retries, server_clock
 from register_agent.loyalty.call_watch import SendWatch, observe_calls, tell
-from register_agent.loyalty.forms import FormFields, encode_form, form_pairs
+from register_agent.loyalty.forms import FormFields, RequestUrls, encode_form
 from register_agent.loyalty.outcomes import Call, Envelope
 from register_agent.loyalty.retries import Deadline, Sleep
 
@@ -100,7 +100,7 @@ class ApiHttp:
             follow_redirects=False,
             event_hooks={"response": [server_clock.on_response]},  # the clock skew metric
         )
-        self._base = str(self._client.base_url).rstrip("/") + "/"
+        self._urls = RequestUrls(str(self._client.base_url))
 
     def __repr__(self) -> str:
         # the client's headers hold the key: never let a repr show them
@@ -184,9 +184,7 @@ class ApiHttp:
         watch = SendWatch(traced=self._traced) if call.method != "GET" else None
         # built here rather than by the client's build_request, which parses and merges the
         # base URL again for every request; the same URL and headers (tests compare them)
-        url = self._base + call.path.lstrip("/")
-        if params:
-            url += "?" + str(httpx.QueryParams(tuple(form_pairs(params))))
+        url = self._urls.of(call.path, params)
         headers = self._client.headers.copy()
         if encoded:
             headers["Content-Type"] = encoded[1]
@@ -195,7 +193,7 @@ class ApiHttp:
             timeouts["trace"] = watch
         request = httpx.Request(
             call.method,
-            httpx.URL(url),
+            url,
             content=encoded[0] if encoded else None,
             headers=headers,
             extensions=timeouts,

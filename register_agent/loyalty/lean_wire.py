@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import select
 import time
-from collections.abc import AsyncIterator
 
 import h11
 import httpx
@@ -18,16 +17,6 @@ import httpx
 #: an idle connection older than this is closed rather than reused (httpx's own default)
 KEEPALIVE_EXPIRY_S = 5.0
 _SEND_STARTED = "http11.send_request_headers.started"
-
-
-class _Body(httpx.AsyncByteStream):
-    """A response body already read whole, handed to httpx raw (it decodes gzip)."""
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield self._body
 
 
 class Wire(asyncio.Protocol):
@@ -77,19 +66,22 @@ class Wire(asyncio.Protocol):
         if self._readable is not None and not self._readable.done():
             self._readable.set_result(None)
 
-    async def written(self) -> None:
-        """Returns once the socket took every byte written; raises if the connection died.
-
-        Waits only while bytes are still buffered: a TLS transport pauses and resumes
-        writing as its own reads go by, so a paused state alone does not mean the request
-        is still waiting to leave."""
+    def unwritten(self) -> bool:
+        """Whether bytes written still wait for the socket to take them. Only while bytes
+        are buffered: a TLS transport pauses and resumes writing as its own reads go by, so
+        a paused state alone does not mean the request is still waiting to leave."""
         transport = self.transport
-        if (
+        return (
             self._writable is not None
             and not self._writable.done()
             and transport is not None
             and transport.get_write_buffer_size() > 0
-        ):
+        )
+
+    async def written(self) -> None:
+        """Returns once the socket took every byte written; raises if the connection died."""
+        if self.unwritten():
+            assert self._writable is not None
             await self._writable
         if self.lost is not None:
             raise self.lost
@@ -176,8 +168,11 @@ class Connection:
         assert wire.transport is not None
         try:
             wire.transport.write(data)  # the whole request in one send: one packet, one wake-up
-            async with asyncio.timeout(timeout):
-                await wire.written()
+            if wire.unwritten():  # a timer only for a write that waits (most never do)
+                async with asyncio.timeout(timeout):
+                    await wire.written()
+            else:
+                await wire.written()  # raises if the connection died meanwhile
         except TimeoutError as exc:
             raise httpx.WriteTimeout("timed out writing the request", request=request) from exc
         except Exception as exc:  # whatever ended the connection (OSError, an SSL error...)
@@ -205,13 +200,18 @@ class Connection:
                     "Server disconnected without sending a response.", request=request
                 )
             # an InformationalResponse (100 Continue) is passed over: the final one follows
-        return httpx.Response(
+        response = httpx.Response(
             status,
             headers=headers,
-            stream=_Body(b"".join(chunks)),
+            stream=httpx.ByteStream(b"".join(chunks)),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
             request=request,
         )
+        # read here, at once: the body is in hand, and httpx's own reading decodes it (gzip)
+        # and closes the response; its asynchronous reading of a stream cost a share of a
+        # delivery's CPU for bytes already received
+        response.read()
+        return response
 
     async def _read(self, request: httpx.Request, timeout: float | None) -> bytes:
         try:

@@ -228,6 +228,39 @@ async def test_chunked_and_gzip_answers_are_read(serve: Callable[..., Awaitable[
     assert [len(peer.requests) for peer in server.peers] == [2]
 
 
+async def test_a_body_that_does_not_decode_may_have_applied_and_its_connection_goes(
+    serve: Callable[..., Awaitable[Server]],
+) -> None:
+    """The answer is decoded as it is read, inside the exchange: a body that is not the
+    gzip it says it is fails a request that left (never "not applied"), and its connection
+    is closed by the client rather than handed to the next request."""
+    closed_by_client = asyncio.Event()
+
+    async def torn_then_fine(peer: Peer) -> None:
+        await peer.request()
+        await peer.write(answer(b"not gzip at all", extra=b"Content-Encoding: gzip\r\n"))
+        if await peer.reader.read() == b"":  # the server keeps it open: only the client ends it
+            closed_by_client.set()
+
+    async def fine(peer: Peer) -> None:
+        await peer.request()
+        await peer.write(answer())
+
+    handlers = iter([torn_then_fine, fine])
+
+    async def each_in_turn(peer: Peer) -> None:
+        await next(handlers)(peer)
+
+    server = await serve(each_in_turn)
+    http = client(f"http://127.0.0.1:{server.port}")
+    with pytest.raises(OutcomeUnknown, match="DecodingError"):
+        await http.post("/credit-receptions", raw, form={"unit_value": "12.50"})
+    await asyncio.wait_for(closed_by_client.wait(), 5)
+    assert await http.get("/contacts/x/credit-balance", raw) == {"balance": 3}
+    await http.aclose()
+    assert [len(peer.requests) for peer in server.peers] == [1, 1]
+
+
 async def test_a_read_timeout_after_sending_may_have_applied(
     serve: Callable[..., Awaitable[Server]],
 ) -> None:
