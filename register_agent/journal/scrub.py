@@ -39,9 +39,9 @@ def scrub_cards(db: sqlite3.Connection, row: Mapping[str, Any]) -> dict[str, Any
     returns ``row`` (an operation's, as read) as it now stands.
 
     It works on the stored JSON, whatever the kind: a ``card`` and a ``customer``'s card
-    in the payload, a ``customer``'s card in the result, a voucher's ``code``. The row
-    read just before is the starting point (no model is parsed and dumped again: a done
-    is written once per delivered operation), and nothing is written when nothing is cut.
+    in the payload, a ``customer``'s card in the result, a voucher's ``code``. It starts
+    from the row as read (the move's caller gets its model parsed once, from what this
+    returns), and writes nothing where nothing is cut.
     """
     payload = json.loads(row["payload"])
     if isinstance(payload.get("card"), str):
@@ -58,7 +58,7 @@ def scrub_cards(db: sqlite3.Connection, row: Mapping[str, Any]) -> dict[str, Any
         "result": None if result is None else dumps(result),
         "customer_key": _masked_key(row["customer_key"]),
     }
-    now = {**dict(row), **scrubbed}
+    stands = {**dict(row), **scrubbed}
     if any(row[column] != value for column, value in scrubbed.items()):
         db.execute(
             "UPDATE operations SET payload = :payload, result = :result,"
@@ -67,7 +67,7 @@ def scrub_cards(db: sqlite3.Connection, row: Mapping[str, Any]) -> dict[str, Any
         )
     if row["sale_id"] is not None:
         _scrub_sale(db, row["sale_id"])
-    return now
+    return stands
 
 
 def _scrub_sale(db: sqlite3.Connection, sale_id: str) -> None:
