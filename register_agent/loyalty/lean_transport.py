@@ -13,9 +13,11 @@ does only what the agent's calls need, and keeps what the exactly-once path reli
   request is written on it, so a POST never goes out on a connection already dead.
 
 Bodies (Content-Length or chunked) are read whole before the response is returned: the
-Register API's answers are small JSON documents. Content-Encoding stays httpx's job (the
-response is handed over raw). Proxies are not spoken here: ``for_url`` returns None when
-the environment names one for the URL, and the caller keeps httpx's own transport.
+Register API's answers are small JSON documents. Content-Encoding stays httpx's job: its
+response reads and decodes the body inside the exchange, which fails as a whole (and closes
+its connection) when the body does not decode. Proxies are not spoken here: ``for_url``
+returns None when the environment names one for the URL, and the caller keeps httpx's own
+transport.
 """
 
 from __future__ import annotations
