@@ -1,7 +1,10 @@
 """``python -m bench``: run the benchmarks and print the results table (markdown).
 
 ``--cores 1`` pins every module's process to one core; ``--cores both`` runs them on all
-cores, then on one, and prints the two side by side (``bench/runner.py``)."""
+cores, then on one, and prints the two side by side (``bench/runner.py``). ``--rounds N``
+runs it all N times, the columns taking turns, and judges each goal by the median of the
+rounds (``bench.measure.merged``), then prints the figures that have a goal and their
+verdict."""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ import argparse
 import platform
 import time
 
-from bench.runner import MODULES, cores_label, merged_table, run_modules
+from bench.measure import Figure, merged
+from bench.runner import MODULES, cores_label, goals_table, merged_table, run_modules
 
 HEADER = "| measure | value | baseline (same run) | ratio |\n|---|---|---|---|"
 
@@ -32,15 +36,29 @@ def main() -> int:
         metavar="MODULE",
         help=f"run only these modules (of {', '.join(names)})",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run everything N times, the columns taking turns; each ratio is the median of "
+        "the rounds' ratios, with their lowest and highest",
+    )
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds takes a whole number of one or more")
     modes = {"all": (False,), "1": (True,), "both": (False, True)}[args.cores]
-    columns = {
-        cores_label(pinned): run_modules(args.only, quick=args.quick, pinned=pinned)
-        for pinned in modes
-    }
+    started = time.strftime("%Y-%m-%d %H:%M")
+    rounds: dict[str, list[list[Figure]]] = {cores_label(pinned): [] for pinned in modes}
+    for _ in range(args.rounds):  # round by round, so a slow spell of the machine is shared
+        for pinned in modes:
+            rounds[cores_label(pinned)].append(
+                run_modules(args.only, quick=args.quick, pinned=pinned)
+            )
+    columns = {label: merged(each) for label, each in rounds.items()}
     print(
-        f"run {time.strftime('%Y-%m-%d %H:%M')} on {platform.machine()}, "
-        f"Python {platform.python_version()}\n"
+        f"run {started} to {time.strftime('%H:%M')} on {platform.machine()}, "
+        f"Python {platform.python_version()}, {args.rounds} round(s)\n"
     )
     if len(columns) == 1:
         print(HEADER)
@@ -48,6 +66,7 @@ def main() -> int:
             print(figure.row())
     else:
         print(merged_table(columns))
+    print("\n" + goals_table(columns))
     return 0
 
 

@@ -20,7 +20,7 @@ import httpx
 
 from bench import drain, sale_floor
 from bench.agent_process import TOKEN, AgentProcess, rss_mb, sandbox_and_directory
-from bench.measure import Figure, answer_figures, median
+from bench.measure import MEMORY, TWICE, Figure, Goal, answer_figures, median
 from register_agent.sandbox import SandboxHandle
 
 CARDS = ("A1B2C3D4", "B2C3D4E5", "C3D4E5F6", "04A2241A6B5E80")
@@ -54,9 +54,11 @@ def _measure(
     try:
         time.sleep(1.0)
         idle_rss = agent.rss_mb()
-        figures.append(Figure("start to READY=1", ready, baseline_ready, "s", "imports only"))
         figures.append(
-            Figure("resident memory, idle", idle_rss, baseline_rss, "MB", "imports only")
+            Figure("start to READY=1", ready, baseline_ready, "s", "imports only", TWICE)
+        )
+        figures.append(
+            Figure("resident memory, idle", idle_rss, baseline_rss, "MB", "imports only", MEMORY)
         )
         figures += _sale_latency(agent, sandbox.url, directory, sales)
         figures += _scan_to_customer(agent, sandbox)
@@ -105,6 +107,7 @@ def _sale_latency(agent: AgentProcess, api_url: str, directory: Path, count: int
             no_card,
             floor,
             name,
+            (None, TWICE),
         )
         + answer_figures(
             (
@@ -123,6 +126,7 @@ def _sale_latency(agent: AgentProcess, api_url: str, directory: Path, count: int
             with_card,
             card_floor,
             card_name,
+            (Goal("at most", 1.3), None),
         )
         + answer_figures(
             (
@@ -163,7 +167,12 @@ def _scan_to_customer(agent: AgentProcess, sandbox: SandboxHandle) -> list[Figur
     baseline = "raw pty round trip + one identifier lookup"
     return [
         Figure(
-            "scan to 'customer identified' event", median(identified) * 1000, floor, "ms", baseline
+            "scan to 'customer identified' event",
+            median(identified) * 1000,
+            floor,
+            "ms",
+            baseline,
+            Goal("over", 5),
         ),
         Figure(
             "scan to 'customer' event (balance and rewards read)",

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bench import sale_floor
 from bench.agent_process import AgentProcess
-from bench.measure import Figure, percentile
+from bench.measure import TWICE, Figure, percentile
 from register_agent.config.agent import OutboxConfig
 from register_agent.outbox.till_first import LONGEST_HOLD_S, QUIET_S
 
@@ -153,6 +153,7 @@ def figures(busy: Ways, calm: Ways, queued: int, bare: Floor) -> list[Figure]:
                 percentile(baseline[index], 0.99) * 1000,
                 "ms",
                 f"the same {len(baseline[index])} {what} on the idle agent",
+                TWICE,
             )
             result.append(agent)
             if floor_of is not None and index == 0:

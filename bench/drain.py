@@ -25,7 +25,7 @@ import httpx
 
 from bench import backlog_sales
 from bench.agent_process import AgentProcess
-from bench.measure import Figure
+from bench.measure import MEMORY, Figure, Goal
 from bench.sale_floor import HandedCommits, committer
 from bench.sandbox_process import SandboxProcess
 from register_agent.sandbox.seed import default_seed_path
@@ -151,6 +151,7 @@ def _drain_rate(directory: Path, sandbox: SandboxProcess, cards: list[str]) -> l
             len(mix) / bare,
             "sales/s",
             "bare httpx loop, the same requests one after another",
+            Goal("at least", 0.8),
         ),
         Figure(
             f"{name}, against the loop with the outbox's two commits",
@@ -413,6 +414,6 @@ def _sales_during_drain(
     finally:
         agent.stop()
     rss_figure = Figure(
-        f"resident memory, {queued:,} sales queued", rss, floor_rss, "MB", "imports only"
+        f"resident memory, {queued:,} sales queued", rss, floor_rss, "MB", "imports only", MEMORY
     )
     return [rss_figure, *backlog_sales.figures(busy, calm, queued, bare)]

@@ -13,7 +13,7 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-from bench.measure import Figure, median, time_async_calls, time_calls
+from bench.measure import Figure, Goal, median, time_async_calls, time_calls
 from drivers.escpos_printer import EscposPrinter, prepare_escpos
 from drivers.escpos_render import render
 from drivers.virtual_printer import VirtualPrinter
@@ -102,6 +102,7 @@ def _print_figure(data: bytes, layout: ReceiptLayout, cache: Path) -> list[Figur
             median(baseline) * 1000,
             "ms",
             name,
+            Goal("at most", 1.5),
         ),
         Figure(
             "print a receipt as the worker does (render, thread, status + slip)",

@@ -16,6 +16,7 @@ import importlib
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import agent_process
-from bench.measure import Figure
+from bench.measure import MEMORY, Figure
 
 #: what the agent imports, nothing more: the floor of a process's memory
 IMPORTS_ONLY = (
@@ -105,7 +106,7 @@ def run_modules(names: list[str], *, quick: bool, pinned: bool) -> list[Figure]:
                 env={**os.environ, **env},
             )
             result = json.loads(out.read_text(encoding="utf-8"))
-        figures += [Figure(**row) for row in result["figures"]]
+        figures += [Figure.from_json(row) for row in result["figures"]]
         whose = "agent process" if result["agent"] else "benchmark process (in-process)"
         figures.append(
             Figure(
@@ -114,6 +115,7 @@ def run_modules(names: list[str], *, quick: bool, pinned: bool) -> list[Figure]:
                 floor,
                 "MB",
                 "imports only",
+                MEMORY if result["agent"] else None,  # the benchmark's own is not the till's
             )
         )
     return figures
@@ -139,6 +141,39 @@ def merged_table(columns: dict[str, list[Figure]]) -> str:
             cells.append(figure.cells() if figure else "- | - | -")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def goals_table(columns: dict[str, list[Figure]]) -> str:
+    """One row per figure with a goal: in each column the median of the rounds' judged
+    quantity (the ratio, or the value over the baseline), their lowest and highest, and in
+    how many rounds the goal was met. The verdict is the median's: one round of a noisy
+    machine neither meets a goal nor misses it."""
+    labels = list(columns)
+    lines = [
+        "| figure | goal | " + " | ".join(labels) + " |",
+        "|---|---|" + "---|" * len(labels),
+    ]
+    by_name = [{figure.name: figure for figure in figures} for figures in columns.values()]
+    for name in dict.fromkeys(f.name for figures in columns.values() for f in figures):
+        first = next(named[name] for named in by_name if name in named)
+        if first.goal is None:
+            continue
+        cells = [_verdict(named[name]) if name in named else "-" for named in by_name]
+        lines.append(f"| {name} | {first.goal.says(first.unit)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _verdict(figure: Figure) -> str:
+    goal, judged = figure.goal, figure.judged()
+    if goal is None:
+        return "-"
+    middle = statistics.median(judged)
+    met = sum(goal.met(one) for one in judged)
+    spread = f" ({min(judged):.2f}-{max(judged):.2f})" if len(judged) > 1 else ""
+    return (
+        f"{middle:.2f}{spread}: {'met' if goal.met(middle) else 'missed'}, "
+        f"{met} of {len(judged)} round{'s' if len(judged) > 1 else ''}"
+    )
 
 
 def _child(argv: list[str]) -> int:
