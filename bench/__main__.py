@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import sys
 import time
 
 from bench.measure import Figure, merged
@@ -50,10 +51,19 @@ def main() -> int:
     modes = {"all": (False,), "1": (True,), "both": (False, True)}[args.cores]
     started = time.strftime("%Y-%m-%d %H:%M")
     rounds: dict[str, list[list[Figure]]] = {cores_label(pinned): [] for pinned in modes}
-    for _ in range(args.rounds):  # round by round, so a slow spell of the machine is shared
+    for number in range(1, args.rounds + 1):  # round by round: a slow spell falls on both
         for pinned in modes:
-            rounds[cores_label(pinned)].append(
-                run_modules(args.only, quick=args.quick, pinned=pinned)
+            began = time.monotonic()
+            figures = run_modules(args.only, quick=args.quick, pinned=pinned)
+            label = cores_label(pinned)
+            rounds[label].append(figures)
+            minutes = (time.monotonic() - began) / 60
+            # a long run shows where it is, and a round that fails later leaves these
+            print(
+                f"round {number} of {args.rounds}, {label}, {minutes:.1f} min:\n"
+                + goals_table({label: figures}),
+                file=sys.stderr,
+                flush=True,
             )
     columns = {label: merged(each) for label, each in rounds.items()}
     print(
