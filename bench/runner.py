@@ -170,8 +170,9 @@ def _verdict(figure: Figure) -> str:
     middle = statistics.median(judged)
     met = sum(goal.met(one) for one in judged)
     spread = f" ({min(judged):.2f}-{max(judged):.2f})" if len(judged) > 1 else ""
+    unit = f" {figure.unit} over" if goal.kind == "over" else ""  # else a ratio
     return (
-        f"{middle:.2f}{spread}: {'met' if goal.met(middle) else 'missed'}, "
+        f"{middle:.2f}{unit}{spread}: {'met' if goal.met(middle) else 'missed'}, "
         f"{met} of {len(judged)} round{'s' if len(judged) > 1 else ''}"
     )
 

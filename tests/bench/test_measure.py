@@ -60,7 +60,7 @@ def test_a_goal_over_the_baseline_and_one_at_least_are_judged_their_own_way() ->
     rows = goals_table({"one core": [scan, drain, plain]}).splitlines()[2:]
 
     assert rows == [
-        "| scan | at most 5 ms over the baseline | 5.50: missed, 0 of 1 round |",
+        "| scan | at most 5 ms over the baseline | 5.50 ms over: missed, 0 of 1 round |",
         "| drain | ratio at least 0.8 | 0.75: missed, 0 of 1 round |",
     ]
 
