@@ -253,14 +253,25 @@ def test_every_dashboard_query_evaluates_in_prometheus(fleet: Fleet) -> None:
 def test_every_series_the_rules_and_dashboard_name_is_exported(fleet: Fleet) -> None:
     text = RULES.read_text(encoding="utf-8") + DASHBOARD.read_text(encoding="utf-8")
     named = set(re.findall(r"(?<![:\w])(register_agent_[a-z_]+)\b", text))
-    tills = running(fleet)
-    inject(tills[-1].reader_socket, JAN_CARD.encode() + b"\r")  # the scans counter's first
-    for till in tills:  # an answer of the API: the clock skew's first
-        assert till.sell(f"series-{till.index}").status_code == 200
 
     def exported() -> set[str]:
         every = 'count by (__name__) ({__name__=~"register_agent_.+"})'
         return {sample["metric"]["__name__"] for sample in fleet.prometheus.query(every)}
+
+    tills = running(fleet)
+    inject(tills[-1].reader_socket, JAN_CARD.encode() + b"\r")  # the scans counter's first
+    for till in tills:  # an answer of the API: the clock skew's first
+        assert till.sell(f"series-{till.index}").status_code == 200
+    # an attempt that fails, the API errors' counter's first: this test must not lean on
+    # another having cut the proxy before it
+    behind_proxy = next(till for till in tills if till.index in CUT_OFF)
+    fleet.proxy.pause()
+    try:
+        assert behind_proxy.sell("series-cut-off").status_code == 200
+        first_error = "register_agent_api_errors_total"
+        wait_until(lambda: first_error in exported(), 30, "the failed attempt is scraped")
+    finally:
+        fleet.proxy.resume()
 
     wait_until(lambda: "register_agent_scans_total" in exported(), 30, "the scan is scraped")
     assert named <= exported(), f"named but not exported: {named - exported()}"
