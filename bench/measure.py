@@ -61,19 +61,17 @@ class Figure:
         return cls(**{**row, "goal": goal, "rounds": rounds})
 
     @property
+    def pairs(self) -> tuple[tuple[float, float], ...]:
+        """Each round's value and baseline (the one pair of a figure measured once)."""
+        return self.rounds or ((self.value, self.baseline),)
+
+    @property
     def ratio(self) -> float:
-        return median(self.ratios) if self.rounds else _ratio(self.value, self.baseline)
+        return median(self.ratios)
 
     @property
     def ratios(self) -> list[float]:
-        """Each round's ratio (the one ratio of a figure measured once)."""
-        return [_ratio(value, baseline) for value, baseline in _pairs(self)]
-
-    def judged(self) -> list[float]:
-        """Each round's quantity its goal is about (none without a goal)."""
-        if self.goal is None:
-            return []
-        return [self.goal.judged(value, baseline) for value, baseline in _pairs(self)]
+        return [_ratio(value, baseline) for value, baseline in self.pairs]
 
     def row(self) -> str:
         return f"| {self.name} | {self.cells()} |"
@@ -99,7 +97,7 @@ def merged(rounds: list[list[Figure]]) -> list[Figure]:
             by_name.setdefault(figure.name, []).append(figure)
     result = []
     for name, same in by_name.items():
-        pairs = tuple(pair for figure in same for pair in _pairs(figure))
+        pairs = tuple(pair for figure in same for pair in figure.pairs)
         first = same[0]
         result.append(
             Figure(
@@ -113,10 +111,6 @@ def merged(rounds: list[list[Figure]]) -> list[Figure]:
             )
         )
     return result
-
-
-def _pairs(figure: Figure) -> tuple[tuple[float, float], ...]:
-    return figure.rounds or ((figure.value, figure.baseline),)
 
 
 def _ratio(value: float, baseline: float) -> float:

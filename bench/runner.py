@@ -16,7 +16,6 @@ import importlib
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import agent_process
-from bench.measure import MEMORY, Figure
+from bench.measure import MEMORY, Figure, Goal, median
 
 #: what the agent imports, nothing more: the floor of a process's memory
 IMPORTS_ONLY = (
@@ -158,16 +157,15 @@ def goals_table(columns: dict[str, list[Figure]]) -> str:
         first = next(named[name] for named in by_name if name in named)
         if first.goal is None:
             continue
-        cells = [_verdict(named[name]) if name in named else "-" for named in by_name]
-        lines.append(f"| {name} | {first.goal.says(first.unit)} | " + " | ".join(cells) + " |")
+        goal = first.goal
+        cells = [_verdict(named[name], goal) if name in named else "-" for named in by_name]
+        lines.append(f"| {name} | {goal.says(first.unit)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def _verdict(figure: Figure) -> str:
-    goal, judged = figure.goal, figure.judged()
-    if goal is None:
-        return "-"
-    middle = statistics.median(judged)
+def _verdict(figure: Figure, goal: Goal) -> str:
+    judged = [goal.judged(value, baseline) for value, baseline in figure.pairs]
+    middle = median(judged)
     met = sum(goal.met(one) for one in judged)
     spread = f" ({min(judged):.2f}-{max(judged):.2f})" if len(judged) > 1 else ""
     unit = f" {figure.unit} over" if goal.kind == "over" else ""  # else a ratio
